@@ -1,0 +1,20 @@
+/**
+ * webntk: infinite-width NNGP and NTK kernels. This entry point is runtime-neutral (browsers, Deno,
+ * Node); Node-only code (files, CLI) lives in `webntk/node`.
+ */
+export { kernel, kernelCpu, program, toSpec } from './api.js';
+export type { Arch, Backend, KernelOptions, KernelResult } from './api.js';
+export type { KernelKind, GramResult } from './cpu/gram.js';
+export { InputError, SpecError } from './errors.js';
+export { toMatrix } from './matrix.js';
+export type { Matrix2D, MatrixInput } from './matrix.js';
+export { compile } from './program/compile.js';
+export type { KernelProgram, Op, Step } from './program/program.js';
+export { PRESETS, findPreset, parsePresetRef, presetSpec } from './spec/presets.js';
+export type { Preset } from './spec/presets.js';
+export { resolveSpec } from './spec/validate.js';
+export type * from './spec/types.js';
+export * as stax from './spec/stax.js';
+export { monteCarlo } from './mc/montecarlo.js';
+export type { MonteCarloOptions, MonteCarloResult } from './mc/montecarlo.js';
+export { kappa0, kappa1 } from './cpu/activations.js';

@@ -1,0 +1,70 @@
+/**
+ * Input matrices: rows are inputs. Accepted as nested arrays or as a flat row-major array with a
+ * shape; every entry must be a finite number.
+ */
+import { InputError } from './errors.js';
+
+export interface Matrix2D {
+  /** Row-major values. */
+  data: Float64Array;
+  rows: number;
+  cols: number;
+}
+
+export type MatrixInput =
+  | readonly (readonly number[])[]
+  | { data: ArrayLike<number>; shape: readonly number[] }
+  | Matrix2D;
+
+export function toMatrix(input: MatrixInput, name: string): Matrix2D {
+  if (Array.isArray(input)) return fromNested(input as readonly (readonly number[])[], name);
+  const obj = input as { data?: ArrayLike<number>; shape?: readonly number[]; rows?: number; cols?: number };
+  if (obj && obj.data && typeof obj.rows === 'number' && typeof obj.cols === 'number') {
+    return fromFlat(obj.data, [obj.rows, obj.cols], name);
+  }
+  if (obj && obj.data && Array.isArray(obj.shape)) return fromFlat(obj.data, obj.shape, name);
+  throw new InputError(`${name}: expected a 2-D array (number[][]) or { data, shape: [rows, cols] }`);
+}
+
+function fromNested(rows: readonly (readonly number[])[], name: string): Matrix2D {
+  if (rows.length === 0) throw new InputError(`${name}: has no rows (inputs)`);
+  const first = rows[0];
+  if (!Array.isArray(first)) throw new InputError(`${name}: expected a 2-D array, row 0 is not an array`);
+  const cols = first.length;
+  if (cols === 0) throw new InputError(`${name}: rows have no columns (features)`);
+  const data = new Float64Array(rows.length * cols);
+  rows.forEach((row, i) => {
+    if (!Array.isArray(row)) throw new InputError(`${name}: row ${i} is not an array`);
+    if (row.length !== cols) {
+      throw new InputError(`${name}: row ${i} has ${row.length} columns but row 0 has ${cols}`);
+    }
+    for (let j = 0; j < cols; j++) data[i * cols + j] = checkEntry(row[j], name, i, j);
+  });
+  return { data, rows: rows.length, cols };
+}
+
+function fromFlat(values: ArrayLike<number>, shape: readonly number[], name: string): Matrix2D {
+  if (shape.length !== 2) {
+    throw new InputError(`${name}: expected a 2-D matrix (rows are inputs), got shape [${shape.join(', ')}]`);
+  }
+  const [rows, cols] = shape as [number, number];
+  if (!Number.isInteger(rows) || !Number.isInteger(cols) || rows < 0 || cols < 0) {
+    throw new InputError(`${name}: invalid shape [${shape.join(', ')}]`);
+  }
+  if (rows === 0) throw new InputError(`${name}: has no rows (inputs)`);
+  if (cols === 0) throw new InputError(`${name}: rows have no columns (features)`);
+  if (values.length !== rows * cols) {
+    throw new InputError(`${name}: ${values.length} values do not fill shape [${rows}, ${cols}]`);
+  }
+  const data = new Float64Array(rows * cols);
+  for (let i = 0; i < rows; i++) {
+    for (let j = 0; j < cols; j++) data[i * cols + j] = checkEntry(values[i * cols + j], name, i, j);
+  }
+  return { data, rows, cols };
+}
+
+function checkEntry(v: unknown, name: string, i: number, j: number): number {
+  if (typeof v !== 'number') throw new InputError(`${name}: entry at row ${i}, column ${j} is not a number`);
+  if (!Number.isFinite(v)) throw new InputError(`${name}: entry at row ${i}, column ${j} is ${v} (inputs must be finite)`);
+  return v;
+}

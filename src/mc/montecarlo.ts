@@ -1,0 +1,366 @@
+/**
+ * Monte Carlo oracle: samples finite-width networks of any spec in float64, runs an explicit forward
+ * pass and backpropagation, and averages the empirical kernels over independent initialisations.
+ * It shares nothing with the analytic path but the spec, so agreement is an independent check.
+ *
+ * Per sample (one random initialisation of width n):
+ * - empirical NNGP: the output layer's expectation given its input features a,
+ *   weightVar·s·(a(x)·a(z)) + biasVar (s is the feature normaliser, 1/fan-in);
+ * - empirical NTK: Σ over trainable parameters of ∂f(x)/∂θ · ∂f(z)/∂θ, computed per dense layer as
+ *   weightVar·s·(δx·δz)(ax·az) + biasVar·(δx·δz) from the backpropagated output gradients δ.
+ * The network has one scalar output. When the spec does not end with a dense layer, a frozen
+ * dense(1) readout is appended; it leaves both kernels unchanged in expectation.
+ */
+import { InputError } from '../errors.js';
+import { toMatrix, type MatrixInput } from '../matrix.js';
+import { compile, countResidualBlocks, residualAlpha } from '../program/compile.js';
+import { normalizers } from '../cpu/interpreter.js';
+import type { Activation, ResolvedLayer, ResolvedSpec, Spec } from '../spec/types.js';
+import { resolveSpec } from '../spec/validate.js';
+import { parsePresetRef } from '../spec/presets.js';
+import { Rng } from './rng.js';
+
+export interface MonteCarloOptions {
+  /** Hidden width n of every layer. */
+  width: number;
+  /** Number of independent initialisations. */
+  samples: number;
+  /** Seed of the random stream (default 0). */
+  seed?: number;
+}
+
+export interface KernelEstimate {
+  /** Mean over samples, m × m row-major. */
+  mean: Float64Array;
+  /** Standard error of the mean (sample standard deviation / √samples), m × m. */
+  stderr: Float64Array;
+}
+
+export interface MonteCarloResult {
+  nngp: KernelEstimate;
+  ntk: KernelEstimate;
+  /** Number of inputs m. */
+  m: number;
+  width: number;
+  samples: number;
+}
+
+type Vecs = Float64Array[];
+
+/** Gradient record of one dense layer for all inputs. */
+interface ParamGrad {
+  a: Vecs;
+  delta: Vecs;
+  wfac: number;
+  bfac: number;
+}
+
+interface Pass {
+  out: Vecs;
+  /** Normaliser of `out`: its kernel is s·(out(x)·out(z)). */
+  s: number;
+  back: (g: Vecs) => Vecs;
+}
+
+/** Shared state of one sampled network: the random stream and the recorded gradients. */
+class Sampler {
+  grads: ParamGrad[] = [];
+  /** Features and factors of the output layer, for the NNGP estimate. */
+  readout: { a: Vecs; wfac: number; bfac: number } | null = null;
+  constructor(
+    readonly rng: Rng,
+    readonly width: number,
+    readonly L: number,
+  ) {}
+
+  dense(
+    layer: { weightVar: number; biasVar: number; trainable: boolean },
+    input: Vecs,
+    s: number,
+    outDim: number,
+    isOutput: boolean,
+  ): Pass {
+    const fanIn = input[0]!.length;
+    const W = new Float64Array(outDim * fanIn);
+    this.rng.fillNormal(W);
+    const bias = layer.biasVar > 0 ? new Float64Array(outDim) : null;
+    if (bias) this.rng.fillNormal(bias);
+    const cw = Math.sqrt(layer.weightVar * s);
+    const cb = Math.sqrt(layer.biasVar);
+    const out = input.map((a) => {
+      const y = new Float64Array(outDim);
+      for (let i = 0; i < outDim; i++) {
+        let acc = 0;
+        const row = i * fanIn;
+        for (let j = 0; j < fanIn; j++) acc += W[row + j]! * a[j]!;
+        y[i] = cw * acc + (bias ? cb * bias[i]! : 0);
+      }
+      return y;
+    });
+    if (isOutput) this.readout = { a: input, wfac: layer.weightVar * s, bfac: layer.biasVar };
+    return {
+      out,
+      s: 1 / outDim,
+      back: (g) => {
+        if (layer.trainable) this.grads.push({ a: input, delta: g, wfac: layer.weightVar * s, bfac: layer.biasVar });
+        return g.map((gi) => {
+          const gin = new Float64Array(fanIn);
+          for (let i = 0; i < outDim; i++) {
+            const c = cw * gi[i]!;
+            if (c === 0) continue;
+            const row = i * fanIn;
+            for (let j = 0; j < fanIn; j++) gin[j] = gin[j]! + c * W[row + j]!;
+          }
+          return gin;
+        });
+      },
+    };
+  }
+
+  activation(act: Activation, input: Vecs, s: number): Pass {
+    const [phi, dphi] = pointwise(act);
+    const out = input.map((h) => h.map(phi));
+    return {
+      out,
+      s,
+      back: (g) => g.map((gi, k) => gi.map((v, i) => v * dphi(input[k]![i]!))),
+    };
+  }
+
+  layers(layers: ResolvedLayer[], input: Vecs, s: number, outputAt: ResolvedLayer | null): Pass {
+    let cur = input;
+    let cs = s;
+    const backs: ((g: Vecs) => Vecs)[] = [];
+    for (const l of layers) {
+      const p = this.layer(l, cur, cs, outputAt);
+      cur = p.out;
+      cs = p.s;
+      backs.push(p.back);
+    }
+    return {
+      out: cur,
+      s: cs,
+      back: (g) => {
+        let gg = g;
+        for (let i = backs.length - 1; i >= 0; i--) gg = backs[i]!(gg);
+        return gg;
+      },
+    };
+  }
+
+  layer(l: ResolvedLayer, input: Vecs, s: number, outputAt: ResolvedLayer | null): Pass {
+    switch (l.type) {
+      case 'dense': {
+        const isOutput = l === outputAt;
+        return this.dense(l, input, s, isOutput ? 1 : this.width, isOutput);
+      }
+      case 'repeat': {
+        const passes: Pass[] = [];
+        let cur = input;
+        let cs = s;
+        for (let i = 0; i < l.count; i++) {
+          const p = this.layers(l.layers, cur, cs, outputAt);
+          passes.push(p);
+          cur = p.out;
+          cs = p.s;
+        }
+        return {
+          out: cur,
+          s: cs,
+          back: (g) => passes.reduceRight((gg, p) => p.back(gg), g),
+        };
+      }
+      case 'residual': {
+        const alpha = residualAlpha(l, this.L);
+        const branch = this.layers(l.branch, input, s, null);
+        if (Math.abs(branch.s - s) > 1e-15 * s) {
+          throw new InputError('residual block: skip and branch have different widths in the sampled network');
+        }
+        const out = input.map((h, k) => {
+          const b = branch.out[k]!;
+          const y = new Float64Array(h.length);
+          for (let i = 0; i < h.length; i++) y[i] = l.beta * h[i]! + alpha * b[i]!;
+          return y;
+        });
+        return {
+          out,
+          s,
+          back: (g) => {
+            const gb = branch.back(g.map((gi) => gi.map((v) => alpha * v)));
+            return g.map((gi, k) => gi.map((v, i) => l.beta * v + gb[k]![i]!));
+          },
+        };
+      }
+      case 'denseBlock':
+        return this.denseBlock(l, input, s);
+      default:
+        return this.activation(l, input, s);
+    }
+  }
+
+  denseBlock(l: Extract<ResolvedLayer, { type: 'denseBlock' }>, input: Vecs, s: number): Pass {
+    const n = input[0]!.length;
+    const hs: Vecs[] = [input];
+    const acts: Pass[] = [];
+    const denses: Pass[] = [];
+    for (let i = 1; i <= l.depth; i++) {
+      acts.push(this.activation(l.activation, hs[i - 1]!, s));
+      // Concatenate φ(h_0..h_{i−1}) per input.
+      const cat = input.map((_, k) => {
+        const c = new Float64Array(i * n);
+        for (let j = 0; j < i; j++) c.set(acts[j]!.out[k]!, j * n);
+        return c;
+      });
+      const sc = l.concat === 'mean' ? 1 / (i * n) : 1 / n;
+      const d = this.dense(l, cat, sc, this.width, false);
+      denses.push(d);
+      hs.push(d.out);
+    }
+    return {
+      out: hs[l.depth]!,
+      s: 1 / this.width,
+      back: (g) => {
+        const m = g.length;
+        // gh[i]: gradient w.r.t. h_i, complete once every later layer has been processed.
+        const gh: Vecs[] = hs.map(() => input.map(() => new Float64Array(n)));
+        gh[l.depth] = g.map((v) => Float64Array.from(v));
+        for (let i = l.depth; i >= 1; i--) {
+          const gcat = denses[i - 1]!.back(gh[i]!);
+          for (let j = 0; j < i; j++) {
+            const gPhi = gcat.map((c) => c.subarray(j * n, (j + 1) * n));
+            // Backprop through φ(h_j) for this reader only; contributions add up.
+            const gj = acts[j]!.back(gPhi);
+            for (let k = 0; k < m; k++) {
+              const t = gh[j]![k]!;
+              const u = gj[k]!;
+              for (let q = 0; q < n; q++) t[q] = t[q]! + u[q]!;
+            }
+          }
+        }
+        return gh[0]!;
+      },
+    };
+  }
+}
+
+/** φ and φ' of an activation. */
+function pointwise(act: Activation): [(u: number) => number, (u: number) => number] {
+  switch (act.type) {
+    case 'relu':
+      return [(u) => (u > 0 ? u : 0), (u) => (u > 0 ? 1 : 0)];
+    case 'arccos':
+      if (act.order === 0) return [(u) => (u > 0 ? 1 : 0), () => 0];
+      if (act.order === 1) return [(u) => (u > 0 ? u : 0), (u) => (u > 0 ? 1 : 0)];
+      return [(u) => (u > 0 ? u * u : 0), (u) => (u > 0 ? 2 * u : 0)];
+    case 'leakyRelu':
+      return [(u) => (u > 0 ? u : act.slope * u), (u) => (u > 0 ? 1 : act.slope)];
+    case 'abRelu':
+      return [(u) => (u > 0 ? act.b * u : act.a * u), (u) => (u > 0 ? act.b : act.a)];
+    case 'erf':
+      return [erf, (u) => (2 / Math.sqrt(Math.PI)) * Math.exp(-u * u)];
+  }
+}
+
+/**
+ * erf to full double precision: Taylor series for |x| < 2.5, continued fraction of erfc beyond
+ * (Numerical Recipes / Abramowitz–Stegun 7.1.5 and 7.1.14).
+ */
+export function erf(x: number): number {
+  const ax = Math.abs(x);
+  if (ax < 2.5) {
+    let term = x;
+    let sum = x;
+    const x2 = x * x;
+    for (let k = 1; k < 200; k++) {
+      term *= -x2 / k;
+      const add = term / (2 * k + 1);
+      sum += add;
+      if (Math.abs(add) < 1e-17 * Math.abs(sum)) break;
+    }
+    return (2 / Math.sqrt(Math.PI)) * sum;
+  }
+  // erfc(x) = exp(−x²)/√π · 1/(x + 1/2/(x + 1/(x + 3/2/(x + …)))) evaluated bottom-up.
+  let f = ax;
+  for (let k = 60; k >= 1; k--) f = ax + k / 2 / f;
+  const erfc = Math.exp(-ax * ax) / Math.sqrt(Math.PI) / f;
+  return x > 0 ? 1 - erfc : erfc - 1;
+}
+
+function dotv(a: Float64Array, b: Float64Array): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += a[i]! * b[i]!;
+  return s;
+}
+
+/**
+ * Monte Carlo estimate of the NNGP and NTK of `arch` over the rows of X (m × m, all pairs).
+ * Normalised specs (normalize: "diagonal") are divided by the same analytic constants as the
+ * analytic kernel, so the two are directly comparable.
+ */
+export function monteCarlo(
+  arch: Spec | ResolvedSpec | string,
+  x: MatrixInput,
+  options: MonteCarloOptions,
+): MonteCarloResult {
+  const spec = resolveSpec(typeof arch === 'string' ? parsePresetRef(arch) : arch);
+  const X = toMatrix(x, 'x');
+  const { width, samples } = options;
+  if (!Number.isInteger(width) || width < 1) throw new InputError(`width must be an integer ≥ 1, got ${width}`);
+  if (!Number.isInteger(samples) || samples < 2) throw new InputError(`samples must be an integer ≥ 2, got ${samples}`);
+  const m = X.rows;
+  const d = X.cols;
+  const all = [...spec.layers, ...spec.readout];
+  const last = all[all.length - 1]!;
+  const readoutAdded: ResolvedLayer = { type: 'dense', weightVar: 1, biasVar: 0, trainable: false };
+  const net = last.type === 'dense' ? all : [...all, readoutAdded];
+  const outputAt = net[net.length - 1]!;
+  const L = countResidualBlocks(all);
+  const norms = normalizers(compile(spec));
+  const lastTap = compile(spec).depths.length - 1;
+  const kNorm = norms ? norms.nngp[lastTap]! : 1;
+  const tNorm = norms ? norms.ntk[lastTap]! : 1;
+
+  const rng = new Rng(options.seed ?? 0);
+  const inputs: Vecs = [];
+  for (let i = 0; i < m; i++) inputs.push(X.data.slice(i * d, (i + 1) * d));
+  const s0 = spec.inputScale === 'dim' ? 1 / d : 1;
+
+  // Every sample is kept (m² values each) so the spread is computed in two passes.
+  const valsK = new Float64Array(samples * m * m);
+  const valsT = new Float64Array(samples * m * m);
+  for (let t = 0; t < samples; t++) {
+    const sampler = new Sampler(rng, width, L);
+    const pass = sampler.layers(net, inputs, s0, outputAt);
+    pass.back(inputs.map(() => Float64Array.of(1)));
+    const ro = sampler.readout!;
+    const o = t * m * m;
+    for (let i = 0; i < m; i++) {
+      for (let j = i; j < m; j++) {
+        const k = (ro.wfac * dotv(ro.a[i]!, ro.a[j]!) + ro.bfac) / (kNorm === 0 ? 1 : kNorm);
+        let th = 0;
+        for (const g of sampler.grads) {
+          const dd = dotv(g.delta[i]!, g.delta[j]!);
+          th += g.wfac * dd * dotv(g.a[i]!, g.a[j]!) + g.bfac * dd;
+        }
+        th /= tNorm === 0 ? 1 : tNorm;
+        valsK[o + i * m + j] = valsK[o + j * m + i] = k;
+        valsT[o + i * m + j] = valsT[o + j * m + i] = th;
+      }
+    }
+  }
+  const estimate = (vals: Float64Array): KernelEstimate => {
+    const mean = new Float64Array(m * m);
+    const stderr = new Float64Array(m * m);
+    for (let e = 0; e < m * m; e++) {
+      let mu = 0;
+      for (let t = 0; t < samples; t++) mu += vals[t * m * m + e]!;
+      mu /= samples;
+      let ss = 0;
+      for (let t = 0; t < samples; t++) ss += (vals[t * m * m + e]! - mu) ** 2;
+      mean[e] = mu;
+      stderr[e] = Math.sqrt(ss / (samples - 1) / samples);
+    }
+    return { mean, stderr };
+  };
+  return { nngp: estimate(valsK), ntk: estimate(valsT), m, width, samples };
+}

@@ -1,0 +1,3 @@
+/** Node-only entry point: files and the command line. */
+export { main, EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_OK } from './cli.js';
+export { readArch, readMatrixFile, writeFileAtomic } from './files.js';

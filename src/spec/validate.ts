@@ -1,0 +1,339 @@
+/**
+ * Checks an architecture spec (any JSON value) and returns it with every default filled in.
+ * Errors name the offending path and the problem. Beyond types and ranges it checks the one
+ * structural rule of infinite-width kernels: a nonlinearity must read a Gaussian representation
+ * (the output of a dense layer, or a residual sum of such), as in neural-tangents' stax.
+ */
+import { SpecError } from '../errors.js';
+import {
+  ACTIVATION_TYPES,
+  type ResolvedActivation,
+  type ResolvedLayer,
+  type ResolvedSpec,
+} from './types.js';
+
+/** What kind of representation flows between layers, for the structural checks. */
+type Rep = 'input' | 'gaussian' | 'nongaussian';
+
+const SPEC_KEYS = [
+  'format',
+  'name',
+  'description',
+  'inputScale',
+  'layers',
+  'readout',
+  'normalize',
+  'sweepStart',
+];
+
+export function resolveSpec(value: unknown): ResolvedSpec {
+  const obj = record(value, 'spec');
+  knownKeys(obj, SPEC_KEYS, '');
+  if (obj.format !== undefined && obj.format !== 'webntk-spec/1') {
+    throw new SpecError('format', `unsupported format ${JSON.stringify(obj.format)} (expected "webntk-spec/1")`);
+  }
+  const name = optString(obj, 'name', '');
+  const description = optString(obj, 'description', '');
+  const inputScale = oneOf(obj, 'inputScale', ['none', 'dim'] as const, 'none', '');
+  const normalize = oneOf(obj, 'normalize', ['none', 'diagonal'] as const, 'none', '');
+  const sweepStart = obj.sweepStart === undefined ? 0 : integer(obj.sweepStart, 'sweepStart', 0);
+  const layersIn = array(obj.layers, 'layers');
+  if (layersIn.length === 0) throw new SpecError('layers', 'must contain at least one layer');
+  const layers: ResolvedLayer[] = [];
+  let rep: Rep = 'input';
+  layersIn.forEach((l, i) => {
+    const r = resolveLayer(l, `layers[${i}]`, rep);
+    layers.push(r.layer);
+    rep = r.rep;
+  });
+  const readout: ResolvedLayer[] = [];
+  if (obj.readout !== undefined) {
+    array(obj.readout, 'readout').forEach((l, i) => {
+      const r = resolveLayer(l, `readout[${i}]`, rep);
+      readout.push(r.layer);
+      rep = r.rep;
+    });
+  }
+  if (!containsDense(layers)) {
+    throw new SpecError('layers', 'the network has no dense layer (add at least one "dense")');
+  }
+  const spec: ResolvedSpec = {
+    format: 'webntk-spec/1',
+    ...(name !== undefined ? { name } : {}),
+    ...(description !== undefined ? { description } : {}),
+    inputScale,
+    layers,
+    readout,
+    normalize,
+    sweepStart,
+  };
+  return spec;
+}
+
+function containsDense(layers: ResolvedLayer[]): boolean {
+  return layers.some(
+    (l) =>
+      l.type === 'dense' ||
+      l.type === 'denseBlock' ||
+      (l.type === 'residual' && containsDense(l.branch)) ||
+      (l.type === 'repeat' && l.count > 0 && containsDense(l.layers)),
+  );
+}
+
+function resolveLayer(value: unknown, path: string, rep: Rep): { layer: ResolvedLayer; rep: Rep } {
+  const obj = record(value, path);
+  const type = obj.type;
+  if (typeof type !== 'string') throw new SpecError(`${path}.type`, 'missing layer type');
+  switch (type) {
+    case 'dense': {
+      knownKeys(obj, ['type', 'weightVar', 'biasVar', 'trainable'], path);
+      return {
+        layer: {
+          type: 'dense',
+          weightVar: positive(obj, 'weightVar', 1, path),
+          biasVar: nonNegative(obj, 'biasVar', 0, path),
+          trainable: bool(obj, 'trainable', true, path),
+        },
+        rep: 'gaussian',
+      };
+    }
+    case 'residual':
+      return resolveResidual(obj, path, rep);
+    case 'denseBlock': {
+      knownKeys(
+        obj,
+        ['type', 'depth', 'concat', 'activation', 'weightVar', 'biasVar', 'trainable'],
+        path,
+      );
+      requireHidden(rep, path, 'a dense block');
+      requireGaussian(rep, path, 'a dense block applies its activation to its input, which');
+      const activation =
+        obj.activation === undefined
+          ? ({ type: 'relu' } as const)
+          : resolveActivation(record(obj.activation, `${path}.activation`), `${path}.activation`);
+      return {
+        layer: {
+          type: 'denseBlock',
+          depth: integer(obj.depth, `${path}.depth`, 1),
+          concat: oneOf(obj, 'concat', ['mean', 'sum'] as const, 'mean', path),
+          activation,
+          weightVar: positive(obj, 'weightVar', 1, path),
+          biasVar: nonNegative(obj, 'biasVar', 0, path),
+          trainable: bool(obj, 'trainable', true, path),
+        },
+        rep: 'gaussian',
+      };
+    }
+    case 'repeat': {
+      knownKeys(obj, ['type', 'count', 'layers'], path);
+      const count = integer(obj.count, `${path}.count`, 0);
+      const body = array(obj.layers, `${path}.layers`);
+      if (body.length === 0) throw new SpecError(`${path}.layers`, 'must contain at least one layer');
+      const resolveBody = (from: Rep) => {
+        let r = from;
+        const out = body.map((l, i) => {
+          const res = resolveLayer(l, `${path}.layers[${i}]`, r);
+          r = res.rep;
+          return res.layer;
+        });
+        return { layers: out, rep: r };
+      };
+      const first = resolveBody(rep);
+      if (count === 0) return { layer: { type: 'repeat', count, layers: first.layers }, rep };
+      // The second pass checks that the body can follow itself (e.g. it does not end in an
+      // activation that the next copy would feed into another activation).
+      const again = count > 1 ? resolveBody(first.rep) : first;
+      return { layer: { type: 'repeat', count, layers: first.layers }, rep: again.rep };
+    }
+    default: {
+      if ((ACTIVATION_TYPES as readonly string[]).includes(type)) {
+        requireGaussian(rep, path, `activation "${type}" needs a Gaussian input, and its input`);
+        return { layer: resolveActivation(obj, path), rep: 'nongaussian' };
+      }
+      throw new SpecError(
+        `${path}.type`,
+        `unknown layer type "${type}" (known: dense, residual, denseBlock, repeat, ${ACTIVATION_TYPES.join(', ')})`,
+      );
+    }
+  }
+}
+
+function resolveResidual(
+  obj: Record<string, unknown>,
+  path: string,
+  rep: Rep,
+): { layer: ResolvedLayer; rep: Rep } {
+  knownKeys(obj, ['type', 'alpha', 'alpha0', 'gamma', 'beta', 'branch'], path);
+  requireHidden(rep, path, 'a residual block');
+  const hasAlpha = obj.alpha !== undefined;
+  const hasGamma = obj.gamma !== undefined;
+  if (hasAlpha === hasGamma) {
+    throw new SpecError(path, 'give exactly one of "alpha" (a constant) or "gamma" (α = alpha0·L^(−gamma))');
+  }
+  if (hasAlpha && obj.alpha0 !== undefined) {
+    throw new SpecError(`${path}.alpha0`, '"alpha0" goes with "gamma", not with "alpha"');
+  }
+  const branchIn = array(obj.branch, `${path}.branch`);
+  if (branchIn.length === 0) throw new SpecError(`${path}.branch`, 'must contain at least one layer');
+  let r: Rep = rep;
+  const branch = branchIn.map((l, i) => {
+    const res = resolveLayer(l, `${path}.branch[${i}]`, r);
+    r = res.rep;
+    return res.layer;
+  });
+  const last = branch[branch.length - 1]!;
+  if (last.type !== 'dense') {
+    throw new SpecError(
+      `${path}.branch`,
+      'must end with a dense layer (its fresh weights make the skip and branch independent)',
+    );
+  }
+  const beta = finite(obj, 'beta', 1, path);
+  const layer: ResolvedLayer = hasAlpha
+    ? { type: 'residual', alpha: finite(obj, 'alpha', 0, path), beta, branch }
+    : {
+        type: 'residual',
+        alpha0: finite(obj, 'alpha0', 1, path),
+        gamma: finite(obj, 'gamma', 0, path),
+        beta,
+        branch,
+      };
+  return { layer, rep };
+}
+
+function resolveActivation(obj: Record<string, unknown>, path: string): ResolvedActivation {
+  const type = obj.type;
+  switch (type) {
+    case 'relu':
+    case 'erf':
+      knownKeys(obj, ['type'], path);
+      return { type };
+    case 'arccos': {
+      knownKeys(obj, ['type', 'order'], path);
+      const order = obj.order;
+      if (order !== 0 && order !== 1 && order !== 2) {
+        throw new SpecError(`${path}.order`, `must be 0, 1 or 2, got ${show(order)}`);
+      }
+      return { type, order };
+    }
+    case 'leakyRelu':
+      knownKeys(obj, ['type', 'slope'], path);
+      return { type, slope: required(obj, 'slope', path) };
+    case 'abRelu': {
+      knownKeys(obj, ['type', 'a', 'b'], path);
+      return { type, a: required(obj, 'a', path), b: required(obj, 'b', path) };
+    }
+    default:
+      throw new SpecError(
+        `${path}.type`,
+        `unknown activation ${show(type)} (known: ${ACTIVATION_TYPES.join(', ')})`,
+      );
+  }
+}
+
+function requireHidden(rep: Rep, path: string, what: string): void {
+  if (rep === 'input') {
+    throw new SpecError(path, `${what} needs a hidden layer as input: put a dense layer before it`);
+  }
+}
+
+function requireGaussian(rep: Rep, path: string, what: string): void {
+  if (rep === 'input') throw new SpecError(path, `${what} is the raw input: put a dense layer before it`);
+  if (rep === 'nongaussian') {
+    throw new SpecError(path, `${what} is the output of a nonlinearity: put a dense layer between them`);
+  }
+}
+
+// ---- small typed readers -------------------------------------------------------------------
+
+function show(v: unknown): string {
+  return typeof v === 'number' ? String(v) : JSON.stringify(v) ?? String(v);
+}
+
+function record(value: unknown, path: string): Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new SpecError(path, `must be an object, got ${show(value)}`);
+  }
+  return value as Record<string, unknown>;
+}
+
+function array(value: unknown, path: string): unknown[] {
+  if (!Array.isArray(value)) throw new SpecError(path, `must be an array, got ${show(value)}`);
+  return value;
+}
+
+function knownKeys(obj: Record<string, unknown>, keys: string[], path: string): void {
+  for (const k of Object.keys(obj)) {
+    if (!keys.includes(k)) {
+      const where = path ? `${path}.${k}` : k;
+      throw new SpecError(where, `unknown key (allowed: ${keys.join(', ')})`);
+    }
+  }
+}
+
+function at(path: string, key: string): string {
+  return path ? `${path}.${key}` : key;
+}
+
+function num(value: unknown, path: string): number {
+  if (typeof value !== 'number') throw new SpecError(path, `must be a number, got ${show(value)}`);
+  if (!Number.isFinite(value)) throw new SpecError(path, `must be finite, got ${value}`);
+  return value;
+}
+
+function required(obj: Record<string, unknown>, key: string, path: string): number {
+  if (obj[key] === undefined) throw new SpecError(at(path, key), 'missing parameter');
+  return num(obj[key], at(path, key));
+}
+
+function finite(obj: Record<string, unknown>, key: string, def: number, path: string): number {
+  return obj[key] === undefined ? def : num(obj[key], at(path, key));
+}
+
+function positive(obj: Record<string, unknown>, key: string, def: number, path: string): number {
+  const v = finite(obj, key, def, path);
+  if (!(v > 0)) throw new SpecError(at(path, key), `must be > 0, got ${v}`);
+  return v;
+}
+
+function nonNegative(obj: Record<string, unknown>, key: string, def: number, path: string): number {
+  const v = finite(obj, key, def, path);
+  if (v < 0) throw new SpecError(at(path, key), `must be ≥ 0 (a variance), got ${v}`);
+  return v;
+}
+
+function integer(value: unknown, path: string, min: number): number {
+  if (value === undefined) throw new SpecError(path, 'missing parameter');
+  const v = num(value, path);
+  if (!Number.isInteger(v) || v < min) throw new SpecError(path, `must be an integer ≥ ${min}, got ${v}`);
+  return v;
+}
+
+function bool(obj: Record<string, unknown>, key: string, def: boolean, path: string): boolean {
+  const v = obj[key];
+  if (v === undefined) return def;
+  if (typeof v !== 'boolean') throw new SpecError(at(path, key), `must be true or false, got ${show(v)}`);
+  return v;
+}
+
+function optString(obj: Record<string, unknown>, key: string, path: string): string | undefined {
+  const v = obj[key];
+  if (v === undefined) return undefined;
+  if (typeof v !== 'string') throw new SpecError(at(path, key), `must be a string, got ${show(v)}`);
+  return v;
+}
+
+function oneOf<T extends string>(
+  obj: Record<string, unknown>,
+  key: string,
+  options: readonly T[],
+  def: T,
+  path: string,
+): T {
+  const v = obj[key];
+  if (v === undefined) return def;
+  if (typeof v !== 'string' || !(options as readonly string[]).includes(v)) {
+    throw new SpecError(at(path, key), `must be one of ${options.map((o) => `"${o}"`).join(', ')}, got ${show(v)}`);
+  }
+  return v as T;
+}
