@@ -14,11 +14,7 @@ const PI = Math.PI;
 /** Largest |ρ| − 1 accepted as round-off before ρ is brought back into [−1, 1]. */
 const RHO_ROUNDOFF = 1e-9;
 
-/**
- * ρ = kxz/√(kxx·kzz). A zero-variance side (e.g. a zero input without bias) has no angle; it
- * takes ρ = 0 as neural-tangents does, and every term ρ enters is multiplied by that zero variance
- * (or by a Θ that is zero too).
- */
+/** ρ = kxz/√(kxx·kzz), for kxx·kzz > 0 (zero variances are handled by `degenerate`). */
 export function correlation(kxx: number, kzz: number, kxz: number): number {
   const den = Math.sqrt(kxx * kzz);
   if (!(den > 0)) return 0;
@@ -50,6 +46,10 @@ export function kappa2(rho: number): number {
 
 /** [S, Ṡ] for the pair; `out` is reused to avoid allocation in the hot loop. */
 export function dual(act: Activation, kxx: number, kzz: number, kxz: number, out: Float64Array): void {
+  if (!(kxx * kzz > 0) && act.type !== 'erf') {
+    degenerate(act, kxx, kzz, out);
+    return;
+  }
   switch (act.type) {
     case 'relu':
       relu(kxx, kzz, kxz, out);
@@ -82,6 +82,24 @@ export function dual(act: Activation, kxx: number, kzz: number, kxz: number, out
       out[1] = 4 / (PI * Math.sqrt(p - 4 * kxz * kxz));
       return;
     }
+  }
+}
+
+/**
+ * One side has zero variance, so that pre-activation is the constant 0: S = φ(0)·E[φ(v)] = 0 for
+ * every rectifier, and Ṡ = φ'(0)·E[φ'(v)] with the one-sided convention φ'(0) = a (the slope for
+ * u ≤ 0), the same convention the Monte Carlo oracle's backpropagation uses.
+ */
+function degenerate(act: Activation, kxx: number, kzz: number, out: Float64Array): void {
+  out[0] = 0;
+  if (act.type === 'leakyRelu' || act.type === 'abRelu') {
+    const a = act.type === 'leakyRelu' ? act.slope : act.a;
+    const b = act.type === 'leakyRelu' ? 1 : act.b;
+    // E[φ'(v)] is (a + b)/2 for a centred Gaussian v, and a when v is the constant 0 as well.
+    const other = kxx > 0 || kzz > 0 ? (a + b) / 2 : a;
+    out[1] = a * other;
+  } else {
+    out[1] = 0;
   }
 }
 

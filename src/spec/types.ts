@@ -34,7 +34,8 @@ export interface DenseLayer {
 }
 
 /**
- * h ↦ β·h + α·branch(h). The branch must end with a dense layer (fresh zero-mean weights), which
+ * h ↦ β·h + α·branch(h). The branch must end with a dense layer (fresh zero-mean weights; a residual
+ * block after it keeps that property), which
  * makes the skip/branch cross terms vanish at infinite width: K' = β²K + α²K_B, Θ' = β²Θ + α²Θ_B.
  * α is either `alpha`, or `alpha0`·L^(−gamma) with L the number of residual blocks in the network.
  */

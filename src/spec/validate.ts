@@ -70,6 +70,23 @@ export function resolveSpec(value: unknown): ResolvedSpec {
   return spec;
 }
 
+/**
+ * Whether the output of `layers` is "fresh": zero-mean and independent of the block input at
+ * infinite width, i.e. last produced by dense weights (a residual sum keeps whatever its input was).
+ * A residual branch must be fresh for the skip/branch cross terms to vanish.
+ */
+function freshOutput(layers: ResolvedLayer[], inputFresh: boolean): boolean {
+  let fresh = inputFresh;
+  for (const l of layers) {
+    if (l.type === 'dense' || l.type === 'denseBlock') fresh = true;
+    else if (l.type === 'repeat') {
+      // The body maps a boolean to a boolean, so its iterates settle after two applications.
+      for (let i = 0; i < Math.min(l.count, 3); i++) fresh = freshOutput(l.layers, fresh);
+    } else if (l.type !== 'residual') fresh = false;
+  }
+  return fresh;
+}
+
 function containsDense(layers: ResolvedLayer[]): boolean {
   return layers.some(
     (l) =>
@@ -181,11 +198,10 @@ function resolveResidual(
     r = res.rep;
     return res.layer;
   });
-  const last = branch[branch.length - 1]!;
-  if (last.type !== 'dense') {
+  if (!freshOutput(branch, false)) {
     throw new SpecError(
       `${path}.branch`,
-      'must end with a dense layer (its fresh weights make the skip and branch independent)',
+      'must end with a dense layer (its fresh zero-mean weights make the skip and branch independent)',
     );
   }
   const beta = finite(obj, 'beta', 1, path);
