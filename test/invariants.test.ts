@@ -1,37 +1,13 @@
 import { EigenvalueDecomposition, Matrix } from 'ml-matrix';
 import { describe, expect, it } from 'vitest';
-import { kernelCpu, stax, type Spec } from '../src/index.js';
+import { kernelCpu, type Spec } from '../src/index.js';
+import { CUSTOM } from './fixtures.js';
 import { Rng } from '../src/mc/rng.js';
 
 function randomInputs(n: number, d: number, seed: number): number[][] {
   const rng = new Rng(seed);
   return Array.from({ length: n }, (_, i) => Array.from({ length: d }, () => rng.normal() * (0.2 + (i % 4))));
 }
-
-const { dense, relu, erf, leakyRelu, abRelu, arccos, residual, denseBlock, repeat, network } = stax;
-
-/** Custom specs that exercise every layer type. */
-const CUSTOM: Record<string, Spec> = {
-  erfBias: network({ inputScale: 'dim' }, dense({ biasVar: 0.2 }), repeat(3, erf(), dense({ weightVar: 1.7, biasVar: 0.1 }))),
-  leakyFrozen: network(
-    { inputScale: 'none', readout: [dense({ trainable: false })] },
-    dense({ weightVar: 0.5 }),
-    repeat(4, leakyRelu(0.2), dense({ weightVar: 1.9, trainable: false }), abRelu(-0.3, 1.1), dense({ weightVar: 1.2 })),
-  ),
-  arccos02: network({ inputScale: 'dim' }, dense(), arccos(2), dense({ weightVar: 0.4 }), arccos(0), dense({ biasVar: 0.3 })),
-  residualBeta: network(
-    { inputScale: 'dim', readout: [dense()] },
-    dense(),
-    repeat(5, residual([dense({ weightVar: 2 }), relu(), dense(), erf(), dense()], { gamma: 0.5, alpha0: 1.5, beta: 0.9 })),
-  ),
-  nested: network(
-    { inputScale: 'dim', readout: [dense()] },
-    dense(),
-    repeat(2, residual([dense({ weightVar: 2 }), relu(), dense(), residual([dense(), erf(), dense()], { alpha: 0.5 })], { alpha: 0.8 })),
-    denseBlock(3, { concat: 'sum', activation: leakyRelu(0.1), weightVar: 1.5, biasVar: 0.05 }),
-  ),
-  densenetLeaky: network({ inputScale: 'dim', readout: [dense()] }, dense(), denseBlock(5, { activation: abRelu(0.2, 1.4), weightVar: 2 })),
-};
 
 const ARCHS: (string | Spec)[] = [
   'arora2019:depth=6',

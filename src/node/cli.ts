@@ -69,7 +69,7 @@ Examples:
       // Everything that can be wrong with the input is checked before any computation.
       const spec = toSpec(readArch(opts.arch));
       const x1 = readMatrixFile(opts.x1);
-      const x2 = opts.x2 ? readMatrixFile(opts.x2) : null;
+      const x2 = opts.x2 !== undefined ? readMatrixFile(opts.x2) : null;
       checkOutputPath(opts.out);
       const result = await kernel(spec, x1, x2, {
         get: opts.get,
@@ -117,7 +117,8 @@ export async function main(argv: string[], io: CliIO = defaultIO): Promise<numbe
       return e.exitCode === 0 ? EXIT_OK : EXIT_BAD_INPUT;
     }
     if (e instanceof InputError) {
-      io.err(`webntk: error: ${e.message}\n`);
+      // One line, even when the message quotes multi-line text (e.g. JSON.parse on a spec file).
+      io.err(`webntk: error: ${e.message.replace(/\s*[\r\n]+\s*/g, ' ')}\n`);
       return EXIT_BAD_INPUT;
     }
     io.err(`webntk: internal error: ${(e as Error).stack ?? String(e)}\n`);

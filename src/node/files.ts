@@ -49,6 +49,7 @@ export function readArch(arg: string): Arch {
 
 /** Fails early (before any computation) when an output path cannot be written. */
 export function checkOutputPath(path: string): void {
+  if (path === '') throw new InputError('the output path (--out) is empty');
   const dir = dirname(resolve(path));
   if (!existsSync(dir) || !statSync(dir).isDirectory()) {
     throw new InputError(`cannot write ${path}: folder ${dir} does not exist`);

@@ -149,7 +149,8 @@ export function compile(spec: Spec | ResolvedSpec): KernelProgram {
   // A DenseNet depth loop keeps its running sum in bank 1; the suffix must not overwrite it.
   const suffixBank = sweepAt >= 0 && resolved.layers[sweepAt]!.type === 'denseBlock' ? 2 : 1;
   const suffix: Op[] = [];
-  emitTo(suffix, [...resolved.layers.slice(sweepAt + 1), ...resolved.readout], suffixBank);
+  const afterSweep = sweepAt >= 0 ? resolved.layers.slice(sweepAt + 1) : [];
+  emitTo(suffix, [...afterSweep, ...resolved.readout], suffixBank);
 
   const taps = sweep ? sweep.count + 1 : 1;
   const depths = Array.from({ length: taps }, (_, t) => resolved.sweepStart + t);
