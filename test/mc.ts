@@ -21,6 +21,19 @@ export const MC_INPUTS = [
   [-0.35, 0.21, 0.56],
 ];
 
+/** The presets checked against the oracle (test/montecarlo-presets.test.ts). */
+export const PRESET_CASES = [
+  'arora2019:depth=3',
+  'jacot2018:depth=2,beta=0.5',
+  'hayou2019:depth=3,sigmaW2=1.5,sigmaB2=0.3',
+  'huang2020:depth=3,gamma=0.5',
+  'belfer2021:depth=3,alpha=1',
+  'tirer2021:depth=3,alpha=0.8',
+  'resnet:depth=3,alpha=0.8,cw2=1.5,trainStem=false',
+  'densenet:depth=3',
+  'mlp:depth=2,cb2=0.2,inputScale=none',
+];
+
 /** Comparisons in the whole Monte Carlo suite (for Bonferroni): see the two test files. */
 export const SUITE_COMPARISONS = 16 * 12;
 export const FAMILY_ALPHA = 1e-3;
