@@ -12,8 +12,17 @@ export const CUSTOM: Record<string, Spec> = {
     dense({ weightVar: 0.5 }),
     repeat(2, leakyRelu(0.2), dense({ weightVar: 1.9, trainable: false }), abRelu(-0.3, 1.1), dense({ weightVar: 1.2 })),
   ),
-  /** Arc-cosine units of order 2 and 0 (step). */
-  arccos02: network({ inputScale: 'dim' }, dense(), arccos(2), dense({ weightVar: 0.4 }), arccos(0), dense({ biasVar: 0.3 })),
+  /** Arc-cosine units of order 2, 1 and 0 (step). */
+  arccos02: network(
+    { inputScale: 'dim' },
+    dense(),
+    arccos(2),
+    dense({ weightVar: 0.4 }),
+    arccos(1),
+    dense({ weightVar: 2 }),
+    arccos(0),
+    dense({ biasVar: 0.3 }),
+  ),
   /** Residual blocks with α = alpha0·L^(−γ), skip gain β ≠ 1, and a branch with two nonlinearities. */
   residualBeta: network(
     { inputScale: 'dim', readout: [dense()] },

@@ -150,3 +150,12 @@ describe('invariants', () => {
     expect(() => kernelCpu('huang2020:depth=2000,alpha=1', [[1, 0]])).toThrow(/overflows float64 at depth/);
   });
 });
+
+describe('resource limits', () => {
+  it('a result too large for memory is an error before any work, naming the size', () => {
+    const X = Array.from({ length: 2000 }, (_, i) => [i, 1]);
+    expect(() => kernelCpu('arora2019:depth=100', X, null, { depths: 'all' })).toThrow(
+      /the result \[101, 2000, 2000\] needs 3.0 GiB of float64 per kernel/,
+    );
+  });
+});

@@ -27,6 +27,9 @@ export interface GramResult {
   symmetric: boolean;
 }
 
+/** Largest result held in one Float64Array per kernel (2 GiB). */
+export const MAX_RESULT_ELEMENTS = 2 ** 28;
+
 function dot(a: Float64Array, i: number, b: Float64Array, j: number, d: number): number {
   let s = 0;
   const oa = i * d;
@@ -54,6 +57,15 @@ export function gramCpu(
   const n2 = req.diagonal ? 1 : b.rows;
   const taps = req.allDepths ? p.depths.length : 1;
   const plane = req.diagonal ? n1 : n1 * n2;
+  // One piece per kernel: beyond this the result must be streamed in blocks (a later milestone).
+  const elements = taps * plane;
+  if (elements > MAX_RESULT_ELEMENTS) {
+    const gib = (elements * 8) / 2 ** 30;
+    throw new InputError(
+      `the result [${req.allDepths ? `${taps}, ` : ''}${req.diagonal ? n1 : `${n1}, ${n2}`}] needs ${gib.toFixed(1)} GiB of float64 per kernel ` +
+        `(limit ${(MAX_RESULT_ELEMENTS * 8) / 2 ** 30} GiB): compute fewer depths or smaller blocks of X1 × X2`,
+    );
+  }
   const wantK = req.get.includes('nngp');
   const wantT = req.get.includes('ntk');
   const nngp = wantK ? new Float64Array(taps * plane) : undefined;
