@@ -3,8 +3,10 @@
  * reference string such as "huang2020:depth=50,gamma=0.75".
  */
 import { InputError } from './errors.js';
-import { gramCpu, type GramResult, type KernelKind } from './cpu/gram.js';
-import { toMatrix, type MatrixInput } from './matrix.js';
+import { gramCpu, type GramRequest, type GramResult, type KernelKind } from './cpu/gram.js';
+import { describeAdapter, getGpu, type AdapterSummary, type GpuContext } from './gpu/device.js';
+import { gramBlocksWebGPU, gramWebGPU, type GpuRunOptions, type GramBlock } from './gpu/gram.js';
+import { toMatrix, type Matrix2D, type MatrixInput } from './matrix.js';
 import { compile } from './program/compile.js';
 import type { KernelProgram } from './program/program.js';
 import { parsePresetRef } from './spec/presets.js';
@@ -12,7 +14,10 @@ import type { ResolvedSpec, Spec } from './spec/types.js';
 import { resolveSpec } from './spec/validate.js';
 
 export type Arch = Spec | ResolvedSpec | string;
-export type Backend = 'cpu';
+/** Where a result was computed. */
+export type Backend = 'cpu' | 'webgpu';
+/** What a caller may ask for: a backend, or "auto" (WebGPU when an adapter exists, else the CPU). */
+export type BackendChoice = Backend | 'auto';
 
 export interface KernelOptions {
   /** Which kernels (default both). */
@@ -21,12 +26,22 @@ export interface KernelOptions {
   diagonal?: boolean;
   /** "all": every depth of the depth sweep along a leading axis; "last" (default): the full network. */
   depths?: 'last' | 'all';
-  /** Only "cpu" (float64) in this version. */
-  backend?: Backend;
+  /** "cpu" (float64, the default), "webgpu" (an error when there is no adapter) or "auto". */
+  backend?: BackendChoice;
+  /** WebGPU only: rows per block (a multiple of 64; default from the device limits). */
+  blockRows?: number;
+  /** WebGPU only: upper bound on pair-operations per submit (default 2^26). */
+  maxPairOpsPerSubmit?: number;
+  /** Cancels a running computation (it rejects with an AbortError). */
+  signal?: AbortSignal;
+  /** Progress of a WebGPU computation, per block. */
+  onProgress?: (p: { blocksDone: number; blocks: number }) => void;
 }
 
 export interface KernelResult extends GramResult {
   backend: Backend;
+  /** The adapter that computed a WebGPU result, in words. */
+  adapter?: string;
   /** The resolved spec that was computed. */
   spec: ResolvedSpec;
 }
@@ -49,10 +64,18 @@ function kinds(get: KernelOptions['get']): KernelKind[] {
   return list as KernelKind[];
 }
 
-/** Synchronous float64 CPU computation (the reference). */
-export function kernelCpu(arch: Arch, x1: MatrixInput, x2?: MatrixInput | null, options: KernelOptions = {}): KernelResult {
-  if (options.backend !== undefined && options.backend !== 'cpu') {
-    throw new InputError(`unknown backend "${String(options.backend)}" (available: cpu)`);
+interface Prepared {
+  spec: ResolvedSpec;
+  p: KernelProgram;
+  a: Matrix2D;
+  b: Matrix2D | null;
+  req: GramRequest;
+}
+
+function prepare(arch: Arch, x1: MatrixInput, x2: MatrixInput | null | undefined, options: KernelOptions): Prepared {
+  const backend = options.backend;
+  if (backend !== undefined && backend !== 'cpu' && backend !== 'webgpu' && backend !== 'auto') {
+    throw new InputError(`unknown backend "${String(backend)}" (available: cpu, webgpu, auto)`);
   }
   if (options.depths !== undefined && options.depths !== 'all' && options.depths !== 'last') {
     throw new InputError(`depths must be "all" or "last", got ${JSON.stringify(options.depths)}`);
@@ -61,12 +84,30 @@ export function kernelCpu(arch: Arch, x1: MatrixInput, x2?: MatrixInput | null, 
   const p = compile(spec);
   const a = toMatrix(x1, 'x1');
   const b = x2 == null ? null : toMatrix(x2, 'x2');
-  const result = gramCpu(p, a, b, {
-    get: kinds(options.get),
-    diagonal: options.diagonal ?? false,
-    allDepths: options.depths === 'all',
-  });
-  return { ...result, backend: 'cpu', spec };
+  const req: GramRequest = { get: kinds(options.get), diagonal: options.diagonal ?? false, allDepths: options.depths === 'all' };
+  return { spec, p, a, b, req };
+}
+
+/** Synchronous float64 CPU computation (the reference). */
+export function kernelCpu(arch: Arch, x1: MatrixInput, x2?: MatrixInput | null, options: KernelOptions = {}): KernelResult {
+  if (options.backend !== undefined && options.backend !== 'cpu') {
+    throw new InputError(`kernelCpu computes on the CPU; use kernel() for backend "${String(options.backend)}"`);
+  }
+  const { spec, p, a, b, req } = prepare(arch, x1, x2, options);
+  return { ...gramCpu(p, a, b, req), backend: 'cpu', spec };
+}
+
+/** The WebGPU context a backend choice resolves to (null: the CPU). "webgpu" without an adapter is an error. */
+export async function resolveBackend(choice: BackendChoice = 'cpu'): Promise<GpuContext | null> {
+  if (choice === 'cpu') return null;
+  const ctx = await getGpu();
+  if (!ctx && choice === 'webgpu') {
+    throw new InputError(
+      'backend "webgpu" was requested but this runtime has no WebGPU adapter ' +
+        '(Node: import { useNodeWebGPU } from "webntk/node" and install the "webgpu" package and a Vulkan driver; browsers: enable WebGPU)',
+    );
+  }
+  return ctx;
 }
 
 /** NNGP and/or NTK Gram matrices of X1 × X2 (X1 × X1 when x2 is omitted). */
@@ -76,5 +117,44 @@ export async function kernel(
   x2?: MatrixInput | null,
   options: KernelOptions = {},
 ): Promise<KernelResult> {
-  return kernelCpu(arch, x1, x2, options);
+  const prep = prepare(arch, x1, x2, options);
+  const ctx = await resolveBackend(options.backend ?? 'cpu');
+  if (!ctx) {
+    if (options.signal?.aborted) throw options.signal.reason instanceof Error ? options.signal.reason : new DOMException('cancelled', 'AbortError');
+    return { ...gramCpu(prep.p, prep.a, prep.b, prep.req), backend: 'cpu', spec: prep.spec };
+  }
+  const result = await gramWebGPU(ctx, prep.p, prep.a, prep.b, prep.req, gpuOptions(options));
+  return { ...result, backend: 'webgpu', adapter: describeAdapter(ctx.adapter), spec: prep.spec };
 }
+
+function gpuOptions(o: KernelOptions): GpuRunOptions {
+  return {
+    ...(o.blockRows !== undefined ? { blockRows: o.blockRows } : {}),
+    ...(o.maxPairOpsPerSubmit !== undefined ? { maxPairOpsPerSubmit: o.maxPairOpsPerSubmit } : {}),
+    ...(o.signal ? { signal: o.signal } : {}),
+    ...(o.onProgress ? { onProgress: o.onProgress } : {}),
+  };
+}
+
+/**
+ * The result block by block, as computed (host memory stays O(one block)). On the CPU the whole
+ * result is one block. Blocks tile the matrix; each has every requested depth.
+ */
+export async function* kernelBlocks(
+  arch: Arch,
+  x1: MatrixInput,
+  x2?: MatrixInput | null,
+  options: KernelOptions = {},
+): AsyncGenerator<GramBlock & { backend: Backend }> {
+  const prep = prepare(arch, x1, x2, options);
+  const ctx = await resolveBackend(options.backend ?? 'cpu');
+  if (!ctx) {
+    const r = gramCpu(prep.p, prep.a, prep.b, prep.req);
+    const cols = prep.req.diagonal ? 1 : (prep.b ?? prep.a).rows;
+    yield { row0: 0, col0: 0, rows: prep.a.rows, cols, ...(r.nngp ? { nngp: r.nngp } : {}), ...(r.ntk ? { ntk: r.ntk } : {}), backend: 'cpu' };
+    return;
+  }
+  for await (const b of gramBlocksWebGPU(ctx, prep.p, prep.a, prep.b, prep.req, gpuOptions(options))) yield { ...b, backend: 'webgpu' };
+}
+
+export type { AdapterSummary, GramBlock };

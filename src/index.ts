@@ -2,8 +2,11 @@
  * webntk: infinite-width NNGP and NTK kernels. This entry point is runtime-neutral (browsers, Deno,
  * Node); Node-only code (files, CLI) lives in `webntk/node`.
  */
-export { kernel, kernelCpu, program, toSpec } from './api.js';
-export type { Arch, Backend, KernelOptions, KernelResult } from './api.js';
+export { kernel, kernelBlocks, kernelCpu, program, resolveBackend, toSpec } from './api.js';
+export type { AdapterSummary, Arch, Backend, BackendChoice, GramBlock, KernelOptions, KernelResult } from './api.js';
+export { describeAdapter, getGpu, releaseGpu, setGpuProvider } from './gpu/device.js';
+export type { GpuContext, GpuProvider } from './gpu/device.js';
+export { GpuError } from './gpu/gram.js';
 export type { KernelKind, GramResult } from './cpu/gram.js';
 export { InputError, SpecError } from './errors.js';
 export { toMatrix } from './matrix.js';

@@ -1,0 +1,260 @@
+// Kernel-program operations on the state of one input pair, in f32 with stable numerics.
+//
+// A Bank holds K(x,x), K(z,z), the correlation gap g = 1 − ρ (ρ = K(x,z)/√(K(x,x)K(z,z))) and the
+// NTK Θ(x,z), with K and Θ scaled by an exact power of two 2^e so that no depth overflows f32.
+// Carrying g instead of ρ keeps 1 − ρ exact to relative precision where depth and near-duplicate
+// inputs drive ρ to 1 (an f32 ρ cannot resolve angles below 3.5e−4); every update of g below is
+// written without cancellation: sums of non-negative terms, series for small angles, and the
+// Lagrange identity for sums of kernels. Mirrors src/program/program.ts; the float64 reference is
+// src/cpu/interpreter.ts.
+
+struct Bank {
+  e: i32,    // scale exponent: K = 2^e · kxx, Θ = 2^e · t
+  kxx: f32,
+  kzz: f32,
+  g: f32,    // 1 − ρ ∈ [0, 2]
+  t: f32,
+}
+
+const PI: f32 = 3.14159265358979;
+
+fn bank_zero() -> Bank {
+  return Bank(0, 0.0, 0.0, 0.0, 0.0);
+}
+
+fn bank_is_zero(b: Bank) -> bool {
+  return b.kxx == 0.0 && b.kzz == 0.0 && b.t == 0.0;
+}
+
+// Brings max(kxx, kzz) into [0.5, 1) by an exact power of two.
+fn renorm(b: Bank) -> Bank {
+  var r = b;
+  let m = max(r.kxx, r.kzz);
+  if (m == 0.0) {
+    if (r.t == 0.0) { r.e = 0; }
+    return r;
+  }
+  let k = frexp(m).exp;
+  r.kxx = ldexp(r.kxx, -k);
+  r.kzz = ldexp(r.kzz, -k);
+  r.t = ldexp(r.t, -k);
+  r.e = r.e + k;
+  return r;
+}
+
+// asin(x) for x ∈ [0, 1] given also c = 1 − x (exact when the caller has it): Cephes asinf,
+// only + * sqrt, whose accuracy WGSL specifies (the built-in asin is looser on some backends).
+fn asin_c(x: f32, c: f32) -> f32 {
+  if (x > 0.5) {
+    let z = 0.5 * c;
+    let y = sqrt(z);
+    let p = (((4.2163199048e-2 * z + 2.4181311049e-2) * z + 4.5470025998e-2) * z + 7.4953002686e-2) * z + 1.6666752422e-1;
+    return 1.5707963267948966 - 2.0 * (y + y * z * p);
+  }
+  let z = x * x;
+  let p = (((4.2163199048e-2 * z + 2.4181311049e-2) * z + 4.5470025998e-2) * z + 7.4953002686e-2) * z + 1.6666752422e-1;
+  return x + x * z * p;
+}
+
+// θ = arccos(1 − g), accurate near both ends: 2·asin(√(g/2)) for g ≤ 1, π − 2·asin(√((2−g)/2)) above.
+fn theta_of(g: f32) -> f32 {
+  if (g <= 1.0) {
+    let h = sqrt(0.5 * g);
+    return 2.0 * asin_c(h, 1.0 - h);
+  }
+  let h = sqrt(0.5 * (2.0 - g));
+  return PI - 2.0 * asin_c(h, 1.0 - h);
+}
+
+// sin θ − θ cos θ, by its series below θ = 0.5 (θ³/3 − θ⁵/30 + θ⁷/840 − θ⁹/45360 + θ¹¹/3991680).
+fn s_of(theta: f32, g: f32) -> f32 {
+  if (theta < 0.5) {
+    let t2 = theta * theta;
+    return theta * t2 * (1.0 / 3.0 + t2 * (-1.0 / 30.0 + t2 * (1.0 / 840.0 + t2 * (-1.0 / 45360.0 + t2 * (1.0 / 3991680.0)))));
+  }
+  return sqrt(g * (2.0 - g)) - theta * (1.0 - g);
+}
+
+// u − sin u, by its series below u = 1.
+fn u_minus_sin(u: f32) -> f32 {
+  if (u < 1.0) {
+    let u2 = u * u;
+    return u * u2 * (1.0 / 6.0 + u2 * (-1.0 / 120.0 + u2 * (1.0 / 5040.0 + u2 * (-1.0 / 362880.0 + u2 * (1.0 / 39916800.0)))));
+  }
+  return u - sin(u);
+}
+
+// Gap of the ReLU dual: 1 − κ1(ρ) = (1 − cos θ) − (sin θ − θ cos θ)/π = g − s(θ)/π.
+fn relu_gap(g: f32, theta: f32) -> f32 {
+  return max(g - s_of(theta, g) / PI, 0.0);
+}
+
+// Dense layer: K ← w·K + b; Θ ← w·Θ + (trainable ? K_new : 0). With P = w·kxx, Q = w·kzz and
+// bias β in the new scale: 1 − ρ' = [β(√P − √Q)²/(√(AB) + √(PQ) + β) + √(PQ)·g]/√(AB).
+fn op_affine(b: Bank, w: f32, bias: f32, trainable: bool) -> Bank {
+  var e = b.e;
+  let m = max(b.kxx, b.kzz) * w;
+  if (m > 0.0) { e = b.e + frexp(m).exp; } else if (bias > 0.0) { e = frexp(bias).exp; }
+  if (bias > 0.0) { e = max(e, frexp(bias).exp); }
+  let P = ldexp(w * b.kxx, b.e - e);
+  let Q = ldexp(w * b.kzz, b.e - e);
+  let bb = ldexp(bias, -e);
+  let A = P + bb;
+  let B = Q + bb;
+  let sP = sqrt(P);
+  let sQ = sqrt(Q);
+  let s = sP * sQ;
+  let rAB = sqrt(A) * sqrt(B);
+  var g = 1.0;
+  if (rAB > 0.0) {
+    let d = sP - sQ;
+    g = (bb * d * d / (rAB + s + bb) + s * b.g) / rAB;
+  }
+  let kxz = s * (1.0 - b.g) + bb;
+  var t = ldexp(w * b.t, b.e - e);
+  if (trainable) { t = t + kxz; }
+  return renorm(Bank(e, A, B, min(g, 2.0), t));
+}
+
+// ReLU: K(x,x) ← K(x,x)/2, 1 − ρ ← 1 − κ1(ρ), Θ ← Θ·κ0(ρ)/2. A zero-variance side is the constant 0.
+fn op_relu(b: Bank) -> Bank {
+  if (b.kxx == 0.0 || b.kzz == 0.0) {
+    return Bank(b.e, 0.5 * b.kxx, 0.5 * b.kzz, 1.0, 0.0);
+  }
+  let theta = theta_of(b.g);
+  let k0 = 1.0 - theta / PI;
+  return Bank(b.e, 0.5 * b.kxx, 0.5 * b.kzz, relu_gap(b.g, theta), 0.5 * k0 * b.t);
+}
+
+// φ(u) = b·u (u > 0), a·u (u ≤ 0): S = ½[(a−b)²√(..)κ1 + 2ab·K(x,z)], Ṡ = ½[(a−b)²κ0 + 2ab].
+fn op_abrelu(b: Bank, a: f32, c: f32) -> Bank {
+  let n2 = a * a + c * c;
+  let d2 = (a - c) * (a - c);
+  if (b.kxx == 0.0 || b.kzz == 0.0) {
+    var other = a;
+    if (b.kxx > 0.0 || b.kzz > 0.0) { other = 0.5 * (a + c); }
+    return Bank(b.e, 0.5 * n2 * b.kxx, 0.5 * n2 * b.kzz, 1.0, a * other * b.t);
+  }
+  let theta = theta_of(b.g);
+  let k0 = 1.0 - theta / PI;
+  let g = (d2 * relu_gap(b.g, theta) + 2.0 * a * c * b.g) / n2;
+  return Bank(b.e, 0.5 * n2 * b.kxx, 0.5 * n2 * b.kzz, clamp(g, 0.0, 2.0), 0.5 * (d2 * k0 + 2.0 * a * c) * b.t);
+}
+
+// Step 1(u > 0): S = ½κ0 (diagonal ½), so 1 − ρ' = θ/π; its gradient is zero.
+fn op_step(b: Bank) -> Bank {
+  if (b.kxx == 0.0 || b.kzz == 0.0) {
+    return renorm(Bank(-1, select(0.0, 1.0, b.kxx > 0.0), select(0.0, 1.0, b.kzz > 0.0), 1.0, 0.0));
+  }
+  return Bank(-1, 1.0, 1.0, theta_of(b.g) / PI, 0.0);
+}
+
+// 1(u > 0)·u²: S = 1.5·K(x,x)K(z,z)·κ2, κ2 = J2(θ)/(3π); Ṡ = 2√(..)κ1. The gap is
+// 1 − κ2 = [3(θ − sin θ cos θ) + 2(π − θ)sin²θ]/(3π), with θ − sin θ cos θ = (u − sin u)/2, u = 2θ.
+fn op_arccos2(b: Bank) -> Bank {
+  if (b.kxx == 0.0 || b.kzz == 0.0) {
+    return renorm(Bank(2 * b.e, 1.5 * b.kxx * b.kxx, 1.5 * b.kzz * b.kzz, 1.0, 0.0));
+  }
+  let theta = theta_of(b.g);
+  let sin2 = b.g * (2.0 - b.g);
+  let g = (1.5 * u_minus_sin(2.0 * theta) + 2.0 * (PI - theta) * sin2) / (3.0 * PI);
+  let k1 = 1.0 - relu_gap(b.g, theta);
+  let s = sqrt(b.kxx) * sqrt(b.kzz);
+  return renorm(Bank(2 * b.e, 1.5 * b.kxx * b.kxx, 1.5 * b.kzz * b.kzz, clamp(g, 0.0, 2.0), 2.0 * s * k1 * b.t));
+}
+
+// 2K/(1 + 2K) and its complement 1/(1 + 2K) for K = 2^e·k, without overflow.
+fn erf_u(k: f32, e: i32) -> vec2<f32> {
+  if (k == 0.0) { return vec2<f32>(0.0, 1.0); }
+  if (e > 100) { return vec2<f32>(1.0, 0.0); }
+  let K = ldexp(k, e);
+  return vec2<f32>(2.0 * K / (1.0 + 2.0 * K), 1.0 / (1.0 + 2.0 * K));
+}
+
+// erf: S = (2/π)·asin(2K(x,z)/√((1+2K(x,x))(1+2K(z,z)))), Ṡ = (4/π)/√((1+2K(x,x))(1+2K(z,z)) − 4K(x,z)²).
+// With u, v the diagonal arguments and w = √(uv), the correlation argument is ρw, and
+// 1 − ρ' = [(√(asin u·asin v) − asin w) + (asin w − asin ρw)]/√(asin u·asin v), where for ρ ≥ 0
+// asin w − asin ρw = asin(w·g(2−g)/(√(1 − ρ²w²) + ρ√(1 − w²))) has no cancellation.
+fn op_erf(b: Bank) -> Bank {
+  let uu = erf_u(b.kxx, b.e);
+  let vv = erf_u(b.kzz, b.e);
+  let AU = asin_c(uu.x, uu.y);
+  let AV = asin_c(vv.x, vv.y);
+  let rho = 1.0 - b.g;
+  let w = sqrt(uu.x) * sqrt(vv.x);
+  let one_m_uv = uu.y + vv.y - uu.y * vv.y;
+  let one_m_w = one_m_uv / (1.0 + w);
+  let AW = asin_c(w, one_m_w);
+  let root = sqrt(AU) * sqrt(AV);
+  var g = 1.0;
+  if (root > 0.0) {
+    let n1 = (AU * AV - AW * AW) / (root + AW);
+    var n2: f32;
+    if (rho >= 0.0) {
+      let one_m_w2 = one_m_w * (1.0 + w);
+      let one_m_r2 = one_m_w2 + w * w * b.g * (2.0 - b.g);
+      let x = w * b.g * (2.0 - b.g) / (sqrt(one_m_r2) + rho * sqrt(one_m_w2));
+      n2 = asin_c(x, 1.0 - x);
+    } else {
+      let r = -rho * w;
+      n2 = AW + asin_c(r, 1.0 - r);
+    }
+    g = clamp((max(n1, 0.0) + n2) / root, 0.0, 2.0);
+  }
+  // Ṡ·Θ, with the scale 2^e folded into the denominator when it is large.
+  let s = sqrt(b.kxx) * sqrt(b.kzz);
+  let gg = b.g * (2.0 - b.g);
+  var t = 0.0;
+  if (b.t != 0.0) {
+    if (b.e >= 0) {
+      let den = ldexp(1.0, -2 * b.e) + 2.0 * (b.kxx + b.kzz) * ldexp(1.0, -b.e) + 4.0 * s * s * gg;
+      t = b.t * (4.0 / PI) / sqrt(den);
+    } else {
+      let Kx = ldexp(b.kxx, b.e);
+      let Kz = ldexp(b.kzz, b.e);
+      let S = ldexp(s, b.e);
+      let den = 1.0 + 2.0 * (Kx + Kz) + 4.0 * S * S * gg;
+      t = ldexp(b.t * (4.0 / PI) / sqrt(den), b.e);
+    }
+  }
+  return renorm(Bank(0, (2.0 / PI) * AU, (2.0 / PI) * AV, g, t));
+}
+
+// cs·skip + cb·cur (a residual sum, or a running DenseNet sum). With P_k, Q_k the weighted
+// diagonals: 1 − ρ' = [(√(P1Q2) − √(P2Q1))²/(√(AB) + s1 + s2) + s1 g1 + s2 g2]/√(AB)
+// (AB − (s1 + s2)² is that square: the Lagrange identity), so no term cancels.
+fn op_mix(skip: Bank, cur: Bank, cs: f32, cb: f32) -> Bank {
+  let zs = bank_is_zero(skip) || cs == 0.0;
+  let zc = bank_is_zero(cur) || cb == 0.0;
+  if (zs && zc) { return bank_zero(); }
+  var e = max(skip.e, cur.e);
+  if (zs) { e = cur.e; }
+  if (zc) { e = skip.e; }
+  let P1 = cs * ldexp(skip.kxx, skip.e - e);
+  let Q1 = cs * ldexp(skip.kzz, skip.e - e);
+  let P2 = cb * ldexp(cur.kxx, cur.e - e);
+  let Q2 = cb * ldexp(cur.kzz, cur.e - e);
+  let A = P1 + P2;
+  let B = Q1 + Q2;
+  let s1 = sqrt(P1) * sqrt(Q1);
+  let s2 = sqrt(P2) * sqrt(Q2);
+  let rAB = sqrt(A) * sqrt(B);
+  var g = 1.0;
+  if (rAB > 0.0) {
+    let l = sqrt(P1) * sqrt(Q2) - sqrt(P2) * sqrt(Q1);
+    g = (l * l / (rAB + s1 + s2) + s1 * skip.g + s2 * cur.g) / rAB;
+  }
+  let t = cs * ldexp(skip.t, skip.e - e) + cb * ldexp(cur.t, cur.e - e);
+  return renorm(Bank(e, A, B, min(g, 2.0), t));
+}
+
+fn op_scale(b: Bank, c: f32) -> Bank {
+  return renorm(Bank(b.e, c * b.kxx, c * b.kzz, b.g, c * b.t));
+}
+
+// The output of a pair: (NNGP mantissa, exponent, NTK mantissa, exponent); the host multiplies
+// in float64, so values beyond the f32 range survive.
+fn encode(b: Bank) -> vec4<u32> {
+  let k = (1.0 - b.g) * sqrt(b.kxx) * sqrt(b.kzz);
+  return vec4<u32>(bitcast<u32>(k), bitcast<u32>(b.e), bitcast<u32>(b.t), bitcast<u32>(b.e));
+}
