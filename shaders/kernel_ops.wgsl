@@ -5,21 +5,92 @@
 // Carrying g instead of ρ keeps 1 − ρ exact to relative precision where depth and near-duplicate
 // inputs drive ρ to 1 (an f32 ρ cannot resolve angles below 3.5e−4); every update of g below is
 // written without cancellation: sums of non-negative terms, series for small angles, and the
-// Lagrange identity for sums of kernels. Mirrors src/program/program.ts; the float64 reference is
-// src/cpu/interpreter.ts.
+// Lagrange identity for sums of kernels. Θ is a sum over depth of thousands of terms, so it is
+// carried as an unevaluated sum t + tl of two f32 (double-single) with error-free transformations,
+// and a factor 1 − δ close to 1 (κ0 for nearly parallel pairs) is applied as t − t·δ. Mirrors
+// src/program/program.ts; the float64 reference is src/cpu/interpreter.ts.
 
 struct Bank {
-  e: i32,    // scale exponent: K = 2^e · kxx, Θ = 2^e · t
+  e: i32,    // scale exponent: K(x,x) = 2^e · (kxx + kxl), Θ = 2^e · (t + tl)
   kxx: f32,
   kzz: f32,
   g: f32,    // 1 − ρ ∈ [0, 2]
   t: f32,
+  tl: f32,
+  kxl: f32,  // low parts of the diagonals: only running sums (DenseNet) and their scalings keep them
+  kzl: f32,
 }
 
 const PI: f32 = 3.14159265358979;
 
+// 1.0 at run time, read from a uniform, so that `keep` below is opaque to the compiler: without
+// it the error-free transformations are simplified away (seen on lavapipe with Dawn and wgpu).
+var<private> ONE: f32 = 1.0;
+
+// An opaque identity: the compiler cannot see through a select on a run-time value, so it cannot
+// reassociate or contract across it (plain arithmetic guards were undone on lavapipe).
+fn keep(x: f32) -> f32 {
+  return select(x, 0.0, ONE == 0.0);
+}
+
+fn fast_two_sum(a: f32, b: f32) -> vec2<f32> {
+  let s = keep(a + b);
+  let z = keep(s - a);
+  return vec2<f32>(s, keep(b - z));
+}
+
+fn two_sum(a: f32, b: f32) -> vec2<f32> {
+  let s = keep(a + b);
+  let bb = keep(s - a);
+  let ap = keep(s - bb);
+  let ea = keep(a - ap);
+  let eb = keep(b - bb);
+  return vec2<f32>(s, keep(ea + eb));
+}
+
+// Dekker's split and product: a·b = p + e exactly.
+fn split(a: f32) -> vec2<f32> {
+  let c = keep(4097.0 * a);
+  let hi = keep(c - keep(c - a));
+  return vec2<f32>(hi, keep(a - hi));
+}
+
+fn two_prod(a: f32, b: f32) -> vec2<f32> {
+  let p = keep(a * b);
+  let x = split(a);
+  let y = split(b);
+  let e1 = keep(keep(x.x * y.x) - p);
+  let e2 = keep(e1 + keep(x.x * y.y));
+  let e3 = keep(e2 + keep(x.y * y.x));
+  return vec2<f32>(p, keep(e3 + keep(x.y * y.y)));
+}
+
+// Double-single arithmetic on (hi, lo).
+fn ds_mul(t: vec2<f32>, c: f32) -> vec2<f32> {
+  let p = two_prod(t.x, c);
+  return fast_two_sum(p.x, keep(p.y + keep(t.y * c)));
+}
+
+fn ds_add(a: vec2<f32>, b: vec2<f32>) -> vec2<f32> {
+  let s = two_sum(a.x, b.x);
+  return fast_two_sum(s.x, keep(s.y + keep(a.y + b.y)));
+}
+
+// t·(1 − δ) = t − t·δ: no rounding of 1 − δ when δ is tiny.
+fn ds_one_minus(t: vec2<f32>, delta: f32) -> vec2<f32> {
+  return ds_add(t, -ds_mul(t, delta));
+}
+
+fn tv(b: Bank) -> vec2<f32> {
+  return vec2<f32>(b.t, b.tl);
+}
+
+fn with_t(b: Bank, t: vec2<f32>) -> Bank {
+  return Bank(b.e, b.kxx, b.kzz, b.g, t.x, t.y, b.kxl, b.kzl);
+}
+
 fn bank_zero() -> Bank {
-  return Bank(0, 0.0, 0.0, 0.0, 0.0);
+  return Bank(0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0);
 }
 
 fn bank_is_zero(b: Bank) -> bool {
@@ -38,6 +109,9 @@ fn renorm(b: Bank) -> Bank {
   r.kxx = ldexp(r.kxx, -k);
   r.kzz = ldexp(r.kzz, -k);
   r.t = ldexp(r.t, -k);
+  r.tl = ldexp(r.tl, -k);
+  r.kxl = ldexp(r.kxl, -k);
+  r.kzl = ldexp(r.kzl, -k);
   r.e = r.e + k;
   return r;
 }
@@ -111,19 +185,19 @@ fn op_affine(b: Bank, w: f32, bias: f32, trainable: bool) -> Bank {
     g = (bb * d * d / (rAB + s + bb) + s * b.g) / rAB;
   }
   let kxz = s * (1.0 - b.g) + bb;
-  var t = ldexp(w * b.t, b.e - e);
-  if (trainable) { t = t + kxz; }
-  return renorm(Bank(e, A, B, min(g, 2.0), t));
+  var t = ds_mul(vec2<f32>(ldexp(b.t, b.e - e), ldexp(b.tl, b.e - e)), w);
+  if (trainable) { t = ds_add(t, vec2<f32>(kxz, 0.0)); }
+  return renorm(Bank(e, A, B, min(g, 2.0), t.x, t.y, 0.0, 0.0));
 }
 
 // ReLU: K(x,x) ← K(x,x)/2, 1 − ρ ← 1 − κ1(ρ), Θ ← Θ·κ0(ρ)/2. A zero-variance side is the constant 0.
 fn op_relu(b: Bank) -> Bank {
   if (b.kxx == 0.0 || b.kzz == 0.0) {
-    return Bank(b.e, 0.5 * b.kxx, 0.5 * b.kzz, 1.0, 0.0);
+    return Bank(b.e, 0.5 * b.kxx, 0.5 * b.kzz, 1.0, 0.0, 0.0, 0.0, 0.0);
   }
   let theta = theta_of(b.g);
-  let k0 = 1.0 - theta / PI;
-  return Bank(b.e, 0.5 * b.kxx, 0.5 * b.kzz, relu_gap(b.g, theta), 0.5 * k0 * b.t);
+  let t = 0.5 * ds_one_minus(tv(b), theta / PI);
+  return Bank(b.e, 0.5 * b.kxx, 0.5 * b.kzz, relu_gap(b.g, theta), t.x, t.y, 0.0, 0.0);
 }
 
 // φ(u) = b·u (u > 0), a·u (u ≤ 0): S = ½[(a−b)²√(..)κ1 + 2ab·K(x,z)], Ṡ = ½[(a−b)²κ0 + 2ab].
@@ -133,34 +207,36 @@ fn op_abrelu(b: Bank, a: f32, c: f32) -> Bank {
   if (b.kxx == 0.0 || b.kzz == 0.0) {
     var other = a;
     if (b.kxx > 0.0 || b.kzz > 0.0) { other = 0.5 * (a + c); }
-    return Bank(b.e, 0.5 * n2 * b.kxx, 0.5 * n2 * b.kzz, 1.0, a * other * b.t);
+    let t0 = ds_mul(tv(b), a * other);
+    return Bank(b.e, 0.5 * n2 * b.kxx, 0.5 * n2 * b.kzz, 1.0, t0.x, t0.y, 0.0, 0.0);
   }
   let theta = theta_of(b.g);
-  let k0 = 1.0 - theta / PI;
   let g = (d2 * relu_gap(b.g, theta) + 2.0 * a * c * b.g) / n2;
-  return Bank(b.e, 0.5 * n2 * b.kxx, 0.5 * n2 * b.kzz, clamp(g, 0.0, 2.0), 0.5 * (d2 * k0 + 2.0 * a * c) * b.t);
+  // Ṡ = ½[(a − b)²κ0 + 2ab] = ½(a² + b²)·(1 − (a − b)²/(a² + b²)·θ/π).
+  let t = ds_mul(ds_one_minus(tv(b), d2 / n2 * theta / PI), 0.5 * n2);
+  return Bank(b.e, 0.5 * n2 * b.kxx, 0.5 * n2 * b.kzz, clamp(g, 0.0, 2.0), t.x, t.y, 0.0, 0.0);
 }
 
 // Step 1(u > 0): S = ½κ0 (diagonal ½), so 1 − ρ' = θ/π; its gradient is zero.
 fn op_step(b: Bank) -> Bank {
   if (b.kxx == 0.0 || b.kzz == 0.0) {
-    return renorm(Bank(-1, select(0.0, 1.0, b.kxx > 0.0), select(0.0, 1.0, b.kzz > 0.0), 1.0, 0.0));
+    return renorm(Bank(-1, select(0.0, 1.0, b.kxx > 0.0), select(0.0, 1.0, b.kzz > 0.0), 1.0, 0.0, 0.0, 0.0, 0.0));
   }
-  return Bank(-1, 1.0, 1.0, theta_of(b.g) / PI, 0.0);
+  return Bank(-1, 1.0, 1.0, theta_of(b.g) / PI, 0.0, 0.0, 0.0, 0.0);
 }
 
 // 1(u > 0)·u²: S = 1.5·K(x,x)K(z,z)·κ2, κ2 = J2(θ)/(3π); Ṡ = 2√(..)κ1. The gap is
 // 1 − κ2 = [3(θ − sin θ cos θ) + 2(π − θ)sin²θ]/(3π), with θ − sin θ cos θ = (u − sin u)/2, u = 2θ.
 fn op_arccos2(b: Bank) -> Bank {
   if (b.kxx == 0.0 || b.kzz == 0.0) {
-    return renorm(Bank(2 * b.e, 1.5 * b.kxx * b.kxx, 1.5 * b.kzz * b.kzz, 1.0, 0.0));
+    return renorm(Bank(2 * b.e, 1.5 * b.kxx * b.kxx, 1.5 * b.kzz * b.kzz, 1.0, 0.0, 0.0, 0.0, 0.0));
   }
   let theta = theta_of(b.g);
   let sin2 = b.g * (2.0 - b.g);
   let g = (1.5 * u_minus_sin(2.0 * theta) + 2.0 * (PI - theta) * sin2) / (3.0 * PI);
-  let k1 = 1.0 - relu_gap(b.g, theta);
   let s = sqrt(b.kxx) * sqrt(b.kzz);
-  return renorm(Bank(2 * b.e, 1.5 * b.kxx * b.kxx, 1.5 * b.kzz * b.kzz, clamp(g, 0.0, 2.0), 2.0 * s * k1 * b.t));
+  let t = ds_one_minus(ds_mul(tv(b), 2.0 * s), relu_gap(b.g, theta));
+  return renorm(Bank(2 * b.e, 1.5 * b.kxx * b.kxx, 1.5 * b.kzz * b.kzz, clamp(g, 0.0, 2.0), t.x, t.y, 0.0, 0.0));
 }
 
 // 2K/(1 + 2K) and its complement 1/(1 + 2K) for K = 2^e·k, without overflow.
@@ -204,20 +280,21 @@ fn op_erf(b: Bank) -> Bank {
   // Ṡ·Θ, with the scale 2^e folded into the denominator when it is large.
   let s = sqrt(b.kxx) * sqrt(b.kzz);
   let gg = b.g * (2.0 - b.g);
-  var t = 0.0;
+  var t = vec2<f32>(0.0, 0.0);
   if (b.t != 0.0) {
     if (b.e >= 0) {
       let den = ldexp(1.0, -2 * b.e) + 2.0 * (b.kxx + b.kzz) * ldexp(1.0, -b.e) + 4.0 * s * s * gg;
-      t = b.t * (4.0 / PI) / sqrt(den);
+      t = ds_mul(tv(b), (4.0 / PI) / sqrt(den));
     } else {
       let Kx = ldexp(b.kxx, b.e);
       let Kz = ldexp(b.kzz, b.e);
       let S = ldexp(s, b.e);
       let den = 1.0 + 2.0 * (Kx + Kz) + 4.0 * S * S * gg;
-      t = ldexp(b.t * (4.0 / PI) / sqrt(den), b.e);
+      let u = ds_mul(tv(b), (4.0 / PI) / sqrt(den));
+      t = vec2<f32>(ldexp(u.x, b.e), ldexp(u.y, b.e));
     }
   }
-  return renorm(Bank(0, (2.0 / PI) * AU, (2.0 / PI) * AV, g, t));
+  return renorm(Bank(0, (2.0 / PI) * AU, (2.0 / PI) * AV, g, t.x, t.y, 0.0, 0.0));
 }
 
 // cs·skip + cb·cur (a residual sum, or a running DenseNet sum). With P_k, Q_k the weighted
@@ -230,31 +307,40 @@ fn op_mix(skip: Bank, cur: Bank, cs: f32, cb: f32) -> Bank {
   var e = max(skip.e, cur.e);
   if (zs) { e = cur.e; }
   if (zc) { e = skip.e; }
-  let P1 = cs * ldexp(skip.kxx, skip.e - e);
-  let Q1 = cs * ldexp(skip.kzz, skip.e - e);
-  let P2 = cb * ldexp(cur.kxx, cur.e - e);
-  let Q2 = cb * ldexp(cur.kzz, cur.e - e);
-  let A = P1 + P2;
-  let B = Q1 + Q2;
+  let P1v = ds_mul(vec2<f32>(ldexp(skip.kxx, skip.e - e), ldexp(skip.kxl, skip.e - e)), cs);
+  let Q1v = ds_mul(vec2<f32>(ldexp(skip.kzz, skip.e - e), ldexp(skip.kzl, skip.e - e)), cs);
+  let P2v = ds_mul(vec2<f32>(ldexp(cur.kxx, cur.e - e), ldexp(cur.kxl, cur.e - e)), cb);
+  let Q2v = ds_mul(vec2<f32>(ldexp(cur.kzz, cur.e - e), ldexp(cur.kzl, cur.e - e)), cb);
+  let Av = ds_add(P1v, P2v);
+  let Bv = ds_add(Q1v, Q2v);
+  let P1 = P1v.x + P1v.y;
+  let Q1 = Q1v.x + Q1v.y;
+  let P2 = P2v.x + P2v.y;
+  let Q2 = Q2v.x + Q2v.y;
   let s1 = sqrt(P1) * sqrt(Q1);
   let s2 = sqrt(P2) * sqrt(Q2);
-  let rAB = sqrt(A) * sqrt(B);
+  let rAB = sqrt(Av.x + Av.y) * sqrt(Bv.x + Bv.y);
   var g = 1.0;
   if (rAB > 0.0) {
     let l = sqrt(P1) * sqrt(Q2) - sqrt(P2) * sqrt(Q1);
     g = (l * l / (rAB + s1 + s2) + s1 * skip.g + s2 * cur.g) / rAB;
   }
-  let t = cs * ldexp(skip.t, skip.e - e) + cb * ldexp(cur.t, cur.e - e);
-  return renorm(Bank(e, A, B, min(g, 2.0), t));
+  let t1 = ds_mul(vec2<f32>(ldexp(skip.t, skip.e - e), ldexp(skip.tl, skip.e - e)), cs);
+  let t2 = ds_mul(vec2<f32>(ldexp(cur.t, cur.e - e), ldexp(cur.tl, cur.e - e)), cb);
+  let t = ds_add(t1, t2);
+  return renorm(Bank(e, Av.x, Bv.x, min(g, 2.0), t.x, t.y, Av.y, Bv.y));
 }
 
 fn op_scale(b: Bank, c: f32) -> Bank {
-  return renorm(Bank(b.e, c * b.kxx, c * b.kzz, b.g, c * b.t));
+  let t = ds_mul(tv(b), c);
+  let kx = ds_mul(vec2<f32>(b.kxx, b.kxl), c);
+  let kz = ds_mul(vec2<f32>(b.kzz, b.kzl), c);
+  return renorm(Bank(b.e, kx.x, kz.x, b.g, t.x, t.y, kx.y, kz.y));
 }
 
 // The output of a pair: (NNGP mantissa, exponent, NTK mantissa, exponent); the host multiplies
 // in float64, so values beyond the f32 range survive.
 fn encode(b: Bank) -> vec4<u32> {
-  let k = (1.0 - b.g) * sqrt(b.kxx) * sqrt(b.kzz);
-  return vec4<u32>(bitcast<u32>(k), bitcast<u32>(b.e), bitcast<u32>(b.t), bitcast<u32>(b.e));
+  let k = (1.0 - b.g) * sqrt(b.kxx + b.kxl) * sqrt(b.kzz + b.kzl);
+  return vec4<u32>(bitcast<u32>(k), bitcast<u32>(b.e), bitcast<u32>(b.t + b.tl), bitcast<u32>(b.e));
 }

@@ -13,8 +13,8 @@ export const FLAG_TAPS = 2;
 export const FLAG_FINAL = 4;
 export const FLAG_STORE = 8;
 
-/** Words per bank in the state buffer: e, kxx, kzz, g, t. */
-export const BANK_WORDS = 5;
+/** Words per bank in the state buffer: e, kxx, kzz, g, t, tl, kxl, kzl. */
+export const BANK_WORDS = 8;
 
 export interface RecursionShader {
   code: string;
@@ -123,6 +123,7 @@ struct Params {
   flags: u32,
   diagonal: u32,
   tapBase: u32,
+  one: f32,
 }
 
 @group(0) @binding(0) var<uniform> P: Params;
@@ -139,7 +140,8 @@ const BANKS: u32 = ${banks}u;
 fn load_bank(p: u32, k: u32) -> Bank {
   let o = (p * BANKS + k) * ${BANK_WORDS}u;
   return Bank(bitcast<i32>(state[o]), bitcast<f32>(state[o + 1u]), bitcast<f32>(state[o + 2u]),
-              bitcast<f32>(state[o + 3u]), bitcast<f32>(state[o + 4u]));
+              bitcast<f32>(state[o + 3u]), bitcast<f32>(state[o + 4u]), bitcast<f32>(state[o + 5u]),
+              bitcast<f32>(state[o + 6u]), bitcast<f32>(state[o + 7u]));
 }
 
 fn store_bank(p: u32, k: u32, b: Bank) {
@@ -149,6 +151,9 @@ fn store_bank(p: u32, k: u32, b: Bank) {
   state[o + 2u] = bitcast<u32>(b.kzz);
   state[o + 3u] = bitcast<u32>(b.g);
   state[o + 4u] = bitcast<u32>(b.t);
+  state[o + 5u] = bitcast<u32>(b.tl);
+  state[o + 6u] = bitcast<u32>(b.kxl);
+  state[o + 7u] = bitcast<u32>(b.kzl);
 }
 
 // The layers after the depth loop and the readout: turns the state after any depth into an output.
@@ -175,7 +180,7 @@ fn init_bank(i: u32, j: u32, p: u32) -> Bank {
   if (mb != 0.0) { kzz = ldexp(mb, sb.y - e); }
   var g = 0.0;
   if (P.diagonal != 2u) { g = clamp(gap[p], 0.0, 2.0); }
-  return Bank(e, kxx, kzz, g, 0.0);
+  return Bank(e, kxx, kzz, g, 0.0, 0.0, 0.0, 0.0);
 }
 
 @compute @workgroup_size(256)
@@ -185,6 +190,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   let i = p / P.cols;
   let j = p % P.cols;
   if (P.diagonal == 1u && j < i) { return; }
+  ONE = P.one;
   var cur: Bank;
 ${declBanks}
   if ((P.flags & ${FLAG_INIT}u) != 0u) {

@@ -252,7 +252,7 @@ export async function* gramBlocksWebGPU(
     const coefs = res.buffer(Math.max(4, shader.coefs.byteLength), U.STORAGE | U.COPY_DST);
     if (shader.coefs.length > 0) device.queue.writeBuffer(coefs, 0, shader.coefs);
     const gramParams = res.buffer(32, U.UNIFORM | U.COPY_DST);
-    const recParams = res.buffer(32, U.UNIFORM | U.COPY_DST);
+    const recParams = res.buffer(48, U.UNIFORM | U.COPY_DST);
 
     const blocksA = Math.ceil(A.rows / blockRows);
     const blocksB = req.diagonal ? 1 : Math.ceil(B.rows / blockRows);
@@ -338,11 +338,9 @@ export async function* gramBlocksWebGPU(
         else if (last) flags |= FLAG_FINAL;
         if (!last) flags |= FLAG_STORE;
         const tapBase = first ? 0 : it0 + 1;
-        device.queue.writeBuffer(
-          recParams,
-          0,
-          new Uint32Array([pairs, cols, rows, it0, it1, flags, req.diagonal ? 2 : diagBlock ? 1 : 0, tapBase]),
-        );
+        const params = new Uint32Array([pairs, cols, rows, it0, it1, flags, req.diagonal ? 2 : diagBlock ? 1 : 0, tapBase, 0]);
+        new Float32Array(params.buffer)[8] = 1; // P.one
+        device.queue.writeBuffer(recParams, 0, params);
         const enc = device.createCommandEncoder();
         const pass = enc.beginComputePass();
         pass.setPipeline(recPipe);
