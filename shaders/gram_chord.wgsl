@@ -1,10 +1,12 @@
-// First layer of every kernel: for a block of rows A (of X1) and B (of X2), the correlation gap
-// g0 = 1 − ρ0 = ‖â − b̂‖²/2 of the unit-normalised rows, written to `gap`.
+// First layer of every kernel: for a block of rows A (of X1) and B (of X2), the correlation of the
+// unit-normalised rows as a signed gap (see kernel_ops.wgsl): 1 − ρ0 = ‖â − b̂‖²/2 when ρ0 ≥ 0, and
+// −(1 + ρ0) = −‖â + b̂‖²/2 when ρ0 < 0, written to `gap`.
 //
 // The rows arrive normalised in float64 on the host and split as hi + lo (two f32), and the chord
 // accumulates ((a_hi − b_hi) + (a_lo − b_lo))²: for near-duplicates the hi difference is exact,
 // so the angle keeps f32 relative precision down to 1e−6 rad and below, where 1 − a·b in f32 would
-// be pure round-off. Both operands are rows of X (a Gram-specific "NT" product): tiles of 64 rows
+// be pure round-off. Nearly antipodal pairs (1 − ρ0 > 1.9, rare in practice) get 1 + ρ0 from a
+// second pass over their two rows, for the same precision at the other end. Both operands are rows of X (a Gram-specific "NT" product): tiles of 64 rows
 // × 16 features are staged k-major in workgroup memory, each of 16×16 threads accumulates a 4×4
 // block in registers with vec4 arithmetic. In diagonal blocks of X × X only tiles on or above the
 // diagonal are computed (the host mirrors them) and the diagonal itself is exactly 0.
@@ -31,6 +33,18 @@ var<workgroup> tAh: array<f32, 1024>;  // [k][row], BK × TILE
 var<workgroup> tAl: array<f32, 1024>;
 var<workgroup> tBh: array<f32, 1024>;
 var<workgroup> tBl: array<f32, 1024>;
+
+// 1 + ρ0 of rows i (of A) and j (of B), given g = 1 − ρ0 > 1: 2 − g is accurate enough up to
+// g = 1.9; beyond, ‖â + b̂‖²/2 is accumulated directly.
+fn anti_gap(i: u32, j: u32, g: f32) -> f32 {
+  if (g <= 1.9) { return 2.0 - g; }
+  var acc = 0.0;
+  for (var k = 0u; k < P.vec4sPerRow; k++) {
+    let s = (aHi[i * P.vec4sPerRow + k] + bHi[j * P.vec4sPerRow + k]) + (aLo[i * P.vec4sPerRow + k] + bLo[j * P.vec4sPerRow + k]);
+    acc += dot(s, s);
+  }
+  return 0.5 * acc;
+}
 
 @compute @workgroup_size(16, 16)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>,
@@ -91,9 +105,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
       let j = col0 + lid.x * 4u + c;
       if (j >= P.rowsB) { continue; }
       if (P.diagonal == 1u && j < i) { continue; }
-      var g = 0.5 * acc[r][c];
-      if (P.diagonal == 1u && i == j) { g = 0.0; }
-      gap[i * P.rowsB + j] = g;
+      var q = 0.5 * acc[r][c];
+      if (q > 1.0) { q = -anti_gap(i, j, q); }
+      if (P.diagonal == 1u && i == j) { q = 0.0; }
+      gap[i * P.rowsB + j] = q;
     }
   }
 }

@@ -14,7 +14,7 @@ struct Bank {
   e: i32,    // scale exponent: K(x,x) = 2^e · (kxx + kxl), Θ = 2^e · (t + tl)
   kxx: f32,
   kzz: f32,
-  g: f32,    // 1 − ρ ∈ [0, 2]
+  g: f32,    // signed gap: 1 − ρ when ρ ≥ 0, −(1 + ρ) when ρ < 0 (see gap_g, gap_h)
   t: f32,
   tl: f32,
   kxl: f32,  // low parts of the diagonals: only running sums (DenseNet) and their scalings keep them
@@ -130,23 +130,54 @@ fn asin_c(x: f32, c: f32) -> f32 {
   return x + x * z * p;
 }
 
-// θ = arccos(1 − g), accurate near both ends: 2·asin(√(g/2)) for g ≤ 1, π − 2·asin(√((2−g)/2)) above.
-fn theta_of(g: f32) -> f32 {
-  if (g <= 1.0) {
-    let h = sqrt(0.5 * g);
-    return 2.0 * asin_c(h, 1.0 - h);
-  }
-  let h = sqrt(0.5 * (2.0 - g));
-  return PI - 2.0 * asin_c(h, 1.0 - h);
+// The correlation is stored as a signed gap q: q = +(1 − ρ) when ρ ≥ 0 and q = −(1 + ρ) when
+// ρ < 0, so that the distance to the nearer of ρ = ±1 keeps f32 relative precision: near-duplicates
+// and antipodes alike. The side is the sign bit, so exact antipodes are −0.0 (and exact duplicates
+// +0.0); every producer below returns abs(·) or −abs(·) to set that bit deliberately.
+fn on_neg(q: f32) -> bool {
+  return (bitcast<u32>(q) & 0x80000000u) != 0u;
+}
+fn gap_g(q: f32) -> f32 {  // 1 − ρ
+  return select(q, 2.0 + q, on_neg(q));
+}
+fn gap_h(q: f32) -> f32 {  // 1 + ρ
+  return select(2.0 - q, -q, on_neg(q));
+}
+fn rho_of(q: f32) -> f32 {
+  return select(1.0 - q, -q - 1.0, on_neg(q));
+}
+fn pos_q(g: f32) -> f32 {
+  return abs(clamp(g, 0.0, 1.0));
+}
+fn neg_q(h: f32) -> f32 {
+  return -abs(clamp(h, 0.0, 1.0));
+}
+// The signed gap from 1 − ρ and 1 + ρ, each computed without cancellation on its own side.
+fn make_q(g: f32, h: f32) -> f32 {
+  return select(neg_q(h), pos_q(g), g <= h);
+}
+
+// θ = arccos ρ: 2·asin(√(g/2)) on the ρ ≥ 0 side, π − 2·asin(√(h/2)) on the other.
+fn theta_of(q: f32) -> f32 {
+  let x = sqrt(0.5 * abs(q));
+  let a = 2.0 * asin_c(x, 1.0 - x);
+  return select(a, PI - a, on_neg(q));
+}
+
+// π − θ, accurate near θ = π (for κ0 = (π − θ)/π on the ρ < 0 side).
+fn pi_minus_theta(q: f32) -> f32 {
+  if (!on_neg(q)) { return PI - theta_of(q); }
+  let x = sqrt(-0.5 * q);
+  return 2.0 * asin_c(x, 1.0 - x);
 }
 
 // sin θ − θ cos θ, by its series below θ = 0.5 (θ³/3 − θ⁵/30 + θ⁷/840 − θ⁹/45360 + θ¹¹/3991680).
-fn s_of(theta: f32, g: f32) -> f32 {
+fn s_of(theta: f32, q: f32) -> f32 {
   if (theta < 0.5) {
     let t2 = theta * theta;
     return theta * t2 * (1.0 / 3.0 + t2 * (-1.0 / 30.0 + t2 * (1.0 / 840.0 + t2 * (-1.0 / 45360.0 + t2 * (1.0 / 3991680.0)))));
   }
-  return sqrt(g * (2.0 - g)) - theta * (1.0 - g);
+  return sqrt(gap_g(q) * gap_h(q)) - theta * rho_of(q);
 }
 
 // u − sin u, by its series below u = 1.
@@ -158,36 +189,58 @@ fn u_minus_sin(u: f32) -> f32 {
   return u - sin(u);
 }
 
-// Gap of the ReLU dual: 1 − κ1(ρ) = (1 − cos θ) − (sin θ − θ cos θ)/π = g − s(θ)/π.
-fn relu_gap(g: f32, theta: f32) -> f32 {
-  return max(g - s_of(theta, g) / PI, 0.0);
+// Gap of the ReLU dual: 1 − κ1(ρ) = (1 − cos θ) − (sin θ − θ cos θ)/π = g − s(θ)/π ∈ [0, 1].
+fn relu_gap(q: f32, theta: f32) -> f32 {
+  return pos_q(gap_g(q) - s_of(theta, q) / PI);
 }
 
-// Dense layer: K ← w·K + b; Θ ← w·Θ + (trainable ? K_new : 0). With P = w·kxx, Q = w·kzz and
-// bias β in the new scale: 1 − ρ' = [β(√P − √Q)²/(√(AB) + √(PQ) + β) + √(PQ)·g]/√(AB).
+// Dense layer: K ← w·K + b; Θ ← w·Θ + (trainable ? K_new : 0). With P = w·kxx, Q = w·kzz,
+// s = √(PQ), R = √(AB) and bias β in the new scale (R − s = (β(P + Q) + β²)/(R + s)):
+//   (1 − ρ') − (1 − ρ) = [β(√P − √Q)²/(R + s + β) − (1 − ρ)(R − s)]/R,
+//   (1 + ρ') − (1 + ρ) = [(R − s)(1 − (1 + ρ)) + β]/R.
+// Updating the gap by a difference keeps the rounding per layer at one ulp of the gap, so that
+// biased networks, whose correlation drifts slowly over thousands of layers, do not accumulate
+// a systematic error; the diagonals are double-single for the same reason (they grow by β per layer).
 fn op_affine(b: Bank, w: f32, bias: f32, trainable: bool) -> Bank {
   var e = b.e;
   let m = max(b.kxx, b.kzz) * w;
   if (m > 0.0) { e = b.e + frexp(m).exp; } else if (bias > 0.0) { e = frexp(bias).exp; }
   if (bias > 0.0) { e = max(e, frexp(bias).exp); }
-  let P = ldexp(w * b.kxx, b.e - e);
-  let Q = ldexp(w * b.kzz, b.e - e);
   let bb = ldexp(bias, -e);
-  let A = P + bb;
-  let B = Q + bb;
+  let Pv = ds_mul(vec2<f32>(ldexp(b.kxx, b.e - e), ldexp(b.kxl, b.e - e)), w);
+  let Qv = ds_mul(vec2<f32>(ldexp(b.kzz, b.e - e), ldexp(b.kzl, b.e - e)), w);
+  let Av = ds_add(Pv, vec2<f32>(bb, 0.0));
+  let Bv = ds_add(Qv, vec2<f32>(bb, 0.0));
+  let P = Pv.x + Pv.y;
+  let Q = Qv.x + Qv.y;
+  let A = Av.x + Av.y;
+  let B = Bv.x + Bv.y;
   let sP = sqrt(P);
   let sQ = sqrt(Q);
   let s = sP * sQ;
-  let rAB = sqrt(A) * sqrt(B);
-  var g = 1.0;
-  if (rAB > 0.0) {
-    let d = sP - sQ;
-    g = (bb * d * d / (rAB + s + bb) + s * b.g) / rAB;
+  let R = sqrt(A) * sqrt(B);
+  var q = 1.0;
+  if (R > 0.0) {
+    let rs = (bb * (P + Q) + bb * bb) / (R + s);
+    if (!on_neg(b.g)) {
+      let d = sP - sQ;
+      let g = b.g + (bb * d * d / (R + s + bb) - b.g * rs) / R;
+      q = make_q(g, 2.0 - g);
+    } else {
+      let h = -b.g + (rs * (1.0 + b.g) + bb) / R;
+      q = make_q(2.0 - h, h);
+    }
   }
-  let kxz = s * (1.0 - b.g) + bb;
+  let kxz = s * rho_of(b.g) + bb;
   var t = ds_mul(vec2<f32>(ldexp(b.t, b.e - e), ldexp(b.tl, b.e - e)), w);
   if (trainable) { t = ds_add(t, vec2<f32>(kxz, 0.0)); }
-  return renorm(Bank(e, A, B, min(g, 2.0), t.x, t.y, 0.0, 0.0));
+  return renorm(Bank(e, Av.x, Bv.x, q, t.x, t.y, Av.y, Bv.y));
+}
+
+// Θ·κ0(ρ), with κ0 = 1 − θ/π applied as Θ − Θ·θ/π on the ρ ≥ 0 side and as Θ·(π − θ)/π on the other.
+fn times_kappa0(t: vec2<f32>, q: f32, theta: f32) -> vec2<f32> {
+  if (!on_neg(q)) { return ds_one_minus(t, theta / PI); }
+  return ds_mul(t, pi_minus_theta(q) / PI);
 }
 
 // ReLU: K(x,x) ← K(x,x)/2, 1 − ρ ← 1 − κ1(ρ), Θ ← Θ·κ0(ρ)/2. A zero-variance side is the constant 0.
@@ -196,11 +249,12 @@ fn op_relu(b: Bank) -> Bank {
     return Bank(b.e, 0.5 * b.kxx, 0.5 * b.kzz, 1.0, 0.0, 0.0, 0.0, 0.0);
   }
   let theta = theta_of(b.g);
-  let t = 0.5 * ds_one_minus(tv(b), theta / PI);
-  return Bank(b.e, 0.5 * b.kxx, 0.5 * b.kzz, relu_gap(b.g, theta), t.x, t.y, 0.0, 0.0);
+  let t = 0.5 * times_kappa0(tv(b), b.g, theta);
+  return Bank(b.e, 0.5 * b.kxx, 0.5 * b.kzz, relu_gap(b.g, theta), t.x, t.y, 0.5 * b.kxl, 0.5 * b.kzl);
 }
 
 // φ(u) = b·u (u > 0), a·u (u ≤ 0): S = ½[(a−b)²√(..)κ1 + 2ab·K(x,z)], Ṡ = ½[(a−b)²κ0 + 2ab].
+// With c = (a−b)²/(a²+b²): 1 − ρ' = c(1 − κ1) + (1 − c)(1 − ρ), 1 + ρ' = c(1 + κ1) + (1 − c)(1 + ρ).
 fn op_abrelu(b: Bank, a: f32, c: f32) -> Bank {
   let n2 = a * a + c * c;
   let d2 = (a - c) * (a - c);
@@ -211,32 +265,42 @@ fn op_abrelu(b: Bank, a: f32, c: f32) -> Bank {
     return Bank(b.e, 0.5 * n2 * b.kxx, 0.5 * n2 * b.kzz, 1.0, t0.x, t0.y, 0.0, 0.0);
   }
   let theta = theta_of(b.g);
-  let g = (d2 * relu_gap(b.g, theta) + 2.0 * a * c * b.g) / n2;
-  // Ṡ = ½[(a − b)²κ0 + 2ab] = ½(a² + b²)·(1 − (a − b)²/(a² + b²)·θ/π).
-  let t = ds_mul(ds_one_minus(tv(b), d2 / n2 * theta / PI), 0.5 * n2);
-  return Bank(b.e, 0.5 * n2 * b.kxx, 0.5 * n2 * b.kzz, clamp(g, 0.0, 2.0), t.x, t.y, 0.0, 0.0);
+  let gr = relu_gap(b.g, theta);
+  let cc = d2 / n2;
+  let g = cc * gr + (1.0 - cc) * gap_g(b.g);
+  let h = cc * (2.0 - gr) + (1.0 - cc) * gap_h(b.g);
+  // Ṡ = ½(a² + b²)·(c·κ0 + (1 − c)) = ½(a² + b²)·(1 − c·θ/π).
+  var t: vec2<f32>;
+  if (!on_neg(b.g)) {
+    t = ds_mul(ds_one_minus(tv(b), cc * theta / PI), 0.5 * n2);
+  } else {
+    t = ds_mul(tv(b), 0.5 * n2 * (cc * pi_minus_theta(b.g) / PI + (1.0 - cc)));
+  }
+  let kx = ds_mul(vec2<f32>(b.kxx, b.kxl), 0.5 * n2);
+  let kz = ds_mul(vec2<f32>(b.kzz, b.kzl), 0.5 * n2);
+  return Bank(b.e, kx.x, kz.x, make_q(g, h), t.x, t.y, kx.y, kz.y);
 }
 
-// Step 1(u > 0): S = ½κ0 (diagonal ½), so 1 − ρ' = θ/π; its gradient is zero.
+// Step 1(u > 0): S = ½κ0 (diagonal ½), so 1 − ρ' = θ/π ∈ [0, 1]; its gradient is zero.
 fn op_step(b: Bank) -> Bank {
   if (b.kxx == 0.0 || b.kzz == 0.0) {
     return renorm(Bank(-1, select(0.0, 1.0, b.kxx > 0.0), select(0.0, 1.0, b.kzz > 0.0), 1.0, 0.0, 0.0, 0.0, 0.0));
   }
-  return Bank(-1, 1.0, 1.0, theta_of(b.g) / PI, 0.0, 0.0, 0.0, 0.0);
+  return Bank(-1, 1.0, 1.0, pos_q(theta_of(b.g) / PI), 0.0, 0.0, 0.0, 0.0);
 }
 
-// 1(u > 0)·u²: S = 1.5·K(x,x)K(z,z)·κ2, κ2 = J2(θ)/(3π); Ṡ = 2√(..)κ1. The gap is
+// 1(u > 0)·u²: S = 1.5·K(x,x)K(z,z)·κ2, κ2 = J2(θ)/(3π) ≥ 0; Ṡ = 2√(..)κ1. The gap is
 // 1 − κ2 = [3(θ − sin θ cos θ) + 2(π − θ)sin²θ]/(3π), with θ − sin θ cos θ = (u − sin u)/2, u = 2θ.
 fn op_arccos2(b: Bank) -> Bank {
   if (b.kxx == 0.0 || b.kzz == 0.0) {
     return renorm(Bank(2 * b.e, 1.5 * b.kxx * b.kxx, 1.5 * b.kzz * b.kzz, 1.0, 0.0, 0.0, 0.0, 0.0));
   }
   let theta = theta_of(b.g);
-  let sin2 = b.g * (2.0 - b.g);
-  let g = (1.5 * u_minus_sin(2.0 * theta) + 2.0 * (PI - theta) * sin2) / (3.0 * PI);
+  let sin2 = gap_g(b.g) * gap_h(b.g);
+  let g = (1.5 * u_minus_sin(2.0 * theta) + 2.0 * pi_minus_theta(b.g) * sin2) / (3.0 * PI);
   let s = sqrt(b.kxx) * sqrt(b.kzz);
   let t = ds_one_minus(ds_mul(tv(b), 2.0 * s), relu_gap(b.g, theta));
-  return renorm(Bank(2 * b.e, 1.5 * b.kxx * b.kxx, 1.5 * b.kzz * b.kzz, clamp(g, 0.0, 2.0), t.x, t.y, 0.0, 0.0));
+  return renorm(Bank(2 * b.e, 1.5 * b.kxx * b.kxx, 1.5 * b.kzz * b.kzz, pos_q(g), t.x, t.y, 0.0, 0.0));
 }
 
 // 2K/(1 + 2K) and its complement 1/(1 + 2K) for K = 2^e·k, without overflow.
@@ -256,30 +320,30 @@ fn op_erf(b: Bank) -> Bank {
   let vv = erf_u(b.kzz, b.e);
   let AU = asin_c(uu.x, uu.y);
   let AV = asin_c(vv.x, vv.y);
-  let rho = 1.0 - b.g;
   let w = sqrt(uu.x) * sqrt(vv.x);
   let one_m_uv = uu.y + vv.y - uu.y * vv.y;
   let one_m_w = one_m_uv / (1.0 + w);
   let AW = asin_c(w, one_m_w);
   let root = sqrt(AU) * sqrt(AV);
-  var g = 1.0;
+  // erf is odd, so ρ' has the sign of ρ; with r = |ρ| and its gap m = 1 − r (g or h):
+  // 1 − r' = [(√(AU·AV) − asin w) + (asin w − asin rw)]/√(AU·AV), and
+  // asin w − asin rw = asin(w·m(2−m)/(√(1 − r²w²) + r√(1 − w²))) has no cancellation.
+  var q = 1.0;
   if (root > 0.0) {
-    let n1 = (AU * AV - AW * AW) / (root + AW);
-    var n2: f32;
-    if (rho >= 0.0) {
-      let one_m_w2 = one_m_w * (1.0 + w);
-      let one_m_r2 = one_m_w2 + w * w * b.g * (2.0 - b.g);
-      let x = w * b.g * (2.0 - b.g) / (sqrt(one_m_r2) + rho * sqrt(one_m_w2));
-      n2 = asin_c(x, 1.0 - x);
-    } else {
-      let r = -rho * w;
-      n2 = AW + asin_c(r, 1.0 - r);
-    }
-    g = clamp((max(n1, 0.0) + n2) / root, 0.0, 2.0);
+    let m = abs(b.g);
+    let r = 1.0 - m;
+    let n1 = max((AU * AV - AW * AW) / (root + AW), 0.0);
+    let one_m_w2 = one_m_w * (1.0 + w);
+    let mm = m * (2.0 - m);
+    let one_m_r2 = one_m_w2 + w * w * mm;
+    let x = w * mm / (sqrt(one_m_r2) + r * sqrt(one_m_w2));
+    let n2 = asin_c(x, 1.0 - x);
+    let gap = (n1 + n2) / root;
+    q = select(pos_q(gap), neg_q(gap), on_neg(b.g));
   }
   // Ṡ·Θ, with the scale 2^e folded into the denominator when it is large.
   let s = sqrt(b.kxx) * sqrt(b.kzz);
-  let gg = b.g * (2.0 - b.g);
+  let gg = gap_g(b.g) * gap_h(b.g);  // 1 − ρ²
   var t = vec2<f32>(0.0, 0.0);
   if (b.t != 0.0) {
     if (b.e >= 0) {
@@ -294,11 +358,11 @@ fn op_erf(b: Bank) -> Bank {
       t = vec2<f32>(ldexp(u.x, b.e), ldexp(u.y, b.e));
     }
   }
-  return renorm(Bank(0, (2.0 / PI) * AU, (2.0 / PI) * AV, g, t.x, t.y, 0.0, 0.0));
+  return renorm(Bank(0, (2.0 / PI) * AU, (2.0 / PI) * AV, q, t.x, t.y, 0.0, 0.0));
 }
 
 // cs·skip + cb·cur (a residual sum, or a running DenseNet sum). With P_k, Q_k the weighted
-// diagonals: 1 − ρ' = [(√(P1Q2) − √(P2Q1))²/(√(AB) + s1 + s2) + s1 g1 + s2 g2]/√(AB)
+// diagonals: 1 ∓ ρ' = [(√(P1Q2) − √(P2Q1))²/(√(AB) + s1 + s2) + s1(1 ∓ ρ1) + s2(1 ∓ ρ2)]/√(AB)
 // (AB − (s1 + s2)² is that square: the Lagrange identity), so no term cancels.
 fn op_mix(skip: Bank, cur: Bank, cs: f32, cb: f32) -> Bank {
   let zs = bank_is_zero(skip) || cs == 0.0;
@@ -320,15 +384,24 @@ fn op_mix(skip: Bank, cur: Bank, cs: f32, cb: f32) -> Bank {
   let s1 = sqrt(P1) * sqrt(Q1);
   let s2 = sqrt(P2) * sqrt(Q2);
   let rAB = sqrt(Av.x + Av.y) * sqrt(Bv.x + Bv.y);
-  var g = 1.0;
+  // As a difference from the skip's gap: R − s1 = (P1Q2 + P2Q1 + P2Q2)/(R + s1).
+  var q = 1.0;
   if (rAB > 0.0) {
     let l = sqrt(P1) * sqrt(Q2) - sqrt(P2) * sqrt(Q1);
-    g = (l * l / (rAB + s1 + s2) + s1 * skip.g + s2 * cur.g) / rAB;
+    let lag = l * l / (rAB + s1 + s2);
+    let rs = (P1 * Q2 + P2 * Q1 + P2 * Q2) / (rAB + s1);
+    if (!on_neg(skip.g)) {
+      let g = skip.g + (lag + s2 * gap_g(cur.g) - skip.g * rs) / rAB;
+      q = make_q(g, 2.0 - g);
+    } else {
+      let h = -skip.g + (lag + s2 * gap_h(cur.g) + skip.g * rs) / rAB;
+      q = make_q(2.0 - h, h);
+    }
   }
   let t1 = ds_mul(vec2<f32>(ldexp(skip.t, skip.e - e), ldexp(skip.tl, skip.e - e)), cs);
   let t2 = ds_mul(vec2<f32>(ldexp(cur.t, cur.e - e), ldexp(cur.tl, cur.e - e)), cb);
   let t = ds_add(t1, t2);
-  return renorm(Bank(e, Av.x, Bv.x, min(g, 2.0), t.x, t.y, Av.y, Bv.y));
+  return renorm(Bank(e, Av.x, Bv.x, q, t.x, t.y, Av.y, Bv.y));
 }
 
 fn op_scale(b: Bank, c: f32) -> Bank {
@@ -341,6 +414,6 @@ fn op_scale(b: Bank, c: f32) -> Bank {
 // The output of a pair: (NNGP mantissa, exponent, NTK mantissa, exponent); the host multiplies
 // in float64, so values beyond the f32 range survive.
 fn encode(b: Bank) -> vec4<u32> {
-  let k = (1.0 - b.g) * sqrt(b.kxx + b.kxl) * sqrt(b.kzz + b.kzl);
+  let k = rho_of(b.g) * sqrt(b.kxx + b.kxl) * sqrt(b.kzz + b.kzl);
   return vec4<u32>(bitcast<u32>(k), bitcast<u32>(b.e), bitcast<u32>(b.t + b.tl), bitcast<u32>(b.e));
 }

@@ -179,7 +179,8 @@ fn init_bank(i: u32, j: u32, p: u32) -> Bank {
   if (ma != 0.0) { kxx = ldexp(ma, sa.y - e); }
   if (mb != 0.0) { kzz = ldexp(mb, sb.y - e); }
   var g = 0.0;
-  if (P.diagonal != 2u) { g = clamp(gap[p], 0.0, 2.0); }
+  // The first-layer signed gap (its sign bit marks the ρ < 0 side; no clamp, which could lose −0).
+  if (P.diagonal != 2u) { g = gap[p]; }
   return Bank(e, kxx, kzz, g, 0.0, 0.0, 0.0, 0.0);
 }
 
