@@ -106,7 +106,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
       if (j >= P.rowsB) { continue; }
       if (P.diagonal == 1u && j < i) { continue; }
       var q = 0.5 * acc[r][c];
-      if (q > 1.0) { q = -anti_gap(i, j, q); }
+      if (q > 1.0) { q = -(anti_gap(i, j, q) + 1e-30); }  // the ρ < 0 side (kernel_ops.wgsl)
       if (P.diagonal == 1u && i == j) { q = 0.0; }
       gap[i * P.rowsB + j] = q;
     }

@@ -17,8 +17,9 @@ struct Bank {
   g: f32,    // signed gap: 1 − ρ when ρ ≥ 0, −(1 + ρ) when ρ < 0 (see gap_g, gap_h)
   t: f32,
   tl: f32,
-  kxl: f32,  // low parts of the diagonals: only running sums (DenseNet) and their scalings keep them
+  kxl: f32,  // low parts of the diagonals (double-single: they grow by a bias per layer, or are sums)
   kzl: f32,
+  gl: f32,   // low part of the signed gap, kept by the ops that update it by small differences
 }
 
 const PI: f32 = 3.14159265358979;
@@ -86,11 +87,11 @@ fn tv(b: Bank) -> vec2<f32> {
 }
 
 fn with_t(b: Bank, t: vec2<f32>) -> Bank {
-  return Bank(b.e, b.kxx, b.kzz, b.g, t.x, t.y, b.kxl, b.kzl);
+  return Bank(b.e, b.kxx, b.kzz, b.g, t.x, t.y, b.kxl, b.kzl, b.gl);
 }
 
 fn bank_zero() -> Bank {
-  return Bank(0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0);
+  return Bank(0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0);
 }
 
 fn bank_is_zero(b: Bank) -> bool {
@@ -130,28 +131,43 @@ fn asin_c(x: f32, c: f32) -> f32 {
   return x + x * z * p;
 }
 
-// The correlation is stored as a signed gap q: q = +(1 − ρ) when ρ ≥ 0 and q = −(1 + ρ) when
-// ρ < 0, so that the distance to the nearer of ρ = ±1 keeps f32 relative precision: near-duplicates
-// and antipodes alike. The side is the sign bit, so exact antipodes are −0.0 (and exact duplicates
-// +0.0); every producer below returns abs(·) or −abs(·) to set that bit deliberately.
+// The correlation is stored as a signed gap q: q = 1 − ρ ≥ 0 when ρ ≥ 0, and q = −(1 + ρ) − TINY < 0
+// when ρ < 0, so that the distance to the nearer of ρ = ±1 keeps f32 relative precision:
+// near-duplicates and antipodes alike. TINY (far below any resolvable gap) keeps exact antipodes
+// strictly negative: signs of zeros do not survive compilers that assume no signed zeros.
+const TINY: f32 = 1e-30;
 fn on_neg(q: f32) -> bool {
-  return (bitcast<u32>(q) & 0x80000000u) != 0u;
-}
-fn gap_g(q: f32) -> f32 {  // 1 − ρ
-  return select(q, 2.0 + q, on_neg(q));
+  return q < 0.0;
 }
 fn gap_h(q: f32) -> f32 {  // 1 + ρ
-  return select(2.0 - q, -q, on_neg(q));
+  return select(2.0 - q, max(-q - TINY, 0.0), on_neg(q));
+}
+fn gap_g(q: f32) -> f32 {  // 1 − ρ
+  return select(q, 2.0 - gap_h(q), on_neg(q));
 }
 fn rho_of(q: f32) -> f32 {
-  return select(1.0 - q, -q - 1.0, on_neg(q));
+  return select(1.0 - q, gap_h(q) - 1.0, on_neg(q));
 }
 fn pos_q(g: f32) -> f32 {
-  return abs(clamp(g, 0.0, 1.0));
+  return clamp(g, 0.0, 1.0);
 }
 fn neg_q(h: f32) -> f32 {
-  return -abs(clamp(h, 0.0, 1.0));
+  return -(clamp(h, 0.0, 1.0) + TINY);
 }
+// Adds a difference to a double-single signed gap (q, ql), staying on its side of ρ = 0 unless the
+// gap passes 1, where it changes side (with 2 − gap, accurate there).
+fn q_add(q: f32, ql: f32, dq: f32) -> vec2<f32> {
+  let r = ds_add(vec2<f32>(q, ql), vec2<f32>(dq, 0.0));
+  if (!on_neg(q)) {
+    if (r.x <= 0.0) { return vec2<f32>(0.0, 0.0); }
+    if (r.x > 1.0) { return vec2<f32>(neg_q(2.0 - (r.x + r.y)), 0.0); }
+    return r;
+  }
+  if (r.x >= -TINY) { return vec2<f32>(-TINY, 0.0); }  // ρ = −1 exactly
+  if (r.x < -1.0) { return vec2<f32>(pos_q(2.0 + (r.x + r.y)), 0.0); }
+  return r;
+}
+
 // The signed gap from 1 − ρ and 1 + ρ, each computed without cancellation on its own side.
 fn make_q(g: f32, h: f32) -> f32 {
   return select(neg_q(h), pos_q(g), g <= h);
@@ -159,7 +175,7 @@ fn make_q(g: f32, h: f32) -> f32 {
 
 // θ = arccos ρ: 2·asin(√(g/2)) on the ρ ≥ 0 side, π − 2·asin(√(h/2)) on the other.
 fn theta_of(q: f32) -> f32 {
-  let x = sqrt(0.5 * abs(q));
+  let x = sqrt(0.5 * select(q, gap_h(q), on_neg(q)));
   let a = 2.0 * asin_c(x, 1.0 - x);
   return select(a, PI - a, on_neg(q));
 }
@@ -167,7 +183,7 @@ fn theta_of(q: f32) -> f32 {
 // π − θ, accurate near θ = π (for κ0 = (π − θ)/π on the ρ < 0 side).
 fn pi_minus_theta(q: f32) -> f32 {
   if (!on_neg(q)) { return PI - theta_of(q); }
-  let x = sqrt(-0.5 * q);
+  let x = sqrt(0.5 * gap_h(q));
   return 2.0 * asin_c(x, 1.0 - x);
 }
 
@@ -219,22 +235,21 @@ fn op_affine(b: Bank, w: f32, bias: f32, trainable: bool) -> Bank {
   let sQ = sqrt(Q);
   let s = sP * sQ;
   let R = sqrt(A) * sqrt(B);
-  var q = 1.0;
+  var q = vec2<f32>(1.0, 0.0);
   if (R > 0.0) {
     let rs = (bb * (P + Q) + bb * bb) / (R + s);
+    let gap = abs(b.g + b.gl);
     if (!on_neg(b.g)) {
       let d = sP - sQ;
-      let g = b.g + (bb * d * d / (R + s + bb) - b.g * rs) / R;
-      q = make_q(g, 2.0 - g);
+      q = q_add(b.g, b.gl, (bb * d * d / (R + s + bb) - gap * rs) / R);
     } else {
-      let h = -b.g + (rs * (1.0 + b.g) + bb) / R;
-      q = make_q(2.0 - h, h);
+      q = q_add(b.g, b.gl, -(rs * (1.0 - gap) + bb) / R);
     }
   }
   let kxz = s * rho_of(b.g) + bb;
   var t = ds_mul(vec2<f32>(ldexp(b.t, b.e - e), ldexp(b.tl, b.e - e)), w);
   if (trainable) { t = ds_add(t, vec2<f32>(kxz, 0.0)); }
-  return renorm(Bank(e, Av.x, Bv.x, q, t.x, t.y, Av.y, Bv.y));
+  return renorm(Bank(e, Av.x, Bv.x, q.x, t.x, t.y, Av.y, Bv.y, q.y));
 }
 
 // Θ·κ0(ρ), with κ0 = 1 − θ/π applied as Θ − Θ·θ/π on the ρ ≥ 0 side and as Θ·(π − θ)/π on the other.
@@ -246,11 +261,11 @@ fn times_kappa0(t: vec2<f32>, q: f32, theta: f32) -> vec2<f32> {
 // ReLU: K(x,x) ← K(x,x)/2, 1 − ρ ← 1 − κ1(ρ), Θ ← Θ·κ0(ρ)/2. A zero-variance side is the constant 0.
 fn op_relu(b: Bank) -> Bank {
   if (b.kxx == 0.0 || b.kzz == 0.0) {
-    return Bank(b.e, 0.5 * b.kxx, 0.5 * b.kzz, 1.0, 0.0, 0.0, 0.0, 0.0);
+    return Bank(b.e, 0.5 * b.kxx, 0.5 * b.kzz, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0);
   }
   let theta = theta_of(b.g);
   let t = 0.5 * times_kappa0(tv(b), b.g, theta);
-  return Bank(b.e, 0.5 * b.kxx, 0.5 * b.kzz, relu_gap(b.g, theta), t.x, t.y, 0.5 * b.kxl, 0.5 * b.kzl);
+  return Bank(b.e, 0.5 * b.kxx, 0.5 * b.kzz, relu_gap(b.g, theta), t.x, t.y, 0.5 * b.kxl, 0.5 * b.kzl, 0.0);
 }
 
 // φ(u) = b·u (u > 0), a·u (u ≤ 0): S = ½[(a−b)²√(..)κ1 + 2ab·K(x,z)], Ṡ = ½[(a−b)²κ0 + 2ab].
@@ -262,7 +277,7 @@ fn op_abrelu(b: Bank, a: f32, c: f32) -> Bank {
     var other = a;
     if (b.kxx > 0.0 || b.kzz > 0.0) { other = 0.5 * (a + c); }
     let t0 = ds_mul(tv(b), a * other);
-    return Bank(b.e, 0.5 * n2 * b.kxx, 0.5 * n2 * b.kzz, 1.0, t0.x, t0.y, 0.0, 0.0);
+    return Bank(b.e, 0.5 * n2 * b.kxx, 0.5 * n2 * b.kzz, 1.0, t0.x, t0.y, 0.0, 0.0, 0.0);
   }
   let theta = theta_of(b.g);
   let gr = relu_gap(b.g, theta);
@@ -278,29 +293,29 @@ fn op_abrelu(b: Bank, a: f32, c: f32) -> Bank {
   }
   let kx = ds_mul(vec2<f32>(b.kxx, b.kxl), 0.5 * n2);
   let kz = ds_mul(vec2<f32>(b.kzz, b.kzl), 0.5 * n2);
-  return Bank(b.e, kx.x, kz.x, make_q(g, h), t.x, t.y, kx.y, kz.y);
+  return Bank(b.e, kx.x, kz.x, make_q(g, h), t.x, t.y, kx.y, kz.y, 0.0);
 }
 
 // Step 1(u > 0): S = ½κ0 (diagonal ½), so 1 − ρ' = θ/π ∈ [0, 1]; its gradient is zero.
 fn op_step(b: Bank) -> Bank {
   if (b.kxx == 0.0 || b.kzz == 0.0) {
-    return renorm(Bank(-1, select(0.0, 1.0, b.kxx > 0.0), select(0.0, 1.0, b.kzz > 0.0), 1.0, 0.0, 0.0, 0.0, 0.0));
+    return renorm(Bank(-1, select(0.0, 1.0, b.kxx > 0.0), select(0.0, 1.0, b.kzz > 0.0), 1.0, 0.0, 0.0, 0.0, 0.0, 0.0));
   }
-  return Bank(-1, 1.0, 1.0, pos_q(theta_of(b.g) / PI), 0.0, 0.0, 0.0, 0.0);
+  return Bank(-1, 1.0, 1.0, pos_q(theta_of(b.g) / PI), 0.0, 0.0, 0.0, 0.0, 0.0);
 }
 
 // 1(u > 0)·u²: S = 1.5·K(x,x)K(z,z)·κ2, κ2 = J2(θ)/(3π) ≥ 0; Ṡ = 2√(..)κ1. The gap is
 // 1 − κ2 = [3(θ − sin θ cos θ) + 2(π − θ)sin²θ]/(3π), with θ − sin θ cos θ = (u − sin u)/2, u = 2θ.
 fn op_arccos2(b: Bank) -> Bank {
   if (b.kxx == 0.0 || b.kzz == 0.0) {
-    return renorm(Bank(2 * b.e, 1.5 * b.kxx * b.kxx, 1.5 * b.kzz * b.kzz, 1.0, 0.0, 0.0, 0.0, 0.0));
+    return renorm(Bank(2 * b.e, 1.5 * b.kxx * b.kxx, 1.5 * b.kzz * b.kzz, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0));
   }
   let theta = theta_of(b.g);
   let sin2 = gap_g(b.g) * gap_h(b.g);
   let g = (1.5 * u_minus_sin(2.0 * theta) + 2.0 * pi_minus_theta(b.g) * sin2) / (3.0 * PI);
   let s = sqrt(b.kxx) * sqrt(b.kzz);
   let t = ds_one_minus(ds_mul(tv(b), 2.0 * s), relu_gap(b.g, theta));
-  return renorm(Bank(2 * b.e, 1.5 * b.kxx * b.kxx, 1.5 * b.kzz * b.kzz, pos_q(g), t.x, t.y, 0.0, 0.0));
+  return renorm(Bank(2 * b.e, 1.5 * b.kxx * b.kxx, 1.5 * b.kzz * b.kzz, pos_q(g), t.x, t.y, 0.0, 0.0, 0.0));
 }
 
 // 2K/(1 + 2K) and its complement 1/(1 + 2K) for K = 2^e·k, without overflow.
@@ -330,7 +345,7 @@ fn op_erf(b: Bank) -> Bank {
   // asin w − asin rw = asin(w·m(2−m)/(√(1 − r²w²) + r√(1 − w²))) has no cancellation.
   var q = 1.0;
   if (root > 0.0) {
-    let m = abs(b.g);
+    let m = select(b.g, gap_h(b.g), on_neg(b.g));
     let r = 1.0 - m;
     let n1 = max((AU * AV - AW * AW) / (root + AW), 0.0);
     let one_m_w2 = one_m_w * (1.0 + w);
@@ -358,7 +373,7 @@ fn op_erf(b: Bank) -> Bank {
       t = vec2<f32>(ldexp(u.x, b.e), ldexp(u.y, b.e));
     }
   }
-  return renorm(Bank(0, (2.0 / PI) * AU, (2.0 / PI) * AV, q, t.x, t.y, 0.0, 0.0));
+  return renorm(Bank(0, (2.0 / PI) * AU, (2.0 / PI) * AV, q, t.x, t.y, 0.0, 0.0, 0.0));
 }
 
 // cs·skip + cb·cur (a residual sum, or a running DenseNet sum). With P_k, Q_k the weighted
@@ -385,30 +400,32 @@ fn op_mix(skip: Bank, cur: Bank, cs: f32, cb: f32) -> Bank {
   let s2 = sqrt(P2) * sqrt(Q2);
   let rAB = sqrt(Av.x + Av.y) * sqrt(Bv.x + Bv.y);
   // As a difference from the skip's gap: R − s1 = (P1Q2 + P2Q1 + P2Q2)/(R + s1).
-  var q = 1.0;
+  var q = vec2<f32>(1.0, 0.0);
   if (rAB > 0.0) {
     let l = sqrt(P1) * sqrt(Q2) - sqrt(P2) * sqrt(Q1);
     let lag = l * l / (rAB + s1 + s2);
     let rs = (P1 * Q2 + P2 * Q1 + P2 * Q2) / (rAB + s1);
-    if (!on_neg(skip.g)) {
-      let g = skip.g + (lag + s2 * gap_g(cur.g) - skip.g * rs) / rAB;
-      q = make_q(g, 2.0 - g);
+    let gap = abs(skip.g + skip.gl);
+    if (s1 == 0.0) {
+      // Nothing to difference from (an empty running sum): the gap of the new term alone.
+      q = vec2<f32>(make_q((lag + s2 * gap_g(cur.g)) / rAB, (lag + s2 * gap_h(cur.g)) / rAB), 0.0);
+    } else if (!on_neg(skip.g)) {
+      q = q_add(skip.g, skip.gl, (lag + s2 * gap_g(cur.g) - gap * rs) / rAB);
     } else {
-      let h = -skip.g + (lag + s2 * gap_h(cur.g) + skip.g * rs) / rAB;
-      q = make_q(2.0 - h, h);
+      q = q_add(skip.g, skip.gl, -(lag + s2 * gap_h(cur.g) - gap * rs) / rAB);
     }
   }
   let t1 = ds_mul(vec2<f32>(ldexp(skip.t, skip.e - e), ldexp(skip.tl, skip.e - e)), cs);
   let t2 = ds_mul(vec2<f32>(ldexp(cur.t, cur.e - e), ldexp(cur.tl, cur.e - e)), cb);
   let t = ds_add(t1, t2);
-  return renorm(Bank(e, Av.x, Bv.x, q, t.x, t.y, Av.y, Bv.y));
+  return renorm(Bank(e, Av.x, Bv.x, q.x, t.x, t.y, Av.y, Bv.y, q.y));
 }
 
 fn op_scale(b: Bank, c: f32) -> Bank {
   let t = ds_mul(tv(b), c);
   let kx = ds_mul(vec2<f32>(b.kxx, b.kxl), c);
   let kz = ds_mul(vec2<f32>(b.kzz, b.kzl), c);
-  return renorm(Bank(b.e, kx.x, kz.x, b.g, t.x, t.y, kx.y, kz.y));
+  return renorm(Bank(b.e, kx.x, kz.x, b.g, t.x, t.y, kx.y, kz.y, b.gl));
 }
 
 // The output of a pair: (NNGP mantissa, exponent, NTK mantissa, exponent); the host multiplies

@@ -13,8 +13,8 @@ export const FLAG_TAPS = 2;
 export const FLAG_FINAL = 4;
 export const FLAG_STORE = 8;
 
-/** Words per bank in the state buffer: e, kxx, kzz, g, t, tl, kxl, kzl. */
-export const BANK_WORDS = 8;
+/** Words per bank in the state buffer: e, kxx, kzz, g, t, tl, kxl, kzl, gl. */
+export const BANK_WORDS = 9;
 
 export interface RecursionShader {
   code: string;
@@ -141,7 +141,7 @@ fn load_bank(p: u32, k: u32) -> Bank {
   let o = (p * BANKS + k) * ${BANK_WORDS}u;
   return Bank(bitcast<i32>(state[o]), bitcast<f32>(state[o + 1u]), bitcast<f32>(state[o + 2u]),
               bitcast<f32>(state[o + 3u]), bitcast<f32>(state[o + 4u]), bitcast<f32>(state[o + 5u]),
-              bitcast<f32>(state[o + 6u]), bitcast<f32>(state[o + 7u]));
+              bitcast<f32>(state[o + 6u]), bitcast<f32>(state[o + 7u]), bitcast<f32>(state[o + 8u]));
 }
 
 fn store_bank(p: u32, k: u32, b: Bank) {
@@ -154,6 +154,7 @@ fn store_bank(p: u32, k: u32, b: Bank) {
   state[o + 5u] = bitcast<u32>(b.tl);
   state[o + 6u] = bitcast<u32>(b.kxl);
   state[o + 7u] = bitcast<u32>(b.kzl);
+  state[o + 8u] = bitcast<u32>(b.gl);
 }
 
 // The layers after the depth loop and the readout: turns the state after any depth into an output.
@@ -181,7 +182,7 @@ fn init_bank(i: u32, j: u32, p: u32) -> Bank {
   var g = 0.0;
   // The first-layer signed gap (its sign bit marks the ρ < 0 side; no clamp, which could lose −0).
   if (P.diagonal != 2u) { g = gap[p]; }
-  return Bank(e, kxx, kzz, g, 0.0, 0.0, 0.0, 0.0);
+  return Bank(e, kxx, kzz, g, 0.0, 0.0, 0.0, 0.0, 0.0);
 }
 
 @compute @workgroup_size(256)
