@@ -3,8 +3,8 @@
  */
 import { InputError } from '../errors.js';
 import type { Matrix2D } from '../matrix.js';
-import { KXZ, NTK, type KernelProgram } from '../program/program.js';
-import { newState, normalizeValue, normalizers, runPair } from './interpreter.js';
+import { NTK, type KernelProgram } from '../program/program.js';
+import { newState, nngpOf, normalizeValue, normalizers, runPair, type PairInit } from './interpreter.js';
 
 export type KernelKind = 'nngp' | 'ntk';
 
@@ -52,9 +52,8 @@ export function gramCpu(
   if (req.get.length === 0) throw new InputError('nothing to compute: ask for nngp and/or ntk');
   const d = x1.cols;
   const scale = p.inputScale === 'dim' ? 1 / d : 1;
-  const b = x2 ?? x1;
   const n1 = x1.rows;
-  const n2 = req.diagonal ? 1 : b.rows;
+  const n2 = req.diagonal ? 1 : (x2 ?? x1).rows;
   const taps = req.allDepths ? p.depths.length : 1;
   const plane = req.diagonal ? n1 : n1 * n2;
   // One piece per kernel: beyond this the result must be streamed in blocks (a later milestone).
@@ -73,10 +72,48 @@ export function gramCpu(
   const norms = normalizers(p);
   const lastTap = p.depths.length - 1;
 
-  const sq1 = new Float64Array(n1);
-  for (let i = 0; i < n1; i++) sq1[i] = dot(x1.data, i, x1.data, i, d) * scale;
-  const sq2 = x2 ? new Float64Array(x2.rows) : sq1;
-  if (x2) for (let j = 0; j < x2.rows; j++) sq2[j] = dot(x2.data, j, x2.data, j, d) * scale;
+  // Rows normalised once in float64; the first-layer gaps of a pair come from the chords
+  // ‖x̂ − ẑ‖²/2 and ‖x̂ + ẑ‖²/2 directly, not from 1 ∓ x̂·ẑ, which would cancel.
+  const prep = (m: Matrix2D) => {
+    const sq = new Float64Array(m.rows);
+    const unit = new Float64Array(m.rows * d);
+    for (let i = 0; i < m.rows; i++) {
+      const ss = dot(m.data, i, m.data, i, d);
+      sq[i] = ss * scale;
+      const norm = Math.sqrt(ss);
+      if (norm > 0) for (let k = 0; k < d; k++) unit[i * d + k] = m.data[i * d + k]! / norm;
+    }
+    return { sq, unit };
+  };
+  const A = prep(x1);
+  const B = x2 ? prep(x2) : A;
+  const init: PairInit = { kxx: 0, kzz: 0, g: 0, h: 2 };
+  const setInit = (i: number, j: number) => {
+    init.kxx = A.sq[i]!;
+    init.kzz = B.sq[j]!;
+    if (req.diagonal || (!x2 && i === j)) {
+      init.g = 0;
+      init.h = 2;
+      return;
+    }
+    if (!(init.kxx > 0 && init.kzz > 0)) {
+      init.g = 1; // no angle for a zero row: ρ = 0 by convention (the terms it enters are zero)
+      init.h = 1;
+      return;
+    }
+    let cm = 0;
+    let cp = 0;
+    const oa = i * d;
+    const ob = j * d;
+    for (let k = 0; k < d; k++) {
+      const a = A.unit[oa + k]!;
+      const c = B.unit[ob + k]!;
+      cm += (a - c) * (a - c);
+      cp += (a + c) * (a + c);
+    }
+    init.g = Math.min(2, 0.5 * cm);
+    init.h = Math.min(2, 0.5 * cp);
+  };
 
   const { state, work } = newState(p);
   const store = (tap: number, outTap: number, at: number, k: number, t: number) => {
@@ -90,13 +127,12 @@ export function gramCpu(
     if (ntk) ntk[outTap * plane + at] = norms ? normalizeValue(t, norms.ntk[tap]!, 'NTK') : t;
   };
   const pair = (i: number, j: number, at: number) => {
-    const kxz = req.diagonal ? sq1[i]! : dot(x1.data, i, b.data, j, d) * scale;
-    const kzz = req.diagonal ? sq1[i]! : sq2[j]!;
+    setInit(i, req.diagonal ? i : j);
     if (req.allDepths) {
-      runPair(p, state, work, kxz, sq1[i]!, kzz, (tap, k, t) => store(tap, tap, at, k, t));
+      runPair(p, state, work, init, (tap, k, t) => store(tap, tap, at, k, t));
     } else {
-      runPair(p, state, work, kxz, sq1[i]!, kzz);
-      store(lastTap, 0, at, work[KXZ]!, work[NTK]!);
+      runPair(p, state, work, init);
+      store(lastTap, 0, at, nngpOf(work), work[NTK]!);
     }
   };
 

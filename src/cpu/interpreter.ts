@@ -1,22 +1,45 @@
 /**
- * The float64 reference executor: runs a kernel program on the state of one input pair.
+ * The float64 reference executor: runs a kernel program on the state of one input pair, with the
+ * correlation carried as its gaps 1 − ρ and 1 + ρ (see gap.ts for why and how).
  */
-import {
-  BANK_SIZE,
-  KXX,
-  KXZ,
-  KZZ,
-  NTK,
-  type Coef,
-  type KernelProgram,
-  type Op,
-} from '../program/program.js';
-import { dual } from './activations.js';
+import { ANTI, BANK_SIZE, GAP, KXX, KZZ, NTK, type Coef, type KernelProgram, type Op } from '../program/program.js';
+import { actGap, type ActOut } from './gap.js';
 
-const scratch = new Float64Array(2);
+const act: ActOut = { kxx: 0, kzz: 0, g: 0, h: 0, sdot: 0 };
 
 function coef(c: Coef, iter: number): number {
   return typeof c === 'number' ? c : c[iter]!;
+}
+
+/**
+ * Weighted sum cs·(bank o1) + cb·(bank o2) into bank `to` (which may alias either). Both gaps are
+ * sums of non-negative terms: 1 ∓ ρ' = [(√(P1Q2) − √(P2Q1))²/(R + s1 + s2) + s1(1 ∓ ρ1) + s2(1 ∓ ρ2)]/R,
+ * since R² − (s1 + s2)² is that square (the Lagrange identity).
+ */
+function mixInto(s: Float64Array, to: number, o1: number, cs: number, o2: number, cb: number): void {
+  const P1 = cs * s[o1 + KXX]!;
+  const Q1 = cs * s[o1 + KZZ]!;
+  const P2 = cb * s[o2 + KXX]!;
+  const Q2 = cb * s[o2 + KZZ]!;
+  const A = P1 + P2;
+  const B = Q1 + Q2;
+  const s1 = Math.sqrt(P1) * Math.sqrt(Q1);
+  const s2 = Math.sqrt(P2) * Math.sqrt(Q2);
+  const R = Math.sqrt(A) * Math.sqrt(B);
+  let g = 1;
+  let h = 1;
+  if (R > 0) {
+    const l = Math.sqrt(P1) * Math.sqrt(Q2) - Math.sqrt(P2) * Math.sqrt(Q1);
+    const lag = (l * l) / (R + s1 + s2);
+    g = (lag + s1 * s[o1 + GAP]! + s2 * s[o2 + GAP]!) / R;
+    h = (lag + s1 * s[o1 + ANTI]! + s2 * s[o2 + ANTI]!) / R;
+  }
+  const t = cs * s[o1 + NTK]! + cb * s[o2 + NTK]!;
+  s[to + KXX] = A;
+  s[to + KZZ] = B;
+  s[to + GAP] = g;
+  s[to + ANTI] = h;
+  s[to + NTK] = t;
 }
 
 /** Applies `ops` to `s`; `iter` indexes per-iteration coefficients of the enclosing loop. */
@@ -24,27 +47,41 @@ export function runOps(ops: readonly Op[], s: Float64Array, iter: number): void 
   for (const op of ops) {
     switch (op.op) {
       case 'affine': {
+        // K ← w·K + b. With P = w·kxx, Q = w·kzz, s = √(PQ), R = √(AB):
+        // 1 − ρ' = [b(√P − √Q)²/(R + s + b) + s(1 − ρ)]/R, 1 + ρ' = [(b(P+Q) + b²)/(R + s) + b + s(1 + ρ)]/R.
         const w = op.weightVar;
         const b = op.biasVar;
-        const kxz = w * s[KXZ]! + b;
-        s[KXZ] = kxz;
-        s[KXX] = w * s[KXX]! + b;
-        s[KZZ] = w * s[KZZ]! + b;
+        const P = w * s[KXX]!;
+        const Q = w * s[KZZ]!;
+        const A = P + b;
+        const B = Q + b;
+        const sP = Math.sqrt(P);
+        const sQ = Math.sqrt(Q);
+        const sp = sP * sQ;
+        const R = Math.sqrt(A) * Math.sqrt(B);
+        const rho = 0.5 * (s[ANTI]! - s[GAP]!);
+        let g = 1;
+        let h = 1;
+        if (R > 0) {
+          const d = sP - sQ;
+          g = ((b * d * d) / (R + sp + b) + sp * s[GAP]!) / R;
+          h = ((b * (P + Q) + b * b) / (R + sp) + b + sp * s[ANTI]!) / R;
+        }
+        const kxz = sp * rho + b;
+        s[KXX] = A;
+        s[KZZ] = B;
+        s[GAP] = g;
+        s[ANTI] = h;
         s[NTK] = w * s[NTK]! + (op.trainable ? kxz : 0);
         break;
       }
       case 'act': {
-        const kxx = s[KXX]!;
-        const kzz = s[KZZ]!;
-        dual(op.act, kxx, kzz, s[KXZ]!, scratch);
-        const sxz = scratch[0]!;
-        const dxz = scratch[1]!;
-        dual(op.act, kxx, kxx, kxx, scratch);
-        s[KXX] = scratch[0]!;
-        dual(op.act, kzz, kzz, kzz, scratch);
-        s[KZZ] = scratch[0]!;
-        s[KXZ] = sxz;
-        s[NTK] = dxz * s[NTK]!;
+        actGap(op.act, s[KXX]!, s[KZZ]!, s[GAP]!, s[ANTI]!, act);
+        s[KXX] = act.kxx;
+        s[KZZ] = act.kzz;
+        s[GAP] = act.g;
+        s[ANTI] = act.h;
+        s[NTK] = act.sdot * s[NTK]!;
         break;
       }
       case 'save': {
@@ -52,11 +89,9 @@ export function runOps(ops: readonly Op[], s: Float64Array, iter: number): void 
         for (let r = 0; r < BANK_SIZE; r++) s[o + r] = s[r]!;
         break;
       }
-      case 'mix': {
-        const o = op.bank * BANK_SIZE;
-        for (let r = 0; r < BANK_SIZE; r++) s[r] = op.skip * s[o + r]! + op.branch * s[r]!;
+      case 'mix':
+        mixInto(s, 0, op.bank * BANK_SIZE, op.skip, 0, op.branch);
         break;
-      }
       case 'clear': {
         const o = op.bank * BANK_SIZE;
         for (let r = 0; r < BANK_SIZE; r++) s[o + r] = 0;
@@ -64,13 +99,17 @@ export function runOps(ops: readonly Op[], s: Float64Array, iter: number): void 
       }
       case 'accumulate': {
         const o = op.bank * BANK_SIZE;
-        for (let r = 0; r < BANK_SIZE; r++) s[o + r] = s[o + r]! + s[r]!;
+        mixInto(s, o, o, 1, 0, 1);
         break;
       }
       case 'load': {
         const o = op.bank * BANK_SIZE;
         const c = coef(op.scale, iter);
-        for (let r = 0; r < BANK_SIZE; r++) s[r] = c * s[o + r]!;
+        s[KXX] = c * s[o + KXX]!;
+        s[KZZ] = c * s[o + KZZ]!;
+        s[GAP] = s[o + GAP]!;
+        s[ANTI] = s[o + ANTI]!;
+        s[NTK] = c * s[o + NTK]!;
         break;
       }
     }
@@ -85,31 +124,44 @@ function runPrefix(p: KernelProgram, s: Float64Array): void {
   }
 }
 
+/** The initial state of a pair: input-kernel diagonals and the two correlation gaps. */
+export interface PairInit {
+  kxx: number;
+  kzz: number;
+  /** 1 − ρ0. */
+  g: number;
+  /** 1 + ρ0. */
+  h: number;
+}
+
+/** NNGP value of bank 0 of a state: ρ·√(K(x,x)·K(z,z)). */
+export function nngpOf(s: Float64Array): number {
+  return 0.5 * (s[ANTI]! - s[GAP]!) * Math.sqrt(s[KXX]!) * Math.sqrt(s[KZZ]!);
+}
+
 /**
- * Runs the program for one pair given its input kernel values (already input-scaled). With
- * `onTap`, calls it with (tap, nngp, ntk) after every depth of the sweep; otherwise only the final
- * output is produced. Either way the final (unnormalised) values are left in work[KXZ] (NNGP) and
- * work[NTK] (NTK).
+ * Runs the program for one pair. With `onTap`, calls it with (tap, nngp, ntk) after every depth of
+ * the sweep; otherwise only the final output is produced. Either way the final state (after the
+ * suffix) is left in `work`: read it with nngpOf(work) and work[NTK].
  */
 export function runPair(
   p: KernelProgram,
   state: Float64Array,
   work: Float64Array,
-  kxz: number,
-  kxx: number,
-  kzz: number,
+  init: PairInit,
   onTap?: (tap: number, nngp: number, ntk: number) => void,
 ): void {
   state.fill(0);
-  state[KXZ] = kxz;
-  state[KXX] = kxx;
-  state[KZZ] = kzz;
+  state[KXX] = init.kxx;
+  state[KZZ] = init.kzz;
+  state[GAP] = init.g;
+  state[ANTI] = init.h;
   state[NTK] = 0;
   runPrefix(p, state);
   const tap = (t: number) => {
     work.set(state);
     runOps(p.suffix, work, 0);
-    onTap?.(t, work[KXZ]!, work[NTK]!);
+    onTap?.(t, nngpOf(work), work[NTK]!);
   };
   if (!p.sweep) {
     tap(0);
@@ -140,7 +192,7 @@ export function normalizers(p: KernelProgram): { nngp: Float64Array; ntk: Float6
   const nngp = new Float64Array(taps);
   const ntk = new Float64Array(taps);
   const { state, work } = newState(p);
-  runPair(p, state, work, 1, 1, 1, (t, k, th) => {
+  runPair(p, state, work, { kxx: 1, kzz: 1, g: 0, h: 2 }, (t, k, th) => {
     nngp[t] = k;
     ntk[t] = th;
   });

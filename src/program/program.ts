@@ -1,7 +1,9 @@
 /**
  * The kernel program: what an architecture does to the kernel state of one input pair (x, z).
  *
- * State: `banks` banks of four registers each — K(x,z), K(x,x), K(z,z) and Θ(x,z). Bank 0 holds the
+ * State: `banks` banks of registers — K(x,x), K(z,z), the correlation as its two gaps 1 − ρ and
+ * 1 + ρ, and Θ(x,z) (executors may store these differently, e.g. the GPU in f32 with exact
+ * power-of-two scales). Bank 0 holds the
  * current representation; residual blocks save the skip in a bank, DenseNet blocks keep the running
  * sum of their concatenated activations in one. Every op is a fixed update of these registers, so
  * the same program is interpreted in float64 on the CPU (`cpu/interpreter.ts`) and turned into
@@ -13,12 +15,15 @@
  */
 import type { Activation } from '../spec/types.js';
 
-/** Registers of a bank, in order. */
-export const KXZ = 0;
-export const KXX = 1;
-export const KZZ = 2;
-export const NTK = 3;
-export const BANK_SIZE = 4;
+/** Registers of a bank in the float64 interpreter, in order. */
+export const KXX = 0;
+export const KZZ = 1;
+/** 1 − ρ. */
+export const GAP = 2;
+/** 1 + ρ. */
+export const ANTI = 3;
+export const NTK = 4;
+export const BANK_SIZE = 5;
 
 /** A coefficient: a constant, or one value per iteration of the enclosing loop. */
 export type Coef = number | Float64Array;
