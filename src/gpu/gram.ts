@@ -139,13 +139,30 @@ export function prepareRows(x: Matrix2D, inputScale: number): PreparedRows {
 
 // ---- the computation -----------------------------------------------------------------------------
 
-interface Plan {
+export interface BlockPlan {
+  /** Rows (and columns) per block, a multiple of 64. */
   blockRows: number;
+  /** Depth iterations per submit. */
   itersPerChunk: number;
+  /** Largest number of 32-bit words any block buffer holds (must stay below 2^32 and the limits). */
+  maxBufferWords: number;
 }
 
-function plan(ctx: GpuContext, p: KernelProgram, n1: number, n2: number, vec4s: number, taps: boolean, opt: GpuRunOptions): Plan {
-  const cap = Math.min(ctx.limits.maxStorageBufferBindingSize, ctx.limits.maxBufferSize);
+/**
+ * Block size and depth chunking from the device limits: every per-block buffer (state, gaps,
+ * outputs, rows) fits one binding, so all GPU indices stay inside a block (far below 2^32); global
+ * indices exist only on the host, in float64.
+ */
+export function planBlocks(
+  limits: { maxStorageBufferBindingSize: number; maxBufferSize: number },
+  p: KernelProgram,
+  n1: number,
+  n2: number,
+  vec4s: number,
+  taps: boolean,
+  opt: GpuRunOptions = {},
+): BlockPlan {
+  const cap = Math.min(limits.maxStorageBufferBindingSize, limits.maxBufferSize, 2 ** 32 - 4);
   const stateBytes = p.banks * BANK_WORDS * 4;
   // Per pair: the state, the first-layer gap, and at least two taps of output (16 bytes each).
   const perPair = Math.max(stateBytes, 4, taps ? 32 : 16);
@@ -164,7 +181,8 @@ function plan(ctx: GpuContext, p: KernelProgram, n1: number, n2: number, vec4s: 
   const budget = opt.maxPairOpsPerSubmit ?? 2 ** 26;
   let iters = Math.max(1, Math.floor(budget / (pairs * opsPerIter)));
   if (taps) iters = Math.max(1, Math.min(iters, Math.floor(cap / (16 * pairs)) - 1));
-  return { blockRows: b, itersPerChunk: iters };
+  const words = Math.max(pairs * p.banks * BANK_WORDS, (taps ? iters + 1 : 1) * pairs * 4, b * vec4s * 4);
+  return { blockRows: b, itersPerChunk: iters, maxBufferWords: words };
 }
 
 class Resources {
@@ -227,7 +245,7 @@ export async function* gramBlocksWebGPU(
   const wantTaps = req.allDepths && T > 1;
   const tapList = req.allDepths ? p.depths.map((_, t) => t) : [T - 1];
   const count = p.sweep?.count ?? 0;
-  const { blockRows, itersPerChunk } = plan(ctx, p, A.rows, B.rows, A.vec4s, wantTaps, opt);
+  const { blockRows, itersPerChunk } = planBlocks(ctx.limits, p, A.rows, B.rows, A.vec4s, wantTaps, opt);
   const shader: RecursionShader = recursionShader(p);
   const gramPipe = pipelineFor(device, GRAM_CHORD_WGSL);
   const recPipe = pipelineFor(device, shader.code);

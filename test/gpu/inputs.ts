@@ -1,0 +1,43 @@
+/**
+ * Inputs and error measure of the GPU accuracy tests. Node-free, so that entries bundled for Deno
+ * and Chromium (the test/runtimes entries) can import it; test/gpu/setup.ts re-exports it.
+ */
+
+/** max |K_gpu − K_cpu| / √(K_cpu(x,x)·K_cpu(z,z)) over a square result (diagonal inside). */
+export function normalisedError(cpu: Float64Array, gpu: Float64Array, n: number, taps = 1): number {
+  let e = 0;
+  for (let t = 0; t < taps; t++) {
+    const o = t * n * n;
+    for (let i = 0; i < n; i++) {
+      for (let j = 0; j < n; j++) {
+        const s = Math.sqrt(Math.abs(cpu[o + i * n + i]! * cpu[o + j * n + j]!));
+        const diff = Math.abs(gpu[o + i * n + j]! - cpu[o + i * n + j]!);
+        e = Math.max(e, s > 0 ? diff / s : diff);
+      }
+    }
+  }
+  return e;
+}
+
+/**
+ * Inputs of the accuracy suite, exactly representable in float32: near-duplicates of one row at
+ * 1e−6 … 1e−3 rad, exact and scaled antipodes, norms from 2e−3 to 800, a zero-free mix.
+ */
+export function accuracyInputs(): number[][] {
+  const base = [0.3, -1.2, 0.8, 0.5, 0.1];
+  const rot = (a: number[], t: number) => [Math.cos(t) * a[0]! - Math.sin(t) * a[1]!, Math.sin(t) * a[0]! + Math.cos(t) * a[1]!, a[2]!, a[3]!, a[4]!];
+  const rows = [
+    base,
+    rot(base, 1e-6),
+    rot(base, 1e-5),
+    rot(base, 1e-4),
+    rot(base, 1e-3),
+    base.map((v) => -v),
+    base.map((v) => -3 * v),
+    [1.5, 0.2, -0.4, 2.0, 0.3],
+    [0.001, 0.002, -0.0005, 0, 0.001],
+    [400, -250, 100, 700, 10],
+    [0.2, 0.1, 0.3, -0.9, 1.0],
+  ];
+  return rows.map((r) => r.map((v) => Math.fround(v)));
+}

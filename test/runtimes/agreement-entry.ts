@@ -1,0 +1,150 @@
+/**
+ * GPU-vs-CPU agreement, run in Deno and headless Chromium by test/runtimes-agreement.test.ts (see
+ * harness.ts for the entry contract): a representative subset of test/gpu-accuracy.test.ts. For
+ * each case, `kernelCpu` (float64) and `kernel(..., { backend: 'webgpu' })` on the accuracy
+ * inputs, and the largest normalised error
+ *   max |K_gpu − K_cpu| / √(K_cpu(x,x)·K_cpu(z,z))
+ * for NNGP and NTK. Cross cases (X1 × X2, n1 ≠ n2, depths: "all") use the same measure, with
+ * K_cpu(x,x) from the CPU diagonal of X1 and K_cpu(z,z) from the CPU diagonal of X2 (kernelCpu's
+ * `diagonal` option, per depth). A case that throws reports its error instead of numbers.
+ *
+ * Node-free: imports only src/ (runtime-neutral), test/fixtures.ts and test/gpu/inputs.ts.
+ */
+import { describeAdapter, getGpu, kernel, kernelCpu, type Arch } from '../../src/index.js';
+import { CUSTOM } from '../fixtures.js';
+import { accuracyInputs, normalisedError } from '../gpu/inputs.js';
+
+export interface AgreementCase {
+  name: string;
+  /** [n1, n2] of the result (per depth); for cross cases also the number of depths. */
+  shape: number[];
+  /** Backend that computed the GPU result (must be "webgpu"). */
+  backend: string | null;
+  adapter: string | null;
+  nngp: number | null;
+  ntk: number | null;
+  ms: number;
+  error: string | null;
+}
+
+export interface AgreementResult {
+  /** null (and no cases) when the runtime has no WebGPU adapter at all. */
+  runtime: string | null;
+  adapter: string | null;
+  cases: AgreementCase[];
+  ms: number;
+}
+
+/** Square X × X cases: presets at depths 10 … 1000, and custom specs that use every other layer type. */
+const SQUARE: [string, Arch][] = [
+  ['arora2019:depth=10', 'arora2019:depth=10'],
+  ['arora2019:depth=1000', 'arora2019:depth=1000'],
+  ['tirer2021', 'tirer2021'],
+  ['belfer2021:depth=100,gamma=0.5', 'belfer2021:depth=100,gamma=0.5'],
+  ['densenet:depth=20', 'densenet:depth=20'],
+  ['mlp:depth=100,cb2=0.2', 'mlp:depth=100,cb2=0.2'],
+  ['custom:erfBias', CUSTOM.erfBias!],
+  ['custom:leakyFrozen', CUSTOM.leakyFrozen!],
+  ['custom:nested', CUSTOM.nested!],
+];
+
+/** X1 × X2 cases with every depth of the sweep. */
+const CROSS: string[] = ['arora2019:depth=10', 'tirer2021:depth=6'];
+
+/**
+ * X2 for the cross cases: 7 rows (X1 has 11), float32-exact, with near-duplicates (1e−6, 1e−4 rad)
+ * and an exact antipode of X1's first row, a scaled copy, and unrelated rows.
+ */
+function crossInputs(): number[][] {
+  const base = [0.3, -1.2, 0.8, 0.5, 0.1];
+  const rot = (a: number[], t: number) => [Math.cos(t) * a[0]! - Math.sin(t) * a[1]!, Math.sin(t) * a[0]! + Math.cos(t) * a[1]!, a[2]!, a[3]!, a[4]!];
+  const rows = [
+    rot(base, -1e-6),
+    rot(base, 2e-4),
+    base.map((v) => -v),
+    base.map((v) => 7 * v),
+    [-0.7, 0.05, 1.1, 0.0, -2.0],
+    [12, 3, -8, 0.5, 1],
+    [0.02, -0.01, 0.0, 0.03, 0.005],
+  ];
+  return rows.map((r) => r.map((v) => Math.fround(v)));
+}
+
+/** max |K_gpu − K_cpu| / √(d1[i]·d2[j]) over a [taps, n1, n2] result, diagonals [taps, n1] and [taps, n2]. */
+function crossError(cpu: Float64Array, gpu: Float64Array, d1: Float64Array, d2: Float64Array, taps: number, n1: number, n2: number): number {
+  let e = 0;
+  for (let t = 0; t < taps; t++) {
+    for (let i = 0; i < n1; i++) {
+      for (let j = 0; j < n2; j++) {
+        const k = t * n1 * n2 + i * n2 + j;
+        const s = Math.sqrt(Math.abs(d1[t * n1 + i]! * d2[t * n2 + j]!));
+        const diff = Math.abs(gpu[k]! - cpu[k]!);
+        e = Math.max(e, s > 0 ? diff / s : diff);
+      }
+    }
+  }
+  return e;
+}
+
+const message = (e: unknown) => (e instanceof Error ? `${e.name}: ${e.message}` : String(e));
+
+export async function run(): Promise<AgreementResult> {
+  const t0 = performance.now();
+  const ctx = await getGpu();
+  if (!ctx) return { runtime: null, adapter: null, cases: [], ms: performance.now() - t0 };
+  const X = accuracyInputs();
+  const n = X.length;
+  const cases: AgreementCase[] = [];
+
+  for (const [name, arch] of SQUARE) {
+    const c0 = performance.now();
+    try {
+      const cpu = kernelCpu(arch, X);
+      const gpu = await kernel(arch, X, null, { backend: 'webgpu' });
+      cases.push({
+        name,
+        shape: gpu.shape,
+        backend: gpu.backend,
+        adapter: gpu.adapter ?? null,
+        nngp: normalisedError(cpu.nngp!, gpu.nngp!, n),
+        ntk: normalisedError(cpu.ntk!, gpu.ntk!, n),
+        ms: performance.now() - c0,
+        error: null,
+      });
+    } catch (e) {
+      cases.push({ name, shape: [], backend: null, adapter: null, nngp: null, ntk: null, ms: performance.now() - c0, error: message(e) });
+    }
+  }
+
+  const X2 = crossInputs();
+  const n2 = X2.length;
+  for (const ref of CROSS) {
+    const name = `${ref} X1×X2 depths=all`;
+    const c0 = performance.now();
+    try {
+      const cpu = kernelCpu(ref, X, X2, { depths: 'all' });
+      const d1 = kernelCpu(ref, X, null, { depths: 'all', diagonal: true });
+      const d2 = kernelCpu(ref, X2, null, { depths: 'all', diagonal: true });
+      const gpu = await kernel(ref, X, X2, { depths: 'all', backend: 'webgpu' });
+      const taps = cpu.depths.length;
+      const shapeOk =
+        JSON.stringify(gpu.shape) === JSON.stringify([taps, n, n2]) &&
+        JSON.stringify(cpu.shape) === JSON.stringify([taps, n, n2]) &&
+        JSON.stringify(gpu.depths) === JSON.stringify(cpu.depths);
+      cases.push({
+        name,
+        shape: gpu.shape,
+        backend: gpu.backend,
+        adapter: gpu.adapter ?? null,
+        nngp: crossError(cpu.nngp!, gpu.nngp!, d1.nngp!, d2.nngp!, taps, n, n2),
+        ntk: crossError(cpu.ntk!, gpu.ntk!, d1.ntk!, d2.ntk!, taps, n, n2),
+        ms: performance.now() - c0,
+        error: shapeOk ? null : `shape/depths mismatch: gpu ${JSON.stringify(gpu.shape)} ${JSON.stringify(gpu.depths)}, cpu ${JSON.stringify(cpu.shape)} ${JSON.stringify(cpu.depths)}`,
+      });
+    } catch (e) {
+      cases.push({ name, shape: [], backend: null, adapter: null, nngp: null, ntk: null, ms: performance.now() - c0, error: message(e) });
+    }
+  }
+
+  return { runtime: ctx.runtime, adapter: describeAdapter(ctx.adapter), cases, ms: performance.now() - t0 };
+}
