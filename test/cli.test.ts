@@ -557,7 +557,7 @@ describe('webntk gram: usage', () => {
 
   it('invalid choices and stray arguments exit 2', async () => {
     await expectUsageError(['gram', ...required(), '--get', 'both'], /'--get <kernel>' argument 'both' is invalid/);
-    await expectUsageError(['gram', ...required(), '--backend', 'webgpu'], /'--backend <name>' argument 'webgpu' is invalid/);
+    await expectUsageError(['gram', ...required(), '--backend', 'cuda'], /'--backend <name>' argument 'cuda' is invalid/);
     await expectUsageError(['gram', ...required(), '--depths', 'first'], /'--depths <which>' argument 'first' is invalid/);
     await expectUsageError(['gram', 'extra', ...required()], /too many arguments/);
     await expectUsageError(['gramm', ...required()], /unknown command 'gramm'/);
@@ -594,7 +594,7 @@ describe('webntk gram: the real process', () => {
   it('exits 0 on success and writes the same matrix as the library', () => {
     const out = tmp('K.npy');
     const r = spawnCli('gram', '--arch', 'tirer2021:depth=5,alpha=0.1', '--x1', xPath, '--x2', yPath, '--get', 'ntk', '--out', out);
-    expect(r.err).toMatch(/^wrote .*K\.npy: ntk \[5, 3\] float64 \(tirer2021, cpu, [\d.]+ s\)\n$/);
+    expect(r.err).toMatch(/^wrote .*K\.npy: ntk \[5, 3\] float64 \(tirer2021, cpu float64, [\d.]+ s\)\n$/);
     expect(r.code).toBe(0);
     expect(r.out).toBe('');
     const arr = readOut(out);

@@ -8,6 +8,9 @@ import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, Option } from 'commander';
 import { kernel, toSpec } from '../api.js';
 import { InputError } from '../errors.js';
+import { describeAdapter, getGpu } from '../gpu/device.js';
+import { GpuError } from '../gpu/gram.js';
+import { releaseNodeWebGPU, useNodeWebGPU } from './webgpu.js';
 import { encodeNpy } from '../io/npy.js';
 import { PRESETS } from '../spec/presets.js';
 import { runDemo } from './demo.js';
@@ -16,6 +19,8 @@ import { checkOutputPath, readArch, readMatrixFile, writeFileAtomic } from './fi
 export const EXIT_OK = 0;
 export const EXIT_INTERNAL = 1;
 export const EXIT_BAD_INPUT = 2;
+/** The GPU failed: no adapter for --backend webgpu is bad input (2); a lost device or GPU error is 3. */
+export const EXIT_DEVICE = 3;
 
 export interface CliIO {
   out: (s: string) => void;
@@ -48,7 +53,11 @@ function buildProgram(io: CliIO): Command {
     .option('--x2 <file>', 'second .npy matrix (default: x1, giving the symmetric X1 × X1)')
     .addOption(new Option('--get <kernel>', 'which kernel').choices(['nngp', 'ntk']).default('ntk'))
     .requiredOption('--out <file>', 'output .npy file (float64, C order)')
-    .addOption(new Option('--backend <name>', 'compute backend').choices(['cpu']).default('cpu'))
+    .addOption(
+      new Option('--backend <name>', 'cpu (float64 reference), webgpu (an error without an adapter) or auto (WebGPU when an adapter exists)')
+        .choices(['cpu', 'webgpu', 'auto'])
+        .default('cpu'),
+    )
     .option('--diagonal', 'only K(x, x) for the rows of x1 (shape [n1])')
     .addOption(
       new Option('--depths <which>', 'last: the full network; all: every depth of the sweep, shape [T, n1, n2]')
@@ -62,15 +71,17 @@ Examples:
   webntk gram --arch arora2019:depth=5 --x1 X.npy --get ntk --out K.npy
   webntk gram --arch tirer2021:depth=5,alpha=0.1 --x1 X.npy --x2 T.npy --get nngp --out K.npy
   webntk gram --arch huang2020:depth=50,gamma=0.75 --x1 X.npy --depths all --out sweep.npy
-  webntk gram --arch my-net.json --x1 X.npy --diagonal --out diag.npy`,
+  webntk gram --arch my-net.json --x1 X.npy --diagonal --out diag.npy
+  webntk gram --arch densenet:depth=100 --x1 X.npy --backend webgpu --out K.npy`,
     )
-    .action(async (opts: { arch: string; x1: string; x2?: string; get: 'nngp' | 'ntk'; out: string; backend: 'cpu'; diagonal?: boolean; depths: 'last' | 'all' }) => {
+    .action(async (opts: { arch: string; x1: string; x2?: string; get: 'nngp' | 'ntk'; out: string; backend: 'cpu' | 'webgpu' | 'auto'; diagonal?: boolean; depths: 'last' | 'all' }) => {
       const t0 = performance.now();
       // Everything that can be wrong with the input is checked before any computation.
       const spec = toSpec(readArch(opts.arch));
       const x1 = readMatrixFile(opts.x1);
       const x2 = opts.x2 !== undefined ? readMatrixFile(opts.x2) : null;
       checkOutputPath(opts.out);
+      if (opts.backend !== 'cpu') useNodeWebGPU();
       const result = await kernel(spec, x1, x2, {
         get: opts.get,
         backend: opts.backend,
@@ -80,7 +91,35 @@ Examples:
       const values = result[opts.get]!;
       writeFileAtomic(opts.out, [encodeNpy(values, result.shape, 'float64')]);
       const secs = ((performance.now() - t0) / 1000).toFixed(2);
-      io.err(`wrote ${opts.out}: ${opts.get} [${result.shape.join(', ')}] float64 (${spec.name ?? 'custom spec'}, ${result.backend}, ${secs} s)\n`);
+      const where = result.backend === 'webgpu' ? `webgpu on ${result.adapter}` : 'cpu float64';
+      io.err(`wrote ${opts.out}: ${opts.get} [${result.shape.join(', ')}] float64 (${spec.name ?? 'custom spec'}, ${where}, ${secs} s)\n`);
+    });
+
+  program
+    .command('info')
+    .description('Print the runtime and the WebGPU adapter: vendor, architecture, description, limits, features.')
+    .option('--json', 'machine-readable output')
+    .action(async (opts: { json?: boolean }) => {
+      useNodeWebGPU();
+      const ctx = await getGpu();
+      const runtime = `node ${process.versions.node} on ${process.platform}-${process.arch}`;
+      if (!ctx) {
+        if (opts.json) io.out(JSON.stringify({ runtime, adapter: null }, null, 2) + '\n');
+        else io.out(`runtime: ${runtime}\nWebGPU: no adapter (install a Vulkan driver; on Debian 12: sudo bash scripts/setup-debian-webgpu.sh)\n`);
+        throw new DeviceUnavailable();
+      }
+      const limits: Record<string, number> = {};
+      for (const k in ctx.adapterLimits) limits[k] = (ctx.adapterLimits as unknown as Record<string, number>)[k]!;
+      if (opts.json) {
+        io.out(JSON.stringify({ runtime: ctx.runtime, adapter: ctx.adapter, limits, features: ctx.features }, null, 2) + '\n');
+        return;
+      }
+      io.out(`runtime: ${ctx.runtime}\nadapter: ${describeAdapter(ctx.adapter)}\n`);
+      io.out(`  vendor: ${ctx.adapter.vendor || '-'}\n  architecture: ${ctx.adapter.architecture || '-'}\n`);
+      io.out(`  description: ${ctx.adapter.description || '-'}\n  fallback adapter: ${ctx.adapter.isFallbackAdapter ? 'yes' : 'no'}\n`);
+      io.out('limits:\n');
+      for (const [k, v] of Object.entries(limits).sort()) io.out(`  ${k}: ${v}\n`);
+      io.out(`features: ${ctx.features.join(', ') || '-'}\n`);
     });
 
   program
@@ -105,6 +144,9 @@ Examples:
   return program;
 }
 
+/** `info` found no adapter (exit code 3, after printing what it knows). */
+class DeviceUnavailable extends Error {}
+
 /** Runs the CLI with `argv` (without the node and script entries); resolves to the exit code. */
 export async function main(argv: string[], io: CliIO = defaultIO): Promise<number> {
   const program = buildProgram(io);
@@ -112,18 +154,27 @@ export async function main(argv: string[], io: CliIO = defaultIO): Promise<numbe
     await program.parseAsync(argv, { from: 'user' });
     return EXIT_OK;
   } catch (e) {
+    if (e instanceof DeviceUnavailable) return EXIT_DEVICE;
+    if (e instanceof GpuError) {
+      io.err(`webntk: GPU error: ${oneLine(e.message)}\n`);
+      return EXIT_DEVICE;
+    }
     if (e instanceof CommanderError) {
       // --help and --version end here too, with exit code 0.
       return e.exitCode === 0 ? EXIT_OK : EXIT_BAD_INPUT;
     }
     if (e instanceof InputError) {
-      // One line, even when the message quotes multi-line text (e.g. JSON.parse on a spec file).
-      io.err(`webntk: error: ${e.message.replace(/\s*[\r\n]+\s*/g, ' ')}\n`);
+      io.err(`webntk: error: ${oneLine(e.message)}\n`);
       return EXIT_BAD_INPUT;
     }
     io.err(`webntk: internal error: ${(e as Error).stack ?? String(e)}\n`);
     return EXIT_INTERNAL;
   }
+}
+
+/** One line, even when a message quotes multi-line text (e.g. JSON.parse on a spec file). */
+function oneLine(message: string): string {
+  return message.replace(/\s*[\r\n]+\s*/g, ' ');
 }
 
 function isEntryPoint(): boolean {
@@ -138,4 +189,6 @@ function isEntryPoint(): boolean {
 
 if (isEntryPoint()) {
   process.exitCode = await main(process.argv.slice(2));
+  // Dawn keeps the process alive while its instance exists.
+  await releaseNodeWebGPU();
 }

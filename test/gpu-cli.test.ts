@@ -1,0 +1,73 @@
+/** The CLI on WebGPU, as a real process: `gram --backend webgpu|auto`, `info`, and no adapter. */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { kernelCpu } from '../src/index.js';
+import { encodeNpy, parseNpy } from '../src/io/npy.js';
+import { normalisedError } from './gpu/setup.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'webntk-gpu-cli-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function cli(args: string[], env: Record<string, string> = {}) {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/node/cli.ts', ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, ...env },
+    timeout: 60_000,
+  });
+  return { code: r.status, out: r.stdout, err: r.stderr.split('\n').filter((l) => !/artificially reduced/.test(l) && l.trim()).join('\n') };
+}
+
+const X = Array.from({ length: 30 }, (_, i) => Array.from({ length: 6 }, (_, k) => Math.fround(Math.sin(i * 7 + k * 3) + (k === i % 6 ? 1 : 0))));
+const xFile = join(dir, 'X.npy');
+writeFileSync(xFile, encodeNpy(X.flat(), [30, 6]));
+
+describe('webntk on WebGPU from the command line', () => {
+  it('gram --backend webgpu writes the kernel, agrees with the CPU, says which adapter ran, and exits', () => {
+    const out = join(dir, 'K.npy');
+    const r = cli(['gram', '--arch', 'densenet:depth=30', '--x1', xFile, '--backend', 'webgpu', '--get', 'ntk', '--out', out]);
+    expect(r.code, r.err).toBe(0);
+    expect(r.err).toMatch(/webgpu on .+/);
+    const k = parseNpy(readFileSync(out));
+    expect(k.shape).toEqual([30, 30]);
+    const cpu = kernelCpu('densenet:depth=30', X);
+    expect(normalisedError(cpu.ntk!, k.data, 30)).toBeLessThan(1e-5);
+  });
+
+  it('gram --backend auto uses the adapter', () => {
+    const r = cli(['gram', '--arch', 'arora2019:depth=3', '--x1', xFile, '--backend', 'auto', '--out', join(dir, 'A.npy')]);
+    expect(r.code, r.err).toBe(0);
+    expect(r.err).toMatch(/webgpu on /);
+  });
+
+  it('info prints the runtime, the adapter, its limits and features', () => {
+    const r = cli(['info']);
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toMatch(/^runtime: node /m);
+    expect(r.out).toMatch(/^adapter: /m);
+    expect(r.out).toMatch(/fallback adapter: (yes|no)/);
+    expect(r.out).toMatch(/maxStorageBufferBindingSize: \d+/);
+    expect(r.out).toMatch(/^features: /m);
+    const j = JSON.parse(cli(['info', '--json']).out) as { adapter: { description: string }; limits: Record<string, number> };
+    expect(j.limits.maxBufferSize).toBeGreaterThan(0);
+  });
+
+  it('without an adapter: --backend webgpu is an error (exit 2, no file), auto falls back and says so, info exits 3', () => {
+    const noGpu = { VK_ICD_FILENAMES: join(dir, 'no-such-icd.json'), VK_DRIVER_FILES: join(dir, 'no-such-icd.json') };
+    const out = join(dir, 'N.npy');
+    const r = cli(['gram', '--arch', 'arora2019:depth=3', '--x1', xFile, '--backend', 'webgpu', '--out', out], noGpu);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/no WebGPU adapter/);
+    // One line from webntk (the Vulkan loader adds its own warnings about the missing driver).
+    expect(r.err.split('\n').filter((l) => l.startsWith('webntk:'))).toHaveLength(1);
+    expect(existsSync(out)).toBe(false);
+    const auto = cli(['gram', '--arch', 'arora2019:depth=3', '--x1', xFile, '--backend', 'auto', '--out', out], noGpu);
+    expect(auto.code, auto.err).toBe(0);
+    expect(auto.err).toMatch(/cpu float64/);
+    const info = cli(['info'], noGpu);
+    expect(info.code).toBe(3);
+    expect(info.out).toMatch(/no adapter/);
+  });
+});
