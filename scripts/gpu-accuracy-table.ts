@@ -1,0 +1,50 @@
+// Measures the WebGPU-vs-float64 accuracy table of the README (every preset × depth, the inputs of
+// test/gpu-accuracy.test.ts) and, with --write, replaces the table between the README markers.
+// Run: npx tsx scripts/gpu-accuracy-table.ts [--write]
+import { readFileSync, writeFileSync } from 'node:fs';
+import { getGpu, kernel, kernelCpu } from '../src/index.js';
+import { describeAdapter } from '../src/gpu/device.js';
+import { releaseNodeWebGPU, useNodeWebGPU } from '../src/node/webgpu.js';
+import { ACCURACY_DEPTHS, accuracyPresets, toleranceAt } from '../test/gpu/accuracy-cases.js';
+import { accuracyInputs, normalisedError } from '../test/gpu/inputs.js';
+
+useNodeWebGPU();
+const ctx = await getGpu();
+if (!ctx) throw new Error('no WebGPU adapter');
+const X = accuracyInputs();
+const n = X.length;
+const presets = accuracyPresets(1).map((r) => r.split(':')[0]!);
+const cell = new Map<string, string>();
+let worstRatio = 0;
+for (const L of ACCURACY_DEPTHS) {
+  for (const ref of accuracyPresets(L)) {
+    const cpu = kernelCpu(ref, X);
+    const gpu = await kernel(ref, X, null, { backend: 'webgpu' });
+    const ek = normalisedError(cpu.nngp!, gpu.nngp!, n);
+    const et = normalisedError(cpu.ntk!, gpu.ntk!, n);
+    worstRatio = Math.max(worstRatio, Math.max(ek, et) / toleranceAt(L));
+    cell.set(`${ref.split(':')[0]}|${L}`, `${ek.toExponential(1)} / ${et.toExponential(1)}`);
+  }
+}
+const lines = [
+  `Adapter: ${describeAdapter(ctx.adapter)} (${ctx.runtime}); ${new Date().toISOString().slice(0, 10)}.`,
+  `Max normalised error NNGP / NTK over ${n} inputs (near-duplicates 1e−6 … 1e−3 rad, antipodes, norms 2e−3 … 800); target 1e−5 up to depth 1000, 1e−4 at 10 000; worst error / target = ${worstRatio.toFixed(2)}.`,
+  '',
+  `| preset | ${ACCURACY_DEPTHS.map((L) => `L = ${L}`).join(' | ')} |`,
+  `|---|${ACCURACY_DEPTHS.map(() => '---').join('|')}|`,
+  ...presets.map((p) => `| \`${p}\` | ${ACCURACY_DEPTHS.map((L) => cell.get(`${p}|${L}`)).join(' | ')} |`),
+  '',
+  `Presets as run (L = depth): ${ACCURACY_DEPTHS.map((L) => `L = ${L}: ${accuracyPresets(L).map((r) => `\`${r}\``).join(', ')}`).filter((_, i, a) => i === 0 || a[i]!.replace(/\d+/g, '') !== a[i - 1]!.replace(/\d+/g, '')).join('; ')} (ResNets switch to α = L^(−γ) where (1 + α²)^L would overflow float64).`,
+];
+const table = lines.join('\n');
+console.log(table);
+if (process.argv.includes('--write')) {
+  const readme = readFileSync('README.md', 'utf8');
+  const start = '<!-- gpu-accuracy-table:start -->';
+  const end = '<!-- gpu-accuracy-table:end -->';
+  const a = readme.indexOf(start);
+  const b = readme.indexOf(end);
+  if (a < 0 || b < 0) throw new Error('README markers not found');
+  writeFileSync('README.md', readme.slice(0, a + start.length) + '\n' + table + '\n' + readme.slice(b));
+}
+await releaseNodeWebGPU();

@@ -1,0 +1,329 @@
+/**
+ * Microbenchmarks of the WebGPU backend (used by bench/gpu-gram.mjs; runtime-neutral):
+ *
+ * - `measurePeakFma`: the adapter's peak f32 FMA throughput (shaders/bench_fma.wgsl), the yardstick
+ *   for the first-layer kernel;
+ * - `timeChordGemm`: the first-layer kernel alone (shaders/gram_chord.wgsl) over X × X, with the
+ *   same blocks, bind-group layout and parameters as the Gram host (gram.ts), inputs uploaded before
+ *   the clock starts and nothing read back.
+ *
+ * Timing: every repetition is one submit of one compute pass; the wall clock runs from submit to
+ * `queue.onSubmittedWorkDone()`. When the device was created with the "timestamp-query" feature the
+ * pass also carries begin/end timestamps and those (GPU time) are the reported seconds; otherwise
+ * the wall clock is. Both are returned, with `method` saying which one `seconds` is.
+ */
+import type { Matrix2D } from '../matrix.js';
+import { pipelineFor, prepareRows } from './gram.js';
+import { BENCH_FMA_WGSL, GRAM_CHORD_WGSL } from './shaders.generated.js';
+
+/** What the benchmarks need of a context: a device (a GpuContext qualifies). */
+export interface BenchContext {
+  device: GPUDevice;
+}
+
+export type TimingMethod = 'timestamp-query' | 'wall-clock';
+
+export interface Timing {
+  /** Median over the repetitions, by `method`. */
+  seconds: number;
+  method: TimingMethod;
+  /** Wall clock per repetition (submit → onSubmittedWorkDone), seconds. */
+  wallSeconds: number[];
+  /** GPU timestamps per repetition (end − begin of the pass), seconds; null without timestamp-query. */
+  gpuSeconds: number[] | null;
+}
+
+const median = (xs: readonly number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+
+/** Whether `seconds` of this device's timings come from timestamp queries. */
+export function timingMethod(ctx: BenchContext): TimingMethod {
+  return ctx.device.features.has('timestamp-query') ? 'timestamp-query' : 'wall-clock';
+}
+
+/**
+ * Runs `encode` inside one compute pass per repetition, `warmup` times untimed and then `reps`
+ * times timed, each submit waited for before the next.
+ */
+export async function timePass(
+  ctx: BenchContext,
+  encode: (pass: GPUComputePassEncoder) => void,
+  reps = 3,
+  warmup = 1,
+): Promise<Timing> {
+  const device = ctx.device;
+  const method = timingMethod(ctx);
+  const U = GPUBufferUsage;
+  let querySet: GPUQuerySet | null = null;
+  let resolve: GPUBuffer | null = null;
+  let readback: GPUBuffer | null = null;
+  if (method === 'timestamp-query') {
+    querySet = device.createQuerySet({ type: 'timestamp', count: 2 });
+    resolve = device.createBuffer({ size: 16, usage: U.QUERY_RESOLVE | U.COPY_SRC });
+    readback = device.createBuffer({ size: 16, usage: U.MAP_READ | U.COPY_DST });
+  }
+  const wall: number[] = [];
+  const gpu: number[] = [];
+  try {
+    for (let r = 0; r < warmup + reps; r++) {
+      const enc = device.createCommandEncoder();
+      const pass = enc.beginComputePass(
+        querySet ? { timestampWrites: { querySet, beginningOfPassWriteIndex: 0, endOfPassWriteIndex: 1 } } : {},
+      );
+      encode(pass);
+      pass.end();
+      if (querySet && resolve && readback) {
+        enc.resolveQuerySet(querySet, 0, 2, resolve, 0);
+        enc.copyBufferToBuffer(resolve, 0, readback, 0, 16);
+      }
+      const cmd = enc.finish();
+      const t0 = performance.now();
+      device.queue.submit([cmd]);
+      await device.queue.onSubmittedWorkDone();
+      const t1 = performance.now();
+      if (r < warmup) continue;
+      wall.push((t1 - t0) / 1000);
+      if (readback) {
+        await readback.mapAsync(GPUMapMode.READ);
+        const ts = new BigInt64Array(readback.getMappedRange().slice(0));
+        readback.unmap();
+        gpu.push(Number(ts[1]! - ts[0]!) / 1e9);
+      }
+    }
+  } finally {
+    querySet?.destroy();
+    resolve?.destroy();
+    readback?.destroy();
+  }
+  // Timestamps that are missing or nonsensical (some drivers return zeros) fall back to the wall clock.
+  const gpuOk = gpu.length === reps && gpu.every((s) => s > 0 && Number.isFinite(s));
+  return {
+    seconds: gpuOk ? median(gpu) : median(wall),
+    method: gpuOk ? 'timestamp-query' : 'wall-clock',
+    wallSeconds: wall,
+    gpuSeconds: gpuOk ? gpu : null,
+  };
+}
+
+function dispatch(pass: GPUComputePassEncoder, groups: number, maxPerDim: number): void {
+  const x = Math.min(groups, maxPerDim);
+  pass.dispatchWorkgroups(x, Math.ceil(groups / x));
+}
+
+// ---- peak FMA ---------------------------------------------------------------------------------
+
+/** vec4 chains per invocation and unroll of shaders/bench_fma.wgsl. */
+const FMA_CHAINS = 8;
+const FMA_UNROLL = 4;
+const FMA_WG = 256;
+
+export interface PeakFmaOptions {
+  /** Workgroups of 256 invocations (default 2048: enough to fill any current GPU). */
+  workgroups?: number;
+  /** Target duration of one timed repetition in seconds (default 0.3); iterations are calibrated. */
+  targetSeconds?: number;
+  reps?: number;
+}
+
+export interface PeakFmaResult extends Timing {
+  /** f32 GFLOP/s (an FMA counts 2 flops) by `method`. */
+  gflops: number;
+  /** The same from the wall clock (median). */
+  wallGflops: number;
+  flops: number;
+  workgroups: number;
+  invocations: number;
+  iters: number;
+}
+
+/** The adapter's peak f32 FMA throughput: many independent vec4 fma chains per invocation. */
+export async function measurePeakFma(ctx: BenchContext, opts: PeakFmaOptions = {}): Promise<PeakFmaResult> {
+  const device = ctx.device;
+  const groups = opts.workgroups ?? 2048;
+  const target = opts.targetSeconds ?? 0.3;
+  const invocations = groups * FMA_WG;
+  const pipe = pipelineFor(device, BENCH_FMA_WGSL);
+  const U = GPUBufferUsage;
+  const params = device.createBuffer({ size: 16, usage: U.UNIFORM | U.COPY_DST });
+  const sink = device.createBuffer({ size: invocations * 4, usage: U.STORAGE });
+  const maxPerDim = device.limits.maxComputeWorkgroupsPerDimension;
+  try {
+    const bg = device.createBindGroup({
+      layout: pipe.getBindGroupLayout(0),
+      entries: [
+        { binding: 0, resource: { buffer: params } },
+        { binding: 1, resource: { buffer: sink } },
+      ],
+    });
+    const setIters = (iters: number) => {
+      const p = new ArrayBuffer(16);
+      new Uint32Array(p)[0] = iters;
+      const f = new Float32Array(p);
+      f[1] = 1 - 2 ** -12;
+      f[2] = 2 ** -12;
+      f[3] = 2 ** -10;
+      device.queue.writeBuffer(params, 0, p);
+    };
+    const encode = (pass: GPUComputePassEncoder) => {
+      pass.setPipeline(pipe);
+      pass.setBindGroup(0, bg);
+      dispatch(pass, groups, maxPerDim);
+    };
+    // Calibrate: double the iterations until one run takes a quarter of the target, then scale.
+    let iters = 4;
+    for (;;) {
+      setIters(iters);
+      const t = await timePass(ctx, encode, 1, iters === 4 ? 1 : 0);
+      if (t.seconds >= target / 4 || iters >= 2 ** 24) {
+        iters = Math.max(1, Math.min(2 ** 26, Math.round((iters * target) / Math.max(t.seconds, 1e-6))));
+        break;
+      }
+      iters *= 2;
+    }
+    setIters(iters);
+    const t = await timePass(ctx, encode, opts.reps ?? 3, 0);
+    const flops = invocations * iters * FMA_UNROLL * FMA_CHAINS * 4 * 2;
+    return { ...t, gflops: flops / t.seconds / 1e9, wallGflops: flops / median(t.wallSeconds) / 1e9, flops, workgroups: groups, invocations, iters };
+  } finally {
+    params.destroy();
+    sink.destroy();
+  }
+}
+
+// ---- the first-layer kernel alone -------------------------------------------------------------
+
+const TILE = 64;
+const BK = 16;
+/** Flops per (pair, feature) in the inner loop of gram_chord.wgsl: (ah − bh) + (al − bl), then fma(d, d, acc). */
+export const CHORD_FLOPS_PER_TERM = 5;
+
+export interface ChordGemmOptions {
+  /** Rows per block, a multiple of 64 (default: as large as the device limits allow, as in gram.ts). */
+  blockRows?: number;
+  reps?: number;
+  warmup?: number;
+}
+
+export interface ChordGemmResult extends Timing {
+  n: number;
+  d: number;
+  blockRows: number;
+  /** Dispatches (blocks of the upper triangle of X × X). */
+  blocks: number;
+  /** 64×64 tiles actually computed (upper triangle of diagonal blocks). */
+  tiles: number;
+  /** 2·n²·d: the Gram flops of the whole square, as a user compares with BLAS. */
+  usefulFlops: number;
+  /** Flops the inner loop executes: tiles · 64² · (d padded to 16) · CHORD_FLOPS_PER_TERM. */
+  executedFlops: number;
+  usefulGflops: number;
+  executedGflops: number;
+}
+
+/**
+ * The first-layer kernel (gram_chord.wgsl) over X × X, blocked as gram.ts blocks a symmetric
+ * request: per block pair of the upper triangle one dispatch, all in one pass per repetition.
+ */
+export async function timeChordGemm(ctx: BenchContext, x: Matrix2D, opts: ChordGemmOptions = {}): Promise<ChordGemmResult> {
+  const device = ctx.device;
+  const n = x.rows;
+  const A = prepareRows(x, 1);
+  const vec4s = A.vec4s;
+  const cap = Math.min(device.limits.maxStorageBufferBindingSize, device.limits.maxBufferSize);
+  let b = Math.floor(Math.sqrt(cap / 4) / TILE) * TILE;
+  b = Math.min(b, Math.floor(cap / (vec4s * 16) / TILE) * TILE);
+  if (opts.blockRows !== undefined) {
+    if (!Number.isInteger(opts.blockRows) || opts.blockRows < TILE || opts.blockRows % TILE !== 0) {
+      throw new RangeError(`blockRows must be a positive multiple of ${TILE}, got ${opts.blockRows}`);
+    }
+    b = Math.min(b, opts.blockRows);
+  }
+  if (b < TILE) throw new RangeError('the device limits are too small for one 64-row block');
+  b = Math.min(b, Math.ceil(n / TILE) * TILE);
+  const nb = Math.ceil(n / b);
+  const w = vec4s * 4;
+  const U = GPUBufferUsage;
+  const buffers: GPUBuffer[] = [];
+  const mk = (size: number, usage: number) => {
+    const buf = device.createBuffer({ size: Math.max(16, Math.ceil(size / 16) * 16), usage });
+    buffers.push(buf);
+    return buf;
+  };
+  try {
+    // Every row block uploaded once, before timing.
+    const hi: GPUBuffer[] = [];
+    const lo: GPUBuffer[] = [];
+    for (let k = 0; k < nb; k++) {
+      const r0 = k * b;
+      const rows = Math.min(b, n - r0);
+      const h = mk(rows * w * 4, U.STORAGE | U.COPY_DST);
+      const l = mk(rows * w * 4, U.STORAGE | U.COPY_DST);
+      device.queue.writeBuffer(h, 0, A.hi, r0 * w, rows * w);
+      device.queue.writeBuffer(l, 0, A.lo, r0 * w, rows * w);
+      hi.push(h);
+      lo.push(l);
+    }
+    const gap = mk(b * b * 4, U.STORAGE);
+    const pipe = pipelineFor(device, GRAM_CHORD_WGSL);
+    const layout = pipe.getBindGroupLayout(0);
+    const jobs: { bg: GPUBindGroup; tilesA: number; tilesB: number }[] = [];
+    let tiles = 0;
+    for (let bi = 0; bi < nb; bi++) {
+      for (let bj = bi; bj < nb; bj++) {
+        const rows = Math.min(b, n - bi * b);
+        const cols = Math.min(b, n - bj * b);
+        const diag = bi === bj;
+        const tilesA = Math.ceil(rows / TILE);
+        const tilesB = Math.ceil(cols / TILE);
+        tiles += diag ? (tilesA * (tilesA + 1)) / 2 : tilesA * tilesB;
+        const params = mk(32, U.UNIFORM | U.COPY_DST);
+        device.queue.writeBuffer(params, 0, new Uint32Array([rows, cols, vec4s, diag ? 1 : 0, tilesB, 0, 0, 0]));
+        const bg = device.createBindGroup({
+          layout,
+          entries: [
+            { binding: 0, resource: { buffer: params } },
+            { binding: 1, resource: { buffer: hi[bi]! } },
+            { binding: 2, resource: { buffer: lo[bi]! } },
+            { binding: 3, resource: { buffer: hi[bj]! } },
+            { binding: 4, resource: { buffer: lo[bj]! } },
+            { binding: 5, resource: { buffer: gap } },
+          ],
+        });
+        jobs.push({ bg, tilesA, tilesB });
+      }
+    }
+    await device.queue.onSubmittedWorkDone();
+    const t = await timePass(
+      ctx,
+      (pass) => {
+        pass.setPipeline(pipe);
+        for (const j of jobs) {
+          pass.setBindGroup(0, j.bg);
+          pass.dispatchWorkgroups(j.tilesB, Math.min(j.tilesA, 65535), Math.ceil(j.tilesA / 65535));
+        }
+      },
+      opts.reps ?? 3,
+      opts.warmup ?? 1,
+    );
+    const featPad = Math.ceil(vec4s / (BK / 4)) * BK;
+    const usefulFlops = 2 * n * n * x.cols;
+    const executedFlops = tiles * TILE * TILE * featPad * CHORD_FLOPS_PER_TERM;
+    return {
+      ...t,
+      n,
+      d: x.cols,
+      blockRows: b,
+      blocks: jobs.length,
+      tiles,
+      usefulFlops,
+      executedFlops,
+      usefulGflops: usefulFlops / t.seconds / 1e9,
+      executedGflops: executedFlops / t.seconds / 1e9,
+    };
+  } finally {
+    for (const buf of buffers) buf.destroy();
+  }
+}
