@@ -6,6 +6,7 @@ import { existsSync, statSync } from 'node:fs';
 const marker = 'node_modules/.package-lock.json';
 const stale = !existsSync(marker) || statSync(marker).mtimeMs < statSync('package-lock.json').mtimeMs;
 if (stale) {
-  process.stderr.write('webntk: installing dependencies (npm ci)…\n');
-  execSync('npm ci --no-audit --no-fund', { stdio: ['ignore', 'inherit', 'inherit'] });
+  // npm install with the lock file (see .ci/run for why not npm ci).
+  process.stderr.write('webntk: installing dependencies (npm install)…\n');
+  execSync('npm install --no-audit --no-fund', { stdio: ['ignore', 'inherit', 'inherit'] });
 }

@@ -205,6 +205,11 @@ export interface ChordGemmOptions {
   blockRows?: number;
   reps?: number;
   warmup?: number;
+  /**
+   * A variant of gram_chord.wgsl with the same bindings and parameters (experiments); default the
+   * shipped kernel. `executedFlops` assumes the shipped inner loop.
+   */
+  code?: string;
 }
 
 export interface ChordGemmResult extends Timing {
@@ -267,7 +272,7 @@ export async function timeChordGemm(ctx: BenchContext, x: Matrix2D, opts: ChordG
       lo.push(l);
     }
     const gap = mk(b * b * 4, U.STORAGE);
-    const pipe = pipelineFor(device, GRAM_CHORD_WGSL);
+    const pipe = pipelineFor(device, opts.code ?? GRAM_CHORD_WGSL);
     const layout = pipe.getBindGroupLayout(0);
     const jobs: { bg: GPUBindGroup; tilesA: number; tilesB: number }[] = [];
     let tiles = 0;
