@@ -10,6 +10,7 @@ import { kernel } from '../api.js';
 import { encodeNpy, parseNpy } from '../io/npy.js';
 import { monteCarlo } from '../mc/montecarlo.js';
 import { writeFileAtomic } from './files.js';
+import { useNodeWebGPU } from './webgpu.js';
 import type { CliIO } from './cli.js';
 
 const PRESET_REFS = [
@@ -113,5 +114,33 @@ export async function runDemo(io: CliIO): Promise<void> {
     `\nMonte Carlo check (${ref}, inputs 0/60/120, width ${width}, ${samples} networks, ${((performance.now() - t0) / 1000).toFixed(1)} s): ` +
       `largest |analytic − sampled mean| = ${worst.toFixed(2)} standard errors over 18 entries\n`,
   );
+  // The same kernels on WebGPU when this machine has an adapter, checked against the CPU.
+  useNodeWebGPU();
+  for (const gref of ['densenet:depth=8', 'arora2019:depth=1000']) {
+    const tc = performance.now();
+    const cpu = await kernel(gref, X);
+    const tg = performance.now();
+    const gpu = await kernel(gref, X, null, { backend: 'auto' });
+    const tEnd = performance.now();
+    if (gpu.backend !== 'webgpu') {
+      io.out(`\nWebGPU: no adapter on this machine (the CPU path ran; see \`webntk info\`)\n`);
+      break;
+    }
+    let err = 0;
+    for (const k of ['nngp', 'ntk'] as const) {
+      const a = cpu[k]!;
+      const b = gpu[k]!;
+      for (let i = 0; i < n; i++) {
+        for (let j = 0; j < n; j++) {
+          err = Math.max(err, Math.abs(a[i * n + j]! - b[i * n + j]!) / Math.sqrt(a[i * n + i]! * a[j * n + j]!));
+        }
+      }
+    }
+    io.out(
+      `${gref === 'densenet:depth=8' ? `\nWebGPU (${gpu.adapter}):\n` : ''}` +
+        `  ${gref}: ${((tEnd - tg) / 1000).toFixed(3)} s (CPU ${((tg - tc) / 1000).toFixed(3)} s), ` +
+        `max |K_gpu − K_cpu|/√(K(x,x)K(z,z)) = ${err.toExponential(1)} over NNGP and NTK\n`,
+    );
+  }
   io.out(`NTK matrices written to ${outDir}iris-ntk-<preset>.npy\n`);
 }
