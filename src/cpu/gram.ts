@@ -38,6 +38,15 @@ function dot(a: Float64Array, i: number, b: Float64Array, j: number, d: number):
   return s;
 }
 
+/** Checks what every backend needs of a request before any work. */
+export function checkRequest(x1: Matrix2D, x2: Matrix2D | null, req: GramRequest): void {
+  if (x2 && x2.cols !== x1.cols) {
+    throw new InputError(`x1 has ${x1.cols} features (columns) but x2 has ${x2.cols}`);
+  }
+  if (req.diagonal && x2) throw new InputError('the diagonal is defined for x1 × x1 only (omit x2)');
+  if (req.get.length === 0) throw new InputError('nothing to compute: ask for nngp and/or ntk');
+}
+
 /** Computes the requested kernels of X1 × X2 (X1 × X1 when x2 is null). */
 export function gramCpu(
   p: KernelProgram,
@@ -45,11 +54,7 @@ export function gramCpu(
   x2: Matrix2D | null,
   req: GramRequest,
 ): GramResult {
-  if (x2 && x2.cols !== x1.cols) {
-    throw new InputError(`x1 has ${x1.cols} features (columns) but x2 has ${x2.cols}`);
-  }
-  if (req.diagonal && x2) throw new InputError('the diagonal is defined for x1 × x1 only (omit x2)');
-  if (req.get.length === 0) throw new InputError('nothing to compute: ask for nngp and/or ntk');
+  checkRequest(x1, x2, req);
   const d = x1.cols;
   const scale = p.inputScale === 'dim' ? 1 / d : 1;
   const n1 = x1.rows;

@@ -10,7 +10,7 @@ import type { Matrix2D } from '../matrix.js';
 import type { KernelProgram } from '../program/program.js';
 import { normalizers } from '../cpu/interpreter.js';
 import type { GramRequest, GramResult } from '../cpu/gram.js';
-import { MAX_RESULT_ELEMENTS } from '../cpu/gram.js';
+import { checkRequest, MAX_RESULT_ELEMENTS } from '../cpu/gram.js';
 import { BANK_WORDS, FLAG_FINAL, FLAG_INIT, FLAG_STORE, FLAG_TAPS, recursionShader, type RecursionShader } from './codegen.js';
 import type { GpuContext } from './device.js';
 import { GRAM_CHORD_WGSL } from './shaders.generated.js';
@@ -231,9 +231,7 @@ export async function* gramBlocksWebGPU(
   req: GramRequest,
   opt: GpuRunOptions = {},
 ): AsyncGenerator<GramBlock> {
-  if (x2 && x2.cols !== x1.cols) throw new InputError(`x1 has ${x1.cols} features (columns) but x2 has ${x2.cols}`);
-  if (req.diagonal && x2) throw new InputError('the diagonal is defined for x1 × x1 only (omit x2)');
-  if (req.get.length === 0) throw new InputError('nothing to compute: ask for nngp and/or ntk');
+  checkRequest(x1, x2, req);
   checkDevice(ctx);
   const device = ctx.device;
   const inputScale = p.inputScale === 'dim' ? 1 / x1.cols : 1;
