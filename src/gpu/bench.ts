@@ -224,6 +224,8 @@ export interface ChordGemmOptions {
    * shipped kernel. `executedFlops` assumes the shipped inner loop.
    */
   code?: string;
+  /** Read the gap buffer back after timing (the whole upper triangle when X fits one block). */
+  readGap?: boolean;
 }
 
 export interface ChordGemmResult extends Timing {
@@ -240,6 +242,8 @@ export interface ChordGemmResult extends Timing {
   executedFlops: number;
   usefulGflops: number;
   executedGflops: number;
+  /** With `readGap`: the last block's gap buffer, [rows, cols] of that block (upper triangle in a diagonal block). */
+  gap?: Float32Array;
 }
 
 /**
@@ -285,7 +289,7 @@ export async function timeChordGemm(ctx: BenchContext, x: Matrix2D, opts: ChordG
       hi.push(h);
       lo.push(l);
     }
-    const gap = mk(b * b * 4, U.STORAGE);
+    const gap = mk(b * b * 4, opts.readGap ? U.STORAGE | U.COPY_SRC : U.STORAGE);
     const pipe = pipelineFor(device, opts.code ?? GRAM_CHORD_WGSL);
     const layout = pipe.getBindGroupLayout(0);
     const jobs: { bg: GPUBindGroup; tilesA: number; tilesB: number }[] = [];
@@ -327,6 +331,18 @@ export async function timeChordGemm(ctx: BenchContext, x: Matrix2D, opts: ChordG
       opts.reps ?? 3,
       opts.warmup ?? 1,
     );
+    let gapOut: Float32Array | undefined;
+    if (opts.readGap) {
+      const last = Math.min(b, n - (nb - 1) * b);
+      const bytes = last * last * 4;
+      const staging = mk(bytes, U.MAP_READ | U.COPY_DST);
+      const enc = device.createCommandEncoder();
+      enc.copyBufferToBuffer(gap, 0, staging, 0, Math.ceil(bytes / 4) * 4);
+      device.queue.submit([enc.finish()]);
+      await staging.mapAsync(GPUMapMode.READ);
+      gapOut = new Float32Array(staging.getMappedRange().slice(0, bytes));
+      staging.unmap();
+    }
     const featPad = Math.ceil(vec4s / (BK / 4)) * BK;
     const usefulFlops = 2 * n * n * x.cols;
     const executedFlops = tiles * TILE * TILE * featPad * CHORD_FLOPS_PER_TERM;
@@ -341,6 +357,7 @@ export async function timeChordGemm(ctx: BenchContext, x: Matrix2D, opts: ChordG
       executedFlops,
       usefulGflops: usefulFlops / t.seconds / 1e9,
       executedGflops: executedFlops / t.seconds / 1e9,
+      ...(gapOut ? { gap: gapOut } : {}),
     };
   } finally {
     for (const buf of buffers) buf.destroy();
