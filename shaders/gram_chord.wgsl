@@ -2,13 +2,15 @@
 // unit-normalised rows as a signed gap (see kernel_ops.wgsl): 1 − ρ0 = ‖â − b̂‖²/2 when ρ0 ≥ 0, and
 // −(1 + ρ0) = −‖â + b̂‖²/2 when ρ0 < 0, written to `gap`.
 //
-// The rows arrive normalised in float64 on the host and split as hi + lo (two f32), and the chord
-// accumulates ((a_hi − b_hi) + (a_lo − b_lo))²: for near-duplicates the hi difference is exact,
-// so the angle keeps f32 relative precision down to 1e−6 rad and below, where 1 − a·b in f32 would
-// be pure round-off. Nearly antipodal pairs (1 − ρ0 > 1.9, rare in practice) get 1 + ρ0 from a
-// second pass over their two rows, for the same precision at the other end. Both operands are rows of X (a Gram-specific "NT" product): tiles of 64 rows
-// × 16 features are staged k-major in workgroup memory, each of 16×16 threads accumulates a 4×4
-// block in registers with vec4 arithmetic. In diagonal blocks of X × X only tiles on or above the
+// The rows arrive normalised in float64 on the host and split as hi + lo (two f32). The tiled main
+// loop accumulates the chord of the hi parts, (a_hi − b_hi)², which is accurate to ~1e−7 absolute:
+// enough wherever 1 − ρ0 ≥ 1e−2. Pairs below that (near-duplicates) and nearly antipodal pairs
+// (1 − ρ0 > 1.9) are rare in practice and get a second pass over their two rows with the lo parts,
+// ((a_hi − b_hi) + (a_lo − b_lo))², where the hi difference of close rows is exact: the angle keeps
+// f32 relative precision down to 1e−6 rad and below, where 1 − a·b in f32 would be pure round-off.
+// Both operands are rows of X (a Gram-specific "NT" product): tiles of 64 rows × 16 features are
+// staged k-major in workgroup memory, each of 16×16 threads accumulates a 4×4 block in registers
+// with vec4 arithmetic. In diagonal blocks of X × X only tiles on or above the
 // diagonal are computed (the host mirrors them) and the diagonal itself is exactly 0.
 
 struct Params {
@@ -30,20 +32,26 @@ const TILE: u32 = 64u;
 const BK: u32 = 16u;
 
 var<workgroup> tAh: array<f32, 1024>;  // [k][row], BK × TILE
-var<workgroup> tAl: array<f32, 1024>;
 var<workgroup> tBh: array<f32, 1024>;
-var<workgroup> tBl: array<f32, 1024>;
 
-// 1 + ρ0 of rows i (of A) and j (of B), given g = 1 − ρ0 > 1: 2 − g is accurate enough up to
-// g = 1.9; beyond, ‖â + b̂‖²/2 is accumulated directly.
-fn anti_gap(i: u32, j: u32, g: f32) -> f32 {
-  if (g <= 1.9) { return 2.0 - g; }
+// Below this 1 − ρ0 the chord is recomputed with the lo parts.
+const NEAR_GAP: f32 = 1e-2;
+
+// ‖â ∓ b̂‖²/2 of rows i (of A) and j (of B) with the lo parts: sign −1 gives 1 − ρ0, +1 gives 1 + ρ0.
+fn precise_half_chord(i: u32, j: u32, sign: f32) -> f32 {
   var acc = 0.0;
-  for (var k = 0u; k < P.vec4sPerRow; k++) {
-    let s = (aHi[i * P.vec4sPerRow + k] + bHi[j * P.vec4sPerRow + k]) + (aLo[i * P.vec4sPerRow + k] + bLo[j * P.vec4sPerRow + k]);
+  let n = P.vec4sPerRow;
+  for (var k = 0u; k < n; k++) {
+    let s = (aHi[i * n + k] + sign * bHi[j * n + k]) + (aLo[i * n + k] + sign * bLo[j * n + k]);
     acc += dot(s, s);
   }
   return 0.5 * acc;
+}
+
+// 1 + ρ0 given g = 1 − ρ0 > 1: 2 − g is accurate enough up to g = 1.9; beyond, directly.
+fn anti_gap(i: u32, j: u32, g: f32) -> f32 {
+  if (g <= 1.9) { return 2.0 - g; }
+  return precise_half_chord(i, j, 1.0);
 }
 
 @compute @workgroup_size(16, 16)
@@ -68,30 +76,25 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
   for (var k0 = 0u; k0 < nVec; k0 += BK / 4u) {
     let kv = k0 + ldVec;
     var ah = vec4<f32>(0.0);
-    var al = vec4<f32>(0.0);
     var bh = vec4<f32>(0.0);
-    var bl = vec4<f32>(0.0);
     let ra = row0 + ldRow;
     let rb = col0 + ldRow;
     if (kv < nVec) {
-      if (ra < P.rowsA) { ah = aHi[ra * nVec + kv]; al = aLo[ra * nVec + kv]; }
-      if (rb < P.rowsB) { bh = bHi[rb * nVec + kv]; bl = bLo[rb * nVec + kv]; }
+      if (ra < P.rowsA) { ah = aHi[ra * nVec + kv]; }
+      if (rb < P.rowsB) { bh = bHi[rb * nVec + kv]; }
     }
     for (var c = 0u; c < 4u; c++) {
       let at = (ldVec * 4u + c) * TILE + ldRow;
       tAh[at] = ah[c];
-      tAl[at] = al[c];
       tBh[at] = bh[c];
-      tBl[at] = bl[c];
     }
     workgroupBarrier();
     for (var k = 0u; k < BK; k++) {
       let kb = k * TILE + lid.x * 4u;
       let bhv = vec4<f32>(tBh[kb], tBh[kb + 1u], tBh[kb + 2u], tBh[kb + 3u]);
-      let blv = vec4<f32>(tBl[kb], tBl[kb + 1u], tBl[kb + 2u], tBl[kb + 3u]);
       let ka = k * TILE + lid.y * 4u;
       for (var r = 0u; r < 4u; r++) {
-        let d = (vec4<f32>(tAh[ka + r]) - bhv) + (vec4<f32>(tAl[ka + r]) - blv);
+        let d = vec4<f32>(tAh[ka + r]) - bhv;
         acc[r] = fma(d, d, acc[r]);
       }
     }
@@ -106,6 +109,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
       if (j >= P.rowsB) { continue; }
       if (P.diagonal == 1u && j < i) { continue; }
       var q = 0.5 * acc[r][c];
+      if (q < NEAR_GAP) { q = precise_half_chord(i, j, -1.0); }
       if (q > 1.0) { q = -(anti_gap(i, j, q) + 1e-30); }  // the ρ < 0 side (kernel_ops.wgsl)
       if (P.diagonal == 1u && i == j) { q = 0.0; }
       gap[i * P.rowsB + j] = q;

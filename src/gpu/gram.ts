@@ -89,8 +89,16 @@ export function frexp(v: number): [number, number] {
   return [m, e];
 }
 
+/** 2^e for e ∈ [−1074, 1023], so that decoding a result costs a lookup, not Math.pow. */
+const POW2 = (() => {
+  const t = new Float64Array(1023 + 1074 + 1);
+  for (let e = -1074; e <= 1023; e++) t[e + 1074] = 2 ** e;
+  return t;
+})();
+
 /** m·2^e in float64 without intermediate overflow. */
 export function ldexp64(m: number, e: number): number {
+  if (e >= -1074 && e <= 1023) return m * POW2[e + 1074]!;
   if (e > 1000) return m * 2 ** 1000 * 2 ** (e - 1000);
   if (e < -1000) return m * 2 ** -1000 * 2 ** (e + 1000);
   return m * 2 ** e;
@@ -219,9 +227,20 @@ function dispatch2d(pass: GPUComputePassEncoder, groups: number, maxPerDim: numb
   pass.dispatchWorkgroups(x, Math.ceil(groups / x));
 }
 
+/** Where decoded values go: the caller's whole result (row-major planes per depth). */
+interface DirectSink {
+  nngp?: Float64Array;
+  ntk?: Float64Array;
+  /** Elements per row and per depth plane of the result. */
+  rowStride: number;
+  tapStride: number;
+}
+
 /**
  * The blocks of X1 × X2 (X1 × X1 when x2 is null; then every block of the upper triangle is also
  * yielded transposed, so the blocks tile the whole matrix). Host memory: one block at a time.
+ * With `direct`, values are written straight into the caller's result (mirrored for X × X) and
+ * the yielded blocks carry coordinates only.
  */
 export async function* gramBlocksWebGPU(
   ctx: GpuContext,
@@ -230,6 +249,7 @@ export async function* gramBlocksWebGPU(
   x2: Matrix2D | null,
   req: GramRequest,
   opt: GpuRunOptions = {},
+  direct?: DirectSink,
 ): AsyncGenerator<GramBlock> {
   checkRequest(x1, x2, req);
   checkDevice(ctx);
@@ -338,8 +358,18 @@ export async function* gramBlocksWebGPU(
       const recBg = device.createBindGroup({ layout: recPipe.getBindGroupLayout(0), entries: recEntries });
       const groups = Math.ceil(pairs / 256);
 
-      const blockK = req.get.includes('nngp') ? new Float64Array(tapList.length * pairs) : undefined;
-      const blockT = req.get.includes('ntk') ? new Float64Array(tapList.length * pairs) : undefined;
+      const blockK = req.get.includes('nngp') && !direct ? new Float64Array(tapList.length * pairs) : undefined;
+      const blockT = req.get.includes('ntk') && !direct ? new Float64Array(tapList.length * pairs) : undefined;
+      // Destination: the block's own arrays, or the caller's result at this block's place.
+      const outK = direct ? direct.nngp : blockK;
+      const outT = direct ? direct.ntk : blockT;
+      const rowStride = direct ? direct.rowStride : cols;
+      const tapStride = direct ? direct.tapStride : pairs;
+      const base = direct ? r0 * rowStride + (req.diagonal ? 0 : c0) : 0;
+      // X × X: the lower triangle is the mirror image (inside diagonal blocks always; of whole
+      // blocks only when writing the caller's result).
+      const mirrorBase = direct && symmetric ? c0 * rowStride + r0 : 0;
+      const mirrorAll = Boolean(direct && symmetric);
 
       // Depth chunks: [it0, it1) iterations per submit; the first chunk also initialises.
       let it0 = 0;
@@ -381,26 +411,30 @@ export async function* gramBlocksWebGPU(
             const slot = wantTaps ? tap : 0;
             const kn = norms ? norms.nngp[tap]! : 1;
             const tn = norms ? norms.ntk[tap]! : 1;
+            // A zero normaliser means the kernel is identically zero at that depth (see the CPU path).
+            const ik = kn === 0 ? 0 : 1 / kn;
+            const it = tn === 0 ? 0 : 1 / tn;
             const o = k * pairs * 4;
-            for (let q = 0; q < pairs; q++) {
-              const i = Math.floor(q / cols);
-              const jj = q - i * cols;
-              if (diagBlock && jj < i) continue;
-              const kv = ldexp64(f[o + 4 * q]!, ints[o + 4 * q + 1]!) / (kn === 0 ? 1 : kn);
-              const tv = ldexp64(f[o + 4 * q + 2]!, ints[o + 4 * q + 3]!) / (tn === 0 ? 1 : tn);
-              if (!Number.isFinite(kv) || !Number.isFinite(tv)) {
-                throw new InputError(
-                  `the kernel overflows float64 at depth ${p.depths[tap]} (value ${Number.isFinite(kv) ? tv : kv}); ` +
-                    'reduce the depth, the variances or α, or rescale the inputs',
-                );
-              }
-              const at = slot * pairs + q;
-              if (blockK) blockK[at] = kn === 0 ? 0 : kv;
-              if (blockT) blockT[at] = tn === 0 ? 0 : tv;
-              if (diagBlock && jj > i) {
-                const mirror = slot * pairs + jj * cols + i;
-                if (blockK) blockK[mirror] = blockK[at]!;
-                if (blockT) blockT[mirror] = blockT[at]!;
+            const plane = slot * tapStride;
+            for (let i = 0; i < rows; i++) {
+              for (let jj = diagBlock ? i : 0; jj < cols; jj++) {
+                const q = o + 4 * (i * cols + jj);
+                const kv = ldexp64(f[q]!, ints[q + 1]!) * ik;
+                const tv = ldexp64(f[q + 2]!, ints[q + 3]!) * it;
+                if (!Number.isFinite(kv) || !Number.isFinite(tv)) {
+                  throw new InputError(
+                    `the kernel overflows float64 at depth ${p.depths[tap]} (value ${Number.isFinite(kv) ? tv : kv}); ` +
+                      'reduce the depth, the variances or α, or rescale the inputs',
+                  );
+                }
+                const at = plane + base + i * rowStride + jj;
+                if (outK) outK[at] = kv;
+                if (outT) outT[at] = tv;
+                if ((diagBlock && jj > i) || (mirrorAll && !diagBlock)) {
+                  const m = diagBlock ? plane + base + jj * rowStride + i : plane + mirrorBase + jj * rowStride + i;
+                  if (outK) outK[m] = kv;
+                  if (outT) outT[m] = tv;
+                }
               }
             }
           }
@@ -416,7 +450,7 @@ export async function* gramBlocksWebGPU(
       checkDevice(ctx);
 
       yield { row0: r0, col0: c0, rows, cols, ...(blockK ? { nngp: blockK } : {}), ...(blockT ? { ntk: blockT } : {}) };
-      if (symmetric && bi !== bj) {
+      if (symmetric && bi !== bj && !direct) {
         yield transposeBlock({ row0: r0, col0: c0, rows, cols, ...(blockK ? { nngp: blockK } : {}), ...(blockT ? { ntk: blockT } : {}) }, tapList.length);
       }
       done++;
@@ -466,16 +500,14 @@ export async function gramWebGPU(
   }
   const nngp = req.get.includes('nngp') ? new Float64Array(taps * plane) : undefined;
   const ntk = req.get.includes('ntk') ? new Float64Array(taps * plane) : undefined;
-  for await (const b of gramBlocksWebGPU(ctx, p, x1, x2, req, opt)) {
-    const bp = b.rows * b.cols;
-    for (let t = 0; t < taps; t++) {
-      for (let i = 0; i < b.rows; i++) {
-        const dst = t * plane + (b.row0 + i) * (req.diagonal ? 1 : n2) + (req.diagonal ? 0 : b.col0);
-        const src = t * bp + i * b.cols;
-        if (nngp && b.nngp) nngp.set(b.nngp.subarray(src, src + b.cols), dst);
-        if (ntk && b.ntk) ntk.set(b.ntk.subarray(src, src + b.cols), dst);
-      }
-    }
+  const sink: DirectSink = {
+    ...(nngp ? { nngp } : {}),
+    ...(ntk ? { ntk } : {}),
+    rowStride: req.diagonal ? 1 : n2,
+    tapStride: plane,
+  };
+  for await (const _block of gramBlocksWebGPU(ctx, p, x1, x2, req, opt, sink)) {
+    // Values are already in place; the blocks only mark progress.
   }
   const base = req.diagonal ? [n1] : [n1, n2];
   return {
