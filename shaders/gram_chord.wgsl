@@ -13,46 +13,12 @@
 // with vec4 arithmetic. In diagonal blocks of X × X only tiles on or above the
 // diagonal are computed (the host mirrors them) and the diagonal itself is exactly 0.
 
-struct Params {
-  rowsA: u32,
-  rowsB: u32,
-  vec4sPerRow: u32,   // d padded to a multiple of 4, in vec4s
-  diagonal: u32,      // 1 when A and B are the same rows (a diagonal block of X × X)
-  tilesB: u32,        // number of 64-wide column tiles
-}
+// Composed after gram_common.wgsl.
 
-@group(0) @binding(0) var<uniform> P: Params;
-@group(0) @binding(1) var<storage, read> aHi: array<vec4<f32>>;
-@group(0) @binding(2) var<storage, read> aLo: array<vec4<f32>>;
-@group(0) @binding(3) var<storage, read> bHi: array<vec4<f32>>;
-@group(0) @binding(4) var<storage, read> bLo: array<vec4<f32>>;
-@group(0) @binding(5) var<storage, read_write> gap: array<f32>;
-
-const TILE: u32 = 64u;
 const BK: u32 = 16u;
 
 var<workgroup> tAh: array<f32, 1024>;  // [k][row], BK × TILE
 var<workgroup> tBh: array<f32, 1024>;
-
-// Below this 1 − ρ0 the chord is recomputed with the lo parts.
-const NEAR_GAP: f32 = 1e-2;
-
-// ‖â ∓ b̂‖²/2 of rows i (of A) and j (of B) with the lo parts: sign −1 gives 1 − ρ0, +1 gives 1 + ρ0.
-fn precise_half_chord(i: u32, j: u32, sign: f32) -> f32 {
-  var acc = 0.0;
-  let n = P.vec4sPerRow;
-  for (var k = 0u; k < n; k++) {
-    let s = (aHi[i * n + k] + sign * bHi[j * n + k]) + (aLo[i * n + k] + sign * bLo[j * n + k]);
-    acc += dot(s, s);
-  }
-  return 0.5 * acc;
-}
-
-// 1 + ρ0 given g = 1 − ρ0 > 1: 2 − g is accurate enough up to g = 1.9; beyond, directly.
-fn anti_gap(i: u32, j: u32, g: f32) -> f32 {
-  if (g <= 1.9) { return 2.0 - g; }
-  return precise_half_chord(i, j, 1.0);
-}
 
 @compute @workgroup_size(16, 16)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>,
@@ -102,17 +68,8 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
   }
 
   for (var r = 0u; r < 4u; r++) {
-    let i = row0 + lid.y * 4u + r;
-    if (i >= P.rowsA) { continue; }
     for (var c = 0u; c < 4u; c++) {
-      let j = col0 + lid.x * 4u + c;
-      if (j >= P.rowsB) { continue; }
-      if (P.diagonal == 1u && j < i) { continue; }
-      var q = 0.5 * acc[r][c];
-      if (q < NEAR_GAP) { q = precise_half_chord(i, j, -1.0); }
-      if (q > 1.0) { q = -(anti_gap(i, j, q) + 1e-30); }  // the ρ < 0 side (kernel_ops.wgsl)
-      if (P.diagonal == 1u && i == j) { q = 0.0; }
-      gap[i * P.rowsB + j] = q;
+      store_gap(row0 + lid.y * 4u + r, col0 + lid.x * 4u + c, acc[r][c]);
     }
   }
 }

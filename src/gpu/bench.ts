@@ -13,12 +13,15 @@
  * the wall clock is. Both are returned, with `method` saying which one `seconds` is.
  */
 import type { Matrix2D } from '../matrix.js';
-import { pipelineFor, prepareRows } from './gram.js';
-import { BENCH_FMA_WGSL, GRAM_CHORD_WGSL } from './shaders.generated.js';
+import { firstLayerShader, pipelineFor, prepareRows } from './gram.js';
+import type { AdapterSummary } from './device.js';
+import { BENCH_FMA_WGSL } from './shaders.generated.js';
 
 /** What the benchmarks need of a context: a device (a GpuContext qualifies). */
 export interface BenchContext {
   device: GPUDevice;
+  /** Chooses the first-layer kernel as the library does (tiled when unknown). */
+  adapter?: AdapterSummary;
 }
 
 export type TimingMethod = 'timestamp-query' | 'wall-clock';
@@ -290,7 +293,7 @@ export async function timeChordGemm(ctx: BenchContext, x: Matrix2D, opts: ChordG
       lo.push(l);
     }
     const gap = mk(b * b * 4, opts.readGap ? U.STORAGE | U.COPY_SRC : U.STORAGE);
-    const pipe = pipelineFor(device, opts.code ?? GRAM_CHORD_WGSL);
+    const pipe = pipelineFor(device, opts.code ?? firstLayerShader(ctx));
     const layout = pipe.getBindGroupLayout(0);
     const jobs: { bg: GPUBindGroup; tilesA: number; tilesB: number }[] = [];
     let tiles = 0;

@@ -13,7 +13,7 @@ import type { GramRequest, GramResult } from '../cpu/gram.js';
 import { checkRequest, MAX_RESULT_ELEMENTS } from '../cpu/gram.js';
 import { BANK_WORDS, FLAG_FINAL, FLAG_INIT, FLAG_STORE, FLAG_TAPS, recursionShader, type RecursionShader } from './codegen.js';
 import type { GpuContext } from './device.js';
-import { GRAM_CHORD_WGSL } from './shaders.generated.js';
+import { GRAM_CHORD_DIRECT_WGSL, GRAM_CHORD_WGSL, GRAM_COMMON_WGSL } from './shaders.generated.js';
 
 export interface GpuRunOptions {
   /** Rows per block (a multiple of 64); default: as large as the device limits allow. */
@@ -65,6 +65,17 @@ export function pipelineFor(device: GPUDevice, code: string): GPUComputePipeline
 /** Number of cached pipelines on a device (for tests). */
 export function cachedPipelineCount(device: GPUDevice): number {
   return pipelineCache.get(device)?.size ?? 0;
+}
+
+/**
+ * The first-layer kernel for an adapter: workgroup-memory tiles on GPUs, direct loads into
+ * registers on CPU adapters (lavapipe, SwiftShader), where staging through workgroup memory and its
+ * barriers costs more than it saves.
+ */
+export function firstLayerShader(ctx: { adapter?: GpuContext['adapter'] }): string {
+  const a = ctx.adapter;
+  const cpu = a !== undefined && (a.isFallbackAdapter || /software|swiftshader|cpu/i.test(a.architecture));
+  return GRAM_COMMON_WGSL + (cpu ? GRAM_CHORD_DIRECT_WGSL : GRAM_CHORD_WGSL);
 }
 
 // ---- host-side preparation ---------------------------------------------------------------------
@@ -265,7 +276,7 @@ export async function* gramBlocksWebGPU(
   const count = p.sweep?.count ?? 0;
   const { blockRows, itersPerChunk } = planBlocks(ctx.limits, p, A.rows, B.rows, A.vec4s, wantTaps, opt);
   const shader: RecursionShader = recursionShader(p);
-  const gramPipe = pipelineFor(device, GRAM_CHORD_WGSL);
+  const gramPipe = pipelineFor(device, firstLayerShader(ctx));
   const recPipe = pipelineFor(device, shader.code);
   const maxPerDim = device.limits.maxComputeWorkgroupsPerDimension;
   const res = new Resources(device);
