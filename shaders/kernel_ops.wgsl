@@ -77,6 +77,12 @@ fn ds_add(a: vec2<f32>, b: vec2<f32>) -> vec2<f32> {
   return fast_two_sum(s.x, keep(s.y + keep(a.y + b.y)));
 }
 
+// ds_mul when c may round; a plain product when the caller knows c is a power of two (exact).
+fn ds_scale(t: vec2<f32>, c: f32, exact: bool) -> vec2<f32> {
+  if (exact) { return t * c; }
+  return ds_mul(t, c);
+}
+
 // t·(1 − δ) = t − t·δ: no rounding of 1 − δ when δ is tiny.
 fn ds_one_minus(t: vec2<f32>, delta: f32) -> vec2<f32> {
   return ds_add(t, -ds_mul(t, delta));
@@ -217,16 +223,22 @@ fn relu_gap(q: f32, theta: f32) -> f32 {
 // Updating the gap by a difference keeps the rounding per layer at one ulp of the gap, so that
 // biased networks, whose correlation drifts slowly over thousands of layers, do not accumulate
 // a systematic error; the diagonals are double-single for the same reason (they grow by β per layer).
-fn op_affine(b: Bank, w: f32, bias: f32, trainable: bool) -> Bank {
+// `w_exact` (w is a power of two) and `biased` are compile-time constants in the generated code, so
+// the compiler drops the error-free products and sums that cannot change anything.
+fn op_affine(b: Bank, w: f32, bias: f32, trainable: bool, w_exact: bool, biased: bool) -> Bank {
   var e = b.e;
   let m = max(b.kxx, b.kzz) * w;
   if (m > 0.0) { e = b.e + frexp(m).exp; } else if (bias > 0.0) { e = frexp(bias).exp; }
   if (bias > 0.0) { e = max(e, frexp(bias).exp); }
   let bb = ldexp(bias, -e);
-  let Pv = ds_mul(vec2<f32>(ldexp(b.kxx, b.e - e), ldexp(b.kxl, b.e - e)), w);
-  let Qv = ds_mul(vec2<f32>(ldexp(b.kzz, b.e - e), ldexp(b.kzl, b.e - e)), w);
-  let Av = ds_add(Pv, vec2<f32>(bb, 0.0));
-  let Bv = ds_add(Qv, vec2<f32>(bb, 0.0));
+  let Pv = ds_scale(vec2<f32>(ldexp(b.kxx, b.e - e), ldexp(b.kxl, b.e - e)), w, w_exact);
+  let Qv = ds_scale(vec2<f32>(ldexp(b.kzz, b.e - e), ldexp(b.kzl, b.e - e)), w, w_exact);
+  var Av = Pv;
+  var Bv = Qv;
+  if (biased) {
+    Av = ds_add(Pv, vec2<f32>(bb, 0.0));
+    Bv = ds_add(Qv, vec2<f32>(bb, 0.0));
+  }
   let P = Pv.x + Pv.y;
   let Q = Qv.x + Qv.y;
   let A = Av.x + Av.y;
@@ -247,7 +259,7 @@ fn op_affine(b: Bank, w: f32, bias: f32, trainable: bool) -> Bank {
     }
   }
   let kxz = s * rho_of(b.g) + bb;
-  var t = ds_mul(vec2<f32>(ldexp(b.t, b.e - e), ldexp(b.tl, b.e - e)), w);
+  var t = ds_scale(vec2<f32>(ldexp(b.t, b.e - e), ldexp(b.tl, b.e - e)), w, w_exact);
   if (trainable) { t = ds_add(t, vec2<f32>(kxz, 0.0)); }
   return renorm(Bank(e, Av.x, Bv.x, q.x, t.x, t.y, Av.y, Bv.y, q.y));
 }
@@ -379,17 +391,17 @@ fn op_erf(b: Bank) -> Bank {
 // cs·skip + cb·cur (a residual sum, or a running DenseNet sum). With P_k, Q_k the weighted
 // diagonals: 1 ∓ ρ' = [(√(P1Q2) − √(P2Q1))²/(√(AB) + s1 + s2) + s1(1 ∓ ρ1) + s2(1 ∓ ρ2)]/√(AB)
 // (AB − (s1 + s2)² is that square: the Lagrange identity), so no term cancels.
-fn op_mix(skip: Bank, cur: Bank, cs: f32, cb: f32) -> Bank {
+fn op_mix(skip: Bank, cur: Bank, cs: f32, cb: f32, cs_exact: bool, cb_exact: bool) -> Bank {
   let zs = bank_is_zero(skip) || cs == 0.0;
   let zc = bank_is_zero(cur) || cb == 0.0;
   if (zs && zc) { return bank_zero(); }
   var e = max(skip.e, cur.e);
   if (zs) { e = cur.e; }
   if (zc) { e = skip.e; }
-  let P1v = ds_mul(vec2<f32>(ldexp(skip.kxx, skip.e - e), ldexp(skip.kxl, skip.e - e)), cs);
-  let Q1v = ds_mul(vec2<f32>(ldexp(skip.kzz, skip.e - e), ldexp(skip.kzl, skip.e - e)), cs);
-  let P2v = ds_mul(vec2<f32>(ldexp(cur.kxx, cur.e - e), ldexp(cur.kxl, cur.e - e)), cb);
-  let Q2v = ds_mul(vec2<f32>(ldexp(cur.kzz, cur.e - e), ldexp(cur.kzl, cur.e - e)), cb);
+  let P1v = ds_scale(vec2<f32>(ldexp(skip.kxx, skip.e - e), ldexp(skip.kxl, skip.e - e)), cs, cs_exact);
+  let Q1v = ds_scale(vec2<f32>(ldexp(skip.kzz, skip.e - e), ldexp(skip.kzl, skip.e - e)), cs, cs_exact);
+  let P2v = ds_scale(vec2<f32>(ldexp(cur.kxx, cur.e - e), ldexp(cur.kxl, cur.e - e)), cb, cb_exact);
+  let Q2v = ds_scale(vec2<f32>(ldexp(cur.kzz, cur.e - e), ldexp(cur.kzl, cur.e - e)), cb, cb_exact);
   let Av = ds_add(P1v, P2v);
   let Bv = ds_add(Q1v, Q2v);
   let P1 = P1v.x + P1v.y;
@@ -415,8 +427,8 @@ fn op_mix(skip: Bank, cur: Bank, cs: f32, cb: f32) -> Bank {
       q = q_add(skip.g, skip.gl, -(lag + s2 * gap_h(cur.g) - gap * rs) / rAB);
     }
   }
-  let t1 = ds_mul(vec2<f32>(ldexp(skip.t, skip.e - e), ldexp(skip.tl, skip.e - e)), cs);
-  let t2 = ds_mul(vec2<f32>(ldexp(cur.t, cur.e - e), ldexp(cur.tl, cur.e - e)), cb);
+  let t1 = ds_scale(vec2<f32>(ldexp(skip.t, skip.e - e), ldexp(skip.tl, skip.e - e)), cs, cs_exact);
+  let t2 = ds_scale(vec2<f32>(ldexp(cur.t, cur.e - e), ldexp(cur.tl, cur.e - e)), cb, cb_exact);
   let t = ds_add(t1, t2);
   return renorm(Bank(e, Av.x, Bv.x, q.x, t.x, t.y, Av.y, Bv.y, q.y));
 }

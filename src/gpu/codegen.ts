@@ -23,6 +23,13 @@ export interface RecursionShader {
   coefs: Float32Array<ArrayBuffer>;
 }
 
+/** Whether x is ±2^k (multiplying by it is exact in binary floating point). */
+export function isPowerOfTwo(x: number): boolean {
+  if (!(x !== 0 && Number.isFinite(x))) return false;
+  const e = Math.floor(Math.log2(Math.abs(x)));
+  return Math.abs(x) === 2 ** e;
+}
+
 /** An f32 literal that rounds the float64 value correctly. */
 function lit(x: number): string {
   if (!Number.isFinite(x)) throw new Error(`internal error: non-finite constant ${x} in a kernel program`);
@@ -47,7 +54,7 @@ class Writer {
   op(op: Op, iterVar: string | null): string {
     switch (op.op) {
       case 'affine':
-        return `cur = op_affine(cur, ${lit(op.weightVar)}, ${lit(op.biasVar)}, ${op.trainable});`;
+        return `cur = op_affine(cur, ${lit(op.weightVar)}, ${lit(op.biasVar)}, ${op.trainable}, ${isPowerOfTwo(op.weightVar)}, ${op.biasVar !== 0});`;
       case 'act': {
         const a = op.act;
         switch (a.type) {
@@ -67,11 +74,11 @@ class Writer {
       case 'save':
         return `bk${op.bank} = cur;`;
       case 'mix':
-        return `cur = op_mix(bk${op.bank}, cur, ${lit(op.skip)}, ${lit(op.branch)});`;
+        return `cur = op_mix(bk${op.bank}, cur, ${lit(op.skip)}, ${lit(op.branch)}, ${isPowerOfTwo(op.skip)}, ${isPowerOfTwo(op.branch)});`;
       case 'clear':
         return `bk${op.bank} = bank_zero();`;
       case 'accumulate':
-        return `bk${op.bank} = op_mix(bk${op.bank}, cur, 1.0, 1.0);`;
+        return `bk${op.bank} = op_mix(bk${op.bank}, cur, 1.0, 1.0, true, true);`;
       case 'load': {
         const c = typeof op.scale === 'number' ? lit(op.scale) : this.coefRef(op.scale, iterVar);
         return `cur = op_scale(bk${op.bank}, ${c});`;
