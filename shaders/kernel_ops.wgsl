@@ -83,9 +83,10 @@ fn ds_scale(t: vec2<f32>, c: f32, exact: bool) -> vec2<f32> {
   return ds_mul(t, c);
 }
 
-// t·(1 − δ) = t − t·δ: no rounding of 1 − δ when δ is tiny.
+// t·(1 − δ) = t − t·δ for δ ∈ [0, 1]: no rounding of 1 − δ when δ is tiny. The product t·δ is a
+// plain f32 product (its rounding, ε·δ·|t|, is what δ itself carries); the subtraction is error-free.
 fn ds_one_minus(t: vec2<f32>, delta: f32) -> vec2<f32> {
-  return ds_add(t, -ds_mul(t, delta));
+  return ds_add(t, vec2<f32>(-t.x * delta, -t.y * delta));
 }
 
 fn tv(b: Bank) -> vec2<f32> {
