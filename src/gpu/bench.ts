@@ -214,8 +214,8 @@ async function peakFmaConfig(ctx: BenchContext, groups: number, target: number, 
 
 const TILE = 64;
 const BK = 16;
-/** Flops per (pair, feature) in the inner loop of gram_chord.wgsl: (ah − bh) + (al − bl), then fma(d, d, acc). */
-export const CHORD_FLOPS_PER_TERM = 5;
+/** Flops per (pair, feature) in the first-layer inner loop: d = a_hi − b_hi, then fma(d, d, acc). */
+export const CHORD_FLOPS_PER_TERM = 3;
 
 export interface ChordGemmOptions {
   /** Rows per block, a multiple of 64 (default: as large as the device limits allow, as in gram.ts). */
