@@ -248,8 +248,11 @@ fn op_affine(b: Bank, w: f32, bias: f32, trainable: bool, w_exact: bool, biased:
   let sQ = sqrt(Q);
   let s = sP * sQ;
   let R = sqrt(A) * sqrt(B);
-  var q = vec2<f32>(1.0, 0.0);
-  if (R > 0.0) {
+  // Without a bias the correlation is unchanged (ρ' = wρs/(w·s) = ρ).
+  var q = vec2<f32>(b.g, b.gl);
+  if (biased && R == 0.0) {
+    q = vec2<f32>(1.0, 0.0);
+  } else if (biased) {
     let rs = (bb * (P + Q) + bb * bb) / (R + s);
     let gap = abs(b.g + b.gl);
     if (!on_neg(b.g)) {
