@@ -66,6 +66,18 @@ describe('blocks and tiles', () => {
     expect(relErr(cpu.nngp!, gpu.nngp!)).toBeLessThan(1e-5);
   });
 
+  it('high-dimensional inputs (d = 784, 3072: the first-layer sums are long) stay within 1e−5', async () => {
+    for (const d of [784, 3072]) {
+      const X = inputs(64, d, d).map((r) => r.map((v) => Math.fround(v + 0.3)));
+      for (const ref of ['arora2019:depth=1', 'tirer2021', 'mlp:depth=10,cb2=0.2']) {
+        const cpu = kernelCpu(ref, X);
+        const gpu = await kernel(ref, X, null, { backend: 'webgpu' });
+        expect(normalisedError(cpu.nngp!, gpu.nngp!, 64), `${ref} d=${d}`).toBeLessThan(1e-5);
+        expect(normalisedError(cpu.ntk!, gpu.ntk!, 64), `${ref} d=${d}`).toBeLessThan(1e-5);
+      }
+    }
+  });
+
   it('the diagonal alone equals the diagonal of the full matrix', async () => {
     const X = inputs(90, 5, 3);
     const full = await kernel('resnet:depth=20,alpha=0.5', X, null, { backend: 'webgpu', blockRows: 64 });
