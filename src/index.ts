@@ -21,3 +21,6 @@ export * as stax from './spec/stax.js';
 export { monteCarlo } from './mc/montecarlo.js';
 export type { MonteCarloOptions, MonteCarloResult } from './mc/montecarlo.js';
 export { kappa0, kappa1 } from './cpu/activations.js';
+export { asMatrix, NeuralKernel } from './ml.js';
+export type { NeuralKernelOptions } from './ml.js';
+export type { MlMatrixLike } from './matrix.js';

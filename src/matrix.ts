@@ -11,13 +11,27 @@ export interface Matrix2D {
   cols: number;
 }
 
+/** The part of an ml-matrix `Matrix` (or any of its views) that is read here. */
+export interface MlMatrixLike {
+  rows: number;
+  columns: number;
+  to1DArray(): number[];
+}
+
 export type MatrixInput =
   | readonly (readonly number[])[]
   | { data: ArrayLike<number>; shape: readonly number[] }
-  | Matrix2D;
+  | Matrix2D
+  | MlMatrixLike;
+
+function isMlMatrix(x: unknown): x is MlMatrixLike {
+  const m = x as Partial<MlMatrixLike> | null;
+  return !!m && typeof m.rows === 'number' && typeof m.columns === 'number' && typeof m.to1DArray === 'function';
+}
 
 export function toMatrix(input: MatrixInput, name: string): Matrix2D {
   if (Array.isArray(input)) return fromNested(input as readonly (readonly number[])[], name);
+  if (isMlMatrix(input)) return fromFlat(input.to1DArray(), [input.rows, input.columns], name);
   const obj = input as { data?: ArrayLike<number>; shape?: readonly number[]; rows?: number; cols?: number };
   if (obj && obj.data && typeof obj.rows === 'number' && typeof obj.cols === 'number') {
     return fromFlat(obj.data, [obj.rows, obj.cols], name);

@@ -25,6 +25,10 @@ export interface GramResult {
   depths: number[];
   /** True when the result is X × X (exactly symmetric). */
   symmetric: boolean;
+  /** True when the result holds K(x_i, x_i) only. */
+  diagonal: boolean;
+  /** True when the leading axis is the depth sweep. */
+  sweep: boolean;
 }
 
 /** Largest result held in one Float64Array per kernel (2 GiB). */
@@ -171,5 +175,7 @@ export function gramCpu(
     shape: req.allDepths ? [taps, ...base] : base,
     depths: req.allDepths ? p.depths.slice() : [p.depths[lastTap]!],
     symmetric,
+    diagonal: req.diagonal,
+    sweep: req.allDepths,
   };
 }

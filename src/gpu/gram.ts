@@ -527,5 +527,7 @@ export async function gramWebGPU(
     shape: req.allDepths ? [taps, ...base] : base,
     depths: req.allDepths ? p.depths.slice() : [p.depths[p.depths.length - 1]!],
     symmetric: !x2 && !req.diagonal,
+    diagonal: req.diagonal,
+    sweep: req.allDepths,
   };
 }
