@@ -18,6 +18,13 @@ export interface MlMatrixLike {
   to1DArray(): number[];
 }
 
+/**
+ * Most entries an input matrix may have: 2^32, the longest Float64Array JavaScript engines allow
+ * (32 GiB). A shape beyond it is an InputError before anything is allocated, and so is an
+ * allocation below it that fails for want of memory.
+ */
+export const MAX_MATRIX_ELEMENTS = 2 ** 32;
+
 export type MatrixInput =
   | readonly (readonly number[])[]
   | { data: ArrayLike<number>; shape: readonly number[] }
@@ -46,7 +53,8 @@ function fromNested(rows: readonly (readonly number[])[], name: string): Matrix2
   if (!Array.isArray(first)) throw new InputError(`${name}: expected a 2-D array, row 0 is not an array`);
   const cols = first.length;
   if (cols === 0) throw new InputError(`${name}: rows have no columns (features)`);
-  const data = new Float64Array(rows.length * cols);
+  // The same row array may appear many times: rows × cols can exceed what was ever allocated.
+  const data = allocate(rows.length, cols, name);
   rows.forEach((row, i) => {
     if (!Array.isArray(row)) throw new InputError(`${name}: row ${i} is not an array`);
     if (row.length !== cols) {
@@ -67,14 +75,36 @@ function fromFlat(values: ArrayLike<number>, shape: readonly number[], name: str
   }
   if (rows === 0) throw new InputError(`${name}: has no rows (inputs)`);
   if (cols === 0) throw new InputError(`${name}: rows have no columns (features)`);
+  checkSize(rows, cols, name);
   if (values.length !== rows * cols) {
     throw new InputError(`${name}: ${values.length} values do not fill shape [${rows}, ${cols}]`);
   }
-  const data = new Float64Array(rows * cols);
+  const data = allocate(rows, cols, name);
   for (let i = 0; i < rows; i++) {
     for (let j = 0; j < cols; j++) data[i * cols + j] = checkEntry(values[i * cols + j], name, i, j);
   }
   return { data, rows, cols };
+}
+
+function checkSize(rows: number, cols: number, name: string): void {
+  const count = rows * cols;
+  if (count > MAX_MATRIX_ELEMENTS) {
+    throw new InputError(
+      `${name}: shape [${rows}, ${cols}] has ${count} entries, more than a matrix can hold (at most 2^32 = ${MAX_MATRIX_ELEMENTS})`,
+    );
+  }
+}
+
+/** A zeroed rows × cols Float64Array; a size that cannot be allocated is an InputError. */
+function allocate(rows: number, cols: number, name: string): Float64Array {
+  checkSize(rows, cols, name);
+  try {
+    return new Float64Array(rows * cols);
+  } catch (e) {
+    if (!(e instanceof RangeError)) throw e;
+    const gib = (rows * cols * 8) / 2 ** 30;
+    throw new InputError(`${name}: cannot allocate shape [${rows}, ${cols}] (${gib.toFixed(1)} GiB of float64): out of memory`);
+  }
 }
 
 function checkEntry(v: unknown, name: string, i: number, j: number): number {

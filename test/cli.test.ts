@@ -556,7 +556,7 @@ describe('webntk gram: usage', () => {
   });
 
   it('invalid choices and stray arguments exit 2', async () => {
-    await expectUsageError(['gram', ...required(), '--get', 'both'], /'--get <kernel>' argument 'both' is invalid/);
+    await expectUsageError(['gram', ...required(), '--get', 'both'], /--get: unknown kernel "both"/);
     await expectUsageError(['gram', ...required(), '--backend', 'cuda'], /'--backend <name>' argument 'cuda' is invalid/);
     await expectUsageError(['gram', ...required(), '--depths', 'first'], /'--depths <which>' argument 'first' is invalid/);
     await expectUsageError(['gram', 'extra', ...required()], /too many arguments/);
@@ -574,7 +574,7 @@ describe('webntk gram: usage', () => {
       expect(r.out).toContain('webntk gram --arch arora2019:depth=5 --x1 X.npy --get ntk --out K.npy');
       expect(r.out).toContain('webntk gram --arch tirer2021:depth=5,alpha=0.1 --x1 X.npy --x2 T.npy --get nngp --out K.npy');
       expect(r.out).toContain('webntk gram --arch huang2020:depth=50,gamma=0.75 --x1 X.npy --depths all --out sweep.npy');
-      expect(r.out).toContain('webntk gram --arch my-net.json --x1 X.npy --diagonal --out diag.npy');
+      expect(r.out).toContain('webntk gram --arch my-net.json --x1 X.npy --diagonal --out diag.csv');
     }
     // --help wins over everything else on the line: nothing is computed or written.
     const out = tmp('K.npy');

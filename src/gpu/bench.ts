@@ -1,3 +1,4 @@
+/// <reference types="@webgpu/types" preserve="true" />
 /**
  * Microbenchmarks of the WebGPU backend (used by bench/gpu-gram.mjs; runtime-neutral):
  *

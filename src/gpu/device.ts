@@ -1,3 +1,4 @@
+/// <reference types="@webgpu/types" preserve="true" />
 /**
  * Obtaining a GPUDevice, in every runtime: browsers and Deno expose `navigator.gpu`; Node gets it
  * from a provider registered by `webntk/node` (Dawn through the `webgpu` package). One place for

@@ -1,3 +1,4 @@
+/// <reference types="@webgpu/types" preserve="true" />
 /**
  * Gram matrices on WebGPU. The host splits X1 × X2 into blocks sized from the device limits
  * (indices inside a block stay far below 2^32; global indices are float64 on the host), and per
@@ -460,7 +461,7 @@ export async function* gramBlocksWebGPU(
       if (val) throw new GpuError(`WebGPU validation error: ${val.message}`);
       checkDevice(ctx);
 
-      yield { row0: r0, col0: c0, rows, cols, ...(blockK ? { nngp: blockK } : {}), ...(blockT ? { ntk: blockT } : {}) };
+      yield { row0: r0, col0: req.diagonal ? 0 : c0, rows, cols, ...(blockK ? { nngp: blockK } : {}), ...(blockT ? { ntk: blockT } : {}) };
       if (symmetric && bi !== bj && !direct) {
         yield transposeBlock({ row0: r0, col0: c0, rows, cols, ...(blockK ? { nngp: blockK } : {}), ...(blockT ? { ntk: blockT } : {}) }, tapList.length);
       }

@@ -162,16 +162,15 @@ function readHeaderDict(text: string, fail: (p: string) => never): Header {
     dict = parsePyLiteral(text);
   } catch (e) {
     if (!(e instanceof PySyntaxError)) throw e;
-    const snippet = text.trim().length > 80 ? `${text.trim().slice(0, 80)}...` : text.trim();
-    return fail(`cannot parse header (${e.message}): ${JSON.stringify(snippet)}`);
+    return fail(`cannot parse header (${e.message}): ${quoted(text.trim())}`);
   }
-  if (dict.t !== 'dict') return fail(`header is not a dict: ${pyRepr(dict)}`);
+  if (dict.t !== 'dict') return fail(`header is not a dict: ${brief(dict)}`);
 
   const values = new Map<string, PyValue>();
   for (const [k, v] of dict.entries) {
-    if (k.t !== 'str') fail(`header has a non-string key ${pyRepr(k)}`);
+    if (k.t !== 'str') fail(`header has a non-string key ${brief(k)}`);
     const key = k.v;
-    if (key !== 'descr' && key !== 'fortran_order' && key !== 'shape') fail(`header has unexpected key '${key}'`);
+    if (key !== 'descr' && key !== 'fortran_order' && key !== 'shape') fail(`header has unexpected key ${brief(k)}`);
     if (values.has(key)) fail(`header has key '${key}' twice`);
     values.set(key, v);
   }
@@ -179,14 +178,14 @@ function readHeaderDict(text: string, fail: (p: string) => never): Header {
 
   const descr = get('descr');
   const fo = get('fortran_order');
-  if (fo.t !== 'bool') fail(`header 'fortran_order' is not True/False: ${pyRepr(fo)}`);
+  if (fo.t !== 'bool') fail(`header 'fortran_order' is not True/False: ${brief(fo)}`);
   const sh = get('shape');
-  if (sh.t !== 'tuple') fail(`header 'shape' is not a tuple: ${pyRepr(sh)}`);
+  if (sh.t !== 'tuple') fail(`header 'shape' is not a tuple: ${brief(sh)}`);
 
   const shape = sh.items.map((item) => {
     const n = item.t === 'num' ? Number(item.text) : NaN;
     if (item.t !== 'num' || !/^\+?\d+$/.test(item.text) || !Number.isSafeInteger(n)) {
-      fail(`header 'shape' ${pyRepr(sh)} has an entry ${pyRepr(item)} that is not a non-negative integer`);
+      fail(`header 'shape' ${brief(sh)} has an entry ${brief(item)} that is not a non-negative integer`);
     }
     return n;
   });
@@ -219,7 +218,7 @@ function dtypeInfo(descr: string | PyValue, fail: (p: string) => never): DtypeIn
   if (typeof descr !== 'string') {
     // numpy writes structured (record) dtypes as a list of (name, type) tuples.
     const what = descr.t === 'list' ? 'structured dtype' : 'dtype';
-    return fail(`unsupported ${what} ${pyRepr(descr)} (${supported})`);
+    return fail(`unsupported ${what} ${brief(descr)} (${supported})`);
   }
   // Byte order, type character, item size; datetimes carry a unit suffix like '<M8[ns]'.
   const m = /^([<>|=]?)([a-zA-Z])(\d*)(\[\w+\])?$/.exec(descr);
@@ -227,7 +226,7 @@ function dtypeInfo(descr: string | PyValue, fail: (p: string) => never): DtypeIn
   const kind = `${m?.[2] ?? ''}${m?.[3] ?? ''}`;
   if (!m || m[4] || !(kind in DTYPE_LABELS)) {
     const what = m ? UNSUPPORTED_KINDS[m[2]!] : undefined;
-    return fail(`unsupported dtype '${descr}'${what ? ` (${what})` : ''} (${supported})`);
+    return fail(`unsupported dtype ${brief({ t: 'str', v: descr })}${what ? ` (${what})` : ''} (${supported})`);
   }
   const k = kind as DtypeKind;
   // '|' = byte order not applicable (1-byte types); '=' and '' = native, little-endian on every
@@ -279,6 +278,9 @@ type PyValue =
 
 class PySyntaxError extends Error {}
 
+/** Deepest nesting of brackets accepted in a header. */
+const MAX_NESTING = 200;
+
 function parsePyLiteral(text: string): PyValue {
   let pos = 0;
   const err = (what: string): never => {
@@ -313,9 +315,23 @@ function parsePyLiteral(text: string): PyValue {
     return { items, comma };
   };
 
+  // Nesting is bounded (like Python's parser, which stops at 200 levels): the parser recurses,
+  // and a header of a few kB of brackets would otherwise overflow the stack.
+  let depth = 0;
   const value = (): PyValue => {
     const ch = peek();
     if (ch === undefined) return err('unexpected end');
+    if (ch === '{' || ch === '[' || ch === '(') {
+      if (depth >= MAX_NESTING) err(`nested more than ${MAX_NESTING} levels deep`);
+      depth++;
+      const v = container(ch);
+      depth--;
+      return v;
+    }
+    return scalar(ch);
+  };
+
+  const container = (ch: string): PyValue => {
     if (ch === '{') {
       pos++;
       const entries = sequence('}', (): [PyValue, PyValue] => {
@@ -336,6 +352,10 @@ function parsePyLiteral(text: string): PyValue {
       if (items.length === 1 && !comma) return items[0]!;
       return { t: 'tuple', items };
     }
+    return err(`unexpected ${quoted(ch)}`);
+  };
+
+  const scalar = (ch: string): PyValue => {
     if (ch === "'" || ch === '"') return { t: 'str', v: str(ch) };
     const num = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?/.exec(text.slice(pos));
     if (num) {
@@ -352,7 +372,7 @@ function parsePyLiteral(text: string): PyValue {
       pos += word.length;
       return { t: 'none' };
     }
-    return err(`unexpected ${JSON.stringify(word ?? ch)}`);
+    return err(`unexpected ${quoted(word ?? ch)}`);
   };
 
   const str = (quote: string): string => {
@@ -387,11 +407,37 @@ function parsePyLiteral(text: string): PyValue {
   return result;
 }
 
+/** Longest rendering of a header value in an error message. */
+const MAX_SHOWN = 80;
+
+function clip(s: string): string {
+  return s.length > MAX_SHOWN ? `${s.slice(0, MAX_SHOWN)}...` : s;
+}
+
+/** A header value for an error message: Python's repr, cut to MAX_SHOWN characters. */
+function brief(v: PyValue): string {
+  return clip(pyRepr(v));
+}
+
+/** Text in double quotes for an error message: escaped onto one line, cut to MAX_SHOWN characters. */
+function quoted(s: string): string {
+  return clip(JSON.stringify(s).replace(/[\u0080-\u009f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`));
+}
+
+/** The characters of a Python string literal as repr writes them: one line, printable. */
+function escapePy(s: string): string {
+  return s.replace(/[\\'\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => {
+    const named: Record<string, string> = { '\\': '\\\\', "'": "\\'", '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+    const code = c.charCodeAt(0);
+    return named[c] ?? (code < 0x100 ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`);
+  });
+}
+
 /** Python-style rendering, for error messages. */
 function pyRepr(v: PyValue): string {
   switch (v.t) {
     case 'str':
-      return `'${v.v}'`;
+      return `'${escapePy(v.v)}'`;
     case 'num':
       return v.text;
     case 'bool':
@@ -428,11 +474,31 @@ const WRITE_DTYPES: Record<NpyDtype, { descr: string; itemsize: number }> = {
   float32: { descr: '<f4', itemsize: 4 },
 };
 
+/**
+ * A value a JavaScript caller passed, for an error message: JSON where possible, never throwing
+ * (BigInt, symbols and cyclic objects make JSON.stringify or string conversion throw).
+ */
+function jsValue(v: unknown): string {
+  let s: string | undefined;
+  if (typeof v === 'bigint') s = `${v}n`;
+  else if (typeof v === 'symbol') s = v.toString();
+  else if (typeof v === 'function') s = 'a function';
+  else {
+    try {
+      s = JSON.stringify(v);
+    } catch {
+      s = undefined;
+    }
+    s ??= v === undefined ? 'undefined' : Object.prototype.toString.call(v);
+  }
+  return clip(s.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`));
+}
+
 function checkShape(shape: readonly number[]): number {
   if (!Array.isArray(shape)) throw new InputError(`npy: shape must be an array of integers`);
   for (const d of shape) {
     if (typeof d !== 'number' || !Number.isSafeInteger(d) || d < 0) {
-      throw new InputError(`npy: shape ${JSON.stringify(shape)} has an entry ${d} that is not a non-negative integer`);
+      throw new InputError(`npy: shape ${jsValue(shape)} has an entry ${jsValue(d)} that is not a non-negative integer`);
     }
   }
   const count = shapeProduct(shape);
@@ -441,8 +507,8 @@ function checkShape(shape: readonly number[]): number {
 }
 
 function writeDtype(dtype: NpyDtype): { descr: string; itemsize: number } {
-  const w = Object.hasOwn(WRITE_DTYPES, dtype) ? WRITE_DTYPES[dtype] : undefined;
-  if (!w) throw new InputError(`npy: unsupported dtype ${JSON.stringify(dtype)} for writing (use 'float64' or 'float32')`);
+  const w = typeof dtype === 'string' && Object.hasOwn(WRITE_DTYPES, dtype) ? WRITE_DTYPES[dtype] : undefined;
+  if (!w) throw new InputError(`npy: unsupported dtype ${jsValue(dtype)} for writing (use 'float64' or 'float32')`);
   return w;
 }
 

@@ -6,15 +6,17 @@
 import { readFileSync, realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, Option } from 'commander';
-import { kernel, toSpec } from '../api.js';
+import { toSpec } from '../api.js';
 import { InputError } from '../errors.js';
 import { describeAdapter, getGpu } from '../gpu/device.js';
 import { GpuError } from '../gpu/gram.js';
 import { releaseNodeWebGPU, useNodeWebGPU } from './webgpu.js';
-import { encodeNpy } from '../io/npy.js';
 import { PRESETS } from '../spec/presets.js';
 import { runDemo } from './demo.js';
-import { checkOutputPath, readArch, readMatrixFile, writeFileAtomic } from './files.js';
+import { runGram, type GramOptions } from './gram-command.js';
+import { runBench } from './bench-command.js';
+import { readArch } from './files.js';
+import { describeSpec } from '../spec/describe.js';
 
 export const EXIT_OK = 0;
 export const EXIT_INTERNAL = 1;
@@ -47,12 +49,13 @@ function buildProgram(io: CliIO): Command {
 
   program
     .command('gram')
-    .description('Compute an NNGP or NTK Gram matrix and write it as a float64 .npy file.')
+    .description('Compute NNGP and/or NTK Gram matrices and write them as .npy (float64 or float32) or CSV.')
     .requiredOption('--arch <spec>', 'preset reference (name or name:key=value,...) or a JSON spec file')
-    .requiredOption('--x1 <file>', '.npy matrix whose rows are the inputs')
-    .option('--x2 <file>', 'second .npy matrix (default: x1, giving the symmetric X1 × X1)')
-    .addOption(new Option('--get <kernel>', 'which kernel').choices(['nngp', 'ntk']).default('ntk'))
-    .requiredOption('--out <file>', 'output .npy file (float64, C order)')
+    .requiredOption('--x1 <file>', 'inputs, one per row: .npy (any float/int dtype), .csv or .tsv')
+    .option('--x2 <file>', 'second input matrix (default: x1, giving the symmetric X1 × X1)')
+    .option('--get <kernels>', 'nngp, ntk, or nngp,ntk (both in one pass; then --out must contain {kernel})', 'ntk')
+    .requiredOption('--out <file>', 'output file: .npy (C order) or .csv (one matrix, small); {kernel} is replaced by nngp/ntk')
+    .addOption(new Option('--dtype <type>', 'element type of .npy output').choices(['float64', 'float32']).default('float64'))
     .addOption(
       new Option('--backend <name>', 'cpu (float64 reference), webgpu (an error without an adapter) or auto (WebGPU when an adapter exists)')
         .choices(['cpu', 'webgpu', 'auto'])
@@ -60,45 +63,36 @@ function buildProgram(io: CliIO): Command {
     )
     .option('--diagonal', 'only K(x, x) for the rows of x1 (shape [n1])')
     .addOption(
-      new Option('--depths <which>', 'last: the full network; all: every depth of the sweep, shape [T, n1, n2]')
+      new Option('--depths <which>', 'last: the full network; all: every depth of the sweep stacked, shape [T, n1, n2]')
         .choices(['last', 'all'])
         .default('last'),
     )
+    .option('--quiet', 'no summary line (errors still go to stderr)')
+    .option('--json', 'print a JSON summary on stdout (outputs, shape, backend, adapter, seconds)')
     .addHelpText(
       'after',
       `
+Output is written block by block into a temporary file beside --out and renamed into place only
+when complete; on any error nothing is left behind. A progress bar appears on stderr when it is a
+terminal. Exit codes: 0 success, 2 bad input, 3 device failure, 1 internal error.
+
 Examples:
   webntk gram --arch arora2019:depth=5 --x1 X.npy --get ntk --out K.npy
   webntk gram --arch tirer2021:depth=5,alpha=0.1 --x1 X.npy --x2 T.npy --get nngp --out K.npy
   webntk gram --arch huang2020:depth=50,gamma=0.75 --x1 X.npy --depths all --out sweep.npy
-  webntk gram --arch my-net.json --x1 X.npy --diagonal --out diag.npy
-  webntk gram --arch densenet:depth=100 --x1 X.npy --backend webgpu --out K.npy`,
+  webntk gram --arch densenet:depth=8 --x1 X.csv --get nngp,ntk --out K-{kernel}.npy --dtype float32
+  webntk gram --arch my-net.json --x1 X.npy --diagonal --out diag.csv
+  webntk gram --arch densenet:depth=100 --x1 X.npy --backend webgpu --json --out K.npy`,
     )
-    .action(async (opts: { arch: string; x1: string; x2?: string; get: 'nngp' | 'ntk'; out: string; backend: 'cpu' | 'webgpu' | 'auto'; diagonal?: boolean; depths: 'last' | 'all' }) => {
-      const t0 = performance.now();
-      // Everything that can be wrong with the input is checked before any computation.
-      const spec = toSpec(readArch(opts.arch));
-      const x1 = readMatrixFile(opts.x1);
-      const x2 = opts.x2 !== undefined ? readMatrixFile(opts.x2) : null;
-      checkOutputPath(opts.out);
-      if (opts.backend !== 'cpu') useNodeWebGPU();
-      const result = await kernel(spec, x1, x2, {
-        get: opts.get,
-        backend: opts.backend,
-        diagonal: opts.diagonal ?? false,
-        depths: opts.depths,
-      });
-      const values = result[opts.get]!;
-      writeFileAtomic(opts.out, [encodeNpy(values, result.shape, 'float64')]);
-      const secs = ((performance.now() - t0) / 1000).toFixed(2);
-      const where = result.backend === 'webgpu' ? `webgpu on ${result.adapter}` : 'cpu float64';
-      io.err(`wrote ${opts.out}: ${opts.get} [${result.shape.join(', ')}] float64 (${spec.name ?? 'custom spec'}, ${where}, ${secs} s)\n`);
+    .action(async (opts: GramOptions) => {
+      await runGram(opts, io, Boolean(process.stderr.isTTY) && io === defaultIO);
     });
 
   program
     .command('info')
     .description('Print the runtime and the WebGPU adapter: vendor, architecture, description, limits, features.')
     .option('--json', 'machine-readable output')
+    .addHelpText('after', '\nExit code 3 when there is no adapter.\n\nExamples:\n  webntk info\n  webntk info --json')
     .action(async (opts: { json?: boolean }) => {
       useNodeWebGPU();
       const ctx = await getGpu();
@@ -123,8 +117,47 @@ Examples:
     });
 
   program
+    .command('spec')
+    .description('Print a resolved spec (preset defaults filled in) as JSON, after a one-paragraph description of the model.')
+    .argument('<arch>', 'preset reference (name or name:key=value,...) or a JSON spec file')
+    .option('--json', 'only the JSON (for scripts and editing)')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  webntk spec tirer2021
+  webntk spec huang2020:depth=50,gamma=0.75 --json > my-resnet.json   # edit, then --arch my-resnet.json`,
+    )
+    .action((arch: string, opts: { json?: boolean }) => {
+      const spec = toSpec(readArch(arch));
+      if (!opts.json) io.out(`${describeSpec(spec)}\n\n`);
+      io.out(JSON.stringify(spec, null, 2) + '\n');
+    });
+
+  program
+    .command('bench')
+    .description('Time Gram matrices on the CPU reference and on WebGPU side by side, with their agreement.')
+    .option('--case <preset,N,d,depth>', 'a case (repeatable); default: arora2019, tirer2021, densenet at N = 1024, d = 64, depth 10', (v: string, prev: string[] = []) => [...prev, v])
+    .option('--no-cpu', 'skip the CPU reference (for large N)')
+    .option('--json', 'machine-readable output')
+    .addHelpText(
+      'after',
+      `
+The full benchmark suite (first-layer GFLOP/s against the adapter's FMA peak, NumPy side by side)
+is \`npm run bench:gpu\` in a checkout.
+
+Examples:
+  webntk bench
+  webntk bench --case densenet,4096,784,10 --no-cpu --json`,
+    )
+    .action(async (opts: { case?: string[]; json?: boolean; cpu?: boolean }) => {
+      await runBench(opts, io);
+    });
+
+  program
     .command('presets')
     .description('List the paper presets with citations and parameters.')
+    .addHelpText('after', '\nExample:\n  webntk presets\n  webntk spec arora2019:depth=3   # one preset in full')
     .action(() => {
       for (const p of PRESETS) {
         const params = Object.entries(p.params)
@@ -137,6 +170,7 @@ Examples:
   program
     .command('demo')
     .description('The main job: kernels of several presets on the embedded Iris data set, with a summary.')
+    .addHelpText('after', '\nExample:\n  webntk demo   # what npm start runs')
     .action(async () => {
       await runDemo(io);
     });
@@ -188,6 +222,11 @@ function isEntryPoint(): boolean {
 }
 
 if (isEntryPoint()) {
+  // A closed pipe (`webntk presets | head`) ends the output, not the process with a stack trace.
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw e;
+  });
   process.exitCode = await main(process.argv.slice(2));
   // Dawn keeps the process alive while its instance exists.
   await releaseNodeWebGPU();

@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { InputError } from '../errors.js';
+import { parseDelimited } from '../io/csv.js';
 import { parseNpy } from '../io/npy.js';
 import type { Matrix2D } from '../matrix.js';
 import { toMatrix } from '../matrix.js';
@@ -21,8 +22,14 @@ function readBytes(path: string, what: string): Uint8Array {
   }
 }
 
-/** Reads a 2-D .npy matrix whose rows are inputs. */
+/** Reads a matrix whose rows are inputs: .npy (2-D), or .csv/.tsv/.txt (a header row is skipped). */
 export function readMatrixFile(path: string): Matrix2D {
+  const lower = path.toLowerCase();
+  if (lower.endsWith('.csv') || lower.endsWith('.tsv') || lower.endsWith('.txt')) {
+    const text = new TextDecoder('utf-8', { fatal: false }).decode(readBytes(path, 'input'));
+    const t = parseDelimited(text, path, lower.endsWith('.tsv') ? { delimiter: '\t' } : {});
+    return toMatrix({ data: t.data, shape: [t.rows, t.cols] }, path);
+  }
   const arr = parseNpy(readBytes(path, 'input'), path);
   if (arr.shape.length !== 2) {
     throw new InputError(

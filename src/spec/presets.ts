@@ -6,6 +6,7 @@
  */
 import { InputError, SpecError } from '../errors.js';
 import type { Layer, Spec } from './types.js';
+import { MAX_COUNT } from './validate.js';
 
 type ParamKind = 'depth' | 'number' | 'positive' | 'nonNegative' | 'boolean' | 'choice';
 
@@ -290,7 +291,7 @@ export const PRESETS: readonly Preset[] = [
 export function findPreset(name: string): Preset {
   const p = PRESETS.find((q) => q.name === name);
   if (!p) {
-    throw new InputError(`unknown preset "${name}" (known: ${PRESETS.map((q) => q.name).join(', ')})`);
+    throw new InputError(`unknown preset ${quote(name)} (known: ${PRESETS.map((q) => q.name).join(', ')})`);
   }
   return p;
 }
@@ -299,9 +300,10 @@ export function findPreset(name: string): Preset {
 export function presetParams(preset: Preset, given: Record<string, unknown>): PresetParams {
   const out: PresetParams = {};
   for (const key of Object.keys(given)) {
-    if (!(key in preset.params)) {
+    // Own keys only: "constructor" or "toString" are not parameters of any preset.
+    if (!Object.hasOwn(preset.params, key)) {
       throw new InputError(
-        `${preset.name}: unknown parameter "${key}" (known: ${Object.keys(preset.params).join(', ')})`,
+        `${preset.name}: unknown parameter ${quote(key)} (known: ${Object.keys(preset.params).join(', ')})`,
       );
     }
   }
@@ -317,8 +319,14 @@ export function presetParams(preset: Preset, given: Record<string, unknown>): Pr
   return out;
 }
 
+/** Text for an error message: in double quotes, escaped onto one line, at most 80 characters. */
+function quote(s: string): string {
+  const q = JSON.stringify(s).replace(/[\u007f-\u009f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return q.length > 80 ? `${q.slice(0, 80)}…` : q;
+}
+
 function checkParam(preset: string, key: string, def: ParamDef, v: unknown): number | boolean | string {
-  const shown = typeof v === 'number' ? String(v) : JSON.stringify(v);
+  const shown = typeof v === 'number' ? String(v) : typeof v === 'string' ? quote(v) : String(JSON.stringify(v));
   const bad = (what: string) => new InputError(`${preset}: ${key} must be ${what}, got ${shown}`);
   switch (def.kind) {
     case 'boolean':
@@ -330,6 +338,7 @@ function checkParam(preset: string, key: string, def: ParamDef, v: unknown): num
     default: {
       if (typeof v !== 'number' || !Number.isFinite(v)) throw bad('a finite number');
       if (def.kind === 'depth' && (!Number.isInteger(v) || v < (def.min ?? 1))) throw bad(`an integer ≥ ${def.min ?? 1}`);
+      if (def.kind === 'depth' && v > MAX_COUNT) throw bad(`at most ${MAX_COUNT}`);
       if (def.kind === 'positive' && !(v > 0)) throw bad('> 0');
       if (def.kind === 'nonNegative' && v < 0) throw bad('≥ 0');
       return v;
@@ -345,18 +354,24 @@ export function presetSpec(name: string, params: Record<string, unknown> = {}): 
 
 /** Parses `name` or `name:key=value,key=value` into a preset spec. */
 export function parsePresetRef(ref: string): Spec {
+  if (/^\s*[{[]/.test(ref)) {
+    throw new InputError(
+      `${quote(ref)} is not a preset reference ("name" or "name:key=value,..."): it looks like JSON text; pass the spec as an object (JSON.parse it first)`,
+    );
+  }
   const colon = ref.indexOf(':');
   const name = (colon < 0 ? ref : ref.slice(0, colon)).trim();
-  const params: Record<string, unknown> = {};
+  // No prototype: a key such as "__proto__" or "constructor" is stored (and reported) like any other.
+  const params: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
   if (colon >= 0) {
     const rest = ref.slice(colon + 1).trim();
     if (rest.length > 0) {
       for (const part of rest.split(',')) {
         const eq = part.indexOf('=');
-        if (eq <= 0) throw new InputError(`preset "${name}": expected key=value, got "${part}"`);
+        if (eq <= 0) throw new InputError(`preset ${quote(name)}: expected key=value, got ${quote(part)}`);
         const key = part.slice(0, eq).trim();
         const raw = part.slice(eq + 1).trim();
-        if (key in params) throw new InputError(`preset "${name}": parameter "${key}" given twice`);
+        if (Object.hasOwn(params, key)) throw new InputError(`preset ${quote(name)}: parameter ${quote(key)} given twice`);
         params[key] = parseValue(raw);
       }
     }

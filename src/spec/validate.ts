@@ -15,6 +15,19 @@ import {
 /** What kind of representation flows between layers, for the structural checks. */
 type Rep = 'input' | 'gaussian' | 'nongaussian';
 
+/**
+ * Largest repeat count and DenseNet depth. Depths are iterated (and a depth sweep keeps one result
+ * per depth), so a count must stay within what memory and time allow; without a bound, a count of
+ * 1e9 made the compiler allocate its list of depths until the process ran out of memory.
+ */
+export const MAX_COUNT = 10_000_000;
+
+/**
+ * Deepest nesting of layers (repeats and residual branches inside one another). The validator and
+ * the compiler recurse, so without a bound a deeply nested JSON file overflowed the call stack.
+ */
+export const MAX_NESTING = 32;
+
 const SPEC_KEYS = [
   'format',
   'name',
@@ -57,6 +70,9 @@ export function resolveSpec(value: unknown): ResolvedSpec {
   if (!containsDense(layers)) {
     throw new SpecError('layers', 'the network has no dense layer (add at least one "dense")');
   }
+  const blocks = residualBlocks([...layers, ...readout]);
+  checkGains(layers, 'layers', blocks);
+  checkGains(readout, 'readout', blocks);
   const spec: ResolvedSpec = {
     format: 'webntk-spec/1',
     ...(name !== undefined ? { name } : {}),
@@ -87,6 +103,49 @@ function freshOutput(layers: ResolvedLayer[], inputFresh: boolean): boolean {
   return fresh;
 }
 
+/** Number of residual blocks, repeats multiplied out: the L of α = alpha0·L^(−gamma) (as in compile.ts). */
+function residualBlocks(layers: ResolvedLayer[]): number {
+  let n = 0;
+  for (const l of layers) {
+    if (l.type === 'residual') n += 1 + residualBlocks(l.branch);
+    else if (l.type === 'repeat') n += l.count * residualBlocks(l.layers);
+  }
+  return n;
+}
+
+/**
+ * The kernels take the squares of a residual block's gains, β² and α²: they must be finite. With
+ * gamma, α = alpha0·L^(−gamma) depends on the whole network's L, so a large |gamma| can overflow
+ * float64 (or give 0·∞ = NaN): without this check that surfaced as the kernel "overflowing" to
+ * Infinity or NaN at run time. Blocks in a repeat of count 0 are never run and not checked.
+ */
+function checkGains(layers: ResolvedLayer[], path: string, L: number): void {
+  const limit = 'must be below 1.34e154 in absolute value, so that its square is a finite float64';
+  layers.forEach((l, i) => {
+    const here = `${path}[${i}]`;
+    if (l.type === 'repeat') {
+      if (l.count > 0) checkGains(l.layers, `${here}.layers`, L);
+      return;
+    }
+    if (l.type !== 'residual') return;
+    if (!Number.isFinite(l.beta * l.beta)) throw new SpecError(`${here}.beta`, `${limit}, got ${l.beta}`);
+    if (l.alpha !== undefined) {
+      if (!Number.isFinite(l.alpha * l.alpha)) throw new SpecError(`${here}.alpha`, `${limit}, got ${l.alpha}`);
+    } else {
+      const alpha0 = l.alpha0 ?? 1;
+      const gamma = l.gamma ?? 0;
+      const alpha = alpha0 * Math.pow(L, -gamma);
+      if (!Number.isFinite(alpha * alpha)) {
+        throw new SpecError(
+          `${here}.gamma`,
+          `with L = ${L} residual blocks, α = alpha0·L^(−gamma) = ${alpha0}·${L}^${-gamma} is ${alpha} and α² is ${alpha * alpha} in float64: use a smaller |gamma|`,
+        );
+      }
+    }
+    checkGains(l.branch, `${here}.branch`, L);
+  });
+}
+
 function containsDense(layers: ResolvedLayer[]): boolean {
   return layers.some(
     (l) =>
@@ -97,7 +156,10 @@ function containsDense(layers: ResolvedLayer[]): boolean {
   );
 }
 
-function resolveLayer(value: unknown, path: string, rep: Rep): { layer: ResolvedLayer; rep: Rep } {
+function resolveLayer(value: unknown, path: string, rep: Rep, nesting = 0): { layer: ResolvedLayer; rep: Rep } {
+  if (nesting >= MAX_NESTING) {
+    throw new SpecError(path, `layers are nested more than ${MAX_NESTING} levels deep (repeats and residual branches)`);
+  }
   const obj = record(value, path);
   const type = obj.type;
   if (typeof type !== 'string') throw new SpecError(`${path}.type`, 'missing layer type');
@@ -115,7 +177,7 @@ function resolveLayer(value: unknown, path: string, rep: Rep): { layer: Resolved
       };
     }
     case 'residual':
-      return resolveResidual(obj, path, rep);
+      return resolveResidual(obj, path, rep, nesting);
     case 'denseBlock': {
       knownKeys(
         obj,
@@ -131,7 +193,7 @@ function resolveLayer(value: unknown, path: string, rep: Rep): { layer: Resolved
       return {
         layer: {
           type: 'denseBlock',
-          depth: integer(obj.depth, `${path}.depth`, 1),
+          depth: integer(obj.depth, `${path}.depth`, 1, MAX_COUNT),
           concat: oneOf(obj, 'concat', ['mean', 'sum'] as const, 'mean', path),
           activation,
           weightVar: positive(obj, 'weightVar', 1, path),
@@ -143,13 +205,13 @@ function resolveLayer(value: unknown, path: string, rep: Rep): { layer: Resolved
     }
     case 'repeat': {
       knownKeys(obj, ['type', 'count', 'layers'], path);
-      const count = integer(obj.count, `${path}.count`, 0);
+      const count = integer(obj.count, `${path}.count`, 0, MAX_COUNT);
       const body = array(obj.layers, `${path}.layers`);
       if (body.length === 0) throw new SpecError(`${path}.layers`, 'must contain at least one layer');
       const resolveBody = (from: Rep) => {
         let r = from;
         const out = body.map((l, i) => {
-          const res = resolveLayer(l, `${path}.layers[${i}]`, r);
+          const res = resolveLayer(l, `${path}.layers[${i}]`, r, nesting + 1);
           r = res.rep;
           return res.layer;
         });
@@ -164,12 +226,12 @@ function resolveLayer(value: unknown, path: string, rep: Rep): { layer: Resolved
     }
     default: {
       if ((ACTIVATION_TYPES as readonly string[]).includes(type)) {
-        requireGaussian(rep, path, `activation "${type}" needs a Gaussian input, and its input`);
+        requireGaussian(rep, path, `activation ${show(type)} needs a Gaussian input, and its input`);
         return { layer: resolveActivation(obj, path), rep: 'nongaussian' };
       }
       throw new SpecError(
         `${path}.type`,
-        `unknown layer type "${type}" (known: dense, residual, denseBlock, repeat, ${ACTIVATION_TYPES.join(', ')})`,
+        `unknown layer type ${show(type)} (known: dense, residual, denseBlock, repeat, ${ACTIVATION_TYPES.join(', ')})`,
       );
     }
   }
@@ -179,6 +241,7 @@ function resolveResidual(
   obj: Record<string, unknown>,
   path: string,
   rep: Rep,
+  nesting: number,
 ): { layer: ResolvedLayer; rep: Rep } {
   knownKeys(obj, ['type', 'alpha', 'alpha0', 'gamma', 'beta', 'branch'], path);
   requireHidden(rep, path, 'a residual block');
@@ -194,7 +257,7 @@ function resolveResidual(
   if (branchIn.length === 0) throw new SpecError(`${path}.branch`, 'must contain at least one layer');
   let r: Rep = rep;
   const branch = branchIn.map((l, i) => {
-    const res = resolveLayer(l, `${path}.branch[${i}]`, r);
+    const res = resolveLayer(l, `${path}.branch[${i}]`, r, nesting + 1);
     r = res.rep;
     return res.layer;
   });
@@ -262,13 +325,34 @@ function requireGaussian(rep: Rep, path: string, what: string): void {
 
 // ---- small typed readers -------------------------------------------------------------------
 
+/**
+ * A value for an error message: JSON where it can be (strings quoted and escaped), on one line and
+ * at most 80 characters. Also for what JavaScript callers may pass and JSON cannot hold (BigInt,
+ * functions, symbols, cyclic objects), where JSON.stringify throws or returns undefined.
+ */
 function show(v: unknown): string {
-  return typeof v === 'number' ? String(v) : JSON.stringify(v) ?? String(v);
+  let s: string | undefined;
+  if (typeof v === 'number') s = String(v);
+  else if (typeof v === 'bigint') s = `${v}n`;
+  else if (typeof v === 'function') s = 'a function';
+  else if (typeof v === 'symbol') s = v.toString();
+  else {
+    try {
+      s = JSON.stringify(v);
+    } catch {
+      s = undefined;
+    }
+    s ??= v === undefined ? 'undefined' : Object.prototype.toString.call(v);
+  }
+  s = s.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return s.length > 80 ? `${s.slice(0, 80)}…` : s;
 }
 
 function record(value: unknown, path: string): Record<string, unknown> {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new SpecError(path, `must be an object, got ${show(value)}`);
+    // A common slip: the text of a JSON file where its parsed value belongs.
+    const hint = typeof value === 'string' && /^\s*[{[]/.test(value) ? ' (JSON text: parse it first, with JSON.parse)' : '';
+    throw new SpecError(path, `must be an object, got ${show(value)}${hint}`);
   }
   return value as Record<string, unknown>;
 }
@@ -281,13 +365,15 @@ function array(value: unknown, path: string): unknown[] {
 function knownKeys(obj: Record<string, unknown>, keys: string[], path: string): void {
   for (const k of Object.keys(obj)) {
     if (!keys.includes(k)) {
-      const where = path ? `${path}.${k}` : k;
+      const where = at(path, k);
       throw new SpecError(where, `unknown key (allowed: ${keys.join(', ')})`);
     }
   }
 }
 
+/** A key appended to a path; keys that are not plain names are quoted (they may hold any character). */
 function at(path: string, key: string): string {
+  if (!/^[A-Za-z_$][\w$]*$/.test(key)) return `${path}[${show(key)}]`;
   return path ? `${path}.${key}` : key;
 }
 
@@ -318,10 +404,11 @@ function nonNegative(obj: Record<string, unknown>, key: string, def: number, pat
   return v;
 }
 
-function integer(value: unknown, path: string, min: number): number {
+function integer(value: unknown, path: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
   if (value === undefined) throw new SpecError(path, 'missing parameter');
   const v = num(value, path);
   if (!Number.isInteger(v) || v < min) throw new SpecError(path, `must be an integer ≥ ${min}, got ${v}`);
+  if (v > max) throw new SpecError(path, `must be at most ${max}, got ${v}`);
   return v;
 }
 

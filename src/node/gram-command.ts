@@ -1,0 +1,155 @@
+/**
+ * `webntk gram`: reads the inputs, checks everything, then streams the result block by block into
+ * the output files (renamed into place only when complete), with a progress bar on a terminal.
+ */
+import { extname } from 'node:path';
+import cliProgress from 'cli-progress';
+import { kernelBlocks, toSpec, type BackendChoice } from '../api.js';
+import type { KernelKind } from '../cpu/gram.js';
+import { InputError } from '../errors.js';
+import { describeAdapter, getGpu } from '../gpu/device.js';
+import { formatCsv, MAX_CSV_ELEMENTS } from '../io/csv.js';
+import type { NpyDtype } from '../io/npy.js';
+import { compile } from '../program/compile.js';
+import { checkOutputPath, readArch, readMatrixFile, writeFileAtomic } from './files.js';
+import { NpyBlockWriter } from './npy-writer.js';
+import { useNodeWebGPU } from './webgpu.js';
+import type { CliIO } from './cli.js';
+
+export interface GramOptions {
+  arch: string;
+  x1: string;
+  x2?: string;
+  get: string;
+  out: string;
+  backend: BackendChoice;
+  diagonal?: boolean;
+  depths: 'last' | 'all';
+  dtype: NpyDtype;
+  quiet?: boolean;
+  json?: boolean;
+}
+
+/** `--get nngp`, `ntk`, or both as `nngp,ntk`. */
+export function parseKinds(get: string): KernelKind[] {
+  const kinds = get.split(',').map((k) => k.trim());
+  for (const k of kinds) {
+    if (k !== 'nngp' && k !== 'ntk') throw new InputError(`--get: unknown kernel "${k}" (use nngp, ntk or nngp,ntk)`);
+  }
+  if (new Set(kinds).size !== kinds.length) throw new InputError(`--get: "${get}" names a kernel twice`);
+  return kinds as KernelKind[];
+}
+
+/** One output path per kernel: `--out` as given, or with `{kernel}` replaced when both are asked for. */
+export function outputPaths(out: string, kinds: KernelKind[]): string[] {
+  if (kinds.length === 1) return [out.replace('{kernel}', kinds[0]!)];
+  if (!out.includes('{kernel}')) {
+    throw new InputError(`with --get ${kinds.join(',')} give --out with {kernel} in it, e.g. K-{kernel}.npy`);
+  }
+  return kinds.map((k) => out.replaceAll('{kernel}', k));
+}
+
+export async function runGram(opts: GramOptions, io: CliIO, terminal: boolean): Promise<void> {
+  const t0 = performance.now();
+  // Everything that can be wrong with the request is checked before any computation.
+  const kinds = parseKinds(opts.get);
+  const paths = outputPaths(opts.out, kinds);
+  for (const p of paths) checkOutputPath(p);
+  const formats = paths.map((p) => {
+    const ext = extname(p).toLowerCase();
+    if (ext !== '.npy' && ext !== '.csv') throw new InputError(`${p}: unsupported output type "${ext || '(none)'}" (use .npy or .csv)`);
+    return ext === '.csv' ? ('csv' as const) : ('npy' as const);
+  });
+  if (new Set(paths).size !== paths.length) throw new InputError('the output paths of the two kernels coincide');
+  const spec = toSpec(readArch(opts.arch));
+  const x1 = readMatrixFile(opts.x1);
+  const x2 = opts.x2 !== undefined ? readMatrixFile(opts.x2) : null;
+  if (x2 && x2.cols !== x1.cols) throw new InputError(`x1 has ${x1.cols} features (columns) but x2 has ${x2.cols}`);
+  if (opts.diagonal && x2) throw new InputError('--diagonal is defined for x1 × x1 only (omit --x2)');
+  const program = compile(spec);
+  const taps = opts.depths === 'all' ? program.depths.length : 1;
+  const n1 = x1.rows;
+  const n2 = opts.diagonal ? 1 : (x2 ?? x1).rows;
+  const plane = opts.diagonal ? [n1] : [n1, n2];
+  const shape = opts.depths === 'all' ? [taps, ...plane] : plane;
+  const elements = shape.reduce((a, b) => a * b, 1);
+  formats.forEach((f, k) => {
+    if (f === 'csv' && opts.depths === 'all') throw new InputError(`${paths[k]}: CSV holds one matrix; write a depth sweep as .npy`);
+    if (f === 'csv' && elements > MAX_CSV_ELEMENTS) {
+      throw new InputError(`${paths[k]}: ${elements} values are too many for CSV (at most ${MAX_CSV_ELEMENTS}); write .npy`);
+    }
+  });
+  if (opts.backend !== 'cpu') useNodeWebGPU();
+
+  // .npy outputs stream block by block; CSV (small by the check above) is assembled in memory.
+  const writers = formats.map((f, k) => (f === 'npy' ? new NpyBlockWriter(paths[k]!, shape, opts.dtype, opts.diagonal ?? false) : null));
+  const csv = formats.map((f) => (f === 'csv' ? new Float64Array(elements) : null));
+  const bar =
+    terminal && !opts.quiet && !opts.json
+      ? new cliProgress.SingleBar(
+          { format: 'webntk gram [{bar}] {value}/{total} blocks | {duration_formatted} elapsed | ETA {eta_formatted}', stream: process.stderr, hideCursor: true },
+          cliProgress.Presets.shades_classic,
+        )
+      : null;
+  let backend = 'cpu';
+  try {
+    let started = false;
+    for await (const block of kernelBlocks(spec, x1, x2, {
+      get: kinds,
+      backend: opts.backend,
+      diagonal: opts.diagonal ?? false,
+      depths: opts.depths,
+      onProgress: ({ blocksDone, blocks }) => {
+        if (!bar) return;
+        if (!started) {
+          bar.start(blocks, 0);
+          started = true;
+        }
+        bar.update(blocksDone);
+      },
+    })) {
+      backend = block.backend;
+      kinds.forEach((kind, k) => {
+        const values = block[kind]!;
+        writers[k]?.writeBlock(values, 0, taps, block.row0, block.col0, block.rows, block.cols);
+        const c = csv[k];
+        if (c) {
+          for (let i = 0; i < block.rows; i++) {
+            for (let j = 0; j < block.cols; j++) c[(block.row0 + i) * n2 + block.col0 + j] = values[i * block.cols + j]!;
+          }
+        }
+      });
+    }
+    bar?.stop();
+    kinds.forEach((_, k) => {
+      const c = csv[k];
+      if (c) writeFileAtomic(paths[k]!, [new TextEncoder().encode(formatCsv(c, [n1, n2]))]);
+    });
+    for (const w of writers) w?.commit();
+  } catch (e) {
+    bar?.stop();
+    for (const w of writers) w?.abort();
+    throw e;
+  }
+
+  const seconds = (performance.now() - t0) / 1000;
+  const adapter = backend === 'webgpu' ? describeAdapter((await getGpu())!.adapter) : null;
+  if (opts.json) {
+    io.out(
+      JSON.stringify({
+        outputs: kinds.map((kind, k) => ({ kernel: kind, path: paths[k], shape, dtype: formats[k] === 'csv' ? 'csv' : opts.dtype })),
+        depths: opts.depths === 'all' ? program.depths : [program.depths[program.depths.length - 1]],
+        spec: spec.name ?? null,
+        backend,
+        adapter,
+        seconds,
+      }) + '\n',
+    );
+  } else if (!opts.quiet) {
+    const where = backend === 'webgpu' ? `webgpu on ${adapter}` : 'cpu float64';
+    for (const [k, kind] of kinds.entries()) {
+      const type = formats[k] === 'csv' ? 'csv' : opts.dtype;
+      io.err(`wrote ${paths[k]}: ${kind} [${shape.join(', ')}] ${type} (${spec.name ?? 'custom spec'}, ${where}, ${seconds.toFixed(2)} s)\n`);
+    }
+  }
+}
