@@ -108,6 +108,7 @@ describe('parseDelimited errors name the file, row, column and cell', () => {
     ['empty cell', 'x,y\n1,\n', 'e.csv: row 2, column 2 ("y"): empty cell (every cell must be a number)'],
     ['empty cell in the middle', '1,2,3\n4,,6\n', 'e.csv: row 2, column 2: empty cell (every cell must be a number)'],
     ['trailing delimiter', '1,2,\n', 'e.csv: row 1, column 3: empty cell (every cell must be a number)'],
+    ['a quoted empty cell in one column', 'x\n1\n""\n2\n', 'e.csv: row 3, column 1 ("x"): empty cell (every cell must be a number)'],
     ['NaN', 'x\n1\nNaN\n', 'e.csv: row 3, column 1 ("x"): "NaN" is not a finite number (missing values, NaN and Inf are not allowed)'],
     ['nan', '1\nnan\n', 'e.csv: row 2, column 1: "nan" is not a finite number (missing values, NaN and Inf are not allowed)'],
     ['inf', '1\ninf\n', 'e.csv: row 2, column 1: "inf" is not a finite number (missing values, NaN and Inf are not allowed)'],

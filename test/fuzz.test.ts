@@ -15,7 +15,7 @@ import { describe, expect, it } from 'vitest';
 import { kernelCpu } from '../src/api.js';
 import { InputError } from '../src/errors.js';
 import { formatCsv, parseDelimited } from '../src/io/csv.js';
-import { encodeNpy, parseNpy } from '../src/io/npy.js';
+import { encodeNpy, npyHeader, parseNpy } from '../src/io/npy.js';
 import { Rng } from '../src/mc/rng.js';
 import { compile } from '../src/program/compile.js';
 import type { KernelProgram } from '../src/program/program.js';
@@ -380,6 +380,42 @@ function randomSpec(rng: Rng): unknown {
   return spec;
 }
 
+/**
+ * A spec that follows the structural rules (a dense layer before every activation, branches that
+ * end in a dense layer), with parameters that are mostly ordinary and sometimes extreme: most of
+ * these are valid, so their kernels get evaluated.
+ */
+function structuredSpec(rng: Rng): unknown {
+  const num = (small: readonly number[]) => (chance(rng, 0.85) ? pick(rng, small) : pick(rng, NUMBERS));
+  const act = () => pick(rng, [{ type: 'relu' }, { type: 'erf' }, { type: 'arccos', order: int(rng, 3) }, { type: 'leakyRelu', slope: num([0.1, -0.5, 1, 0]) }, { type: 'abRelu', a: num([0, 0.5, -1]), b: num([1, 2, 0.5]) }]);
+  const dense = () => ({ type: 'dense', weightVar: num([1, 2, 0.5]), biasVar: num([0, 0.1, 1]), ...(chance(rng, 0.3) ? { trainable: false } : {}) });
+  const block = (depth: number): unknown[] => {
+    switch (int(rng, depth > 0 ? 4 : 2)) {
+      case 0:
+        return [act(), dense()];
+      case 1:
+        return [{ type: 'denseBlock', depth: 1 + int(rng, 3), concat: pick(rng, ['mean', 'sum']), activation: act(), weightVar: num([1, 2]) }];
+      case 2:
+        return [{
+          type: 'residual',
+          ...(chance(rng, 0.5) ? { alpha: num([0.1, 0.5, 1, 0]) } : { gamma: num([0, 0.5, 1, -1, 2, -3]), ...(chance(rng, 0.5) ? { alpha0: num([1, 0.5, 0, 2]) } : {}) }),
+          ...(chance(rng, 0.3) ? { beta: num([1, 0.5, 0]) } : {}),
+          branch: [dense(), ...block(depth - 1)],
+        }];
+      default:
+        return [{ type: 'repeat', count: chance(rng, 0.9) ? int(rng, 5) : pick(rng, NUMBERS), layers: block(depth - 1) }];
+    }
+  };
+  const layers: unknown[] = [dense()];
+  for (let i = int(rng, 4); i > 0; i--) layers.push(...block(2));
+  return {
+    layers,
+    ...(chance(rng, 0.3) ? { readout: [act(), dense()] } : {}),
+    ...(chance(rng, 0.4) ? { inputScale: 'dim' } : {}),
+    ...(chance(rng, 0.3) ? { normalize: 'diagonal' } : {}),
+  };
+}
+
 /** A preset's spec with random valid parameters (its JSON: plain data). */
 function presetJson(rng: Rng): unknown {
   const p = pick(rng, PRESETS);
@@ -437,6 +473,9 @@ function workOf(p: KernelProgram): number {
   return n;
 }
 
+/** How many specs had their kernels evaluated (reported, so the oracle is seen to run). */
+const kernelRuns = { count: 0 };
+
 const X = [
   [1, 2, 3],
   [0, 0, 0],
@@ -461,6 +500,7 @@ function validSpec(r: ResolvedSpec): void {
     throw new Error(`compile threw ${describeError(e)}`);
   }
   if (workOf(p) > 20_000) return;
+  kernelRuns.count++;
   try {
     const res = kernelCpu(r, X);
     for (const k of [res.nngp!, res.ntk!]) {
@@ -480,6 +520,23 @@ function presetRef(rng: Rng): string {
     return randomText(rng, ['arora2019', 'huang2020', 'mlp', 'resnet', ':', '=', ',', ' ', 'depth', 'gamma', 'alpha', '1', '-1', '1e400', 'nan', 'inf', 'true', '0.5', '1e300', '__proto__', 'constructor', '\n', '"'], 8);
   }
   const p = pick(rng, PRESETS);
+  if (chance(rng, 0.5)) {
+    // Mostly valid: each parameter with a value of its kind (alpha and gamma sometimes both).
+    const parts: string[] = [];
+    for (const [key, def] of Object.entries(p.params)) {
+      if (def.kind !== 'depth' && chance(rng, 0.5)) continue;
+      if (key === 'gamma' && parts.some((x) => x.startsWith('alpha=')) && chance(rng, 0.8)) continue;
+      const value =
+        def.kind === 'depth' ? String(1 + int(rng, 6))
+        : def.kind === 'boolean' ? pick(rng, ['true', 'false'])
+        : def.kind === 'choice' ? pick(rng, def.choices!)
+        : def.kind === 'positive' ? pick(rng, ['0.5', '1', '2', '1e-3', '1e3'])
+        : def.kind === 'nonNegative' ? pick(rng, ['0', '0.1', '1', '1e3'])
+        : pick(rng, ['0', '0.5', '1', '-1', '2', '-3', '10', '-40', '1e3', '-1e3']);
+      parts.push(`${key}=${value}`);
+    }
+    return `${p.name}:${parts.join(',')}`;
+  }
   const keys = [...Object.keys(p.params), 'constructor', 'toString', '__proto__', 'hasOwnProperty', 'valueOf', 'x', ''];
   const parts: string[] = [];
   for (let i = int(rng, 4); i > 0; i--) {
@@ -506,7 +563,7 @@ function checkPresetError(ref: string) {
 // ---------------------------------------------------------------------------------------------
 
 const SEED = 0x5eed;
-const ITERATIONS = { npy: 3000, csv: 3000, spec: 2500, preset: 1500 };
+const ITERATIONS = { npy: 3000, csv: 3000, spec: 3000, preset: 1500 };
 
 describe('fuzz: malformed input is an InputError with a one-line message, never a crash or hang', () => {
   it(`parseNpy (${ITERATIONS.npy} cases + deep nesting)`, { timeout: 60_000 }, () => {
@@ -582,10 +639,16 @@ describe('fuzz: malformed input is an InputError with a one-line message, never 
     const rng = new Rng(SEED + 2);
     const fz = new Fuzz('resolveSpec');
     for (let i = 0; i < ITERATIONS.spec; i++) {
-      const kind = int(rng, 5);
+      const kind = int(rng, 6);
       const spec =
-        kind === 0 ? randomValue(rng, 4) : kind === 1 ? randomSpec(rng) : kind === 2 ? mutateJson(rng, randomSpec(rng)) : mutateJson(rng, mutateJson(rng, presetJson(rng)));
-      fz.run(`#${i} ${['random value', 'random spec', 'mutated spec', 'mutated preset'][Math.min(kind, 3)]}`, spec, () => resolveSpec(spec), validSpec);
+        kind === 0 ? randomValue(rng, 4)
+        : kind === 1 ? randomSpec(rng)
+        : kind === 2 ? mutateJson(rng, randomSpec(rng))
+        : kind === 3 ? mutateJson(rng, mutateJson(rng, presetJson(rng)))
+        : kind === 4 ? structuredSpec(rng)
+        : mutateJson(rng, structuredSpec(rng));
+      const what = ['random value', 'random spec', 'mutated spec', 'mutated preset', 'structured spec', 'mutated structured spec'][kind];
+      fz.run(`#${i} ${what}`, spec, () => resolveSpec(spec), validSpec);
     }
     // Deep nesting (a JSON file can hold it): repeats in repeats, residual branches in branches.
     for (const n of [100, 1000, 10_000, 50_000]) {
@@ -614,6 +677,7 @@ describe('fuzz: malformed input is an InputError with a one-line message, never 
       { layers: [{ type: 'dense', weightVar: Symbol('w') }] },
       { layers: [circular] },
       { layers: [{ type: 'dense' }], name: 5n },
+      { layers: [{ type: 'dense' }], format: 5n },
       { layers: [{ type: 'dense' }], inputScale: { toString: () => 'dim' } },
       { layers: [{ type: 'dense' }, { type: 'arccos', order: 10n }] },
       { layers: [{ type: 'dense' }, { type: 'repeat', count: 2n, layers: [{ type: 'dense' }] }] },
@@ -621,6 +685,34 @@ describe('fuzz: malformed input is an InputError with a one-line message, never 
       { layers: [{ type: 'dense', weightVar: Array.from({ length: 10_000 }, (_, k) => k) }] },
     ];
     js.forEach((s, j) => fz.run(`JavaScript value ${j}`, s, () => resolveSpec(s), validSpec));
+    console.log(`${fz.summary()}; kernels evaluated for ${kernelRuns.count} valid specs`);
+    expect(kernelRuns.count).toBeGreaterThan(300);
+    expect(fz.failures, fz.failures.join('\n')).toEqual([]);
+  });
+
+  it('the writers (encodeNpy, npyHeader, formatCsv) with any JavaScript values', () => {
+    const rng = new Rng(SEED + 4);
+    const fz = new Fuzz('writers');
+    const cyclic: unknown[] = [];
+    cyclic.push(cyclic);
+    const values: unknown[] = [
+      undefined, null, 0, -1, 1.5, 2, 1e300, NaN, Infinity, 2n, Symbol('s\nt'), () => 1, 'float64', 'float32', 'int32', '', 'a\nb',
+      [], [2], [2, 3], [3, 2], [-1, 2], [1.5, 2], [2n, 3], [Symbol('x'), 1], ['2', '3'], [1e300, 1e300], [2 ** 40, 2 ** 40], cyclic, {}, new Float64Array(6), { length: 6 },
+    ];
+    const valid = (r: unknown) => {
+      if (!(r instanceof Uint8Array) && typeof r !== 'string') throw new Error(`returned ${typeof r}`);
+    };
+    for (let i = 0; i < 600; i++) {
+      const data = chance(rng, 0.5) ? Float64Array.from({ length: pick(rng, [0, 1, 2, 6, 6, 6]) }, () => rng.normal()) : pick(rng, values);
+      const shape = pick(rng, values);
+      const other = pick(rng, values);
+      const which = int(rng, 3);
+      const label = `#${i} ${['encodeNpy', 'npyHeader', 'formatCsv'][which]}`;
+      const input = { data: preview(data), shape: preview(shape), other: preview(other) };
+      if (which === 0) fz.run(label, input, () => encodeNpy(data as number[], shape as number[], other as 'float64'), valid);
+      else if (which === 1) fz.run(label, input, () => npyHeader(shape as number[], other as 'float64'), valid);
+      else fz.run(label, input, () => formatCsv(data as number[], shape as number[], chance(rng, 0.5) ? { header: other as string[] } : { delimiter: other as ',' }), valid);
+    }
     console.log(fz.summary());
     expect(fz.failures, fz.failures.join('\n')).toEqual([]);
   });
@@ -632,7 +724,107 @@ describe('fuzz: malformed input is an InputError with a one-line message, never 
       const ref = presetRef(rng);
       fz.run(`#${i}`, ref, () => resolveSpec(parsePresetRef(ref)), validSpec, checkPresetError(ref));
     }
-    console.log(fz.summary());
+    console.log(`${fz.summary()}; kernels evaluated for ${kernelRuns.count} specs in all`);
     expect(fz.failures, fz.failures.join('\n')).toEqual([]);
+  });
+});
+
+/** Each bug the fuzzer found, pinned with its exact message (see the report in the commit). */
+describe('fuzz regressions', () => {
+  const messageOf = (run: () => unknown): string => {
+    try {
+      run();
+    } catch (e) {
+      expect(e).toBeInstanceOf(InputError);
+      return (e as Error).message;
+    }
+    throw new Error('no error');
+  };
+  const npy = (dict: string, version = 1) => assembleNpy(dict, new Uint8Array(8), version);
+
+  it('npy: escapes in header strings no longer break the message over lines', () => {
+    expect(messageOf(() => parseNpy(npy("{'descr': '<f8', 'fortran_\\norder': False, 'shape': (1,), }"), 'r.npy'))).toBe(
+      "r.npy: header has unexpected key 'fortran_\\norder'",
+    );
+    expect(messageOf(() => parseNpy(npy("{'descr': '<f\\r8', 'fortran_order': False, 'shape': (1,), }"), 'r.npy'))).toMatch(
+      /^r\.npy: unsupported dtype '<f\\r8' \(supported/,
+    );
+    // A raw U+2028 in a version 3.0 (UTF-8) header: JSON.stringify leaves it as it is.
+    expect(messageOf(() => parseNpy(npy("{'descr': '<f8', 'fortran_order': T\u2028rue, 'shape': (1,), }", 3), 'r.npy'))).toBe(
+      `r.npy: cannot parse header (unexpected "T" at offset 34): "{'descr': '<f8', 'fortran_order': T\\u2028rue, 'shape': (1,), }"`,
+    );
+  });
+
+  it('npy: deep nesting is a parse error, not a stack overflow', () => {
+    const deep = `{'descr': ${'('.repeat(10_000)}1${')'.repeat(10_000)}, 'fortran_order': False, 'shape': (1,), }`;
+    // The dict is the first level: the 200th '(' (offset 209) is one too many.
+    expect(messageOf(() => parseNpy(npy(deep, 2), 'r.npy'))).toBe(
+      `r.npy: cannot parse header (nested more than 200 levels deep at offset 209): "{'descr': ${'('.repeat(69)}...`,
+    );
+    // 200 levels are still read (and the value is then rejected as a dtype, briefly).
+    const ok = `{'descr': ${'['.repeat(199)}${']'.repeat(199)}, 'fortran_order': False, 'shape': (1,), }`;
+    expect(messageOf(() => parseNpy(npy(ok, 2), 'r.npy'))).toBe(`r.npy: unsupported structured dtype ${'['.repeat(80)}... (supported: float32, float64, (u)int8/16/32/64, bool)`);
+  });
+
+  it('npy: a long header value is cut in the message', () => {
+    const m = messageOf(() => parseNpy(npy(`{'descr': '${'A'.repeat(5000)}', 'fortran_order': False, 'shape': (1,), }`, 2), 'r.npy'));
+    expect(m).toBe(`r.npy: unsupported dtype '${'A'.repeat(79)}... (supported: float32, float64, (u)int8/16/32/64, bool)`);
+  });
+
+  it('npy writer: BigInt and symbols in a shape or dtype are InputErrors, not TypeErrors', () => {
+    expect(messageOf(() => encodeNpy([1, 2], [2n as unknown as number]))).toBe('npy: shape [2n] has an entry 2n that is not a non-negative integer');
+    expect(messageOf(() => npyHeader([Symbol('s') as unknown as number], 'float64'))).toBe('npy: shape [null] has an entry Symbol(s) that is not a non-negative integer');
+    expect(messageOf(() => encodeNpy([1], [1], [Symbol('d')] as unknown as 'float64'))).toBe("npy: unsupported dtype [null] for writing (use 'float64' or 'float32')");
+    expect(messageOf(() => encodeNpy([1], [1], 10n as unknown as 'float64'))).toBe("npy: unsupported dtype 10n for writing (use 'float64' or 'float32')");
+  });
+
+  it('csv writer: a symbol among the values is an InputError', () => {
+    expect(messageOf(() => formatCsv([1, Symbol('v')] as unknown as number[], [1, 2]))).toBe('csv: value at row 1, column 2 is Symbol(v): CSV holds finite numbers only');
+  });
+
+  it('spec: a repeat count of 1e9 is refused (it ran the compiler out of memory)', () => {
+    expect(messageOf(() => resolveSpec({ layers: [{ type: 'dense' }, { type: 'repeat', count: 1e9, layers: [{ type: 'relu' }, { type: 'dense' }] }] }))).toBe(
+      'layers[1].count: must be at most 10000000, got 1000000000',
+    );
+    expect(messageOf(() => resolveSpec({ layers: [{ type: 'dense' }, { type: 'denseBlock', depth: 2 ** 53 }] }))).toBe(
+      'layers[1].depth: must be at most 10000000, got 9007199254740992',
+    );
+  });
+
+  it('spec: deep nesting is a SpecError, not a stack overflow', () => {
+    let layer: unknown = { type: 'dense' };
+    for (let k = 0; k < 10_000; k++) layer = { type: 'repeat', count: 1, layers: [layer] };
+    const m = messageOf(() => resolveSpec({ layers: [{ type: 'dense' }, layer] }));
+    expect(m).toBe(`layers[1]${'.layers[0]'.repeat(32)}: layers are nested more than 32 levels deep (repeats and residual branches)`);
+  });
+
+  it('spec: strings, keys and JavaScript values are shown on one line', () => {
+    expect(messageOf(() => resolveSpec({ layers: [{ type: 'a\nb' }] }))).toBe(
+      'layers[0].type: unknown layer type "a\\nb" (known: dense, residual, denseBlock, repeat, relu, arccos, leakyRelu, abRelu, erf)',
+    );
+    expect(messageOf(() => resolveSpec({ layers: [{ type: 'dense' }], 'x\ny': 1 }))).toBe(
+      '["x\\ny"]: unknown key (allowed: format, name, description, inputScale, layers, readout, normalize, sweepStart)',
+    );
+    expect(messageOf(() => resolveSpec(10n))).toBe('spec: must be an object, got 10n');
+    expect(messageOf(() => resolveSpec({ layers: [{ type: 'dense' }], name: 5n }))).toBe('name: must be a string, got 5n');
+    expect(messageOf(() => resolveSpec({ format: 10n, layers: [{ type: 'dense' }] }))).toBe('format: unsupported format 10n (expected "webntk-spec/1")');
+    expect(messageOf(() => presetSpec('arora2019', { depth: 2n }))).toBe('arora2019: depth must be a finite number, got 2n');
+  });
+
+  it('presets: Object.prototype names are unknown parameters, never "given twice" or ignored', () => {
+    expect(messageOf(() => parsePresetRef('huang2020:__proto__=true'))).toBe('huang2020: unknown parameter "__proto__" (known: depth, alpha, gamma)');
+    expect(messageOf(() => parsePresetRef('resnet:constructor=false'))).toBe(
+      'resnet: unknown parameter "constructor" (known: depth, alpha, gamma, alpha0, cw2, cv2, trainStem, trainReadout)',
+    );
+    expect(messageOf(() => parsePresetRef('arora2019:depth=2,depth=3'))).toBe('preset "arora2019": parameter "depth" given twice');
+    // Through presetSpec the same keys used to be accepted silently.
+    expect(messageOf(() => presetSpec('arora2019', { depth: 2, toString: 5 }))).toBe('arora2019: unknown parameter "toString" (known: depth)');
+  });
+
+  it('presets: a line break in a reference stays escaped', () => {
+    expect(messageOf(() => parsePresetRef('mlp\nx'))).toBe(
+      'unknown preset "mlp\\nx" (known: arora2019, jacot2018, hayou2019, huang2020, belfer2021, tirer2021, resnet, densenet, mlp)',
+    );
+    expect(messageOf(() => parsePresetRef('mlp:depth\n2'))).toBe('preset "mlp": expected key=value, got "depth\\n2"');
   });
 });

@@ -19,6 +19,7 @@
  */
 import Papa from 'papaparse';
 import { InputError } from '../errors.js';
+import { jsValue } from '../jsvalue.js';
 
 export type CsvDelimiter = ',' | '\t' | ';';
 
@@ -128,6 +129,8 @@ function readRows(body: string, delimiter: CsvDelimiter, name: string): Row[] {
     return line;
   };
   let failure: string | null = null;
+  /** Where the previous row ended (papaparse reports a last, empty row at the very end). */
+  let previous = 0;
   Papa.parse<string[]>(body, {
     delimiter,
     newline: '\n',
@@ -147,8 +150,15 @@ function readRows(body: string, delimiter: CsvDelimiter, name: string): Row[] {
       }
       const cells = results.data;
       // The cursor is just past the row's line end: the row itself ends on the line before it.
-      const end = lineAt(Math.max(0, results.meta.cursor - 1));
-      if (cells.length === 1 && cells[0]!.trim() === '') return; // a blank line
+      const cursor = results.meta.cursor;
+      const end = lineAt(Math.max(0, cursor - 1));
+      if (cells.length === 1 && cells[0]!.trim() === '') {
+        // A blank line, unless it is a quoted empty cell ("") of a one-column file: that is missing.
+        const lineText = body.slice(Math.max(previous, body.lastIndexOf('\n', cursor - 2) + 1), cursor);
+        previous = cursor;
+        if (!lineText.includes('"')) return;
+      }
+      previous = cursor;
       rows.push({ cells, line: end });
     },
   });
@@ -305,32 +315,6 @@ function show(s: string): string {
   return JSON.stringify(cut).replace(/[\u2028\u2029\u0085]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
-/**
- * A value a JavaScript caller passed, for an error message: numbers as String() writes them, the
- * rest as JSON where possible; never throws (BigInt, symbols and cyclic objects would).
- */
-function jsValue(v: unknown): string {
-  let s: string | undefined;
-  if (typeof v === 'number') s = String(v);
-  else if (typeof v === 'bigint') s = `${v}n`;
-  else if (typeof v === 'symbol') s = v.toString();
-  else if (typeof v === 'function') s = 'a function';
-  else {
-    try {
-      s = JSON.stringify(v);
-    } catch {
-      s = undefined;
-    }
-    s ??= v === undefined ? 'undefined' : Object.prototype.toString.call(v);
-  }
-  s = s.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
-  return s.length > 80 ? `${s.slice(0, 80)}…` : s;
-}
-
 function columns(n: number): string {
   return n === 1 ? '1 column' : `${n} columns`;
-}
-
-function oneLine(s: string): string {
-  return s.replace(/\s+/g, ' ').trim();
 }

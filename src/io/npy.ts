@@ -8,6 +8,7 @@
  *     padded with spaces and ended by '\n' | raw data.
  */
 import { InputError } from '../errors.js';
+import { jsValue } from '../jsvalue.js';
 
 export type NpyDtype = 'float64' | 'float32';
 
@@ -473,26 +474,6 @@ const WRITE_DTYPES: Record<NpyDtype, { descr: string; itemsize: number }> = {
   float64: { descr: '<f8', itemsize: 8 },
   float32: { descr: '<f4', itemsize: 4 },
 };
-
-/**
- * A value a JavaScript caller passed, for an error message: JSON where possible, never throwing
- * (BigInt, symbols and cyclic objects make JSON.stringify or string conversion throw).
- */
-function jsValue(v: unknown): string {
-  let s: string | undefined;
-  if (typeof v === 'bigint') s = `${v}n`;
-  else if (typeof v === 'symbol') s = v.toString();
-  else if (typeof v === 'function') s = 'a function';
-  else {
-    try {
-      s = JSON.stringify(v);
-    } catch {
-      s = undefined;
-    }
-    s ??= v === undefined ? 'undefined' : Object.prototype.toString.call(v);
-  }
-  return clip(s.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`));
-}
 
 function checkShape(shape: readonly number[]): number {
   if (!Array.isArray(shape)) throw new InputError(`npy: shape must be an array of integers`);

@@ -5,6 +5,7 @@
  * A preset reference is `name` or `name:key=value,key=value`, e.g. `huang2020:depth=50,gamma=0.75`.
  */
 import { InputError, SpecError } from '../errors.js';
+import { jsValue } from '../jsvalue.js';
 import type { Layer, Spec } from './types.js';
 import { MAX_COUNT } from './validate.js';
 
@@ -319,14 +320,12 @@ export function presetParams(preset: Preset, given: Record<string, unknown>): Pr
   return out;
 }
 
-/** Text for an error message: in double quotes, escaped onto one line, at most 80 characters. */
-function quote(s: string): string {
-  const q = JSON.stringify(s).replace(/[\u007f-\u009f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
-  return q.length > 80 ? `${q.slice(0, 80)}…` : q;
-}
+/** Text or a value for an error message: JSON-quoted, one line, at most 80 characters. */
+const quote = jsValue;
+
 
 function checkParam(preset: string, key: string, def: ParamDef, v: unknown): number | boolean | string {
-  const shown = typeof v === 'number' ? String(v) : typeof v === 'string' ? quote(v) : String(JSON.stringify(v));
+  const shown = jsValue(v);
   const bad = (what: string) => new InputError(`${preset}: ${key} must be ${what}, got ${shown}`);
   switch (def.kind) {
     case 'boolean':

@@ -5,6 +5,7 @@
  * (the output of a dense layer, or a residual sum of such), as in neural-tangents' stax.
  */
 import { SpecError } from '../errors.js';
+import { jsValue } from '../jsvalue.js';
 import {
   ACTIVATION_TYPES,
   type ResolvedActivation,
@@ -43,7 +44,7 @@ export function resolveSpec(value: unknown): ResolvedSpec {
   const obj = record(value, 'spec');
   knownKeys(obj, SPEC_KEYS, '');
   if (obj.format !== undefined && obj.format !== 'webntk-spec/1') {
-    throw new SpecError('format', `unsupported format ${JSON.stringify(obj.format)} (expected "webntk-spec/1")`);
+    throw new SpecError('format', `unsupported format ${show(obj.format)} (expected "webntk-spec/1")`);
   }
   const name = optString(obj, 'name', '');
   const description = optString(obj, 'description', '');
@@ -325,28 +326,8 @@ function requireGaussian(rep: Rep, path: string, what: string): void {
 
 // ---- small typed readers -------------------------------------------------------------------
 
-/**
- * A value for an error message: JSON where it can be (strings quoted and escaped), on one line and
- * at most 80 characters. Also for what JavaScript callers may pass and JSON cannot hold (BigInt,
- * functions, symbols, cyclic objects), where JSON.stringify throws or returns undefined.
- */
-function show(v: unknown): string {
-  let s: string | undefined;
-  if (typeof v === 'number') s = String(v);
-  else if (typeof v === 'bigint') s = `${v}n`;
-  else if (typeof v === 'function') s = 'a function';
-  else if (typeof v === 'symbol') s = v.toString();
-  else {
-    try {
-      s = JSON.stringify(v);
-    } catch {
-      s = undefined;
-    }
-    s ??= v === undefined ? 'undefined' : Object.prototype.toString.call(v);
-  }
-  s = s.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
-  return s.length > 80 ? `${s.slice(0, 80)}…` : s;
-}
+/** A value for an error message (one line, at most 80 characters; never throws). */
+const show = jsValue;
 
 function record(value: unknown, path: string): Record<string, unknown> {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
