@@ -220,8 +220,15 @@ describe('indices stay inside blocks', () => {
     // Small devices still get a valid plan; impossible ones are an error.
     const tiny = planBlocks({ maxStorageBufferBindingSize: 2 ** 20, maxBufferSize: 2 ** 20 }, compile(kernelCpuSpec('tirer2021')), 5000, 5000, 2, false);
     expect(tiny.blockRows).toBeGreaterThanOrEqual(64);
-    expect(() => planBlocks({ maxStorageBufferBindingSize: 1024, maxBufferSize: 1024 }, compile(kernelCpuSpec('tirer2021')), 10, 10, 2, false)).toThrow(
+    expect(() => planBlocks({ maxStorageBufferBindingSize: 1024, maxBufferSize: 1024 }, compile(kernelCpuSpec('tirer2021')), 10, 10, 1, false)).toThrow(
       /too small/,
+    );
+    // Inputs too wide for one block of rows are bad input for this device, named as such.
+    expect(() => planBlocks({ maxStorageBufferBindingSize: 2 ** 27, maxBufferSize: 2 ** 28 }, compile(kernelCpuSpec('tirer2021')), 10, 10, 2 ** 20, false)).toThrow(
+      InputError,
+    );
+    expect(() => planBlocks({ maxStorageBufferBindingSize: 2 ** 27, maxBufferSize: 2 ** 28 }, compile(kernelCpuSpec('tirer2021')), 10, 10, 2 ** 20, false)).toThrow(
+      /inputs with 4194304 features need .* reduce the dimension or use the CPU backend/,
     );
   });
 });

@@ -128,7 +128,7 @@ export function gramCpu(
   const store = (tap: number, outTap: number, at: number, k: number, t: number) => {
     if (!Number.isFinite(k) || !Number.isFinite(t)) {
       throw new InputError(
-        `the kernel overflows float64 at depth ${p.depths[tap]} (value ${Number.isFinite(k) ? t : k}); ` +
+        `the kernel overflows float64 at depth ${p.depths[tap]}; ` +
           'reduce the depth, the variances or α, or rescale the inputs',
       );
     }

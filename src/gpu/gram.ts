@@ -194,7 +194,15 @@ export function planBlocks(
     }
     b = Math.min(b, opt.blockRows);
   }
-  if (b < TILE) throw new GpuError(`the device limits (${cap} bytes per buffer) are too small for one ${TILE}-row block`);
+  if (b < TILE) {
+    if (TILE * vec4s * 16 > cap) {
+      throw new InputError(
+        `inputs with ${vec4s * 4} features need ${TILE * vec4s * 16} bytes per ${TILE}-row block, more than this device's ` +
+          `${cap}-byte buffers: reduce the dimension or use the CPU backend`,
+      );
+    }
+    throw new GpuError(`the device limits (${cap} bytes per buffer) are too small for one ${TILE}-row block`);
+  }
   b = Math.min(b, Math.ceil(Math.max(n1, n2) / TILE) * TILE);
   const pairs = b * b;
   const opsPerIter = Math.max(1, p.sweep?.body.length ?? 1);
@@ -435,7 +443,7 @@ export async function* gramBlocksWebGPU(
                 const tv = ldexp64(f[q + 2]!, ints[q + 3]!) * it;
                 if (!Number.isFinite(kv) || !Number.isFinite(tv)) {
                   throw new InputError(
-                    `the kernel overflows float64 at depth ${p.depths[tap]} (value ${Number.isFinite(kv) ? tv : kv}); ` +
+                    `the kernel overflows float64 at depth ${p.depths[tap]}; ` +
                       'reduce the depth, the variances or α, or rescale the inputs',
                   );
                 }
