@@ -5,7 +5,7 @@
 import { InputError } from './errors.js';
 import { gramCpu, type GramRequest, type GramResult, type KernelKind } from './cpu/gram.js';
 import { describeAdapter, getGpu, type AdapterSummary, type GpuContext } from './gpu/device.js';
-import { gramBlocksWebGPU, gramWebGPU, type GpuRunOptions, type GramBlock } from './gpu/gram.js';
+import { gramBlocksWebGPU, gramWebGPU, transposeBlock, type GpuRunOptions, type GramBlock } from './gpu/gram.js';
 import { toMatrix, type Matrix2D, type MatrixInput } from './matrix.js';
 import { compile } from './program/compile.js';
 import type { KernelProgram } from './program/program.js';
@@ -28,7 +28,7 @@ export interface KernelOptions {
   depths?: 'last' | 'all';
   /** "cpu" (float64, the default), "webgpu" (an error when there is no adapter) or "auto". */
   backend?: BackendChoice;
-  /** WebGPU only: rows per block (a multiple of 64; default from the device limits). */
+  /** Rows per streamed block (WebGPU: a multiple of 64, default from the device limits; CPU: default 512). */
   blockRows?: number;
   /** WebGPU only: upper bound on pair-operations per submit (default 2^26). */
   maxPairOpsPerSubmit?: number;
@@ -149,12 +149,63 @@ export async function* kernelBlocks(
   const prep = prepare(arch, x1, x2, options);
   const ctx = await resolveBackend(options.backend ?? 'cpu');
   if (!ctx) {
-    const r = gramCpu(prep.p, prep.a, prep.b, prep.req);
-    const cols = prep.req.diagonal ? 1 : (prep.b ?? prep.a).rows;
-    yield { row0: 0, col0: 0, rows: prep.a.rows, cols, ...(r.nngp ? { nngp: r.nngp } : {}), ...(r.ntk ? { ntk: r.ntk } : {}), backend: 'cpu' };
+    yield* cpuBlocks(prep, options);
     return;
   }
   for await (const b of gramBlocksWebGPU(ctx, prep.p, prep.a, prep.b, prep.req, gpuOptions(options))) yield { ...b, backend: 'webgpu' };
+}
+
+/** Rows per block of the streamed CPU path (blockRows overrides it). */
+const CPU_BLOCK_ROWS = 512;
+
+/** Rows [r0, r0 + rows) of a matrix, as a view. */
+function rowSlice(m: Matrix2D, r0: number, rows: number): Matrix2D {
+  return { data: m.data.subarray(r0 * m.cols, (r0 + rows) * m.cols), rows, cols: m.cols };
+}
+
+/**
+ * The CPU result in blocks of rows × columns, so that host memory stays one block: X × X by the
+ * blocks of its upper triangle (each off-diagonal one also yielded transposed), X1 × X2 and the
+ * diagonal by plain blocks.
+ */
+async function* cpuBlocks(prep: Prepared, options: KernelOptions): AsyncGenerator<GramBlock & { backend: Backend }> {
+  const { p, a, b, req } = prep;
+  const B = options.blockRows ?? CPU_BLOCK_ROWS;
+  if (!Number.isInteger(B) || B < 1) throw new InputError(`blockRows must be a positive integer, got ${B}`);
+  const symmetric = !b && !req.diagonal;
+  const other = b ?? a;
+  const nb1 = Math.ceil(a.rows / B);
+  const nb2 = req.diagonal ? 1 : Math.ceil(other.rows / B);
+  const jobs: [number, number][] = [];
+  for (let i = 0; i < nb1; i++) for (let j = req.diagonal ? 0 : symmetric ? i : 0; j < nb2; j++) jobs.push([i, j]);
+  let done = 0;
+  for (const [bi, bj] of jobs) {
+    if (options.signal?.aborted) throw options.signal.reason instanceof Error ? options.signal.reason : new DOMException('cancelled', 'AbortError');
+    const r0 = bi * B;
+    const rows = Math.min(B, a.rows - r0);
+    const A = rowSlice(a, r0, rows);
+    let block: GramBlock;
+    if (req.diagonal) {
+      const r = gramCpu(p, A, null, req);
+      block = { row0: r0, col0: 0, rows, cols: 1, ...pick(r) };
+    } else {
+      const c0 = bj * B;
+      const cols = Math.min(B, other.rows - c0);
+      const r = symmetric && bi === bj ? gramCpu(p, A, null, req) : gramCpu(p, A, rowSlice(other, c0, cols), req);
+      block = { row0: r0, col0: c0, rows, cols, ...pick(r) };
+      if (symmetric && bi !== bj) {
+        yield { ...block, backend: 'cpu' };
+        block = transposeBlock(block, req.allDepths ? p.depths.length : 1);
+      }
+    }
+    yield { ...block, backend: 'cpu' };
+    done++;
+    options.onProgress?.({ blocksDone: done, blocks: jobs.length });
+  }
+}
+
+function pick(r: GramResult): Pick<GramBlock, 'nngp' | 'ntk'> {
+  return { ...(r.nngp ? { nngp: r.nngp } : {}), ...(r.ntk ? { ntk: r.ntk } : {}) };
 }
 
 export type { AdapterSummary, GramBlock };

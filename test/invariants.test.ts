@@ -159,3 +159,38 @@ describe('resource limits', () => {
     );
   });
 });
+
+describe('streamed CPU blocks', () => {
+  it('tile X × X, X1 × X2, the diagonal and depth sweeps exactly, equal to the whole result', async () => {
+    const { kernelBlocks } = await import('../src/index.js');
+    const X = randomInputs(150, 4, 9);
+    const Y = randomInputs(70, 4, 10);
+    for (const [x2, opts] of [
+      [null, {}],
+      [Y, {}],
+      [null, { diagonal: true }],
+      [null, { depths: 'all' as const }],
+    ] as const) {
+      const whole = kernelCpu('tirer2021:depth=3', X, x2, opts);
+      const n2 = opts && 'diagonal' in opts ? 1 : (x2 ?? X).length;
+      const taps = whole.depths.length;
+      const plane = X.length * n2;
+      const seen = new Uint8Array(plane);
+      let progress = 0;
+      for await (const b of kernelBlocks('tirer2021:depth=3', X, x2, { ...opts, blockRows: 64, onProgress: () => progress++ })) {
+        expect(b.backend).toBe('cpu');
+        for (let t = 0; t < taps; t++) {
+          for (let i = 0; i < b.rows; i++) {
+            for (let j = 0; j < b.cols; j++) {
+              const at = (b.row0 + i) * n2 + b.col0 + j;
+              if (t === 0) seen[at]! += 1;
+              expect(b.ntk![(t * b.rows + i) * b.cols + j]).toBe(whole.ntk![t * plane + at]);
+            }
+          }
+        }
+      }
+      expect(seen.every((v) => v === 1)).toBe(true);
+      expect(progress).toBeGreaterThan(1);
+    }
+  });
+});

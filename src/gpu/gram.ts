@@ -481,7 +481,8 @@ export async function* gramBlocksWebGPU(
   }
 }
 
-function transposeBlock(b: GramBlock, taps: number): GramBlock {
+/** The transpose of a block (every depth plane), as the block at the mirrored place. */
+export function transposeBlock(b: GramBlock, taps: number): GramBlock {
   const tr = (a: Float64Array) => {
     const o = new Float64Array(a.length);
     const n = b.rows * b.cols;
