@@ -87,7 +87,7 @@ export async function runGram(opts: GramOptions, io: CliIO, terminal: boolean): 
   const bar =
     terminal && !opts.quiet && !opts.json
       ? new cliProgress.SingleBar(
-          { format: 'webntk gram [{bar}] {value}/{total} blocks | {duration_formatted} elapsed | ETA {eta_formatted}', stream: process.stderr, hideCursor: true },
+          { format: 'webntk gram [{bar}] {value}/{total} blocks | {rate} blocks/s | {duration_formatted} elapsed | ETA {eta_formatted}', stream: process.stderr, hideCursor: true },
           cliProgress.Presets.shades_classic,
         )
       : null;
@@ -102,10 +102,10 @@ export async function runGram(opts: GramOptions, io: CliIO, terminal: boolean): 
       onProgress: ({ blocksDone, blocks }) => {
         if (!bar) return;
         if (!started) {
-          bar.start(blocks, 0);
+          bar.start(blocks, 0, { rate: '-' });
           started = true;
         }
-        bar.update(blocksDone);
+        bar.update(blocksDone, { rate: (blocksDone / ((performance.now() - t0) / 1000)).toFixed(2) });
       },
     })) {
       backend = block.backend;
