@@ -247,3 +247,35 @@ describe('preset references', () => {
     expect(() => toSpec(r)).toThrow(msg);
   });
 });
+
+describe('deep residual networks beyond the float64 range', () => {
+  it('belfer2021 with α = 1 (K grows like 2^L) at ρ = 0 for L = 100 … 10^5 (seeds.md §3.6)', () => {
+    // The unnormalised kernels reach 2^100000; the reference carries them as mantissa and exponent.
+    const expected: [number, number][] = [
+      [100, 0.27453],
+      [1000, 0.25394],
+      [10000, 0.25049],
+    ];
+    for (const [L, v] of expected) {
+      const r = kernelCpu(`belfer2021:depth=${L},alpha=1`, atRho(0), null, { get: 'ntk' });
+      expect(Math.abs(r.ntk![1]! - v), `L = ${L}`).toBeLessThan(5e-6);
+      expect(r.ntk![0]).toBeCloseTo(1, 12);
+    }
+    // L = 10^5 against 30-digit mpmath (scripts/mp-belfer.py): 0.250057552406 (seeds.md rounds it to 0.25005).
+    const deep = kernelCpu('belfer2021:depth=100000,alpha=1', atRho(0), null, { get: 'ntk' });
+    expect(Math.abs(deep.ntk![1]! - 0.250057552406)).toBeLessThan(1e-11);
+  });
+
+  it('an unnormalised kernel that leaves float64 is still an error, and layers that need actual values say so', () => {
+    expect(() => kernelCpu('huang2020:depth=1100,alpha=1', [[1, 0]])).toThrow(/overflows float64 at depth 1100/);
+    const spec = {
+      inputScale: 'none' as const,
+      layers: [
+        { type: 'dense' as const },
+        { type: 'repeat' as const, count: 1100, layers: [{ type: 'residual' as const, alpha: 1, branch: [{ type: 'dense' as const, weightVar: 2 }, { type: 'relu' as const }, { type: 'dense' as const }] }] },
+        { type: 'dense' as const, biasVar: 0.1 },
+      ],
+    };
+    expect(() => kernelCpu(spec, [[1, 0]])).toThrow(/overflows float64 before a bias/);
+  });
+});

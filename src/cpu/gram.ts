@@ -4,7 +4,7 @@
 import { InputError } from '../errors.js';
 import type { Matrix2D } from '../matrix.js';
 import { NTK, type KernelProgram } from '../program/program.js';
-import { newState, nngpOf, normalizeValue, normalizers, runPair, type PairInit } from './interpreter.js';
+import { expOf, newState, nngpOf, normalizers, runPair, scaledValue, type PairInit } from './interpreter.js';
 
 export type KernelKind = 'nngp' | 'ntk';
 
@@ -125,23 +125,25 @@ export function gramCpu(
   };
 
   const { state, work } = newState(p);
-  const store = (tap: number, outTap: number, at: number, k: number, t: number) => {
+  const store = (tap: number, outTap: number, at: number, km: number, tm: number, e: number) => {
+    const k = scaledValue(km, e, norms ? norms.nngp[tap]! : null, norms ? norms.exp[tap]! : 0, 'NNGP');
+    const t = scaledValue(tm, e, norms ? norms.ntk[tap]! : null, norms ? norms.exp[tap]! : 0, 'NTK');
     if (!Number.isFinite(k) || !Number.isFinite(t)) {
       throw new InputError(
         `the kernel overflows float64 at depth ${p.depths[tap]}; ` +
           'reduce the depth, the variances or α, or rescale the inputs',
       );
     }
-    if (nngp) nngp[outTap * plane + at] = norms ? normalizeValue(k, norms.nngp[tap]!, 'NNGP') : k;
-    if (ntk) ntk[outTap * plane + at] = norms ? normalizeValue(t, norms.ntk[tap]!, 'NTK') : t;
+    if (nngp) nngp[outTap * plane + at] = k;
+    if (ntk) ntk[outTap * plane + at] = t;
   };
   const pair = (i: number, j: number, at: number) => {
     setInit(i, req.diagonal ? i : j);
     if (req.allDepths) {
-      runPair(p, state, work, init, (tap, k, t) => store(tap, tap, at, k, t));
+      runPair(p, state, work, init, (tap, k, t, e) => store(tap, tap, at, k, t, e));
     } else {
       runPair(p, state, work, init);
-      store(lastTap, 0, at, nngpOf(work), work[NTK]!);
+      store(lastTap, 0, at, nngpOf(work), work[NTK]!, expOf(work));
     }
   };
 

@@ -1,8 +1,16 @@
 /**
  * The float64 reference executor: runs a kernel program on the state of one input pair, with the
  * correlation carried as its gaps 1 − ρ and 1 + ρ (see gap.ts for why and how).
+ *
+ * Scale: the state's kernels are stored divided by 2^E, with one exponent E for the pair (the last
+ * slot of the state). Positively homogeneous layers (ReLU-type units, bias-free dense layers,
+ * residual and DenseNet sums) leave E alone and rescale by exact powers of two, so deep ResNets
+ * whose (1 + α²)^L leaves the float64 range still come out right (as mantissa and exponent).
+ * Layers that need actual values (a bias, erf, a step, order-2 units) first bring E back to 0,
+ * which is an error only if the actual values overflow float64.
  */
 import { ANTI, BANK_SIZE, GAP, KXX, KZZ, NTK, type Coef, type KernelProgram, type Op } from '../program/program.js';
+import { InputError } from '../errors.js';
 import { actGap, type ActOut } from './gap.js';
 
 const act: ActOut = { kxx: 0, kzz: 0, g: 0, h: 0, sdot: 0 };
@@ -42,11 +50,53 @@ function mixInto(s: Float64Array, to: number, o1: number, cs: number, o2: number
   s[to + NTK] = t;
 }
 
+/** The exponent slot: the last entry of the state. */
+const expAt = (s: Float64Array) => s.length - 1;
+
+const SCALE_HI = 2 ** 400;
+const SCALE_LO = 2 ** -400;
+
+/** Keeps bank 0's diagonals within 2^±400 by an exact power of two applied to every bank. */
+function renorm(s: Float64Array): void {
+  const m = Math.max(s[KXX]!, s[KZZ]!);
+  if (!(m > SCALE_HI || (m > 0 && m < SCALE_LO))) return;
+  const k = Math.floor(Math.log2(m));
+  const f = 2 ** -k;
+  for (let o = 0; o < expAt(s); o += BANK_SIZE) {
+    s[o + KXX] = s[o + KXX]! * f;
+    s[o + KZZ] = s[o + KZZ]! * f;
+    s[o + NTK] = s[o + NTK]! * f;
+  }
+  s[expAt(s)] = s[expAt(s)]! + k;
+}
+
+/** Brings the exponent back to 0 (actual values), for layers that are not homogeneous. */
+function materialise(s: Float64Array, what: string): void {
+  const E = s[expAt(s)]!;
+  if (E === 0) return;
+  for (let o = 0; o < expAt(s); o += BANK_SIZE) {
+    for (const r of [KXX, KZZ, NTK]) {
+      const v = ldexp(s[o + r]!, E);
+      if (!Number.isFinite(v)) throw new InputError(`the kernel overflows float64 before ${what}, which needs its actual value`);
+      s[o + r] = v;
+    }
+  }
+  s[expAt(s)] = 0;
+}
+
+/** m·2^e without intermediate overflow or underflow. */
+export function ldexp(m: number, e: number): number {
+  if (e > 1000) return m * 2 ** 1000 * 2 ** (e - 1000);
+  if (e < -1000) return m * 2 ** -1000 * 2 ** (e + 1000);
+  return m * 2 ** e;
+}
+
 /** Applies `ops` to `s`; `iter` indexes per-iteration coefficients of the enclosing loop. */
 export function runOps(ops: readonly Op[], s: Float64Array, iter: number): void {
   for (const op of ops) {
     switch (op.op) {
       case 'affine': {
+        if (op.biasVar !== 0) materialise(s, 'a bias');
         // K ← w·K + b. With P = w·kxx, Q = w·kzz, s = √(PQ), R = √(AB):
         // 1 − ρ' = [b(√P − √Q)²/(R + s + b) + s(1 − ρ)]/R, 1 + ρ' = [(b(P+Q) + b²)/(R + s) + b + s(1 + ρ)]/R.
         const w = op.weightVar;
@@ -73,9 +123,12 @@ export function runOps(ops: readonly Op[], s: Float64Array, iter: number): void 
         s[GAP] = g;
         s[ANTI] = h;
         s[NTK] = w * s[NTK]! + (op.trainable ? kxz : 0);
+        renorm(s);
         break;
       }
       case 'act': {
+        const a = op.act;
+        if (a.type === 'erf' || (a.type === 'arccos' && a.order !== 1)) materialise(s, `the ${a.type === 'erf' ? 'erf' : `order-${a.order} arc-cosine`} nonlinearity`);
         actGap(op.act, s[KXX]!, s[KZZ]!, s[GAP]!, s[ANTI]!, act);
         s[KXX] = act.kxx;
         s[KZZ] = act.kzz;
@@ -91,6 +144,7 @@ export function runOps(ops: readonly Op[], s: Float64Array, iter: number): void 
       }
       case 'mix':
         mixInto(s, 0, op.bank * BANK_SIZE, op.skip, 0, op.branch);
+        renorm(s);
         break;
       case 'clear': {
         const o = op.bank * BANK_SIZE;
@@ -110,6 +164,7 @@ export function runOps(ops: readonly Op[], s: Float64Array, iter: number): void 
         s[GAP] = s[o + GAP]!;
         s[ANTI] = s[o + ANTI]!;
         s[NTK] = c * s[o + NTK]!;
+        renorm(s);
         break;
       }
     }
@@ -134,22 +189,27 @@ export interface PairInit {
   h: number;
 }
 
-/** NNGP value of bank 0 of a state: ρ·√(K(x,x)·K(z,z)). */
+/** NNGP mantissa of bank 0 of a state: ρ·√(K(x,x)·K(z,z)), to be scaled by 2^expOf(s). */
 export function nngpOf(s: Float64Array): number {
   return 0.5 * (s[ANTI]! - s[GAP]!) * Math.sqrt(s[KXX]!) * Math.sqrt(s[KZZ]!);
+}
+
+/** The state's exponent E (its kernels are the stored values times 2^E). */
+export function expOf(s: Float64Array): number {
+  return s[expAt(s)]!;
 }
 
 /**
  * Runs the program for one pair. With `onTap`, calls it with (tap, nngp, ntk) after every depth of
  * the sweep; otherwise only the final output is produced. Either way the final state (after the
- * suffix) is left in `work`: read it with nngpOf(work) and work[NTK].
+ * suffix) is left in `work`: read it with nngpOf(work), work[NTK] and expOf(work).
  */
 export function runPair(
   p: KernelProgram,
   state: Float64Array,
   work: Float64Array,
   init: PairInit,
-  onTap?: (tap: number, nngp: number, ntk: number) => void,
+  onTap?: (tap: number, nngp: number, ntk: number, exp: number) => void,
 ): void {
   state.fill(0);
   state[KXX] = init.kxx;
@@ -161,7 +221,7 @@ export function runPair(
   const tap = (t: number) => {
     work.set(state);
     runOps(p.suffix, work, 0);
-    onTap?.(t, nngpOf(work), work[NTK]!);
+    onTap?.(t, nngpOf(work), work[NTK]!, expOf(work));
   };
   if (!p.sweep) {
     tap(0);
@@ -177,26 +237,35 @@ export function runPair(
 
 export function newState(p: KernelProgram): { state: Float64Array; work: Float64Array } {
   return {
-    state: new Float64Array(p.banks * BANK_SIZE),
-    work: new Float64Array(p.banks * BANK_SIZE),
+    state: new Float64Array(p.banks * BANK_SIZE + 1),
+    work: new Float64Array(p.banks * BANK_SIZE + 1),
   };
 }
 
 /**
- * Per-depth normalisers for `normalize: "diagonal"`: the kernels of an input with K₀(x,x) = 1.
- * Returns null when the program does not normalise.
+ * Per-depth normalisers for `normalize: "diagonal"`: the kernels of an input with K₀(x,x) = 1, as
+ * mantissas with a shared exponent per depth (value = mantissa·2^exp). Null when the program does
+ * not normalise.
  */
-export function normalizers(p: KernelProgram): { nngp: Float64Array; ntk: Float64Array } | null {
+export function normalizers(p: KernelProgram): { nngp: Float64Array; ntk: Float64Array; exp: Float64Array } | null {
   if (p.normalize === 'none') return null;
   const taps = p.depths.length;
   const nngp = new Float64Array(taps);
   const ntk = new Float64Array(taps);
+  const exp = new Float64Array(taps);
   const { state, work } = newState(p);
-  runPair(p, state, work, { kxx: 1, kzz: 1, g: 0, h: 2 }, (t, k, th) => {
+  runPair(p, state, work, { kxx: 1, kzz: 1, g: 0, h: 2 }, (t, k, th, e) => {
     nngp[t] = k;
     ntk[t] = th;
+    exp[t] = e;
   });
-  return { nngp, ntk };
+  return { nngp, ntk, exp };
+}
+
+/** A kernel value (mantissa, exponent), divided by a normaliser (mantissa, exponent) when given. */
+export function scaledValue(m: number, e: number, norm: number | null, normExp: number, what: string): number {
+  if (norm === null) return ldexp(m, e);
+  return ldexp(normalizeValue(m, norm, what), e - normExp);
 }
 
 /**

@@ -429,9 +429,10 @@ export async function* gramBlocksWebGPU(
           for (let k = 0; k < nTaps; k++) {
             const tap = wantTaps ? tapBase + k : T - 1;
             const slot = wantTaps ? tap : 0;
+            // Normalisers come as mantissa·2^exp; a zero one means the kernel is identically zero there.
             const kn = norms ? norms.nngp[tap]! : 1;
             const tn = norms ? norms.ntk[tap]! : 1;
-            // A zero normaliser means the kernel is identically zero at that depth (see the CPU path).
+            const ne = norms ? norms.exp[tap]! : 0;
             const ik = kn === 0 ? 0 : 1 / kn;
             const it = tn === 0 ? 0 : 1 / tn;
             const o = k * pairs * 4;
@@ -439,8 +440,8 @@ export async function* gramBlocksWebGPU(
             for (let i = 0; i < rows; i++) {
               for (let jj = diagBlock ? i : 0; jj < cols; jj++) {
                 const q = o + 4 * (i * cols + jj);
-                const kv = ldexp64(f[q]!, ints[q + 1]!) * ik;
-                const tv = ldexp64(f[q + 2]!, ints[q + 3]!) * it;
+                const kv = ldexp64(f[q]! * ik, ints[q + 1]! - ne);
+                const tv = ldexp64(f[q + 2]! * it, ints[q + 3]! - ne);
                 if (!Number.isFinite(kv) || !Number.isFinite(tv)) {
                   throw new InputError(
                     `the kernel overflows float64 at depth ${p.depths[tap]}; ` +

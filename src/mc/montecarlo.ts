@@ -14,7 +14,7 @@
 import { InputError } from '../errors.js';
 import { toMatrix, type MatrixInput } from '../matrix.js';
 import { compile, countResidualBlocks, residualAlpha } from '../program/compile.js';
-import { normalizers } from '../cpu/interpreter.js';
+import { ldexp, normalizers } from '../cpu/interpreter.js';
 import type { Activation, ResolvedLayer, ResolvedSpec, Spec } from '../spec/types.js';
 import { resolveSpec } from '../spec/validate.js';
 import { parsePresetRef } from '../spec/presets.js';
@@ -317,8 +317,8 @@ export function monteCarlo(
   const L = countResidualBlocks(all);
   const norms = normalizers(compile(spec));
   const lastTap = compile(spec).depths.length - 1;
-  const kNorm = norms ? norms.nngp[lastTap]! : 1;
-  const tNorm = norms ? norms.ntk[lastTap]! : 1;
+  const kNorm = norms ? ldexp(norms.nngp[lastTap]!, norms.exp[lastTap]!) : 1;
+  const tNorm = norms ? ldexp(norms.ntk[lastTap]!, norms.exp[lastTap]!) : 1;
 
   const rng = new Rng(options.seed ?? 0);
   const inputs: Vecs = [];
