@@ -22,5 +22,7 @@ export { monteCarlo } from './mc/montecarlo.js';
 export type { MonteCarloOptions, MonteCarloResult } from './mc/montecarlo.js';
 export { kappa0, kappa1 } from './cpu/activations.js';
 export { asMatrix, NeuralKernel } from './ml.js';
+export { accuracy, oneHot, predict, predictFromKernels, toTargets, COND_SINGULAR, COND_WARN, EIGEN_FLOOR } from './predict.js';
+export type { KernelBlocks, PredictionCore, PredictKernel, PredictOptions, PredictResult, Targets } from './predict.js';
 export type { NeuralKernelOptions } from './ml.js';
 export type { MlMatrixLike } from './matrix.js';

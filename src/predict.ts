@@ -1,0 +1,568 @@
+/**
+ * Predictions of infinitely wide networks from their kernels (runtime-neutral, float64 on the CPU).
+ *
+ * - NNGP: the GP posterior of the network prior,
+ *     mean = K_*X (K_XX + λI)⁻¹ Y,   variance_j = K_**,jj − k_jᵀ (K_XX + λI)⁻¹ k_j   (k_j = row j of K_*X).
+ * - NTK: gradient flow with learning rate 1 on ½Σ‖f(x_i) − y_i‖² from a zero-mean output,
+ *     mean(t) = Θ_*X Θ̃⁻¹ (I − e^{−tΘ̃}) Y,   Θ̃ = Θ_XX + λI,   mean(∞) = Θ_*X Θ̃⁻¹ Y.
+ *   Finite t goes through one symmetric eigendecomposition Θ̃ = V diag(μ) Vᵀ that serves every t:
+ *   mean(t) = (Θ_*X V) diag(φ_t(μ)) (Vᵀ Y) with φ_t(μ) = −expm1(−tμ)/μ (→ t as μ → 0).
+ *
+ * The kernel blocks come from `kernel()` on the chosen backend; the linear algebra is float64 with
+ * ml-matrix (Cholesky for solves, the symmetric eigendecomposition for finite t and as the fallback
+ * for a matrix that is not positive definite in float64). Ill-conditioning never throws and never
+ * gives NaN: it is reported in `warnings`, with the condition number and a suggested ridge.
+ */
+import { CholeskyDecomposition, EigenvalueDecomposition, Matrix } from 'ml-matrix';
+import { kernel, type Arch, type Backend, type BackendChoice } from './api.js';
+import { InputError } from './errors.js';
+import { toMatrix, type Matrix2D, type MatrixInput } from './matrix.js';
+
+export type PredictKernel = 'nngp' | 'ntk';
+
+/** Targets: one value per training input (n), n rows of k outputs, or a flat array with a shape. */
+export type Targets =
+  | ArrayLike<number>
+  | readonly (readonly number[])[]
+  | { data: ArrayLike<number>; shape: readonly number[] };
+
+export interface PredictOptions {
+  /** Which kernel: "nngp" (GP posterior) or "ntk" (gradient-flow training). */
+  kernel: PredictKernel;
+  /** λ ≥ 0 added to the diagonal of the training kernel (default 0). */
+  ridge?: number;
+  /** NTK only: training times t ≥ 0 (Infinity allowed), one prediction each; default [Infinity]. */
+  times?: readonly number[];
+  /** NNGP only: also return the posterior variance of each test output (default false). */
+  variance?: boolean;
+  /** Targets are integer class labels 0 … classes−1, turned into one-hot rows of `classes` outputs. */
+  classes?: number;
+  /** Where the kernel blocks are computed (default "cpu"); the solves are always float64 on the CPU. */
+  backend?: BackendChoice;
+}
+
+export interface PredictionCore {
+  /** One row-major [m × k] prediction per time (NNGP and t = ∞: one entry). */
+  mean: Float64Array[];
+  /** [m, k]: test inputs × outputs (k = 1 for 1-D targets, = classes for labels). */
+  shape: [number, number];
+  /** NTK: the time of each entry of `mean`. */
+  times?: number[];
+  /** NNGP with `variance: true`: the posterior variance per test input (the same for every output). */
+  variance?: Float64Array;
+  /** Conditioning, clamping, fallbacks: never thrown, always stated here. */
+  warnings: string[];
+  /** Condition number of K_XX + λI: from the eigenvalues (solver "eigen"), or an estimate (a lower bound) from the Cholesky diagonal. */
+  conditionNumber: number;
+  /** Only when the condition number exceeds ~1e10: a ridge that brings it down to ~1e10. */
+  suggestedRidge?: number;
+  /** How the system was solved. */
+  solver: 'cholesky' | 'eigen';
+  kernel: PredictKernel;
+  ridge: number;
+}
+
+export interface PredictResult extends PredictionCore {
+  /** Where the kernel blocks were computed. */
+  backend: Backend;
+}
+
+/** Precomputed kernel blocks, row-major. */
+export interface KernelBlocks {
+  /** Training inputs. */
+  n: number;
+  /** Test inputs. */
+  m: number;
+  /** K_XX, n × n. */
+  train: ArrayLike<number>;
+  /** K_*X, m × n: row i is K(test_i, train_·). */
+  testTrain: ArrayLike<number>;
+  /** diag K_**, length m (needed for the variance only). */
+  testDiag?: ArrayLike<number>;
+}
+
+/** Condition number above which a warning (with a suggested ridge) is given. */
+export const COND_WARN = 1e10;
+/**
+ * Above this Cholesky-estimated condition number (or when Cholesky finds a non-positive pivot) the
+ * system is numerically singular in float64 and the eigendecomposition with floored eigenvalues is
+ * used instead.
+ */
+export const COND_SINGULAR = 1e14;
+/** Eigenvalues of K_XX + λI below λ_max · EIGEN_FLOOR are floored to it where the inverse is needed (t = ∞, variance). */
+export const EIGEN_FLOOR = 1e-10;
+/** Smallest relative round-off bound for a posterior variance (see finishVariance): −max(1e-10, 4nε·cond)·(|K_**| + kᵀK⁻¹k) ≤ v < 0 is round-off. */
+export const VARIANCE_ROUNDOFF = 1e-10;
+
+const EPS = Number.EPSILON;
+
+// ---------------------------------------------------------------------------------------------
+// Targets, labels, accuracy
+
+/** Integer labels 0 … classes−1 as one-hot rows: data is [n × classes] row-major. */
+export function oneHot(labels: ArrayLike<number>, classes: number): { data: Float64Array; shape: [number, number] } {
+  checkClasses(classes);
+  const n = labels.length;
+  const data = new Float64Array(n * classes);
+  for (let i = 0; i < n; i++) data[i * classes + checkLabel(labels[i], i, classes, 'labels')] = 1;
+  return { data, shape: [n, classes] };
+}
+
+function checkClasses(classes: number): void {
+  if (typeof classes !== 'number' || !Number.isInteger(classes) || classes < 2) {
+    throw new InputError(`classes must be an integer ≥ 2, got ${String(classes)}`);
+  }
+}
+
+function checkLabel(v: unknown, i: number, classes: number, name: string): number {
+  if (typeof v !== 'number' || !Number.isFinite(v)) throw new InputError(`${name}: label at index ${i} is ${String(v)} (labels must be finite integers)`);
+  if (!Number.isInteger(v)) throw new InputError(`${name}: label at index ${i} is ${v}, not an integer class label`);
+  if (v < 0 || v >= classes) throw new InputError(`${name}: label at index ${i} is ${v}, outside 0 … ${classes - 1} (classes = ${classes})`);
+  return v;
+}
+
+/** Fraction of rows of a row-major [m × k] prediction whose argmax is the label (k ≥ 2). */
+export function accuracy(pred: ArrayLike<number>, shape: readonly [number, number], labels: ArrayLike<number>): number {
+  const [m, k] = shape;
+  if (!Number.isInteger(m) || !Number.isInteger(k) || m < 1 || k < 2) {
+    throw new InputError(`accuracy: shape must be [m ≥ 1, k ≥ 2] (one output per class), got [${m}, ${k}]`);
+  }
+  if (pred.length !== m * k) throw new InputError(`accuracy: ${pred.length} predictions do not fill shape [${m}, ${k}]`);
+  if (labels.length !== m) throw new InputError(`accuracy: ${labels.length} labels for ${m} predictions`);
+  let hits = 0;
+  for (let i = 0; i < m; i++) {
+    const label = checkLabel(labels[i], i, k, 'accuracy labels');
+    let best = 0;
+    for (let c = 1; c < k; c++) if (pred[i * k + c]! > pred[i * k + best]!) best = c;
+    if (best === label) hits++;
+  }
+  return hits / m;
+}
+
+/** Targets as a row-major n × k matrix (checked: n rows, finite values; labels → one-hot). */
+export function toTargets(targets: Targets, n: number, classes?: number): Matrix2D {
+  let data: ArrayLike<number>;
+  let rows: number;
+  let cols: number;
+  let oneD: boolean;
+  if (Array.isArray(targets) && targets.length > 0 && Array.isArray(targets[0])) {
+    const nested = targets as readonly (readonly number[])[];
+    rows = nested.length;
+    cols = nested[0]!.length;
+    if (cols === 0) throw new InputError('targets: rows have no outputs');
+    const flat = new Array<number>(rows * cols);
+    nested.forEach((row, i) => {
+      if (!Array.isArray(row)) throw new InputError(`targets: row ${i} is not an array`);
+      if (row.length !== cols) throw new InputError(`targets: row ${i} has ${row.length} outputs but row 0 has ${cols}`);
+      for (let j = 0; j < cols; j++) flat[i * cols + j] = row[j]!;
+    });
+    data = flat;
+    oneD = false;
+  } else if (targets && typeof targets === 'object' && 'shape' in targets && Array.isArray(targets.shape) && 'data' in targets) {
+    const s = targets.shape;
+    if (s.length !== 1 && s.length !== 2) throw new InputError(`targets: expected shape [n] or [n, k], got [${s.join(', ')}]`);
+    rows = s[0]!;
+    cols = s.length === 2 ? s[1]! : 1;
+    if (!Number.isInteger(rows) || !Number.isInteger(cols) || rows < 0 || cols < 1) {
+      throw new InputError(`targets: invalid shape [${s.join(', ')}]`);
+    }
+    data = targets.data;
+    if (!data || typeof data.length !== 'number') throw new InputError('targets: data is not an array');
+    if (data.length !== rows * cols) throw new InputError(`targets: ${data.length} values do not fill shape [${s.join(', ')}]`);
+    oneD = s.length === 1;
+  } else if (targets && typeof (targets as ArrayLike<number>).length === 'number' && typeof targets !== 'string') {
+    data = targets as ArrayLike<number>;
+    rows = data.length;
+    cols = 1;
+    oneD = true;
+  } else {
+    throw new InputError('targets: expected number[], number[][] or { data, shape: [n] | [n, k] }');
+  }
+  if (rows !== n) throw new InputError(`targets: ${rows} rows (targets) but there are ${n} training inputs`);
+
+  if (classes !== undefined) {
+    checkClasses(classes);
+    if (!oneD && cols !== 1) {
+      throw new InputError(`targets: with classes, targets are integer labels (shape [n] or [n, 1]), got ${cols} columns`);
+    }
+    const labels = new Float64Array(rows);
+    for (let i = 0; i < rows; i++) labels[i] = checkLabel(data[i], i, classes, 'targets');
+    const oh = oneHot(labels, classes);
+    return { data: oh.data, rows, cols: classes };
+  }
+  const out = new Float64Array(rows * cols);
+  for (let i = 0; i < rows; i++) {
+    for (let j = 0; j < cols; j++) {
+      const v = data[i * cols + j];
+      if (typeof v !== 'number') throw new InputError(`targets: value at ${where(i, j, oneD)} is not a number`);
+      if (!Number.isFinite(v)) throw new InputError(`targets: value at ${where(i, j, oneD)} is ${v} (targets must be finite)`);
+      out[i * cols + j] = v;
+    }
+  }
+  return { data: out, rows, cols };
+}
+
+const where = (i: number, j: number, oneD: boolean): string => (oneD ? `index ${i}` : `row ${i}, column ${j}`);
+
+// ---------------------------------------------------------------------------------------------
+// Options
+
+interface Checked {
+  kind: PredictKernel;
+  ridge: number;
+  times: number[] | null;
+  variance: boolean;
+  classes: number | undefined;
+}
+
+function checkOptions(options: PredictOptions): Checked {
+  if (!options || typeof options !== 'object') throw new InputError('predict: options { kernel: "nngp" | "ntk" } are required');
+  const kind = options.kernel;
+  if (kind !== 'nngp' && kind !== 'ntk') throw new InputError(`predict: kernel must be "nngp" or "ntk", got ${JSON.stringify(kind)}`);
+  const ridge = options.ridge ?? 0;
+  if (typeof ridge !== 'number' || !Number.isFinite(ridge) || ridge < 0) {
+    throw new InputError(`predict: ridge must be a finite number ≥ 0, got ${String(ridge)}`);
+  }
+  let times: number[] | null = null;
+  if (kind === 'nngp') {
+    if (options.times !== undefined) throw new InputError('predict: times apply to the NTK (gradient-flow training) only, not to the NNGP posterior');
+  } else {
+    if (options.variance) {
+      throw new InputError('predict: variance is the NNGP posterior variance; it is not available with kernel "ntk"');
+    }
+    times = options.times === undefined ? [Infinity] : [...options.times];
+    if (!Array.isArray(options.times ?? []) || times.length === 0) throw new InputError('predict: times must be a non-empty array of numbers ≥ 0');
+    times.forEach((t, i) => {
+      if (typeof t !== 'number' || Number.isNaN(t) || t < 0) {
+        throw new InputError(`predict: times[${i}] is ${String(t)}; times must be ≥ 0 (Infinity allowed)`);
+      }
+    });
+  }
+  return { kind, ridge, times, variance: kind === 'nngp' && options.variance === true, classes: options.classes };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Entry points
+
+/**
+ * Predictions of the infinitely wide network `arch` trained on (train, targets), at `test`.
+ * The kernel blocks K_XX, K_*X (and diag K_** for the variance) are computed on `options.backend`.
+ */
+export async function predict(
+  arch: Arch,
+  train: MatrixInput,
+  targets: Targets,
+  test: MatrixInput,
+  options: PredictOptions,
+): Promise<PredictResult> {
+  const opts = checkOptions(options);
+  const X = toMatrix(train, 'train');
+  const T = toMatrix(test, 'test');
+  if (X.cols !== T.cols) throw new InputError(`test inputs have ${T.cols} features but training inputs have ${X.cols}`);
+  // Check the targets before any kernel is computed.
+  toTargets(targets, X.rows, opts.classes);
+  const kopts = { get: opts.kind, backend: options.backend ?? 'cpu' } as const;
+  const kxx = await kernel(arch, X, null, kopts);
+  const kxs = await kernel(arch, T, X, { ...kopts, backend: kxx.backend });
+  const kss = opts.variance ? await kernel(arch, T, null, { ...kopts, backend: kxx.backend, diagonal: true }) : null;
+  const blocks: KernelBlocks = {
+    n: X.rows,
+    m: T.rows,
+    train: kxx[opts.kind]!,
+    testTrain: kxs[opts.kind]!,
+    ...(kss ? { testDiag: kss[opts.kind]! } : {}),
+  };
+  const core = predictFromKernels(blocks, targets, options);
+  const dups = duplicateRows(X);
+  if (dups && core.conditionNumber > COND_WARN) {
+    core.warnings.push(`training inputs ${dups[0]} and ${dups[1]} are identical (duplicate rows make K_XX singular; use a ridge > 0)`);
+  }
+  return { ...core, backend: kxx.backend };
+}
+
+/** A pair of identical rows, if any. */
+function duplicateRows(X: Matrix2D): [number, number] | null {
+  const seen = new Map<string, number>();
+  for (let i = 0; i < X.rows; i++) {
+    const key = Array.from(X.data.subarray(i * X.cols, (i + 1) * X.cols)).join(',');
+    const j = seen.get(key);
+    if (j !== undefined) return [j, i];
+    seen.set(key, i);
+  }
+  return null;
+}
+
+/** The same predictions from precomputed kernel blocks (synchronous, float64). */
+export function predictFromKernels(blocks: KernelBlocks, targets: Targets, options: PredictOptions): PredictionCore {
+  const opts = checkOptions(options);
+  const { n, m } = blocks;
+  if (!Number.isInteger(n) || n < 1 || !Number.isInteger(m) || m < 1) throw new InputError(`kernel blocks: n and m must be positive integers, got n = ${n}, m = ${m}`);
+  checkBlock(blocks.train, n * n, 'K_XX');
+  checkBlock(blocks.testTrain, m * n, 'K_*X');
+  if (opts.variance) {
+    if (!blocks.testDiag) throw new InputError('kernel blocks: the variance needs diag K_** (testDiag)');
+    checkBlock(blocks.testDiag, m, 'diag K_**');
+  }
+  const Y = toTargets(targets, n, opts.classes);
+  const k = Y.cols;
+  const warnings: string[] = [];
+  const what = `K_XX + λI (${opts.kind}, λ = ${fmt(opts.ridge)})`;
+
+  // Θ̃ = K_XX + λI, symmetrised (a kernel from the GPU may differ from its transpose in the last bit).
+  const A = new Matrix(n, n);
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j < n; j++) {
+      const v = i === j ? blocks.train[i * n + i]! : 0.5 * (blocks.train[i * n + j]! + blocks.train[j * n + i]!);
+      A.set(i, j, v + (i === j ? opts.ridge : 0));
+    }
+  }
+  const needEigen = opts.times !== null && opts.times.some((t) => t !== Infinity);
+  const result = (mean: Float64Array[], rest: Omit<PredictionCore, 'mean' | 'shape' | 'warnings' | 'kernel' | 'ridge'>): PredictionCore => ({
+    mean,
+    shape: [m, k],
+    ...(opts.times ? { times: opts.times } : {}),
+    warnings,
+    kernel: opts.kind,
+    ridge: opts.ridge,
+    ...rest,
+  });
+
+  // ---- Cholesky: the solve for NNGP and for NTK at t = ∞ only.
+  if (!needEigen) {
+    const chol = new CholeskyDecomposition(A);
+    const L = chol.lowerTriangularMatrix;
+    let minPivot = Infinity;
+    for (let i = 0; i < n; i++) minPivot = Math.min(minPivot, L.get(i, i) ** 2);
+    const lmax = largestEigenvalue(A);
+    const cond = chol.isPositiveDefinite() && minPivot > 0 ? lmax / minPivot : Infinity;
+    if (chol.isPositiveDefinite() && cond <= COND_SINGULAR) {
+      const suggestedRidge = conditioningWarning(warnings, what, cond, lmax, opts.ridge, 'estimated from the Cholesky diagonal, a lower bound');
+      const alpha = chol.solve(new Matrix(toRows(Y.data, n, k))); // n × k
+      const mean = new Float64Array(m * k);
+      for (let i = 0; i < m; i++) {
+        for (let c = 0; c < k; c++) {
+          let s = 0;
+          for (let j = 0; j < n; j++) s += blocks.testTrain[i * n + j]! * alpha.get(j, c);
+          mean[i * k + c] = s;
+        }
+      }
+      const out = result(opts.times ? opts.times.map((_, i) => (i === 0 ? mean : mean.slice())) : [mean], {
+        conditionNumber: cond,
+        ...(suggestedRidge !== undefined ? { suggestedRidge } : {}),
+        solver: 'cholesky',
+      });
+      if (opts.variance) {
+        // q_j = ‖L⁻¹ k_j‖² by forward substitution.
+        const Ld = new Float64Array(n * n);
+        for (let i = 0; i < n; i++) for (let j = 0; j <= i; j++) Ld[i * n + j] = L.get(i, j);
+        const w = new Float64Array(n);
+        const q = new Float64Array(m);
+        for (let r = 0; r < m; r++) {
+          let s2 = 0;
+          for (let i = 0; i < n; i++) {
+            let s = blocks.testTrain[r * n + i]!;
+            for (let j = 0; j < i; j++) s -= Ld[i * n + j]! * w[j]!;
+            w[i] = s / Ld[i * n + i]!;
+            s2 += w[i]! * w[i]!;
+          }
+          q[r] = s2;
+        }
+        out.variance = finishVariance(blocks.testDiag!, q, n, cond, warnings);
+      }
+      return out;
+    }
+    warnings.push(
+      chol.isPositiveDefinite()
+        ? `${what} is numerically singular in float64 (condition number estimated from the Cholesky diagonal ≥ ${fmt(cond)} > ${fmt(COND_SINGULAR)}); ` +
+            'fell back to the symmetric eigendecomposition with floored eigenvalues'
+        : `Cholesky failed: ${what} is not positive definite in float64; fell back to the symmetric eigendecomposition with floored eigenvalues`,
+    );
+  }
+
+  // ---- Symmetric eigendecomposition: finite t, and the fallback.
+  const evd = new EigenvalueDecomposition(A, { assumeSymmetric: true });
+  const mu = Float64Array.from(evd.realEigenvalues);
+  const V = evd.eigenvectorMatrix;
+  let lmax = -Infinity;
+  let lmin = Infinity;
+  let absmax = 0;
+  for (const v of mu) {
+    lmax = Math.max(lmax, v);
+    lmin = Math.min(lmin, v);
+    absmax = Math.max(absmax, Math.abs(v));
+  }
+  const cond = lmin > 0 ? lmax / lmin : Infinity;
+  // Backward error of a symmetric eigensolver: |δμ| ≲ n·ε·‖A‖₂ (with a safety factor).
+  const roundoff = 8 * n * EPS * absmax;
+  if (lmin < -roundoff) {
+    warnings.push(
+      `${what} has negative eigenvalues (down to ${fmt(lmin)}) beyond float64 round-off (${fmt(-roundoff)}): the kernel matrix is not ` +
+        'positive semi-definite (a float32 WebGPU kernel can do this); they were treated as 0 for finite t and floored for the inverse. A larger ridge removes them.',
+    );
+  }
+  const suggestedRidge = conditioningWarning(warnings, what, cond, lmax, opts.ridge, 'from the eigenvalues');
+  // μ for finite t: negative round-off → 0 (φ_t(0) = t is finite). μ for the inverse: floored.
+  const floor = lmax > 0 ? lmax * EIGEN_FLOOR : 0;
+  const muT = mu.map((v) => Math.max(v, 0));
+  const muInv = mu.map((v) => Math.max(v, floor));
+  const wantsInverse = opts.times === null || opts.times.includes(Infinity);
+  const floored = mu.reduce((c, v) => c + (v < floor ? 1 : 0), 0);
+  if (wantsInverse && floored > 0) {
+    warnings.push(
+      lmax > 0
+        ? `${floored} eigenvalue(s) of ${what} below λ_max·${fmt(EIGEN_FLOOR)} = ${fmt(floor)} were floored to ${fmt(floor)} for the inverse (t = ∞ / posterior); ` +
+            'the result is regularised along those directions'
+        : `${what} has no positive eigenvalue; its inverse is taken as 0 (zero predictions at t = ∞)`,
+    );
+  }
+
+  // P = K_*X V (m × n), B = Vᵀ Y (n × k): mean_t = P diag(φ_t) B.
+  const Vd = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) Vd[i * n + j] = V.get(i, j);
+  const P = new Float64Array(m * n);
+  for (let r = 0; r < m; r++) {
+    for (let j = 0; j < n; j++) {
+      let s = 0;
+      for (let i = 0; i < n; i++) s += blocks.testTrain[r * n + i]! * Vd[i * n + j]!;
+      P[r * n + j] = s;
+    }
+  }
+  const B = new Float64Array(n * k);
+  for (let j = 0; j < n; j++) {
+    for (let c = 0; c < k; c++) {
+      let s = 0;
+      for (let i = 0; i < n; i++) s += Vd[i * n + j]! * Y.data[i * k + c]!;
+      B[j * k + c] = s;
+    }
+  }
+  const meanAt = (t: number): Float64Array => {
+    const out = new Float64Array(m * k);
+    if (t === 0) return out;
+    const phi = t === Infinity ? muInv.map((v) => (v > 0 ? 1 / v : 0)) : muT.map((v) => phiT(v, t));
+    for (let r = 0; r < m; r++) {
+      for (let c = 0; c < k; c++) {
+        let s = 0;
+        for (let j = 0; j < n; j++) s += P[r * n + j]! * phi[j]! * B[j * k + c]!;
+        out[r * k + c] = s;
+      }
+    }
+    return out;
+  };
+  const out = result((opts.times ?? [Infinity]).map(meanAt), {
+    conditionNumber: cond,
+    ...(suggestedRidge !== undefined ? { suggestedRidge } : {}),
+    solver: 'eigen',
+  });
+  if (opts.variance) {
+    const q = new Float64Array(m);
+    for (let r = 0; r < m; r++) {
+      let s = 0;
+      for (let j = 0; j < n; j++) if (muInv[j]! > 0) s += P[r * n + j]! ** 2 / muInv[j]!;
+      q[r] = s;
+    }
+    // The floored inverse has condition number at most 1/EIGEN_FLOOR.
+    const effCond = lmax > 0 ? lmax / Math.max(lmin, floor) : 1;
+    out.variance = finishVariance(blocks.testDiag!, q, n, effCond, warnings);
+  }
+  return out;
+}
+
+/** (1 − e^{−tμ})/μ for μ ≥ 0, t finite ≥ 0: stable for tiny tμ (limit t at μ = 0), never NaN. */
+export function phiT(mu: number, t: number): number {
+  if (t === 0) return 0;
+  const x = t * mu;
+  if (!(x > 1e-8)) return t * (1 - x / 2); // series: t(1 − x/2 + x²/6 …); x ≤ 1e-8 (also μ = 0)
+  return -Math.expm1(-x) / mu;
+}
+
+/** Posterior variance K_** − q, with round-off below zero clamped silently and larger negatives clamped and reported. */
+function finishVariance(diag: ArrayLike<number>, q: Float64Array, n: number, cond: number, warnings: string[]): Float64Array {
+  const m = q.length;
+  const v = new Float64Array(m);
+  let bad = 0;
+  let worst = 0;
+  let worstAt = -1;
+  for (let r = 0; r < m; r++) {
+    const kss = diag[r]!;
+    const d = kss - q[r]!;
+    // q = kᵀ(K + λI)⁻¹k carries a relative error of about n·ε·cond, and K_** − q cancels terms of
+    // size |K_**| + q: round-off is below max(1e-10, 4·n·ε·cond)·(|K_**| + q).
+    const tol = Math.max(VARIANCE_ROUNDOFF, 4 * n * EPS * cond) * (Math.abs(kss) + Math.abs(q[r]!));
+    if (d >= 0) v[r] = d;
+    else {
+      v[r] = 0;
+      if (d < -tol) {
+        bad++;
+        if (d < worst) {
+          worst = d;
+          worstAt = r;
+        }
+      }
+    }
+  }
+  if (bad > 0) {
+    warnings.push(
+      `posterior variance of ${bad} test input(s) was negative beyond round-off (worst ${fmt(worst)} at test input ${worstAt}, ` +
+        `K_** = ${fmt(diag[worstAt]!)}) and was clamped to 0: the system is ill-conditioned or the kernel is not positive semi-definite; use a larger ridge`,
+    );
+  }
+  return v;
+}
+
+/** Adds the ill-conditioning warning (with a suggested ridge) when cond > COND_WARN; returns the suggestion. */
+function conditioningWarning(warnings: string[], what: string, cond: number, lmax: number, ridge: number, how: string): number | undefined {
+  if (!(cond > COND_WARN)) return undefined;
+  // cond(A + δI) = (λ_max + δ)/(λ_min + δ) ≈ 1e10 for δ ≈ λ_max·1e-10 when λ_min is negligible.
+  const suggestedRidge = ridge + Math.max(lmax, 0) * (1 / COND_WARN);
+  warnings.push(
+    `${what} is ill-conditioned: condition number ${cond === Infinity ? '∞ (singular)' : '≈ ' + fmt(cond)} (${how}); ` +
+      `the predictions may be dominated by round-off. Suggested ridge ≈ ${fmt(suggestedRidge)} ` +
+      `(current ridge + λ_max·1e-10 with λ_max ≈ ${fmt(lmax)}, which brings the condition number down to ~1e10). ` +
+      'Causes: duplicate or nearly duplicate training inputs, ridge = 0, or a deep kernel close to a constant matrix.',
+  );
+  return suggestedRidge;
+}
+
+/** λ_max of a symmetric PSD-ish matrix: power iteration (a lower bound), at least the largest diagonal entry. */
+function largestEigenvalue(A: Matrix): number {
+  const n = A.rows;
+  const a = A.to1DArray();
+  let dmax = 0;
+  for (let i = 0; i < n; i++) dmax = Math.max(dmax, a[i * n + i]!);
+  let x = new Float64Array(n).fill(1 / Math.sqrt(n));
+  let est = 0;
+  for (let it = 0; it < 50; it++) {
+    const y = new Float64Array(n);
+    for (let i = 0; i < n; i++) {
+      let s = 0;
+      for (let j = 0; j < n; j++) s += a[i * n + j]! * x[j]!;
+      y[i] = s;
+    }
+    let rq = 0;
+    let norm = 0;
+    for (let i = 0; i < n; i++) {
+      rq += x[i]! * y[i]!;
+      norm += y[i]! * y[i]!;
+    }
+    norm = Math.sqrt(norm);
+    if (!(norm > 0)) break;
+    const prev = est;
+    est = rq;
+    x = y.map((v) => v / norm);
+    if (it > 3 && Math.abs(est - prev) <= 1e-6 * Math.abs(est)) break;
+  }
+  return Math.max(dmax, est);
+}
+
+function checkBlock(values: ArrayLike<number> | undefined, length: number, name: string): void {
+  if (!values || values.length !== length) throw new InputError(`kernel blocks: ${name} has ${values?.length ?? 0} values, expected ${length}`);
+  for (let i = 0; i < length; i++) {
+    if (!Number.isFinite(values[i])) throw new InputError(`kernel blocks: ${name} has a non-finite value (${values[i]}) at flat index ${i}`);
+  }
+}
+
+function toRows(data: Float64Array, rows: number, cols: number): number[][] {
+  return Array.from({ length: rows }, (_, i) => Array.from(data.subarray(i * cols, (i + 1) * cols)));
+}
+
+const fmt = (x: number): string => (x === 0 || !Number.isFinite(x) ? String(x) : Math.abs(x) >= 1e-3 && Math.abs(x) < 1e4 ? String(+x.toPrecision(4)) : x.toExponential(2));
