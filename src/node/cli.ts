@@ -15,6 +15,7 @@ import { PRESETS } from '../spec/presets.js';
 import { runDemo } from './demo.js';
 import { runGram, type GramOptions } from './gram-command.js';
 import { runBench } from './bench-command.js';
+import { runPredict, type PredictCliOptions } from './predict-command.js';
 import { readArch } from './files.js';
 import { describeSpec } from '../spec/describe.js';
 
@@ -86,6 +87,38 @@ Examples:
     )
     .action(async (opts: GramOptions) => {
       await runGram(opts, io, Boolean(process.stderr.isTTY) && io === defaultIO);
+    });
+
+  program
+    .command('predict')
+    .description('Predict with the NNGP posterior or the NTK gradient-flow predictor (kernel regression).')
+    .requiredOption('--arch <spec>', 'preset reference or JSON spec file')
+    .requiredOption('--train <file>', 'training inputs, one per row (.npy, .csv, .tsv)')
+    .requiredOption('--targets <file>', 'targets: a vector (n), a matrix (n × k), or integer labels with --classes')
+    .requiredOption('--test <file>', 'test inputs, one per row')
+    .addOption(new Option('--kernel <kernel>', 'nngp: GP posterior; ntk: gradient flow').choices(['nngp', 'ntk']).makeOptionMandatory())
+    .option('--time <t>', 'NTK training time(s) t ≥ 0 or inf, comma-separated (several give a [T, m, k] output)', 'inf')
+    .option('--ridge <lambda>', 'λ ≥ 0 added to the training kernel diagonal', '0')
+    .requiredOption('--out <file>', 'predictions .npy: [m, k] (or [T, m, k] for several times)')
+    .option('--variance <file>', 'NNGP posterior variance per test input, .npy [m]')
+    .option('--classes <k>', 'targets are integer labels 0 … k−1 (one-hot targets)')
+    .option('--test-labels <file>', 'test labels: print the accuracy (needs --classes)')
+    .addOption(new Option('--backend <name>', 'where the kernels are computed (solves are float64 on the CPU)').choices(['cpu', 'webgpu', 'auto']).default('cpu'))
+    .option('--quiet', 'no summary line')
+    .option('--json', 'a JSON summary on stdout (accuracy, solver, condition number, warnings, backend, seconds)')
+    .addHelpText(
+      'after',
+      `
+Ill-conditioned systems (duplicate training points, ridge 0, deep kernels close to a constant
+matrix) print a warning with the condition number and a suggested ridge; predictions are never NaN.
+
+Examples:
+  webntk predict --arch mlp:depth=3 --train X.npy --targets y.npy --test T.npy --kernel nngp --variance V.npy --out P.npy
+  webntk predict --arch resnet:depth=8,gamma=0.5 --train X.npy --targets labels.npy --classes 10 \\
+                 --test T.npy --test-labels tl.npy --kernel ntk --time 1,10,inf --ridge 1e-4 --out P.npy --backend auto`,
+    )
+    .action(async (opts: PredictCliOptions) => {
+      await runPredict(opts, io);
     });
 
   program
@@ -169,10 +202,27 @@ Examples:
 
   program
     .command('demo')
-    .description('The main job: kernels of several presets on the embedded Iris data set, with a summary.')
-    .addHelpText('after', '\nExample:\n  webntk demo   # what npm start runs')
-    .action(async () => {
-      await runDemo(io);
+    .description('The main job: NNGP and NTK classification of Fashion-MNIST (the embedded subset, or the full set with --data).')
+    .option('--data <dir>', "folder with Fashion-MNIST's four IDX files (Debian: /usr/share/datasets/fashion-mnist)")
+    .option('--train-per-class <n>', 'with --data: training images per class', '200')
+    .option('--test-per-class <n>', 'with --data: test images per class', '100')
+    .addOption(new Option('--backend <name>', 'where the kernels are computed').choices(['cpu', 'webgpu', 'auto']).default('auto'))
+    .addHelpText(
+      'after',
+      '\nExamples:\n  webntk demo   # what npm start runs\n  webntk demo --data /usr/share/datasets/fashion-mnist --train-per-class 1000 --test-per-class 500',
+    )
+    .action(async (o: { data?: string; trainPerClass: string; testPerClass: string; backend: 'cpu' | 'webgpu' | 'auto' }) => {
+      const count = (v: string, name: string) => {
+        const n = Number(v);
+        if (!Number.isInteger(n) || n < 1) throw new InputError(`${name} must be a positive integer, got "${v}"`);
+        return n;
+      };
+      await runDemo(io, {
+        ...(o.data !== undefined ? { data: o.data } : {}),
+        trainPerClass: count(o.trainPerClass, '--train-per-class'),
+        testPerClass: count(o.testPerClass, '--test-per-class'),
+        backend: o.backend,
+      });
     });
 
   return program;

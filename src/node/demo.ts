@@ -1,146 +1,138 @@
 /**
- * The main job (`npm start`): NNGP and NTK Gram matrices of several paper presets on the embedded
- * Iris data set, a summary of each (spectrum, conditioning, class structure), a Monte Carlo check
- * of a few entries against sampled finite-width networks, and the NTK matrices written as .npy.
+ * The main job (`npm start`): NNGP and NTK classification of Fashion-MNIST images — the embedded
+ * class-balanced subset (2000 training, 1000 test images; data/README.md), or the full set from the
+ * IDX files of Debian's dataset-fashion-mnist with `--data` — for an MLP and a ResNet preset, on
+ * WebGPU when an adapter exists (else the float64 CPU path), with the time of each phase.
  */
-import { mkdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { EigenvalueDecomposition, Matrix } from 'ml-matrix';
+import { gunzipSync } from 'node:zlib';
 import { kernel } from '../api.js';
-import { encodeNpy, parseNpy } from '../io/npy.js';
-import { monteCarlo } from '../mc/montecarlo.js';
-import { writeFileAtomic } from './files.js';
-import { useNodeWebGPU } from './webgpu.js';
+import { InputError } from '../errors.js';
+import { describeAdapter, getGpu } from '../gpu/device.js';
+import { parseNpy } from '../io/npy.js';
+import { accuracy, predictFromKernels } from '../predict.js';
 import type { CliIO } from './cli.js';
+import { useNodeWebGPU } from './webgpu.js';
 
-const PRESET_REFS = [
-  'arora2019:depth=3',
-  'mlp:depth=8',
-  'tirer2021:depth=5,alpha=0.1',
-  'resnet:depth=8,gamma=0.5',
-  'belfer2021:depth=16,gamma=0.75',
-  'densenet:depth=8',
-];
+export const DEMO_PRESETS = ['mlp:depth=3', 'resnet:depth=8,gamma=0.5'];
+/** Ridge relative to the mean diagonal of the training kernel. */
+const RELATIVE_RIDGE = 1e-4;
 
-function loadIris(): { X: number[][]; y: number[]; duplicates: number } {
-  const read = (f: string) => parseNpy(readFileSync(fileURLToPath(new URL(`../../data/${f}`, import.meta.url))), f);
-  const xs = read('iris.npy');
-  const ys = read('iris-labels.npy');
-  const [n, d] = xs.shape as [number, number];
-  // Iris repeats a few measurements; a repeated input makes every Gram matrix singular, so the
-  // summary keeps the first copy only.
-  const X: number[][] = [];
-  const y: number[] = [];
-  const seen = new Set<string>();
-  for (let i = 0; i < n; i++) {
-    const row = Array.from(xs.data.subarray(i * d, (i + 1) * d));
-    const key = row.join(',');
-    if (seen.has(key)) continue;
-    seen.add(key);
-    X.push(row);
-    y.push(ys.data[i]!);
-  }
-  // Standardise each feature (zero mean, unit variance) so that no unit dominates the dot products.
-  const m = X.length;
-  for (let j = 0; j < d; j++) {
-    const mean = X.reduce((s, r) => s + r[j]!, 0) / m;
-    const sd = Math.sqrt(X.reduce((s, r) => s + (r[j]! - mean) ** 2, 0) / (m - 1));
-    for (const r of X) r[j] = (r[j]! - mean) / sd;
-  }
-  return { X, y, duplicates: n - m };
+interface Split {
+  X: Float64Array;
+  labels: Float64Array;
+  n: number;
 }
 
-function summarise(K: Float64Array, n: number, y: number[]) {
-  const M = new Matrix(n, n);
-  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) M.set(i, j, K[i * n + j]!);
-  const eig = new EigenvalueDecomposition(M, { assumeSymmetric: true }).realEigenvalues;
-  const lmin = Math.min(...eig);
-  const lmax = Math.max(...eig);
-  // Mean cosine similarity K(x,z)/√(K(x,x)K(z,z)) within and between classes.
-  let win = 0, nw = 0, btw = 0, nb = 0;
-  for (let i = 0; i < n; i++) {
-    for (let j = i + 1; j < n; j++) {
-      const c = K[i * n + j]! / Math.sqrt(K[i * n + i]! * K[j * n + j]!);
-      if (y[i] === y[j]) { win += c; nw++; } else { btw += c; nb++; }
+const dataFile = (f: string) => fileURLToPath(new URL(`../../data/${f}`, import.meta.url));
+
+function fromEmbedded(prefix: 'train' | 'test'): Split {
+  const img = parseNpy(readFileSync(dataFile(`fashion-${prefix}-images.npy`)), `fashion-${prefix}-images.npy`);
+  const lab = parseNpy(readFileSync(dataFile(`fashion-${prefix}-labels.npy`)), `fashion-${prefix}-labels.npy`);
+  return { X: img.data, labels: lab.data, n: img.shape[0]! };
+}
+
+/** An IDX file (gzip-compressed or not) of uint8 images or labels. */
+function readIdx(path: string): { data: Uint8Array; dims: number[] } {
+  let raw: Uint8Array;
+  try {
+    raw = readFileSync(path);
+  } catch {
+    throw new InputError(`cannot read ${path} (expected the IDX files of Fashion-MNIST there)`);
+  }
+  const bytes = raw[0] === 0x1f && raw[1] === 0x8b ? gunzipSync(raw) : raw;
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (bytes.length < 8 || view.getUint16(0) !== 0 || bytes[2] !== 0x08) throw new InputError(`${path}: not a uint8 IDX file`);
+  const rank = bytes[3]!;
+  const dims = Array.from({ length: rank }, (_, i) => view.getUint32(4 + 4 * i));
+  const size = dims.reduce((a, b) => a * b, 1);
+  const data = bytes.subarray(4 + 4 * rank);
+  if (data.length !== size) throw new InputError(`${path}: ${data.length} bytes of data, header says ${size}`);
+  return { data, dims };
+}
+
+/** The first `perClass` images of each class, in file order. */
+function fromIdx(dir: string, prefix: 'train' | 't10k', perClass: number): Split {
+  const img = readIdx(join(dir, `${prefix}-images-idx3-ubyte.gz`));
+  const lab = readIdx(join(dir, `${prefix}-labels-idx1-ubyte.gz`));
+  const d = img.dims[1]! * img.dims[2]!;
+  const count = new Array<number>(10).fill(0);
+  const rows: number[] = [];
+  for (let i = 0; i < lab.data.length; i++) {
+    const c = lab.data[i]!;
+    if (count[c]! < perClass) {
+      count[c]!++;
+      rows.push(i);
     }
   }
-  let dmin = Infinity, dmax = -Infinity;
-  for (let i = 0; i < n; i++) { dmin = Math.min(dmin, K[i * n + i]!); dmax = Math.max(dmax, K[i * n + i]!); }
-  return { lmin, lmax, cond: lmax / lmin, within: win / nw, between: btw / nb, dmin, dmax };
+  const X = new Float64Array(rows.length * d);
+  const labels = new Float64Array(rows.length);
+  rows.forEach((r, k) => {
+    for (let j = 0; j < d; j++) X[k * d + j] = img.data[r * d + j]!;
+    labels[k] = lab.data[r]!;
+  });
+  return { X, labels, n: rows.length };
 }
 
-const fmt = (v: number, digits = 3) => (Math.abs(v) >= 1e4 || (Math.abs(v) < 1e-3 && v !== 0) ? v.toExponential(2) : v.toFixed(digits));
+/** Pixels to [0, 1], centred by the training mean of each pixel. */
+function preprocess(train: Split, test: Split, d: number): void {
+  const mean = new Float64Array(d);
+  for (let i = 0; i < train.n; i++) for (let j = 0; j < d; j++) mean[j] = mean[j]! + train.X[i * d + j]! / 255;
+  for (let j = 0; j < d; j++) mean[j] = mean[j]! / train.n;
+  for (const s of [train, test]) {
+    for (let i = 0; i < s.n; i++) for (let j = 0; j < d; j++) s.X[i * d + j] = s.X[i * d + j]! / 255 - mean[j]!;
+  }
+}
 
-export async function runDemo(io: CliIO): Promise<void> {
-  const { X, y, duplicates } = loadIris();
-  const n = X.length;
+export interface DemoOptions {
+  data?: string;
+  trainPerClass?: number;
+  testPerClass?: number;
+  backend?: 'cpu' | 'webgpu' | 'auto';
+}
+
+export async function runDemo(io: CliIO, opts: DemoOptions = {}): Promise<void> {
+  const d = 784;
+  const train = opts.data ? fromIdx(opts.data, 'train', opts.trainPerClass ?? 200) : fromEmbedded('train');
+  const test = opts.data ? fromIdx(opts.data, 't10k', opts.testPerClass ?? 100) : fromEmbedded('test');
+  preprocess(train, test, d);
+  const backend = opts.backend ?? 'auto';
+  if (backend !== 'cpu') useNodeWebGPU();
+  const ctx = backend === 'cpu' ? null : await getGpu();
   io.out(
-    `webntk main job: NNGP and NTK of paper presets on Iris (${n} distinct inputs after dropping ${duplicates} repeated row${duplicates === 1 ? "" : "s"}, ` +
-      `${X[0]!.length} standardised features), float64 CPU\n\n`,
+    `webntk main job: Fashion-MNIST, ${train.n} training and ${test.n} test images (${opts.data ? `from ${opts.data}` : 'the embedded subset'}), ` +
+      `10 classes; kernels on ${ctx ? `WebGPU (${describeAdapter(ctx.adapter)}, ${ctx.runtime})` : 'the CPU (float64)'}, solves in float64\n\n`,
   );
-  const header = ['preset', 'kernel', 'time s', 'diag min', 'diag max', 'λmin', 'λmax', 'cond', 'cos within', 'cos between'];
+  const Xtr = { data: train.X, shape: [train.n, d] };
+  const Xte = { data: test.X, shape: [test.n, d] };
+  const header = ['preset', 'kernel', 'test accuracy', 'K(train, train) s', 'K(test, train) s', 'solve s', 'condition number'];
   const rows: string[][] = [];
-  const outDir = fileURLToPath(new URL('../../out/', import.meta.url));
-  mkdirSync(outDir, { recursive: true });
-  for (const ref of PRESET_REFS) {
+  const notes: string[] = [];
+  for (const ref of DEMO_PRESETS) {
     const t0 = performance.now();
-    const r = await kernel(ref, X);
-    const secs = ((performance.now() - t0) / 1000).toFixed(3);
-    for (const k of ['nngp', 'ntk'] as const) {
-      const s = summarise(r[k]!, n, y);
-      rows.push([ref, k, secs, fmt(s.dmin), fmt(s.dmax), fmt(s.lmin), fmt(s.lmax), s.lmin > 0 ? fmt(s.cond, 1) : 'singular', fmt(s.within), fmt(s.between)]);
+    const kxx = await kernel(ref, Xtr, null, { backend });
+    const t1 = performance.now();
+    const kxs = await kernel(ref, Xte, Xtr, { backend });
+    const t2 = performance.now();
+    for (const kind of ['nngp', 'ntk'] as const) {
+      const K = kxx[kind]!;
+      let tr = 0;
+      for (let i = 0; i < train.n; i++) tr += K[i * train.n + i]!;
+      const ridge = (RELATIVE_RIDGE * tr) / train.n;
+      const t3 = performance.now();
+      const r = predictFromKernels({ n: train.n, m: test.n, train: K, testTrain: kxs[kind]! }, train.labels, { kernel: kind, ridge, classes: 10 });
+      const t4 = performance.now();
+      const acc = accuracy(r.mean[0]!, r.shape, test.labels);
+      rows.push([ref, kind, `${(100 * acc).toFixed(1)}%`, ((t1 - t0) / 1000).toFixed(2), ((t2 - t1) / 1000).toFixed(2), ((t4 - t3) / 1000).toFixed(2), r.conditionNumber.toExponential(1)]);
+      for (const w of r.warnings) notes.push(`${ref} ${kind}: ${w}`);
     }
-    const file = `${outDir}iris-ntk-${ref.split(':')[0]}.npy`;
-    writeFileAtomic(file, [encodeNpy(r.ntk!, r.shape, 'float64')]);
   }
   const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c]!.length)));
   const line = (cells: string[]) => cells.map((v, c) => (c < 2 ? v.padEnd(widths[c]!) : v.padStart(widths[c]!))).join('  ') + '\n';
   io.out(line(header));
   for (const r of rows) io.out(line(r));
-
-  // Independent check: sampled finite-width networks against the analytic kernel on 3 inputs.
-  const ref = 'tirer2021:depth=5,alpha=0.1';
-  const pick = [0, 60, 120].map((i) => X[i]!);
-  const width = 256;
-  const samples = 48;
-  const t0 = performance.now();
-  const exact = await kernel(ref, pick);
-  const mc = monteCarlo(ref, pick, { width, samples, seed: 7 });
-  let worst = 0;
-  for (const k of ['nngp', 'ntk'] as const) {
-    for (let e = 0; e < 9; e++) worst = Math.max(worst, Math.abs(mc[k].mean[e]! - exact[k]![e]!) / mc[k].stderr[e]!);
-  }
-  io.out(
-    `\nMonte Carlo check (${ref}, inputs 0/60/120, width ${width}, ${samples} networks, ${((performance.now() - t0) / 1000).toFixed(1)} s): ` +
-      `largest |analytic − sampled mean| = ${worst.toFixed(2)} standard errors over 18 entries\n`,
-  );
-  // The same kernels on WebGPU when this machine has an adapter, checked against the CPU.
-  useNodeWebGPU();
-  for (const gref of ['densenet:depth=8', 'arora2019:depth=1000']) {
-    const tc = performance.now();
-    const cpu = await kernel(gref, X);
-    const tg = performance.now();
-    const gpu = await kernel(gref, X, null, { backend: 'auto' });
-    const tEnd = performance.now();
-    if (gpu.backend !== 'webgpu') {
-      io.out(`\nWebGPU: no adapter on this machine (the CPU path ran; see \`webntk info\`)\n`);
-      break;
-    }
-    let err = 0;
-    for (const k of ['nngp', 'ntk'] as const) {
-      const a = cpu[k]!;
-      const b = gpu[k]!;
-      for (let i = 0; i < n; i++) {
-        for (let j = 0; j < n; j++) {
-          err = Math.max(err, Math.abs(a[i * n + j]! - b[i * n + j]!) / Math.sqrt(a[i * n + i]! * a[j * n + j]!));
-        }
-      }
-    }
-    io.out(
-      `${gref === 'densenet:depth=8' ? `\nWebGPU (${gpu.adapter}):\n` : ''}` +
-        `  ${gref}: ${((tEnd - tg) / 1000).toFixed(3)} s (CPU ${((tg - tc) / 1000).toFixed(3)} s), ` +
-        `max |K_gpu − K_cpu|/√(K(x,x)K(z,z)) = ${err.toExponential(1)} over NNGP and NTK\n`,
-    );
-  }
-  io.out(`NTK matrices written to ${outDir}iris-ntk-<preset>.npy\n`);
+  io.out(`\nRidge: ${RELATIVE_RIDGE} × the mean diagonal of K(train, train); NTK at t = ∞ (the converged gradient-flow predictor).\n`);
+  for (const n of notes) io.out(`warning: ${n}\n`);
 }

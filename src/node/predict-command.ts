@@ -1,0 +1,142 @@
+/**
+ * `webntk predict`: NNGP posterior or NTK gradient-flow predictions from files, with accuracy for
+ * class labels. Warnings (conditioning, clamps) go to stderr; outputs are written atomically.
+ */
+import { readFileSync } from 'node:fs';
+import type { BackendChoice } from '../api.js';
+import { toSpec } from '../api.js';
+import { InputError } from '../errors.js';
+import { describeAdapter, getGpu } from '../gpu/device.js';
+import { parseDelimited } from '../io/csv.js';
+import { encodeNpy, parseNpy } from '../io/npy.js';
+import { accuracy, predict, type PredictKernel } from '../predict.js';
+import { checkOutputPath, readArch, readMatrixFile, writeFileAtomic } from './files.js';
+import { useNodeWebGPU } from './webgpu.js';
+import type { CliIO } from './cli.js';
+
+export interface PredictCliOptions {
+  arch: string;
+  train: string;
+  targets: string;
+  test: string;
+  kernel: PredictKernel;
+  time: string;
+  ridge: string;
+  out: string;
+  variance?: string;
+  backend: BackendChoice;
+  classes?: string;
+  testLabels?: string;
+  quiet?: boolean;
+  json?: boolean;
+}
+
+/** A vector or matrix file (.npy of any numeric dtype, 1-D or 2-D; or CSV/TSV). */
+export function readArrayFile(path: string): { data: Float64Array; shape: number[] } {
+  let bytes: Uint8Array;
+  try {
+    bytes = readFileSync(path);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new InputError(`cannot read ${path}: ${code === 'ENOENT' ? 'no such file' : String((e as Error).message)}`);
+  }
+  const lower = path.toLowerCase();
+  if (lower.endsWith('.csv') || lower.endsWith('.tsv') || lower.endsWith('.txt')) {
+    const t = parseDelimited(new TextDecoder().decode(bytes), path, lower.endsWith('.tsv') ? { delimiter: '\t' } : {});
+    return t.cols === 1 ? { data: t.data, shape: [t.rows] } : { data: t.data, shape: [t.rows, t.cols] };
+  }
+  const a = parseNpy(bytes, path);
+  if (a.shape.length !== 1 && a.shape.length !== 2) {
+    throw new InputError(`${path}: expected a vector or a matrix, got shape (${a.shape.join(', ')})`);
+  }
+  for (let i = 0; i < a.data.length; i++) {
+    if (!Number.isFinite(a.data[i]!)) throw new InputError(`${path}: entry ${i} is ${a.data[i]} (targets must be finite)`);
+  }
+  return { data: a.data, shape: a.shape };
+}
+
+/** `--time 1,10,inf`: training times t ≥ 0, `inf` for the converged predictor. */
+export function parseTimes(s: string): number[] {
+  return s.split(',').map((p) => {
+    const v = p.trim().toLowerCase();
+    const t = v === 'inf' || v === 'infinity' ? Infinity : Number(v);
+    if (v === '' || Number.isNaN(t) || t < 0) throw new InputError(`--time: "${p}" is not a time t ≥ 0 (or inf)`);
+    return t;
+  });
+}
+
+export async function runPredict(o: PredictCliOptions, io: CliIO): Promise<void> {
+  const t0 = performance.now();
+  if (o.kernel !== 'nngp' && o.kernel !== 'ntk') throw new InputError(`--kernel must be nngp or ntk, got "${String(o.kernel)}"`);
+  const times = parseTimes(o.time);
+  if (o.kernel === 'nngp' && !(times.length === 1 && times[0] === Infinity)) {
+    throw new InputError('--time applies to --kernel ntk (the NNGP posterior has no training time)');
+  }
+  if (o.variance !== undefined && o.kernel !== 'nngp') throw new InputError('--variance needs --kernel nngp');
+  const ridge = Number(o.ridge);
+  if (!Number.isFinite(ridge) || ridge < 0) throw new InputError(`--ridge must be a number ≥ 0, got "${o.ridge}"`);
+  let classes: number | undefined;
+  if (o.classes !== undefined) {
+    classes = Number(o.classes);
+    if (!Number.isInteger(classes) || classes < 2) throw new InputError(`--classes must be an integer ≥ 2, got "${o.classes}"`);
+  }
+  const spec = toSpec(readArch(o.arch));
+  const train = readMatrixFile(o.train);
+  const test = readMatrixFile(o.test);
+  const targets = readArrayFile(o.targets);
+  const testLabels = o.testLabels !== undefined ? readArrayFile(o.testLabels) : null;
+  if (testLabels) {
+    if (classes === undefined) throw new InputError('--test-labels needs --classes');
+    if (testLabels.shape.length !== 1 || testLabels.shape[0] !== test.rows) {
+      throw new InputError(`${o.testLabels}: expected ${test.rows} labels (one per test input), got shape (${testLabels.shape.join(', ')})`);
+    }
+  }
+  checkOutputPath(o.out);
+  if (o.variance !== undefined) checkOutputPath(o.variance);
+  if (o.backend !== 'cpu') useNodeWebGPU();
+
+  const r = await predict(spec, train, targets, test, {
+    kernel: o.kernel,
+    ridge,
+    ...(o.kernel === 'ntk' ? { times } : {}),
+    ...(o.variance !== undefined ? { variance: true } : {}),
+    ...(classes !== undefined ? { classes } : {}),
+    backend: o.backend,
+  });
+  const [m, k] = r.shape;
+  const stacked = r.mean.length > 1;
+  const values = new Float64Array(r.mean.length * m * k);
+  r.mean.forEach((p, i) => values.set(p, i * m * k));
+  writeFileAtomic(o.out, [encodeNpy(values, stacked ? [r.mean.length, m, k] : [m, k], 'float64')]);
+  if (o.variance !== undefined && r.variance) writeFileAtomic(o.variance, [encodeNpy(r.variance, [m], 'float64')]);
+  const acc = testLabels ? r.mean.map((p) => accuracy(p, [m, k], testLabels.data)) : null;
+  const seconds = (performance.now() - t0) / 1000;
+  const adapter = r.backend === 'webgpu' ? describeAdapter((await getGpu())!.adapter) : null;
+  for (const w of r.warnings) io.err(`webntk: warning: ${w}\n`);
+  if (o.json) {
+    io.out(
+      JSON.stringify({
+        out: o.out,
+        shape: stacked ? [r.mean.length, m, k] : [m, k],
+        times: r.times ?? null,
+        accuracy: acc,
+        solver: r.solver,
+        conditionNumber: r.conditionNumber,
+        suggestedRidge: r.suggestedRidge ?? null,
+        warnings: r.warnings,
+        backend: r.backend,
+        adapter,
+        seconds,
+      }) + '\n',
+    );
+  } else if (!o.quiet) {
+    const where = r.backend === 'webgpu' ? `kernels on webgpu (${adapter})` : 'kernels on the cpu';
+    io.err(
+      `wrote ${o.out}: ${o.kernel} predictions [${stacked ? `${r.mean.length}, ` : ''}${m}, ${k}] (${spec.name ?? 'custom spec'}, ${where}, ` +
+        `${r.solver} solve, condition number ${r.conditionNumber.toExponential(2)}, ${seconds.toFixed(2)} s)\n`,
+    );
+    if (acc) {
+      acc.forEach((a, i) => io.out(`test accuracy${r.times ? ` at t = ${r.times[i]}` : ''}: ${(100 * a).toFixed(2)}%\n`));
+    }
+  }
+}
