@@ -16,6 +16,10 @@
 import { CholeskyDecomposition, EigenvalueDecomposition, Matrix } from 'ml-matrix';
 import { kernel, type Arch, type Backend, type BackendChoice } from './api.js';
 import { InputError } from './errors.js';
+import { getGpu } from './gpu/device.js';
+import { GpuError } from './gpu/gram.js';
+import { GpuKernelMatrix } from './gpu/matvec.js';
+import { CG_TOL, solveCg } from './solve/cg.js';
 import { toMatrix, type Matrix2D, type MatrixInput } from './matrix.js';
 
 export type PredictKernel = 'nngp' | 'ntk';
@@ -39,6 +43,32 @@ export interface PredictOptions {
   classes?: number;
   /** Where the kernel blocks are computed (default "cpu"); the solves are always float64 on the CPU. */
   backend?: BackendChoice;
+  /**
+   * "direct": dense float64 factorisation (Cholesky / eigendecomposition) on the CPU. "cg":
+   * preconditioned conjugate gradients with K kept on the WebGPU device (NNGP mean and NTK at t = ∞
+   * only). "auto" (default): "cg" when n > DIRECT_MAX_N, the kernels were computed on WebGPU and
+   * neither the variance nor a finite t is asked for; otherwise "direct".
+   */
+  solver?: SolverChoice;
+  /** CG: relative-residual tolerance (default 1e-6; see solve/cg.ts for the rule). */
+  cgTol?: number;
+  /** CG: iteration cap (default min(n, 2000) + 10). */
+  cgMaxIterations?: number;
+}
+
+export type SolverChoice = 'auto' | 'direct' | 'cg';
+
+/** Largest training set that solver "auto" solves directly; above it CG on WebGPU is used. */
+export const DIRECT_MAX_N = 4000;
+
+/** What the conjugate-gradient solver did. */
+export interface CgSummary {
+  iterations: number;
+  converged: boolean;
+  /** max over outputs of the true relative residual ‖y − (K + λI)α‖ / ‖y‖ (f32 products). */
+  relativeResidual: number;
+  tol: number;
+  preconditioner: string;
 }
 
 export interface PredictionCore {
@@ -52,12 +82,18 @@ export interface PredictionCore {
   variance?: Float64Array;
   /** Conditioning, clamping, fallbacks: never thrown, always stated here. */
   warnings: string[];
-  /** Condition number of K_XX + λI: from the eigenvalues (solver "eigen"), or an estimate (a lower bound) from the Cholesky diagonal. */
+  /**
+   * Condition number of K_XX + λI: from the eigenvalues (solver "eigen"), or an estimate (a lower
+   * bound) from the Cholesky diagonal. Solver "cg": the Lanczos estimate for the preconditioned
+   * system (what governs the iteration count).
+   */
   conditionNumber: number;
   /** Only when the condition number exceeds ~1e10: a ridge that brings it down to ~1e10. */
   suggestedRidge?: number;
   /** How the system was solved. */
-  solver: 'cholesky' | 'eigen';
+  solver: 'cholesky' | 'eigen' | 'cg';
+  /** Solver "cg": iterations, residual, tolerance, preconditioner. */
+  cg?: CgSummary;
   kernel: PredictKernel;
   ridge: number;
 }
@@ -213,6 +249,9 @@ interface Checked {
   times: number[] | null;
   variance: boolean;
   classes: number | undefined;
+  solver: SolverChoice;
+  cgTol: number;
+  cgMaxIterations: number | undefined;
 }
 
 function checkOptions(options: PredictOptions): Checked {
@@ -238,7 +277,21 @@ function checkOptions(options: PredictOptions): Checked {
       }
     });
   }
-  return { kind, ridge, times, variance: kind === 'nngp' && options.variance === true, classes: options.classes };
+  const solver = options.solver ?? 'auto';
+  if (solver !== 'auto' && solver !== 'direct' && solver !== 'cg') {
+    throw new InputError(`predict: solver must be "auto", "direct" or "cg", got ${JSON.stringify(solver)}`);
+  }
+  const variance = kind === 'nngp' && options.variance === true;
+  if (solver === 'cg' && (variance || (times && times.some((t) => t !== Infinity)))) {
+    throw new InputError('predict: solver "cg" gives the NNGP mean and the NTK at t = ∞ only; the variance and finite t need solver "direct"');
+  }
+  const cgTol = options.cgTol ?? CG_TOL;
+  if (typeof cgTol !== 'number' || !(cgTol > 0 && cgTol < 1)) throw new InputError(`predict: cgTol must be in (0, 1), got ${String(cgTol)}`);
+  const cgMax = options.cgMaxIterations;
+  if (cgMax !== undefined && !(Number.isInteger(cgMax) && cgMax >= 1)) {
+    throw new InputError(`predict: cgMaxIterations must be a positive integer, got ${String(cgMax)}`);
+  }
+  return { kind, ridge, times, variance, classes: options.classes, solver, cgTol, cgMaxIterations: cgMax };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -272,7 +325,10 @@ export async function predict(
     testTrain: kxs[opts.kind]!,
     ...(kss ? { testDiag: kss[opts.kind]! } : {}),
   };
-  const core = predictFromKernels(blocks, targets, options);
+  const useCg =
+    opts.solver === 'cg' ||
+    (opts.solver === 'auto' && X.rows > DIRECT_MAX_N && kxx.backend === 'webgpu' && !opts.variance && (opts.times ?? [Infinity]).every((t) => t === Infinity));
+  const core = useCg ? await predictFromKernelsCg(blocks, targets, options) : predictFromKernels(blocks, targets, { ...options, solver: 'direct' });
   const dups = duplicateRows(X);
   if (dups && core.conditionNumber > COND_WARN) {
     core.warnings.push(`training inputs ${dups[0]} and ${dups[1]} are identical (duplicate rows make K_XX singular; use a ridge > 0)`);
@@ -292,13 +348,77 @@ function duplicateRows(X: Matrix2D): [number, number] | null {
   return null;
 }
 
-/** The same predictions from precomputed kernel blocks (synchronous, float64). */
-export function predictFromKernels(blocks: KernelBlocks, targets: Targets, options: PredictOptions): PredictionCore {
-  const opts = checkOptions(options);
+function checkBlocks(blocks: KernelBlocks): void {
   const { n, m } = blocks;
   if (!Number.isInteger(n) || n < 1 || !Number.isInteger(m) || m < 1) throw new InputError(`kernel blocks: n and m must be positive integers, got n = ${n}, m = ${m}`);
   checkBlock(blocks.train, n * n, 'K_XX');
   checkBlock(blocks.testTrain, m * n, 'K_*X');
+}
+
+/**
+ * The NNGP mean or the NTK at t = ∞ from precomputed kernel blocks with the conjugate-gradient
+ * solver: K_XX goes to the WebGPU device as f32 row blocks; iterates, residuals and dot products
+ * stay float64 on the host (solve/cg.ts). Throws GpuError when there is no WebGPU adapter.
+ */
+export async function predictFromKernelsCg(blocks: KernelBlocks, targets: Targets, options: PredictOptions): Promise<PredictionCore> {
+  const opts = checkOptions({ ...options, solver: 'cg' });
+  checkBlocks(blocks);
+  const { n, m } = blocks;
+  const Y = toTargets(targets, n, opts.classes);
+  const k = Y.cols;
+  const ctx = await getGpu();
+  if (!ctx) throw new GpuError('solver "cg" needs a WebGPU adapter and none was found (use solver "direct")');
+  const K = await GpuKernelMatrix.upload(ctx, blocks.train, n);
+  let cg;
+  try {
+    const row = (i: number) => Float64Array.from({ length: n }, (_, j) => blocks.train[i * n + j]!);
+    cg = await solveCg(n, k, Y.data, opts.ridge, row, (p, kk) => K.mul(p, kk), {
+      tol: opts.cgTol,
+      ...(opts.cgMaxIterations !== undefined ? { maxIterations: opts.cgMaxIterations } : {}),
+    });
+  } finally {
+    K.destroy();
+  }
+  const warnings: string[] = [];
+  const what = `K_XX + λI (${opts.kind}, λ = ${fmt(opts.ridge)})`;
+  if (!cg.converged) {
+    warnings.push(`CG on ${what} stopped after ${cg.iterations} iterations without meeting the relative-residual rule ${fmt(cg.tol)}; true relative residual ${fmt(cg.relativeResidual)}`);
+  } else if (cg.relativeResidual > 100 * cg.tol) {
+    warnings.push(
+      `CG on ${what} met its rule but the true relative residual is ${fmt(cg.relativeResidual)} (> 100 × ${fmt(cg.tol)}): the f32 products limit the accuracy; ` +
+        'a larger ridge or solver "direct" gives more',
+    );
+  }
+  if (cg.conditionEstimate > COND_WARN) {
+    warnings.push(`${what}: the preconditioned system has an estimated condition number ${fmt(cg.conditionEstimate)}; a larger ridge helps CG converge`);
+  }
+  const mean = new Float64Array(m * k);
+  for (let i = 0; i < m; i++) {
+    for (let c = 0; c < k; c++) {
+      let s = 0;
+      for (let j = 0; j < n; j++) s += blocks.testTrain[i * n + j]! * cg.x[j * k + c]!;
+      mean[i * k + c] = s;
+    }
+  }
+  return {
+    mean: opts.times ? opts.times.map((_, i) => (i === 0 ? mean : mean.slice())) : [mean],
+    shape: [m, k],
+    ...(opts.times ? { times: opts.times } : {}),
+    warnings,
+    conditionNumber: cg.conditionEstimate,
+    solver: 'cg',
+    cg: { iterations: cg.iterations, converged: cg.converged, relativeResidual: cg.relativeResidual, tol: cg.tol, preconditioner: cg.preconditioner },
+    kernel: opts.kind,
+    ridge: opts.ridge,
+  };
+}
+
+/** The same predictions from precomputed kernel blocks with the direct solvers (synchronous, float64). */
+export function predictFromKernels(blocks: KernelBlocks, targets: Targets, options: PredictOptions): PredictionCore {
+  const opts = checkOptions(options);
+  if (opts.solver === 'cg') throw new InputError('predictFromKernels is the direct float64 solve; use predictFromKernelsCg (or predict) for solver "cg"');
+  checkBlocks(blocks);
+  const { n, m } = blocks;
   if (opts.variance) {
     if (!blocks.testDiag) throw new InputError('kernel blocks: the variance needs diag K_** (testDiag)');
     checkBlock(blocks.testDiag, m, 'diag K_**');

@@ -16,6 +16,7 @@ import { runDemo } from './demo.js';
 import { runGram, type GramOptions } from './gram-command.js';
 import { runBench } from './bench-command.js';
 import { runPredict, type PredictCliOptions } from './predict-command.js';
+import { DIRECT_MAX_N } from '../predict.js';
 import { readArch } from './files.js';
 import { describeSpec } from '../spec/describe.js';
 
@@ -103,9 +104,15 @@ Examples:
     .option('--variance <file>', 'NNGP posterior variance per test input, .npy [m]')
     .option('--classes <k>', 'targets are integer labels 0 … k−1 (one-hot targets)')
     .option('--test-labels <file>', 'test labels: print the accuracy (needs --classes)')
-    .addOption(new Option('--backend <name>', 'where the kernels are computed (solves are float64 on the CPU)').choices(['cpu', 'webgpu', 'auto']).default('cpu'))
+    .addOption(new Option('--backend <name>', 'where the kernels are computed').choices(['cpu', 'webgpu', 'auto']).default('cpu'))
+    .addOption(
+      new Option('--solver <name>', `direct: float64 Cholesky/eigen on the CPU; cg: conjugate gradients with K on WebGPU (mean at t = inf only); auto: cg above ${DIRECT_MAX_N} training points with WebGPU kernels`)
+        .choices(['auto', 'direct', 'cg'])
+        .default('auto'),
+    )
+    .option('--cg-tol <tol>', 'CG relative-residual tolerance', '1e-6')
     .option('--quiet', 'no summary line')
-    .option('--json', 'a JSON summary on stdout (accuracy, solver, condition number, warnings, backend, seconds)')
+    .option('--json', 'a JSON summary on stdout (accuracy, solver, CG iterations and residual, condition number, warnings, backend, seconds)')
     .addHelpText(
       'after',
       `

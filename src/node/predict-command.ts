@@ -9,7 +9,7 @@ import { InputError } from '../errors.js';
 import { describeAdapter, getGpu } from '../gpu/device.js';
 import { parseDelimited } from '../io/csv.js';
 import { encodeNpy, parseNpy } from '../io/npy.js';
-import { accuracy, predict, type PredictKernel } from '../predict.js';
+import { accuracy, predict, type PredictKernel, type SolverChoice } from '../predict.js';
 import { checkOutputPath, readArch, readMatrixFile, writeFileAtomic } from './files.js';
 import { useNodeWebGPU } from './webgpu.js';
 import type { CliIO } from './cli.js';
@@ -25,6 +25,8 @@ export interface PredictCliOptions {
   out: string;
   variance?: string;
   backend: BackendChoice;
+  solver: SolverChoice;
+  cgTol: string;
   classes?: string;
   testLabels?: string;
   quiet?: boolean;
@@ -93,7 +95,12 @@ export async function runPredict(o: PredictCliOptions, io: CliIO): Promise<void>
   }
   checkOutputPath(o.out);
   if (o.variance !== undefined) checkOutputPath(o.variance);
-  if (o.backend !== 'cpu') useNodeWebGPU();
+  const cgTol = Number(o.cgTol);
+  if (!(cgTol > 0 && cgTol < 1)) throw new InputError(`--cg-tol must be a number in (0, 1), got "${o.cgTol}"`);
+  if (o.solver === 'cg' && (o.variance !== undefined || times.some((t) => t !== Infinity))) {
+    throw new InputError('--solver cg gives the mean at t = inf only; --variance and finite --time need --solver direct');
+  }
+  if (o.backend !== 'cpu' || o.solver === 'cg') useNodeWebGPU();
 
   const r = await predict(spec, train, targets, test, {
     kernel: o.kernel,
@@ -102,6 +109,8 @@ export async function runPredict(o: PredictCliOptions, io: CliIO): Promise<void>
     ...(o.variance !== undefined ? { variance: true } : {}),
     ...(classes !== undefined ? { classes } : {}),
     backend: o.backend,
+    solver: o.solver,
+    cgTol,
   });
   const [m, k] = r.shape;
   const stacked = r.mean.length > 1;
@@ -121,6 +130,7 @@ export async function runPredict(o: PredictCliOptions, io: CliIO): Promise<void>
         times: r.times ?? null,
         accuracy: acc,
         solver: r.solver,
+        cg: r.cg ?? null,
         conditionNumber: r.conditionNumber,
         suggestedRidge: r.suggestedRidge ?? null,
         warnings: r.warnings,
@@ -133,7 +143,8 @@ export async function runPredict(o: PredictCliOptions, io: CliIO): Promise<void>
     const where = r.backend === 'webgpu' ? `kernels on webgpu (${adapter})` : 'kernels on the cpu';
     io.err(
       `wrote ${o.out}: ${o.kernel} predictions [${stacked ? `${r.mean.length}, ` : ''}${m}, ${k}] (${spec.name ?? 'custom spec'}, ${where}, ` +
-        `${r.solver} solve, condition number ${r.conditionNumber.toExponential(2)}, ${seconds.toFixed(2)} s)\n`,
+        `${r.solver} solve${r.cg ? ` (${r.cg.iterations} iterations, relative residual ${r.cg.relativeResidual.toExponential(1)}, ${r.cg.preconditioner} preconditioner)` : ''}, ` +
+          `condition number${r.cg ? ' (preconditioned, Lanczos estimate)' : ''} ${r.conditionNumber.toExponential(2)}, ${seconds.toFixed(2)} s)\n`,
     );
     if (acc) {
       acc.forEach((a, i) => io.out(`test accuracy${r.times ? ` at t = ${r.times[i]}` : ''}: ${(100 * a).toFixed(2)}%\n`));
