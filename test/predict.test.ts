@@ -5,7 +5,7 @@
  */
 import { inverse, Matrix, solve } from 'ml-matrix';
 import { afterAll, describe, expect, it } from 'vitest';
-import { accuracy, InputError, kernelCpu, oneHot, predict, predictFromKernels, type PredictResult } from '../src/index.js';
+import { accuracy, InputError, kernelCpu, oneHot, predict, predictFromKernels, stax, type PredictResult } from '../src/index.js';
 import { CUSTOM } from './fixtures.js';
 import { releaseGpuForTests, requireGpu } from './gpu/setup.js';
 
@@ -346,6 +346,28 @@ describe('ill-conditioned systems', () => {
       expect(fixed.warnings).toEqual([]);
       expect(fixed.solver).toBe('cholesky');
       expectClose(fixed.mean[0]!, ref.mean.at(-1)!, 1e-4);
+    }
+  });
+
+  it('a deep erf network in the ordered phase: its kernels approach a constant matrix; warned, finite, and near the constant predictor', async () => {
+    // σ_w² = 0.5 < 1 with erf: every correlation converges to the same fixed point with depth, so
+    // K_XX tends to c·11ᵀ (Schoenholz et al. 2017). At depth 10 it is still well conditioned.
+    const { network, dense, repeat, erf } = stax;
+    const deep = (depth: number) => network({ inputScale: 'dim' }, dense({ biasVar: 0.5 }), repeat(depth, erf(), dense({ weightVar: 0.5, biasVar: 0.5 })));
+    const ys = X.map((r) => r[0]!);
+    for (const kind of ['nngp', 'ntk'] as const) {
+      const shallow = await predict(deep(10), X, ys, T, { kernel: kind });
+      expect(shallow.warnings).toEqual([]);
+      for (const depth of [30, 100]) {
+        const r = await predict(deep(depth), X, ys, T, { kernel: kind });
+        expect(r.solver).toBe('eigen');
+        expect(r.warnings.join('\n')).toMatch(/ill-conditioned: condition number/);
+        expect(r.suggestedRidge).toBeGreaterThan(0);
+        const p = Array.from(r.mean[0]!);
+        expect(p.every(Number.isFinite)).toBe(true);
+        // A constant kernel predicts one value everywhere: the predictions collapse together.
+        expect(Math.max(...p) - Math.min(...p)).toBeLessThan(depth === 100 ? 1e-3 : 0.05);
+      }
     }
   });
 
