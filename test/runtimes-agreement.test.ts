@@ -38,6 +38,15 @@ function check(name: 'deno' | 'chromium', raw: unknown, expectedRuntime: string)
   report(name, r);
   expect(r.runtime).toBe(expectedRuntime);
   expect(r.cases.length).toBeGreaterThanOrEqual(11);
+  // GPU-CG against the float64 direct solve, in this runtime.
+  const cg = r.cg!;
+  console.log(
+    `${name} GPU-CG (n = ${cg.n}): ${cg.iterations} iterations, true relative residual ${fmt(cg.relativeResidual)}, ` +
+      `max |Δ prediction| / max |prediction| = ${fmt(cg.maxRelDiff)}${cg.error ? `  ERROR: ${cg.error}` : ''}`,
+  );
+  expect.soft(cg.error, `${name} GPU-CG`).toBeNull();
+  expect.soft(cg.relativeResidual ?? Infinity, `${name} GPU-CG residual`).toBeLessThan(1e-3);
+  expect.soft(cg.maxRelDiff ?? Infinity, `${name} GPU-CG vs direct`).toBeLessThan(1e-3);
   for (const c of r.cases) {
     expect.soft(c.error, `${name} ${c.name}: error`).toBeNull();
     expect.soft(c.backend, `${name} ${c.name}: backend`).toBe('webgpu');

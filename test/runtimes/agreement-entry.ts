@@ -10,7 +10,7 @@
  *
  * Node-free: imports only src/ (runtime-neutral), test/fixtures.ts and test/gpu/inputs.ts.
  */
-import { describeAdapter, getGpu, kernel, kernelCpu, type Arch } from '../../src/index.js';
+import { describeAdapter, getGpu, kernel, kernelCpu, predictFromKernels, predictFromKernelsCg, type Arch } from '../../src/index.js';
 import { CUSTOM } from '../fixtures.js';
 import { accuracyInputs, normalisedError } from '../gpu/inputs.js';
 
@@ -27,12 +27,51 @@ export interface AgreementCase {
   error: string | null;
 }
 
+/** GPU-CG (K on the device) against the float64 Cholesky solve, NTK regression with 3 outputs. */
+export interface CgAgreement {
+  n: number;
+  iterations: number | null;
+  relativeResidual: number | null;
+  /** max |mean_cg − mean_direct| / max |mean_direct|. */
+  maxRelDiff: number | null;
+  error: string | null;
+}
+
 export interface AgreementResult {
   /** null (and no cases) when the runtime has no WebGPU adapter at all. */
   runtime: string | null;
   adapter: string | null;
   cases: AgreementCase[];
+  cg?: CgAgreement;
   ms: number;
+}
+
+/** Deterministic, float32-exact inputs for the CG check. */
+function cgInputs(n: number, d: number, seed: number): number[][] {
+  return Array.from({ length: n }, (_, i) => Array.from({ length: d }, (_, j) => Math.fround(Math.sin(seed + 1.7 * i + 0.37 * j * j + 0.11 * i * j))));
+}
+
+async function cgAgreement(): Promise<CgAgreement> {
+  const n = 400;
+  try {
+    const X = cgInputs(n, 6, 1);
+    const T = cgInputs(25, 6, 2);
+    const arch = 'resnet:depth=8,gamma=0.5';
+    const blocks = { n, m: T.length, train: kernelCpu(arch, X, null, { get: 'ntk' }).ntk!, testTrain: kernelCpu(arch, T, X, { get: 'ntk' }).ntk! };
+    const Y = X.map((r) => [r[0]! * r[1]!, Math.cos(r[2]!), r[3]! > 0 ? 1 : -1]);
+    const opts = { kernel: 'ntk', ridge: 1e-3 } as const;
+    const direct = predictFromKernels(blocks, Y, opts).mean[0]!;
+    const cg = await predictFromKernelsCg(blocks, Y, opts);
+    let err = 0;
+    let scale = 0;
+    cg.mean[0]!.forEach((v, i) => {
+      err = Math.max(err, Math.abs(v - direct[i]!));
+      scale = Math.max(scale, Math.abs(direct[i]!));
+    });
+    return { n, iterations: cg.cg!.iterations, relativeResidual: cg.cg!.relativeResidual, maxRelDiff: err / scale, error: cg.cg!.converged ? null : 'CG did not converge' };
+  } catch (e) {
+    return { n, iterations: null, relativeResidual: null, maxRelDiff: null, error: message(e) };
+  }
 }
 
 /** Square X × X cases: presets at depths 10 … 1000, and custom specs that use every other layer type. */
@@ -146,5 +185,6 @@ export async function run(): Promise<AgreementResult> {
     }
   }
 
-  return { runtime: ctx.runtime, adapter: describeAdapter(ctx.adapter), cases, ms: performance.now() - t0 };
+  const cg = await cgAgreement();
+  return { runtime: ctx.runtime, adapter: describeAdapter(ctx.adapter), cases, cg, ms: performance.now() - t0 };
 }
