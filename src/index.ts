@@ -28,3 +28,5 @@ export type { NeuralKernelOptions } from './ml.js';
 export type { MlMatrixLike } from './matrix.js';
 export { cuspSlope, kernelProfile } from './analysis/profile.js';
 export type { Profile, ProfileOptions } from './analysis/profile.js';
+export { depthSweep, fitPowerLaw } from './analysis/depth.js';
+export type { DepthSweep } from './analysis/depth.js';

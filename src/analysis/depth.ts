@@ -1,0 +1,71 @@
+/**
+ * Kernels as functions of depth for one pair of unit inputs at a given correlation, every depth
+ * from one pass (the `depths: "all"` sweep of the CPU reference) — the depth limits and rates of
+ * Hayou, Doucet & Rousseau (arXiv 1905.13654): for `arora2019`, Θ_L/(L+1) → 1/4 with rate
+ * (3/8)·ln L/L at ρ = 0, and 1 − ρ_L ~ 9π²/(2L²).
+ */
+import { kernelCpu, type Arch } from '../api.js';
+import { InputError } from '../errors.js';
+
+export interface DepthSweep {
+  /** Input correlation ρ₀ = ⟨x, z⟩ of the unit inputs. */
+  rho: number;
+  /** Depths 0 … L of the architecture's depth loop. */
+  depths: number[];
+  /** NNGP correlation K_L(x, z)/K_L(x, x) at each depth. */
+  nngpCorrelation: number[];
+  /** 1 − NNGP correlation, as (K_L(x,x) − K_L(x,z))/K_L(x,x) (float64; relative error ≈ 1e−16/gap). */
+  nngpGap: number[];
+  /** Θ_L(x, z)/Θ_L(x, x) at each depth. */
+  ntkNormalized: number[];
+  /** Θ_L(x, z) itself (for arora2019, Θ_L(x,x) = L + 1). */
+  ntk: number[];
+  /** Θ_L(x, x). */
+  ntkDiagonal: number[];
+}
+
+/** Every depth of `arch`'s depth loop (its last repeat) for x = e₁, z = ρ e₁ + √(1 − ρ²) e₂. */
+export function depthSweep(arch: Arch, rho: number): DepthSweep {
+  if (typeof rho !== 'number' || !(rho >= -1 && rho <= 1)) throw new InputError(`depth sweep: rho must be in [−1, 1], got ${String(rho)}`);
+  const x = [[1, 0]];
+  const z = [[rho, Math.sqrt((1 - rho) * (1 + rho))]];
+  const r = kernelCpu(arch, x, z, { depths: 'all' });
+  const d = kernelCpu(arch, x, null, { depths: 'all', diagonal: true });
+  const L = r.depths.length;
+  const pick = (a: Float64Array) => Array.from(a.subarray(0, L));
+  const k = pick(r.nngp!);
+  const kd = pick(d.nngp!);
+  const t = pick(r.ntk!);
+  const td = pick(d.ntk!);
+  return {
+    rho,
+    depths: [...r.depths],
+    nngpCorrelation: k.map((v, i) => v / kd[i]!),
+    nngpGap: k.map((v, i) => (kd[i]! - v) / kd[i]!),
+    ntkNormalized: t.map((v, i) => v / td[i]!),
+    ntk: t,
+    ntkDiagonal: td,
+  };
+}
+
+/** Least-squares fit of y ≈ c·x^p on log–log axes (x, y > 0): { exponent p, prefactor c }. */
+export function fitPowerLaw(xs: readonly number[], ys: readonly number[]): { exponent: number; prefactor: number } {
+  if (xs.length !== ys.length || xs.length < 2) throw new InputError('fitPowerLaw: need two or more (x, y) pairs of equal length');
+  const lx = xs.map((v, i) => {
+    if (!(v > 0) || !(ys[i]! > 0)) throw new InputError(`fitPowerLaw: x and y must be > 0 (pair ${i}: ${v}, ${ys[i]})`);
+    return Math.log(v);
+  });
+  const ly = ys.map(Math.log);
+  const n = lx.length;
+  const mx = lx.reduce((a, b) => a + b, 0) / n;
+  const my = ly.reduce((a, b) => a + b, 0) / n;
+  let sxy = 0;
+  let sxx = 0;
+  for (let i = 0; i < n; i++) {
+    sxy += (lx[i]! - mx) * (ly[i]! - my);
+    sxx += (lx[i]! - mx) ** 2;
+  }
+  if (!(sxx > 0)) throw new InputError('fitPowerLaw: the x values must not all be equal');
+  const exponent = sxy / sxx;
+  return { exponent, prefactor: Math.exp(my - exponent * mx) };
+}
