@@ -355,6 +355,22 @@ function checkBlocks(blocks: KernelBlocks): void {
   checkBlock(blocks.testTrain, m * n, 'K_*X');
 }
 
+/** K_*X α for row-major α (n × k): the m × k mean. */
+function testTimesAlpha(testTrain: ArrayLike<number>, alpha: ArrayLike<number>, m: number, n: number, k: number): Float64Array {
+  const mean = new Float64Array(m * k);
+  for (let i = 0; i < m; i++) {
+    for (let c = 0; c < k; c++) {
+      let s = 0;
+      for (let j = 0; j < n; j++) s += testTrain[i * n + j]! * alpha[j * k + c]!;
+      mean[i * k + c] = s;
+    }
+  }
+  return mean;
+}
+
+/** The t = ∞ mean once per requested time (NTK; every time is ∞ here), or once for the NNGP. */
+const perTime = (mean: Float64Array, times: number[] | null): Float64Array[] => (times ? times.map((_, i) => (i === 0 ? mean : mean.slice())) : [mean]);
+
 /**
  * The NNGP mean or the NTK at t = ∞ from precomputed kernel blocks with the conjugate-gradient
  * solver: K_XX goes to the WebGPU device as f32 row blocks; iterates, residuals and dot products
@@ -368,16 +384,15 @@ export async function predictFromKernelsCg(blocks: KernelBlocks, targets: Target
   const k = Y.cols;
   const ctx = await getGpu();
   if (!ctx) throw new GpuError('solver "cg" needs a WebGPU adapter and none was found (use solver "direct")');
-  const K = await GpuKernelMatrix.upload(ctx, blocks.train, n);
+  const onDevice = await GpuKernelMatrix.upload(ctx, blocks.train, n);
   let cg;
   try {
-    const row = (i: number) => Float64Array.from({ length: n }, (_, j) => blocks.train[i * n + j]!);
-    cg = await solveCg(n, k, Y.data, opts.ridge, row, (p, kk) => K.mul(p, kk), {
+    cg = await solveCg(n, k, Y.data, opts.ridge, blocks.train, (p, kk) => onDevice.mul(p, kk), {
       tol: opts.cgTol,
       ...(opts.cgMaxIterations !== undefined ? { maxIterations: opts.cgMaxIterations } : {}),
     });
   } finally {
-    K.destroy();
+    onDevice.destroy();
   }
   const warnings: string[] = [];
   const what = `K_XX + λI (${opts.kind}, λ = ${fmt(opts.ridge)})`;
@@ -392,16 +407,8 @@ export async function predictFromKernelsCg(blocks: KernelBlocks, targets: Target
   if (cg.conditionEstimate > COND_WARN) {
     warnings.push(`${what}: the preconditioned system has an estimated condition number ${fmt(cg.conditionEstimate)}; a larger ridge helps CG converge`);
   }
-  const mean = new Float64Array(m * k);
-  for (let i = 0; i < m; i++) {
-    for (let c = 0; c < k; c++) {
-      let s = 0;
-      for (let j = 0; j < n; j++) s += blocks.testTrain[i * n + j]! * cg.x[j * k + c]!;
-      mean[i * k + c] = s;
-    }
-  }
   return {
-    mean: opts.times ? opts.times.map((_, i) => (i === 0 ? mean : mean.slice())) : [mean],
+    mean: perTime(testTimesAlpha(blocks.testTrain, cg.x, m, n, k), opts.times),
     shape: [m, k],
     ...(opts.times ? { times: opts.times } : {}),
     warnings,
@@ -457,16 +464,8 @@ export function predictFromKernels(blocks: KernelBlocks, targets: Targets, optio
     const cond = chol.isPositiveDefinite() && minPivot > 0 ? lmax / minPivot : Infinity;
     if (chol.isPositiveDefinite() && cond <= COND_SINGULAR) {
       const suggestedRidge = conditioningWarning(warnings, what, cond, lmax, opts.ridge, 'estimated from the Cholesky diagonal, a lower bound');
-      const alpha = chol.solve(new Matrix(toRows(Y.data, n, k))); // n × k
-      const mean = new Float64Array(m * k);
-      for (let i = 0; i < m; i++) {
-        for (let c = 0; c < k; c++) {
-          let s = 0;
-          for (let j = 0; j < n; j++) s += blocks.testTrain[i * n + j]! * alpha.get(j, c);
-          mean[i * k + c] = s;
-        }
-      }
-      const out = result(opts.times ? opts.times.map((_, i) => (i === 0 ? mean : mean.slice())) : [mean], {
+      const alpha = chol.solve(new Matrix(toRows(Y.data, n, k))).to1DArray(); // n × k, row-major
+      const out = result(perTime(testTimesAlpha(blocks.testTrain, alpha, m, n, k), opts.times), {
         conditionNumber: cond,
         ...(suggestedRidge !== undefined ? { suggestedRidge } : {}),
         solver: 'cholesky',

@@ -16,7 +16,8 @@ interface RowBlock {
 
 export class GpuKernelMatrix {
   private blocks: RowBlock[] = [];
-  private io: { quads: number; p: GPUBuffer; out: GPUBuffer; staging: GPUBuffer } | null = null;
+  /** Buffers for one number of right-hand sides, with a bind group per row block (reused by every product). */
+  private io: { quads: number; p: GPUBuffer; out: GPUBuffer; staging: GPUBuffer; groups: GPUBindGroup[] } | null = null;
 
   private constructor(
     private readonly ctx: GpuContext,
@@ -66,13 +67,23 @@ export class GpuKernelMatrix {
     if (this.io) for (const b of [this.io.p, this.io.out, this.io.staging]) b.destroy();
     const { device } = this.ctx;
     const size = this.n * quads * 16;
-    this.io = {
-      quads,
-      p: device.createBuffer({ size, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST }),
-      out: device.createBuffer({ size, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC }),
-      staging: device.createBuffer({ size, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST }),
-    };
-    for (const b of this.blocks) device.queue.writeBuffer(b.params, 0, new Uint32Array([b.rows, this.n, quads, b.row0]));
+    const p = device.createBuffer({ size, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST });
+    const out = device.createBuffer({ size, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC });
+    const staging = device.createBuffer({ size, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+    const layout = pipelineFor(device, MATVEC_ROWS_WGSL).getBindGroupLayout(0);
+    const groups = this.blocks.map((b) => {
+      device.queue.writeBuffer(b.params, 0, new Uint32Array([b.rows, this.n, quads, b.row0]));
+      return device.createBindGroup({
+        layout,
+        entries: [
+          { binding: 0, resource: { buffer: b.params } },
+          { binding: 1, resource: { buffer: b.k } },
+          { binding: 2, resource: { buffer: p } },
+          { binding: 3, resource: { buffer: out } },
+        ],
+      });
+    });
+    this.io = { quads, p, out, staging, groups };
     return this.io;
   }
 
@@ -94,23 +105,12 @@ export class GpuKernelMatrix {
       const pass = enc.beginComputePass();
       pass.setPipeline(pipeline);
       const maxPerDim = device.limits.maxComputeWorkgroupsPerDimension;
-      for (const b of this.blocks) {
-        pass.setBindGroup(
-          0,
-          device.createBindGroup({
-            layout: pipeline.getBindGroupLayout(0),
-            entries: [
-              { binding: 0, resource: { buffer: b.params } },
-              { binding: 1, resource: { buffer: b.k } },
-              { binding: 2, resource: { buffer: io.p } },
-              { binding: 3, resource: { buffer: io.out } },
-            ],
-          }),
-        );
+      this.blocks.forEach((b, i) => {
+        pass.setBindGroup(0, io.groups[i]!);
         const groups = b.rows * quads;
         const x = Math.min(groups, maxPerDim);
         pass.dispatchWorkgroups(x, Math.ceil(groups / x));
-      }
+      });
       pass.end();
       enc.copyBufferToBuffer(io.out, 0, io.staging, 0, n * quads * 16);
       device.queue.submit([enc.finish()]);

@@ -149,22 +149,25 @@ function choosePreconditioner(row: (i: number) => ArrayLike<number>, diag: Float
 }
 
 /**
- * Solve (K + λI) X = Y, Y row-major n × k. `row(i)` gives row i of K (float64) for the
- * preconditioner; `mul` gives K·P.
+ * Solve (K + λI) X = Y, Y row-major n × k. `K` is the row-major n × n matrix in float64 on the host
+ * (read for its diagonal and the preconditioner's pivot rows only); `mul` gives K·P.
  */
 export async function solveCg(
   n: number,
   k: number,
   Y: Float64Array,
   ridge: number,
-  row: (i: number) => ArrayLike<number>,
+  K: ArrayLike<number>,
   mul: MatMul,
   options: CgOptions = {},
 ): Promise<CgResult> {
   const tol = options.tol ?? CG_TOL;
   const maxIt = options.maxIterations ?? Math.min(n, 2000) + 10;
+  // Rows as views where K is a typed array: no copies of K on the host.
+  const row = (i: number): ArrayLike<number> =>
+    ArrayBuffer.isView(K) ? (K as Float64Array).subarray(i * n, (i + 1) * n) : Array.prototype.slice.call(K, i * n, (i + 1) * n);
   const diag = new Float64Array(n);
-  for (let i = 0; i < n; i++) diag[i] = row(i)[i]!;
+  for (let i = 0; i < n; i++) diag[i] = K[i * n + i]!;
   const rank = options.rank ?? Math.min(n, 100);
   const M = choosePreconditioner(row, diag, rank, ridge);
 
