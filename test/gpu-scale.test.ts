@@ -19,22 +19,11 @@ import { recursionShader } from '../src/gpu/codegen.js';
 import { cachedPipelineCount, planBlocks } from '../src/gpu/gram.js';
 import { Rng } from '../src/mc/rng.js';
 import { useNodeWebGPU } from '../src/node/webgpu.js';
-import { normalisedError, releaseGpuForTests, requireGpu } from './gpu/setup.js';
+import { maxRelDiff, normalisedError, releaseGpuForTests, requireGpu } from './gpu/setup.js';
 
 function inputs(n: number, d: number, seed: number): number[][] {
   const rng = new Rng(seed);
   return Array.from({ length: n }, () => Array.from({ length: d }, () => Math.fround(rng.normal())));
-}
-
-/** max |a − b| / max |b| for rectangular results. */
-function relErr(cpu: Float64Array, gpu: Float64Array): number {
-  let m = 0;
-  let e = 0;
-  for (let i = 0; i < cpu.length; i++) {
-    m = Math.max(m, Math.abs(cpu[i]!));
-    e = Math.max(e, Math.abs(cpu[i]! - gpu[i]!));
-  }
-  return e / m;
 }
 
 let ctx: GpuContext;
@@ -62,8 +51,8 @@ describe('blocks and tiles', () => {
     const cpu = kernelCpu('densenet:depth=6', A, B);
     const gpu = await kernel('densenet:depth=6', A, B, { backend: 'webgpu', blockRows: 64 });
     expect(gpu.shape).toEqual([70, 135]);
-    expect(relErr(cpu.ntk!, gpu.ntk!)).toBeLessThan(1e-5);
-    expect(relErr(cpu.nngp!, gpu.nngp!)).toBeLessThan(1e-5);
+    expect(maxRelDiff(gpu.ntk!, cpu.ntk!)).toBeLessThan(1e-5);
+    expect(maxRelDiff(gpu.nngp!, cpu.nngp!)).toBeLessThan(1e-5);
   });
 
   it('high-dimensional inputs (d = 784, 3072: the first-layer sums are long) stay within 1e−5', async () => {

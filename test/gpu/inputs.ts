@@ -3,6 +3,17 @@
  * and Chromium (the test/runtimes entries) can import it; test/gpu/setup.ts re-exports it.
  */
 
+/** max |a − ref| / max |ref| over two arrays of the same length (ref is the reference). */
+export function maxRelDiff(a: ArrayLike<number>, ref: ArrayLike<number>): number {
+  let e = 0;
+  let m = 0;
+  for (let i = 0; i < ref.length; i++) {
+    m = Math.max(m, Math.abs(ref[i]!));
+    e = Math.max(e, Math.abs(a[i]! - ref[i]!));
+  }
+  return e / m;
+}
+
 /** max |K_gpu − K_cpu| / √(K_cpu(x,x)·K_cpu(z,z)) over a square result (diagonal inside). */
 export function normalisedError(cpu: Float64Array, gpu: Float64Array, n: number, taps = 1): number {
   let e = 0;

@@ -12,7 +12,7 @@
  */
 import { describeAdapter, getGpu, kernel, kernelCpu, predictFromKernels, predictFromKernelsCg, type Arch } from '../../src/index.js';
 import { CUSTOM } from '../fixtures.js';
-import { accuracyInputs, normalisedError } from '../gpu/inputs.js';
+import { accuracyInputs, maxRelDiff, normalisedError } from '../gpu/inputs.js';
 
 export interface AgreementCase {
   name: string;
@@ -62,13 +62,7 @@ async function cgAgreement(): Promise<CgAgreement> {
     const opts = { kernel: 'ntk', ridge: 1e-3 } as const;
     const direct = predictFromKernels(blocks, Y, opts).mean[0]!;
     const cg = await predictFromKernelsCg(blocks, Y, opts);
-    let err = 0;
-    let scale = 0;
-    cg.mean[0]!.forEach((v, i) => {
-      err = Math.max(err, Math.abs(v - direct[i]!));
-      scale = Math.max(scale, Math.abs(direct[i]!));
-    });
-    return { n, iterations: cg.cg!.iterations, relativeResidual: cg.cg!.relativeResidual, maxRelDiff: err / scale, error: cg.cg!.converged ? null : 'CG did not converge' };
+    return { n, iterations: cg.cg!.iterations, relativeResidual: cg.cg!.relativeResidual, maxRelDiff: maxRelDiff(cg.mean[0]!, direct), error: cg.cg!.converged ? null : 'CG did not converge' };
   } catch (e) {
     return { n, iterations: null, relativeResidual: null, maxRelDiff: null, error: message(e) };
   }
