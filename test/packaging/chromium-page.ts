@@ -11,7 +11,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
-import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../runtimes/harness.js';
+import { CHROMIUM_ARGS, CHROMIUM_PATH, recordPageMessages } from '../runtimes/harness.js';
 
 const TYPES: Record<string, string> = {
   '.js': 'text/javascript; charset=utf-8',
@@ -73,11 +73,7 @@ export async function runPageInChromium(dir: string, html: string, timeoutMs = 6
     browser = await chromium.launch({ executablePath: CHROMIUM_PATH, headless: true, args: CHROMIUM_ARGS, timeout: left() });
     stage = 'opening a page';
     const page = await browser.newPage();
-    page.on('console', (m) => {
-      if (m.type() === 'error' || m.type() === 'warning') messages.push(`console.${m.type()}: ${m.text()}`);
-    });
-    page.on('pageerror', (e) => messages.push(`pageerror: ${e.stack ?? e.message}`));
-    page.on('requestfailed', (r) => messages.push(`request failed: ${r.url()} ${r.failure()?.errorText ?? ''}`));
+    recordPageMessages(page, messages);
     stage = 'loading the page';
     await page.goto(`http://127.0.0.1:${port}/`, { waitUntil: 'load', timeout: left() });
     stage = 'waiting for the result';

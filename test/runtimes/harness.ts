@@ -322,6 +322,16 @@ function serve(bundlePath: string): Promise<Server> {
  * Runs a bundle's `run()` in headless Chromium (Debian's /usr/bin/chromium through playwright-core;
  * never a downloaded browser) from a page on 127.0.0.1, and returns its JSON result.
  */
+/** Console errors and warnings, page errors, failed requests and crashes of a page, for failure reports. */
+export function recordPageMessages(page: import('playwright-core').Page, messages: string[]): void {
+  page.on('console', (msg) => {
+    if (msg.type() === 'error' || msg.type() === 'warning') messages.push(`console.${msg.type()}: ${msg.text()}`);
+  });
+  page.on('pageerror', (err) => messages.push(`pageerror: ${err.stack ?? err.message}`));
+  page.on('requestfailed', (req) => messages.push(`request failed: ${req.url()} ${req.failure()?.errorText ?? ''}`));
+  page.on('crash', () => messages.push('page crashed'));
+}
+
 export async function runInChromium(bundlePath: string, options: RunOptions = {}): Promise<unknown> {
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const bundle = resolve(bundlePath);
@@ -345,12 +355,7 @@ export async function runInChromium(bundlePath: string, options: RunOptions = {}
     });
     stage = 'opening a page';
     const page = await browser.newPage();
-    page.on('console', (msg) => {
-      if (msg.type() === 'error' || msg.type() === 'warning') messages.push(`console.${msg.type()}: ${msg.text()}`);
-    });
-    page.on('pageerror', (err) => messages.push(`pageerror: ${err.stack ?? err.message}`));
-    page.on('requestfailed', (req) => messages.push(`request failed: ${req.url()} ${req.failure()?.errorText ?? ''}`));
-    page.on('crash', () => messages.push('page crashed'));
+    recordPageMessages(page, messages);
     stage = 'loading the page';
     await page.goto(`http://127.0.0.1:${port}/`, { waitUntil: 'load', timeout: left() });
     stage = 'waiting for run()';
