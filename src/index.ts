@@ -26,7 +26,7 @@ export { accuracy, oneHot, predict, predictFromKernels, predictFromKernelsCg, to
 export type { CgSummary, KernelBlocks, PredictionCore, PredictKernel, PredictOptions, PredictResult, SolverChoice, Targets } from './predict.js';
 export type { NeuralKernelOptions } from './ml.js';
 export type { MlMatrixLike } from './matrix.js';
-export { cuspSlope, kernelProfile } from './analysis/profile.js';
+export { cuspSlope, cuspSlopeEstimate, kernelProfile } from './analysis/profile.js';
 export type { Profile, ProfileOptions } from './analysis/profile.js';
 export { depthSweep, fitPowerLaw } from './analysis/depth.js';
 export type { DepthSweep } from './analysis/depth.js';

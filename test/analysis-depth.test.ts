@@ -1,9 +1,12 @@
 /** Depth limits and rates (Hayou et al. 2019) from one depth sweep: reference values and fitted rates. */
-import { describe, expect, it } from 'vitest';
-import { depthSweep, fitPowerLaw, InputError } from '../src/index.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { depthSweep, fitPowerLaw, InputError, type DepthSweep } from '../src/index.js';
 
 describe('depth sweep', () => {
-  const s = depthSweep('arora2019:depth=100000', 0);
+  let s: DepthSweep;
+  beforeAll(async () => {
+    s = await depthSweep('arora2019:depth=100000', 0);
+  });
   const at = (L: number) => s.depths.indexOf(L);
 
   it('arora2019 at ρ = 0: Θ_L/(L+1) matches the reference values at L = 10, 100, 1000, 10⁴ and tends to 1/4', () => {
@@ -32,11 +35,11 @@ describe('depth sweep', () => {
     expect(fit.exponent).toBeCloseTo(-2, 2);
   });
 
-  it('depth 0 is the input correlation; bad ρ is refused', () => {
-    const t = depthSweep('mlp:depth=3', 0.3);
+  it('depth 0 is the input correlation; bad ρ is refused', async () => {
+    const t = await depthSweep('mlp:depth=3', 0.3);
     expect(t.depths).toEqual([0, 1, 2, 3]);
     expect(t.nngpCorrelation[0]).toBeCloseTo(0.3, 12);
-    expect(() => depthSweep('mlp:depth=3', 1.5)).toThrow(/rho must be in \[−1, 1\]/);
+    await expect(depthSweep('mlp:depth=3', 1.5)).rejects.toThrow(/rho must be in \[−1, 1\]/);
     expect(() => fitPowerLaw([1, 2], [1, -1])).toThrow(InputError);
   });
 

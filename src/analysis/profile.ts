@@ -6,7 +6,7 @@
  * Inputs: x = e₁ and z(θ) = cos θ·e₁ + sin θ·e₂ in R^dim, both of unit norm, so that only the angle
  * varies (with inputScale "dim" and biases, dim changes the kernel; without biases it does not).
  */
-import { kernelCpu, type Arch } from '../api.js';
+import { kernel, type Arch, type Backend, type BackendChoice } from '../api.js';
 import { InputError } from '../errors.js';
 import type { KernelKind } from '../cpu/gram.js';
 
@@ -19,6 +19,8 @@ export interface ProfileOptions {
   points?: number;
   /** Input dimension (default 2). */
   dim?: number;
+  /** "cpu" (float64, default), "webgpu" (f32 with carried gaps, ~1e−7 relative) or "auto". */
+  backend?: BackendChoice;
 }
 
 export interface Profile {
@@ -32,6 +34,8 @@ export interface Profile {
   normalized: number[];
   /** K(0) = K(x, x). */
   k0: number;
+  /** Where it was computed. */
+  backend: Backend;
 }
 
 function unitPairs(angles: readonly number[], dim: number): { x: number[][]; z: number[][] } {
@@ -48,8 +52,8 @@ function checkDim(dim: number): void {
   if (!Number.isInteger(dim) || dim < 2) throw new InputError(`profile: dim must be an integer ≥ 2, got ${String(dim)}`);
 }
 
-/** K(e₁, z(θ)) over angles in [0, π], float64 (CPU reference). */
-export function kernelProfile(arch: Arch, options: ProfileOptions = {}): Profile {
+/** K(e₁, z(θ)) over angles in [0, π] on the chosen backend (float64 CPU reference by default). */
+export async function kernelProfile(arch: Arch, options: ProfileOptions = {}): Promise<Profile> {
   const kind = options.kind ?? 'ntk';
   if (kind !== 'nngp' && kind !== 'ntk') throw new InputError(`profile: kind must be "nngp" or "ntk", got ${JSON.stringify(kind)}`);
   const dim = options.dim ?? 2;
@@ -67,21 +71,51 @@ export function kernelProfile(arch: Arch, options: ProfileOptions = {}): Profile
     angles = Array.from({ length: n }, (_, i) => (i === n - 1 ? Math.PI : (Math.PI * i) / (n - 1)));
   }
   const { x, z } = unitPairs([0, ...angles], dim);
-  const row = kernelCpu(arch, x, z, { get: kind })[kind]!;
+  const r = await kernel(arch, x, z, { get: kind, backend: options.backend ?? 'cpu' });
+  const row = r[kind]!;
   const k0 = row[0]!;
   const values = Array.from(row.subarray(1));
-  return { kind, dim, angles, values, normalized: values.map((v) => v / k0), k0 };
+  return { kind, dim, angles, values, normalized: values.map((v) => v / k0), k0, backend: r.backend };
 }
 
 /**
- * The normalised cusp slope −K'(0⁺)/K(0), by one-sided differences at h and 2h combined to cancel
- * the O(h) term (Richardson): error O(h²) + O(ε/h). The reference path carries 1 − ρ without
- * cancellation, so h = 1e−5 gives about ten digits. 0 for a kernel that is smooth at θ = 0.
+ * The normalised cusp slope −K'(0⁺)/K(0). 0 for a kernel that is smooth at θ = 0.
+ *
+ * CPU (float64): one-sided differences at h and 2h combined to cancel the O(h) term (Richardson),
+ * error O(h²) + O(ε/h); the reference path carries 1 − ρ without cancellation, so h = 1e−5 gives
+ * about ten digits. WebGPU (f32, ~1e−7 relative): h = 1e−5 would drown in rounding, so the slope is
+ * the derivative at 0 of the degree-4 polynomial through θ = 0, h, …, 4h with h = 0.01 (the
+ * profile is a power series in θ on each side of the cusp): truncation O(h⁴), rounding ~1e−7·25/h,
+ * about four digits. `errorEstimate` is the change from the degree-3 fit through 0, …, 3h.
  */
-export function cuspSlope(arch: Arch, options: { kind?: KernelKind; dim?: number } = {}): number {
-  const h = 1e-5;
-  const p = kernelProfile(arch, { kind: options.kind ?? 'ntk', dim: options.dim ?? 2, angles: [h, 2 * h] });
-  const s1 = (1 - p.normalized[0]!) / h;
-  const s2 = (1 - p.normalized[1]!) / (2 * h);
-  return 2 * s1 - s2;
+export async function cuspSlope(
+  arch: Arch,
+  options: { kind?: KernelKind; dim?: number; backend?: BackendChoice } = {},
+): Promise<number> {
+  return (await cuspSlopeEstimate(arch, options)).slope;
+}
+
+/** cuspSlope with its backend and an estimate of its error. */
+export async function cuspSlopeEstimate(
+  arch: Arch,
+  options: { kind?: KernelKind; dim?: number; backend?: BackendChoice } = {},
+): Promise<{ slope: number; errorEstimate: number; backend: Backend }> {
+  const kind = options.kind ?? 'ntk';
+  const dim = options.dim ?? 2;
+  const backend = options.backend ?? 'cpu';
+  // Decide the backend first: the step size depends on the arithmetic.
+  const probe = await kernelProfile(arch, { kind, dim, angles: [1e-5, 2e-5], backend });
+  if (probe.backend === 'cpu') {
+    const s1 = (1 - probe.normalized[0]!) / 1e-5;
+    const s2 = (1 - probe.normalized[1]!) / 2e-5;
+    const slope = 2 * s1 - s2;
+    return { slope, errorEstimate: Math.abs(s1 - s2) * 1e-5 + 1e-10 * Math.abs(slope), backend: 'cpu' };
+  }
+  const h = 0.01;
+  const p = await kernelProfile(arch, { kind, dim, angles: [h, 2 * h, 3 * h, 4 * h], backend: 'webgpu' });
+  const f = [0, ...p.normalized.map((v) => 1 - v)];
+  // Forward-difference formulas for f'(0) of orders 4 and 3 (f(0) = 0 here).
+  const d4 = (-25 * f[0]! + 48 * f[1]! - 36 * f[2]! + 16 * f[3]! - 3 * f[4]!) / (12 * h);
+  const d3 = (-11 * f[0]! + 18 * f[1]! - 9 * f[2]! + 2 * f[3]!) / (6 * h);
+  return { slope: d4, errorEstimate: Math.abs(d4 - d3), backend: 'webgpu' };
 }
