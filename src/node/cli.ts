@@ -19,6 +19,7 @@ import { runPredict, type PredictCliOptions } from './predict-command.js';
 import { DIRECT_MAX_N } from '../predict.js';
 import { readArch } from './files.js';
 import { describeSpec } from '../spec/describe.js';
+import { addAnalyzeCommand } from './analyze-command.js';
 
 export const EXIT_OK = 0;
 export const EXIT_INTERNAL = 1;
@@ -193,6 +194,8 @@ Examples:
     .action(async (opts: { case?: string[]; json?: boolean; cpu?: boolean }) => {
       await runBench(opts, io);
     });
+
+  addAnalyzeCommand(program, io);
 
   program
     .command('presets')

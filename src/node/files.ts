@@ -93,3 +93,37 @@ export function writeFileAtomic(path: string, chunks: Iterable<Uint8Array>): voi
     throw e;
   }
 }
+
+/**
+ * Writes several text files as one unit: every file goes to a temporary name first, and only when
+ * all are complete are they renamed into place; on any failure before that, nothing appears.
+ */
+export function writeTextFilesAtomic(files: readonly { path: string; text: string }[]): void {
+  for (const f of files) checkOutputPath(f.path);
+  const tmps: string[] = [];
+  try {
+    for (const f of files) {
+      const tmp = `${f.path}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
+      const fd = openSync(tmp, 'wx');
+      tmps.push(tmp);
+      try {
+        const bytes = new TextEncoder().encode(f.text);
+        let off = 0;
+        while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
+        fsyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
+    }
+  } catch (e) {
+    for (const t of tmps) {
+      try {
+        unlinkSync(t);
+      } catch {
+        // already gone
+      }
+    }
+    throw e;
+  }
+  files.forEach((f, i) => renameSync(tmps[i]!, f.path));
+}

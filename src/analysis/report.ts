@@ -1,0 +1,105 @@
+/**
+ * Reports of the analyses: what `webntk analyze` writes (JSON, a CSV table, an SVG figure) and
+ * prints, built from the analysis results so that the CLI, the paper scripts and a browser page
+ * share one rendering. Nothing here computes a kernel.
+ */
+import type { Figure } from '../plot/chart.js';
+import type { DepthSweep } from './depth.js';
+import { fitPowerLaw } from './depth.js';
+import type { Profile } from './profile.js';
+
+export type Cell = number | string;
+
+export interface AnalysisReport {
+  /** The analysis kind, e.g. "profile". */
+  analysis: string;
+  /** The inputs that produced it (archs, options, backend). */
+  parameters: Record<string, unknown>;
+  /** Every number, JSON-serialisable. */
+  data: unknown;
+  /** A flat table of the main numbers (the CSV). */
+  table: { columns: string[]; rows: Cell[][] };
+  figure: Figure;
+  /** Lines for the terminal. */
+  summary: string[];
+}
+
+const fmt = (v: number, digits = 6) => (Number.isFinite(v) ? Number(v.toPrecision(digits)).toString() : String(v));
+
+/** Profiles of several archs, with their cusp slopes. */
+export function profileReport(
+  items: readonly { arch: string; profile: Profile; cusp: { slope: number; errorEstimate: number } }[],
+  parameters: Record<string, unknown>,
+): AnalysisReport {
+  const rows: Cell[][] = [];
+  for (const { arch, profile } of items) profile.angles.forEach((t, i) => rows.push([arch, t, profile.values[i]!, profile.normalized[i]!]));
+  const kind = items[0]?.profile.kind ?? 'ntk';
+  return {
+    analysis: 'profile',
+    parameters,
+    data: items.map(({ arch, profile, cusp }) => ({ arch, ...profile, cuspSlope: cusp.slope, cuspSlopeError: cusp.errorEstimate })),
+    table: { columns: ['arch', 'theta', 'value', 'normalized'], rows },
+    figure: {
+      title: `${kind.toUpperCase()} profile on the sphere`,
+      panels: [
+        {
+          title: 'K(θ)/K(0) for unit inputs at angle θ',
+          x: { title: 'θ (radians)' },
+          y: { title: 'K(θ)/K(0)' },
+          series: items.map(({ arch, profile }) => ({ name: arch, x: profile.angles, y: profile.normalized })),
+        },
+      ],
+    },
+    summary: items.map(({ arch, profile, cusp }) => `${arch}: K(0) = ${fmt(profile.k0)}, cusp slope −K'(0⁺)/K(0) = ${fmt(cusp.slope)} (± ${fmt(cusp.errorEstimate, 2)})`),
+  };
+}
+
+/**
+ * Depth sweeps of several archs at one input correlation: the normalised NTK and 1 − ρ_L against
+ * depth, with a power-law fit of 1 − ρ_L over the last decade of depths (Hayou et al.: exponent −2).
+ */
+export function depthReport(items: readonly { arch: string; sweep: DepthSweep }[], parameters: Record<string, unknown>): AnalysisReport {
+  const rows: Cell[][] = [];
+  const fits = items.map(({ arch, sweep }) => {
+    sweep.depths.forEach((L, i) =>
+      rows.push([arch, L, sweep.nngpCorrelation[i]!, sweep.nngpGap[i]!, sweep.ntk[i]!, sweep.ntkDiagonal[i]!, sweep.ntkNormalized[i]!]),
+    );
+    const Lmax = sweep.depths.at(-1)!;
+    const pick = sweep.depths.map((L, i) => [L, sweep.nngpGap[i]!] as const).filter(([L, g]) => L >= Math.max(1, Lmax / 10) && g > 0);
+    const fit = pick.length >= 2 ? fitPowerLaw(pick.map((p) => p[0]), pick.map((p) => p[1])) : null;
+    return { arch, gapFit: fit, range: pick.length >= 2 ? [pick[0]![0], Lmax] : null };
+  });
+  const positive = (xs: number[]) => xs.map((v) => Math.max(v, 0));
+  return {
+    analysis: 'depth',
+    parameters,
+    data: items.map(({ arch, sweep }, i) => ({ arch, ...sweep, gapPowerLaw: fits[i]!.gapFit, gapFitRange: fits[i]!.range })),
+    table: { columns: ['arch', 'depth', 'nngp_correlation', 'nngp_gap', 'ntk', 'ntk_diagonal', 'ntk_normalized'], rows },
+    figure: {
+      title: `Kernels against depth L ≥ 1 at input correlation ρ = ${String(parameters.rho)}`,
+      panels: [
+        {
+          title: 'Normalised NTK Θ_L(x,z)/Θ_L(x,x)',
+          x: { title: 'depth L', scale: 'log' },
+          y: { title: 'Θ_L(x,z)/Θ_L(x,x)' },
+          series: items.map(({ arch, sweep }) => ({ name: arch, x: sweep.depths.slice(1), y: sweep.ntkNormalized.slice(1) })),
+          rules: [{ y: 0.25, label: '1/4' }],
+        },
+        {
+          title: '1 − ρ_L (NNGP correlation gap)',
+          x: { title: 'depth L', scale: 'log' },
+          y: { title: '1 − ρ_L', scale: 'log' },
+          series: items.map(({ arch, sweep }) => ({ name: arch, x: sweep.depths.slice(1), y: positive(sweep.nngpGap.slice(1)) })),
+        },
+      ],
+    },
+    summary: items.map(({ arch, sweep }, i) => {
+      const f = fits[i]!;
+      const last = sweep.depths.length - 1;
+      return (
+        `${arch}: at L = ${sweep.depths[last]}: Θ_L/Θ_L(x,x) = ${fmt(sweep.ntkNormalized[last]!)}, 1 − ρ_L = ${fmt(sweep.nngpGap[last]!)}` +
+        (f.gapFit ? `; 1 − ρ_L ≈ ${fmt(f.gapFit.prefactor, 4)}·L^${fmt(f.gapFit.exponent, 4)} over L ∈ [${f.range![0]}, ${f.range![1]}]` : '')
+      );
+    }),
+  };
+}
