@@ -28,5 +28,7 @@ export type { NeuralKernelOptions } from './ml.js';
 export type { MlMatrixLike } from './matrix.js';
 export { cuspSlope, cuspSlopeEstimate, kernelProfile } from './analysis/profile.js';
 export type { Profile, ProfileOptions } from './analysis/profile.js';
+export { circleInterpolant } from './analysis/smoothness.js';
+export type { CircleInterpolant, CircleInterpolantOptions } from './analysis/smoothness.js';
 export { depthSweep, fitPowerLaw } from './analysis/depth.js';
 export type { DepthSweep } from './analysis/depth.js';

@@ -3,7 +3,7 @@
  * the issue's reference values, closed forms, and structural checks.
  */
 import { describe, expect, it } from 'vitest';
-import { cuspSlope, InputError, kernelProfile } from '../src/index.js';
+import { circleInterpolant, cuspSlope, InputError, kernelProfile } from '../src/index.js';
 
 describe('cusp slope', () => {
   it('tirer2021 at depth 5 reproduces the reference slopes for α = 0.1, 0.5, 1, 2', async () => {
@@ -56,5 +56,35 @@ describe('kernel profile', () => {
     await expect(kernelProfile('mlp:depth=2', { points: 1 })).rejects.toThrow(/points/);
     await expect(kernelProfile('mlp:depth=2', { dim: 1 })).rejects.toThrow(/dim/);
     await expect(kernelProfile('mlp:depth=2', { kind: 'x' as never })).rejects.toThrow(/kind/);
+  });
+});
+
+describe('interpolant smoothness (Tirer et al.’s circle experiment)', () => {
+  it('reproduces the RMS second derivative and RMS error of the 6-point interpolants (seeds.md §3.3 values)', async () => {
+    // Reference [C] values from the independent NumPy script (../shared/research/seeds_checks.py):
+    // MLP 26.0 / 0.84, ResNet α = 0.1: 0.79 / 1.00, α = 1: 7.46 / 0.95.
+    const ref: [string, number, number][] = [
+      ['mlp:depth=5', 26.0, 0.84],
+      ['tirer2021:depth=5,alpha=0.1', 0.79, 1.0],
+      ['tirer2021:depth=5,alpha=1', 7.46, 0.95],
+    ];
+    for (const [arch, d2, rmse] of ref) {
+      const r = await circleInterpolant(arch);
+      expect(Math.abs(r.rmsSecondDerivative - d2)).toBeLessThan(0.006 * d2 + 0.005);
+      expect(Math.abs(r.rmsError - rmse)).toBeLessThan(0.005);
+
+      expect(r.testAngles).toHaveLength(4096);
+    }
+  });
+
+  it('interpolates: with distinct training points on the test grid the prediction equals the target there', async () => {
+    const M = 64;
+    const train = [-Math.PI / 2, 0, Math.PI / 4];
+    const r = await circleInterpolant('tirer2021:depth=3,alpha=0.5', { trainAngles: train, testPoints: M, ridge: 0 });
+    for (const t of train) {
+      const j = Math.round(t / ((2 * Math.PI) / M)) + M / 2;
+      expect(r.prediction[j]).toBeCloseTo(r.target[j]!, 9);
+    }
+    await expect(circleInterpolant('mlp:depth=2', { testPoints: 5 })).rejects.toThrow(/testPoints/);
   });
 });

@@ -7,6 +7,7 @@ import type { Figure } from '../plot/chart.js';
 import type { DepthSweep } from './depth.js';
 import { fitPowerLaw } from './depth.js';
 import type { Profile } from './profile.js';
+import type { CircleInterpolant } from './smoothness.js';
 
 export type Cell = number | string;
 
@@ -26,9 +27,15 @@ export interface AnalysisReport {
 
 const fmt = (v: number, digits = 6) => (Number.isFinite(v) ? Number(v.toPrecision(digits)).toString() : String(v));
 
-/** Profiles of several archs, with their cusp slopes. */
+/** Every k-th entry (figures do not need 4096 points per line). */
+const thin = <T>(xs: readonly T[], k: number) => xs.filter((_, i) => i % k === 0);
+
+/**
+ * Profiles of several archs with their cusp slopes, and (when given) the smoothness of their
+ * kernel-regression interpolants in Tirer et al.'s circle experiment.
+ */
 export function profileReport(
-  items: readonly { arch: string; profile: Profile; cusp: { slope: number; errorEstimate: number } }[],
+  items: readonly { arch: string; profile: Profile; cusp: { slope: number; errorEstimate: number }; interpolant?: CircleInterpolant }[],
   parameters: Record<string, unknown>,
 ): AnalysisReport {
   const rows: Cell[][] = [];
@@ -37,7 +44,13 @@ export function profileReport(
   return {
     analysis: 'profile',
     parameters,
-    data: items.map(({ arch, profile, cusp }) => ({ arch, ...profile, cuspSlope: cusp.slope, cuspSlopeError: cusp.errorEstimate })),
+    data: items.map(({ arch, profile, cusp, interpolant }) => ({
+      arch,
+      ...profile,
+      cuspSlope: cusp.slope,
+      cuspSlopeError: cusp.errorEstimate,
+      ...(interpolant ? { interpolant } : {}),
+    })),
     table: { columns: ['arch', 'theta', 'value', 'normalized'], rows },
     figure: {
       title: `${kind.toUpperCase()} profile on the sphere`,
@@ -48,9 +61,31 @@ export function profileReport(
           y: { title: 'K(θ)/K(0)' },
           series: items.map(({ arch, profile }) => ({ name: arch, x: profile.angles, y: profile.normalized })),
         },
+        ...(items.some((i) => i.interpolant)
+          ? [
+              {
+                title: `Interpolants of ${items.find((i) => i.interpolant)!.interpolant!.trainAngles.length} points on the circle (Tirer et al.)`,
+                x: { title: 't (radians)' },
+                y: { title: 'f(t)' },
+                series: [
+                  ...items
+                    .filter((i) => i.interpolant)
+                    .map(({ arch, interpolant: r }) => ({ name: arch, x: thin(r!.testAngles, 8), y: thin(r!.prediction, 8) })),
+                  (() => {
+                    const r = items.find((i) => i.interpolant)!.interpolant!;
+                    return { name: 'target', x: thin(r.testAngles, 8), y: thin(r.target, 8) };
+                  })(),
+                ],
+              },
+            ]
+          : []),
       ],
     },
-    summary: items.map(({ arch, profile, cusp }) => `${arch}: K(0) = ${fmt(profile.k0)}, cusp slope −K'(0⁺)/K(0) = ${fmt(cusp.slope)} (± ${fmt(cusp.errorEstimate, 2)})`),
+    summary: items.map(
+      ({ arch, profile, cusp, interpolant: r }) =>
+        `${arch}: K(0) = ${fmt(profile.k0)}, cusp slope −K'(0⁺)/K(0) = ${fmt(cusp.slope)} (± ${fmt(cusp.errorEstimate, 2)})` +
+        (r ? `; interpolant: RMS f'' = ${fmt(r.rmsSecondDerivative, 4)}, RMS error ${fmt(r.rmsError, 4)}` : ''),
+    ),
   };
 }
 

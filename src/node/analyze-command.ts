@@ -12,6 +12,7 @@ import type { AnalysisReport } from '../analysis/report.js';
 import { depthReport, profileReport } from '../analysis/report.js';
 import { cuspSlopeEstimate, kernelProfile } from '../analysis/profile.js';
 import { depthSweep } from '../analysis/depth.js';
+import { circleInterpolant } from '../analysis/smoothness.js';
 import { readArch } from './files.js';
 import { writeTextFilesAtomic } from './files.js';
 import { useNodeWebGPU } from './webgpu.js';
@@ -120,10 +121,11 @@ Examples:
       .option('--arch <spec>', 'preset reference or JSON spec file (repeatable)', collect)
       .addOption(kindOption())
       .option('--points <n>', 'equally spaced angles in [0, π]', '181')
-      .option('--dim <d>', 'input dimension (matters only with biases and inputScale "dim")', '2'),
+      .option('--dim <d>', 'input dimension (matters only with biases and inputScale "dim")', '2')
+      .option('--no-interpolant', "skip Tirer et al.'s interpolation experiment (6 points on the circle, 4096 test angles)"),
   )
     .addHelpText('after', '\nExample:\n  webntk analyze profile --arch tirer2021:depth=5,alpha=0.1 --arch tirer2021:depth=5,alpha=1 --arch mlp:depth=5 --out tirer')
-    .action(async (o: CommonOptions & { kind: KernelKind; points: string; dim: string }) => {
+    .action(async (o: CommonOptions & { kind: KernelKind; points: string; dim: string; interpolant: boolean }) => {
       await prepareBackend(o);
       const points = num(o.points, '--points', { min: 2, max: 1_000_000, integer: true });
       const dim = num(o.dim, '--dim', { min: 2, integer: true });
@@ -132,7 +134,8 @@ Examples:
         const arch = readArch(a);
         const profile = await kernelProfile(arch, { kind: o.kind, points, dim, backend: o.backend });
         const cusp = await cuspSlopeEstimate(arch, { kind: o.kind, dim, backend: o.backend });
-        items.push({ arch: a, profile, cusp });
+        const interpolant = o.interpolant ? await circleInterpolant(arch, { kind: o.kind, backend: o.backend }) : undefined;
+        items.push({ arch: a, profile, cusp, ...(interpolant ? { interpolant } : {}) });
       }
       await emit(profileReport(items, { archs: o.arch, kind: o.kind, points, dim, backend: items[0]!.profile.backend }), o, io);
     });
