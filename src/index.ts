@@ -32,3 +32,16 @@ export { circleInterpolant } from './analysis/smoothness.js';
 export type { CircleInterpolant, CircleInterpolantOptions } from './analysis/smoothness.js';
 export { depthSweep, fitPowerLaw } from './analysis/depth.js';
 export type { DepthSweep } from './analysis/depth.js';
+export { spectralDecay, SPECTRAL_RELATIVE_NOISE } from './analysis/spectral.js';
+export type { SpectralDecay, SpectralOptions, ParityFit, PowerLawFit, DegreeStatus } from './analysis/spectral.js';
+export {
+  conditionFromEigenvalues,
+  conditioningVsDepth,
+  doubleConstantCondition,
+  gramSpectrum,
+  lanczos,
+  leadingEigenvalues,
+  symmetricEigenvalues,
+  SPECTRUM_DENSE_MAX_N,
+} from './analysis/spectrum.js';
+export type { ArchConditioning, ConditioningOptions, DepthConditioning, GramSpectrum, GramSpectrumOptions, LanczosOptions, LanczosResult, LeadingEigenvalues, LeadingEigenvaluesOptions } from './analysis/spectrum.js';

@@ -8,6 +8,8 @@ import type { DepthSweep } from './depth.js';
 import { fitPowerLaw } from './depth.js';
 import type { Profile } from './profile.js';
 import type { CircleInterpolant } from './smoothness.js';
+import type { SpectralDecay } from './spectral.js';
+import type { ArchConditioning, LeadingEigenvalues } from './spectrum.js';
 
 export type Cell = number | string;
 
@@ -136,5 +138,115 @@ export function depthReport(items: readonly { arch: string; sweep: DepthSweep }[
         (f.gapFit ? `; 1 − ρ_L ≈ ${fmt(f.gapFit.prefactor, 4)}·L^${fmt(f.gapFit.exponent, 4)} over L ∈ [${f.range![0]}, ${f.range![1]}]` : '')
       );
     }),
+  };
+}
+
+/**
+ * Mercer eigenvalues per degree on the sphere for several archs (Belfer et al.): λ_k against k on
+ * log–log axes, even and odd degrees as separate series, with the fitted exponents and the parity
+ * balance. Degrees within the noise floor are tabulated with their status but not drawn.
+ */
+export function decayReport(items: readonly { arch: string; decay: SpectralDecay }[], parameters: Record<string, unknown>): AnalysisReport {
+  const rows: Cell[][] = [];
+  for (const { arch, decay: d } of items) {
+    d.degrees.forEach((k, i) => rows.push([arch, k, d.eigenvalues[i]!, d.coefficients[i]!, d.multiplicities[i]!, d.status[i]!]));
+  }
+  const series = items.flatMap(({ arch, decay: d }) =>
+    (['even', 'odd'] as const).map((par) => {
+      const ks = d.degrees.filter((k, i) => k >= 1 && k % 2 === (par === 'even' ? 0 : 1) && d.status[i] === 'signal');
+      return { name: `${arch} (${par} k)`, x: ks, y: ks.map((k) => d.eigenvalues[k]!), mark: 'line+points' as const };
+    }),
+  ).filter((s) => s.x.length > 0);
+  const dim = items[0]?.decay.dim ?? 2;
+  const fitText = (f: SpectralDecay['fits']['even']) => (f.fit ? `k^${fmt(f.fit.exponent, 4)}` : `no fit (${f.stoppedAt?.reason ?? 'too few degrees'})`);
+  return {
+    analysis: 'decay',
+    parameters,
+    data: items.map(({ arch, decay }) => ({ arch, ...decay })),
+    table: { columns: ['arch', 'degree', 'eigenvalue', 'coefficient', 'multiplicity', 'status'], rows },
+    figure: {
+      title: `Spectral decay of the ${(items[0]?.decay.kind ?? 'ntk').toUpperCase()} on S^${dim - 1} (degrees above the noise floor)`,
+      panels: [{ title: 'Mercer eigenvalue λ_k per degree k', x: { title: 'degree k', scale: 'log' }, y: { title: 'λ_k', scale: 'log' }, series }],
+    },
+    summary: items.map(({ arch, decay: d }) => {
+      const r = d.parity.ratio32;
+      const ratio = r === null ? 'n/a' : d.parity.ratio32Resolved ? fmt(r, 4) : `0 (|λ₃/λ₂| ≤ ${fmt(d.parity.ratio32Bound ?? 0, 2)}, noise)`;
+      return `${arch}: even ${fitText(d.fits.even)}, odd ${fitText(d.fits.odd)}; λ₃/λ₂ = ${ratio}; odd/even energy ${d.parity.oddEvenEnergy === null ? 'n/a' : fmt(d.parity.oddEvenEnergy, 4)}${d.nonNegative ? '' : '; NEGATIVE eigenvalues beyond the noise floor'}`;
+    }),
+  };
+}
+
+/**
+ * Condition numbers against depth for several archs (Barzilai et al.), one panel per kernel, and
+ * the eigenvalues at the deepest chosen depth when they were kept.
+ */
+export function spectrumReport(items: readonly { arch: string; result: ArchConditioning }[], parameters: Record<string, unknown>): AnalysisReport {
+  const kinds = (['nngp', 'ntk'] as const).filter((k) => items.some((i) => i.result[k]));
+  const rows: Cell[][] = [];
+  for (const { arch, result: r } of items) {
+    for (const k of kinds) {
+      const c = r[k];
+      if (!c) continue;
+      r.depths.forEach((L, i) => rows.push([arch, k, L, c.condition[i]!, c.lambdaMax[i]!, c.lambdaMin[i]!, c.resolved[i] ? 'yes' : 'no']));
+    }
+  }
+  const panels: Figure['panels'][number][] = kinds.map((k) => ({
+    title: `${k.toUpperCase()}: condition number λmax/λmin`,
+    x: { title: 'depth L', scale: 'log' as const },
+    y: { title: 'κ', scale: 'log' as const },
+    series: items.map(({ arch, result: r }) => ({ name: arch, x: r.depths, y: r[k]!.condition, mark: 'line+points' as const })),
+  }));
+  const withEigs = items.filter((i) => kinds.some((k) => i.result[k]?.eigenvalues));
+  for (const k of kinds) {
+    if (!withEigs.some((i) => i.result[k]?.eigenvalues)) continue;
+    panels.push({
+      title: `${k.toUpperCase()} eigenvalues at the deepest depth`,
+      x: { title: 'index i', scale: 'log' },
+      y: { title: 'λ_i', scale: 'log' },
+      series: withEigs.map(({ arch, result: r }) => {
+        const e = r[k]!.eigenvalues!.at(-1)!;
+        return { name: `${arch} (L = ${r.depths.at(-1)})`, x: Array.from(e, (_, i) => i + 1), y: Array.from(e) };
+      }),
+    });
+  }
+  const n = items[0]?.result.n ?? 0;
+  return {
+    analysis: 'spectrum',
+    parameters,
+    data: items.map(({ arch, result }) => ({ ...result, arch })),
+    table: { columns: ['arch', 'kernel', 'depth', 'condition', 'lambda_max', 'lambda_min', 'resolved'], rows },
+    figure: { title: `Conditioning against depth (n = ${n}${items[0]?.result.normalized ? ', unit-diagonal Grams' : ''})`, panels },
+    summary: items.flatMap(({ arch, result: r }) =>
+      kinds
+        .filter((k) => r[k])
+        .map((k) => `${arch} ${k}: κ = ${r.depths.map((L, i) => `${fmt(r[k]!.condition[i]!, 4)} (L=${L})`).join(', ')}${r[k]!.warnings.some((w) => w) ? ' [warnings in the JSON]' : ''}`),
+    ),
+  };
+}
+
+/** The k leading eigenvalues by Lanczos, one series per arch. */
+export function leadingReport(items: readonly { arch: string; result: LeadingEigenvalues }[], parameters: Record<string, unknown>): AnalysisReport {
+  const rows: Cell[][] = [];
+  for (const { arch, result: r } of items) Array.from(r.eigenvalues).forEach((v, i) => rows.push([arch, i + 1, v, r.residualBounds[i]!]));
+  return {
+    analysis: 'spectrum-leading',
+    parameters,
+    data: items.map(({ arch, result }) => ({ ...result, arch })),
+    table: { columns: ['arch', 'index', 'eigenvalue', 'residual_bound'], rows },
+    figure: {
+      title: `Leading eigenvalues by Lanczos (n = ${items[0]?.result.n ?? 0})`,
+      panels: [
+        {
+          title: `${(items[0]?.result.kind ?? 'ntk').toUpperCase()} eigenvalues`,
+          x: { title: 'index i', scale: 'log' },
+          y: { title: 'λ_i', scale: 'log' },
+          series: items.map(({ arch, result: r }) => ({ name: arch, x: Array.from(r.eigenvalues, (_, i) => i + 1), y: Array.from(r.eigenvalues), mark: 'line+points' as const })),
+        },
+      ],
+    },
+    summary: items.map(
+      ({ arch, result: r }) =>
+        `${arch}: λ₁ … λ_${r.eigenvalues.length} = ${Array.from(r.eigenvalues.slice(0, 5), (v) => fmt(v, 5)).join(', ')}${r.eigenvalues.length > 5 ? ', …' : ''}; ${r.iterations} Lanczos steps, ${r.converged ? 'converged' : 'NOT converged'} (${r.product} products)`,
+    ),
   };
 }

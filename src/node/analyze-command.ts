@@ -6,10 +6,15 @@
 import Papa from 'papaparse';
 import { Command, Option } from 'commander';
 import { InputError } from '../errors.js';
-import type { BackendChoice } from '../api.js';
+import { program, type Arch, type BackendChoice } from '../api.js';
 import { renderSvg } from '../plot/chart.js';
 import type { AnalysisReport } from '../analysis/report.js';
-import { depthReport, profileReport } from '../analysis/report.js';
+import { decayReport, depthReport, leadingReport, profileReport, spectrumReport } from '../analysis/report.js';
+import { conditioningVsDepth, leadingEigenvalues } from '../analysis/spectrum.js';
+import { Rng } from '../mc/rng.js';
+import { readMatrixFile } from './files.js';
+import type { Matrix2D } from '../matrix.js';
+import { spectralDecay } from '../analysis/spectral.js';
 import { cuspSlopeEstimate, kernelProfile } from '../analysis/profile.js';
 import { depthSweep } from '../analysis/depth.js';
 import { circleInterpolant } from '../analysis/smoothness.js';
@@ -155,4 +160,112 @@ Examples:
       for (const a of archs(o)) items.push({ arch: a, sweep: await depthSweep(readArch(a), rho, { backend: o.backend }) });
       await emit(depthReport(items, { archs: o.arch, rho, backend: items[0]!.sweep.backend }), o, io);
     });
+
+  withCommon(
+    analyze
+      .command('decay')
+      .description("Mercer eigenvalues per degree on the sphere S^(dim−1), fitted decay exponents (even and odd degrees) and the parity balance (Belfer et al.).")
+      .option('--arch <spec>', 'preset reference or JSON spec file (repeatable)', collect)
+      .addOption(kindOption())
+      .option('--dim <d>', 'input dimension: the sphere S^(dim−1) (2: Fourier on the circle)', '2')
+      .option('--kmax <k>', 'highest degree', '64')
+      .option('--fit <from,to>', 'degree range of the power-law fits (default ⌈kmax/4⌉ … kmax)'),
+  )
+    .addHelpText('after', '\nExample:\n  webntk analyze decay --arch belfer2021:depth=10,gamma=1 --arch belfer2021:depth=10,gamma=0.5 --arch arora2019:depth=3 --kmax 64 --out decay')
+    .action(async (o: CommonOptions & { kind: KernelKind; dim: string; kmax: string; fit?: string }) => {
+      await prepareBackend(o);
+      const dim = num(o.dim, '--dim', { min: 2, max: 256, integer: true });
+      const kmax = num(o.kmax, '--kmax', { min: 1, max: 4096, integer: true });
+      let fitRange: [number, number] | undefined;
+      if (o.fit !== undefined) {
+        const r = numList(o.fit, '--fit', { min: 1, integer: true });
+        if (r.length !== 2 || r[0]! >= r[1]!) throw new InputError(`--fit must be two increasing degrees "from,to", got "${o.fit}"`);
+        fitRange = [r[0]!, r[1]!];
+      }
+      const items = [];
+      for (const a of archs(o)) {
+        items.push({ arch: a, decay: await spectralDecay(readArch(a), { kind: o.kind, dim, kmax, backend: o.backend, ...(fitRange ? { fitRange } : {}) }) });
+      }
+      await emit(decayReport(items, { archs: o.arch, kind: o.kind, dim, kmax, fitRange: fitRange ?? null, backend: items[0]!.decay.backend }), o, io);
+    });
+
+  withCommon(
+    analyze
+      .command('spectrum')
+      .description('Eigenvalues and condition numbers of Gram matrices against depth, several archs at once, every depth from one pass (Barzilai et al.); --lanczos k for the k leading eigenvalues of large Grams.')
+      .option('--arch <spec>', 'preset reference or JSON spec file (repeatable); the sweep runs to its depth', collect)
+      .option('--x <file>', 'inputs, one per row (.npy, .csv, .tsv)')
+      .option('--random <n,d>', 'instead of --x: n seeded random points on the unit sphere S^(d−1)', '100,10')
+      .option('--seed <s>', 'seed of --random', '0')
+      .addOption(new Option('--kind <kernels>', 'nngp, ntk or nngp,ntk').default('nngp,ntk'))
+      .option('--depths <list>', 'depths of the sweep to analyse, comma-separated (default: every power of two and the last)')
+      .option('--raw', 'do not normalise the Grams to unit diagonal')
+      .option('--eigenvalues', 'keep and plot every eigenvalue at the deepest depth')
+      .option('--lanczos <k>', 'only the k leading eigenvalues of the full network, by Lanczos (for n beyond the dense limit)'),
+  )
+    .addHelpText(
+      'after',
+      '\nExamples:\n  webntk analyze spectrum --arch arora2019:depth=128 --arch resnet:depth=128,alpha=1,trainStem=false,trainReadout=false --random 100,10 --out cond\n  webntk analyze spectrum --arch densenet:depth=20 --x X.npy --lanczos 20 --kind ntk --backend webgpu --out top',
+    )
+    .action(async (o: CommonOptions & { x?: string; random: string; seed: string; kind: string; depths?: string; raw?: boolean; eigenvalues?: boolean; lanczos?: string }) => {
+      await prepareBackend(o);
+      const kinds = o.kind.split(',').map((s) => s.trim());
+      for (const k of kinds) if (k !== 'nngp' && k !== 'ntk') throw new InputError(`--kind must be nngp, ntk or nngp,ntk, got "${o.kind}"`);
+      let X: Matrix2D;
+      let inputs: string;
+      if (o.x !== undefined) {
+        X = readMatrixFile(o.x);
+        inputs = o.x;
+      } else {
+        const nd = numList(o.random, '--random', { min: 1, integer: true });
+        if (nd.length !== 2 || nd[1]! < 2) throw new InputError(`--random must be "n,d" with d ≥ 2, got "${o.random}"`);
+        X = randomSphere(nd[0]!, nd[1]!, num(o.seed, '--seed', { integer: true, min: 0 }));
+        inputs = `random ${nd[0]} points on S^${nd[1]! - 1}, seed ${o.seed}`;
+      }
+      const normalize = !o.raw;
+      if (o.lanczos !== undefined) {
+        const k = num(o.lanczos, '--lanczos', { min: 1, max: X.rows, integer: true });
+        if (kinds.length !== 1) throw new InputError('--lanczos takes one --kind (nngp or ntk)');
+        const items = [];
+        for (const a of archs(o)) items.push({ arch: a, result: await leadingEigenvalues(readArch(a), X, { k, kind: kinds[0] as KernelKind, backend: o.backend, normalize }) });
+        await emit(leadingReport(items, { archs: o.arch, inputs, kind: kinds[0], k, normalize, backend: items[0]!.result.backend }), o, io);
+        return;
+      }
+      const depths = o.depths !== undefined ? numList(o.depths, '--depths', { min: 0, integer: true }) : undefined;
+      const items = [];
+      for (const a of archs(o)) {
+        const arch = readArch(a);
+        const [result] = await conditioningVsDepth([arch], X, {
+          kind: kinds as KernelKind[],
+          backend: o.backend,
+          normalize,
+          depths: depths ?? defaultDepths(a === arch ? a : arch),
+          eigenvalues: Boolean(o.eigenvalues),
+        });
+        items.push({ arch: a, result: result! });
+      }
+      await emit(spectrumReport(items, { archs: o.arch, inputs, kinds, normalize, depths: depths ?? 'powers of two and the last', backend: items[0]!.result.backend }), o, io);
+    });
+}
+
+/** n points drawn uniformly on the unit sphere S^(d−1) (normalised Gaussians), reproducibly. */
+function randomSphere(n: number, d: number, seed: number): Matrix2D {
+  const rng = new Rng(seed);
+  const data = new Float64Array(n * d);
+  for (let i = 0; i < n; i++) {
+    let s = 0;
+    for (let j = 0; j < d; j++) s += (data[i * d + j] = rng.normal()) ** 2;
+    const r = Math.sqrt(s);
+    for (let j = 0; j < d; j++) data[i * d + j]! /= r;
+  }
+  return { data, rows: n, cols: d };
+}
+
+/** 1, 2, 4, … and the last depth of the arch's sweep (the dense eigen-solve per depth is the cost). */
+function defaultDepths(arch: Arch): number[] {
+  const all = program(arch).depths;
+  const last = all[all.length - 1]!;
+  const out = all.filter((t) => t >= 1 && (t & (t - 1)) === 0);
+  if (!out.includes(last)) out.push(last);
+  return out;
 }

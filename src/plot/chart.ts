@@ -1,6 +1,6 @@
 /**
  * Figures of the analyses as SVG, drawn by Vega-Lite/Vega (axes, ticks, legends and log scales are
- * theirs, not ours). A figure is one or more panels side by side; a panel is a set of named series
+ * theirs, not ours). A figure is one or more panels, two per row; a panel is a set of named series
  * of (x, y) points drawn as lines and/or points, with optional horizontal reference lines.
  * Rendering runs headless (Vega's "none" renderer → SVG string) in Node, Deno and browsers.
  */
@@ -96,7 +96,7 @@ export function figureSpec(f: Figure): TopLevelSpec {
   const h = f.height ?? 280;
   const panels = f.panels.map((p) => panelSpec(p, w, h));
   const base = { $schema: 'https://vega.github.io/schema/vega-lite/v6.json', background: 'white', config: { font: 'sans-serif', legend: { orient: 'bottom', direction: 'vertical', labelLimit: 0 } } };
-  const spec = panels.length === 1 ? { ...base, ...panels[0]!, title: f.title } : { ...base, title: f.title, hconcat: panels, resolve: { scale: { color: 'independent' } } };
+  const spec = panels.length === 1 ? { ...base, ...panels[0]!, title: f.title } : { ...base, title: f.title, concat: panels, columns: 2, resolve: { scale: { color: 'independent' } } };
   return spec as unknown as TopLevelSpec;
 }
 
