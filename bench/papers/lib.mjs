@@ -1,0 +1,48 @@
+// Shared by the paper scripts: where results and figures go, and how they are written.
+// Numbers: bench/papers/results/<paper>.json; figures: docs/figures/<paper>-<name>.svg.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { renderSvg } from '../../dist/plot/chart.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+export const RESULTS = join(here, 'results');
+export const FIGURES = join(here, '..', '..', 'docs', 'figures');
+
+/** The backend from WEBNTK_BACKEND (cpu by default; webgpu needs the Node WebGPU package). */
+export async function backend() {
+  const b = process.env.WEBNTK_BACKEND ?? 'cpu';
+  if (b !== 'cpu') {
+    const { useNodeWebGPU } = await import('../../dist/node/webgpu.js');
+    useNodeWebGPU();
+  }
+  return b;
+}
+
+export async function release() {
+  const { releaseNodeWebGPU } = await import('../../dist/node/webgpu.js');
+  await releaseNodeWebGPU();
+}
+
+export async function saveFigure(paper, name, figure) {
+  mkdirSync(FIGURES, { recursive: true });
+  const path = join(FIGURES, `${paper}-${name}.svg`);
+  writeFileSync(path, (await renderSvg(figure)) + '\n');
+  console.log(`  wrote ${path}`);
+}
+
+export function saveResults(paper, results) {
+  mkdirSync(RESULTS, { recursive: true });
+  const path = join(RESULTS, `${paper}.json`);
+  const replacer = (_, v) => (v instanceof Float64Array || v instanceof Float32Array ? Array.from(v) : typeof v === 'number' && !Number.isFinite(v) ? String(v) : v);
+  writeFileSync(path, JSON.stringify({ paper, date: new Date().toISOString().slice(0, 10), ...results }, replacer, 1) + '\n');
+  console.log(`  wrote ${path}`);
+}
+
+/** A verdict line: the claim, what was measured, and whether it holds. */
+export function check(claims, claim, measured, holds) {
+  claims.push({ claim, measured, holds });
+  console.log(`  [${holds ? 'holds' : 'DOES NOT HOLD'}] ${claim}: ${measured}`);
+}
+
+export const fmt = (v, d = 6) => (Number.isFinite(v) ? Number(v.toPrecision(d)).toString() : String(v));
