@@ -29,12 +29,14 @@ const mx = lx.reduce((a, b) => a + b) / lx.length;
 const my = y.reduce((a, b) => a + b) / y.length;
 const slope = lx.reduce((s, v, i) => s + (v - mx) * (y[i] - my), 0) / lx.reduce((s, v) => s + (v - mx) ** 2, 0);
 check(claims, 'Θ_L/(L+1) − 1/4 ≈ (3/8)·ln L / L: slope of L·(Θ_L/(L+1) − 1/4) against ln L is 3/8', `slope ${fmt(slope, 4)} over L ∈ [10³, 10⁵]`, Math.abs(slope - 0.375) < 0.01);
-const gapFit = fitPowerLaw(Ls, Ls.map((L) => eoc.nngpGap[at(L)]));
+// WebGPU returns f32 kernels, so 1 − ρ_L is only resolved while it is well above 1e−7 (L ≲ 10³).
+const gapLs = B === 'cpu' ? Ls : [100, 200, 500, 1000];
+const gapFit = fitPowerLaw(gapLs, gapLs.map((L) => eoc.nngpGap[at(L)]));
 check(
   claims,
   '1 − ρ_L ~ 9π²/(2L²) (= 44.413/L²)',
-  `L²(1 − ρ_L) = ${table.slice(2).map((r) => fmt(r.gapTimesL2, 5)).join(', ')} at L = 10³, 10⁴, 10⁵; fitted exponent ${fmt(gapFit.exponent, 4)}`,
-  Math.abs(table[4].gapTimesL2 / 44.4132 - 1) < (B === 'cpu' ? 1e-3 : 0.02) && Math.abs(gapFit.exponent + 2) < 0.01,
+  `L²(1 − ρ_L) = ${table.slice(2).map((r) => fmt(r.gapTimesL2, 5)).join(', ')} at L = 10³, 10⁴, 10⁵; fitted exponent ${fmt(gapFit.exponent, 4)} over L ∈ [${gapLs[0]}, ${gapLs.at(-1)}]`,
+  B === 'cpu' ? Math.abs(table[4].gapTimesL2 / 44.4132 - 1) < 1e-3 && Math.abs(gapFit.exponent + 2) < 0.01 : Math.abs(table[2].gapTimesL2 / 44.4132 - 1) < 0.03 && Math.abs(gapFit.exponent + 2) < 0.1, // the local exponent over [100, 1000] is −1.92 in float64 too (pre-asymptotic)
 );
 
 // Ordered phase (σ_w² < 2 with a bias) against the edge of chaos: successive changes of the

@@ -24,16 +24,21 @@ export async function release() {
   await releaseNodeWebGPU();
 }
 
+const B = process.env.WEBNTK_BACKEND ?? 'cpu';
+// The committed figures and numbers are the float64 CPU ones; other backends write beside them.
+const suffix = B === 'cpu' ? '' : `.${B}`;
+
 export async function saveFigure(paper, name, figure) {
-  mkdirSync(FIGURES, { recursive: true });
-  const path = join(FIGURES, `${paper}-${name}.svg`);
+  const dir = B === 'cpu' ? FIGURES : join(RESULTS, B);
+  mkdirSync(dir, { recursive: true });
+  const path = join(dir, `${paper}-${name}.svg`);
   writeFileSync(path, (await renderSvg(figure)) + '\n');
   console.log(`  wrote ${path}`);
 }
 
 export function saveResults(paper, results) {
   mkdirSync(RESULTS, { recursive: true });
-  const path = join(RESULTS, `${paper}.json`);
+  const path = join(RESULTS, `${paper}${suffix}.json`);
   const replacer = (_, v) => (v instanceof Float64Array || v instanceof Float32Array ? Array.from(v) : typeof v === 'number' && !Number.isFinite(v) ? String(v) : v);
   writeFileSync(path, JSON.stringify({ paper, date: new Date().toISOString().slice(0, 10), ...results }, replacer, 1) + '\n');
   console.log(`  wrote ${path}`);
