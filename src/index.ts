@@ -45,3 +45,5 @@ export {
   SPECTRUM_DENSE_MAX_N,
 } from './analysis/spectrum.js';
 export type { ArchConditioning, ConditioningOptions, DepthConditioning, GramSpectrum, GramSpectrumOptions, LanczosOptions, LanczosResult, LeadingEigenvalues, LeadingEigenvaluesOptions } from './analysis/spectrum.js';
+export { FLUCTUATION_FAMILIES, sampledNetworkWork, widthFluctuations } from './analysis/fluctuations.js';
+export type { EntryStats, FamilyFit, FluctuationCell, FluctuationFamily, FluctuationFamilyName, FluctuationOptions, FluctuationResult } from './analysis/fluctuations.js';

@@ -10,6 +10,7 @@ import type { Profile } from './profile.js';
 import type { CircleInterpolant } from './smoothness.js';
 import type { SpectralDecay } from './spectral.js';
 import type { ArchConditioning, LeadingEigenvalues } from './spectrum.js';
+import type { FluctuationResult } from './fluctuations.js';
 
 export type Cell = number | string;
 
@@ -247,6 +248,51 @@ export function leadingReport(items: readonly { arch: string; result: LeadingEig
     summary: items.map(
       ({ arch, result: r }) =>
         `${arch}: λ₁ … λ_${r.eigenvalues.length} = ${Array.from(r.eigenvalues.slice(0, 5), (v) => fmt(v, 5)).join(', ')}${r.eigenvalues.length > 5 ? ', …' : ''}; ${r.iterations} Lanczos steps, ${r.converged ? 'converged' : 'NOT converged'} (${r.product} products)`,
+    ),
+  };
+}
+
+/**
+ * Finite-width fluctuations (Littwin & Wolf): the relative variance Var/mean² of the empirical
+ * NTK over sampled networks against depth, one series per family and width, with the fitted
+ * growth rates.
+ */
+export function fluctuationsReport(r: FluctuationResult, parameters: Record<string, unknown>): AnalysisReport {
+  const rows: Cell[][] = r.cells.map((c) => [
+    c.family,
+    c.depth,
+    c.width,
+    c.samples,
+    c.diagonal.relVar,
+    c.diagonal.relVarSE,
+    c.diagonal.logVar ?? 'n/a',
+    c.diagonal.mean,
+    c.diagonal.limit,
+    c.offDiagonal.relVar,
+    c.offDiagonal.relVarSE,
+  ]);
+  const keys = [...new Set(r.cells.map((c) => `${c.family}|${c.width}`))];
+  const series = keys.map((k) => {
+    const [family, width] = k.split('|');
+    const cs = r.cells.filter((c) => c.family === family && String(c.width) === width).sort((a, b) => a.depth - b.depth);
+    return { name: `${family}, n = ${width}`, x: cs.map((c) => c.depth), y: cs.map((c) => c.diagonal.relVar), mark: 'line+points' as const };
+  });
+  const slopeText = (s: { slope: number; slopeSE: number } | null) => (s ? `${fmt(s.slope, 3)} ± ${fmt(s.slopeSE, 2)}` : 'n/a');
+  return {
+    analysis: 'fluctuations',
+    parameters,
+    data: r,
+    table: {
+      columns: ['family', 'depth', 'width', 'samples', 'relvar_diag', 'relvar_diag_se', 'var_log_diag', 'mean_diag', 'limit_diag', 'relvar_offdiag', 'relvar_offdiag_se'],
+      rows,
+    },
+    figure: {
+      title: `Finite-width fluctuations of the empirical ${r.kind.toUpperCase()} (Monte Carlo, ${r.cells[0]?.samples ?? 0} networks per point)`,
+      panels: [{ title: 'Var/mean² of Θ(x,x) over sampled networks', x: { title: 'depth L', scale: 'log' }, y: { title: 'relative variance', scale: 'log' }, series }],
+    },
+    summary: r.fits.map(
+      (f) =>
+        `${f.family}: ln(1+v) vs L/n slope ${slopeText(f.lnGrowth)}; v ∝ n^p with p = ${f.widthExponents.map((w) => `${fmt(w.exponent, 3)} (L=${w.depth})`).join(', ') || 'n/a'}; v ∝ L^q with q = ${f.depthExponents.map((w) => `${fmt(w.exponent, 3)} (n=${w.width})`).join(', ') || 'n/a'}`,
     ),
   };
 }

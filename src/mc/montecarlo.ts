@@ -27,6 +27,8 @@ export interface MonteCarloOptions {
   samples: number;
   /** Seed of the random stream (default 0). */
   seed?: number;
+  /** Also return every sample's kernels (`perSample`), e.g. for their spread over seeds (default false). */
+  keepSamples?: boolean;
 }
 
 export interface KernelEstimate {
@@ -43,6 +45,8 @@ export interface MonteCarloResult {
   m: number;
   width: number;
   samples: number;
+  /** With `keepSamples`: each sample's kernels, samples × m × m row-major (sample t at offset t·m²). */
+  perSample?: { nngp: Float64Array; ntk: Float64Array };
 }
 
 type Vecs = Float64Array[];
@@ -362,5 +366,7 @@ export function monteCarlo(
     }
     return { mean, stderr };
   };
-  return { nngp: estimate(valsK), ntk: estimate(valsT), m, width, samples };
+  const result: MonteCarloResult = { nngp: estimate(valsK), ntk: estimate(valsT), m, width, samples };
+  if (options.keepSamples) result.perSample = { nngp: valsK, ntk: valsT };
+  return result;
 }

@@ -9,7 +9,8 @@ import { InputError } from '../errors.js';
 import { program, type Arch, type BackendChoice } from '../api.js';
 import { renderSvg } from '../plot/chart.js';
 import type { AnalysisReport } from '../analysis/report.js';
-import { decayReport, depthReport, leadingReport, profileReport, spectrumReport } from '../analysis/report.js';
+import { decayReport, depthReport, fluctuationsReport, leadingReport, profileReport, spectrumReport } from '../analysis/report.js';
+import { FLUCTUATION_FAMILIES, widthFluctuations, type FluctuationFamilyName } from '../analysis/fluctuations.js';
 import { conditioningVsDepth, leadingEigenvalues } from '../analysis/spectrum.js';
 import { Rng } from '../mc/rng.js';
 import { readMatrixFile } from './files.js';
@@ -245,6 +246,32 @@ Examples:
         items.push({ arch: a, result: result! });
       }
       await emit(spectrumReport(items, { archs: o.arch, inputs, kinds, normalize, depths: depths ?? 'powers of two and the last', backend: items[0]!.result.backend }), o, io);
+    });
+
+  withCommon(
+    analyze
+      .command('fluctuations')
+      .description('Relative variance of the empirical NTK over sampled finite-width networks against depth and width, with fitted growth rates (Littwin & Wolf).')
+      .option('--family <names>', `comma-separated: ${Object.keys(FLUCTUATION_FAMILIES).join(', ')}`, Object.keys(FLUCTUATION_FAMILIES).join(','))
+      .option('--depths <list>', 'depths L', '2,8,16')
+      .option('--widths <list>', 'widths n', '32,64')
+      .option('--samples <s>', 'sampled networks per (family, L, n)', '200')
+      .option('--seed <s>', 'seed', '0')
+      .addOption(kindOption()),
+  )
+    .addHelpText('after', '\nExample:\n  webntk analyze fluctuations --family mlp,resnet-sqrt --depths 2,8,32 --widths 32,64 --samples 300 --out fluct')
+    .action(async (o: CommonOptions & { family: string; depths: string; widths: string; samples: string; seed: string; kind: KernelKind }) => {
+      await prepareBackend(o);
+      const names = o.family.split(',').map((s) => s.trim());
+      for (const f of names) {
+        if (!(f in FLUCTUATION_FAMILIES)) throw new InputError(`unknown --family "${f}" (available: ${Object.keys(FLUCTUATION_FAMILIES).join(', ')})`);
+      }
+      const depths = numList(o.depths, '--depths', { min: 1, integer: true });
+      const widths = numList(o.widths, '--widths', { min: 1, integer: true });
+      const samples = num(o.samples, '--samples', { min: 2, integer: true });
+      const seed = num(o.seed, '--seed', { min: 0, integer: true });
+      const r = await widthFluctuations({ families: names as FluctuationFamilyName[], depths, widths, samples, seed, kind: o.kind, backend: o.backend });
+      await emit(fluctuationsReport(r, { families: names, depths, widths, samples, seed, kind: o.kind, backend: r.backend }), o, io);
     });
 }
 
