@@ -47,3 +47,15 @@ export {
 export type { ArchConditioning, ConditioningOptions, DepthConditioning, GramSpectrum, GramSpectrumOptions, LanczosOptions, LanczosResult, LeadingEigenvalues, LeadingEigenvaluesOptions } from './analysis/spectrum.js';
 export { FLUCTUATION_FAMILIES, sampledNetworkWork, widthFluctuations } from './analysis/fluctuations.js';
 export type { EntryStats, FamilyFit, FluctuationCell, FluctuationFamily, FluctuationFamilyName, FluctuationOptions, FluctuationResult } from './analysis/fluctuations.js';
+export {
+  infiniteDepthKernel,
+  infiniteDepthLimit,
+  limitSpecs,
+  resntkDepthTable,
+  resntkDepthTableOn,
+  resntkOde,
+  solveResntkOde,
+  twoLayerLimit,
+} from './analysis/infinite.js';
+export type { DepthTable, DepthTableOptions, DepthTableRow, InfiniteDepthLimit, InfiniteDepthParams, OdeSolution } from './analysis/infinite.js';
+export { parseInfiniteDepthRef, INFINITE_DEPTH_PRESETS } from './spec/presets.js';

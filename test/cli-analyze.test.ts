@@ -84,3 +84,74 @@ describe('analyze: bad input', () => {
     expect(fs.readdirSync(dir).filter((f) => f.startsWith('a.'))).toEqual([]);
   });
 });
+
+describe('analyze decay, spectrum, infinite, fluctuations', () => {
+  it('decay: the parity ratio λ₃/λ₂ of belfer2021 at depth 10 (seeds.md: 0.049 for γ = 1, 0.224 for γ = ½) and k^−2 on the circle', async () => {
+    const prefix = tmp('decay');
+    const r = await runCli('analyze', 'decay', '--arch', 'belfer2021:depth=10,gamma=1', '--arch', 'belfer2021:depth=10,gamma=0.5', '--kmax', '32', '--out', prefix);
+    expect(r.code, r.err).toBe(0);
+    const { json, csv } = readOutputs(prefix);
+    const d = json.data as unknown as { parity: { ratio32: number }; fits: { even: { fit: { exponent: number } } } }[];
+    expect(d[0]!.parity.ratio32).toBeCloseTo(0.049, 3);
+    expect(d[1]!.parity.ratio32).toBeCloseTo(0.224, 3);
+    expect(Math.abs(d[1]!.fits.even.fit.exponent + 2)).toBeLessThan(0.05);
+    expect(csv[0]).toEqual(['arch', 'degree', 'eigenvalue', 'coefficient', 'multiplicity', 'status']);
+    expect(csv).toHaveLength(1 + 2 * 33);
+  });
+
+  it('spectrum: the deep arora2019 NTK Gram of orthonormal inputs is double-constant, κ = (1+(n−1)b)/(1−b) with b from the depth sweep', async () => {
+    const n = 6;
+    const X = Array.from({ length: n }, (_, i) => Array.from({ length: n }, (_, j) => (i === j ? 1 : 0)));
+    const xCsv = tmp('eye.csv');
+    fs.writeFileSync(xCsv, X.map((r) => r.join(',')).join('\n') + '\n');
+    const prefix = tmp('spectrum');
+    const r = await runCli('analyze', 'spectrum', '--arch', 'arora2019:depth=16', '--x', xCsv, '--kind', 'ntk', '--depths', '4,16', '--out', prefix);
+    expect(r.code, r.err).toBe(0);
+    const { json } = readOutputs(prefix);
+    const d = json.data[0] as unknown as { depths: number[]; ntk: { condition: number[] } };
+    expect(d.depths).toEqual([4, 16]);
+    const s = await depthSweep('arora2019:depth=16', 0);
+    [4, 16].forEach((L, i) => {
+      const b = s.ntkNormalized[L]!;
+      expect(d.ntk.condition[i]! / ((1 + (n - 1) * b) / (1 - b)) - 1).toBeLessThan(1e-10);
+    });
+  });
+
+  it('infinite: the ResNTK table at ρ = 0 and its limits (seeds.md §3.6), and gram on a depth=inf reference', async () => {
+    const prefix = tmp('infinite');
+    const r = await runCli('analyze', 'infinite', '--depths', '10,100', '--gammas', '1,0.5,0', '--compare-depth', '20', '--out', prefix);
+    expect(r.code, r.err).toBe(0);
+    const { json } = readOutputs(prefix);
+    const t = (json.data as unknown as { table: { rows: { gamma: number; values: number[]; limit: number | null }[] } }).table;
+    expect(t.rows[0]!.values[0]).toBeCloseTo(0.16267, 5);
+    expect(t.rows[0]!.limit).toBeCloseTo(1 / (2 * Math.PI), 12);
+    expect(t.rows[1]!.values[1]).toBeCloseTo(0.19247, 5);
+    expect(t.rows[1]!.limit).toBeCloseTo(0.192847, 6);
+    expect(t.rows[2]!.limit).toBeNull();
+    // The limit kernel itself through `gram`: unit inputs at ρ = 0 give the ODE value.
+    const xCsv = tmp('x2.csv');
+    fs.writeFileSync(xCsv, '1,0\n0,1\n');
+    const g = await runCli('gram', '--arch', 'belfer2021:depth=inf,gamma=0.5', '--x1', xCsv, '--out', tmp('Kinf.csv'));
+    expect(g.code, g.err).toBe(0);
+    const K = fs.readFileSync(tmp('Kinf.csv'), 'utf8').trim().split('\n').map((l) => l.split(',').map(Number));
+    expect(K[0]![1]).toBeCloseTo(0.192847, 6);
+    const bad = await runCli('gram', '--arch', 'belfer2021:depth=inf,gamma=0.5', '--x1', xCsv, '--depths', 'all', '--out', tmp('Kbad.npy'));
+    expect(bad.code).toBe(2);
+    expect(bad.err).toMatch(/depth=inf has one value/);
+  });
+
+  it('fluctuations: the relative variance of a one-hidden-layer NTK is near its exact 3/n; bad family names are refused', async () => {
+    const prefix = tmp('fluct');
+    const r = await runCli('analyze', 'fluctuations', '--family', 'mlp,densenet', '--depths', '1,2', '--widths', '16', '--samples', '200', '--out', prefix);
+    expect(r.code, r.err).toBe(0);
+    const { json, csv } = readOutputs(prefix);
+    const cells = (json.data as unknown as { cells: { family: string; depth: number; diagonal: { relVar: number; relVarSE: number } }[] }).cells;
+    const c = cells.find((x) => x.family === 'mlp' && x.depth === 1)!;
+    // One hidden ReLU layer: Θ(x,x) is a mean of n iid unit terms with Var/mean² = 3 (see test/analysis-fluctuations.test.ts).
+    expect(Math.abs(c.diagonal.relVar - 3 / 16)).toBeLessThan(4 * c.diagonal.relVarSE);
+    expect(csv).toHaveLength(1 + 4);
+    const bad = await runCli('analyze', 'fluctuations', '--family', 'vgg', '--out', tmp('b'));
+    expect(bad.code).toBe(2);
+    expect(bad.err).toMatch(/unknown --family "vgg"/);
+  });
+});

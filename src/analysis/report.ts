@@ -11,6 +11,7 @@ import type { CircleInterpolant } from './smoothness.js';
 import type { SpectralDecay } from './spectral.js';
 import type { ArchConditioning, LeadingEigenvalues } from './spectrum.js';
 import type { FluctuationResult } from './fluctuations.js';
+import type { DepthTable } from './infinite.js';
 
 export type Cell = number | string;
 
@@ -293,6 +294,50 @@ export function fluctuationsReport(r: FluctuationResult, parameters: Record<stri
     summary: r.fits.map(
       (f) =>
         `${f.family}: ln(1+v) vs L/n slope ${slopeText(f.lnGrowth)}; v ∝ n^p with p = ${f.widthExponents.map((w) => `${fmt(w.exponent, 3)} (L=${w.depth})`).join(', ') || 'n/a'}; v ∝ L^q with q = ${f.depthExponents.map((w) => `${fmt(w.exponent, 3)} (n=${w.width})`).join(', ') || 'n/a'}`,
+    ),
+  };
+}
+
+/**
+ * Infinite-depth ResNet kernels (Huang et al., Belfer et al.): the normalised ResNTK at one input
+ * correlation against depth for several γ (α = L^−γ), with the depth = ∞ limits, and the limit
+ * profiles against ρ0 (two-layer NTK for γ > ½, the depth-time ODE for γ = ½) beside a finite depth.
+ */
+export function infiniteReport(
+  table: DepthTable & { backend: string },
+  profiles: readonly { name: string; rho: number[]; ntk: number[] }[],
+  parameters: Record<string, unknown>,
+): AnalysisReport {
+  const rows: Cell[][] = [];
+  for (const r of table.rows) {
+    table.depths.forEach((L, i) => rows.push([r.gamma, L, r.values[i]!, r.regime]));
+    rows.push([r.gamma, 'inf', r.limit ?? 'none', r.regime]);
+  }
+  return {
+    analysis: 'infinite',
+    parameters,
+    data: { table, profiles },
+    table: { columns: ['gamma', 'depth', 'normalized_ntk', 'regime'], rows },
+    figure: {
+      title: `Normalised ResNTK (belfer2021) with α = L^−γ`,
+      panels: [
+        {
+          title: `at ρ = ${table.rho}: against depth (dashed: depth = ∞ limits)`,
+          x: { title: 'depth L', scale: 'log' },
+          y: { title: 'Θ_L(x,z)/Θ_L(x,x)' },
+          series: table.rows.map((r) => ({ name: `γ = ${r.gamma}`, x: table.depths, y: r.values, mark: 'line+points' as const })),
+          // One dashed line per distinct limit (every γ > ½ shares the two-layer value).
+          rules: [...new Set(table.rows.filter((r) => r.limit !== null).map((r) => r.limit!))].map((y) => ({
+            y,
+            label: `γ = ${table.rows.filter((r) => r.limit === y).map((r) => r.gamma).join(', ')}: ${fmt(y, 6)}`,
+          })),
+        },
+        { title: 'limit profiles against the input correlation ρ0', x: { title: 'ρ0' }, y: { title: 'normalised NTK' }, series: profiles.map((p) => ({ name: p.name, x: p.rho, y: p.ntk })) },
+      ],
+    },
+    summary: table.rows.map(
+      (r) =>
+        `γ = ${r.gamma}: ${table.depths.map((L, i) => `${fmt(r.values[i]!, 6)} (L=${L})`).join(', ')} → ${r.limit === null ? 'no non-degenerate limit (tends to the MLP’s 1/4 at ρ = 0)' : `${fmt(r.limit, 7)} (${r.regime === 'ode' ? 'depth-time ODE' : 'two-layer NTK'})`}`,
     ),
   };
 }

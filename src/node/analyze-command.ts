@@ -9,10 +9,12 @@ import { InputError } from '../errors.js';
 import { program, type Arch, type BackendChoice } from '../api.js';
 import { renderSvg } from '../plot/chart.js';
 import type { AnalysisReport } from '../analysis/report.js';
-import { decayReport, depthReport, fluctuationsReport, leadingReport, profileReport, spectrumReport } from '../analysis/report.js';
+import { decayReport, depthReport, fluctuationsReport, infiniteReport, leadingReport, profileReport, spectrumReport } from '../analysis/report.js';
 import { FLUCTUATION_FAMILIES, widthFluctuations, type FluctuationFamilyName } from '../analysis/fluctuations.js';
 import { conditioningVsDepth, leadingEigenvalues } from '../analysis/spectrum.js';
 import { Rng } from '../mc/rng.js';
+import { resntkDepthTableOn } from '../analysis/infinite.js';
+import { kernel } from '../api.js';
 import { readMatrixFile } from './files.js';
 import type { Matrix2D } from '../matrix.js';
 import { spectralDecay } from '../analysis/spectral.js';
@@ -272,6 +274,37 @@ Examples:
       const seed = num(o.seed, '--seed', { min: 0, integer: true });
       const r = await widthFluctuations({ families: names as FluctuationFamilyName[], depths, widths, samples, seed, kind: o.kind, backend: o.backend });
       await emit(fluctuationsReport(r, { families: names, depths, widths, samples, seed, kind: o.kind, backend: r.backend }), o, io);
+    });
+
+  withCommon(
+    analyze
+      .command('infinite')
+      .description('Infinite-depth ResNet kernels (Huang et al., Belfer et al.): the normalised ResNTK against depth for α = L^−γ, with the depth = ∞ limits (two-layer NTK for γ > ½, a depth-time ODE for γ = ½).')
+      .option('--gammas <list>', 'exponents γ of α = L^−γ', '1,0.75,0.5,0.25,0')
+      .option('--depths <list>', 'depths L', '10,100,1000,10000,100000')
+      .option('--rho <r>', 'input correlation of the table', '0')
+      .option('--compare-depth <L>', 'finite depth drawn beside the limit profiles', '100'),
+  )
+    .addHelpText('after', '\nExamples:\n  webntk analyze infinite --out infinite\n  webntk gram --arch belfer2021:depth=inf,gamma=0.5 --x1 X.npy --out K.npy   # the limit kernel itself')
+    .action(async (o: CommonOptions & { gammas: string; depths: string; rho: string; compareDepth: string }) => {
+      await prepareBackend(o);
+      const gammas = numList(o.gammas, '--gammas');
+      const depths = numList(o.depths, '--depths', { min: 1, max: 1_000_000, integer: true });
+      const rho = num(o.rho, '--rho', { min: -1, max: 1 });
+      const Lc = num(o.compareDepth, '--compare-depth', { min: 1, max: 1_000_000, integer: true });
+      const table = await resntkDepthTableOn(o.backend, { gammas, depths, rho });
+      // Limit profiles over ρ0 ∈ [−1, 1]: the γ = ½ ODE is CPU-only (a float64 solve), the rest runs on the chosen backend.
+      const rhos = Array.from({ length: 81 }, (_, i) => -1 + i / 40);
+      const x = [[1, 0]];
+      const z = rhos.map((r) => [r, Math.sqrt(Math.max(0, (1 - r) * (1 + r)))]);
+      const prof = async (arch: string, name: string, backend: BackendChoice) => ({ name, rho: rhos, ntk: Array.from((await kernel(arch, x, z, { get: 'ntk', backend })).ntk!) });
+      const profiles = [
+        await prof('belfer2021:depth=inf,gamma=1', 'depth = ∞, γ > ½ (two-layer NTK)', o.backend),
+        await prof('belfer2021:depth=inf,gamma=0.5', 'depth = ∞, γ = ½ (ODE)', 'cpu'),
+        await prof(`belfer2021:depth=${Lc},gamma=0.5`, `depth ${Lc}, γ = ½`, o.backend),
+        await prof(`belfer2021:depth=${Lc},alpha=1`, `depth ${Lc}, α = 1 (degenerate)`, o.backend),
+      ];
+      await emit(infiniteReport(table, profiles, { gammas, depths, rho, compareDepth: Lc, backend: table.backend }), o, io);
     });
 }
 

@@ -5,6 +5,8 @@
 import { extname } from 'node:path';
 import cliProgress from 'cli-progress';
 import { kernelBlocks, toSpec, type BackendChoice } from '../api.js';
+import { infiniteDepthLimit } from '../analysis/infinite.js';
+import { parseInfiniteDepthRef } from '../spec/presets.js';
 import type { KernelKind } from '../cpu/gram.js';
 import { InputError } from '../errors.js';
 import { describeAdapter, getGpu } from '../gpu/device.js';
@@ -61,13 +63,21 @@ export async function runGram(opts: GramOptions, io: CliIO, terminal: boolean): 
     return ext === '.csv' ? ('csv' as const) : ('npy' as const);
   });
   if (new Set(paths).size !== paths.length) throw new InputError('the output paths of the two kernels coincide');
-  const spec = toSpec(readArch(opts.arch));
+  const arch = readArch(opts.arch);
+  // huang2020/belfer2021 at depth=inf have no finite spec: the API computes the limit from the reference.
+  const inf = typeof arch === 'string' ? parseInfiniteDepthRef(arch) : null;
+  if (inf) {
+    infiniteDepthLimit(inf);
+    if (opts.depths === 'all') throw new InputError(`${String(arch)}: --depths all needs a finite depth (depth=inf has one value)`);
+  }
+  const spec = inf ? null : toSpec(arch);
+  const name = spec ? (spec.name ?? null) : String(arch);
   const x1 = readMatrixFile(opts.x1);
   const x2 = opts.x2 !== undefined ? readMatrixFile(opts.x2) : null;
   if (x2 && x2.cols !== x1.cols) throw new InputError(`x1 has ${x1.cols} features (columns) but x2 has ${x2.cols}`);
   if (opts.diagonal && x2) throw new InputError('--diagonal is defined for x1 × x1 only (omit --x2)');
-  const program = compile(spec);
-  const taps = opts.depths === 'all' ? program.depths.length : 1;
+  const program = spec ? compile(spec) : null;
+  const taps = opts.depths === 'all' ? program!.depths.length : 1;
   const n1 = x1.rows;
   const n2 = opts.diagonal ? 1 : (x2 ?? x1).rows;
   const plane = opts.diagonal ? [n1] : [n1, n2];
@@ -94,7 +104,7 @@ export async function runGram(opts: GramOptions, io: CliIO, terminal: boolean): 
   let backend = 'cpu';
   try {
     let started = false;
-    for await (const block of kernelBlocks(spec, x1, x2, {
+    for await (const block of kernelBlocks(spec ?? arch, x1, x2, {
       get: kinds,
       backend: opts.backend,
       diagonal: opts.diagonal ?? false,
@@ -138,8 +148,8 @@ export async function runGram(opts: GramOptions, io: CliIO, terminal: boolean): 
     io.out(
       JSON.stringify({
         outputs: kinds.map((kind, k) => ({ kernel: kind, path: paths[k], shape, dtype: formats[k] === 'csv' ? 'csv' : opts.dtype })),
-        depths: opts.depths === 'all' ? program.depths : [program.depths[program.depths.length - 1]],
-        spec: spec.name ?? null,
+        depths: !program ? ['inf'] : opts.depths === 'all' ? program.depths : [program.depths[program.depths.length - 1]],
+        spec: name,
         backend,
         adapter,
         seconds,
@@ -149,7 +159,7 @@ export async function runGram(opts: GramOptions, io: CliIO, terminal: boolean): 
     const where = backend === 'webgpu' ? `webgpu on ${adapter}` : 'cpu float64';
     for (const [k, kind] of kinds.entries()) {
       const type = formats[k] === 'csv' ? 'csv' : opts.dtype;
-      io.err(`wrote ${paths[k]}: ${kind} [${shape.join(', ')}] ${type} (${spec.name ?? 'custom spec'}, ${where}, ${seconds.toFixed(2)} s)\n`);
+      io.err(`wrote ${paths[k]}: ${kind} [${shape.join(', ')}] ${type} (${name ?? 'custom spec'}, ${where}, ${seconds.toFixed(2)} s)\n`);
     }
   }
 }

@@ -5,6 +5,8 @@
 import { readFileSync } from 'node:fs';
 import type { BackendChoice } from '../api.js';
 import { toSpec } from '../api.js';
+import { infiniteDepthLimit } from '../analysis/infinite.js';
+import { parseInfiniteDepthRef } from '../spec/presets.js';
 import { InputError } from '../errors.js';
 import { describeAdapter, getGpu } from '../gpu/device.js';
 import { parseDelimited } from '../io/csv.js';
@@ -82,7 +84,12 @@ export async function runPredict(o: PredictCliOptions, io: CliIO): Promise<void>
     classes = Number(o.classes);
     if (!Number.isInteger(classes) || classes < 2) throw new InputError(`--classes must be an integer ≥ 2, got "${o.classes}"`);
   }
-  const spec = toSpec(readArch(o.arch));
+  const arch = readArch(o.arch);
+  // depth=inf references (huang2020/belfer2021) have no finite spec; predict() computes them from the reference.
+  const inf = typeof arch === 'string' ? parseInfiniteDepthRef(arch) : null;
+  if (inf) infiniteDepthLimit(inf);
+  const spec = inf ? null : toSpec(arch);
+  const name = spec ? (spec.name ?? null) : String(arch);
   const train = readMatrixFile(o.train);
   const test = readMatrixFile(o.test);
   const targets = readArrayFile(o.targets);
@@ -102,7 +109,7 @@ export async function runPredict(o: PredictCliOptions, io: CliIO): Promise<void>
   }
   if (o.backend !== 'cpu' || o.solver === 'cg') useNodeWebGPU();
 
-  const r = await predict(spec, train, targets, test, {
+  const r = await predict(spec ?? arch, train, targets, test, {
     kernel: o.kernel,
     ridge,
     ...(o.kernel === 'ntk' ? { times } : {}),
@@ -142,7 +149,7 @@ export async function runPredict(o: PredictCliOptions, io: CliIO): Promise<void>
   } else if (!o.quiet) {
     const where = r.backend === 'webgpu' ? `kernels on webgpu (${adapter})` : 'kernels on the cpu';
     io.err(
-      `wrote ${o.out}: ${o.kernel} predictions [${stacked ? `${r.mean.length}, ` : ''}${m}, ${k}] (${spec.name ?? 'custom spec'}, ${where}, ` +
+      `wrote ${o.out}: ${o.kernel} predictions [${stacked ? `${r.mean.length}, ` : ''}${m}, ${k}] (${name ?? 'custom spec'}, ${where}, ` +
         `${r.solver} solve${r.cg ? ` (${r.cg.iterations} iterations, relative residual ${r.cg.relativeResidual.toExponential(1)}, ${r.cg.preconditioner} preconditioner)` : ''}, ` +
           `condition number${r.cg ? ' (preconditioned, Lanczos estimate)' : ''} ${r.conditionNumber.toExponential(2)}, ${seconds.toFixed(2)} s)\n`,
     );

@@ -155,8 +155,9 @@ export const PRESETS: readonly Preset[] = [
     model:
       'x0 = A·x (A fixed), x_l = x(l−1) + α·√(1/m)·V_l·relu(√(2/m)·W_l·x(l−1)), f = v·x_L (v fixed). With a = α²: ' +
       'K0 = x·z, Θ0 = 0; K_l = K(l−1) + a·√(..)·κ1, Θ_l = Θ(l−1)·(1 + a·κ0) + a·(√(..)·κ1 + K(l−1)·κ0). ' +
-      'NNGP = KL, NTK = ΘL; unit inputs give Θ_L(x,x) = 2La(1+a)^(L−1). α = L^(−γ) when gamma is given.',
-    params: { depth: depth('number of residual blocks L'), ...alphaParams },
+      'NNGP = KL, NTK = ΘL; unit inputs give Θ_L(x,x) = 2La(1+a)^(L−1). α = L^(−γ) when gamma is given. ' +
+      'depth=inf (gamma ≥ ½): the limit L → ∞ (analysis/infinite.ts); for gamma > ½ only the NNGP (x·z) has one.',
+    params: { depth: depth('number of residual blocks L, or inf for the limit L → ∞ (gamma ≥ ½)'), ...alphaParams },
     build: (p) => huangSpec(p, 'huang2020', false),
   },
   {
@@ -166,8 +167,9 @@ export const PRESETS: readonly Preset[] = [
     arxiv: '2104.03093',
     model:
       'huang2020 with normalize = diagonal: NNGP = K_L/(1+a)^L, NTK = Θ_L/(2La(1+a)^(L−1)), the values of the ' +
-      'unnormalised kernels for a unit input paired with itself.',
-    params: { depth: depth('number of residual blocks L'), ...alphaParams },
+      'unnormalised kernels for a unit input paired with itself. depth=inf: gamma > ½ gives NNGP x·z and the two-layer ' +
+      'NTK ½|x||z|(κ1(ρ) + ρκ0(ρ)); gamma = ½ the solution of an ODE in depth-time (analysis/infinite.ts).',
+    params: { depth: depth('number of residual blocks L, or inf for the limit L → ∞ (gamma ≥ ½)'), ...alphaParams },
     build: (p) => huangSpec(p, 'belfer2021', true),
   },
   {
@@ -335,6 +337,7 @@ function checkParam(preset: string, key: string, def: ParamDef, v: unknown): num
       if (typeof v !== 'string' || !def.choices!.includes(v)) throw bad(`one of ${def.choices!.join(', ')}`);
       return v;
     default: {
+      if (def.kind === 'depth' && v === Infinity) throw infiniteDepthError(preset);
       if (typeof v !== 'number' || !Number.isFinite(v)) throw bad('a finite number');
       if (def.kind === 'depth' && (!Number.isInteger(v) || v < (def.min ?? 1))) throw bad(`an integer ≥ ${def.min ?? 1}`);
       if (def.kind === 'depth' && v > MAX_COUNT) throw bad(`at most ${MAX_COUNT}`);
@@ -351,8 +354,64 @@ export function presetSpec(name: string, params: Record<string, unknown> = {}): 
   return preset.build(presetParams(preset, params));
 }
 
+/** Presets whose depth may be `inf` (the infinite-depth limit, `analysis/infinite.ts`). */
+export const INFINITE_DEPTH_PRESETS = ['huang2020', 'belfer2021'] as const;
+export type InfiniteDepthPreset = (typeof INFINITE_DEPTH_PRESETS)[number];
+
+const isInfinitePreset = (name: string): name is InfiniteDepthPreset =>
+  (INFINITE_DEPTH_PRESETS as readonly string[]).includes(name);
+
+/** depth = ∞ given where a finite spec is needed: why it cannot be one, and where it can be computed. */
+function infiniteDepthError(preset: string): InputError {
+  return new InputError(
+    isInfinitePreset(preset)
+      ? `${preset}: depth=inf is the infinite-depth limit, which no finite spec represents: compute it with ` +
+          'kernel(), kernelCpu(), kernelBlocks() or predict() on the preset reference, or `webntk gram`/`webntk predict` ' +
+          '(toSpec, describe, program and `webntk spec` need a finite depth)'
+      : `${preset}: depth=inf (the infinite-depth limit) is offered for ${INFINITE_DEPTH_PRESETS.join(' and ')} only; give a finite depth`,
+  );
+}
+
+/** A preset reference with depth=inf, split into its preset and checked parameters (depth left out). */
+export interface InfiniteDepthRef {
+  preset: InfiniteDepthPreset;
+  /** The reference as given. */
+  ref: string;
+  /** Exactly one of alpha (constant α) or gamma (α = L^(−gamma)). */
+  alpha?: number;
+  gamma?: number;
+}
+
+/**
+ * `null` for every reference whose depth is not `inf`; otherwise its parameters, checked like a
+ * finite reference's. depth=inf on a preset other than huang2020/belfer2021 is an InputError.
+ * Whether the limit exists (gamma ≥ ½) is decided by `analysis/infinite.ts`.
+ */
+export function parseInfiniteDepthRef(ref: string): InfiniteDepthRef | null {
+  if (typeof ref !== 'string') return null;
+  const { name, params } = splitPresetRef(ref);
+  if (params.depth !== Infinity) return null;
+  const preset = findPreset(name);
+  if (!isInfinitePreset(preset.name)) throw infiniteDepthError(preset.name);
+  // Every other parameter is checked as for a finite depth (unknown keys, types, alpha | gamma).
+  const checked = presetParams(preset, { ...params, depth: 1 });
+  const hasAlpha = checked.alpha !== undefined;
+  if (hasAlpha === (checked.gamma !== undefined)) {
+    throw new SpecError(preset.name, 'give exactly one of alpha=<constant> or gamma=<exponent> (α = alpha0·L^(−gamma))');
+  }
+  return hasAlpha
+    ? { preset: preset.name, ref, alpha: checked.alpha as number }
+    : { preset: preset.name, ref, gamma: checked.gamma as number };
+}
+
 /** Parses `name` or `name:key=value,key=value` into a preset spec. */
 export function parsePresetRef(ref: string): Spec {
+  const { name, params } = splitPresetRef(ref);
+  return presetSpec(name, params);
+}
+
+/** `name` and its raw parameters (values parsed, not checked). */
+function splitPresetRef(ref: string): { name: string; params: Record<string, unknown> } {
   if (/^\s*[{[]/.test(ref)) {
     throw new InputError(
       `${quote(ref)} is not a preset reference ("name" or "name:key=value,..."): it looks like JSON text; pass the spec as an object (JSON.parse it first)`,
@@ -375,7 +434,7 @@ export function parsePresetRef(ref: string): Spec {
       }
     }
   }
-  return presetSpec(name, params);
+  return { name, params };
 }
 
 function parseValue(raw: string): number | boolean | string {
