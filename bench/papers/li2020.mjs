@@ -1,0 +1,100 @@
+// Li, Luo, Yip, "Towards an Understanding of Residual Networks Using Neural Tangent Hierarchy"
+// (arXiv 2007.03714). The paper's subject is the finite-width NTK dynamics (the neural tangent
+// hierarchy K^(3), K^(4), …), which an infinite-width engine does not compute; the infinite-width
+// statements it builds on are checked here: on the ReLU edge of chaos (σ_w² = 2, σ_b² = 0) the
+// normalised NTK converges to its degenerate limit polynomially, at rate Θ(ln L / L), for every
+// input correlation; off it (ordered phase) exponentially; and a ResNet with α = c/L (Du et al.'s
+// scaling, γ = 1) has a depth-insensitive NTK.
+import { depthSweep, kernel } from '../../dist/index.js';
+import { backend, check, fmt, release, saveFigure, saveResults } from './lib.mjs';
+
+const B = await backend();
+const claims = [];
+console.log(`li2020 (backend ${B})`);
+
+// 1. The ln L / L rate on the edge of chaos, for several input correlations.
+const Ls = [1000, 2000, 5000, 10000, 20000, 50000, 100000];
+const rates = [];
+for (const rho of [-0.5, 0, 0.5, 0.9]) {
+  const s = await depthSweep('arora2019:depth=100000', rho, { backend: B });
+  const y = Ls.map((L) => L * (s.ntk[L] / (L + 1) - 0.25));
+  const lx = Ls.map(Math.log);
+  const mx = lx.reduce((a, b) => a + b) / lx.length;
+  const my = y.reduce((a, b) => a + b) / y.length;
+  const slope = lx.reduce((a, v, i) => a + (v - mx) * (y[i] - my), 0) / lx.reduce((a, v) => a + (v - mx) ** 2, 0);
+  rates.push({ rho, slope, last: s.ntk[100000] / 100001, curve: s.depths.filter((L) => L >= 10).map((L) => ({ L, v: L * (s.ntk[L] / (L + 1) - 0.25) })) });
+}
+check(
+  claims,
+  'edge of chaos (ReLU, σ_w² = 2, σ_b² = 0): Θ_L/(L+1) → 1/4 off the diagonal with a Θ(ln L / L) rate whatever the input correlation',
+  rates.map((r) => `ρ0 = ${r.rho}: L·(Θ_L/(L+1) − 1/4) grows ${fmt(r.slope, 3)}·ln L`).join('; '),
+  rates.every((r) => Math.abs(r.slope - 0.375) < 0.02 && Math.abs(r.last - 0.25) < 2e-4),
+);
+
+// 2. Off the edge of chaos: exponential convergence (ordered phase, σ_w² < 2 with a bias).
+const ord = await depthSweep('hayou2019:depth=100,sigmaW2=1.5,sigmaB2=0.5', 0, { backend: B });
+const eoc = await depthSweep('hayou2019:depth=100', 0, { backend: B });
+// hayou2019's sweep starts at one layer: entry i of the sweep is depth ord.depths[i].
+const lim = ord.ntkNormalized.at(-1);
+const upTo60 = ord.depths.filter((L) => L <= 60);
+const ordGap = upTo60.map((_, i) => Math.abs(ord.ntkNormalized[i] - lim));
+const eocGap = upTo60.map((_, i) => Math.abs(eoc.ntkNormalized[i] - 0.25));
+const semilog = (ys) => {
+  const pts = ys.map((y, i) => [upTo60[i], Math.log(y)]).filter(([L, y]) => L >= 10 && Number.isFinite(y) && y > -30);
+  const ax = pts.reduce((a, p) => a + p[0], 0) / pts.length;
+  const ay = pts.reduce((a, p) => a + p[1], 0) / pts.length;
+  return pts.reduce((a, p) => a + (p[0] - ax) * (p[1] - ay), 0) / pts.reduce((a, p) => a + (p[0] - ax) ** 2, 0);
+};
+check(
+  claims,
+  'ordered phase (σ_w² = 1.5, σ_b² = 0.5): exponential convergence; edge of chaos: slower than any exponential',
+  `ln|r_L − r_∞| against L over L = 10 … 60: ordered ${fmt(semilog(ordGap), 3)} per layer, edge of chaos ${fmt(semilog(eocGap), 3)} per layer (and ∝ ln L / L asymptotically, above)`,
+  semilog(ordGap) < -0.05 && Math.abs(semilog(eocGap)) < 0.05,
+);
+
+// 3. Du-type ResNet, α = c/L: the normalised NTK hardly changes with depth.
+const rhos = Array.from({ length: 41 }, (_, i) => -1 + i / 20);
+const x = [[1, 0]];
+const z = rhos.map((r) => [r, Math.sqrt(Math.max(0, (1 - r) * (1 + r)))]);
+const prof = async (L) => Array.from((await kernel(`belfer2021:depth=${L},gamma=1`, x, z, { get: 'ntk', backend: B })).ntk);
+const p10 = await prof(10);
+const p1e4 = await prof(10000);
+const fc10 = Array.from((await kernel('arora2019:depth=10', x, z, { get: 'ntk', backend: B })).ntk, (v) => v / 11);
+const fc1e4 = Array.from((await kernel('arora2019:depth=10000', x, z, { get: 'ntk', backend: B })).ntk, (v) => v / 10001);
+const dRes = Math.max(...p10.map((v, i) => Math.abs(v - p1e4[i])));
+const dFc = Math.max(...fc10.map((v, i) => Math.abs(v - fc1e4[i])));
+check(
+  claims,
+  'ResNet with α = c/L: the NTK is depth-insensitive (unlike the FC NTK)',
+  `sup over ρ0 of |Θ_10 − Θ_10⁴| (normalised): ResNet ${fmt(dRes, 3)}, FC ${fmt(dFc, 3)}`,
+  dRes < 0.1 * dFc,
+);
+check(
+  claims,
+  'the neural tangent hierarchy (finite-width NTK dynamics, K^(3), K^(4), …) and its convergence rates',
+  'not computed: webntk evaluates infinite-width kernels (finite-width fluctuations at initialisation are in the Littwin & Wolf script)',
+  false,
+);
+
+saveResults('li2020', { backend: B, rates: rates.map(({ curve, ...r }) => r), ordered: { expRate: semilog(ordGap) }, edgeOfChaos: { expRate: semilog(eocGap) }, resnet: { dRes, dFc }, claims });
+await saveFigure('li2020', 'rates', {
+  title: 'Li, Luo, Yip (infinite-width part): convergence rates of the normalised NTK in depth',
+  panels: [
+    {
+      title: 'edge of chaos: L·(Θ_L/(L+1) − 1/4) against L (slope 3/8 in ln L)',
+      x: { title: 'depth L', scale: 'log' },
+      y: { title: 'L·(Θ_L/(L+1) − 1/4)' },
+      series: rates.map((r) => ({ name: `ρ0 = ${r.rho}`, x: r.curve.map((c) => c.L), y: r.curve.map((c) => c.v) })),
+    },
+    {
+      title: 'distance to the limit: ordered phase vs edge of chaos',
+      x: { title: 'depth L' },
+      y: { title: '|r_L − r_∞|', scale: 'log' },
+      series: [
+        { name: 'ordered σ_w² = 1.5, σ_b² = 0.5', x: upTo60, y: ordGap },
+        { name: 'edge of chaos σ_w² = 2, σ_b² = 0', x: upTo60, y: eocGap },
+      ],
+    },
+  ],
+});
+await release();
