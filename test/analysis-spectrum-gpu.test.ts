@@ -11,7 +11,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { conditioningVsDepth, gramSpectrum, leadingEigenvalues } from '../src/analysis/spectrum.js';
 import { kernel } from '../src/api.js';
-import { Rng } from '../src/mc/rng.js';
+import { spherePoints } from '../src/mc/rng.js';
 import { releaseGpuForTests, requireGpu } from './gpu/setup.js';
 
 beforeAll(async () => {
@@ -19,14 +19,6 @@ beforeAll(async () => {
 });
 afterAll(releaseGpuForTests);
 
-function spherePoints(n: number, d: number, seed: number): number[][] {
-  const rng = new Rng(seed);
-  return Array.from({ length: n }, () => {
-    const v = Array.from({ length: d }, () => rng.normal());
-    const s = Math.hypot(...v);
-    return v.map((x) => x / s);
-  });
-}
 
 function cosine(G: Float64Array, n: number): Float64Array {
   return G.map((v, ij) => v / Math.sqrt(G[Math.floor(ij / n) * (n + 1)]! * G[(ij % n) * (n + 1)]!));

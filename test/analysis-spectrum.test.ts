@@ -18,16 +18,8 @@ import {
 } from '../src/analysis/spectrum.js';
 import { kernelCpu } from '../src/api.js';
 import { InputError } from '../src/errors.js';
-import { Rng } from '../src/mc/rng.js';
+import { Rng, spherePoints } from '../src/mc/rng.js';
 
-function spherePoints(n: number, d: number, seed: number): number[][] {
-  const rng = new Rng(seed);
-  return Array.from({ length: n }, () => {
-    const v = Array.from({ length: d }, () => rng.normal());
-    const s = Math.hypot(...v);
-    return v.map((x) => x / s);
-  });
-}
 
 /** Q·diag(λ)·Qᵀ with Q a product of three random Householder reflections (exactly orthogonal up to rounding). */
 function withSpectrum(lambda: readonly number[], seed: number): Float64Array {

@@ -4,7 +4,7 @@
 // of normalised Gram matrices against depth, the double-constant limit, and the decay rate of the
 // eigenvalues with and without skip connections.
 import { conditioningVsDepth, doubleConstantCondition, gramSpectrum, spectralDecay } from '../../dist/index.js';
-import { Rng } from '../../dist/mc/rng.js';
+import { spherePoints } from '../../dist/mc/rng.js';
 import { backend, check, fmt, release, saveFigure, saveResults } from './lib.mjs';
 
 const B = await backend();
@@ -14,12 +14,7 @@ console.log(`barzilai2022 (backend ${B})`);
 // 100 random points of S^9 (seeded), as in seeds.md §3.2 (different random points, same recipe).
 const n = 100;
 const d = 10;
-const rng = new Rng(0);
-const X = Array.from({ length: n }, () => {
-  const v = Array.from({ length: d }, () => rng.normal());
-  const r = Math.hypot(...v);
-  return v.map((x) => x / r);
-});
+const X = spherePoints(n, d, 0);
 const frozen = 'trainStem=false,trainReadout=false';
 const depths = [1, 2, 4, 8, 16, 32, 64, 128];
 // FC and constant-α ResNets: one depth sweep each gives every depth.

@@ -4,7 +4,7 @@
 // constant off the diagonal (1/4) at a polynomial rate ~ ln L / L, and 1 − ρ_L ~ 9π²/(2L²); off
 // the edge of chaos (ordered phase) the convergence is exponential in L.
 import { depthSweep, fitPowerLaw } from '../../dist/index.js';
-import { backend, check, fmt, release, saveFigure, saveResults } from './lib.mjs';
+import { backend, check, fmt, release, saveFigure, saveResults, semilogSlope } from './lib.mjs';
 
 const B = await backend();
 const claims = [];
@@ -52,10 +52,7 @@ for (const [ref, label] of ordered) {
   const diffs = s.ntkNormalized.slice(1).map((v, i) => Math.abs(v - s.ntkNormalized[i]));
   // Exponential rate: least-squares slope of ln|Δ| against L over depths 10 … 60 (above the float64 floor).
   const pts = diffs.map((d, i) => [s.depths[i + 1], d]).filter(([L, d]) => L >= 10 && L <= 60 && d > 1e-13);
-  const n = pts.length;
-  const ax = pts.reduce((a, p) => a + p[0], 0) / n;
-  const ay = pts.reduce((a, p) => a + Math.log(p[1]), 0) / n;
-  const rate = pts.reduce((a, p) => a + (p[0] - ax) * (Math.log(p[1]) - ay), 0) / pts.reduce((a, p) => a + (p[0] - ax) ** 2, 0);
+  const rate = semilogSlope(pts.map((p) => p[0]), pts.map((p) => p[1]));
   phases.push({ ref, label, depths: s.depths.slice(1), diffs, expRate: rate, limit: s.ntkNormalized.at(-1) });
 }
 check(

@@ -6,7 +6,7 @@
 // input correlation; off it (ordered phase) exponentially; and a ResNet with α = c/L (Du et al.'s
 // scaling, γ = 1) has a depth-insensitive NTK.
 import { depthSweep, kernel } from '../../dist/index.js';
-import { backend, check, fmt, release, saveFigure, saveResults } from './lib.mjs';
+import { backend, check, fmt, release, saveFigure, saveResults, semilogSlope } from './lib.mjs';
 
 const B = await backend();
 const claims = [];
@@ -39,11 +39,10 @@ const lim = ord.ntkNormalized.at(-1);
 const upTo60 = ord.depths.filter((L) => L <= 60);
 const ordGap = upTo60.map((_, i) => Math.abs(ord.ntkNormalized[i] - lim));
 const eocGap = upTo60.map((_, i) => Math.abs(eoc.ntkNormalized[i] - 0.25));
+// Exponential rate over L = 10 … 60 (above the float64 floor).
 const semilog = (ys) => {
-  const pts = ys.map((y, i) => [upTo60[i], Math.log(y)]).filter(([L, y]) => L >= 10 && Number.isFinite(y) && y > -30);
-  const ax = pts.reduce((a, p) => a + p[0], 0) / pts.length;
-  const ay = pts.reduce((a, p) => a + p[1], 0) / pts.length;
-  return pts.reduce((a, p) => a + (p[0] - ax) * (p[1] - ay), 0) / pts.reduce((a, p) => a + (p[0] - ax) ** 2, 0);
+  const keep = upTo60.map((L, i) => [L, ys[i]]).filter(([L, y]) => L >= 10 && y > 1e-13);
+  return semilogSlope(keep.map((p) => p[0]), keep.map((p) => p[1]));
 };
 check(
   claims,

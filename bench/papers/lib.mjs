@@ -51,3 +51,11 @@ export function check(claims, claim, measured, holds) {
 }
 
 export const fmt = (v, d = 6) => (Number.isFinite(v) ? Number(v.toPrecision(d)).toString() : String(v));
+
+/** Least-squares slope of ln y against x (an exponential rate), over the points with y > 0. */
+export function semilogSlope(xs, ys) {
+  const pts = xs.map((x, i) => [x, Math.log(ys[i])]).filter(([, y]) => Number.isFinite(y));
+  const ax = pts.reduce((a, p) => a + p[0], 0) / pts.length;
+  const ay = pts.reduce((a, p) => a + p[1], 0) / pts.length;
+  return pts.reduce((a, p) => a + (p[0] - ax) * (p[1] - ay), 0) / pts.reduce((a, p) => a + (p[0] - ax) ** 2, 0);
+}

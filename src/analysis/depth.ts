@@ -52,8 +52,11 @@ export async function depthSweep(arch: Arch, rho: number, options: { backend?: B
   };
 }
 
-/** Least-squares fit of y ≈ c·x^p on log–log axes (x, y > 0): { exponent p, prefactor c }. */
-export function fitPowerLaw(xs: readonly number[], ys: readonly number[]): { exponent: number; prefactor: number } {
+/**
+ * Least-squares fit of y ≈ c·x^p on log–log axes (x, y > 0): { exponent p, prefactor c, and the
+ * root-mean-square residual of the fit in ln y }.
+ */
+export function fitPowerLaw(xs: readonly number[], ys: readonly number[]): { exponent: number; prefactor: number; rmsLogResidual: number } {
   if (xs.length !== ys.length || xs.length < 2) throw new InputError('fitPowerLaw: need two or more (x, y) pairs of equal length');
   const lx = xs.map((v, i) => {
     if (!(v > 0) || !(ys[i]! > 0)) throw new InputError(`fitPowerLaw: x and y must be > 0 (pair ${i}: ${v}, ${ys[i]})`);
@@ -71,5 +74,8 @@ export function fitPowerLaw(xs: readonly number[], ys: readonly number[]): { exp
   }
   if (!(sxx > 0)) throw new InputError('fitPowerLaw: the x values must not all be equal');
   const exponent = sxy / sxx;
-  return { exponent, prefactor: Math.exp(my - exponent * mx) };
+  const c = my - exponent * mx;
+  let ss = 0;
+  for (let i = 0; i < n; i++) ss += (ly[i]! - c - exponent * lx[i]!) ** 2;
+  return { exponent, prefactor: Math.exp(c), rmsLogResidual: Math.sqrt(ss / n) };
 }

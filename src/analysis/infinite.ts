@@ -25,7 +25,7 @@ import { kernel, type Backend, type BackendChoice } from '../api.js';
 import { InputError } from '../errors.js';
 import { checkRequest, gramCpu, MAX_RESULT_ELEMENTS, type GramRequest, type GramResult, type KernelKind } from '../cpu/gram.js';
 import { kappa0, kappa1 } from '../cpu/activations.js';
-import { thetaOf } from '../cpu/gap.js';
+import { sinMinusThetaCosSeries, thetaOf } from '../cpu/gap.js';
 import { toMatrix, type Matrix2D, type MatrixInput } from '../matrix.js';
 import { compile } from '../program/compile.js';
 import { findPreset, INFINITE_DEPTH_PRESETS, parseInfiniteDepthRef, type InfiniteDepthPreset } from '../spec/presets.js';
@@ -186,17 +186,9 @@ export function limitRecord(limit: InfiniteDepthLimit): ResolvedSpec {
 //   dS/dσ = c(π − θ)·[(sin θ + 2(π − θ)cos θ)/π − (θ/π)S]      (κ1 + ρκ0 = (sin θ + 2(π − θ)ρ)/π).
 // Carrying θ keeps 1 − ρ = 2sin²(θ/2) to full relative precision near ρ = 1 (cf. cpu/gap.ts).
 
-/** sin θ − θ cos θ, by its Taylor series below 0.5 (no cancellation at small θ; as in cpu/gap.ts). */
+/** sin θ − θ cos θ without cancellation at small θ (the series of cpu/gap.ts below 0.5). */
 function sinMinusThetaCos(theta: number): number {
-  if (theta < 0.5) {
-    const t2 = theta * theta;
-    return (
-      theta *
-      t2 *
-      (1 / 3 + t2 * (-1 / 30 + t2 * (1 / 840 + t2 * (-1 / 45360 + t2 * (1 / 3991680 + t2 * (-1 / 518918400 + t2 / 93405312000))))))
-    );
-  }
-  return Math.sin(theta) - theta * Math.cos(theta);
+  return theta < 0.5 ? sinMinusThetaCosSeries(theta) : Math.sin(theta) - theta * Math.cos(theta);
 }
 
 /** Right-hand side in σ for state (θ, t, S); writes dθ, dt, dS at out[o..o+2]. */

@@ -37,6 +37,7 @@
 import { kernel, type Arch, type Backend, type BackendChoice } from '../api.js';
 import type { KernelKind } from '../cpu/gram.js';
 import { InputError } from '../errors.js';
+import { fitPowerLaw } from './depth.js';
 
 /** Relative accuracy η of the profile values per backend (see the module comment). */
 export const SPECTRAL_RELATIVE_NOISE: Readonly<Record<Backend, number>> = { cpu: 1e-13, webgpu: 1e-6 };
@@ -204,22 +205,7 @@ function multiplicity(d: number, k: number): number {
 // ---- fits --------------------------------------------------------------------------------
 
 function powerLaw(ks: number[], ls: number[]): PowerLawFit {
-  const lx = ks.map(Math.log);
-  const ly = ls.map(Math.log);
-  const n = lx.length;
-  const mx = lx.reduce((a, b) => a + b, 0) / n;
-  const my = ly.reduce((a, b) => a + b, 0) / n;
-  let sxy = 0;
-  let sxx = 0;
-  for (let i = 0; i < n; i++) {
-    sxy += (lx[i]! - mx) * (ly[i]! - my);
-    sxx += (lx[i]! - mx) ** 2;
-  }
-  const exponent = sxy / sxx;
-  const c = my - exponent * mx;
-  let ss = 0;
-  for (let i = 0; i < n; i++) ss += (ly[i]! - c - exponent * lx[i]!) ** 2;
-  return { exponent, prefactor: Math.exp(c), degrees: ks, rmsLogResidual: Math.sqrt(ss / n) };
+  return { ...fitPowerLaw(ks, ls), degrees: ks };
 }
 
 /** Fit the degrees of one parity in [from, to], stopping at the first one that is not clearly above the floor. */

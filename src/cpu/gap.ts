@@ -30,13 +30,7 @@ export function kappa0Gap(g: number, h: number): number {
 /** sin θ − θ cos θ, by its Taylor series below θ = 0.5 (no cancellation for small angles). */
 function sMinusTheta(theta: number, g: number, h: number): number {
   if (theta < 0.5) {
-    const t2 = theta * theta;
-    // θ³/3 − θ⁵/30 + θ⁷/840 − θ⁹/45360 + θ¹¹/3991680 − θ¹³/518918400 + θ¹⁵/93405312000
-    return (
-      theta *
-      t2 *
-      (1 / 3 + t2 * (-1 / 30 + t2 * (1 / 840 + t2 * (-1 / 45360 + t2 * (1 / 3991680 + t2 * (-1 / 518918400 + t2 / 93405312000))))))
-    );
+    return sinMinusThetaCosSeries(theta);
   }
   return Math.sqrt(g * h) - theta * 0.5 * (h - g);
 }
@@ -184,4 +178,13 @@ function erfGap(kxx: number, kzz: number, g: number, h: number, out: ActOut): vo
 /** asin(x) for x ∈ [0, 1] given c = 1 − x: near 1 through π/2 − 2·asin(√(c/2)). */
 function asinComp(x: number, c: number): number {
   return x > 0.5 ? PI / 2 - 2 * Math.asin(Math.sqrt(0.5 * c)) : Math.asin(x);
+}
+
+/**
+ * sin θ − θ cos θ for θ < 0.5 by its Taylor series, with no cancellation at small angles:
+ * θ³/3 − θ⁵/30 + θ⁷/840 − θ⁹/45360 + θ¹¹/3991680 − θ¹³/518918400 + θ¹⁵/93405312000.
+ */
+export function sinMinusThetaCosSeries(theta: number): number {
+  const t2 = theta * theta;
+  return theta * t2 * (1 / 3 + t2 * (-1 / 30 + t2 * (1 / 840 + t2 * (-1 / 45360 + t2 * (1 / 3991680 + t2 * (-1 / 518918400 + t2 / 93405312000))))));
 }

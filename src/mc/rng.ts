@@ -70,3 +70,13 @@ export class Rng {
     for (let i = 0; i < out.length; i++) out[i] = this.normal();
   }
 }
+
+/** n points drawn uniformly on the unit sphere S^(d−1) (normalised Gaussian vectors), reproducibly from `seed`. */
+export function spherePoints(n: number, d: number, seed: number): number[][] {
+  const rng = new Rng(seed);
+  return Array.from({ length: n }, () => {
+    const v = Array.from({ length: d }, () => rng.normal());
+    const r = Math.hypot(...v);
+    return v.map((x) => x / r);
+  });
+}

@@ -12,7 +12,8 @@ import type { AnalysisReport } from '../analysis/report.js';
 import { decayReport, depthReport, fluctuationsReport, infiniteReport, leadingReport, profileReport, spectrumReport } from '../analysis/report.js';
 import { FLUCTUATION_FAMILIES, widthFluctuations, type FluctuationFamilyName } from '../analysis/fluctuations.js';
 import { conditioningVsDepth, leadingEigenvalues } from '../analysis/spectrum.js';
-import { Rng } from '../mc/rng.js';
+import { spherePoints } from '../mc/rng.js';
+import { toMatrix } from '../matrix.js';
 import { resntkDepthTableOn } from '../analysis/infinite.js';
 import { kernel } from '../api.js';
 import { readMatrixFile } from './files.js';
@@ -222,7 +223,7 @@ Examples:
       } else {
         const nd = numList(o.random, '--random', { min: 1, integer: true });
         if (nd.length !== 2 || nd[1]! < 2) throw new InputError(`--random must be "n,d" with d ≥ 2, got "${o.random}"`);
-        X = randomSphere(nd[0]!, nd[1]!, num(o.seed, '--seed', { integer: true, min: 0 }));
+        X = toMatrix(spherePoints(nd[0]!, nd[1]!, num(o.seed, '--seed', { integer: true, min: 0 })), '--random');
         inputs = `random ${nd[0]} points on S^${nd[1]! - 1}, seed ${o.seed}`;
       }
       const normalize = !o.raw;
@@ -308,18 +309,6 @@ Examples:
     });
 }
 
-/** n points drawn uniformly on the unit sphere S^(d−1) (normalised Gaussians), reproducibly. */
-function randomSphere(n: number, d: number, seed: number): Matrix2D {
-  const rng = new Rng(seed);
-  const data = new Float64Array(n * d);
-  for (let i = 0; i < n; i++) {
-    let s = 0;
-    for (let j = 0; j < d; j++) s += (data[i * d + j] = rng.normal()) ** 2;
-    const r = Math.sqrt(s);
-    for (let j = 0; j < d; j++) data[i * d + j]! /= r;
-  }
-  return { data, rows: n, cols: d };
-}
 
 /** 1, 2, 4, … and the last depth of the arch's sweep (the dense eigen-solve per depth is the cost). */
 function defaultDepths(arch: Arch): number[] {
