@@ -5,7 +5,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cuspSlope, gramSpectrum } from '../src/index.js';
 import { spherePoints } from '../src/mc/rng.js';
-import { main, type CliIO } from '../src/node/cli.js';
+import { runCli } from './cli-run.js';
 import { releaseGpuForTests, requireGpu } from './gpu/setup.js';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'webntk-cli-analyze-gpu-'));
@@ -17,18 +17,11 @@ afterAll(async () => {
   await releaseGpuForTests();
 });
 
-async function run(...argv: string[]) {
-  let out = '';
-  let err = '';
-  const io: CliIO = { out: (s) => void (out += s), err: (s) => void (err += s) };
-  const code = await main(argv, io);
-  return { code, out, err };
-}
 
 describe('analyze on WebGPU', () => {
   it('profile: the cusp slope on the GPU is within its error estimate of the float64 one', async () => {
     const prefix = path.join(dir, 'p');
-    const r = await run('analyze', 'profile', '--arch', 'tirer2021:depth=5,alpha=1', '--points', '31', '--no-interpolant', '--backend', 'webgpu', '--out', prefix);
+    const r = await runCli('analyze', 'profile', '--arch', 'tirer2021:depth=5,alpha=1', '--points', '31', '--no-interpolant', '--backend', 'webgpu', '--out', prefix);
     expect(r.code, r.err).toBe(0);
     const j = JSON.parse(fs.readFileSync(`${prefix}.json`, 'utf8')) as { parameters: { backend: string }; data: { cuspSlope: number; cuspSlopeError: number }[] };
     expect(j.parameters.backend).toBe('webgpu');
@@ -41,7 +34,7 @@ describe('analyze on WebGPU', () => {
     const xCsv = path.join(dir, 'X.csv');
     fs.writeFileSync(xCsv, X.map((r) => r.join(',')).join('\n') + '\n');
     const prefix = path.join(dir, 's');
-    const r = await run('analyze', 'spectrum', '--arch', 'densenet:depth=6', '--x', xCsv, '--kind', 'ntk', '--lanczos', '4', '--backend', 'webgpu', '--out', prefix);
+    const r = await runCli('analyze', 'spectrum', '--arch', 'densenet:depth=6', '--x', xCsv, '--kind', 'ntk', '--lanczos', '4', '--backend', 'webgpu', '--out', prefix);
     expect(r.code, r.err).toBe(0);
     const j = JSON.parse(fs.readFileSync(`${prefix}.json`, 'utf8')) as { data: { eigenvalues: number[]; backend: string }[] };
     expect(j.data[0]!.backend).toBe('webgpu');
@@ -52,7 +45,7 @@ describe('analyze on WebGPU', () => {
 
   it('infinite: γ = ½ is the float64 ODE even when the table runs on the GPU; the table matches the reference values', async () => {
     const prefix = path.join(dir, 'i');
-    const r = await run('analyze', 'infinite', '--depths', '10,100', '--gammas', '1,0.5', '--compare-depth', '10', '--backend', 'webgpu', '--out', prefix);
+    const r = await runCli('analyze', 'infinite', '--depths', '10,100', '--gammas', '1,0.5', '--compare-depth', '10', '--backend', 'webgpu', '--out', prefix);
     expect(r.code, r.err).toBe(0);
     const j = JSON.parse(fs.readFileSync(`${prefix}.json`, 'utf8')) as { data: { table: { backend: string; rows: { values: number[]; limit: number }[] } } };
     expect(j.data.table.backend).toBe('webgpu');
@@ -61,7 +54,7 @@ describe('analyze on WebGPU', () => {
     expect(j.data.table.rows[1]!.values[1]).toBeCloseTo(0.19247, 5);
     expect(j.data.table.rows[1]!.limit).toBeCloseTo(0.192847, 6);
     fs.writeFileSync(path.join(dir, 'X2.csv'), '1,0\n0,1\n');
-    const bad = await run('gram', '--arch', 'belfer2021:depth=inf,gamma=0.5', '--x1', path.join(dir, 'X2.csv'), '--backend', 'webgpu', '--out', path.join(dir, 'K.npy'));
+    const bad = await runCli('gram', '--arch', 'belfer2021:depth=inf,gamma=0.5', '--x1', path.join(dir, 'X2.csv'), '--backend', 'webgpu', '--out', path.join(dir, 'K.npy'));
     expect(bad.code).toBe(2);
     expect(bad.err).toMatch(/only the CPU computes/);
   });

@@ -5,7 +5,7 @@ import path from 'node:path';
 import Papa from 'papaparse';
 import { afterAll, describe, expect, it } from 'vitest';
 import { cuspSlope, depthSweep, kernelProfile } from '../src/index.js';
-import { main, type CliIO } from '../src/node/cli.js';
+import { runCli } from './cli-run.js';
 import { releaseNodeWebGPU } from '../src/node/webgpu.js';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'webntk-cli-analyze-'));
@@ -15,13 +15,6 @@ afterAll(async () => {
 });
 const tmp = (name: string) => path.join(dir, name);
 
-export async function runCli(...argv: string[]) {
-  let out = '';
-  let err = '';
-  const io: CliIO = { out: (s) => void (out += s), err: (s) => void (err += s) };
-  const code = await main(argv, io);
-  return { code, out, err };
-}
 
 function readOutputs(prefix: string) {
   const json = JSON.parse(fs.readFileSync(`${prefix}.json`, 'utf8')) as { analysis: string; data: Record<string, unknown>[]; summary: string[] };

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { kernelCpu, resolveSpec } from '../src/index.js';
 import { encodeNpy, parseNpy } from '../src/io/npy.js';
-import { main, type CliIO } from '../src/node/cli.js';
+import { runCli } from './cli-run.js';
 import { releaseNodeWebGPU } from '../src/node/webgpu.js';
 import { Rng } from '../src/mc/rng.js';
 
@@ -16,13 +16,6 @@ afterAll(async () => {
 });
 const tmp = (name: string) => path.join(dir, name);
 
-async function run(...argv: string[]) {
-  let out = '';
-  let err = '';
-  const io: CliIO = { out: (s) => void (out += s), err: (s) => void (err += s) };
-  const code = await main(argv, io);
-  return { code, out, err };
-}
 
 const X = [
   [0.3, -1.2, 0.8],
@@ -35,19 +28,19 @@ fs.writeFileSync(xNpy, encodeNpy(X.flat(), [4, 3]));
 
 describe('gram', () => {
   it('--get nngp,ntk writes both kernels in one pass to the {kernel} paths', async () => {
-    const r = await run('gram', '--arch', 'densenet:depth=3', '--x1', xNpy, '--get', 'nngp,ntk', '--out', tmp('K-{kernel}.npy'));
+    const r = await runCli('gram', '--arch', 'densenet:depth=3', '--x1', xNpy, '--get', 'nngp,ntk', '--out', tmp('K-{kernel}.npy'));
     expect(r.code, r.err).toBe(0);
     const ref = kernelCpu('densenet:depth=3', X);
     expect(Array.from(parseNpy(fs.readFileSync(tmp('K-nngp.npy'))).data)).toEqual(Array.from(ref.nngp!));
     expect(Array.from(parseNpy(fs.readFileSync(tmp('K-ntk.npy'))).data)).toEqual(Array.from(ref.ntk!));
     expect(r.err.trim().split('\n')).toHaveLength(2);
-    const bad = await run('gram', '--arch', 'densenet:depth=3', '--x1', xNpy, '--get', 'nngp,ntk', '--out', tmp('K.npy'));
+    const bad = await runCli('gram', '--arch', 'densenet:depth=3', '--x1', xNpy, '--get', 'nngp,ntk', '--out', tmp('K.npy'));
     expect(bad.code).toBe(2);
     expect(bad.err).toMatch(/give --out with \{kernel\}/);
   });
 
   it('--dtype float32 writes float32 values (the float64 result rounded once)', async () => {
-    const r = await run('gram', '--arch', 'tirer2021', '--x1', xNpy, '--dtype', 'float32', '--out', tmp('K32.npy'));
+    const r = await runCli('gram', '--arch', 'tirer2021', '--x1', xNpy, '--dtype', 'float32', '--out', tmp('K32.npy'));
     expect(r.code, r.err).toBe(0);
     const a = parseNpy(fs.readFileSync(tmp('K32.npy')));
     expect(a.dtype).toBe('<f4');
@@ -57,25 +50,25 @@ describe('gram', () => {
 
   it('reads CSV (with a header) and writes CSV that round-trips exactly', async () => {
     fs.writeFileSync(tmp('X.csv'), 'f1,f2,f3\n' + X.map((r) => r.join(',')).join('\n') + '\n');
-    const r = await run('gram', '--arch', 'arora2019:depth=2', '--x1', tmp('X.csv'), '--out', tmp('K.csv'));
+    const r = await runCli('gram', '--arch', 'arora2019:depth=2', '--x1', tmp('X.csv'), '--out', tmp('K.csv'));
     expect(r.code, r.err).toBe(0);
     const rows = fs.readFileSync(tmp('K.csv'), 'utf8').trim().split('\n').map((l) => l.split(',').map(Number));
     const ref = kernelCpu('arora2019:depth=2', X).ntk!;
     expect(rows.flat()).toEqual(Array.from(ref));
-    const sweep = await run('gram', '--arch', 'arora2019:depth=2', '--x1', xNpy, '--depths', 'all', '--out', tmp('S.csv'));
+    const sweep = await runCli('gram', '--arch', 'arora2019:depth=2', '--x1', xNpy, '--depths', 'all', '--out', tmp('S.csv'));
     expect(sweep.code).toBe(2);
     expect(sweep.err).toMatch(/CSV holds one matrix/);
     expect(fs.existsSync(tmp('S.csv'))).toBe(false);
   });
 
   it('--json prints a machine-readable summary on stdout, --quiet prints nothing', async () => {
-    const j = await run('gram', '--arch', 'mlp:depth=2', '--x1', xNpy, '--json', '--out', tmp('J.npy'));
+    const j = await runCli('gram', '--arch', 'mlp:depth=2', '--x1', xNpy, '--json', '--out', tmp('J.npy'));
     expect(j.code).toBe(0);
     expect(j.err).toBe('');
     const s = JSON.parse(j.out) as { outputs: { kernel: string; shape: number[] }[]; backend: string; seconds: number };
     expect(s.outputs[0]).toMatchObject({ kernel: 'ntk', shape: [4, 4] });
     expect(s.backend).toBe('cpu');
-    const q = await run('gram', '--arch', 'mlp:depth=2', '--x1', xNpy, '--quiet', '--out', tmp('Q.npy'));
+    const q = await runCli('gram', '--arch', 'mlp:depth=2', '--x1', xNpy, '--quiet', '--out', tmp('Q.npy'));
     expect([q.code, q.out, q.err]).toEqual([0, '', '']);
   });
 
@@ -84,7 +77,7 @@ describe('gram', () => {
     const n = 2100; // more than one block on lavapipe's 128 MiB bindings
     const big = Array.from({ length: n }, () => Array.from({ length: 4 }, () => Math.fround(rng.normal())));
     fs.writeFileSync(tmp('B.npy'), encodeNpy(big.flat(), [n, 4], 'float32'));
-    const r = await run('gram', '--arch', 'arora2019:depth=3', '--x1', tmp('B.npy'), '--backend', 'webgpu', '--out', tmp('BK.npy'), '--json');
+    const r = await runCli('gram', '--arch', 'arora2019:depth=3', '--x1', tmp('B.npy'), '--backend', 'webgpu', '--out', tmp('BK.npy'), '--json');
     expect(r.code, r.err).toBe(0);
     const k = parseNpy(fs.readFileSync(tmp('BK.npy')));
     expect(k.shape).toEqual([n, n]);
@@ -103,36 +96,36 @@ describe('gram', () => {
 
 describe('spec, bench, presets', () => {
   it('spec prints a description and the resolved JSON, which resolves to itself', async () => {
-    const r = await run('spec', 'huang2020:depth=50,gamma=0.75');
+    const r = await runCli('spec', 'huang2020:depth=50,gamma=0.75');
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/Huang, Wang, Tao, Zhao/);
     expect(r.out).toMatch(/α = 1·L\^\(−0\.75\) = 0\.0531/);
     const json = r.out.slice(r.out.indexOf('{'));
     const spec = JSON.parse(json);
     expect(resolveSpec(spec)).toEqual(spec);
-    const only = await run('spec', 'tirer2021', '--json');
+    const only = await runCli('spec', 'tirer2021', '--json');
     expect(() => JSON.parse(only.out)).not.toThrow();
     fs.writeFileSync(tmp('net.json'), only.out);
-    const back = await run('gram', '--arch', tmp('net.json'), '--x1', xNpy, '--out', tmp('N.npy'));
+    const back = await runCli('gram', '--arch', tmp('net.json'), '--x1', xNpy, '--out', tmp('N.npy'));
     expect(back.code).toBe(0);
     expect(Array.from(parseNpy(fs.readFileSync(tmp('N.npy'))).data)).toEqual(Array.from(kernelCpu('tirer2021', X).ntk!));
-    expect((await run('spec', 'nosuch')).code).toBe(2);
+    expect((await runCli('spec', 'nosuch')).code).toBe(2);
   });
 
   it('bench runs a case on both backends and reports their agreement', async () => {
-    const r = await run('bench', '--case', 'arora2019,128,8,5', '--json');
+    const r = await runCli('bench', '--case', 'arora2019,128,8,5', '--json');
     expect(r.code, r.err).toBe(0);
     const b = JSON.parse(r.out) as { adapter: string | null; results: { cpuSeconds: number; webgpuSeconds: number; maxNormalisedDifference: number }[] };
     expect(b.adapter).toMatch(/\S/);
     expect(b.results[0]!.cpuSeconds).toBeGreaterThan(0);
     expect(b.results[0]!.webgpuSeconds).toBeGreaterThan(0);
     expect(b.results[0]!.maxNormalisedDifference).toBeLessThan(1e-5);
-    expect((await run('bench', '--case', 'arora2019,0,8,5')).code).toBe(2);
+    expect((await runCli('bench', '--case', 'arora2019,0,8,5')).code).toBe(2);
   });
 
   it('every command has --help with an example', async () => {
     for (const c of ['gram', 'info', 'bench', 'spec', 'presets', 'demo']) {
-      const r = await run(c, '--help');
+      const r = await runCli(c, '--help');
       expect(r.code).toBe(0);
       expect(r.out, c).toMatch(/Examples?:\n\s+webntk /);
     }

@@ -23,7 +23,7 @@ import { cuspSlopeEstimate, kernelProfile } from '../analysis/profile.js';
 import { depthSweep } from '../analysis/depth.js';
 import { circleInterpolant } from '../analysis/smoothness.js';
 import { readArch } from './files.js';
-import { writeTextFilesAtomic } from './files.js';
+import { checkOutputPath, writeTextFilesAtomic } from './files.js';
 import { useNodeWebGPU } from './webgpu.js';
 import type { CliIO } from './cli.js';
 import type { KernelKind } from '../cpu/gram.js';
@@ -103,7 +103,9 @@ function kindOption(): Option {
   return new Option('--kind <kernel>', 'nngp or ntk').choices(['nngp', 'ntk']).default('ntk');
 }
 
+/** Before any computation: the output paths must be writable, and Node needs Dawn for WebGPU. */
 async function prepareBackend(o: CommonOptions): Promise<void> {
+  if (o.out !== undefined) for (const p of Object.values(outputPaths(o.out))) checkOutputPath(p);
   if (o.backend !== 'cpu') useNodeWebGPU();
 }
 
@@ -156,7 +158,7 @@ Examples:
       .option('--arch <spec>', 'preset reference or JSON spec file (repeatable); its depth is the largest L', collect)
       .option('--rho <r>', 'input correlation ρ ∈ [−1, 1]', '0'),
   )
-    .addHelpText('after', '\nExample:\n  webntk analyze depth --arch arora2019:depth=100000 --arch resnet:depth=100000,alpha=1 --rho 0 --out depth')
+    .addHelpText('after', '\nExample:\n  webntk analyze depth --arch arora2019:depth=100000 --arch belfer2021:depth=100000,alpha=1 --rho 0 --out depth')
     .action(async (o: CommonOptions & { rho: string }) => {
       await prepareBackend(o);
       const rho = num(o.rho, '--rho', { min: -1, max: 1 });
