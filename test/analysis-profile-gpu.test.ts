@@ -22,21 +22,26 @@ describe('analysis on WebGPU', () => {
     }
   });
 
-  it('cusp slopes of tirer2021 at depth 5 reproduce the reference values on the GPU (four digits)', async () => {
+  it('cusp slopes on the GPU are within their error estimate of the float64 ones, shallow to steep (0.0078 … 796)', async () => {
     const ref = [0.0078, 0.1389, 0.3316, 0.5712];
     const alphas = [0.1, 0.5, 1, 2];
     for (let i = 0; i < alphas.length; i++) {
       const arch = `tirer2021:depth=5,alpha=${alphas[i]}`;
       const g = await cuspSlopeEstimate(arch, { backend: 'webgpu' });
-      const c = await cuspSlope(arch);
       expect(g.backend).toBe('webgpu');
-      // The reported error bound must cover the actual difference from the float64 value.
-      expect(Math.abs(g.slope - c)).toBeLessThan(Math.max(g.errorEstimate, 2e-4));
-      expect(Math.abs(g.slope - ref[i]!)).toBeLessThan(5e-4);
+      expect(Math.abs(g.slope - (await cuspSlope(arch)))).toBeLessThanOrEqual(g.errorEstimate);
+      expect(Math.abs(g.slope - ref[i]!)).toBeLessThan(2e-3);
     }
-    // The MLP: L/(2π).
-    const m = await cuspSlope('mlp:depth=5', { backend: 'webgpu' });
-    expect(Math.abs(m / (5 / (2 * Math.PI)) - 1)).toBeLessThan(1e-3);
+    // Steep cusps: the step adapts to 0.01/slope. L/(2π) for the MLP; the α = 1 ResNet at depth 10⁴ has slope ≈ 796.
+    for (const arch of ['mlp:depth=1000', 'belfer2021:depth=10000,alpha=1', 'densenet:depth=50']) {
+      const g = await cuspSlopeEstimate(arch, { backend: 'webgpu' });
+      const c = await cuspSlope(arch);
+      expect(Math.abs(g.slope - c), arch).toBeLessThanOrEqual(g.errorEstimate);
+      // The estimate is a bound of about 1e−3 of the slope, not a blanket tolerance.
+      expect(g.errorEstimate / c, arch).toBeLessThan(3e-3);
+    }
+    const m = await cuspSlope('mlp:depth=1000', { backend: 'webgpu' });
+    expect(Math.abs(m / (1000 / (2 * Math.PI)) - 1)).toBeLessThan(1e-3);
   });
 
   it('a depth sweep of arora2019 to L = 1000 on the GPU matches the CPU and the reference values', async () => {

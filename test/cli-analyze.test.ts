@@ -46,16 +46,21 @@ describe('analyze profile', () => {
 });
 
 describe('analyze depth', () => {
-  it('fits 1 − ρ_L ~ L^−2 for arora2019 and writes every depth', async () => {
+  it('fits 1 − ρ_L ~ L^−2 and the (3/8)·ln L/L settling of the NTK for arora2019, and writes every depth', async () => {
     const prefix = tmp('depth');
-    const r = await runCli('analyze', 'depth', '--arch', 'arora2019:depth=10000', '--rho', '0', '--out', prefix);
+    const r = await runCli('analyze', 'depth', '--arch', 'arora2019:depth=10000', '--rho', '0', '--ntk-limit', '0.25', '--out', prefix);
     expect(r.code, r.err).toBe(0);
-    const { json, csv } = readOutputs(prefix);
-    const d = json.data[0] as { gapPowerLaw: { exponent: number }; ntkNormalized: number[] };
-    expect(d.gapPowerLaw.exponent).toBeCloseTo(-2, 1);
+    const { json, csv, svg } = readOutputs(prefix);
+    const d = json.data[0] as { gapPowerLaw: { fit: { exponent: number } }; ntkLnSlope: { slope: number }; ntkSettling: { fit: { exponent: number } }; ntkNormalized: number[] };
+    expect(d.gapPowerLaw.fit.exponent).toBeCloseTo(-2, 1);
+    // Hayou et al.: Θ_L/(L+1) − 1/4 ≈ (3/8)·ln L/L, so L·(r_L − 1/4) grows like (3/8)·ln L.
+    expect(Math.abs(d.ntkLnSlope.slope - 0.375)).toBeLessThan(0.02);
+    expect(d.ntkSettling.fit.exponent).toBeLessThan(-0.8);
     const s = await depthSweep('arora2019:depth=10000', 0);
     expect(d.ntkNormalized).toEqual(s.ntkNormalized);
     expect(csv).toHaveLength(1 + 10001);
+    // The figure is thinned on its log axis; the CSV and JSON keep every depth.
+    expect(svg.length).toBeLessThan(200_000);
   });
 });
 

@@ -83,10 +83,13 @@ export async function kernelProfile(arch: Arch, options: ProfileOptions = {}): P
  *
  * CPU (float64): one-sided differences at h and 2h combined to cancel the O(h) term (Richardson),
  * error O(h²) + O(ε/h); the reference path carries 1 − ρ without cancellation, so h = 1e−5 gives
- * about ten digits. WebGPU (f32, ~1e−7 relative): h = 1e−5 would drown in rounding, so the slope is
- * the derivative at 0 of the degree-4 polynomial through θ = 0, h, …, 4h with h = 0.01 (the
- * profile is a power series in θ on each side of the cusp): truncation O(h⁴), rounding ~1e−7·25/h,
- * about four digits. `errorEstimate` is the change from the degree-3 fit through 0, …, 3h.
+ * about ten digits (for cusps much steeper than 1e4 the O(h²) term grows: see errorEstimate).
+ * WebGPU (f32): h = 1e−5 would drown in rounding, so the slope is the derivative at 0 of the
+ * degree-4 polynomial through θ = 0, h, …, 4h (the profile is a power series in θ on each side of
+ * the cusp), with h = 0.01/slope (at most 0.01) so that the fit sees the cusp at its own scale.
+ * `errorEstimate` = the change from the degree-3 fit (truncation) + the f32 rounding bound
+ * η·(128/12)/h with η = 1e−6, about 1e−3 of the slope; measured errors are 1e−5 … 1.2e−4 of it
+ * (test/analysis-profile-gpu.test.ts), from tirer2021 at depth 5 to belfer2021 at depth 10⁴.
  */
 export async function cuspSlope(
   arch: Arch,
@@ -111,11 +114,33 @@ export async function cuspSlopeEstimate(
     const slope = 2 * s1 - s2;
     return { slope, errorEstimate: Math.abs(s1 - s2) * 1e-5 + 1e-10 * Math.abs(slope), backend: 'cpu' };
   }
-  const h = 0.01;
+  // The fit must see the cusp at its own scale: θ ~ 1/slope (a depth-L MLP has slope L/(2π)). Start
+  // at h = 0.01 and shrink h to 0.01/slope until it settles (the first fits underestimate steep cusps).
+  let h = 0.01;
+  let fit = await gpuCuspFit(arch, kind, dim, h);
+  for (let it = 0; it < 8; it++) {
+    const next = Math.max(GPU_MIN_STEP, 0.01 / Math.max(1, Math.abs(fit.d4)));
+    if (next >= h / 2) break;
+    h = next;
+    fit = await gpuCuspFit(arch, kind, dim, h);
+  }
+  // Truncation: the change from the degree-3 fit. Rounding: each normalised value carries ~η of
+  // f32 error, and the degree-4 formula's weights sum to 128/12 per h.
+  const rounding = (GPU_PROFILE_ETA * 128) / (12 * h);
+  return { slope: fit.d4, errorEstimate: Math.abs(fit.d4 - fit.d3) + rounding, backend: 'webgpu' };
+}
+
+/** Relative accuracy of normalised WebGPU profile values near θ = 0 (measured ≲ 3e−7; 4× margin). */
+const GPU_PROFILE_ETA = 1e-6;
+/** Smallest GPU step: below it the f32 inputs (hi/lo split) no longer resolve the angle well. */
+const GPU_MIN_STEP = 1e-5;
+
+/** One-sided derivative fits of 1 − K(θ)/K(0) at θ = 0 from θ = h … 4h on WebGPU: degree 4 and 3. */
+async function gpuCuspFit(arch: Arch, kind: KernelKind, dim: number, h: number): Promise<{ d4: number; d3: number }> {
   const p = await kernelProfile(arch, { kind, dim, angles: [h, 2 * h, 3 * h, 4 * h], backend: 'webgpu' });
   const f = [0, ...p.normalized.map((v) => 1 - v)];
   // Forward-difference formulas for f'(0) of orders 4 and 3 (f(0) = 0 here).
   const d4 = (-25 * f[0]! + 48 * f[1]! - 36 * f[2]! + 16 * f[3]! - 3 * f[4]!) / (12 * h);
   const d3 = (-11 * f[0]! + 18 * f[1]! - 9 * f[2]! + 2 * f[3]!) / (6 * h);
-  return { slope: d4, errorEstimate: Math.abs(d4 - d3), backend: 'webgpu' };
+  return { d4, d3 };
 }

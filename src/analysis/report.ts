@@ -93,26 +93,92 @@ export function profileReport(
   };
 }
 
+/** Gaps 1 − ρ_L below this are not resolved by the backend's results (f32: ~1e−7 absolute, with a 100× margin). */
+export const GAP_FLOOR: Readonly<Record<string, number>> = { cpu: 1e-13, webgpu: 1e-5 };
+
+/** A fit over a range of depths, or null with the reason. */
+export interface DepthFit {
+  fit: { exponent: number; prefactor: number; rmsLogResidual: number } | null;
+  range: [number, number] | null;
+  note?: string;
+}
+
+/** Power law of 1 − ρ_L over the last decade of depths where the gap is resolved. */
+function gapFit(sweep: DepthSweep, floor: number): DepthFit {
+  const ok = sweep.depths.map((L, i) => [L, sweep.nngpGap[i]!] as const).filter(([L, g]) => L >= 1 && g > floor);
+  if (ok.length < 2) return { fit: null, range: null, note: `fewer than two depths with 1 − ρ_L above ${floor}` };
+  const hi = ok.at(-1)![0];
+  const pick = ok.filter(([L]) => L >= hi / 10);
+  if (pick.length < 2) return { fit: null, range: null, note: 'fewer than two depths in the last resolved decade' };
+  const note = hi < sweep.depths.at(-1)! ? `1 − ρ_L is below the resolution ${floor} beyond L = ${hi}` : undefined;
+  return { fit: fitPowerLaw(pick.map((p) => p[0]), pick.map((p) => p[1])), range: [pick[0]![0], hi], ...(note ? { note } : {}) };
+}
+
+/**
+ * How fast the normalised NTK r_L = Θ_L(x,z)/Θ_L(x,x) settles: a power law of |r_L − r_Lmax| over
+ * L ∈ [Lmax/1000, Lmax/10] (the deepest value stands in for the limit; for arora2019 the exponent is
+ * about −1, the (3/8)·ln L/L of Hayou et al.); and, when the limit r_∞ is given, the slope of
+ * L·(r_L − r_∞) against ln L over the last two decades (3/8 for arora2019 at r_∞ = 1/4).
+ */
+function ntkRates(sweep: DepthSweep, limit: number | undefined): { settle: DepthFit; lnSlope: { slope: number; range: [number, number] } | null } {
+  const Lmax = sweep.depths.at(-1)!;
+  const rEnd = sweep.ntkNormalized.at(-1)!;
+  const pts = sweep.depths.map((L, i) => [L, Math.abs(sweep.ntkNormalized[i]! - rEnd)] as const).filter(([L, d]) => L >= Math.max(1, Lmax / 1000) && L <= Lmax / 10 && d > 1e-12);
+  const settle: DepthFit =
+    pts.length >= 2
+      ? { fit: fitPowerLaw(pts.map((p) => p[0]), pts.map((p) => p[1])), range: [pts[0]![0], pts.at(-1)![0]] }
+      : { fit: null, range: null, note: 'the sweep is too short (needs depths up to 10× the fitted range)' };
+  let lnSlope: { slope: number; range: [number, number] } | null = null;
+  if (limit !== undefined) {
+    const q = sweep.depths.map((L, i) => [L, L * (sweep.ntkNormalized[i]! - limit)] as const).filter(([L]) => L >= Math.max(2, Lmax / 100));
+    if (q.length >= 2) {
+      const lx = q.map((p) => Math.log(p[0]));
+      const mx = lx.reduce((a, b) => a + b, 0) / lx.length;
+      const my = q.reduce((a, p) => a + p[1], 0) / q.length;
+      const sxx = lx.reduce((a, v) => a + (v - mx) ** 2, 0);
+      if (sxx > 0) lnSlope = { slope: lx.reduce((a, v, i) => a + (v - mx) * (q[i]![1] - my), 0) / sxx, range: [q[0]![0], Lmax] };
+    }
+  }
+  return { settle, lnSlope };
+}
+
+/** Evenly spaced on a log axis: at most `max` of the sweep's depths (figures do not need 10⁵ points). */
+function logThin(depths: readonly number[], max = 400): number[] {
+  if (depths.length <= max) return depths.map((_, i) => i);
+  const lo = Math.log(Math.max(1, depths[0]!));
+  const hi = Math.log(depths.at(-1)!);
+  const idx = new Set<number>();
+  let j = 0;
+  for (let k = 0; k < max; k++) {
+    const target = Math.exp(lo + ((hi - lo) * k) / (max - 1));
+    while (j < depths.length - 1 && depths[j]! < target) j++;
+    idx.add(j);
+  }
+  return [...idx].sort((a, b) => a - b);
+}
+
 /**
  * Depth sweeps of several archs at one input correlation: the normalised NTK and 1 − ρ_L against
- * depth, with a power-law fit of 1 − ρ_L over the last decade of depths (Hayou et al.: exponent −2).
+ * depth, a power-law fit of 1 − ρ_L over the last resolved decade (Hayou et al.: exponent −2), and the
+ * rates at which the normalised NTK settles (see ntkRates).
  */
-export function depthReport(items: readonly { arch: string; sweep: DepthSweep }[], parameters: Record<string, unknown>): AnalysisReport {
+export function depthReport(
+  items: readonly { arch: string; sweep: DepthSweep }[],
+  parameters: Record<string, unknown> & { ntkLimit?: number },
+): AnalysisReport {
   const rows: Cell[][] = [];
+  const floor = GAP_FLOOR[items[0]?.sweep.backend ?? 'cpu'] ?? GAP_FLOOR.cpu!;
   const fits = items.map(({ arch, sweep }) => {
     sweep.depths.forEach((L, i) =>
       rows.push([arch, L, sweep.nngpCorrelation[i]!, sweep.nngpGap[i]!, sweep.ntk[i]!, sweep.ntkDiagonal[i]!, sweep.ntkNormalized[i]!]),
     );
-    const Lmax = sweep.depths.at(-1)!;
-    const pick = sweep.depths.map((L, i) => [L, sweep.nngpGap[i]!] as const).filter(([L, g]) => L >= Math.max(1, Lmax / 10) && g > 0);
-    const fit = pick.length >= 2 ? fitPowerLaw(pick.map((p) => p[0]), pick.map((p) => p[1])) : null;
-    return { arch, gapFit: fit, range: pick.length >= 2 ? [pick[0]![0], Lmax] : null };
+    return { arch, gap: gapFit(sweep, floor), ...ntkRates(sweep, parameters.ntkLimit) };
   });
-  const positive = (xs: number[]) => xs.map((v) => Math.max(v, 0));
+  const drawn = (sweep: DepthSweep) => logThin(sweep.depths).filter((i) => sweep.depths[i]! >= 1);
   return {
     analysis: 'depth',
     parameters,
-    data: items.map(({ arch, sweep }, i) => ({ arch, ...sweep, gapPowerLaw: fits[i]!.gapFit, gapFitRange: fits[i]!.range })),
+    data: items.map(({ arch, sweep }, i) => ({ arch, ...sweep, gapPowerLaw: fits[i]!.gap, ntkSettling: fits[i]!.settle, ntkLnSlope: fits[i]!.lnSlope })),
     table: { columns: ['arch', 'depth', 'nngp_correlation', 'nngp_gap', 'ntk', 'ntk_diagonal', 'ntk_normalized'], rows },
     figure: {
       title: `Kernels against depth L ≥ 1 at input correlation ρ = ${String(parameters.rho)}`,
@@ -121,24 +187,27 @@ export function depthReport(items: readonly { arch: string; sweep: DepthSweep }[
           title: 'Normalised NTK Θ_L(x,z)/Θ_L(x,x)',
           x: { title: 'depth L', scale: 'log' },
           y: { title: 'Θ_L(x,z)/Θ_L(x,x)' },
-          series: items.map(({ arch, sweep }) => ({ name: arch, x: sweep.depths.slice(1), y: sweep.ntkNormalized.slice(1) })),
-          rules: [{ y: 0.25, label: '1/4' }],
+          series: items.map(({ arch, sweep }) => ({ name: arch, x: drawn(sweep).map((i) => sweep.depths[i]!), y: drawn(sweep).map((i) => sweep.ntkNormalized[i]!) })),
+          rules: parameters.ntkLimit !== undefined ? [{ y: parameters.ntkLimit, label: `r∞ = ${fmt(parameters.ntkLimit, 4)}` }] : [],
         },
         {
-          title: '1 − ρ_L (NNGP correlation gap)',
+          title: `1 − ρ_L (NNGP correlation gap; resolved above ${floor})`,
           x: { title: 'depth L', scale: 'log' },
           y: { title: '1 − ρ_L', scale: 'log' },
-          series: items.map(({ arch, sweep }) => ({ name: arch, x: sweep.depths.slice(1), y: positive(sweep.nngpGap.slice(1)) })),
+          series: items.map(({ arch, sweep }) => {
+            const idx = drawn(sweep).filter((i) => sweep.nngpGap[i]! > floor);
+            return { name: arch, x: idx.map((i) => sweep.depths[i]!), y: idx.map((i) => sweep.nngpGap[i]!) };
+          }),
         },
       ],
     },
     summary: items.map(({ arch, sweep }, i) => {
       const f = fits[i]!;
       const last = sweep.depths.length - 1;
-      return (
-        `${arch}: at L = ${sweep.depths[last]}: Θ_L/Θ_L(x,x) = ${fmt(sweep.ntkNormalized[last]!)}, 1 − ρ_L = ${fmt(sweep.nngpGap[last]!)}` +
-        (f.gapFit ? `; 1 − ρ_L ≈ ${fmt(f.gapFit.prefactor, 4)}·L^${fmt(f.gapFit.exponent, 4)} over L ∈ [${f.range![0]}, ${f.range![1]}]` : '')
-      );
+      const gap = f.gap.fit ? `1 − ρ_L ≈ ${fmt(f.gap.fit.prefactor, 4)}·L^${fmt(f.gap.fit.exponent, 4)} over L ∈ [${f.gap.range![0]}, ${f.gap.range![1]}]${f.gap.note ? ` (${f.gap.note})` : ''}` : `no fit of 1 − ρ_L (${f.gap.note})`;
+      const settle = f.settle.fit ? `|r_L − r_${sweep.depths[last]}| ≈ L^${fmt(f.settle.fit.exponent, 4)} over L ∈ [${f.settle.range![0]}, ${f.settle.range![1]}]` : `no settling fit (${f.settle.note})`;
+      const ln = f.lnSlope ? `; L·(r_L − ${fmt(parameters.ntkLimit!, 6)}) grows ${fmt(f.lnSlope.slope, 4)}·ln L over L ∈ [${f.lnSlope.range[0]}, ${f.lnSlope.range[1]}]` : '';
+      return `${arch}: at L = ${sweep.depths[last]}: r_L = Θ_L/Θ_L(x,x) = ${fmt(sweep.ntkNormalized[last]!)}, 1 − ρ_L = ${fmt(sweep.nngpGap[last]!)}; ${gap}; ${settle}${ln}`;
     }),
   };
 }

@@ -156,15 +156,17 @@ Examples:
       .command('depth')
       .description("Every depth of each arch's depth loop in one pass for two unit inputs at correlation ρ: normalised NTK and 1 − ρ_L (Hayou et al.).")
       .option('--arch <spec>', 'preset reference or JSON spec file (repeatable); its depth is the largest L', collect)
-      .option('--rho <r>', 'input correlation ρ ∈ [−1, 1]', '0'),
+      .option('--rho <r>', 'input correlation ρ ∈ [−1, 1]', '0')
+      .option('--ntk-limit <r>', 'the limit r∞ of the normalised NTK, if known (1/4 for ReLU MLPs at ρ < 1): also fit L·(r_L − r∞) against ln L'),
   )
-    .addHelpText('after', '\nExample:\n  webntk analyze depth --arch arora2019:depth=100000 --arch belfer2021:depth=100000,alpha=1 --rho 0 --out depth')
-    .action(async (o: CommonOptions & { rho: string }) => {
+    .addHelpText('after', '\nExample:\n  webntk analyze depth --arch arora2019:depth=100000 --arch belfer2021:depth=100000,alpha=1 --rho 0 --ntk-limit 0.25 --out depth')
+    .action(async (o: CommonOptions & { rho: string; ntkLimit?: string }) => {
       await prepareBackend(o);
       const rho = num(o.rho, '--rho', { min: -1, max: 1 });
+      const ntkLimit = o.ntkLimit !== undefined ? num(o.ntkLimit, '--ntk-limit', { min: -1, max: 1 }) : undefined;
       const items = [];
       for (const a of archs(o)) items.push({ arch: a, sweep: await depthSweep(readArch(a), rho, { backend: o.backend }) });
-      await emit(depthReport(items, { archs: o.arch, rho, backend: items[0]!.sweep.backend }), o, io);
+      await emit(depthReport(items, { archs: o.arch, rho, backend: items[0]!.sweep.backend, ...(ntkLimit !== undefined ? { ntkLimit } : {}) }), o, io);
     });
 
   withCommon(
