@@ -72,6 +72,10 @@ describe('analyze: bad input', () => {
       [['analyze', 'depth', '--arch', 'mlp:depth=2', '--rho', '2', '--out', tmp('a')], /--rho must be ≤ 1/],
       [['analyze', 'depth', '--arch', 'nosuch:depth=2', '--out', tmp('a')], /nosuch/],
       [['analyze', 'profile', '--arch', 'mlp:depth=2', '--out', path.join(dir, 'missing-dir', 'x')], /does not exist/],
+      // Sizes are checked before anything is allocated.
+      [['analyze', 'profile', '--arch', 'mlp:depth=2', '--dim', '1e9', '--out', tmp('a')], /--dim must be ≤ 65536/],
+      [['analyze', 'spectrum', '--arch', 'mlp:depth=2', '--random', '4000000000,10', '--lanczos', '5', '--out', tmp('a')], /exceeds 16384, the most a Lanczos run holds/],
+      [['analyze', 'spectrum', '--arch', 'mlp:depth=2', '--random', '5000,10', '--out', tmp('a')], /use --lanczos k/],
     ];
     for (const [argv, msg] of cases) {
       const r = await runCli(...argv);

@@ -63,8 +63,8 @@ export interface InfiniteDepthParams {
 }
 
 const DEGENERATE =
-  'the normalised ResNTK then degenerates like the MLP’s: 1 on the diagonal and 1/4 off it (Hayou et al. 2019; ' +
-  'seeds.md §3.5–3.6, at ρ = 0), a discontinuous kernel';
+  'the normalised ResNTK then degenerates like the MLP’s: 1 on the diagonal and 1/4 off it (Hayou et al. 2019, ' +
+  'arXiv 1905.13654; Belfer et al., arXiv 2104.03093), a discontinuous kernel';
 
 /**
  * Checks that the limit exists and says how it is computed. Accepts a preset reference with

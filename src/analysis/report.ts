@@ -406,7 +406,7 @@ export function infiniteReport(
     },
     summary: table.rows.map(
       (r) =>
-        `γ = ${r.gamma}: ${table.depths.map((L, i) => `${fmt(r.values[i]!, 6)} (L=${L})`).join(', ')} → ${r.limit === null ? 'no non-degenerate limit (tends to the MLP’s 1/4 at ρ = 0)' : `${fmt(r.limit, 7)} (${r.regime === 'ode' ? 'depth-time ODE' : 'two-layer NTK'})`}`,
+        `γ = ${r.gamma}: ${table.depths.map((L, i) => `${fmt(r.values[i]!, 6)} (L=${L})`).join(', ')} → ${r.limit === null ? `no non-degenerate limit (degenerates like the MLP${table.rho < 1 ? ': 1/4 off the diagonal' : ''})` : `${fmt(r.limit, 7)} (${r.regime === 'ode' ? 'depth-time ODE' : 'two-layer NTK'})`}`,
     ),
   };
 }

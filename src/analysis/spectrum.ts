@@ -295,7 +295,7 @@ function checkDenseN(n: number, maxN: number | undefined, where: string): void {
   if (n > cap) {
     throw new InputError(
       `${where}: n = ${n} points exceeds the dense eigen-solver's cap of ${cap} (cost ∝ n³); ` +
-        'use leadingEigenvalues (Lanczos) for the largest eigenvalues, or raise maxN',
+        'use leadingEigenvalues (Lanczos; on the command line `webntk analyze spectrum --lanczos k`) for the largest eigenvalues, or raise maxN',
     );
   }
 }

@@ -11,7 +11,8 @@ import { renderSvg } from '../plot/chart.js';
 import type { AnalysisReport } from '../analysis/report.js';
 import { decayReport, depthReport, fluctuationsReport, infiniteReport, leadingReport, profileReport, spectrumReport } from '../analysis/report.js';
 import { FLUCTUATION_FAMILIES, widthFluctuations, type FluctuationFamilyName } from '../analysis/fluctuations.js';
-import { conditioningVsDepth, leadingEigenvalues } from '../analysis/spectrum.js';
+import { conditioningVsDepth, leadingEigenvalues, SPECTRUM_DENSE_MAX_N } from '../analysis/spectrum.js';
+import { MAX_RESULT_ELEMENTS } from '../cpu/gram.js';
 import { spherePoints } from '../mc/rng.js';
 import { toMatrix } from '../matrix.js';
 import { resntkDepthTableOn } from '../analysis/infinite.js';
@@ -139,7 +140,7 @@ Examples:
     .action(async (o: CommonOptions & { kind: KernelKind; points: string; dim: string; interpolant: boolean }) => {
       await prepareBackend(o);
       const points = num(o.points, '--points', { min: 2, max: 1_000_000, integer: true });
-      const dim = num(o.dim, '--dim', { min: 2, integer: true });
+      const dim = num(o.dim, '--dim', { min: 2, max: 65536, integer: true });
       const items = [];
       for (const a of archs(o)) {
         const arch = readArch(a);
@@ -217,7 +218,8 @@ Examples:
     )
     .action(async (o: CommonOptions & { x?: string; random: string; seed: string; kind: string; depths?: string; raw?: boolean; eigenvalues?: boolean; lanczos?: string }) => {
       await prepareBackend(o);
-      const kinds = o.kind.split(',').map((s) => s.trim());
+      // --lanczos takes one kernel: the NTK unless --kind says otherwise.
+      const kinds = (o.lanczos !== undefined && o.kind === 'nngp,ntk' ? 'ntk' : o.kind).split(',').map((s) => s.trim());
       for (const k of kinds) if (k !== 'nngp' && k !== 'ntk') throw new InputError(`--kind must be nngp, ntk or nngp,ntk, got "${o.kind}"`);
       let X: Matrix2D;
       let inputs: string;
@@ -227,6 +229,10 @@ Examples:
       } else {
         const nd = numList(o.random, '--random', { min: 1, integer: true });
         if (nd.length !== 2 || nd[1]! < 2) throw new InputError(`--random must be "n,d" with d ≥ 2, got "${o.random}"`);
+        // Check the size before drawing the points: the dense solver's cap, or a Gram that fits in memory for Lanczos.
+        const cap = o.lanczos !== undefined ? Math.floor(Math.sqrt(MAX_RESULT_ELEMENTS)) : SPECTRUM_DENSE_MAX_N;
+        if (nd[0]! > cap) throw new InputError(`--random: n = ${nd[0]} exceeds ${cap}, the most ${o.lanczos !== undefined ? 'a Lanczos run holds (an n × n Gram in memory)' : 'the dense eigen-solver takes (use --lanczos k)'}`);
+        if (nd[1]! > 65536) throw new InputError(`--random: d = ${nd[1]} exceeds 65536`);
         X = toMatrix(spherePoints(nd[0]!, nd[1]!, num(o.seed, '--seed', { integer: true, min: 0 })), '--random');
         inputs = `random ${nd[0]} points on S^${nd[1]! - 1}, seed ${o.seed}`;
       }

@@ -45,6 +45,32 @@ interface Row {
   y: number;
 }
 
+/** Points drawn per series at most: longer series are thinned (evenly on the x axis's scale); the data files keep every point. */
+const MAX_DRAWN = 600;
+
+/** Indices of at most MAX_DRAWN points of a series, evenly spaced in x (log-spaced on a log axis), first and last kept. */
+function thinned(x: readonly number[], log: boolean): number[] {
+  const n = x.length;
+  if (n <= MAX_DRAWN) return Array.from({ length: n }, (_, i) => i);
+  const t = (v: number) => (log ? Math.log(Math.max(v, Number.MIN_VALUE)) : v);
+  const finite = x.map(t).filter(Number.isFinite);
+  const lo = Math.min(...finite);
+  const hi = Math.max(...finite);
+  if (!(hi > lo)) return Array.from({ length: MAX_DRAWN }, (_, k) => Math.round((k * (n - 1)) / (MAX_DRAWN - 1)));
+  // One point per x bin (the first that falls into it), plus the ends.
+  const seen = new Set<number>();
+  const keep: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const v = t(x[i]!);
+    const bin = Number.isFinite(v) ? Math.floor(((v - lo) / (hi - lo)) * (MAX_DRAWN - 1)) : -1;
+    if (i === 0 || i === n - 1 || !seen.has(bin)) {
+      seen.add(bin);
+      keep.push(i);
+    }
+  }
+  return keep;
+}
+
 function panelSpec(p: Panel, width: number, height: number): Record<string, unknown> {
   const logX = p.x.scale === 'log';
   const logY = p.y.scale === 'log';
@@ -55,8 +81,12 @@ function panelSpec(p: Panel, width: number, height: number): Record<string, unkn
     s.x.forEach((x, i) => {
       const y = s.y[i]!;
       if (!Number.isFinite(x) || !Number.isFinite(y) || (logX && x <= 0) || (logY && y <= 0)) dropped++;
-      else rows.push({ series: s.name, x, y });
     });
+    for (const i of thinned(s.x, logX)) {
+      const x = s.x[i]!;
+      const y = s.y[i]!;
+      if (Number.isFinite(x) && Number.isFinite(y) && !(logX && x <= 0) && !(logY && y <= 0)) rows.push({ series: s.name, x, y });
+    }
   }
   const marks = new Map(p.series.map((s) => [s.name, s.mark ?? 'line']));
   const names = p.series.map((s) => s.name);
@@ -96,7 +126,13 @@ export function figureSpec(f: Figure): TopLevelSpec {
   const h = f.height ?? 280;
   const panels = f.panels.map((p) => panelSpec(p, w, h));
   const base = { $schema: 'https://vega.github.io/schema/vega-lite/v6.json', background: 'white', config: { font: 'sans-serif', legend: { orient: 'bottom', direction: 'vertical', labelLimit: 0 } } };
-  const spec = panels.length === 1 ? { ...base, ...panels[0]!, title: f.title } : { ...base, title: f.title, concat: panels, columns: 2, resolve: { scale: { color: 'independent' } } };
+  // One panel: the figure's title on top, the panel's title (and its "not drawn" note) as subtitle.
+  const single = (p: Record<string, unknown>) => {
+    const t = p.title as string | { text: string; subtitle: string };
+    const sub = typeof t === 'string' ? [t] : [t.text, t.subtitle];
+    return { ...base, ...p, title: { text: f.title, subtitle: sub } };
+  };
+  const spec = panels.length === 1 ? single(panels[0]!) : { ...base, title: f.title, concat: panels, columns: 2, resolve: { scale: { color: 'independent' } } };
   return spec as unknown as TopLevelSpec;
 }
 
