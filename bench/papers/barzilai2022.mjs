@@ -39,17 +39,21 @@ console.log('  condition numbers (unit-diagonal Grams, n = 100 on S⁹):');
 console.log('  L | ' + cols.map((c) => `${c[0]} GP, NTK`).join(' | '));
 depths.forEach((L, i) => console.log(`  ${L} | ` + cols.map((c) => `${fmt(c[1][i], 3)}, ${fmt(c[2][i], 3)}`).join(' | ')));
 const iL = (L) => depths.indexOf(L);
+const at3 = (c, k) => [8, 32, 128].map((L) => fmt(c[k][iL(L)], 3)).join(' / ');
 check(
   claims,
   'skip connections give better-conditioned GP kernels (NNGP) at finite depth',
-  `κ_GP at L = 32, 128: FC ${fmt(cols[0][1][iL(32)], 3)}, ${fmt(cols[0][1][iL(128)], 3)}; ResNet α = 1 ${fmt(cols[1][1][iL(32)], 3)}, ${fmt(cols[1][1][iL(128)], 3)}; α = L^−½ ${fmt(cols[2][1][iL(32)], 3)}, ${fmt(cols[2][1][iL(128)], 3)}`,
-  cols[1][1][iL(32)] < cols[0][1][iL(32)] && cols[1][1][iL(128)] < cols[0][1][iL(128)] && cols[2][1][iL(128)] < cols[0][1][iL(128)],
+  `κ_GP at L = 8 / 32 / 128: ${cols.map((c) => `${c[0]} ${at3(c, 1)}`).join('; ')}. Better than FC for α = 1 and α = L^−½ from L = 8 on (worse at L ≤ 4); ` +
+    'worse for α = 1/L, whose GP kernel tends to the linear kernel (rank ≤ d)',
+  [1, 2].every((j) => [8, 32, 128].every((L) => cols[j][1][iL(L)] < cols[0][1][iL(L)])),
+  'partly',
 );
 check(
   claims,
   'skip connections give better-conditioned NTKs at finite depth (the paper states it for conv ResNets; here in the fully connected case)',
   `κ_NTK at L = 8, 32, 128: FC ${[8, 32, 128].map((L) => fmt(cols[0][2][iL(L)], 3)).join(', ')}; ResNet α = 1 ${[8, 32, 128].map((L) => fmt(cols[1][2][iL(L)], 3)).join(', ')}`,
   cols[1][2][iL(32)] < cols[0][2][iL(32)],
+  'not reproduced',
 );
 // The deep limit: a double-constant matrix with off-diagonal 1/4 for the NTK, for FC and fixed-α ResNets.
 const limit = doubleConstantCondition(n, 0.25);
@@ -79,7 +83,9 @@ check(
   'with ReLU, eigenvalues decay polynomially at the same rate with and without skip connections (k^−d on S^(d−1))',
   decay.map((r) => `${r.label} on S^${r.dim - 1}: ${fmt(r.even ?? NaN, 4)} (even), ${fmt(r.odd ?? NaN, 4)} (odd)`).join('; '),
   decay.every((r) => r.even !== null && r.odd !== null && Math.abs(r.even + r.dim) < tolDecay && Math.abs(r.odd + r.dim) < tolDecay),
+  'partly', // the fully connected case only: webntk has no convolutional layers
 );
+check(claims, 'residual kernels are more locally biased (a weighted ensemble of CNNs emphasising nearby pixels)', 'not computed: needs convolutional kernels', false);
 
 saveResults('barzilai2022', {
   backend: B,

@@ -44,10 +44,14 @@ export function saveResults(paper, results) {
   console.log(`  wrote ${path}`);
 }
 
-/** A verdict line: the claim, what was measured, and whether it holds. */
-export function check(claims, claim, measured, holds) {
-  claims.push({ claim, measured, holds });
-  console.log(`  [${holds ? 'holds' : 'DOES NOT HOLD'}] ${claim}: ${measured}`);
+/**
+ * A claim, what was measured, whether it holds, and the verdict of docs/reproductions.md:
+ * "reproduced", "partly" or "not reproduced" (default: from `holds`; give it when the setting differs
+ * from the paper's or only part of the claim holds).
+ */
+export function check(claims, claim, measured, holds, verdict = holds ? 'reproduced' : 'not reproduced') {
+  claims.push({ claim, measured, holds, verdict });
+  console.log(`  [${verdict}] ${claim}: ${measured}`);
 }
 
 export const fmt = (v, d = 6) => (Number.isFinite(v) ? Number(v.toPrecision(d)).toString() : String(v));

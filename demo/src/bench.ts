@@ -47,10 +47,22 @@ function maxRel(a: Float64Array, b: Float64Array): { diff: number; scale: number
 
 const nextFrame = () => new Promise<void>((r) => setTimeout(r, 0));
 
+/**
+ * The CPU side runs on the page's thread in one call (it is what is being timed), so its size is
+ * capped: at ~20–30 M entry-layers/s in a browser this is at most about half a minute.
+ */
+export const BENCH_MAX_ENTRY_LAYERS = 5e8;
+
 export async function runBench(arch: Arch, n: number, d: number, withGpu: boolean): Promise<BenchResult> {
-  const x = gaussian(n, d);
   const layers = layersOf(arch);
   const entriesLayers = n * n * layers;
+  if (entriesLayers > BENCH_MAX_ENTRY_LAYERS) {
+    throw new Error(
+      `n² × layers = ${entriesLayers.toExponential(2)} is more than the ${BENCH_MAX_ENTRY_LAYERS.toExponential(0)} this benchmark runs ` +
+        '(the CPU side blocks the page while it is timed); reduce n or the depth',
+    );
+  }
+  const x = gaussian(n, d);
   let gpuMs: number | null = null;
   let gpu: { nngp: Float64Array; ntk: Float64Array } | null = null;
   let adapter: string | null = null;

@@ -317,7 +317,7 @@ export function leadingReport(items: readonly { arch: string; result: LeadingEig
     },
     summary: items.map(
       ({ arch, result: r }) =>
-        `${arch}: λ₁ … λ_${r.eigenvalues.length} = ${Array.from(r.eigenvalues.slice(0, 5), (v) => fmt(v, 5)).join(', ')}${r.eigenvalues.length > 5 ? ', …' : ''}; ${r.iterations} Lanczos steps, ${r.converged ? 'converged' : 'NOT converged'} (${r.product} products)`,
+        `${arch}: λ₁ … λ_${r.eigenvalues.length} = ${Array.from(r.eigenvalues.slice(0, 5), (v) => fmt(v, 5)).join(', ')}${r.eigenvalues.length > 5 ? ', …' : ''}; ${r.iterations} Lanczos steps, ${r.converged ? 'converged' : 'NOT converged'} (${r.product} products${/f32/.test(r.product) ? '; the residual bounds hold for the f32 matrix, whose entries differ from the float64 Gram by ~1e−7 relative, so each eigenvalue may differ by ~1e−7·n·λ₁ more' : ''})`,
     ),
   };
 }
