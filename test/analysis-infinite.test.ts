@@ -308,7 +308,7 @@ describe('errors', () => {
     ['γ = 0', 'huang2020:depth=inf,gamma=0', /gamma = 0 < 0\.5/],
     ['constant α', 'belfer2021:depth=inf,alpha=1', /constant alpha = 1 has no infinite-depth limit.*degenerates like the MLP/],
     ['neither alpha nor gamma', 'belfer2021:depth=inf', /exactly one of alpha=<constant> or gamma=<exponent>/],
-    ['an unknown parameter', 'belfer2021:depth=inf,gamma=0.5,alpha0=2', /unknown parameter "alpha0"/],
+    ['an unknown parameter', 'belfer2021:depth=inf,gamma=0.5,beta=2', /unknown parameter "beta"/],
     ['another preset', 'arora2019:depth=inf', /depth=inf \(the infinite-depth limit\) is offered for huang2020 and belfer2021 only/],
     ['a ResNet preset without the limit', 'resnet:depth=inf,gamma=0.5', /offered for huang2020 and belfer2021 only/],
   ])('%s', (_, ref, message) => {
@@ -335,5 +335,17 @@ describe('errors', () => {
     expect(() => infiniteDepthLimit('belfer2021:depth=10,gamma=0.5')).toThrow(/not a depth=inf preset reference/);
     expect(() => infiniteDepthLimit({ preset: 'belfer2021', gamma: 0.5, alpha0: 0 })).toThrow(/alpha0 must be a finite non-zero number/);
     expect(() => resntkOde(1.5)).toThrow(InputError);
+  });
+});
+
+describe('alpha0 in the preset references', () => {
+  it('belfer2021:depth=inf,gamma=0.5,alpha0=1.5 is the ODE with c = 2.25, and the finite references take alpha0 too', () => {
+    const x = [[1, 0], [0, 1]];
+    const inf = kernelCpu('belfer2021:depth=inf,gamma=0.5,alpha0=1.5', x).ntk![1]!;
+    expect(inf).toBeCloseTo(resntkOde(0, 2.25).ntk, 12);
+    // The finite network with α = 1.5/√L approaches it like 1/L: Richardson from L = 2·10⁴ and 4·10⁴.
+    const k = (L: number) => kernelCpu(`belfer2021:depth=${L},gamma=0.5,alpha0=1.5`, x).ntk![1]!;
+    expect(Math.abs(2 * k(40000) - k(20000) - inf)).toBeLessThan(1e-8);
+    expect(() => kernelCpu('belfer2021:depth=inf,alpha=1,alpha0=2', x)).toThrow(/alpha0 goes with gamma/);
   });
 });

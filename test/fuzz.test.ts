@@ -812,7 +812,7 @@ describe('fuzz regressions', () => {
   });
 
   it('presets: Object.prototype names are unknown parameters, never "given twice" or ignored', () => {
-    expect(messageOf(() => parsePresetRef('huang2020:__proto__=true'))).toBe('huang2020: unknown parameter "__proto__" (known: depth, alpha, gamma)');
+    expect(messageOf(() => parsePresetRef('huang2020:__proto__=true'))).toBe('huang2020: unknown parameter "__proto__" (known: depth, alpha, gamma, alpha0)');
     expect(messageOf(() => parsePresetRef('resnet:constructor=false'))).toBe(
       'resnet: unknown parameter "constructor" (known: depth, alpha, gamma, alpha0, cw2, cv2, trainStem, trainReadout)',
     );

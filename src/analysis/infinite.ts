@@ -58,7 +58,7 @@ export interface InfiniteDepthParams {
   /** Constant α (always an error: no non-degenerate limit). */
   alpha?: number;
   gamma?: number;
-  /** Prefactor of α = alpha0·L^(−γ) (default 1; the presets' references fix it to 1). */
+  /** Prefactor of α = alpha0·L^(−γ) (default 1). */
   alpha0?: number;
 }
 

@@ -59,6 +59,7 @@ function alphaOf(p: PresetParams, where: string): { alpha: number } | { alpha0: 
 }
 
 const depth = (doc = 'number of hidden layers / blocks L'): ParamDef => ({ kind: 'depth', doc });
+const alpha0Param: ParamDef = { kind: 'number', optional: true, doc: 'prefactor of α = alpha0·L^(−gamma) (default 1)' };
 const alphaParams: Record<string, ParamDef> = {
   alpha: { kind: 'number', optional: true, doc: 'constant residual scale α' },
   gamma: { kind: 'number', optional: true, doc: 'α = alpha0·L^(−gamma) (give alpha or gamma)' },
@@ -155,9 +156,9 @@ export const PRESETS: readonly Preset[] = [
     model:
       'x0 = A·x (A fixed), x_l = x(l−1) + α·√(1/m)·V_l·relu(√(2/m)·W_l·x(l−1)), f = v·x_L (v fixed). With a = α²: ' +
       'K0 = x·z, Θ0 = 0; K_l = K(l−1) + a·√(..)·κ1, Θ_l = Θ(l−1)·(1 + a·κ0) + a·(√(..)·κ1 + K(l−1)·κ0). ' +
-      'NNGP = KL, NTK = ΘL; unit inputs give Θ_L(x,x) = 2La(1+a)^(L−1). α = L^(−γ) when gamma is given. ' +
+      'NNGP = KL, NTK = ΘL; unit inputs give Θ_L(x,x) = 2La(1+a)^(L−1). α = alpha0·L^(−γ) when gamma is given (alpha0 = 1 by default). ' +
       'depth=inf (gamma ≥ ½): the limit L → ∞ (analysis/infinite.ts); for gamma > ½ only the NNGP (x·z) has one.',
-    params: { depth: depth('number of residual blocks L, or inf for the limit L → ∞ (gamma ≥ ½)'), ...alphaParams },
+    params: { depth: depth('number of residual blocks L, or inf for the limit L → ∞ (gamma ≥ ½)'), ...alphaParams, alpha0: alpha0Param },
     build: (p) => huangSpec(p, 'huang2020', false),
   },
   {
@@ -169,7 +170,7 @@ export const PRESETS: readonly Preset[] = [
       'huang2020 with normalize = diagonal: NNGP = K_L/(1+a)^L, NTK = Θ_L/(2La(1+a)^(L−1)), the values of the ' +
       'unnormalised kernels for a unit input paired with itself. depth=inf: gamma > ½ gives NNGP x·z and the two-layer ' +
       'NTK ½|x||z|(κ1(ρ) + ρκ0(ρ)); gamma = ½ the solution of an ODE in depth-time (analysis/infinite.ts).',
-    params: { depth: depth('number of residual blocks L, or inf for the limit L → ∞ (gamma ≥ ½)'), ...alphaParams },
+    params: { depth: depth('number of residual blocks L, or inf for the limit L → ∞ (gamma ≥ ½)'), ...alphaParams, alpha0: alpha0Param },
     build: (p) => huangSpec(p, 'belfer2021', true),
   },
   {
@@ -209,7 +210,7 @@ export const PRESETS: readonly Preset[] = [
     params: {
       depth: depth('number of residual blocks L'),
       ...alphaParams,
-      alpha0: { kind: 'number', optional: true, doc: 'prefactor of α = alpha0·L^(−gamma) (default 1)' },
+      alpha0: alpha0Param,
       cw2: { kind: 'positive', default: 2, doc: 'inner weight variance c_w²' },
       cv2: { kind: 'positive', default: 1, doc: 'outer weight variance c_v²' },
       trainStem: { kind: 'boolean', default: true, doc: 'train the stem A' },
@@ -377,9 +378,11 @@ export interface InfiniteDepthRef {
   preset: InfiniteDepthPreset;
   /** The reference as given. */
   ref: string;
-  /** Exactly one of alpha (constant α) or gamma (α = L^(−gamma)). */
+  /** Exactly one of alpha (constant α) or gamma (α = alpha0·L^(−gamma)). */
   alpha?: number;
   gamma?: number;
+  /** With gamma: the prefactor of α (default 1); the γ = ½ limit depends on c = alpha0². */
+  alpha0?: number;
 }
 
 /**
@@ -399,9 +402,11 @@ export function parseInfiniteDepthRef(ref: string): InfiniteDepthRef | null {
   if (hasAlpha === (checked.gamma !== undefined)) {
     throw new SpecError(preset.name, 'give exactly one of alpha=<constant> or gamma=<exponent> (α = alpha0·L^(−gamma))');
   }
-  return hasAlpha
-    ? { preset: preset.name, ref, alpha: checked.alpha as number }
-    : { preset: preset.name, ref, gamma: checked.gamma as number };
+  if (hasAlpha) {
+    if (checked.alpha0 !== undefined) throw new SpecError(preset.name, 'alpha0 goes with gamma, not with alpha');
+    return { preset: preset.name, ref, alpha: checked.alpha as number };
+  }
+  return { preset: preset.name, ref, gamma: checked.gamma as number, ...(checked.alpha0 !== undefined ? { alpha0: checked.alpha0 as number } : {}) };
 }
 
 /** Parses `name` or `name:key=value,key=value` into a preset spec. */
