@@ -30,7 +30,7 @@ export { cuspSlope, cuspSlopeEstimate, kernelProfile } from './analysis/profile.
 export type { Profile, ProfileOptions } from './analysis/profile.js';
 export { circleInterpolant } from './analysis/smoothness.js';
 export type { CircleInterpolant, CircleInterpolantOptions } from './analysis/smoothness.js';
-export { depthSweep, fitPowerLaw } from './analysis/depth.js';
+export { depthSweep, fitLine, fitPowerLaw } from './analysis/depth.js';
 export type { DepthSweep } from './analysis/depth.js';
 export { spectralDecay, SPECTRAL_RELATIVE_NOISE } from './analysis/spectral.js';
 export type { SpectralDecay, SpectralOptions, ParityFit, PowerLawFit, DegreeStatus } from './analysis/spectral.js';

@@ -3,7 +3,7 @@
 // Claims checked: on the edge of chaos (ReLU, σ_w² = 2, σ_b² = 0) the normalised NTK tends to a
 // constant off the diagonal (1/4) at a polynomial rate ~ ln L / L, and 1 − ρ_L ~ 9π²/(2L²); off
 // the edge of chaos (ordered phase) the convergence is exponential in L.
-import { depthSweep, fitPowerLaw } from '../../dist/index.js';
+import { depthSweep, fitLine, fitPowerLaw } from '../../dist/index.js';
 import { backend, check, fmt, release, saveFigure, saveResults, semilogSlope } from './lib.mjs';
 
 const B = await backend();
@@ -23,11 +23,7 @@ check(
 );
 // Rate: L·(Θ/(L+1) − 1/4) grows like (3/8) ln L; fit the slope against ln L over 10^3 … 10^5.
 const Ls = [1000, 2000, 5000, 10000, 20000, 50000, 100000];
-const y = Ls.map((L) => L * (eoc.ntk[at(L)] / (L + 1) - 0.25));
-const lx = Ls.map(Math.log);
-const mx = lx.reduce((a, b) => a + b) / lx.length;
-const my = y.reduce((a, b) => a + b) / y.length;
-const slope = lx.reduce((s, v, i) => s + (v - mx) * (y[i] - my), 0) / lx.reduce((s, v) => s + (v - mx) ** 2, 0);
+const slope = fitLine(Ls.map(Math.log), Ls.map((L) => L * (eoc.ntk[at(L)] / (L + 1) - 0.25))).slope;
 check(claims, 'Θ_L/(L+1) − 1/4 ≈ (3/8)·ln L / L: slope of L·(Θ_L/(L+1) − 1/4) against ln L is 3/8', `slope ${fmt(slope, 4)} over L ∈ [10³, 10⁵]`, Math.abs(slope - 0.375) < 0.01);
 // WebGPU returns f32 kernels, so 1 − ρ_L is only resolved while it is well above 1e−7 (L ≲ 10³).
 const gapLs = B === 'cpu' ? Ls : [100, 200, 500, 1000];

@@ -6,7 +6,7 @@
 // deep ResNet NTK keeps. Setting: their ResNet (stem and readout frozen, c_w² = 2, c_v² = 1), unit
 // inputs; webntk's huang2020/belfer2021 presets (belfer2021 = huang2020 normalised to 1 on the sphere).
 import { readFileSync } from 'node:fs';
-import { accuracy, kernel, predictFromKernels } from '../../dist/index.js';
+import { accuracy, kernel, kernelProfile, predictFromKernels } from '../../dist/index.js';
 import { parseNpy } from '../../dist/io/npy.js';
 import { backend, check, fmt, release, saveFigure, saveResults } from './lib.mjs';
 
@@ -16,12 +16,8 @@ console.log(`huang2020 (backend ${B})`);
 
 // 1. Degeneracy of the normalised kernel over ρ0 ∈ [−1, 1) at depth L: the spread of K(ρ0)/K(1).
 const rhos = Array.from({ length: 41 }, (_, i) => -1 + i / 20).filter((r) => r < 1);
-const x = [[1, 0]];
-const z = rhos.map((r) => [r, Math.sqrt((1 - r) * (1 + r))]);
 const spread = async (arch) => {
-  const t = (await kernel(arch, x, z, { get: 'ntk', backend: B })).ntk;
-  const d = (await kernel(arch, x, null, { get: 'ntk', diagonal: true, backend: B })).ntk[0];
-  const v = Array.from(t, (u) => u / d);
+  const v = (await kernelProfile(arch, { angles: rhos.map(Math.acos), backend: B })).normalized;
   return { values: v, spread: Math.max(...v) - Math.min(...v) };
 };
 const depths = [1, 10, 100, 1000, 10000];

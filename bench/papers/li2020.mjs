@@ -5,7 +5,7 @@
 // normalised NTK converges to its degenerate limit polynomially, at rate Θ(ln L / L), for every
 // input correlation; off it (ordered phase) exponentially; and a ResNet with α = c/L (Du et al.'s
 // scaling, γ = 1) has a depth-insensitive NTK.
-import { depthSweep, kernel } from '../../dist/index.js';
+import { depthSweep, fitLine, kernelProfile } from '../../dist/index.js';
 import { backend, check, fmt, release, saveFigure, saveResults, semilogSlope } from './lib.mjs';
 
 const B = await backend();
@@ -17,11 +17,7 @@ const Ls = [1000, 2000, 5000, 10000, 20000, 50000, 100000];
 const rates = [];
 for (const rho of [-0.5, 0, 0.5, 0.9]) {
   const s = await depthSweep('arora2019:depth=100000', rho, { backend: B });
-  const y = Ls.map((L) => L * (s.ntk[L] / (L + 1) - 0.25));
-  const lx = Ls.map(Math.log);
-  const mx = lx.reduce((a, b) => a + b) / lx.length;
-  const my = y.reduce((a, b) => a + b) / y.length;
-  const slope = lx.reduce((a, v, i) => a + (v - mx) * (y[i] - my), 0) / lx.reduce((a, v) => a + (v - mx) ** 2, 0);
+  const slope = fitLine(Ls.map(Math.log), Ls.map((L) => L * (s.ntk[L] / (L + 1) - 0.25))).slope;
   rates.push({ rho, slope, last: s.ntk[100000] / 100001, curve: s.depths.filter((L) => L >= 10).map((L) => ({ L, v: L * (s.ntk[L] / (L + 1) - 0.25) })) });
 }
 check(
@@ -52,14 +48,13 @@ check(
 );
 
 // 3. Du-type ResNet, α = c/L: the normalised NTK hardly changes with depth.
-const rhos = Array.from({ length: 41 }, (_, i) => -1 + i / 20);
-const x = [[1, 0]];
-const z = rhos.map((r) => [r, Math.sqrt(Math.max(0, (1 - r) * (1 + r)))]);
-const prof = async (L) => Array.from((await kernel(`belfer2021:depth=${L},gamma=1`, x, z, { get: 'ntk', backend: B })).ntk);
-const p10 = await prof(10);
-const p1e4 = await prof(10000);
-const fc10 = Array.from((await kernel('arora2019:depth=10', x, z, { get: 'ntk', backend: B })).ntk, (v) => v / 11);
-const fc1e4 = Array.from((await kernel('arora2019:depth=10000', x, z, { get: 'ntk', backend: B })).ntk, (v) => v / 10001);
+// Normalised NTK profiles over input correlations ρ0 ∈ [−1, 1] (angles arccos ρ0).
+const angles = Array.from({ length: 41 }, (_, i) => Math.acos(-1 + i / 20));
+const prof = async (arch) => (await kernelProfile(arch, { angles, backend: B })).normalized;
+const p10 = await prof('belfer2021:depth=10,gamma=1');
+const p1e4 = await prof('belfer2021:depth=10000,gamma=1');
+const fc10 = await prof('arora2019:depth=10');
+const fc1e4 = await prof('arora2019:depth=10000');
 const dRes = Math.max(...p10.map((v, i) => Math.abs(v - p1e4[i])));
 const dFc = Math.max(...fc10.map((v, i) => Math.abs(v - fc1e4[i])));
 check(

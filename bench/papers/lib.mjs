@@ -3,6 +3,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { fitLine } from '../../dist/analysis/depth.js';
+import { reportJsonReplacer } from '../../dist/analysis/report.js';
 import { renderSvg } from '../../dist/plot/chart.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -39,8 +41,7 @@ export async function saveFigure(paper, name, figure) {
 export function saveResults(paper, results) {
   mkdirSync(RESULTS, { recursive: true });
   const path = join(RESULTS, `${paper}${suffix}.json`);
-  const replacer = (_, v) => (v instanceof Float64Array || v instanceof Float32Array ? Array.from(v) : typeof v === 'number' && !Number.isFinite(v) ? String(v) : v);
-  writeFileSync(path, JSON.stringify({ paper, date: new Date().toISOString().slice(0, 10), ...results }, replacer, 1) + '\n');
+  writeFileSync(path, JSON.stringify({ paper, date: new Date().toISOString().slice(0, 10), ...results }, reportJsonReplacer, 1) + '\n');
   console.log(`  wrote ${path}`);
 }
 
@@ -59,7 +60,5 @@ export const fmt = (v, d = 6) => (Number.isFinite(v) ? Number(v.toPrecision(d)).
 /** Least-squares slope of ln y against x (an exponential rate), over the points with y > 0. */
 export function semilogSlope(xs, ys) {
   const pts = xs.map((x, i) => [x, Math.log(ys[i])]).filter(([, y]) => Number.isFinite(y));
-  const ax = pts.reduce((a, p) => a + p[0], 0) / pts.length;
-  const ay = pts.reduce((a, p) => a + p[1], 0) / pts.length;
-  return pts.reduce((a, p) => a + (p[0] - ax) * (p[1] - ay), 0) / pts.reduce((a, p) => a + (p[0] - ax) ** 2, 0);
+  return fitLine(pts.map((p) => p[0]), pts.map((p) => p[1])).slope;
 }

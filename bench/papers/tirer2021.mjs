@@ -54,7 +54,6 @@ check(
 );
 
 saveResults('tirer2021', { backend: B, table: rows.map(({ profile, interp, ...r }) => r), claims });
-const thin = (xs) => xs.filter((_, i) => i % 8 === 0);
 await saveFigure('tirer2021', 'smoothness', {
   title: 'Tirer et al.: ResNet NTKs are smoother than the MLP NTK (depth 5)',
   panels: [
@@ -64,8 +63,8 @@ await saveFigure('tirer2021', 'smoothness', {
       x: { title: 't (radians)' },
       y: { title: 'f(t)' },
       series: [
-        ...rows.filter((r) => /0\.1|α = 1$|MLP/.test(r.label)).map((r) => ({ name: r.label, x: thin(r.interp.testAngles), y: thin(r.interp.prediction) })),
-        { name: 'target 0.5 cos t + sin 4t', x: thin(rows[0].interp.testAngles), y: thin(rows[0].interp.target) },
+        ...rows.filter((r) => /0\.1|α = 1$|MLP/.test(r.label)).map((r) => ({ name: r.label, x: r.interp.testAngles, y: r.interp.prediction })),
+        { name: 'target 0.5 cos t + sin 4t', x: rows[0].interp.testAngles, y: rows[0].interp.target },
         { name: 'training points', x: rows[0].interp.trainAngles, y: rows[0].interp.trainAngles.map((t) => 0.5 * Math.cos(t) + Math.sin(4 * t)), mark: 'points' },
       ],
     },

@@ -53,6 +53,35 @@ export async function depthSweep(arch: Arch, rho: number, options: { backend?: B
 }
 
 /**
+ * Least-squares line y ≈ intercept + slope·x, with the root-mean-square residual; null with fewer
+ * than two points or when the x values are all equal.
+ */
+export function fitLine(xs: readonly number[], ys: readonly number[]): { slope: number; intercept: number; rmsResidual: number } | null {
+  const n = Math.min(xs.length, ys.length);
+  if (n < 2) return null;
+  let mx = 0;
+  let my = 0;
+  for (let i = 0; i < n; i++) {
+    mx += xs[i]!;
+    my += ys[i]!;
+  }
+  mx /= n;
+  my /= n;
+  let sxy = 0;
+  let sxx = 0;
+  for (let i = 0; i < n; i++) {
+    sxy += (xs[i]! - mx) * (ys[i]! - my);
+    sxx += (xs[i]! - mx) ** 2;
+  }
+  if (!(sxx > 0)) return null;
+  const slope = sxy / sxx;
+  const intercept = my - slope * mx;
+  let ss = 0;
+  for (let i = 0; i < n; i++) ss += (ys[i]! - intercept - slope * xs[i]!) ** 2;
+  return { slope, intercept, rmsResidual: Math.sqrt(ss / n) };
+}
+
+/**
  * Least-squares fit of y ≈ c·x^p on log–log axes (x, y > 0): { exponent p, prefactor c, and the
  * root-mean-square residual of the fit in ln y }.
  */
@@ -62,20 +91,7 @@ export function fitPowerLaw(xs: readonly number[], ys: readonly number[]): { exp
     if (!(v > 0) || !(ys[i]! > 0)) throw new InputError(`fitPowerLaw: x and y must be > 0 (pair ${i}: ${v}, ${ys[i]})`);
     return Math.log(v);
   });
-  const ly = ys.map(Math.log);
-  const n = lx.length;
-  const mx = lx.reduce((a, b) => a + b, 0) / n;
-  const my = ly.reduce((a, b) => a + b, 0) / n;
-  let sxy = 0;
-  let sxx = 0;
-  for (let i = 0; i < n; i++) {
-    sxy += (lx[i]! - mx) * (ly[i]! - my);
-    sxx += (lx[i]! - mx) ** 2;
-  }
-  if (!(sxx > 0)) throw new InputError('fitPowerLaw: the x values must not all be equal');
-  const exponent = sxy / sxx;
-  const c = my - exponent * mx;
-  let ss = 0;
-  for (let i = 0; i < n; i++) ss += (ly[i]! - c - exponent * lx[i]!) ** 2;
-  return { exponent, prefactor: Math.exp(c), rmsLogResidual: Math.sqrt(ss / n) };
+  const f = fitLine(lx, ys.map(Math.log));
+  if (!f) throw new InputError('fitPowerLaw: the x values must not all be equal');
+  return { exponent: f.slope, prefactor: Math.exp(f.intercept), rmsLogResidual: f.rmsResidual };
 }

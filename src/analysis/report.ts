@@ -5,7 +5,7 @@
  */
 import type { Figure } from '../plot/chart.js';
 import type { DepthSweep } from './depth.js';
-import { fitPowerLaw } from './depth.js';
+import { fitLine, fitPowerLaw } from './depth.js';
 import type { Profile } from './profile.js';
 import type { CircleInterpolant } from './smoothness.js';
 import type { SpectralDecay } from './spectral.js';
@@ -29,10 +29,12 @@ export interface AnalysisReport {
   summary: string[];
 }
 
+/** JSON.stringify replacer for reports: typed arrays become arrays, ±Infinity and NaN become strings. */
+export const reportJsonReplacer = (_: string, v: unknown): unknown =>
+  v instanceof Float64Array || v instanceof Float32Array ? Array.from(v) : typeof v === 'number' && !Number.isFinite(v) ? String(v) : v;
+
 const fmt = (v: number, digits = 6) => (Number.isFinite(v) ? Number(v.toPrecision(digits)).toString() : String(v));
 
-/** Every k-th entry (figures do not need 4096 points per line). */
-const thin = <T>(xs: readonly T[], k: number) => xs.filter((_, i) => i % k === 0);
 
 /**
  * Profiles of several archs with their cusp slopes, and (when given) the smoothness of their
@@ -74,10 +76,10 @@ export function profileReport(
                 series: [
                   ...items
                     .filter((i) => i.interpolant)
-                    .map(({ arch, interpolant: r }) => ({ name: arch, x: thin(r!.testAngles, 8), y: thin(r!.prediction, 8) })),
+                    .map(({ arch, interpolant: r }) => ({ name: arch, x: r!.testAngles, y: r!.prediction })),
                   (() => {
                     const r = items.find((i) => i.interpolant)!.interpolant!;
-                    return { name: 'target', x: thin(r.testAngles, 8), y: thin(r.target, 8) };
+                    return { name: 'target', x: r.testAngles, y: r.target };
                   })(),
                 ],
               },
@@ -131,30 +133,10 @@ function ntkRates(sweep: DepthSweep, limit: number | undefined): { settle: Depth
   let lnSlope: { slope: number; range: [number, number] } | null = null;
   if (limit !== undefined) {
     const q = sweep.depths.map((L, i) => [L, L * (sweep.ntkNormalized[i]! - limit)] as const).filter(([L]) => L >= Math.max(2, Lmax / 100));
-    if (q.length >= 2) {
-      const lx = q.map((p) => Math.log(p[0]));
-      const mx = lx.reduce((a, b) => a + b, 0) / lx.length;
-      const my = q.reduce((a, p) => a + p[1], 0) / q.length;
-      const sxx = lx.reduce((a, v) => a + (v - mx) ** 2, 0);
-      if (sxx > 0) lnSlope = { slope: lx.reduce((a, v, i) => a + (v - mx) * (q[i]![1] - my), 0) / sxx, range: [q[0]![0], Lmax] };
-    }
+    const f = fitLine(q.map((p) => Math.log(p[0])), q.map((p) => p[1]));
+    if (f) lnSlope = { slope: f.slope, range: [q[0]![0], Lmax] };
   }
   return { settle, lnSlope };
-}
-
-/** Evenly spaced on a log axis: at most `max` of the sweep's depths (figures do not need 10⁵ points). */
-function logThin(depths: readonly number[], max = 400): number[] {
-  if (depths.length <= max) return depths.map((_, i) => i);
-  const lo = Math.log(Math.max(1, depths[0]!));
-  const hi = Math.log(depths.at(-1)!);
-  const idx = new Set<number>();
-  let j = 0;
-  for (let k = 0; k < max; k++) {
-    const target = Math.exp(lo + ((hi - lo) * k) / (max - 1));
-    while (j < depths.length - 1 && depths[j]! < target) j++;
-    idx.add(j);
-  }
-  return [...idx].sort((a, b) => a - b);
 }
 
 /**
@@ -174,7 +156,8 @@ export function depthReport(
     );
     return { arch, gap: gapFit(sweep, floor), ...ntkRates(sweep, parameters.ntkLimit) };
   });
-  const drawn = (sweep: DepthSweep) => logThin(sweep.depths).filter((i) => sweep.depths[i]! >= 1);
+  // Depth 0 has no place on a log axis; the figure thins long sweeps itself (plot/chart.ts).
+  const drawn = (sweep: DepthSweep) => sweep.depths.map((_, i) => i).filter((i) => sweep.depths[i]! >= 1);
   return {
     analysis: 'depth',
     parameters,

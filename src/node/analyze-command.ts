@@ -9,14 +9,13 @@ import { InputError } from '../errors.js';
 import { program, type Arch, type BackendChoice } from '../api.js';
 import { renderSvg } from '../plot/chart.js';
 import type { AnalysisReport } from '../analysis/report.js';
-import { decayReport, depthReport, fluctuationsReport, infiniteReport, leadingReport, profileReport, spectrumReport } from '../analysis/report.js';
+import { decayReport, depthReport, fluctuationsReport, infiniteReport, leadingReport, profileReport, reportJsonReplacer, spectrumReport } from '../analysis/report.js';
 import { FLUCTUATION_FAMILIES, widthFluctuations, type FluctuationFamilyName } from '../analysis/fluctuations.js';
 import { conditioningVsDepth, leadingEigenvalues, SPECTRUM_DENSE_MAX_N } from '../analysis/spectrum.js';
 import { MAX_RESULT_ELEMENTS } from '../cpu/gram.js';
 import { spherePoints } from '../mc/rng.js';
 import { toMatrix } from '../matrix.js';
 import { resntkDepthTableOn } from '../analysis/infinite.js';
-import { kernel } from '../api.js';
 import { readMatrixFile } from './files.js';
 import type { Matrix2D } from '../matrix.js';
 import { spectralDecay } from '../analysis/spectral.js';
@@ -73,7 +72,7 @@ export async function emit(report: AnalysisReport, o: CommonOptions, io: CliIO):
   const svg = await renderSvg(report.figure);
   const json = JSON.stringify(
     { analysis: report.analysis, parameters: report.parameters, summary: report.summary, data: report.data },
-    (_, v: unknown) => (v instanceof Float64Array || v instanceof Float32Array ? Array.from(v) : typeof v === 'number' && !Number.isFinite(v) ? String(v) : v),
+    reportJsonReplacer,
     1,
   );
   const csv = Papa.unparse({ fields: report.table.columns, data: report.table.rows.map((r) => r.map((c) => (typeof c === 'number' ? String(c) : c))) });
@@ -98,6 +97,10 @@ function withCommon(cmd: Command, defaultBackend: BackendChoice = 'cpu'): Comman
     .addOption(new Option('--backend <name>', 'cpu (float64 reference), webgpu (f32; an error without an adapter) or auto').choices(['cpu', 'webgpu', 'auto']).default(defaultBackend))
     .option('--json', 'print the JSON report (or, with --out, a JSON summary) on stdout')
     .option('--quiet', 'no summary lines');
+}
+
+function archOption(extra = ''): Option {
+  return new Option('--arch <spec>', `preset reference or JSON spec file (repeatable)${extra}`).argParser(collect);
 }
 
 function kindOption(): Option {
@@ -130,7 +133,7 @@ Examples:
     analyze
       .command('profile')
       .description("K(θ)/K(0) for unit inputs at angle θ, and the normalised cusp slope −K'(0⁺)/K(0) (Tirer et al.).")
-      .option('--arch <spec>', 'preset reference or JSON spec file (repeatable)', collect)
+      .addOption(archOption())
       .addOption(kindOption())
       .option('--points <n>', 'equally spaced angles in [0, π]', '181')
       .option('--dim <d>', 'input dimension (matters only with biases and inputScale "dim")', '2')
@@ -156,7 +159,7 @@ Examples:
     analyze
       .command('depth')
       .description("Every depth of each arch's depth loop in one pass for two unit inputs at correlation ρ: normalised NTK and 1 − ρ_L (Hayou et al.).")
-      .option('--arch <spec>', 'preset reference or JSON spec file (repeatable); its depth is the largest L', collect)
+      .addOption(archOption('; its depth is the largest L'))
       .option('--rho <r>', 'input correlation ρ ∈ [−1, 1]', '0')
       .option('--ntk-limit <r>', 'the limit r∞ of the normalised NTK, if known (1/4 for ReLU MLPs at ρ < 1): also fit L·(r_L − r∞) against ln L'),
   )
@@ -174,7 +177,7 @@ Examples:
     analyze
       .command('decay')
       .description("Mercer eigenvalues per degree on the sphere S^(dim−1), fitted decay exponents (even and odd degrees) and the parity balance (Belfer et al.).")
-      .option('--arch <spec>', 'preset reference or JSON spec file (repeatable)', collect)
+      .addOption(archOption())
       .addOption(kindOption())
       .option('--dim <d>', 'input dimension: the sphere S^(dim−1) (2: Fourier on the circle)', '2')
       .option('--kmax <k>', 'highest degree', '64')
@@ -202,7 +205,7 @@ Examples:
     analyze
       .command('spectrum')
       .description('Eigenvalues and condition numbers of Gram matrices against depth, several archs at once, every depth from one pass (Barzilai et al.); --lanczos k for the k leading eigenvalues of large Grams.')
-      .option('--arch <spec>', 'preset reference or JSON spec file (repeatable); the sweep runs to its depth', collect)
+      .addOption(archOption('; the sweep runs to its depth'))
       .option('--x <file>', 'inputs, one per row (.npy, .csv, .tsv)')
       .option('--random <n,d>', 'instead of --x: n seeded random points on the unit sphere S^(d−1)', '100,10')
       .option('--seed <s>', 'seed of --random', '0')
@@ -305,10 +308,10 @@ Examples:
       const Lc = num(o.compareDepth, '--compare-depth', { min: 1, max: 1_000_000, integer: true });
       const table = await resntkDepthTableOn(o.backend, { gammas, depths, rho });
       // Limit profiles over ρ0 ∈ [−1, 1]: the γ = ½ ODE is CPU-only (a float64 solve), the rest runs on the chosen backend.
+      // belfer2021 is 1 on the unit diagonal, so the profile's values are the normalised NTK.
       const rhos = Array.from({ length: 81 }, (_, i) => -1 + i / 40);
-      const x = [[1, 0]];
-      const z = rhos.map((r) => [r, Math.sqrt(Math.max(0, (1 - r) * (1 + r)))]);
-      const prof = async (arch: string, name: string, backend: BackendChoice) => ({ name, rho: rhos, ntk: Array.from((await kernel(arch, x, z, { get: 'ntk', backend })).ntk!) });
+      const angles = rhos.map(Math.acos);
+      const prof = async (arch: string, name: string, backend: BackendChoice) => ({ name, rho: rhos, ntk: (await kernelProfile(arch, { angles, backend })).values });
       const profiles = [
         await prof('belfer2021:depth=inf,gamma=1', 'depth = ∞, γ > ½ (two-layer NTK)', o.backend),
         await prof('belfer2021:depth=inf,gamma=0.5', 'depth = ∞, γ = ½ (ODE)', 'cpu'),
