@@ -146,3 +146,22 @@ describe('the core is runtime-neutral', () => {
     }
   });
 });
+
+describe('a spec built in code that contains itself', () => {
+  it('is refused as a cycle, naming where (not "nested more than 32 levels" after 32 paths)', () => {
+    const d = { type: 'dense' };
+    const rep: Record<string, unknown> = { type: 'repeat', count: 2, layers: [d] };
+    (rep.layers as unknown[]).push(rep);
+    expect(() => resolveSpec({ layers: [d, rep] } as never)).toThrow(/^layers\[1\]\.layers\[1\]: the spec contains a cycle/);
+    const res: Record<string, unknown> = { type: 'residual', alpha: 1, branch: [d] };
+    const outer = { type: 'repeat', count: 3, layers: [res] };
+    (res.branch as unknown[]).push(outer);
+    expect(() => resolveSpec({ layers: [d, { type: 'relu' }, outer] } as never)).toThrow(/layers\[2\]\.layers\[0\]\.branch\[1\]: the spec contains a cycle: .*ancestor 2 levels up/);
+  });
+
+  it('the same layer object used twice side by side is not a cycle', () => {
+    const d = { type: 'dense' };
+    const r = { type: 'relu' };
+    expect(resolveSpec({ layers: [d, r, d, r, d] } as never).layers).toHaveLength(5);
+  });
+});

@@ -157,7 +157,24 @@ function containsDense(layers: ResolvedLayer[]): boolean {
   );
 }
 
+/** The layer objects being resolved, outermost first: a layer among its own ancestors is a cycle. */
+const resolving: unknown[] = [];
+
 function resolveLayer(value: unknown, path: string, rep: Rep, nesting = 0): { layer: ResolvedLayer; rep: Rep } {
+  // A spec built in code can contain itself (a repeat inside its own layers); JSON cannot.
+  if (typeof value === 'object' && value !== null && resolving.includes(value)) {
+    const at = resolving.length - 1 - resolving.lastIndexOf(value);
+    throw new SpecError(path, `the spec contains a cycle: this layer is the same object as its ${at === 0 ? 'parent' : `ancestor ${at + 1} levels up`}, so it would contain itself`);
+  }
+  resolving.push(value);
+  try {
+    return resolveLayerBody(value, path, rep, nesting);
+  } finally {
+    resolving.pop();
+  }
+}
+
+function resolveLayerBody(value: unknown, path: string, rep: Rep, nesting: number): { layer: ResolvedLayer; rep: Rep } {
   if (nesting >= MAX_NESTING) {
     throw new SpecError(path, `layers are nested more than ${MAX_NESTING} levels deep (repeats and residual branches)`);
   }
