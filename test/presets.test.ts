@@ -279,3 +279,11 @@ describe('deep residual networks beyond the float64 range', () => {
     expect(() => kernelCpu(spec, [[1, 0]])).toThrow(/overflows float64 before a bias/);
   });
 });
+
+describe('citations', () => {
+  it('the resnet preset names whose arXiv id is whose (2001.10460 is Littwin & Wolf, not Barzilai et al.)', () => {
+    const resnet = PRESETS.find((p) => p.name === 'resnet')!;
+    expect(resnet.arxiv).toBe('2001.10460 (Littwin & Wolf), 2211.14810 (Barzilai et al.)');
+    for (const p of PRESETS) expect(p.arxiv, p.name).toMatch(/^\d{4}\.\d{4,5}/);
+  });
+});

@@ -29,6 +29,7 @@ export interface Preset {
   name: string;
   title: string;
   citation: string;
+  /** arXiv identifier(s); where the citation names several papers, each id says whose it is. */
   arxiv: string;
   /** The model and its parametrisation, in words, including which parameters only enter as a product. */
   model: string;
@@ -203,7 +204,7 @@ export const PRESETS: readonly Preset[] = [
     name: 'resnet',
     title: 'General fully connected ResNet (the form behind huang2020, belfer2021, tirer2021)',
     citation: 'Littwin, Wolf. Residual Tangent Kernels. 2020; Barzilai, Geifman, Galun, Basri. A Kernel Perspective of Skip Connections in Convolutional Networks. ICLR 2023',
-    arxiv: '2001.10460',
+    arxiv: '2001.10460 (Littwin & Wolf), 2211.14810 (Barzilai et al.)',
     model:
       'h0 = √(1/d)·A·x, h_l = h(l−1) + α·√(cv2/n)·V_l·relu(√(cw2/n)·W_l·h(l−1)), f = v·h_L/√n. ' +
       'Only the product α²·cv2·cw2 enters the kernel (a = α²·cv2·cw2/2 in the recursion).',
