@@ -203,3 +203,19 @@ describe('formatCsv', () => {
     expect(() => formatCsv(new Float64Array(0), [MAX_CSV_ELEMENTS, 1])).toThrow('csv: data has 0 values but shape [10000000, 1] needs 10000000');
   });
 });
+
+describe('the header and name options', () => {
+  it('header: true takes the first row as names, false as data, left out detects', () => {
+    expect(plain(parseDelimited('1,2\n3,4\n', 'n.csv', { header: true }))).toEqual({ data: [3, 4], rows: 1, cols: 2, header: ['1', '2'] });
+    expect(plain(parseDelimited('1,2\n3,4\n', 'n.csv'))).toEqual({ data: [1, 2, 3, 4], rows: 2, cols: 2, header: null });
+    expect(plain(parseDelimited(' x , y\n3,4\n', 'n.csv', { header: true }))).toEqual({ data: [3, 4], rows: 1, cols: 2, header: ['x', 'y'] });
+    expect(() => parseDelimited('x,y\n3,4\n', 'n.csv', { header: false })).toThrow('n.csv: row 1, column 1: "x" is not a number');
+    expect(() => parseDelimited('1,2\n', 'n.csv', { header: true })).toThrow('n.csv: has a header row (row 1) but no rows of numbers');
+    expect(() => parseDelimited('1,2\n', 'n.csv', { header: 1 as unknown as boolean })).toThrow('n.csv: header must be true, false or left out, got 1');
+  });
+
+  it("formatCsv's errors name the file given as name", () => {
+    expect(() => formatCsv([1, NaN], [1, 2], { name: 'out.csv' })).toThrow('out.csv: value at row 1, column 2 is NaN: CSV holds finite numbers only');
+    expect(() => formatCsv([1], [1], { name: 'out.csv' })).toThrow('out.csv: shape must be [rows, cols] with non-negative integers, got [1]');
+  });
+});

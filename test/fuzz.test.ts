@@ -763,19 +763,19 @@ describe('fuzz regressions', () => {
     );
     // 200 levels are still read (and the value is then rejected as a dtype, briefly).
     const ok = `{'descr': ${'['.repeat(199)}${']'.repeat(199)}, 'fortran_order': False, 'shape': (1,), }`;
-    expect(messageOf(() => parseNpy(npy(ok, 2), 'r.npy'))).toBe(`r.npy: unsupported structured dtype ${'['.repeat(80)}... (supported: float32, float64, (u)int8/16/32/64, bool)`);
+    expect(messageOf(() => parseNpy(npy(ok, 2), 'r.npy'))).toBe(`r.npy: unsupported structured dtype ${'['.repeat(80)}... (supported: float16, float32, float64, (u)int8/16/32/64, bool)`);
   });
 
   it('npy: a long header value is cut in the message', () => {
     const m = messageOf(() => parseNpy(npy(`{'descr': '${'A'.repeat(5000)}', 'fortran_order': False, 'shape': (1,), }`, 2), 'r.npy'));
-    expect(m).toBe(`r.npy: unsupported dtype '${'A'.repeat(79)}... (supported: float32, float64, (u)int8/16/32/64, bool)`);
+    expect(m).toBe(`r.npy: unsupported dtype '${'A'.repeat(79)}... (supported: float16, float32, float64, (u)int8/16/32/64, bool)`);
   });
 
   it('npy writer: BigInt and symbols in a shape or dtype are InputErrors, not TypeErrors', () => {
     expect(messageOf(() => encodeNpy([1, 2], [2n as unknown as number]))).toBe('npy: shape [2n] has an entry 2n that is not a non-negative integer');
     expect(messageOf(() => npyHeader([Symbol('s') as unknown as number], 'float64'))).toBe('npy: shape [null] has an entry Symbol(s) that is not a non-negative integer');
-    expect(messageOf(() => encodeNpy([1], [1], [Symbol('d')] as unknown as 'float64'))).toBe("npy: unsupported dtype [null] for writing (use 'float64' or 'float32')");
-    expect(messageOf(() => encodeNpy([1], [1], 10n as unknown as 'float64'))).toBe("npy: unsupported dtype 10n for writing (use 'float64' or 'float32')");
+    expect(messageOf(() => encodeNpy([1], [1], [Symbol('d')] as unknown as 'float64'))).toBe(`npy: unsupported dtype [null] for writing (supported: float16, float32, float64, (u)int8/16/32/64, bool, or a numpy type string such as '<f8')`);
+    expect(messageOf(() => encodeNpy([1], [1], 10n as unknown as 'float64'))).toBe(`npy: unsupported dtype 10n for writing (supported: float16, float32, float64, (u)int8/16/32/64, bool, or a numpy type string such as '<f8')`);
   });
 
   it('csv writer: a symbol among the values is an InputError', () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { InputError } from '../src/errors.js';
-import { encodeNpy, npyHeader, parseNpy } from '../src/io/npy.js';
+import { encodeNpy, npyHeader, parseNpy, type NpyDtypeName } from '../src/io/npy.js';
 
 const fromBase64 = (s: string): Uint8Array => Uint8Array.from(atob(s), (c) => c.charCodeAt(0));
 const ascii = (s: string): number[] => Array.from(s, (c) => c.charCodeAt(0));
@@ -65,6 +65,8 @@ const NUMPY_B64 = {
   u8_max: 'k05VTVBZAQB2AHsnZGVzY3InOiAnPHU4JywgJ2ZvcnRyYW5fb3JkZXInOiBGYWxzZSwgJ3NoYXBlJzogKDEsKSwgfSAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgIAr//////////w==',
   f8_3x4: 'k05VTVBZAQB2AHsnZGVzY3InOiAnPGY4JywgJ2ZvcnRyYW5fb3JkZXInOiBGYWxzZSwgJ3NoYXBlJzogKDMsIDQpLCB9ICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgIAoAAAAAAAAAAAAAAAAAAPA/AAAAAAAAAEAAAAAAAAAIQAAAAAAAABBAAAAAAAAAFEAAAAAAAAAYQAAAAAAAABxAAAAAAAAAIEAAAAAAAAAiQAAAAAAAACRAAAAAAAAAJkA=',
 };
+/** np.save of np.array(0.5, dtype='<f2'). */
+const F2_0D = 'k05VTVBZAQB2AHsnZGVzY3InOiAnPGYyJywgJ2ZvcnRyYW5fb3JkZXInOiBGYWxzZSwgJ3NoYXBlJzogKCksIH0gICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgIAoAOA==';
 const numpyFile = (key: keyof typeof NUMPY_B64): Uint8Array => fromBase64(NUMPY_B64[key]);
 
 /**
@@ -225,6 +227,10 @@ describe('parseNpy on files written by numpy', () => {
     });
   }
 
+  it('reads float16', () => {
+    expect(parseNpy(numpyFile('f2'))).toEqual({ data: new Float64Array([1]), shape: [1], dtype: '<f2' });
+  });
+
   it('reads bool as 0/1', () => {
     expect(parseNpy(numpyFile('bool_2x2'))).toEqual({ data: new Float64Array([1, 0, 0, 1]), shape: [2, 2], dtype: '|b1' });
   });
@@ -255,7 +261,9 @@ describe('parseNpy on files written by numpy', () => {
     expect(errorOf(() => parseNpy(numpyFile('obj'), 'o.npy')).message).toMatch(/^o\.npy: unsupported dtype '\|O' \(Python objects\)/);
     expect(errorOf(() => parseNpy(numpyFile('U5'), 'u.npy')).message).toMatch(/^u\.npy: unsupported dtype '<U5' \(unicode strings\)/);
     expect(errorOf(() => parseNpy(numpyFile('c16'), 'c.npy')).message).toMatch(/^c\.npy: unsupported dtype '<c16' \(complex\)/);
-    expect(errorOf(() => parseNpy(numpyFile('f2'))).message).toMatch(/unsupported dtype '<f2'/);
+    expect(errorOf(() => parseNpy(buildNpy("{'descr': '<f16', 'fortran_order': False, 'shape': (1,), }", new Uint8Array(16)), 'q.npy')).message).toBe(
+      "q.npy: unsupported dtype '<f16' (extended precision float) (supported: float16, float32, float64, (u)int8/16/32/64, bool)",
+    );
     const datetime = buildNpy("{'descr': '<M8[ns]', 'fortran_order': False, 'shape': (1,), }", new Uint8Array(8));
     expect(errorOf(() => parseNpy(datetime)).message).toMatch(/unsupported dtype '<M8\[ns\]' \(datetime\)/);
     expect(errorOf(() => parseNpy(numpyFile('structured'), 's.npy')).message).toMatch(
@@ -463,7 +471,10 @@ describe('npyHeader', () => {
     expect(errorOf(() => npyHeader([3, -1], 'float64')).message).toMatch(/shape \[3,-1\] has an entry -1 that is not a non-negative integer/);
     expect(errorOf(() => npyHeader([1.5], 'float64')).message).toMatch(/entry 1\.5/);
     expect(errorOf(() => npyHeader([NaN], 'float64')).message).toMatch(/not a non-negative integer/);
-    expect(errorOf(() => npyHeader([2], 'int32' as 'float64')).message).toMatch(/unsupported dtype "int32" for writing/);
+    expect(errorOf(() => npyHeader([2], 'int128')).message).toBe(
+      `npy: unsupported dtype "int128" for writing (supported: float16, float32, float64, (u)int8/16/32/64, bool, or a numpy type string such as '<f8')`,
+    );
+    expect(errorOf(() => npyHeader([2], '<c16')).message).toMatch(/unsupported dtype "<c16" for writing/);
     expect(errorOf(() => npyHeader([2 ** 40, 2 ** 40], 'float64')).message).toMatch(/is too large/);
   });
 });
@@ -519,5 +530,244 @@ describe('encodeNpy', () => {
     expect(errorOf(() => encodeNpy([1, 2, 3], [2, 2])).message).toBe('npy: data has 3 values but shape (2, 2) needs 4');
     expect(errorOf(() => encodeNpy([1], [0])).message).toMatch(/data has 1 values but shape \(0,\) needs 0/);
     expect(errorOf(() => encodeNpy([1, 2], [-2])).message).toMatch(/not a non-negative integer/);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// Every dtype, both byte orders
+
+/**
+ * np.save output for each dtype numpy has for numbers, shape (2, 3), in both byte orders
+ * (one-byte types have none). Regenerate with, for each name and order in '<>':
+ *
+ *   dt = np.dtype(name).newbyteorder(order); f = io.BytesIO(); np.save(f, np.array(VALUES[name], dtype=dt))
+ */
+const NUMPY_DTYPES_B64: Record<string, string> = {
+  float64_le: 'k05VTVBZAQB2AHsnZGVzY3InOiAnPGY4JywgJ2ZvcnRyYW5fb3JkZXInOiBGYWxzZSwgJ3NoYXBlJzogKDIsIDMpLCB9ICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgIAoAAAAAAAD4PwAAAAAAAALANVgAZi3rUX6amZmZmZm5PwAAAAAAAACAAQAAAAAAAAA=',
+  float64_be: 'k05VTVBZAQB2AHsnZGVzY3InOiAnPmY4JywgJ2ZvcnRyYW5fb3JkZXInOiBGYWxzZSwgJ3NoYXBlJzogKDIsIDMpLCB9ICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgIAo/+AAAAAAAAMACAAAAAAAAflHrLWYAWDU/uZmZmZmZmoAAAAAAAAAAAAAAAAAAAAE=',
+  float32_le: 'k05VTVBZAQB2AHsnZGVzY3InOiAnPGY0JywgJ2ZvcnRyYW5fb3JkZXInOiBGYWxzZSwgJ3NoYXBlJzogKDIsIDMpLCB9ICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgIArNzMw9AABgwMrySXEA4H9HAAAAgAEAAAA=',
+  float32_be: 'k05VTVBZAQB2AHsnZGVzY3InOiAnPmY0JywgJ2ZvcnRyYW5fb3JkZXInOiBGYWxzZSwgJ3NoYXBlJzogKDIsIDMpLCB9ICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgIAo9zMzNwGAAAHFJ8spHf+AAgAAAAAAAAAE=',
+  float16_le: 'k05VTVBZAQB2AHsnZGVzY3InOiAnPGYyJywgJ2ZvcnRyYW5fb3JkZXInOiBGYWxzZSwgJ3NoYXBlJzogKDIsIDMpLCB9ICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgIAoAPGYu/3sBgFU1AIA=',
+  float16_be: 'k05VTVBZAQB2AHsnZGVzY3InOiAnPmYyJywgJ2ZvcnRyYW5fb3JkZXInOiBGYWxzZSwgJ3NoYXBlJzogKDIsIDMpLCB9ICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgIAo8AC5me/+AATVVgAA=',
+  int8: 'k05VTVBZAQB2AHsnZGVzY3InOiAnfGkxJywgJ2ZvcnRyYW5fb3JkZXInOiBGYWxzZSwgJ3NoYXBlJzogKDIsIDMpLCB9ICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgIAqA/wABZH8=',
+  int16_le: 'k05VTVBZAQB2AHsnZGVzY3InOiAnPGkyJywgJ2ZvcnRyYW5fb3JkZXInOiBGYWxzZSwgJ3NoYXBlJzogKDIsIDMpLCB9ICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgIAoAgP//AAABACwB/38=',
+  int16_be: 'k05VTVBZAQB2AHsnZGVzY3InOiAnPmkyJywgJ2ZvcnRyYW5fb3JkZXInOiBGYWxzZSwgJ3NoYXBlJzogKDIsIDMpLCB9ICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgIAqAAP//AAAAAQEsf/8=',
+  int32_le: 'k05VTVBZAQB2AHsnZGVzY3InOiAnPGk0JywgJ2ZvcnRyYW5fb3JkZXInOiBGYWxzZSwgJ3NoYXBlJzogKDIsIDMpLCB9ICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgIAoAAACA/////wAAAAABAAAAcBEBAP///38=',
+  int32_be: 'k05VTVBZAQB2AHsnZGVzY3InOiAnPmk0JywgJ2ZvcnRyYW5fb3JkZXInOiBGYWxzZSwgJ3NoYXBlJzogKDIsIDMpLCB9ICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgIAqAAAAA/////wAAAAAAAAABAAERcH////8=',
+  int64_le: 'k05VTVBZAQB2AHsnZGVzY3InOiAnPGk4JywgJ2ZvcnRyYW5fb3JkZXInOiBGYWxzZSwgJ3NoYXBlJzogKDIsIDMpLCB9ICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgIAoAAAAAAADg////////////AAAAAAAAAAABAAAAAAAAAAcAAAAAAQAAAAAAAAAAIAA=',
+  int64_be: 'k05VTVBZAQB2AHsnZGVzY3InOiAnPmk4JywgJ2ZvcnRyYW5fb3JkZXInOiBGYWxzZSwgJ3NoYXBlJzogKDIsIDMpLCB9ICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgIAr/4AAAAAAAAP//////////AAAAAAAAAAAAAAAAAAAAAQAAAQAAAAAHACAAAAAAAAA=',
+  uint8: 'k05VTVBZAQB2AHsnZGVzY3InOiAnfHUxJywgJ2ZvcnRyYW5fb3JkZXInOiBGYWxzZSwgJ3NoYXBlJzogKDIsIDMpLCB9ICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgIAoAAQKAyP8=',
+  uint16_le: 'k05VTVBZAQB2AHsnZGVzY3InOiAnPHUyJywgJ2ZvcnRyYW5fb3JkZXInOiBGYWxzZSwgJ3NoYXBlJzogKDIsIDMpLCB9ICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgIAoAAAEAAgAsAUCc//8=',
+  uint16_be: 'k05VTVBZAQB2AHsnZGVzY3InOiAnPnUyJywgJ2ZvcnRyYW5fb3JkZXInOiBGYWxzZSwgJ3NoYXBlJzogKDIsIDMpLCB9ICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgIAoAAAABAAIBLJxA//8=',
+  uint32_le: 'k05VTVBZAQB2AHsnZGVzY3InOiAnPHU0JywgJ2ZvcnRyYW5fb3JkZXInOiBGYWxzZSwgJ3NoYXBlJzogKDIsIDMpLCB9ICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgIAoAAAAAAQAAAAIAAABwEQEAAF7Qsv////8=',
+  uint32_be: 'k05VTVBZAQB2AHsnZGVzY3InOiAnPnU0JywgJ2ZvcnRyYW5fb3JkZXInOiBGYWxzZSwgJ3NoYXBlJzogKDIsIDMpLCB9ICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgIAoAAAAAAAAAAQAAAAIAARFwstBeAP////8=',
+  uint64_le: 'k05VTVBZAQB2AHsnZGVzY3InOiAnPHU4JywgJ2ZvcnRyYW5fb3JkZXInOiBGYWxzZSwgJ3NoYXBlJzogKDIsIDMpLCB9ICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgIAoAAAAAAAAAAAEAAAAAAAAAAgAAAAAAAAAAAAAAAAEAAAEAAAAAABAAAAAAAAAAIAA=',
+  uint64_be: 'k05VTVBZAQB2AHsnZGVzY3InOiAnPnU4JywgJ2ZvcnRyYW5fb3JkZXInOiBGYWxzZSwgJ3NoYXBlJzogKDIsIDMpLCB9ICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgIAoAAAAAAAAAAAAAAAAAAAABAAAAAAAAAAIAAAEAAAAAAAAQAAAAAAABACAAAAAAAAA=',
+  bool: 'k05VTVBZAQB2AHsnZGVzY3InOiAnfGIxJywgJ2ZvcnRyYW5fb3JkZXInOiBGYWxzZSwgJ3NoYXBlJzogKDIsIDMpLCB9ICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgIAoBAAABAQA=',
+};
+
+/** The values of NUMPY_DTYPES_B64, row-major (what was passed to np.array, before the dtype's rounding). */
+const DTYPE_VALUES: Record<NpyDtypeName, number[]> = {
+  float64: [1.5, -2.25, 3e300, 0.1, -0, 5e-324],
+  float32: [0.1, -3.5, 1e30, 65504, -0, 1e-45],
+  float16: [1, 0.1, 65504, -(2 ** -24), 1 / 3, -0],
+  int8: [-128, -1, 0, 1, 100, 127],
+  int16: [-32768, -1, 0, 1, 300, 32767],
+  int32: [-(2 ** 31), -1, 0, 1, 70000, 2 ** 31 - 1],
+  int64: [-(2 ** 53), -1, 0, 1, 2 ** 40 + 7, 2 ** 53],
+  uint8: [0, 1, 2, 128, 200, 255],
+  uint16: [0, 1, 2, 300, 40000, 65535],
+  uint32: [0, 1, 2, 70000, 3000000000, 2 ** 32 - 1],
+  uint64: [0, 1, 2, 2 ** 40, 2 ** 52 + 1, 2 ** 53],
+  bool: [1, 0, 0, 1, 1, 0],
+};
+const ITEMSIZES: Record<NpyDtypeName, number> = {
+  float64: 8, float32: 4, float16: 2, int8: 1, int16: 2, int32: 4, int64: 8, uint8: 1, uint16: 2, uint32: 4, uint64: 8, bool: 1,
+};
+const DTYPE_CODES: Record<NpyDtypeName, string> = {
+  float64: 'f8', float32: 'f4', float16: 'f2', int8: 'i1', int16: 'i2', int32: 'i4', int64: 'i8', uint8: 'u1', uint16: 'u2', uint32: 'u4', uint64: 'u8', bool: 'b1',
+};
+const DTYPE_NAMES = Object.keys(DTYPE_VALUES) as NpyDtypeName[];
+/** Each dtype in each byte order it has: [name, byteOrder, fixture key, descr]. */
+const DTYPE_ORDERS: [NpyDtypeName, 'little' | 'big', string, string][] = DTYPE_NAMES.flatMap((name) =>
+  ITEMSIZES[name] === 1
+    ? [[name, 'little', name, `|${DTYPE_CODES[name]}`] as [NpyDtypeName, 'little', string, string]]
+    : (['little', 'big'] as const).map((o) => [name, o, `${name}_${o === 'little' ? 'le' : 'be'}`, `${o === 'little' ? '<' : '>'}${DTYPE_CODES[name]}`] as [NpyDtypeName, 'little' | 'big', string, string]),
+);
+
+/** What a dtype stores for x (floats rounded; integers and bools are exact). */
+function rounded(name: NpyDtypeName, x: number): number {
+  if (name === 'float32') return Math.fround(x);
+  if (name === 'float16') return parseNpy(encodeNpy([x], [], 'float16')).data[0]!;
+  return x;
+}
+
+describe('every dtype in both byte orders', () => {
+  it('has a numpy fixture for each', () => {
+    expect(Object.keys(NUMPY_DTYPES_B64).sort()).toEqual(DTYPE_ORDERS.map(([, , key]) => key).sort());
+  });
+
+  for (const [name, byteOrder, key, descr] of DTYPE_ORDERS) {
+    it(`${descr}: reads numpy's file, writes it byte for byte, and by its type string too`, () => {
+      const file = fromBase64(NUMPY_DTYPES_B64[key]!);
+      const a = parseNpy(file, `${key}.npy`);
+      expect(a.dtype).toBe(descr);
+      expect(a.shape).toEqual([2, 3]);
+      const expected = DTYPE_VALUES[name].map((x) => rounded(name, x));
+      expect(Array.from(a.data)).toEqual(expected);
+      expect(Array.from(a.data, (x) => Object.is(x, -0))).toEqual(expected.map((x) => Object.is(x, -0)));
+      // Written from the values numpy was given, and from what was read back.
+      expect(encodeNpy(DTYPE_VALUES[name], [2, 3], name, { byteOrder })).toEqual(file);
+      expect(encodeNpy(a.data, a.shape, a.dtype)).toEqual(file);
+      expect(npyHeader([2, 3], name, { byteOrder })).toEqual(file.subarray(0, 128));
+    });
+  }
+
+  it('round trips 0-d, 1-d, 3-d, 4-d and empty arrays of every dtype in both byte orders', () => {
+    for (const [name, byteOrder, , descr] of DTYPE_ORDERS) {
+      for (const shape of [[], [6], [1, 2, 3], [3, 1, 2, 1], [0], [2, 0, 3]]) {
+        const n = shape.reduce((p, d) => p * d, 1);
+        const values = Array.from({ length: n }, (_, i) => DTYPE_VALUES[name][i % 6]!);
+        const a = parseNpy(encodeNpy(values, shape, name, { byteOrder }));
+        expect(a.dtype, `${descr} ${JSON.stringify(shape)}`).toBe(descr);
+        expect(a.shape).toEqual(shape);
+        expect(Array.from(a.data)).toEqual(values.map((x) => rounded(name, x)));
+      }
+    }
+  });
+
+  it('copies typed arrays straight in for float64/float32 and agrees with the element-wise path', () => {
+    const x = Float64Array.from({ length: 1000 }, (_, i) => Math.sin(i) * 10 ** ((i % 40) - 20));
+    for (const dtype of ['float64', 'float32'] as const) {
+      for (const byteOrder of ['little', 'big'] as const) {
+        const fast = encodeNpy(x, [10, 100], dtype, { byteOrder });
+        const slow = encodeNpy(Array.from(x), [10, 100], dtype, { byteOrder });
+        expect(fast).toEqual(slow);
+        expect(Array.from(parseNpy(fast).data)).toEqual(Array.from(dtype === 'float32' ? Float32Array.from(x) : x));
+      }
+    }
+  });
+
+  it('writes BigInt values exactly to int64 and uint64, beyond 2^53', () => {
+    const i8 = encodeNpy(BigInt64Array.from([-(2n ** 63n), 2n ** 53n + 1n, 2n ** 63n - 1n]), [3], 'int64', { byteOrder: 'big' });
+    const v = new DataView(i8.buffer, 128);
+    expect([v.getBigInt64(0), v.getBigInt64(8), v.getBigInt64(16)]).toEqual([-(2n ** 63n), 2n ** 53n + 1n, 2n ** 63n - 1n]);
+    // numpy's own file for np.array([2**64 - 1], '<u8').
+    expect(encodeNpy([2n ** 64n - 1n], [1], 'uint64')).toEqual(numpyFile('u8_max'));
+    expect(Array.from(parseNpy(encodeNpy([5n, -3n], [2], 'float32')).data)).toEqual([5, -3]);
+    expect(errorOf(() => encodeNpy([2n ** 63n], [1], 'int64')).message).toBe('npy: element [0] is 9223372036854775808n: int64 holds integers from -2^63 to 2^63 - 1');
+    expect(errorOf(() => encodeNpy([-1n], [1], 'uint64')).message).toBe('npy: element [0] is -1n: uint64 holds integers from 0 to 2^64 - 1');
+    expect(errorOf(() => encodeNpy([300n], [1], 'uint8')).message).toBe('npy: element [0] is 300n: uint8 holds integers from 0 to 255');
+  });
+
+  it('takes numpy type strings, with or without a byte order', () => {
+    expect(parseNpy(encodeNpy([1, 2], [2], '>i4')).dtype).toBe('>i4');
+    expect(parseNpy(encodeNpy([1, 2], [2], 'i4')).dtype).toBe('<i4');
+    expect(parseNpy(encodeNpy([1, 2], [2], '=u2')).dtype).toBe('<u2');
+    expect(parseNpy(encodeNpy([1, 0], [2], 'b1', { byteOrder: 'big' })).dtype).toBe('|b1');
+    expect(parseNpy(encodeNpy([1, 2], [2], 'i4', { byteOrder: 'big' })).dtype).toBe('>i4');
+    expect(parseNpy(encodeNpy([1, 2], [2], '|u1')).dtype).toBe('|u1');
+    expect(errorOf(() => encodeNpy([1], [1], '<f8', { byteOrder: 'big' })).message).toBe(`npy: dtype "<f8" is little-endian but byteOrder is "big"`);
+    expect(errorOf(() => encodeNpy([1], [1], 'float64', { byteOrder: 'middle' as 'big' })).message).toBe(`npy: byteOrder must be 'little' or 'big', got "middle"`);
+    for (const bad of ['<c8', '<U5', '|O', 'f', 'float', 'Float64', '<f8 ', '<<f8', '<M8[ns]', 'i16', 'b2']) {
+      expect(errorOf(() => encodeNpy([1], [1], bad)).message, bad).toMatch(/^npy: unsupported dtype .* for writing/);
+    }
+  });
+
+  it('refuses values an integer or bool dtype cannot hold, naming the element', () => {
+    const cases: [NpyDtypeName, number[], number[], string][] = [
+      ['int8', [1, 2], [1, 128], 'npy: element [0, 1] is 128: int8 holds integers from -128 to 127'],
+      ['int8', [3], [0, -129, 0], 'npy: element [1] is -129: int8 holds integers from -128 to 127'],
+      ['uint8', [2], [0, -1], 'npy: element [1] is -1: uint8 holds integers from 0 to 255'],
+      ['int16', [1], [1.5], 'npy: element [0] is 1.5: int16 holds integers from -32768 to 32767'],
+      ['uint16', [1], [65536], 'npy: element [0] is 65536: uint16 holds integers from 0 to 65535'],
+      ['int32', [1, 1, 2], [0, NaN], 'npy: element [0, 0, 1] is NaN: int32 holds integers from -2147483648 to 2147483647'],
+      ['uint32', [1], [2 ** 32], 'npy: element [0] is 4294967296: uint32 holds integers from 0 to 4294967295'],
+      ['int64', [1], [2 ** 63], 'npy: element [0] is 9223372036854776000: int64 holds integers from -2^63 to 2^63 - 1'],
+      ['uint64', [1], [Infinity], 'npy: element [0] is Infinity: uint64 holds integers from 0 to 2^64 - 1'],
+      ['bool', [2], [1, 2], 'npy: element [1] is 2: bool holds 0 and 1 only'],
+      ['bool', [], [0.5], 'npy: the value is 0.5: bool holds 0 and 1 only'],
+    ];
+    for (const [dtype, shape, values, message] of cases) {
+      expect(errorOf(() => encodeNpy(values, shape, dtype)).message).toBe(message);
+    }
+    // The extremes are fine (the largest doubles below 2^63 and 2^64 too), and -0 is 0.
+    const i8 = new DataView(encodeNpy([-(2 ** 63), 2 ** 63 - 1024, -0], [3], 'int64').buffer, 128);
+    expect([i8.getBigInt64(0, true), i8.getBigInt64(8, true), i8.getBigInt64(16, true)]).toEqual([-(2n ** 63n), 2n ** 63n - 1024n, 0n]);
+    expect(new DataView(encodeNpy([2 ** 64 - 2048], [1], 'uint64').buffer, 128).getBigUint64(0, true)).toBe(2n ** 64n - 2048n);
+  });
+
+  it('refuses what is not a number, in any dtype', () => {
+    expect(errorOf(() => encodeNpy(['1', 2] as unknown as number[], [2])).message).toBe('npy: element [0] is "1": not a number');
+    expect(errorOf(() => encodeNpy([1, null] as unknown as number[], [2], 'float32')).message).toBe('npy: element [1] is null: not a number');
+    expect(errorOf(() => encodeNpy({ length: 1 } as unknown as number[], [1], 'int8')).message).toBe('npy: element [0] is undefined: not a number');
+    expect(errorOf(() => encodeNpy(undefined as unknown as number[], [1])).message).toBe('npy: data must be an array of numbers, got undefined');
+    expect(errorOf(() => encodeNpy([1, 2], [3], 'float64', { name: 'out.npy' })).message).toBe('out.npy: data has 2 values but shape (3,) needs 3');
+  });
+});
+
+describe('float16', () => {
+  /** The float16 bits encodeNpy writes for each value. */
+  const halves = (xs: readonly number[]): number[] => {
+    const file = encodeNpy(xs, [xs.length], 'float16');
+    const v = new DataView(file.buffer, 128);
+    return xs.map((_, i) => v.getUint16(2 * i, true));
+  };
+  const half = (x: number): number => halves([x])[0]!;
+  /** The value parseNpy reads for each bit pattern. */
+  const fromBits = (bits: readonly number[]): Float64Array => {
+    const file = encodeNpy(new Array<number>(bits.length).fill(0), [bits.length], 'float16');
+    const v = new DataView(file.buffer, 128);
+    bits.forEach((b, i) => v.setUint16(2 * i, b, true));
+    return parseNpy(file).data;
+  };
+  const ALL = Array.from({ length: 0x10000 }, (_, i) => i);
+
+  it('matches numpy on known values', () => {
+    expect(encodeNpy([0.5], [], 'float16')).toEqual(fromBase64(F2_0D));
+    const known: [number, number][] = [
+      [1, 0x3c00], [-2, 0xc000], [0.1, 0x2e66], [1 / 3, 0x3555], [65504, 0x7bff], [2 ** -14, 0x0400], [2 ** -24, 0x0001],
+      [0, 0x0000], [-0, 0x8000], [Infinity, 0x7c00], [-Infinity, 0xfc00], [NaN, 0x7e00], [1e-8, 0x0000], [3e-8, 0x0001],
+      [65519.99, 0x7bff], [65520, 0x7c00], [1e10, 0x7c00], [-1e10, 0xfc00], [2049, 0x6800], [2051, 0x6802], [0.0001, 0x068e],
+    ];
+    expect(halves(known.map(([x]) => x)).map((b) => b.toString(16))).toEqual(known.map(([, b]) => b.toString(16)));
+  });
+
+  it('reads every bit pattern and writes each back to the same bits', () => {
+    const values = fromBits(ALL);
+    const back = halves(Array.from(values));
+    const wrong = ALL.filter((bits) => {
+      const nan = (bits & 0x7c00) === 0x7c00 && (bits & 0x3ff) !== 0;
+      return nan ? !Number.isNaN(values[bits]) || back[bits] !== 0x7e00 : back[bits] !== bits;
+    });
+    expect(wrong).toEqual([]);
+    expect(values[0x3c00]).toBe(1);
+    expect(values[0x0001]).toBe(2 ** -24);
+    expect(values[0xfbff]).toBe(-65504);
+  });
+
+  it('rounds to nearest, ties to even, once from float64', () => {
+    const finite = fromBits(ALL.slice(0, 0x7c00)); // 0 … 65504
+    const mids: number[] = [];
+    const below: number[] = [];
+    const above: number[] = [];
+    for (let b = 0; b < 0x7bff; b++) {
+      const lo = finite[b]!;
+      const hi = finite[b + 1]!;
+      mids.push((lo + hi) / 2); // exact: halves have 11 significant bits
+      below.push((lo + hi) / 2 - (hi - lo) / 1024);
+      above.push((lo + hi) / 2 + (hi - lo) / 1024);
+    }
+    const even = (b: number) => (b % 2 === 0 ? b : b + 1);
+    const m = halves(mids);
+    const mNeg = halves(mids.map((x) => -x));
+    const lo = halves(below);
+    const hi = halves(above);
+    const wrong = mids.flatMap((_, b) =>
+      m[b] !== even(b) || mNeg[b] !== (even(b) | 0x8000) || lo[b] !== b || hi[b] !== b + 1 ? [b] : [],
+    );
+    expect(wrong).toEqual([]);
+    // Through float32 first, 1 + 2^-11 + 2^-30 would round to the tie 1 + 2^-11 and then to even (1).
+    expect(half(1 + 2 ** -11 + 2 ** -30)).toBe(0x3c01);
   });
 });

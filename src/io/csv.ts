@@ -26,6 +26,11 @@ export type CsvDelimiter = ',' | '\t' | ';';
 export interface DelimitedOptions {
   /** Cell separator; detected from the extension of `name` and the first line when left out. */
   delimiter?: CsvDelimiter;
+  /**
+   * Whether the first row holds column names: `true` takes it as names (even numbers), `false` as
+   * data; left out, it is names when one of its cells is text.
+   */
+  header?: boolean;
 }
 
 export interface DelimitedMatrix {
@@ -42,6 +47,8 @@ export interface FormatCsvOptions {
   header?: readonly string[];
   /** Cell separator (default ','). */
   delimiter?: CsvDelimiter;
+  /** The file's name, for error messages (default 'csv'). */
+  name?: string;
 }
 
 /**
@@ -75,6 +82,10 @@ export function parseDelimited(text: string, name: string, opts: DelimitedOption
   if (given !== undefined && !DELIMITERS.includes(given)) {
     throw new InputError(`${name}: delimiter must be ",", "\\t" or ";", got ${jsValue(given)}`);
   }
+  const headerOpt = opts.header;
+  if (headerOpt !== undefined && typeof headerOpt !== 'boolean') {
+    throw new InputError(`${name}: header must be true, false or left out, got ${jsValue(headerOpt)}`);
+  }
   let body = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
   // One line end ('\n') everywhere, so that rows can be mapped to lines by counting.
   if (body.includes('\r')) body = body.replace(/\r\n?/g, '\n');
@@ -83,7 +94,7 @@ export function parseDelimited(text: string, name: string, opts: DelimitedOption
   const all = readRows(body, delimiter, name);
   const first = all[0];
   if (first === undefined) throw new InputError(`${name}: empty file: no rows of numbers`);
-  const header = first.cells.some(isText) ? first.cells.map((h) => h.trim()) : null;
+  const header = headerOpt ?? first.cells.some(isText) ? first.cells.map((h) => h.trim()) : null;
   const cols = first.cells.length;
   const skip = header ? 1 : 0;
   const rows = all.length - skip;
@@ -256,33 +267,34 @@ export function formatCsv(
   shape: readonly number[],
   opts: FormatCsvOptions = {},
 ): string {
+  const name = typeof opts.name === 'string' ? opts.name : 'csv';
   if (!Array.isArray(shape) || shape.length !== 2 || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
-    throw new InputError(`csv: shape must be [rows, cols] with non-negative integers, got ${jsValue(shape)}`);
+    throw new InputError(`${name}: shape must be [rows, cols] with non-negative integers, got ${jsValue(shape)}`);
   }
   const [rows, cols] = shape as [number, number];
   const count = rows * cols;
   if (count > MAX_CSV_ELEMENTS) {
     throw new InputError(
-      `csv: ${rows} × ${cols} = ${count} values is too many for CSV (at most ${MAX_CSV_ELEMENTS}); write .npy instead`,
+      `${name}: ${rows} × ${cols} = ${count} values is too many for CSV (at most ${MAX_CSV_ELEMENTS}); write .npy instead`,
     );
   }
   if (data.length !== count) {
-    throw new InputError(`csv: data has ${data.length} values but shape [${rows}, ${cols}] needs ${count}`);
+    throw new InputError(`${name}: data has ${data.length} values but shape [${rows}, ${cols}] needs ${count}`);
   }
   const delimiter = opts.delimiter ?? ',';
   if (!DELIMITERS.includes(delimiter)) {
-    throw new InputError(`csv: delimiter must be ",", "\\t" or ";", got ${jsValue(delimiter)}`);
+    throw new InputError(`${name}: delimiter must be ",", "\\t" or ";", got ${jsValue(delimiter)}`);
   }
 
   const lines: string[] = [];
   const header = opts.header;
   if (header !== undefined) {
     if (!Array.isArray(header) || header.length !== cols || !header.every((h) => typeof h === 'string')) {
-      throw new InputError(`csv: header must be ${cols} strings (one per column)`);
+      throw new InputError(`${name}: header must be ${cols} strings (one per column)`);
     }
     if (!header.some(isText)) {
       throw new InputError(
-        'csv: the header needs at least one name that is not a number, empty, NaN, Inf or NA (a reader would take the row for data)',
+        `${name}: the header needs at least one name that is not a number, empty, NaN, Inf or NA (a reader would take the row for data)`,
       );
     }
     lines.push(header.map((h) => quoteName(h, delimiter)).join(delimiter));
@@ -292,7 +304,7 @@ export function formatCsv(
     for (let j = 0; j < cols; j++) {
       const v = data[i * cols + j]!;
       if (typeof v !== 'number' || !Number.isFinite(v)) {
-        throw new InputError(`csv: value at row ${i + 1}, column ${j + 1} is ${jsValue(v)}: CSV holds finite numbers only`);
+        throw new InputError(`${name}: value at row ${i + 1}, column ${j + 1} is ${jsValue(v)}: CSV holds finite numbers only`);
       }
       cells[j] = v === 0 && 1 / v < 0 ? '-0' : String(v);
     }

@@ -6,18 +6,63 @@
  *   "\x93NUMPY" | major u8 | minor u8 | header length (u16 LE in 1.0, u32 LE in 2.0/3.0)
  *   | header: a Python-literal dict {'descr': ..., 'fortran_order': ..., 'shape': (...)}
  *     padded with spaces and ended by '\n' | raw data.
+ *
+ * Reading: any rank (0-D scalars included), float16/32/64, (u)int8/16/32/64 and bool, either byte
+ * order, C or Fortran order; values come back as float64 in C order. Writing: the same dtypes,
+ * either byte order, C order, byte-identical to numpy's `np.save` for the same array.
  */
 import { InputError } from '../errors.js';
 import { jsValue } from '../jsvalue.js';
 
+/** The dtypes the CLI writes (`--dtype`), and what `NpyBlockWriter` streams. */
 export type NpyDtype = 'float64' | 'float32';
 
-export interface NpyArray {
-  /** Values converted to float64, in C (row-major) order. */
+/** Every dtype `parseNpy` reads and `encodeNpy` writes, by numpy's name for it. */
+export type NpyDtypeName =
+  | 'float64'
+  | 'float32'
+  | 'float16'
+  | 'int8'
+  | 'int16'
+  | 'int32'
+  | 'int64'
+  | 'uint8'
+  | 'uint16'
+  | 'uint32'
+  | 'uint64'
+  | 'bool';
+
+/**
+ * A dtype to write: a name (`'float32'`), or a numpy type string with its byte order (`'<f4'`,
+ * `'>i8'`, `'|b1'`), such as `NpyArray.dtype` holds, so that what was read can be written back as
+ * it was.
+ */
+export type NpyWriteDtype = NpyDtypeName | (string & {});
+
+/** Byte order of the values in a written file (numpy writes the machine's, little-endian nearly everywhere). */
+export type NpyByteOrder = 'little' | 'big';
+
+/** An n-dimensional array: values in C (row-major) order and the shape (`[]` for a scalar). */
+export interface NdArray {
   data: Float64Array;
+  shape: number[];
+}
+
+/** What `parseNpy` returns. */
+export interface NpyArray extends NdArray {
+  /** Values converted to float64, in C (row-major) order, whatever the file's order. */
+  data: Float64Array;
+  /** The shape; `[]` for a 0-D (scalar) array. */
   shape: number[];
   /** The numpy dtype the values were read from, e.g. '<f4', '>i8', '|u1'. */
   dtype: string;
+}
+
+export interface EncodeNpyOptions {
+  /** Byte order of the values (default 'little'); one-byte dtypes have none. */
+  byteOrder?: NpyByteOrder;
+  /** The file's name, for error messages (default 'npy'). */
+  name?: string;
 }
 
 const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // "\x93NUMPY"
@@ -30,8 +75,18 @@ const TWO_53 = 2n ** 53n;
 // ---------------------------------------------------------------------------------------------
 // Reading
 
-/** Parses a whole .npy file. Values are converted to float64, always returned in C (row-major) order. */
-export function parseNpy(bytes: Uint8Array | ArrayBuffer, name = 'npy'): NpyArray {
+/**
+ * Parses a whole .npy file from its bytes (a `Uint8Array`, e.g. a Node Buffer or
+ * `new Uint8Array(await file.arrayBuffer())`, or an ArrayBuffer). Any rank; float16/32/64,
+ * (u)int8/16/32/64 and bool in either byte order; C or Fortran order; format versions 1.0–3.0.
+ * Values are converted to float64 and always returned in C (row-major) order; 64-bit integers
+ * beyond 2^53 are refused rather than rounded. Runtime-neutral (no Node APIs).
+ *
+ * @param name the file's name, leading every error message (default 'npy').
+ * @throws InputError (one line, starting with `name`): not a .npy file, a truncated header or data,
+ *   trailing bytes, an unsupported dtype or format version, a malformed header.
+ */
+export function parseNpy(bytes: Uint8Array | ArrayBufferLike, name = 'npy'): NpyArray {
   const u8 = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
   const fail = (problem: string): never => {
     throw new InputError(`${name}: ${problem}`);
@@ -82,6 +137,9 @@ export function parseNpy(bytes: Uint8Array | ArrayBuffer, name = 'npy'): NpyArra
       break;
     case 'f4':
       for (let i = 0; i < count; i++, off += 4) raw[i] = view.getFloat32(off, le);
+      break;
+    case 'f2':
+      for (let i = 0; i < count; i++, off += 2) raw[i] = halfToNumber(view.getUint16(off, le));
       break;
     case 'i1':
       for (let i = 0; i < count; i++, off += 1) raw[i] = view.getInt8(off);
@@ -193,18 +251,20 @@ function readHeaderDict(text: string, fail: (p: string) => never): Header {
   return { descr: descr.t === 'str' ? descr.v : descr, fortranOrder: fo.v, shape };
 }
 
-type DtypeKind = 'f4' | 'f8' | 'i1' | 'i2' | 'i4' | 'i8' | 'u1' | 'u2' | 'u4' | 'u8' | 'b1';
+type DtypeKind = 'f2' | 'f4' | 'f8' | 'i1' | 'i2' | 'i4' | 'i8' | 'u1' | 'u2' | 'u4' | 'u8' | 'b1';
 
-const DTYPE_LABELS: Record<DtypeKind, string> = {
-  f4: 'float32', f8: 'float64', b1: 'bool',
+const DTYPE_LABELS: Record<DtypeKind, NpyDtypeName> = {
+  f2: 'float16', f4: 'float32', f8: 'float64', b1: 'bool',
   i1: 'int8', i2: 'int16', i4: 'int32', i8: 'int64',
   u1: 'uint8', u2: 'uint16', u4: 'uint32', u8: 'uint64',
 };
 
 const UNSUPPORTED_KINDS: Record<string, string> = {
   O: 'Python objects', U: 'unicode strings', S: 'byte strings', a: 'byte strings', V: 'raw/void',
-  c: 'complex', M: 'datetime', m: 'timedelta', f: 'half or extended precision float',
+  c: 'complex', M: 'datetime', m: 'timedelta', f: 'extended precision float',
 };
+
+const SUPPORTED = 'float16, float32, float64, (u)int8/16/32/64, bool';
 
 interface DtypeInfo {
   descr: string;
@@ -215,7 +275,7 @@ interface DtypeInfo {
 }
 
 function dtypeInfo(descr: string | PyValue, fail: (p: string) => never): DtypeInfo {
-  const supported = 'supported: float32, float64, (u)int8/16/32/64, bool';
+  const supported = `supported: ${SUPPORTED}`;
   if (typeof descr !== 'string') {
     // numpy writes structured (record) dtypes as a list of (name, type) tuples.
     const what = descr.t === 'list' ? 'structured dtype' : 'dtype';
@@ -233,6 +293,41 @@ function dtypeInfo(descr: string | PyValue, fail: (p: string) => never): DtypeIn
   // '|' = byte order not applicable (1-byte types); '=' and '' = native, little-endian on every
   // platform this runs on (x86, ARM, WebAssembly hosts).
   return { descr, kind: k, itemsize: Number(m[3]), littleEndian: order !== '>', label: DTYPE_LABELS[k] };
+}
+
+/** An IEEE 754 half-precision value (its 16 bits) as a number; exact. */
+function halfToNumber(bits: number): number {
+  const sign = bits & 0x8000 ? -1 : 1;
+  const exp = (bits >> 10) & 0x1f;
+  const frac = bits & 0x3ff;
+  if (exp === 0) return sign * frac * 2 ** -24; // zero or subnormal
+  if (exp === 0x1f) return frac === 0 ? sign * Infinity : NaN;
+  return sign * (0x400 + frac) * 2 ** (exp - 25);
+}
+
+/**
+ * The half-precision bits nearest to x (ties to even, as numpy's astype(float16) rounds):
+ * rounded once from float64, not through float32, which would round twice. Beyond 65520: ±Inf.
+ */
+function numberToHalf(x: number): number {
+  if (Number.isNaN(x)) return 0x7e00;
+  const sign = x < 0 || Object.is(x, -0) ? 0x8000 : 0;
+  const a = Math.abs(x);
+  if (a < 2 ** -14) return sign | roundHalfEven(a * 2 ** 24); // subnormal; 1024 carries into the smallest normal
+  if (a === Infinity) return sign | 0x7c00;
+  let e = Math.floor(Math.log2(a));
+  if (2 ** e > a) e--;
+  else if (2 ** (e + 1) <= a) e++;
+  if (e > 15) return sign | 0x7c00;
+  // a / 2^e is in [1, 2) and every step is exact; a mantissa of 1024 carries into the exponent.
+  const bits = ((e + 15) << 10) + roundHalfEven((a / 2 ** e - 1) * 1024);
+  return sign | Math.min(bits, 0x7c00);
+}
+
+function roundHalfEven(v: number): number {
+  const f = Math.floor(v);
+  const d = v - f;
+  return d > 0.5 || (d === 0.5 && f % 2 === 1) ? f + 1 : f;
 }
 
 /** Reorders column-major (Fortran) data of the given shape into row-major (C) order. */
@@ -470,37 +565,81 @@ function formatShape(shape: readonly number[]): string {
 // ---------------------------------------------------------------------------------------------
 // Writing
 
-const WRITE_DTYPES: Record<NpyDtype, { descr: string; itemsize: number }> = {
-  float64: { descr: '<f8', itemsize: 8 },
-  float32: { descr: '<f4', itemsize: 4 },
+const NAME_TO_KIND: Record<NpyDtypeName, DtypeKind> = {
+  float64: 'f8', float32: 'f4', float16: 'f2',
+  int8: 'i1', int16: 'i2', int32: 'i4', int64: 'i8',
+  uint8: 'u1', uint16: 'u2', uint32: 'u4', uint64: 'u8',
+  bool: 'b1',
 };
 
-function checkShape(shape: readonly number[]): number {
-  if (!Array.isArray(shape)) throw new InputError(`npy: shape must be an array of integers`);
+/** Inclusive ranges of the integer kinds (64-bit bounds are exact powers of two, so exact as numbers). */
+const INT_RANGES: Partial<Record<DtypeKind, [number, number]>> = {
+  i1: [-(2 ** 7), 2 ** 7 - 1], i2: [-(2 ** 15), 2 ** 15 - 1], i4: [-(2 ** 31), 2 ** 31 - 1], i8: [-(2 ** 63), 2 ** 63],
+  u1: [0, 2 ** 8 - 1], u2: [0, 2 ** 16 - 1], u4: [0, 2 ** 32 - 1], u8: [0, 2 ** 64],
+};
+
+const HOST_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+interface WriteType {
+  kind: DtypeKind;
+  descr: string;
+  itemsize: number;
+  littleEndian: boolean;
+  label: NpyDtypeName;
+}
+
+function checkShape(shape: readonly number[], name = 'npy'): number {
+  if (!Array.isArray(shape)) throw new InputError(`${name}: shape must be an array of integers`);
   for (const d of shape) {
     if (typeof d !== 'number' || !Number.isSafeInteger(d) || d < 0) {
-      throw new InputError(`npy: shape ${jsValue(shape)} has an entry ${jsValue(d)} that is not a non-negative integer`);
+      throw new InputError(`${name}: shape ${jsValue(shape)} has an entry ${jsValue(d)} that is not a non-negative integer`);
     }
   }
   const count = shapeProduct(shape);
-  if (count === undefined) throw new InputError(`npy: shape ${formatShape(shape)} is too large`);
+  if (count === undefined) throw new InputError(`${name}: shape ${formatShape(shape)} is too large`);
   return count;
 }
 
-function writeDtype(dtype: NpyDtype): { descr: string; itemsize: number } {
-  const w = typeof dtype === 'string' && Object.hasOwn(WRITE_DTYPES, dtype) ? WRITE_DTYPES[dtype] : undefined;
-  if (!w) throw new InputError(`npy: unsupported dtype ${jsValue(dtype)} for writing (use 'float64' or 'float32')`);
-  return w;
+/** A dtype name or numpy type string, and a byte order, as what gets written. */
+function writeType(dtype: unknown, byteOrder: unknown, name: string): WriteType {
+  if (byteOrder !== undefined && byteOrder !== 'little' && byteOrder !== 'big') {
+    throw new InputError(`${name}: byteOrder must be 'little' or 'big', got ${jsValue(byteOrder)}`);
+  }
+  let kind: DtypeKind | undefined;
+  let order: string | undefined;
+  if (typeof dtype === 'string' && Object.hasOwn(NAME_TO_KIND, dtype)) {
+    kind = NAME_TO_KIND[dtype as NpyDtypeName];
+  } else if (typeof dtype === 'string') {
+    const m = /^([<>|=]?)([fiub]\d)$/.exec(dtype);
+    if (m && Object.hasOwn(DTYPE_LABELS, m[2]!)) {
+      kind = m[2] as DtypeKind;
+      order = m[1];
+    }
+  }
+  if (kind === undefined) {
+    throw new InputError(`${name}: unsupported dtype ${jsValue(dtype)} for writing (supported: ${SUPPORTED}, or a numpy type string such as '<f8')`);
+  }
+  const itemsize = Number(kind.slice(1));
+  // '<' or '>' in a type string fixes the order; '=' and '' mean native (little-endian here).
+  const fixed = order === '<' ? 'little' : order === '>' ? 'big' : undefined;
+  if (fixed !== undefined && byteOrder !== undefined && fixed !== byteOrder && itemsize > 1) {
+    throw new InputError(`${name}: dtype ${jsValue(dtype)} is ${fixed}-endian but byteOrder is ${jsValue(byteOrder)}`);
+  }
+  const littleEndian = (fixed ?? byteOrder ?? 'little') === 'little';
+  // numpy writes '|' for one-byte types (no byte order), '<' or '>' for the others.
+  const descr = `${itemsize === 1 ? '|' : littleEndian ? '<' : '>'}${kind}`;
+  return { kind, descr, itemsize, littleEndian, label: DTYPE_LABELS[kind] };
 }
 
 /**
- * Header bytes (magic, version, padded dict) for an array of this shape/dtype, C order,
- * little-endian. Data length in bytes = product(shape) * itemsize. Byte-identical to what numpy
- * (>= 1.24) writes for the same array.
+ * Header bytes (magic, version, padded dict) for an array of this shape and dtype, C order,
+ * little-endian unless `opts.byteOrder` says otherwise. Data length in bytes = product(shape) *
+ * itemsize. Byte-identical to what numpy (>= 1.24) writes for the same array.
  */
-export function npyHeader(shape: readonly number[], dtype: NpyDtype): Uint8Array {
-  checkShape(shape);
-  const { descr } = writeDtype(dtype);
+export function npyHeader(shape: readonly number[], dtype: NpyWriteDtype, opts: EncodeNpyOptions = {}): Uint8Array {
+  const name = opts.name ?? 'npy';
+  checkShape(shape, name);
+  const { descr } = writeType(dtype, opts.byteOrder, name);
   // Keys sorted, each followed by ", ", exactly as numpy builds it; then spare room for the
   // growth axis (the first one in C order) to be rewritten in place.
   let dict = `{'descr': '${descr}', 'fortran_order': False, 'shape': ${formatShape(shape)}, }`;
@@ -528,25 +667,101 @@ export function npyHeader(shape: readonly number[], dtype: NpyDtype): Uint8Array
     out[out.length - 1] = 0x0a;
     return out;
   }
-  throw new InputError(`npy: header for shape of ${shape.length} dimensions is too large`);
+  throw new InputError(`${name}: header for shape of ${shape.length} dimensions is too large`);
 }
 
-/** Whole file: header + data (little-endian), C order. */
-export function encodeNpy(data: ArrayLike<number>, shape: readonly number[], dtype: NpyDtype = 'float64'): Uint8Array {
-  const count = checkShape(shape);
-  const { itemsize } = writeDtype(dtype);
-  if (data.length !== count) {
-    throw new InputError(`npy: data has ${data.length} values but shape ${formatShape(shape)} needs ${count}`);
+/**
+ * A whole .npy file (header + data, C order) as bytes: `data` holds the values in C (row-major)
+ * order, `shape` is `[]` for a scalar. Floats are rounded to the dtype (float32 and float16 to
+ * nearest, ties to even; beyond their range: ±Infinity, as numpy does); integer and bool dtypes
+ * take only values they hold exactly (an InputError names the first that does not). BigInt values
+ * (a BigInt64Array) are written exactly to int64/uint64, and converted to the nearest number otherwise.
+ * `parseNpy(encodeNpy(x, shape, 'float64'))` returns x exactly. Runtime-neutral (no Node APIs).
+ */
+export function encodeNpy(
+  data: ArrayLike<number | bigint>,
+  shape: readonly number[],
+  dtype: NpyWriteDtype = 'float64',
+  opts: EncodeNpyOptions = {},
+): Uint8Array {
+  const name = opts.name ?? 'npy';
+  const count = checkShape(shape, name);
+  const type = writeType(dtype, opts.byteOrder, name);
+  const length = (data as { length?: unknown } | null | undefined)?.length;
+  if (typeof length !== 'number') throw new InputError(`${name}: data must be an array of numbers, got ${jsValue(data)}`);
+  if (length !== count) {
+    throw new InputError(`${name}: data has ${length} values but shape ${formatShape(shape)} needs ${count}`);
   }
-  const header = npyHeader(shape, dtype);
-  const out = new Uint8Array(header.length + count * itemsize);
+  const header = npyHeader(shape, type.descr, { name });
+  const out = new Uint8Array(header.length + count * type.itemsize);
   out.set(header, 0);
-  const view = new DataView(out.buffer);
-  let off = header.length;
-  if (dtype === 'float64') {
-    for (let i = 0; i < count; i++, off += 8) view.setFloat64(off, data[i]!, true);
-  } else {
-    for (let i = 0; i < count; i++, off += 4) view.setFloat32(off, data[i]!, true);
-  }
+  writeValues(out, header.length, data, type, shape, name);
   return out;
+}
+
+function isNumberTypedArray(x: unknown): x is Float64Array | Float32Array | Int32Array {
+  return ArrayBuffer.isView(x) && !(x instanceof DataView) && !(x instanceof BigInt64Array) && !(x instanceof BigUint64Array);
+}
+
+function writeValues(out: Uint8Array, start: number, data: ArrayLike<number | bigint>, type: WriteType, shape: readonly number[], name: string): void {
+  const count = data.length;
+  const { kind, littleEndian: le } = type;
+  // The header is 64-byte aligned, so the values can be copied as one typed array.
+  if (le === HOST_LITTLE_ENDIAN && isNumberTypedArray(data) && (kind === 'f8' || kind === 'f4')) {
+    (kind === 'f8' ? new Float64Array(out.buffer, start, count) : new Float32Array(out.buffer, start, count)).set(data);
+    return;
+  }
+  const view = new DataView(out.buffer);
+  const bad = (i: number, v: unknown, holds: string): never => {
+    const where = shape.length === 0 ? 'the value' : `element [${multiIndex(i, shape).join(', ')}]`;
+    const why = typeof v === 'number' || typeof v === 'bigint' ? `${type.label} holds ${holds}` : 'not a number';
+    throw new InputError(`${name}: ${where} is ${jsValue(v)}: ${why}`);
+  };
+  const range = INT_RANGES[kind];
+  const wide = kind === 'i8' || kind === 'u8';
+  const holds = range ? `integers from ${kind === 'i8' ? '-2^63' : range[0]} to ${kind === 'i8' ? '2^63 - 1' : kind === 'u8' ? '2^64 - 1' : range[1]}` : '';
+  let off = start;
+  for (let i = 0; i < count; i++, off += type.itemsize) {
+    const v = data[i];
+    if (typeof v === 'bigint') {
+      // BigInt values: exact for the 64-bit integer dtypes, converted to the nearest number otherwise.
+      if (wide) {
+        if (v < BigInt(range![0]) || v >= BigInt(range![1])) bad(i, v, holds);
+        if (kind === 'i8') view.setBigInt64(off, v, le);
+        else view.setBigUint64(off, v, le);
+        continue;
+      }
+    } else if (typeof v !== 'number') {
+      bad(i, v, '');
+    }
+    const x = Number(v);
+    if (range && !(Number.isInteger(x) && x >= range[0] && (wide ? x < range[1] : x <= range[1]))) bad(i, v, holds);
+    switch (kind) {
+      case 'f8': view.setFloat64(off, x, le); break;
+      case 'f4': view.setFloat32(off, x, le); break;
+      case 'f2': view.setUint16(off, numberToHalf(x), le); break;
+      case 'i1': view.setInt8(off, x); break;
+      case 'u1': view.setUint8(off, x); break;
+      case 'i2': view.setInt16(off, x, le); break;
+      case 'u2': view.setUint16(off, x, le); break;
+      case 'i4': view.setInt32(off, x, le); break;
+      case 'u4': view.setUint32(off, x, le); break;
+      case 'i8': view.setBigInt64(off, BigInt(x), le); break;
+      case 'u8': view.setBigUint64(off, BigInt(x), le); break;
+      case 'b1':
+        if (x !== 0 && x !== 1) bad(i, v, '0 and 1 only');
+        view.setUint8(off, x);
+        break;
+    }
+  }
+}
+
+/** The C-order multi-index of flat position i. */
+function multiIndex(i: number, shape: readonly number[]): number[] {
+  const idx = new Array<number>(shape.length);
+  for (let d = shape.length - 1; d >= 0; d--) {
+    idx[d] = i % shape[d]!;
+    i = Math.floor(i / shape[d]!);
+  }
+  return idx;
 }
