@@ -71,7 +71,6 @@ describe('analyze: bad input', () => {
       [['analyze', 'profile', '--arch', 'mlp:depth=2', '--points', '1', '--out', tmp('a')], /--points must be ≥ 2/],
       [['analyze', 'depth', '--arch', 'mlp:depth=2', '--rho', '2', '--out', tmp('a')], /--rho must be ≤ 1/],
       [['analyze', 'depth', '--arch', 'nosuch:depth=2', '--out', tmp('a')], /nosuch/],
-      [['analyze', 'profile', '--arch', 'mlp:depth=2', '--out', path.join(dir, 'missing-dir', 'x')], /does not exist/],
       // Sizes are checked before anything is allocated.
       [['analyze', 'profile', '--arch', 'mlp:depth=2', '--dim', '1e9', '--out', tmp('a')], /--dim must be ≤ 65536/],
       [['analyze', 'spectrum', '--arch', 'mlp:depth=2', '--random', '4000000000,10', '--lanczos', '5', '--out', tmp('a')], /exceeds 16384, the most a Lanczos run holds/],
@@ -84,6 +83,13 @@ describe('analyze: bad input', () => {
       expect(r.err.trim().split('\n')).toHaveLength(1);
     }
     expect(fs.readdirSync(dir).filter((f) => f.startsWith('a.'))).toEqual([]);
+  });
+
+  it('an output folder that does not exist is an I/O error (exit 4), checked before any work', async () => {
+    const r = await runCli('analyze', 'profile', '--arch', 'mlp:depth=2', '--out', path.join(dir, 'missing-dir', 'x'));
+    expect(r.code).toBe(4);
+    expect(r.err).toMatch(/^webntk: error: cannot write .*missing-dir.*does not exist\n$/);
+    expect(fs.existsSync(path.join(dir, 'missing-dir'))).toBe(false);
   });
 });
 

@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { kernelCpu, type Arch, type KernelOptions } from '../src/api.js';
 import { encodeNpy, parseNpy, type NpyArray } from '../src/io/npy.js';
-import { main, EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_OK } from '../src/node/cli.js';
+import { main, EXIT_BAD_INPUT, EXIT_IO, EXIT_OK } from '../src/node/cli.js';
 
 // Lets one test make the final rename of the atomic write fail (everything else is the real fs).
 const fsControl = vi.hoisted(() => ({ failRename: false }));
@@ -310,6 +310,8 @@ interface BadCase {
   name: string;
   args: () => string[];
   message: RegExp;
+  /** The exit code when it is not 2: a file the file system refuses to read is an I/O error (4). */
+  code?: number;
 }
 
 const spec = (name: string, value: unknown): string => writeRaw(name, JSON.stringify(value));
@@ -366,26 +368,31 @@ const BAD: BadCase[] = [
     name: 'missing x1 file',
     args: () => ['--arch', 'arora2019:depth=2', '--x1', join(dir, 'does-not-exist.npy')],
     message: /cannot read input .*does-not-exist\.npy: no such file/,
+    code: EXIT_IO,
   },
   {
     name: 'missing x2 file',
     args: () => ['--arch', 'arora2019:depth=2', '--x1', xPath, '--x2', join(dir, 'nope2.npy')],
     message: /cannot read input .*nope2\.npy: no such file/,
+    code: EXIT_IO,
   },
   {
     name: 'empty --x2 value',
     args: () => ['--arch', 'arora2019:depth=2', '--x1', xPath, '--x2', ''],
     message: /cannot read input/,
+    code: EXIT_IO,
   },
   {
     name: 'x1 is a directory',
     args: () => ['--arch', 'arora2019:depth=2', '--x1', dir],
     message: /cannot read input .*: is a directory/,
+    code: EXIT_IO,
   },
   {
     name: 'missing spec file',
     args: () => ['--arch', join(dir, 'no-such-spec.json'), '--x1', xPath],
     message: /cannot read spec file .*no-such-spec\.json: no such file/,
+    code: EXIT_IO,
   },
   {
     name: 'input that is not an npy file',
@@ -468,8 +475,8 @@ const BAD: BadCase[] = [
 ];
 
 /** Checks the bad-input contract for one run whose --out was `out`. */
-function expectBadInput(r: Run, message: RegExp): void {
-  expect(r.code).toBe(EXIT_BAD_INPUT);
+function expectBadInput(r: Run, message: RegExp, code = EXIT_BAD_INPUT): void {
+  expect(r.code).toBe(code);
   expect(r.out).toBe('');
   expect(r.err.endsWith('\n')).toBe(true);
   expect(lines(r.err), `stderr: ${JSON.stringify(r.err)}`).toHaveLength(1);
@@ -482,32 +489,32 @@ describe('webntk gram: bad input exits 2 with one line and no output', () => {
   it.each(BAD.map((c) => [c.name, c] as const))('%s', async (_name, c) => {
     const args = c.args();
     const out = tmp('K.npy');
-    expectBadInput(await run('gram', ...args, '--out', out), c.message);
+    expectBadInput(await run('gram', ...args, '--out', out), c.message, c.code);
     expect(fs.existsSync(out)).toBe(false);
 
     // An existing output is not clobbered.
     const sentinel = tmp('sentinel.npy');
     fs.writeFileSync(sentinel, 'sentinel: keep me');
-    expectBadInput(await run('gram', ...args, '--out', sentinel), c.message);
+    expectBadInput(await run('gram', ...args, '--out', sentinel), c.message, c.code);
     expect(fs.readFileSync(sentinel, 'utf8')).toBe('sentinel: keep me');
   });
 
   it('an output folder that does not exist', async () => {
     const out = join(dir, 'no-such-folder', 'K.npy');
-    expectBadInput(await run('gram', ...preset('arora2019:depth=2'), '--out', out), /cannot write .*folder .*no-such-folder does not exist/);
+    expectBadInput(await run('gram', ...preset('arora2019:depth=2'), '--out', out), /cannot write .*folder .*no-such-folder does not exist/, EXIT_IO);
     expect(fs.existsSync(dirname(out))).toBe(false);
   });
 
   it('an output path that is a directory', async () => {
     const out = tmp('outdir');
     fs.mkdirSync(out);
-    expectBadInput(await run('gram', ...preset('arora2019:depth=2'), '--out', out), /cannot write .*: it is a directory/);
+    expectBadInput(await run('gram', ...preset('arora2019:depth=2'), '--out', out), /cannot write .*: it is a directory/, EXIT_IO);
     expect(fs.readdirSync(out)).toEqual([]);
   });
 
   it('an output path under a regular file', async () => {
     const file = writeRaw('plain-file', 'x');
-    expectBadInput(await run('gram', ...preset('arora2019:depth=2'), '--out', join(file, 'K.npy')), /cannot write .*does not exist/);
+    expectBadInput(await run('gram', ...preset('arora2019:depth=2'), '--out', join(file, 'K.npy')), /cannot write .*does not exist/, EXIT_IO);
     expect(fs.readFileSync(file, 'utf8')).toBe('x');
   });
 
@@ -517,14 +524,14 @@ describe('webntk gram: bad input exits 2 with one line and no output', () => {
     expect(fs.readdirSync(process.cwd())).toEqual(before);
   });
 
-  it('a failure while writing (internal, exit 1) leaves the old output and no temporary file', async () => {
+  it('a file-system failure while writing (I/O error, exit 4) leaves the old output and no temporary file', async () => {
     const sentinel = tmp('sentinel.npy');
     fs.writeFileSync(sentinel, 'sentinel: keep me');
     fsControl.failRename = true;
     const r = await run('gram', ...preset('arora2019:depth=2'), '--out', sentinel);
     fsControl.failRename = false;
-    expect(r.code).toBe(EXIT_INTERNAL);
-    expect(r.err).toMatch(/^webntk: internal error: .*ENOSPC/);
+    expect(r.code).toBe(EXIT_IO);
+    expect(r.err).toMatch(/^webntk: error: cannot write .*sentinel\.npy: no space left on the device \(ENOSPC\)\n$/);
     expect(fs.readFileSync(sentinel, 'utf8')).toBe('sentinel: keep me');
     expect(leftovers()).toEqual([]);
   });

@@ -3,6 +3,8 @@
  * PREFIX.json (every number), PREFIX.csv (the main table) and PREFIX.svg (the figure), all three
  * or none. Option parsing lives here; the numbers and the figures come from the library.
  */
+import { statSync } from 'node:fs';
+import { join } from 'node:path';
 import Papa from 'papaparse';
 import { Command, Option } from 'commander';
 import { InputError } from '../errors.js';
@@ -23,7 +25,10 @@ import { cuspSlopeEstimate, kernelProfile } from '../analysis/profile.js';
 import { depthSweep } from '../analysis/depth.js';
 import { circleInterpolant } from '../analysis/smoothness.js';
 import { readArch } from './files.js';
-import { checkOutputPath, writeTextFilesAtomic } from './files.js';
+import { parseDepthList } from './lists.js';
+import { program as archProgram } from '../api.js';
+import { checkDistinctPaths, checkOutputPath, writeTextFilesAtomic } from './files.js';
+import { interruptionPoint } from './signals.js';
 import { useNodeWebGPU } from './webgpu.js';
 import type { CliIO } from './cli.js';
 import type { KernelKind } from '../cpu/gram.js';
@@ -58,7 +63,17 @@ const collect = (v: string, prev: string[] = []) => [...prev, v];
 /** The output files of a prefix: "out/fig" → out/fig.json, out/fig.csv, out/fig.svg. */
 export function outputPaths(prefix: string): { json: string; csv: string; svg: string } {
   const base = prefix.replace(/\.(json|csv|svg)$/i, '');
-  if (base === '') throw new InputError('--out must name a file prefix, e.g. --out results/profile');
+  // "dir/" (or an existing folder) would give dir/.json, dir/.csv, dir/.svg: hidden files nobody asked for.
+  const last = base.split(/[\\/]/).at(-1) ?? '';
+  let isDir = false;
+  try {
+    isDir = base !== '' && statSync(base).isDirectory();
+  } catch {
+    // not there: a prefix
+  }
+  if (base === '' || last === '' || last === '.' || last === '..' || isDir) {
+    throw new InputError(`--out ${prefix} is a folder; --out takes a file prefix (PREFIX.json, .csv and .svg are written), e.g. --out ${join(prefix, 'result')}`);
+  }
   return { json: `${base}.json`, csv: `${base}.csv`, svg: `${base}.svg` };
 }
 
@@ -78,6 +93,7 @@ export async function emit(report: AnalysisReport, o: CommonOptions, io: CliIO):
   const csv = Papa.unparse({ fields: report.table.columns, data: report.table.rows.map((r) => r.map((c) => (typeof c === 'number' ? String(c) : c))) });
   if (o.out !== undefined) {
     const p = outputPaths(o.out);
+    await interruptionPoint(); // a signal during the analysis ends it here, before anything is written
     writeTextFilesAtomic([
       { path: p.json, text: json + '\n' },
       { path: p.csv, text: csv + '\n' },
@@ -108,8 +124,13 @@ function kindOption(): Option {
 }
 
 /** Before any computation: the output paths must be writable, and Node needs Dawn for WebGPU. */
-async function prepareBackend(o: CommonOptions): Promise<void> {
-  if (o.out !== undefined) for (const p of Object.values(outputPaths(o.out))) checkOutputPath(p);
+async function prepareBackend(o: CommonOptions & { x?: string }): Promise<void> {
+  if (o.out !== undefined) {
+    const p = outputPaths(o.out);
+    for (const path of Object.values(p)) checkOutputPath(path);
+    const specs = Object.fromEntries((o.arch ?? []).filter((a) => a.endsWith('.json')).map((a, i) => [`--arch[${i}]`, a]));
+    checkDistinctPaths({ '--x': o.x, ...specs }, { '--out (.json)': p.json, '--out (.csv)': p.csv, '--out (.svg)': p.svg });
+  }
   if (o.backend !== 'cpu') useNodeWebGPU();
 }
 
@@ -210,7 +231,7 @@ Examples:
       .option('--random <n,d>', 'instead of --x: n seeded random points on the unit sphere S^(d−1)', '100,10')
       .option('--seed <s>', 'seed of --random', '0')
       .addOption(new Option('--kind <kernels>', 'nngp, ntk or nngp,ntk').default('nngp,ntk'))
-      .option('--depths <list>', 'depths of the sweep to analyse, comma-separated (default: every power of two and the last)')
+      .option('--depths <list>', 'depths of the sweep to analyse: 1,2,5, ranges 1..20, or all (default: every power of two and the last)')
       .option('--raw', 'do not normalise the Grams to unit diagonal')
       .option('--eigenvalues', 'keep and plot every eigenvalue at the deepest depth')
       .option('--lanczos <k>', 'only the k leading eigenvalues of the full network, by Lanczos (for n beyond the dense limit)'),
@@ -248,7 +269,8 @@ Examples:
         await emit(leadingReport(items, { archs: o.arch, inputs, kind: kinds[0], k, normalize, backend: items[0]!.result.backend }), o, io);
         return;
       }
-      const depths = o.depths !== undefined ? numList(o.depths, '--depths', { min: 0, integer: true }) : undefined;
+      const allDepths = o.depths?.trim().toLowerCase() === 'all';
+      const depths = o.depths !== undefined && !allDepths ? parseDepthList(o.depths, '--depths') : undefined;
       const items = [];
       for (const a of archs(o)) {
         const arch = readArch(a);
@@ -256,12 +278,12 @@ Examples:
           kind: kinds as KernelKind[],
           backend: o.backend,
           normalize,
-          depths: depths ?? defaultDepths(a === arch ? a : arch),
+          depths: depths ?? (allDepths ? [...archProgram(arch).depths] : defaultDepths(a === arch ? a : arch)),
           eigenvalues: Boolean(o.eigenvalues),
         });
         items.push({ arch: a, result: result! });
       }
-      await emit(spectrumReport(items, { archs: o.arch, inputs, kinds, normalize, depths: depths ?? 'powers of two and the last', backend: items[0]!.result.backend }), o, io);
+      await emit(spectrumReport(items, { archs: o.arch, inputs, kinds, normalize, depths: depths ?? (allDepths ? 'all' : 'powers of two and the last'), backend: items[0]!.result.backend }), o, io);
     });
 
   withCommon(
@@ -282,7 +304,7 @@ Examples:
       for (const f of names) {
         if (!(f in FLUCTUATION_FAMILIES)) throw new InputError(`unknown --family "${f}" (available: ${Object.keys(FLUCTUATION_FAMILIES).join(', ')})`);
       }
-      const depths = numList(o.depths, '--depths', { min: 1, integer: true });
+      const depths = parseDepthList(o.depths, '--depths', { min: 1 });
       const widths = numList(o.widths, '--widths', { min: 1, integer: true });
       const samples = num(o.samples, '--samples', { min: 2, integer: true });
       const seed = num(o.seed, '--seed', { min: 0, integer: true });

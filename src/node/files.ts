@@ -3,9 +3,10 @@
  * file in the same folder, renamed into place only when complete, removed on any failure).
  */
 import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
-import { InputError } from '../errors.js';
+import { accessSync, closeSync, constants, existsSync, fsyncSync, openSync, readFileSync, realpathSync, renameSync, statfsSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { basename, dirname, resolve } from 'node:path';
+import { fsError, InputError, IoError } from '../errors.js';
+import { registerTemp, releaseTemp } from './signals.js';
 import { parseDelimited } from '../io/csv.js';
 import { parseNpy } from '../io/npy.js';
 import type { Matrix2D } from '../matrix.js';
@@ -16,9 +17,7 @@ function readBytes(path: string, what: string): Uint8Array {
   try {
     return readFileSync(path);
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : code === 'EACCES' ? 'permission denied' : String((e as Error).message);
-    throw new InputError(`cannot read ${what} ${path}: ${why}`);
+    throw fsError(e, `read ${what}`, path);
   }
 }
 
@@ -54,24 +53,110 @@ export function readArch(arg: string): Arch {
   }
 }
 
-/** Fails early (before any computation) when an output path cannot be written. */
+/** Fails early (before any computation) when an output path cannot be written (IoError, exit 4). */
 export function checkOutputPath(path: string): void {
   if (path === '') throw new InputError('the output path (--out) is empty');
   const dir = dirname(resolve(path));
-  if (!existsSync(dir) || !statSync(dir).isDirectory()) {
-    throw new InputError(`cannot write ${path}: folder ${dir} does not exist`);
-  }
+  if (!existsSync(dir)) throw new IoError(path, 'ENOENT', `cannot write ${path}: folder ${dir} does not exist`);
+  if (!statSync(dir).isDirectory()) throw new IoError(path, 'ENOTDIR', `cannot write ${path}: ${dir} is not a folder (it does not exist as one)`);
   if (existsSync(path) && statSync(path).isDirectory()) {
-    throw new InputError(`cannot write ${path}: it is a directory`);
+    throw new IoError(path, 'EISDIR', `cannot write ${path}: it is a directory`);
+  }
+  try {
+    accessSync(dir, constants.W_OK);
+  } catch (e) {
+    throw fsError(e, 'write', path);
+  }
+}
+
+/** A file's identity for comparisons: its real path, or for one not yet there its folder's. */
+function identity(path: string): string {
+  const abs = resolve(path);
+  try {
+    return realpathSync(abs);
+  } catch {
+    try {
+      return resolve(realpathSync(dirname(abs)), basename(abs));
+    } catch {
+      return abs;
+    }
   }
 }
 
 /**
- * Writes `chunks` to `path` atomically: nothing appears at `path` unless every byte was written.
+ * Refuses (InputError, exit 2, before any work) an output that is also an input, or two outputs that
+ * are the same file: writing one would destroy the other. `undefined` entries are skipped.
+ */
+export function checkDistinctPaths(inputs: Record<string, string | undefined>, outputs: Record<string, string | undefined>): void {
+  const ins = Object.entries(inputs).filter((e): e is [string, string] => e[1] !== undefined).map(([k, p]) => [k, p, identity(p)] as const);
+  const outs = Object.entries(outputs).filter((e): e is [string, string] => e[1] !== undefined).map(([k, p]) => [k, p, identity(p)] as const);
+  for (const [ko, po, io] of outs) {
+    for (const [ki, pi, ii] of ins) {
+      if (io === ii) throw new InputError(`${ko} ${po} is the same file as ${ki} ${pi}: writing it would destroy the input`);
+    }
+  }
+  for (let a = 0; a < outs.length; a++) {
+    for (let b = a + 1; b < outs.length; b++) {
+      if (outs[a]![2] === outs[b]![2]) throw new InputError(`${outs[a]![0]} and ${outs[b]![0]} are the same file (${outs[a]![1]}): give two different paths`);
+    }
+  }
+}
+
+const GB = (bytes: number) => `${(bytes / 1e9).toFixed(bytes < 1e10 ? 2 : 1)} GB`;
+
+/**
+ * Refuses (InputError, exit 2, before any work) outputs that cannot fit the free space of their file
+ * systems (outputs on one file system add up), or a size no file can have (2^53 bytes).
+ */
+export function checkFreeSpace(outputs: readonly { path: string; bytes: number }[]): void {
+  const byDevice = new Map<number, { dir: string; bytes: number; paths: string[] }>();
+  for (const o of outputs) {
+    if (!(o.bytes <= Number.MAX_SAFE_INTEGER)) throw new InputError(`${o.path}: ${o.bytes} bytes is more than any file can hold`);
+    const dir = dirname(resolve(o.path));
+    const dev = statSync(dir).dev;
+    const e = byDevice.get(dev) ?? { dir, bytes: 0, paths: [] };
+    e.bytes += o.bytes;
+    e.paths.push(o.path);
+    byDevice.set(dev, e);
+  }
+  for (const e of byDevice.values()) {
+    let free: number;
+    try {
+      const fs = statfsSync(e.dir);
+      free = Number(fs.bavail) * Number(fs.bsize);
+    } catch {
+      continue; // a file system that does not report its space: writing will tell
+    }
+    // An existing output is replaced only after the new one is complete: its space is not free yet.
+    if (e.bytes > free) {
+      throw new InputError(`${e.paths.join(' and ')} would need ${GB(e.bytes)} but the file system of ${e.dir} has ${GB(free)} free`);
+    }
+  }
+}
+
+/** A temporary name beside `path`, removed by the signal handlers if the process is interrupted. */
+export function tempPathFor(path: string): string {
+  const tmp = `${path}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
+  registerTemp(tmp);
+  return tmp;
+}
+
+function removeTemp(tmp: string): void {
+  try {
+    unlinkSync(tmp);
+  } catch {
+    // already gone
+  }
+  releaseTemp(tmp);
+}
+
+/**
+ * Writes `chunks` to `path` atomically: nothing appears at `path` unless every byte was written, and
+ * an existing file there is untouched on failure. File-system failures are IoErrors (exit 4).
  */
 export function writeFileAtomic(path: string, chunks: Iterable<Uint8Array>): void {
   checkOutputPath(path);
-  const tmp = `${path}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
+  const tmp = tempPathFor(path);
   let fd: number | null = null;
   try {
     fd = openSync(tmp, 'wx');
@@ -83,14 +168,11 @@ export function writeFileAtomic(path: string, chunks: Iterable<Uint8Array>): voi
     closeSync(fd);
     fd = null;
     renameSync(tmp, path);
+    releaseTemp(tmp);
   } catch (e) {
     if (fd !== null) closeSync(fd);
-    try {
-      unlinkSync(tmp);
-    } catch {
-      // already gone
-    }
-    throw e;
+    removeTemp(tmp);
+    throw fsError(e, 'write', path);
   }
 }
 
@@ -101,11 +183,13 @@ export function writeFileAtomic(path: string, chunks: Iterable<Uint8Array>): voi
 export function writeTextFilesAtomic(files: readonly { path: string; text: string }[]): void {
   for (const f of files) checkOutputPath(f.path);
   const tmps: string[] = [];
+  let current = files[0]?.path ?? '';
   try {
     for (const f of files) {
-      const tmp = `${f.path}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
-      const fd = openSync(tmp, 'wx');
+      current = f.path;
+      const tmp = tempPathFor(f.path);
       tmps.push(tmp);
+      const fd = openSync(tmp, 'wx');
       try {
         const bytes = new TextEncoder().encode(f.text);
         let off = 0;
@@ -115,15 +199,13 @@ export function writeTextFilesAtomic(files: readonly { path: string; text: strin
         closeSync(fd);
       }
     }
+    files.forEach((f, i) => {
+      current = f.path;
+      renameSync(tmps[i]!, f.path);
+      releaseTemp(tmps[i]!);
+    });
   } catch (e) {
-    for (const t of tmps) {
-      try {
-        unlinkSync(t);
-      } catch {
-        // already gone
-      }
-    }
-    throw e;
+    for (const t of tmps) removeTemp(t);
+    throw fsError(e, 'write', current);
   }
-  files.forEach((f, i) => renameSync(tmps[i]!, f.path));
 }

@@ -13,10 +13,14 @@ import { describeAdapter, getGpu } from '../gpu/device.js';
 import { formatCsv, MAX_CSV_ELEMENTS } from '../io/csv.js';
 import type { NpyDtype } from '../io/npy.js';
 import { compile } from '../program/compile.js';
-import { checkOutputPath, readArch, readMatrixFile, writeFileAtomic } from './files.js';
+import { checkDistinctPaths, checkFreeSpace, checkOutputPath, readArch, readMatrixFile, writeFileAtomic } from './files.js';
+import { interruptionPoint } from './signals.js';
 import { NpyBlockWriter } from './npy-writer.js';
 import { useNodeWebGPU } from './webgpu.js';
 import type { CliIO } from './cli.js';
+
+/** Upper bound on the bytes of one value in CSV output (17 significant digits, sign, exponent, separator). */
+const CSV_BYTES_PER_VALUE = 25;
 
 export interface GramOptions {
   arch: string;
@@ -63,6 +67,10 @@ export async function runGram(opts: GramOptions, io: CliIO, terminal: boolean): 
     return ext === '.csv' ? ('csv' as const) : ('npy' as const);
   });
   if (new Set(paths).size !== paths.length) throw new InputError('the output paths of the two kernels coincide');
+  checkDistinctPaths(
+    { '--x1': opts.x1, '--x2': opts.x2, '--arch': opts.arch.endsWith('.json') ? opts.arch : undefined },
+    Object.fromEntries(paths.map((p, k) => [paths.length > 1 ? `--out (${kinds[k]})` : '--out', p])),
+  );
   const arch = readArch(opts.arch);
   // huang2020/belfer2021 at depth=inf have no finite spec: the API computes the limit from the reference.
   const inf = typeof arch === 'string' ? parseInfiniteDepthRef(arch) : null;
@@ -89,6 +97,8 @@ export async function runGram(opts: GramOptions, io: CliIO, terminal: boolean): 
       throw new InputError(`${paths[k]}: ${elements} values are too many for CSV (at most ${MAX_CSV_ELEMENTS}); write .npy`);
     }
   });
+  // Sizes before any work: a Gram matrix that cannot be written is refused now, not hours later.
+  checkFreeSpace(formats.map((f, k) => ({ path: paths[k]!, bytes: f === 'npy' ? 128 + elements * (opts.dtype === 'float64' ? 8 : 4) : elements * CSV_BYTES_PER_VALUE })));
   if (opts.backend !== 'cpu') useNodeWebGPU();
 
   // .npy outputs stream block by block; CSV (small by the check above) is assembled in memory.
@@ -97,7 +107,12 @@ export async function runGram(opts: GramOptions, io: CliIO, terminal: boolean): 
   const bar =
     terminal && !opts.quiet && !opts.json
       ? new cliProgress.SingleBar(
-          { format: 'webntk gram [{bar}] {value}/{total} blocks | {rate} blocks/s | {duration_formatted} elapsed | ETA {eta_formatted}', stream: process.stderr, hideCursor: true },
+          {
+            format: 'webntk gram [{bar}] {value}/{total} blocks | {rate} blocks/s | {duration_formatted} elapsed | ETA {eta_formatted}',
+            stream: process.stderr,
+            hideCursor: true,
+            noTTYOutput: !process.stderr.isTTY, // behind the stderr filter (quiet.ts) the terminal is the parent's
+          },
           cliProgress.Presets.shades_classic,
         )
       : null;
@@ -129,8 +144,10 @@ export async function runGram(opts: GramOptions, io: CliIO, terminal: boolean): 
           }
         }
       });
+      await interruptionPoint(); // a signal between blocks ends the run here
     }
     bar?.stop();
+    await interruptionPoint();
     kinds.forEach((_, k) => {
       const c = csv[k];
       if (c) writeFileAtomic(paths[k]!, [new TextEncoder().encode(formatCsv(c, [n1, n2]))]);

@@ -3,10 +3,11 @@
  * at their offsets in the C-order array, into a temporary file beside the target that is renamed
  * into place only by `commit()`. Memory beyond the blocks themselves: one row buffer.
  */
-import { randomBytes } from 'node:crypto';
 import { closeSync, fsyncSync, ftruncateSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { fsError } from '../errors.js';
 import { npyHeader, type NpyDtype } from '../io/npy.js';
-import { checkOutputPath } from './files.js';
+import { checkOutputPath, tempPathFor } from './files.js';
+import { releaseTemp } from './signals.js';
 
 export class NpyBlockWriter {
   private readonly tmp: string;
@@ -28,15 +29,21 @@ export class NpyBlockWriter {
     readonly diagonal = false,
   ) {
     checkOutputPath(path);
-    this.tmp = `${path}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
-    this.fd = openSync(this.tmp, 'wx');
+    this.tmp = tempPathFor(path);
     const head = npyHeader(shape, dtype);
     this.header = head.length;
     this.item = dtype === 'float64' ? 8 : 4;
-    writeSync(this.fd, head, 0, head.length, 0);
-    const total = shape.reduce((a, b) => a * b, 1);
-    // Size the file up front, so that blocks can land anywhere in it.
-    ftruncateSync(this.fd, this.header + total * this.item);
+    this.fd = null;
+    try {
+      this.fd = openSync(this.tmp, 'wx');
+      writeSync(this.fd, head, 0, head.length, 0);
+      const total = shape.reduce((a, b) => a * b, 1);
+      // Size the file up front, so that blocks can land anywhere in it.
+      ftruncateSync(this.fd, this.header + total * this.item);
+    } catch (e) {
+      this.abort();
+      throw fsError(e, 'write', path);
+    }
     this.rowLen = diagonal ? 1 : shape[shape.length - 1]!;
     this.plane = diagonal ? shape[shape.length - 1]! : shape[shape.length - 2]! * this.rowLen;
   }
@@ -57,7 +64,11 @@ export class NpyBlockWriter {
         for (let j = 0; j < cols; j++) view[j] = values[src + j]!;
         const element = (tap0 + t) * this.plane + (row0 + i) * this.rowLen + col0;
         let off = 0;
-        while (off < bytes.length) off += writeSync(this.fd, bytes, off, bytes.length - off, this.header + element * this.item + off);
+        try {
+          while (off < bytes.length) off += writeSync(this.fd, bytes, off, bytes.length - off, this.header + element * this.item + off);
+        } catch (e) {
+          throw fsError(e, 'write', this.path);
+        }
       }
     }
   }
@@ -65,10 +76,15 @@ export class NpyBlockWriter {
   /** Flushes and renames the temporary file into place. */
   commit(): void {
     if (this.fd === null) return;
-    fsyncSync(this.fd);
-    closeSync(this.fd);
-    this.fd = null;
-    renameSync(this.tmp, this.path);
+    try {
+      fsyncSync(this.fd);
+      closeSync(this.fd);
+      this.fd = null;
+      renameSync(this.tmp, this.path);
+    } catch (e) {
+      throw fsError(e, 'write', this.path);
+    }
+    releaseTemp(this.tmp);
   }
 
   /** Removes the temporary file (after a failure); nothing appears at `path`. */
@@ -82,5 +98,6 @@ export class NpyBlockWriter {
     } catch {
       // already gone
     }
+    releaseTemp(this.tmp);
   }
 }
