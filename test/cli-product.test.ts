@@ -115,11 +115,13 @@ describe('spec, bench, presets', () => {
   it('bench runs a case on both backends and reports their agreement', async () => {
     const r = await runCli('bench', '--case', 'arora2019,128,8,5', '--json');
     expect(r.code, r.err).toBe(0);
-    const b = JSON.parse(r.out) as { adapter: string | null; results: { cpuSeconds: number; webgpuSeconds: number; maxNormalisedDifference: number }[] };
-    expect(b.adapter).toMatch(/\S/);
-    expect(b.results[0]!.cpuSeconds).toBeGreaterThan(0);
-    expect(b.results[0]!.webgpuSeconds).toBeGreaterThan(0);
-    expect(b.results[0]!.maxNormalisedDifference).toBeLessThan(1e-5);
+    const b = JSON.parse(r.out) as { runtime: string; adapter: string | null; cpuSeconds: number; webgpuSeconds: number; maxNormalisedDifference: number }[];
+    expect(b).toHaveLength(1);
+    expect(b[0]!.runtime).toMatch(/^node /);
+    expect(b[0]!.adapter).toMatch(/\S/);
+    expect(b[0]!.cpuSeconds).toBeGreaterThan(0);
+    expect(b[0]!.webgpuSeconds).toBeGreaterThan(0);
+    expect(b[0]!.maxNormalisedDifference).toBeLessThan(1e-5);
     expect((await runCli('bench', '--case', 'arora2019,0,8,5')).code).toBe(2);
   });
 
