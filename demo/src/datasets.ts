@@ -17,8 +17,12 @@ export interface Dataset {
   classes?: number[];
 }
 
-/** Largest number of rows accepted from a file (two n × n float64 Grams are kept in memory). */
-export const MAX_UPLOAD_ROWS = 4096;
+/**
+ * Largest number of rows accepted from a file. Up to STREAM_THRESHOLD_ROWS (compute.ts) the page
+ * holds both Grams; above it the Gram is streamed to a .npy file of n²·8 bytes (34 GiB at this cap),
+ * which the browser's blob store must be able to hold.
+ */
+export const MAX_UPLOAD_ROWS = 65_536;
 
 /** n points on the unit circle, x_i = (cos 2πi/n, sin 2πi/n). */
 export function circle(n: number): Dataset {
@@ -93,7 +97,7 @@ export async function fromFile(file: File): Promise<Dataset> {
   }
   if (x.rows < 2) throw new Error(`${name}: need at least 2 rows (inputs), got ${x.rows}`);
   if (x.cols < 1) throw new Error(`${name}: the inputs have no columns`);
-  if (x.rows > MAX_UPLOAD_ROWS) throw new Error(`${name}: ${x.rows} rows is more than this page handles (${MAX_UPLOAD_ROWS}); use the CLI (webntk gram) for larger sets`);
+  if (x.rows > MAX_UPLOAD_ROWS) throw new Error(`${name}: ${x.rows} rows is more than this page handles (${MAX_UPLOAD_ROWS}: its Gram file would be ${((x.rows * x.rows * 8) / 2 ** 30).toFixed(0)} GiB); use the CLI (webntk gram) for larger sets`);
   for (let i = 0; i < x.data.length; i++) {
     if (!Number.isFinite(x.data[i]!)) {
       throw new Error(`${name}: entry (row ${Math.floor(i / x.cols)}, column ${i % x.cols}) is ${String(x.data[i])}; every value must be finite`);
