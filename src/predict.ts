@@ -35,6 +35,11 @@ export interface PredictOptions {
   kernel: PredictKernel;
   /** λ ≥ 0 added to the diagonal of the training kernel (default 0). */
   ridge?: number;
+  /**
+   * Instead of `ridge`: r ≥ 0 relative to the training kernel, λ = r × the mean of the diagonal of
+   * K_XX (of the chosen kernel) — the ridge `selectModel` and `webntk select` report.
+   */
+  relativeRidge?: number;
   /** NTK only: training times t ≥ 0 (Infinity allowed), one prediction each; default [Infinity]. */
   times?: readonly number[];
   /** NNGP only: also return the posterior variance of each test output (default false). */
@@ -95,7 +100,12 @@ export interface PredictionCore {
   /** Solver "cg": iterations, residual, tolerance, preconditioner. */
   cg?: CgSummary;
   kernel: PredictKernel;
+  /** The absolute ridge λ that was added (from `relativeRidge` when that was given). */
   ridge: number;
+  /** Mean of the diagonal of K_XX (the scale of `relativeRidge`). */
+  meanDiagonal: number;
+  /** The relative ridge, when it was given. */
+  relativeRidge?: number;
 }
 
 export interface PredictResult extends PredictionCore {
@@ -246,6 +256,7 @@ const where = (i: number, j: number, oneD: boolean): string => (oneD ? `index ${
 interface Checked {
   kind: PredictKernel;
   ridge: number;
+  relativeRidge: number | null;
   times: number[] | null;
   variance: boolean;
   classes: number | undefined;
@@ -261,6 +272,13 @@ function checkOptions(options: PredictOptions): Checked {
   const ridge = options.ridge ?? 0;
   if (typeof ridge !== 'number' || !Number.isFinite(ridge) || ridge < 0) {
     throw new InputError(`predict: ridge must be a finite number ≥ 0, got ${String(ridge)}`);
+  }
+  const rel = options.relativeRidge ?? null;
+  if (rel !== null) {
+    if (options.ridge !== undefined) throw new InputError('predict: give ridge (absolute) or relativeRidge, not both');
+    if (typeof rel !== 'number' || !Number.isFinite(rel) || rel < 0) {
+      throw new InputError(`predict: relativeRidge must be a finite number ≥ 0, got ${String(rel)}`);
+    }
   }
   let times: number[] | null = null;
   if (kind === 'nngp') {
@@ -291,8 +309,28 @@ function checkOptions(options: PredictOptions): Checked {
   if (cgMax !== undefined && !(Number.isInteger(cgMax) && cgMax >= 1)) {
     throw new InputError(`predict: cgMaxIterations must be a positive integer, got ${String(cgMax)}`);
   }
-  return { kind, ridge, times, variance, classes: options.classes, solver, cgTol, cgMaxIterations: cgMax };
+  return { kind, ridge, relativeRidge: rel, times, variance, classes: options.classes, solver, cgTol, cgMaxIterations: cgMax };
 }
+
+/** Mean of the diagonal of the n × n row-major K. */
+function meanDiagonal(K: ArrayLike<number>, n: number): number {
+  let s = 0;
+  for (let i = 0; i < n; i++) s += K[i * n + i]!;
+  return s / n;
+}
+
+/** Sets opts.ridge from a relative ridge (λ = r × mean diagonal of K_XX); returns the mean diagonal. */
+function resolveRidge(opts: Checked, blocks: KernelBlocks): number {
+  const md = meanDiagonal(blocks.train, blocks.n);
+  if (opts.relativeRidge !== null) opts.ridge = opts.relativeRidge * Math.max(md, 0);
+  return md;
+}
+
+const ridgeInfo = (opts: Checked, md: number): Pick<PredictionCore, 'ridge' | 'meanDiagonal' | 'relativeRidge'> => ({
+  ridge: opts.ridge,
+  meanDiagonal: md,
+  ...(opts.relativeRidge !== null ? { relativeRidge: opts.relativeRidge } : {}),
+});
 
 // ---------------------------------------------------------------------------------------------
 // Entry points
@@ -379,6 +417,7 @@ const perTime = (mean: Float64Array, times: number[] | null): Float64Array[] => 
 export async function predictFromKernelsCg(blocks: KernelBlocks, targets: Targets, options: PredictOptions): Promise<PredictionCore> {
   const opts = checkOptions({ ...options, solver: 'cg' });
   checkBlocks(blocks);
+  const md = resolveRidge(opts, blocks);
   const { n, m } = blocks;
   const Y = toTargets(targets, n, opts.classes);
   const k = Y.cols;
@@ -416,7 +455,7 @@ export async function predictFromKernelsCg(blocks: KernelBlocks, targets: Target
     solver: 'cg',
     cg: { iterations: cg.iterations, converged: cg.converged, relativeResidual: cg.relativeResidual, tol: cg.tol, preconditioner: cg.preconditioner },
     kernel: opts.kind,
-    ridge: opts.ridge,
+    ...ridgeInfo(opts, md),
   };
 }
 
@@ -425,6 +464,7 @@ export function predictFromKernels(blocks: KernelBlocks, targets: Targets, optio
   const opts = checkOptions(options);
   if (opts.solver === 'cg') throw new InputError('predictFromKernels is the direct float64 solve; use predictFromKernelsCg (or predict) for solver "cg"');
   checkBlocks(blocks);
+  const md = resolveRidge(opts, blocks);
   const { n, m } = blocks;
   if (opts.variance) {
     if (!blocks.testDiag) throw new InputError('kernel blocks: the variance needs diag K_** (testDiag)');
@@ -444,13 +484,13 @@ export function predictFromKernels(blocks: KernelBlocks, targets: Targets, optio
     }
   }
   const needEigen = opts.times !== null && opts.times.some((t) => t !== Infinity);
-  const result = (mean: Float64Array[], rest: Omit<PredictionCore, 'mean' | 'shape' | 'warnings' | 'kernel' | 'ridge'>): PredictionCore => ({
+  const result = (mean: Float64Array[], rest: Omit<PredictionCore, 'mean' | 'shape' | 'warnings' | 'kernel' | 'ridge' | 'meanDiagonal' | 'relativeRidge'>): PredictionCore => ({
     mean,
     shape: [m, k],
     ...(opts.times ? { times: opts.times } : {}),
     warnings,
     kernel: opts.kind,
-    ridge: opts.ridge,
+    ...ridgeInfo(opts, md),
     ...rest,
   });
 

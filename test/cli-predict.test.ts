@@ -36,7 +36,7 @@ describe('webntk predict', () => {
     expect(r.code, r.err).toBe(0);
     const api = await predict('mlp:depth=3', X, y, T, { kernel: 'nngp', ridge: 1e-3, variance: true });
     const P = parseNpy(fs.readFileSync(tmp('P.npy')));
-    expect(P.shape).toEqual([8, 1]);
+    expect(P.shape).toEqual([8]); // 1-D targets give 1-D predictions
     expect(Array.from(P.data)).toEqual(Array.from(api.mean[0]!));
     expect(Array.from(parseNpy(fs.readFileSync(tmp('V.npy'))).data)).toEqual(Array.from(api.variance!));
   });
@@ -59,6 +59,8 @@ describe('webntk predict', () => {
     expect(r.code, r.err).toBe(0);
     expect(r.err).toMatch(/webntk: warning: .*condition number/);
     expect(r.err).toMatch(/ridge/);
+    expect(r.err).toMatch(/--ridge-rel [\d.e+-]+ \(relative to the mean diagonal/);
+    expect(r.err).toMatch(/`webntk select` chooses the depth and the relative ridge by cross-validation/);
     expect(Array.from(parseNpy(fs.readFileSync(tmp('D.npy'))).data).every(Number.isFinite)).toBe(true);
   });
 
@@ -75,6 +77,39 @@ describe('webntk predict', () => {
     expect(r.err).toMatch(msg);
     expect(r.err.trim().split('\n')).toHaveLength(1);
     expect(fs.existsSync(out)).toBe(false);
+  });
+
+  it('--ridge-rel r is λ = r × the mean diagonal of K_XX, the same predictions as that absolute --ridge', async () => {
+    const a = await run(...base, '--targets', tmp('y.npy'), '--kernel', 'ntk', '--ridge-rel', '1e-2', '--out', tmp('R1.npy'), '--json');
+    expect(a.code, a.err).toBe(0);
+    const ja = JSON.parse(a.out);
+    expect(ja.relativeRidge).toBe(1e-2);
+    const api = await predict('mlp:depth=3', X, y, T, { kernel: 'ntk', relativeRidge: 1e-2 });
+    expect(ja.ridge).toBe(api.ridge);
+    const b = await run(...base, '--targets', tmp('y.npy'), '--kernel', 'ntk', '--ridge', String(api.ridge), '--out', tmp('R2.npy'));
+    expect(b.code, b.err).toBe(0);
+    expect(Array.from(parseNpy(fs.readFileSync(tmp('R1.npy'))).data)).toEqual(Array.from(parseNpy(fs.readFileSync(tmp('R2.npy'))).data));
+    const both = await run(...base, '--targets', tmp('y.npy'), '--kernel', 'ntk', '--ridge', '1', '--ridge-rel', '1', '--out', tmp('R3.npy'));
+    expect(both.code).toBe(2);
+    expect(both.err).toMatch(/--ridge \(absolute λ\) or --ridge-rel .*not both/);
+    expect((await run(...base, '--targets', tmp('y.npy'), '--kernel', 'ntk', '--ridge-rel', '-1', '--out', tmp('R3.npy'))).code).toBe(2);
+    expect(fs.existsSync(tmp('R3.npy'))).toBe(false);
+  });
+
+  it('--json writes "inf" for t = ∞; 1-D targets at several times give [T, m], matrix targets [T, m, k]', async () => {
+    const r = await run(...base, '--targets', tmp('y.npy'), '--kernel', 'ntk', '--time', '1,inf', '--ridge', '1e-3', '--out', tmp('S.npy'), '--json');
+    expect(r.code, r.err).toBe(0);
+    const j = JSON.parse(r.out);
+    expect(j.times).toEqual([1, 'inf']);
+    expect(j.shape).toEqual([2, 8]);
+    expect(parseNpy(fs.readFileSync(tmp('S.npy'))).shape).toEqual([2, 8]);
+    fs.writeFileSync(tmp('y2.npy'), encodeNpy(y.flatMap((v) => [v, 1 - v]), [30, 2]));
+    const r2 = await run(...base, '--targets', tmp('y2.npy'), '--kernel', 'ntk', '--time', '1,inf', '--ridge', '1e-3', '--out', tmp('S2.npy'), '--json');
+    expect(JSON.parse(r2.out).shape).toEqual([2, 8, 2]);
+    fs.writeFileSync(tmp('y1.npy'), encodeNpy(y, [30, 1]));
+    const r3 = await run(...base, '--targets', tmp('y1.npy'), '--kernel', 'nngp', '--out', tmp('S3.npy'));
+    expect(r3.code, r3.err).toBe(0);
+    expect(parseNpy(fs.readFileSync(tmp('S3.npy'))).shape).toEqual([8, 1]); // [n, 1] targets stay 2-D
   });
 
   it('usage errors: --time with NNGP, --variance with NTK, a negative ridge', async () => {

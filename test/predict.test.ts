@@ -435,3 +435,22 @@ describe('WebGPU kernel blocks', () => {
     }
   });
 });
+
+describe('relativeRidge', () => {
+  it('λ = r × the mean diagonal of K_XX: the same predictions as that absolute ridge; exclusive with ridge', async () => {
+    for (const kind of ['nngp', 'ntk'] as const) {
+      const a = await predict('arora2019:depth=3', X, Y2, T, { kernel: kind, relativeRidge: 1e-2 });
+      const K = kernelCpu('arora2019:depth=3', X, null, { get: kind })[kind]!;
+      const md = (K[0]! + K[6]! + K[12]! + K[18]! + K[24]!) / 5;
+      expect(a.meanDiagonal).toBeCloseTo(md, 14);
+      expect(a.ridge).toBeCloseTo(1e-2 * md, 15);
+      expect(a.relativeRidge).toBe(1e-2);
+      const b = await predict('arora2019:depth=3', X, Y2, T, { kernel: kind, ridge: a.ridge });
+      expect(Array.from(a.mean[0]!)).toEqual(Array.from(b.mean[0]!));
+      expect(b.relativeRidge).toBeUndefined();
+      expect(b.meanDiagonal).toBe(a.meanDiagonal);
+    }
+    await expect(predict('arora2019:depth=3', X, Y2, T, { kernel: 'ntk', ridge: 1, relativeRidge: 1 })).rejects.toThrow(/ridge \(absolute\) or relativeRidge, not both/);
+    await expect(predict('arora2019:depth=3', X, Y2, T, { kernel: 'ntk', relativeRidge: -1 })).rejects.toThrow(InputError);
+  });
+});

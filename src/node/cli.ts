@@ -7,25 +7,31 @@ import { readFileSync, realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, Option } from 'commander';
 import { toSpec } from '../api.js';
-import { InputError } from '../errors.js';
+import { InputError, IoError } from '../errors.js';
 import { describeAdapter, getGpu } from '../gpu/device.js';
 import { GpuError } from '../gpu/gram.js';
 import { releaseNodeWebGPU, useNodeWebGPU } from './webgpu.js';
 import { PRESETS } from '../spec/presets.js';
 import { runDemo } from './demo.js';
 import { runGram, type GramOptions } from './gram-command.js';
-import { runBench } from './bench-command.js';
+import { runBench, RuntimeUnavailable, type BenchOptions } from './bench-command.js';
 import { runPredict, type PredictCliOptions } from './predict-command.js';
 import { DIRECT_MAX_N } from '../predict.js';
 import { readArch } from './files.js';
 import { describeSpec } from '../spec/describe.js';
 import { addAnalyzeCommand } from './analyze-command.js';
+import { addSelectCommand } from './select-command.js';
+import { runFiltered, TTY_ENV, wantsFilter } from './quiet.js';
+import { installSignalHandlers } from './signals.js';
 
 export const EXIT_OK = 0;
 export const EXIT_INTERNAL = 1;
 export const EXIT_BAD_INPUT = 2;
 /** The GPU failed: no adapter for --backend webgpu is bad input (2); a lost device or GPU error is 3. */
 export const EXIT_DEVICE = 3;
+/** The file system refused to read an input or write an output (no space, permission, read-only, …). */
+export const EXIT_IO = 4;
+/** Interrupted by SIGHUP, SIGINT, SIGTERM: 129, 130, 143 (src/node/signals.ts). */
 
 export interface CliIO {
   out: (s: string) => void;
@@ -48,7 +54,16 @@ function buildProgram(io: CliIO): Command {
     .version(version())
     .exitOverride()
     .configureOutput({ writeOut: io.out, writeErr: io.err })
-    .showHelpAfterError('(run with --help for usage)');
+    .showHelpAfterError('(run with --help for usage)')
+    .option('--verbose', "also show the WebGPU runtime's own diagnostics (Dawn's warnings) on stderr")
+    .addHelpText(
+      'after',
+      `
+Exit codes: 0 success, 1 internal error, 2 bad input (usage, spec, parameters, file contents, an output
+that would not fit or would overwrite an input), 3 GPU failure (no adapter for info, lost device),
+4 the file system refused a read or write (no space, permission, read-only, missing folder),
+129/130/143 interrupted by SIGHUP/SIGINT/SIGTERM (temporary files removed, no output left).`,
+    );
 
   program
     .command('gram')
@@ -88,7 +103,7 @@ Examples:
   webntk gram --arch densenet:depth=100 --x1 X.npy --backend webgpu --json --out K.npy`,
     )
     .action(async (opts: GramOptions) => {
-      await runGram(opts, io, Boolean(process.stderr.isTTY) && io === defaultIO);
+      await runGram(opts, io, (Boolean(process.stderr.isTTY) || process.env[TTY_ENV] === '1') && io === defaultIO);
     });
 
   program
@@ -100,7 +115,8 @@ Examples:
     .requiredOption('--test <file>', 'test inputs, one per row')
     .addOption(new Option('--kernel <kernel>', 'nngp: GP posterior; ntk: gradient flow').choices(['nngp', 'ntk']).makeOptionMandatory())
     .option('--time <t>', 'NTK training time(s) t ≥ 0 or inf, comma-separated (several give a [T, m, k] output)', 'inf')
-    .option('--ridge <lambda>', 'λ ≥ 0 added to the training kernel diagonal', '0')
+    .option('--ridge <lambda>', 'λ ≥ 0 added to the training kernel diagonal (default 0)')
+    .option('--ridge-rel <r>', 'instead of --ridge: λ = r × the mean diagonal of the training kernel (the ridge webntk select reports)')
     .requiredOption('--out <file>', 'predictions .npy: [m, k] (or [T, m, k] for several times)')
     .option('--variance <file>', 'NNGP posterior variance per test input, .npy [m]')
     .option('--classes <k>', 'targets are integer labels 0 … k−1 (one-hot targets)')
@@ -118,7 +134,8 @@ Examples:
       'after',
       `
 Ill-conditioned systems (duplicate training points, ridge 0, deep kernels close to a constant
-matrix) print a warning with the condition number and a suggested ridge; predictions are never NaN.
+matrix) print a warning with the condition number and a suggested ridge (also as --ridge-rel);
+predictions are never NaN. \`webntk select\` chooses the depth and the ridge by cross-validation.
 
 Examples:
   webntk predict --arch mlp:depth=3 --train X.npy --targets y.npy --test T.npy --kernel nngp --variance V.npy --out P.npy
@@ -180,22 +197,43 @@ Examples:
     .description('Time Gram matrices on the CPU reference and on WebGPU side by side, with their agreement.')
     .option('--case <preset,N,d,depth>', 'a case (repeatable); default: arora2019, tirer2021, densenet at N = 1024, d = 64, depth 10', (v: string, prev: string[] = []) => [...prev, v])
     .option('--no-cpu', 'skip the CPU reference (for large N)')
-    .option('--json', 'machine-readable output')
+    .option('--runtime <name>', 'where to run: node (default), deno, chromium (headless), a comma-separated list, or all (side by side)')
+    .option('--json', 'machine-readable output: an array of rows, each with runtime and adapter')
     .addHelpText(
       'after',
       `
+--runtime deno runs the cases through Deno's navigator.gpu (wgpu): Deno from $DENO, PATH or the
+\`deno\` npm package. --runtime chromium runs them in headless Chromium through playwright-core (an
+optional peer dependency; no browser download): Chromium from $CHROMIUM, /usr/bin/chromium,
+chromium-browser or google-chrome on PATH. Both load the browser build, dist-browser/webntk.js (in
+a checkout it is built first when missing or stale), from a temporary folder or a page on 127.0.0.1.
+Every runtime runs the same cases on the same inputs: WebGPU end to end after a 64-row warm-up, and
+the float64 CPU reference in that runtime (unless --no-cpu).
+
+Exit codes: 0 success, 2 bad input (--case, --runtime), 3 a runtime, playwright-core, the browser
+build or a WebGPU adapter is missing (with --runtime; without it, no adapter gives CPU-only rows),
+or the runtime failed, 1 internal error.
+
 The full benchmark suite (first-layer GFLOP/s against the adapter's FMA peak, NumPy side by side)
 is \`npm run bench:gpu\` in a checkout.
 
 Examples:
   webntk bench
-  webntk bench --case densenet,4096,784,10 --no-cpu --json`,
+  webntk bench --case densenet,4096,784,10 --no-cpu --json
+  webntk bench --runtime all --case arora2019,256,16,5`,
     )
-    .action(async (opts: { case?: string[]; json?: boolean; cpu?: boolean }) => {
-      await runBench(opts, io);
+    .action(async (opts: BenchOptions) => {
+      try {
+        await runBench(opts, io);
+      } catch (e) {
+        if (!(e instanceof RuntimeUnavailable)) throw e;
+        io.err(`webntk: error: ${oneLine(e.message)}\n`);
+        throw new DeviceUnavailable();
+      }
     });
 
   addAnalyzeCommand(program, io);
+  addSelectCommand(program, io);
 
   program
     .command('presets')
@@ -257,6 +295,10 @@ export async function main(argv: string[], io: CliIO = defaultIO): Promise<numbe
       // --help and --version end here too, with exit code 0.
       return e.exitCode === 0 ? EXIT_OK : EXIT_BAD_INPUT;
     }
+    if (e instanceof IoError) {
+      io.err(`webntk: error: ${oneLine(e.message)}\n`);
+      return EXIT_IO;
+    }
     if (e instanceof InputError) {
       io.err(`webntk: error: ${oneLine(e.message)}\n`);
       return EXIT_BAD_INPUT;
@@ -287,7 +329,14 @@ if (isEntryPoint()) {
     if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
     throw e;
   });
-  process.exitCode = await main(process.argv.slice(2));
-  // Dawn keeps the process alive while its instance exists.
-  await releaseNodeWebGPU();
+  const argv = process.argv.slice(2);
+  if (wantsFilter(argv)) {
+    // WebGPU may print native diagnostics: run in a child behind a filter (src/node/quiet.ts).
+    process.exitCode = await runFiltered(fileURLToPath(import.meta.url), argv);
+  } else {
+    installSignalHandlers();
+    process.exitCode = await main(argv);
+    // Dawn keeps the process alive while its instance exists.
+    await releaseNodeWebGPU();
+  }
 }

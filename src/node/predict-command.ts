@@ -12,7 +12,8 @@ import { describeAdapter, getGpu } from '../gpu/device.js';
 import { parseDelimited } from '../io/csv.js';
 import { encodeNpy, parseNpy } from '../io/npy.js';
 import { accuracy, predict, type PredictKernel, type SolverChoice } from '../predict.js';
-import { checkOutputPath, readArch, readMatrixFile, writeFileAtomic } from './files.js';
+import { checkDistinctPaths, checkOutputPath, readArch, readMatrixFile, writeFileAtomic } from './files.js';
+import { interruptionPoint } from './signals.js';
 import { useNodeWebGPU } from './webgpu.js';
 import type { CliIO } from './cli.js';
 
@@ -23,7 +24,8 @@ export interface PredictCliOptions {
   test: string;
   kernel: PredictKernel;
   time: string;
-  ridge: string;
+  ridge?: string;
+  ridgeRel?: string;
   out: string;
   variance?: string;
   backend: BackendChoice;
@@ -77,8 +79,13 @@ export async function runPredict(o: PredictCliOptions, io: CliIO): Promise<void>
     throw new InputError('--time applies to --kernel ntk (the NNGP posterior has no training time)');
   }
   if (o.variance !== undefined && o.kernel !== 'nngp') throw new InputError('--variance needs --kernel nngp');
-  const ridge = Number(o.ridge);
-  if (!Number.isFinite(ridge) || ridge < 0) throw new InputError(`--ridge must be a number ≥ 0, got "${o.ridge}"`);
+  if (o.ridge !== undefined && o.ridgeRel !== undefined) throw new InputError('give --ridge (absolute λ) or --ridge-rel (relative to the mean diagonal of the training kernel), not both');
+  const ridge = Number(o.ridge ?? '0');
+  if (o.ridge !== undefined && (o.ridge.trim() === '' || !Number.isFinite(ridge) || ridge < 0)) throw new InputError(`--ridge must be a number ≥ 0, got "${o.ridge}"`);
+  const ridgeRel = o.ridgeRel !== undefined ? Number(o.ridgeRel) : undefined;
+  if (o.ridgeRel !== undefined && (o.ridgeRel.trim() === '' || !Number.isFinite(ridgeRel) || ridgeRel! < 0)) {
+    throw new InputError(`--ridge-rel must be a number ≥ 0, got "${o.ridgeRel}"`);
+  }
   let classes: number | undefined;
   if (o.classes !== undefined) {
     classes = Number(o.classes);
@@ -102,6 +109,10 @@ export async function runPredict(o: PredictCliOptions, io: CliIO): Promise<void>
   }
   checkOutputPath(o.out);
   if (o.variance !== undefined) checkOutputPath(o.variance);
+  checkDistinctPaths(
+    { '--train': o.train, '--targets': o.targets, '--test': o.test, '--test-labels': o.testLabels, '--arch': o.arch.endsWith('.json') ? o.arch : undefined },
+    { '--out': o.out, '--variance': o.variance },
+  );
   const cgTol = Number(o.cgTol);
   if (!(cgTol > 0 && cgTol < 1)) throw new InputError(`--cg-tol must be a number in (0, 1), got "${o.cgTol}"`);
   if (o.solver === 'cg' && (o.variance !== undefined || times.some((t) => t !== Infinity))) {
@@ -111,7 +122,7 @@ export async function runPredict(o: PredictCliOptions, io: CliIO): Promise<void>
 
   const r = await predict(spec ?? arch, train, targets, test, {
     kernel: o.kernel,
-    ridge,
+    ...(ridgeRel !== undefined ? { relativeRidge: ridgeRel } : { ridge }),
     ...(o.kernel === 'ntk' ? { times } : {}),
     ...(o.variance !== undefined ? { variance: true } : {}),
     ...(classes !== undefined ? { classes } : {}),
@@ -123,18 +134,32 @@ export async function runPredict(o: PredictCliOptions, io: CliIO): Promise<void>
   const stacked = r.mean.length > 1;
   const values = new Float64Array(r.mean.length * m * k);
   r.mean.forEach((p, i) => values.set(p, i * m * k));
-  writeFileAtomic(o.out, [encodeNpy(values, stacked ? [r.mean.length, m, k] : [m, k], 'float64')]);
+  // 1-D targets give 1-D predictions: [m] (or [T, m]).
+  const plane = classes === undefined && targets.shape.length === 1 ? [m] : [m, k];
+  const shape = stacked ? [r.mean.length, ...plane] : plane;
+  // A pending SIGINT is handled before anything is committed.
+  await interruptionPoint();
+  writeFileAtomic(o.out, [encodeNpy(values, shape, 'float64')]);
   if (o.variance !== undefined && r.variance) writeFileAtomic(o.variance, [encodeNpy(r.variance, [m], 'float64')]);
   const acc = testLabels ? r.mean.map((p) => accuracy(p, [m, k], testLabels.data)) : null;
   const seconds = (performance.now() - t0) / 1000;
   const adapter = r.backend === 'webgpu' ? describeAdapter((await getGpu())!.adapter) : null;
   for (const w of r.warnings) io.err(`webntk: warning: ${w}\n`);
+  if (r.suggestedRidge !== undefined) {
+    const rel = r.meanDiagonal > 0 ? ` or --ridge-rel ${(r.suggestedRidge / r.meanDiagonal).toPrecision(2)} (relative to the mean diagonal ${r.meanDiagonal.toPrecision(4)} of K_XX)` : '';
+    io.err(
+      `webntk: warning: try --ridge ${r.suggestedRidge.toPrecision(2)}${rel}; ` +
+        '`webntk select` chooses the depth and the relative ridge by cross-validation\n',
+    );
+  }
   if (o.json) {
     io.out(
       JSON.stringify({
         out: o.out,
-        shape: stacked ? [r.mean.length, m, k] : [m, k],
-        times: r.times ?? null,
+        shape,
+        times: r.times ? r.times.map((t) => (t === Infinity ? 'inf' : t)) : null,
+        ridge: r.ridge,
+        ...(r.relativeRidge !== undefined ? { relativeRidge: r.relativeRidge } : {}),
         accuracy: acc,
         solver: r.solver,
         cg: r.cg ?? null,
@@ -149,7 +174,7 @@ export async function runPredict(o: PredictCliOptions, io: CliIO): Promise<void>
   } else if (!o.quiet) {
     const where = r.backend === 'webgpu' ? `kernels on webgpu (${adapter})` : 'kernels on the cpu';
     io.err(
-      `wrote ${o.out}: ${o.kernel} predictions [${stacked ? `${r.mean.length}, ` : ''}${m}, ${k}] (${name ?? 'custom spec'}, ${where}, ` +
+      `wrote ${o.out}: ${o.kernel} predictions [${shape.join(', ')}] (${name ?? 'custom spec'}, ${where}, ` +
         `${r.solver} solve${r.cg ? ` (${r.cg.iterations} iterations, relative residual ${r.cg.relativeResidual.toExponential(1)}, ${r.cg.preconditioner} preconditioner)` : ''}, ` +
           `condition number${r.cg ? ' (preconditioned, Lanczos estimate)' : ''} ${r.conditionNumber.toExponential(2)}, ${seconds.toFixed(2)} s)\n`,
     );
