@@ -19,6 +19,7 @@ import { cpus, loadavg, release, tmpdir, totalmem, type as osType } from 'node:o
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describeAdapter, kernel, kernelCpu, program } from '../dist/index.js';
+import { inputs } from './inputs.mjs';
 import { dawnGpu, releaseDawn, timestampDevice } from './dawn.mjs';
 import { CHORD_FLOPS_PER_TERM, measurePeakFma, timeChordGemm } from '../dist/gpu/bench.js';
 import { encodeNpy, parseNpy } from '../dist/io/npy.js';
@@ -77,15 +78,6 @@ function grid() {
 
 // ---- helpers ------------------------------------------------------------------------------------
 
-function inputs(n, d) {
-  let seed = 12345;
-  const data = new Float64Array(n * d);
-  for (let i = 0; i < data.length; i++) {
-    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
-    data[i] = (seed / 2 ** 32) * 2 - 1;
-  }
-  return { data, rows: n, cols: d };
-}
 const rowsOf = (x, n) => ({ data: x.data.subarray(0, n * x.cols), rows: n, cols: x.cols });
 const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);

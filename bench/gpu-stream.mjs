@@ -12,6 +12,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { describeAdapter, kernelBlocks } from '../dist/index.js';
+import { inputs } from './inputs.mjs';
 import { dawnGpu, releaseDawn } from './dawn.mjs';
 
 const argv = process.argv.slice(2);
@@ -27,15 +28,6 @@ const REPS = Math.max(1, Number(value('--reps', 1)));
 const OUT = resolve(value('--out', 'bench/results/gpu-stream.json'));
 const now = () => performance.now() / 1000;
 
-function inputs(n, d) {
-  let seed = 12345;
-  const data = new Float64Array(n * d);
-  for (let i = 0; i < data.length; i++) {
-    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
-    data[i] = (seed / 2 ** 32) * 2 - 1;
-  }
-  return { data, rows: n, cols: d };
-}
 
 const t0 = now();
 const ctx = await dawnGpu();

@@ -3,6 +3,7 @@
  * CSV with and without a header, vectors, the array forms the writers take, atomic writes, and one
  * line errors naming the path.
  */
+import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -255,11 +256,20 @@ describe('read errors are one-line InputErrors naming the path and the cause', (
     expect(errorOf(() => readNpy(42 as unknown as string))).toBe('expected a file path (a non-empty string), got 42');
   });
 
-  it.skipIf(process.getuid?.() === 0)('permission denied (not as root)', () => {
+  it('permission denied (as root: read by the user "nobody" in a child process)', () => {
     writeNpy(tmp('locked.npy'), [1]);
     chmodSync(tmp('locked.npy'), 0o000);
     try {
-      expect(errorOf(() => readNpy(tmp('locked.npy')))).toBe(`cannot read ${tmp('locked.npy')}: permission denied (EACCES)`);
+      if (process.getuid?.() !== 0) {
+        expect(errorOf(() => readNpy(tmp('locked.npy')))).toBe(`cannot read ${tmp('locked.npy')}: permission denied (EACCES)`);
+        return;
+      }
+      // Root reads anything: let an ordinary user try, through the same function.
+      chmodSync(dir, 0o755);
+      const script = `import { readNpy } from ${JSON.stringify(join(process.cwd(), 'src/node/io.ts'))};
+try { readNpy(${JSON.stringify(tmp('locked.npy'))}); } catch (e) { console.log(e.name + ': ' + e.message); }`;
+      const r = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, '--import', join(process.cwd(), 'node_modules/tsx/dist/loader.mjs'), '--input-type=module', '-e', script], { encoding: 'utf8', cwd: '/' });
+      expect(r.stdout.trim(), r.stderr).toBe(`IoError: cannot read ${tmp('locked.npy')}: permission denied (EACCES)`);
     } finally {
       chmodSync(tmp('locked.npy'), 0o600);
     }

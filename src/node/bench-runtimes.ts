@@ -299,9 +299,11 @@ export async function benchInDeno(bundle: string, cases: readonly BenchCase[], o
 }
 
 /**
- * Chromium's switches: WebGPU on, headless, and no network: no host name but 127.0.0.1 resolves and
- * anything else goes to a dead proxy (the same as test/runtimes/harness.ts). `--no-sandbox`: the
- * page is ours, from loopback, and the sandbox cannot start as root or in most containers.
+ * Chromium's switches (also the tests', test/runtimes/harness.ts): WebGPU on, headless, and no
+ * network. Chromium starts requests of its own whatever the flags say, so no host name but
+ * 127.0.0.1 resolves and anything else (a literal IP) goes to a dead proxy on loopback; loopback is
+ * never proxied. `--no-sandbox`: the page is ours, from loopback, and the sandbox cannot start as
+ * root or in most containers.
  */
 export const BENCH_CHROMIUM_ARGS = [
   '--no-sandbox',

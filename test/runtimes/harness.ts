@@ -18,6 +18,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { BENCH_CHROMIUM_ARGS } from '../../src/node/bench-runtimes.js';
 
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -266,22 +267,8 @@ function spawnCollect(
 
 export const CHROMIUM_PATH = process.env.WEBNTK_CHROMIUM ?? '/usr/bin/chromium';
 
-export const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--enable-unsafe-webgpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--headless=new',
-  // No network. Chromium still starts requests of its own (accounts.google.com/ListAccounts and
-  // update.googleapis.com/service/update2, whatever the flags above say): no host name but
-  // 127.0.0.1 resolves, and anything else (a literal IP) goes to a dead proxy on loopback.
-  // Loopback itself is never proxied (Chromium's implicit bypass rules).
-  '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1',
-  '--proxy-server=http://127.0.0.1:9',
-];
+/** The switches `webntk bench --runtime chromium` uses (src/node/bench-runtimes.ts): WebGPU, no network. */
+export const CHROMIUM_ARGS = BENCH_CHROMIUM_ARGS;
 
 const PAGE = `<!doctype html>
 <html><head><meta charset="utf-8"><link rel="icon" href="data:,"><title>webntk runtime test</title></head>
