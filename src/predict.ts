@@ -185,8 +185,11 @@ export function accuracy(pred: ArrayLike<number>, shape: readonly [number, numbe
   return hits / m;
 }
 
-/** Targets as a row-major n × k matrix (checked: n rows, finite values; labels → one-hot). */
-export function toTargets(targets: Targets, n: number, classes?: number): Matrix2D {
+/**
+ * Targets as a row-major n × k matrix (checked: n rows, finite values; labels → one-hot). `name`
+ * and `rowsName` word the errors ("test targets", "test inputs" for a test set).
+ */
+export function toTargets(targets: Targets, n: number, classes?: number, name = 'targets', rowsName = 'training inputs'): Matrix2D {
   let data: ArrayLike<number>;
   let rows: number;
   let cols: number;
@@ -195,26 +198,26 @@ export function toTargets(targets: Targets, n: number, classes?: number): Matrix
     const nested = targets as readonly (readonly number[])[];
     rows = nested.length;
     cols = nested[0]!.length;
-    if (cols === 0) throw new InputError('targets: rows have no outputs');
+    if (cols === 0) throw new InputError(`${name}: rows have no outputs`);
     const flat = new Array<number>(rows * cols);
     nested.forEach((row, i) => {
-      if (!Array.isArray(row)) throw new InputError(`targets: row ${i} is not an array`);
-      if (row.length !== cols) throw new InputError(`targets: row ${i} has ${row.length} outputs but row 0 has ${cols}`);
+      if (!Array.isArray(row)) throw new InputError(`${name}: row ${i} is not an array`);
+      if (row.length !== cols) throw new InputError(`${name}: row ${i} has ${row.length} outputs but row 0 has ${cols}`);
       for (let j = 0; j < cols; j++) flat[i * cols + j] = row[j]!;
     });
     data = flat;
     oneD = false;
   } else if (targets && typeof targets === 'object' && 'shape' in targets && Array.isArray(targets.shape) && 'data' in targets) {
     const s = targets.shape;
-    if (s.length !== 1 && s.length !== 2) throw new InputError(`targets: expected shape [n] or [n, k], got [${s.join(', ')}]`);
+    if (s.length !== 1 && s.length !== 2) throw new InputError(`${name}: expected shape [n] or [n, k], got [${s.join(', ')}]`);
     rows = s[0]!;
     cols = s.length === 2 ? s[1]! : 1;
     if (!Number.isInteger(rows) || !Number.isInteger(cols) || rows < 0 || cols < 1) {
-      throw new InputError(`targets: invalid shape [${s.join(', ')}]`);
+      throw new InputError(`${name}: invalid shape [${s.join(', ')}]`);
     }
     data = targets.data;
-    if (!data || typeof data.length !== 'number') throw new InputError('targets: data is not an array');
-    if (data.length !== rows * cols) throw new InputError(`targets: ${data.length} values do not fill shape [${s.join(', ')}]`);
+    if (!data || typeof data.length !== 'number') throw new InputError(`${name}: data is not an array`);
+    if (data.length !== rows * cols) throw new InputError(`${name}: ${data.length} values do not fill shape [${s.join(', ')}]`);
     oneD = s.length === 1;
   } else if (targets && typeof (targets as ArrayLike<number>).length === 'number' && typeof targets !== 'string') {
     data = targets as ArrayLike<number>;
@@ -222,17 +225,17 @@ export function toTargets(targets: Targets, n: number, classes?: number): Matrix
     cols = 1;
     oneD = true;
   } else {
-    throw new InputError('targets: expected number[], number[][] or { data, shape: [n] | [n, k] }');
+    throw new InputError(`${name}: expected number[], number[][] or { data, shape: [n] | [n, k] }`);
   }
-  if (rows !== n) throw new InputError(`targets: ${rows} rows (targets) but there are ${n} training inputs`);
+  if (rows !== n) throw new InputError(`${name}: ${rows} rows but there are ${n} ${rowsName}`);
 
   if (classes !== undefined) {
     checkClasses(classes);
     if (!oneD && cols !== 1) {
-      throw new InputError(`targets: with classes, targets are integer labels (shape [n] or [n, 1]), got ${cols} columns`);
+      throw new InputError(`${name}: with classes, targets are integer labels (shape [n] or [n, 1]), got ${cols} columns`);
     }
     const labels = new Float64Array(rows);
-    for (let i = 0; i < rows; i++) labels[i] = checkLabel(data[i], i, classes, 'targets');
+    for (let i = 0; i < rows; i++) labels[i] = checkLabel(data[i], i, classes, name);
     const oh = oneHot(labels, classes);
     return { data: oh.data, rows, cols: classes };
   }
@@ -240,8 +243,8 @@ export function toTargets(targets: Targets, n: number, classes?: number): Matrix
   for (let i = 0; i < rows; i++) {
     for (let j = 0; j < cols; j++) {
       const v = data[i * cols + j];
-      if (typeof v !== 'number') throw new InputError(`targets: value at ${where(i, j, oneD)} is not a number`);
-      if (!Number.isFinite(v)) throw new InputError(`targets: value at ${where(i, j, oneD)} is ${v} (targets must be finite)`);
+      if (typeof v !== 'number') throw new InputError(`${name}: value at ${where(i, j, oneD)} is not a number`);
+      if (!Number.isFinite(v)) throw new InputError(`${name}: value at ${where(i, j, oneD)} is ${v} (targets must be finite)`);
       out[i * cols + j] = v;
     }
   }

@@ -238,7 +238,7 @@ export async function selectModel(arch: Arch, train: MatrixInput, targets: Targe
       testLabels = Float64Array.from(labels);
     }
     if (options.testTargets !== undefined) {
-      const ty = toTargets(options.testTargets, T.rows, o.classes);
+      const ty = toTargets(options.testTargets, T.rows, o.classes, 'test targets', 'test inputs');
       if (ty.cols !== q) throw new InputError(`test targets have ${ty.cols} outputs but the training targets have ${q}`);
       testY = ty;
     }

@@ -11,7 +11,7 @@
  * root: CI runs as root; elsewhere they are skipped with a note (and CI=true without root fails).
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -193,7 +193,7 @@ describe('outputs that cannot be written: checked before any work', () => {
       const t = performance.now();
       const r = await start(['gram', '--arch', 'arora2019:depth=2', '--x1', x, '--out', join(dir, `big-${n}-K.npy`)]);
       expect(r.code, r.err).toBe(2);
-      expect(oneLine(r)).toMatch(new RegExp(`^webntk: error: .*big-${n}-K\\.npy would need [0-9.]+ GB but the file system of .* has [0-9.]+ GB free$`));
+      expect(oneLine(r)).toMatch(new RegExp(`^webntk: error: .*big-${n}-K\\.npy would need [0-9.]+ (GB|TB) but the file system of .* has [0-9.]+ [kMGT]?B free$`));
       expect(performance.now() - t).toBeLessThan(20_000); // refused up front, not after hours
       expect(existsSync(join(dir, `big-${n}-K.npy`))).toBe(false);
       expect(readdirSync(dir).filter((f) => f.includes('.tmp-'))).toEqual([]);
@@ -232,6 +232,61 @@ describe('outputs that cannot be written: checked before any work', () => {
   });
 });
 
+describe('outputs are written all or none, and only over regular files', () => {
+  it('predict checks --test-labels before any work: bad labels leave the existing output untouched', async () => {
+    const x = npy('pl-x.npy', 12, 3, 5);
+    const y = join(dir, 'pl-y.npy');
+    writeFileSync(y, encodeNpy([0, 1, 2, 0, 1, 2, 0, 1, 2, 0, 1, 2], [12], 'float64'));
+    const tl = join(dir, 'pl-tl.npy');
+    writeFileSync(tl, encodeNpy([0, 1, 5, 0, 1, 2, 0, 1, 2, 0, 1, 2], [12], 'float64'));
+    const out = join(dir, 'pl-P.npy');
+    writeFileSync(out, 'keep me');
+    const r = await start(['predict', '--arch', 'mlp:depth=2', '--train', x, '--targets', y, '--classes', '3', '--test', x, '--test-labels', tl, '--kernel', 'nngp', '--out', out]);
+    expect(r.code).toBe(2);
+    expect(oneLine(r)).toMatch(/pl-tl\.npy: label at index 2 is 5, not an integer in 0 … 2/);
+    expect(readFileSync(out, 'utf8')).toBe('keep me');
+  });
+
+  it('symbolic links, FIFOs and devices at an output path are refused (exit 2), not replaced; so is a wrong extension', async () => {
+    const x = npy('nr-x.npy', 6, 3);
+    const y = join(dir, 'nr-y.npy');
+    writeFileSync(y, encodeNpy([1, 2, 3, 4, 5, 6], [6], 'float64'));
+    const target = join(dir, 'nr-target.npy');
+    writeFileSync(target, 'target');
+    const link = join(dir, 'nr-link.npy');
+    symlinkSync(target, link);
+    const fifo = join(dir, 'nr-fifo.npy');
+    expect(spawnSync('mkfifo', [fifo]).status).toBe(0);
+    const predict = (out: string) => start(['predict', '--arch', 'mlp:depth=2', '--train', x, '--targets', y, '--test', x, '--kernel', 'nngp', '--out', out]);
+    let r = await predict(link);
+    expect(r.code).toBe(2);
+    expect(oneLine(r)).toMatch(/nr-link\.npy is a symbolic link, not a regular file/);
+    r = await start(['gram', '--arch', 'mlp:depth=2', '--x1', x, '--out', fifo]);
+    expect(r.code).toBe(2);
+    expect(oneLine(r)).toMatch(/nr-fifo\.npy is a FIFO, not a regular file/);
+    r = await predict(join(dir, 'nr-P.csv'));
+    expect(r.code).toBe(2);
+    expect(oneLine(r)).toMatch(/nr-P\.csv: this output is written as \.npy/);
+    expect(readFileSync(target, 'utf8')).toBe('target');
+    expect(lstatSync(link).isSymbolicLink()).toBe(true);
+    expect(lstatSync(fifo).isFIFO()).toBe(true);
+  });
+
+  it('a missing targets file is an I/O error (exit 4) naming it', async () => {
+    const x = npy('mt-x.npy', 6, 3);
+    const r = await start(['predict', '--arch', 'mlp:depth=2', '--train', x, '--targets', join(dir, 'no-targets.npy'), '--test', x, '--kernel', 'nngp', '--out', join(dir, 'mt-P.npy')]);
+    expect(r.code).toBe(4);
+    expect(oneLine(r)).toMatch(/cannot read input .*no-targets\.npy: no such file or folder \(ENOENT\)/);
+  });
+
+  it('usage errors are one line too', async () => {
+    const x = npy('usage-x.npy', 3, 2);
+    const r = await start(['gram', '--arch', 'mlp:depth=2', '--x1', x, '--out', join(dir, 'usage-K.npy'), '--bogus']);
+    expect(r.code).toBe(2);
+    expect(oneLine(r)).toMatch(/^webntk: error: unknown option '--bogus' \(see --help\)$/);
+  });
+});
+
 describe.runIf(isRoot)('file systems that refuse: one line naming the path and the cause, exit 4, the old output kept', () => {
   it('ENOSPC while writing (a full tmpfs): nothing new, the existing output untouched', async () => {
     const full = mount('full', 'size=64k');
@@ -242,6 +297,22 @@ describe.runIf(isRoot)('file systems that refuse: one line naming the path and t
     expect(oneLine(r)).toMatch(/^webntk: error: cannot write .*full\/fig\.(json|csv|svg): no space left on the device \(ENOSPC\)$/);
     expect(readdirSync(full).sort()).toEqual(['fig.json', 'filler']);
     expect(readFileSync(join(full, 'fig.json'), 'utf8')).toBe('old result: keep me');
+  });
+
+  it('the second of two outputs fails (ENOSPC): the first keeps its old contents too', async () => {
+    const small = mount('small', 'size=64k');
+    writeFileSync(join(small, 'filler'), new Uint8Array(64 * 1024));
+    const x = npy('two-x.npy', 10, 3);
+    const y = join(dir, 'two-y.npy');
+    writeFileSync(y, encodeNpy([1, 2, 3, 4, 5, 6, 7, 8, 9, 10], [10], 'float64'));
+    const out = join(dir, 'two-P.npy');
+    writeFileSync(out, 'old predictions');
+    const r = await start(['predict', '--arch', 'mlp:depth=2', '--train', x, '--targets', y, '--test', x, '--kernel', 'nngp', '--out', out, '--variance', join(small, 'V.npy')]);
+    expect(r.code, r.err).toBe(4);
+    expect(oneLine(r)).toMatch(/cannot write .*small\/V\.npy: no space left on the device \(ENOSPC\)/);
+    expect(readFileSync(out, 'utf8')).toBe('old predictions');
+    expect(readdirSync(dir).filter((f) => f.includes('.tmp-'))).toEqual([]);
+    expect(readdirSync(small)).toEqual(['filler']);
   });
 
   it('EROFS: a read-only file system', async () => {
@@ -321,6 +392,7 @@ describe('the stderr filter (src/node/quiet.ts)', () => {
     expect(wantsFilter(['gram', '--backend', 'webgpu'], {})).toBe(true);
     expect(wantsFilter(['gram', '--backend=auto'], {})).toBe(true);
     expect(wantsFilter(['gram', '--backend', 'cpu'], {})).toBe(false);
+    expect(wantsFilter(['predict', '--solver', 'cg'], {})).toBe(true);
     expect(wantsFilter(['info', '--verbose'], {})).toBe(false);
     expect(wantsFilter(['info'], { WEBNTK_FILTERED_CHILD: '1' })).toBe(false);
     expect(wantsFilter(['presets'], {})).toBe(false);

@@ -219,7 +219,7 @@ describe('webntk select: bad input → exit 2, one line, nothing written', () =>
     ['labels not integers', [...base, '--targets', tmp('frac.npy'), '--classes', '3'], /not an integer class label/],
     ['labels out of range', [...base, '--targets', tmp('big.npy'), '--classes', '3'], /outside 0 … 2/],
     ['test labels out of range', [...cls3, '--test', tmp('T.npy'), '--test-labels', tmp('badtl.npy')], /outside 0 … 2/],
-    ['targets rows ≠ train rows', [...base, '--targets', tmp('short.npy')], /29 rows \(targets\) but there are 30 training inputs/],
+    ['targets rows ≠ train rows', [...base, '--targets', tmp('short.npy')], /targets: 29 rows but there are 30 training inputs/],
     ['--test-labels without --classes', [...base, '--targets', tmp('z.npy'), '--test', tmp('T.npy'), '--test-labels', tmp('yt.npy')], /--test-labels needs --classes/],
     ['--pred-out without --test', [...cls3, '--pred-out', tmp('p.npy')], /--pred-out needs --test/],
     ['--test-labels and --test-targets', [...cls3, '--test', tmp('T.npy'), '--test-labels', tmp('yt.npy'), '--test-targets', tmp('zt.npy')], /not both/],
@@ -230,7 +230,6 @@ describe('webntk select: bad input → exit 2, one line, nothing written', () =>
     ['a depth beyond the arch', [...cls3, '--depths', '1..5'], /depth 5 exceeds 4/],
     ['an unknown kernel', [...cls3, '--kernel', 'nngp,cntk'], /--kernel must be nngp, ntk or nngp,ntk/],
     ['a depth=inf arch', ['select', '--arch', 'huang2020:depth=inf,gamma=0.75', '--train', tmp('X.npy'), '--targets', tmp('z.npy')], /infinite-depth limit/],
-    ['a missing input', [...base, '--targets', tmp('nope.npy')], /cannot read .*nope\.npy/],
   ])('%s', async (_, argv, msg) => {
     const r = await runCli(...argv, '--out', out());
     expect(r.code, r.err).toBe(2);
@@ -241,21 +240,24 @@ describe('webntk select: bad input → exit 2, one line, nothing written', () =>
     expect(fs.existsSync(pred())).toBe(false);
   });
 
-  it('--out and --pred-out the same file, or an output that is an input (also through a symbolic link), are refused', async () => {
+  it('outputs: each with its extension, none an input, none a symbolic link; a missing input is an I/O error (exit 4)', async () => {
     const test = ['--test', tmp('T.npy'), '--test-labels', tmp('yt.npy')];
-    const same = await runCli(...cls3, ...test, '--out', tmp('same.npy'), '--pred-out', path.join(dir, '.', 'same.npy'));
-    expect(same.code).toBe(2);
-    expect(same.err).toMatch(/--out and --pred-out are the same file/);
+    const wrong = await runCli(...cls3, ...test, '--out', tmp('same.npy'), '--pred-out', tmp('same.json'));
+    expect(wrong.code).toBe(2);
+    expect(wrong.err).toMatch(/same\.npy: this output is written as \.json/);
     const before = fs.readFileSync(tmp('X.npy'));
     const clobber = await runCli(...cls3, ...test, '--pred-out', tmp('X.npy'));
     expect(clobber.code).toBe(2);
     expect(clobber.err).toMatch(/--pred-out .*X\.npy is the same file as --train /);
-    fs.symlinkSync(tmp('yt.npy'), tmp('link.npy'));
-    const viaLink = await runCli(...cls3, ...test, '--out', tmp('link.npy'));
+    fs.symlinkSync(tmp('yt.npy'), tmp('link.json'));
+    const viaLink = await runCli(...cls3, ...test, '--out', tmp('link.json'));
     expect(viaLink.code).toBe(2);
-    expect(viaLink.err).toMatch(/--out .*link\.npy is the same file as --test-labels /);
+    expect(viaLink.err).toMatch(/link\.json is a symbolic link, not a regular file/);
     expect(fs.readFileSync(tmp('X.npy'))).toEqual(before);
     expect(fs.existsSync(tmp('same.npy'))).toBe(false);
+    const missing = await runCli(...cls3, '--targets', tmp('nope.npy'), '--out', tmp('m.json'));
+    expect(missing.code).toBe(4);
+    expect(missing.err).toMatch(/^webntk: error: cannot read input .*nope\.npy: no such file or folder \(ENOENT\)\n$/);
   });
 });
 

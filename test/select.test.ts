@@ -230,7 +230,7 @@ describe('selectModel: bad input is an InputError before any computation', () =>
   it('labels that are not integers in [0, K), targets of the wrong length, test labels out of range', async () => {
     await expect(selectModel('mlp:depth=3', X, [...labels.slice(0, -1), 1.5], { ...base, classes: 3 })).rejects.toThrow(/not an integer class label/);
     await expect(selectModel('mlp:depth=3', X, [...labels.slice(0, -1), 3], { ...base, classes: 3 })).rejects.toThrow(/outside 0 … 2/);
-    await expect(selectModel('mlp:depth=3', X, Y1.slice(1), base)).rejects.toThrow(/22 rows \(targets\) but there are 23 training inputs/);
+    await expect(selectModel('mlp:depth=3', X, Y1.slice(1), base)).rejects.toThrow(/targets: 22 rows but there are 23 training inputs/);
     await expect(selectModel('mlp:depth=3', X, labels, { ...base, classes: 3, test: T, testLabels: [...testLabels.slice(1), 9] })).rejects.toThrow(/outside 0 … 2/);
     await expect(selectModel('mlp:depth=3', X, labels, { ...base, classes: 3, test: T, testLabels: testLabels.slice(1) })).rejects.toThrow(/6 labels for 7 test inputs/);
     await expect(selectModel('huang2020:depth=inf,gamma=0.75', X, Y1, base)).rejects.toThrow(/infinite-depth limit/);

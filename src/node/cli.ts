@@ -53,8 +53,12 @@ function buildProgram(io: CliIO): Command {
     .description('Infinite-width NNGP and NTK kernels of deep MLPs, ResNets and DenseNets.')
     .version(version())
     .exitOverride()
-    .configureOutput({ writeOut: io.out, writeErr: io.err })
-    .showHelpAfterError('(run with --help for usage)')
+    // Usage errors are one line too: "webntk: error: unknown option '--bogus' (see webntk --help)".
+    .configureOutput({
+      writeOut: io.out,
+      writeErr: io.err,
+      outputError: (str, write) => write(`webntk: ${str.trim().replace(/\s*\n\s*/g, ' ')} (see --help)\n`),
+    })
     .option('--verbose', "also show the WebGPU runtime's own diagnostics (Dawn's warnings) on stderr")
     .addHelpText(
       'after',
@@ -92,7 +96,8 @@ that would not fit or would overwrite an input), 3 GPU failure (no adapter for i
       `
 Output is written block by block into a temporary file beside --out and renamed into place only
 when complete; on any error nothing is left behind. A progress bar appears on stderr when it is a
-terminal. Exit codes: 0 success, 2 bad input, 3 device failure, 1 internal error.
+terminal. Exit codes: 0 success, 2 bad input, 3 device failure, 4 file system, 129/130/143
+interrupted, 1 internal error (see webntk --help).
 
 Examples:
   webntk gram --arch arora2019:depth=5 --x1 X.npy --get ntk --out K.npy

@@ -3,8 +3,8 @@
  * file in the same folder, renamed into place only when complete, removed on any failure).
  */
 import { randomBytes } from 'node:crypto';
-import { accessSync, closeSync, constants, existsSync, fsyncSync, openSync, readFileSync, realpathSync, renameSync, statfsSync, statSync, unlinkSync, writeSync } from 'node:fs';
-import { basename, dirname, resolve } from 'node:path';
+import { accessSync, closeSync, constants, existsSync, fsyncSync, lstatSync, openSync, readFileSync, realpathSync, renameSync, statfsSync, statSync, unlinkSync, writeSync, type Stats } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 import { fsError, InputError, IoError } from '../errors.js';
 import { registerTemp, releaseTemp } from './signals.js';
 import { parseDelimited } from '../io/csv.js';
@@ -53,14 +53,30 @@ export function readArch(arg: string): Arch {
   }
 }
 
-/** Fails early (before any computation) when an output path cannot be written (IoError, exit 4). */
-export function checkOutputPath(path: string): void {
+/**
+ * Fails early (before any computation) when an output path cannot be written: a missing or
+ * unwritable folder, a directory there (IoError, exit 4); something there that is not a regular
+ * file (a symbolic link, a device, a FIFO: replacing it by renaming would destroy it), or a name
+ * without one of `extensions` when given (InputError, exit 2).
+ */
+export function checkOutputPath(path: string, extensions?: readonly string[]): void {
   if (path === '') throw new InputError('the output path (--out) is empty');
+  if (extensions && !extensions.some((e) => path.toLowerCase().endsWith(e))) {
+    throw new InputError(`${path}: this output is written as ${extensions.join(' or ')}; give a name ending in ${extensions.join(' or ')}`);
+  }
   const dir = dirname(resolve(path));
   if (!existsSync(dir)) throw new IoError(path, 'ENOENT', `cannot write ${path}: folder ${dir} does not exist`);
   if (!statSync(dir).isDirectory()) throw new IoError(path, 'ENOTDIR', `cannot write ${path}: ${dir} is not a folder (it does not exist as one)`);
-  if (existsSync(path) && statSync(path).isDirectory()) {
-    throw new IoError(path, 'EISDIR', `cannot write ${path}: it is a directory`);
+  let there: Stats | null = null;
+  try {
+    there = lstatSync(path);
+  } catch {
+    // nothing there yet
+  }
+  if (there?.isDirectory()) throw new IoError(path, 'EISDIR', `cannot write ${path}: it is a directory`);
+  if (there && !there.isFile()) {
+    const what = there.isSymbolicLink() ? 'a symbolic link' : there.isFIFO() ? 'a FIFO' : there.isSocket() ? 'a socket' : 'a device';
+    throw new InputError(`${path} is ${what}, not a regular file: outputs replace the file at their path, so give a plain file path`);
   }
   try {
     accessSync(dir, constants.W_OK);
@@ -102,7 +118,17 @@ export function checkDistinctPaths(inputs: Record<string, string | undefined>, o
   }
 }
 
-const GB = (bytes: number) => `${(bytes / 1e9).toFixed(bytes < 1e10 ? 2 : 1)} GB`;
+/** A byte count for people: 512 B, 64.0 kB, 180.0 GB. */
+function bytesText(bytes: number): string {
+  const units = ['B', 'kB', 'MB', 'GB', 'TB', 'PB'];
+  let u = 0;
+  let v = bytes;
+  while (v >= 1000 && u < units.length - 1) {
+    v /= 1000;
+    u++;
+  }
+  return u === 0 ? `${v} B` : `${v.toFixed(1)} ${units[u]}`;
+}
 
 /**
  * Refuses (InputError, exit 2, before any work) outputs that cannot fit the free space of their file
@@ -129,14 +155,15 @@ export function checkFreeSpace(outputs: readonly { path: string; bytes: number }
     }
     // An existing output is replaced only after the new one is complete: its space is not free yet.
     if (e.bytes > free) {
-      throw new InputError(`${e.paths.join(' and ')} would need ${GB(e.bytes)} but the file system of ${e.dir} has ${GB(free)} free`);
+      throw new InputError(`${e.paths.join(' and ')} would need ${bytesText(e.bytes)} but the file system of ${e.dir} has ${bytesText(free)} free`);
     }
   }
 }
 
 /** A temporary name beside `path`, removed by the signal handlers if the process is interrupted. */
 export function tempPathFor(path: string): string {
-  const tmp = `${path}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
+  // Beside the target (one file system, so the rename is atomic), short whatever the target's name.
+  const tmp = join(dirname(path), `.${basename(path).slice(0, 40)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
   registerTemp(tmp);
   return tmp;
 }
@@ -177,10 +204,11 @@ export function writeFileAtomic(path: string, chunks: Iterable<Uint8Array>): voi
 }
 
 /**
- * Writes several text files as one unit: every file goes to a temporary name first, and only when
- * all are complete are they renamed into place; on any failure before that, nothing appears.
+ * Writes several files as one unit: every file goes to a temporary name first, and only when all
+ * are complete are they renamed into place; on any failure before that, nothing appears and every
+ * existing file at those paths keeps its contents.
  */
-export function writeTextFilesAtomic(files: readonly { path: string; text: string }[]): void {
+export function writeFilesAtomic(files: readonly { path: string; bytes: Uint8Array }[]): void {
   for (const f of files) checkOutputPath(f.path);
   const tmps: string[] = [];
   let current = files[0]?.path ?? '';
@@ -191,9 +219,8 @@ export function writeTextFilesAtomic(files: readonly { path: string; text: strin
       tmps.push(tmp);
       const fd = openSync(tmp, 'wx');
       try {
-        const bytes = new TextEncoder().encode(f.text);
         let off = 0;
-        while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
+        while (off < f.bytes.length) off += writeSync(fd, f.bytes, off, f.bytes.length - off);
         fsyncSync(fd);
       } finally {
         closeSync(fd);
@@ -208,4 +235,9 @@ export function writeTextFilesAtomic(files: readonly { path: string; text: strin
     for (const t of tmps) removeTemp(t);
     throw fsError(e, 'write', current);
   }
+}
+
+/** writeFilesAtomic for text (UTF-8). */
+export function writeTextFilesAtomic(files: readonly { path: string; text: string }[]): void {
+  writeFilesAtomic(files.map((f) => ({ path: f.path, bytes: new TextEncoder().encode(f.text) })));
 }

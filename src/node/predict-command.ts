@@ -7,12 +7,12 @@ import type { BackendChoice } from '../api.js';
 import { toSpec } from '../api.js';
 import { infiniteDepthLimit } from '../analysis/infinite.js';
 import { parseInfiniteDepthRef } from '../spec/presets.js';
-import { InputError } from '../errors.js';
+import { fsError, InputError } from '../errors.js';
 import { describeAdapter, getGpu } from '../gpu/device.js';
 import { parseDelimited } from '../io/csv.js';
 import { encodeNpy, parseNpy } from '../io/npy.js';
 import { accuracy, predict, type PredictKernel, type SolverChoice } from '../predict.js';
-import { checkDistinctPaths, checkOutputPath, readArch, readMatrixFile, writeFileAtomic } from './files.js';
+import { checkDistinctPaths, checkOutputPath, readArch, readMatrixFile, writeFilesAtomic } from './files.js';
 import { interruptionPoint } from './signals.js';
 import { useNodeWebGPU } from './webgpu.js';
 import type { CliIO } from './cli.js';
@@ -43,8 +43,7 @@ export function readArrayFile(path: string): { data: Float64Array; shape: number
   try {
     bytes = readFileSync(path);
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new InputError(`cannot read ${path}: ${code === 'ENOENT' ? 'no such file' : String((e as Error).message)}`);
+    throw fsError(e, 'read input', path);
   }
   const lower = path.toLowerCase();
   if (lower.endsWith('.csv') || lower.endsWith('.tsv') || lower.endsWith('.txt')) {
@@ -106,9 +105,13 @@ export async function runPredict(o: PredictCliOptions, io: CliIO): Promise<void>
     if (testLabels.shape.length !== 1 || testLabels.shape[0] !== test.rows) {
       throw new InputError(`${o.testLabels}: expected ${test.rows} labels (one per test input), got shape (${testLabels.shape.join(', ')})`);
     }
+    // Checked now, not when the accuracy is scored after the predictions were written.
+    testLabels.data.forEach((v, i) => {
+      if (!Number.isInteger(v) || v < 0 || v >= classes) throw new InputError(`${o.testLabels}: label at index ${i} is ${v}, not an integer in 0 … ${classes - 1}`);
+    });
   }
-  checkOutputPath(o.out);
-  if (o.variance !== undefined) checkOutputPath(o.variance);
+  checkOutputPath(o.out, ['.npy']);
+  if (o.variance !== undefined) checkOutputPath(o.variance, ['.npy']);
   checkDistinctPaths(
     { '--train': o.train, '--targets': o.targets, '--test': o.test, '--test-labels': o.testLabels, '--arch': o.arch.endsWith('.json') ? o.arch : undefined },
     { '--out': o.out, '--variance': o.variance },
@@ -139,8 +142,11 @@ export async function runPredict(o: PredictCliOptions, io: CliIO): Promise<void>
   const shape = stacked ? [r.mean.length, ...plane] : plane;
   // A pending SIGINT is handled before anything is committed.
   await interruptionPoint();
-  writeFileAtomic(o.out, [encodeNpy(values, shape, 'float64')]);
-  if (o.variance !== undefined && r.variance) writeFileAtomic(o.variance, [encodeNpy(r.variance, [m], 'float64')]);
+  // Both files or neither: an output that fails leaves the other's old contents in place too.
+  writeFilesAtomic([
+    { path: o.out, bytes: encodeNpy(values, shape, 'float64') },
+    ...(o.variance !== undefined && r.variance ? [{ path: o.variance, bytes: encodeNpy(r.variance, [m], 'float64') }] : []),
+  ]);
   const acc = testLabels ? r.mean.map((p) => accuracy(p, [m, k], testLabels.data)) : null;
   const seconds = (performance.now() - t0) / 1000;
   const adapter = r.backend === 'webgpu' ? describeAdapter((await getGpu())!.adapter) : null;

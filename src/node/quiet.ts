@@ -29,7 +29,13 @@ export function wantsFilter(argv: readonly string[], env: NodeJS.ProcessEnv = pr
   const command = argv.find((a) => !a.startsWith('-'));
   if (command === undefined || command === 'presets' || command === 'spec' || command === 'help') return false;
   if (command === 'info' || command === 'bench' || command === 'demo') return true;
-  return argv.some((a, i) => /^--backend=(webgpu|auto)$/.test(a) || (a === '--backend' && /^(webgpu|auto)$/.test(argv[i + 1] ?? '')));
+  // --solver cg (predict) puts the kernel matrix on the GPU whatever --backend says.
+  return argv.some(
+    (a, i) =>
+      /^--(backend=(webgpu|auto)|solver=cg)$/.test(a) ||
+      (a === '--backend' && /^(webgpu|auto)$/.test(argv[i + 1] ?? '')) ||
+      (a === '--solver' && argv[i + 1] === 'cg'),
+  );
 }
 
 /** A line filter over a byte stream: complete lines (\n or \r) are judged; noise and its tail go. */

@@ -13,7 +13,7 @@ import type { PredictKernel } from '../predict.js';
 import { selectModel, type SelectResult } from '../select.js';
 import { parseInfiniteDepthRef } from '../spec/presets.js';
 import type { CliIO } from './cli.js';
-import { checkDistinctPaths, checkOutputPath, readArch, readMatrixFile, writeFileAtomic } from './files.js';
+import { checkDistinctPaths, checkOutputPath, readArch, readMatrixFile, writeFilesAtomic } from './files.js';
 import { parseDepthList, parseRidgeList } from './lists.js';
 import { readArrayFile } from './predict-command.js';
 import { useNodeWebGPU } from './webgpu.js';
@@ -133,7 +133,7 @@ export async function runSelect(o: SelectCliOptions, io: CliIO): Promise<void> {
     ...(o.out !== undefined ? [{ flag: '--out', path: o.out }] : []),
     ...(o.predOut !== undefined ? [{ flag: '--pred-out', path: o.predOut }] : []),
   ];
-  for (const out of outputs) checkOutputPath(out.path);
+  for (const out of outputs) checkOutputPath(out.path, [out.flag === '--out' ? '.json' : '.npy']);
   checkDistinctPaths(
     {
       '--train': o.train,
@@ -185,8 +185,11 @@ export async function runSelect(o: SelectCliOptions, io: CliIO): Promise<void> {
 
   // A pending SIGINT is handled before anything is committed.
   await interruptionPoint();
-  if (o.predOut !== undefined && r.test) writeFileAtomic(o.predOut, [encodeNpy(r.test.mean, r.test.shape, 'float64')]);
-  if (o.out !== undefined) writeFileAtomic(o.out, [new TextEncoder().encode(text)]);
+  // Both files or neither.
+  writeFilesAtomic([
+    ...(o.predOut !== undefined && r.test ? [{ path: o.predOut, bytes: encodeNpy(r.test.mean, r.test.shape, 'float64') }] : []),
+    ...(o.out !== undefined ? [{ path: o.out, bytes: new TextEncoder().encode(text) }] : []),
+  ]);
 
   for (const w of [...r.warnings, ...(r.test?.warnings ?? []).map((w) => `test refit: ${w}`)]) io.err(`webntk: warning: ${w}\n`);
   if (o.json) {
