@@ -1,6 +1,6 @@
 /**
  * The README's "npm run build … then npx webntk …" after every build, not only the first: tsc
- * writes dist/node/cli.js as mode 644 and npx marks a local bin executable only when it first links
+ * writes the bin (dist/node/bin.js) as mode 644 and npx marks a local bin executable only when it first links
  * it, so a rebuild once left `sh: 1: webntk: Permission denied` (exit 127). The build runs in a copy
  * of the project (so that the dist/ other test files import is never deleted under them), twice,
  * and the bin then runs the way the README says.
@@ -39,7 +39,7 @@ describe('the CLI bin after repeated builds', () => {
     for (let i = 0; i < 2; i++) {
       const b = run('npm', ['run', '--silent', 'build']);
       expect(b.code, b.out).toBe(0);
-      expect(statSync(join(work, 'dist/node/cli.js')).mode & 0o777).toBe(0o755);
+      expect(statSync(join(work, 'dist/node/bin.js')).mode & 0o777).toBe(0o755);
     }
     const r = run('npx', ['webntk', '--version']);
     expect(r.out.trim()).toBe(VERSION);

@@ -20,7 +20,7 @@ import { encodeNpy } from '../src/io/npy.js';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const BUILD = mkdtempSync(join(tmpdir(), 'webntk-faults-build-'));
-const CLI = join(BUILD, 'dist/node/cli.js');
+const CLI = join(BUILD, 'dist/node/bin.js'); // the package's bin
 const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
 if (!isRoot && process.env.CI === 'true') throw new Error('test/cli-faults.test.ts needs root in CI (tmpfs mounts, setpriv)');
 

@@ -264,6 +264,7 @@ describe('packaging: npm pack, install in a fresh project, use it', () => {
       'dist/node/index.js',
       'dist/node/index.d.ts',
       'dist/node/cli.js',
+      'dist/node/bin.js',
       'dist-browser/webntk.js',
       'data/iris.npy',
     ]) {

@@ -203,7 +203,7 @@ beforeAll(async () => {
   for (const d of ['data', 'shaders', 'README.md', 'LICENSE']) {
     if (existsSync(join(REPO, d))) symlinkSync(join(REPO, d), join(pkgDir, d));
   }
-  chmodSync(join(pkgDir, 'dist', 'node', 'cli.js'), 0o755);
+  chmodSync(join(pkgDir, 'dist', 'node', 'bin.js'), 0o755);
 
   // Its dependencies (and the repository's dev tools the examples import, e.g. ml-regression):
   // links into the repository's node_modules, as an install would resolve them.
@@ -212,7 +212,7 @@ beforeAll(async () => {
     symlinkSync(join(REPO, 'node_modules', name), join(PROJECT, 'node_modules', name));
   }
   // `webntk` on PATH and for `npx webntk`: the bin of the installed package.
-  symlinkSync('../webntk/dist/node/cli.js', join(PROJECT, 'node_modules', '.bin', 'webntk'));
+  symlinkSync('../webntk/dist/node/bin.js', join(PROJECT, 'node_modules', '.bin', 'webntk'));
 
   writeFixtures(FIXTURES);
 }, 180_000);

@@ -21,8 +21,7 @@ import { readArch } from './files.js';
 import { describeSpec } from '../spec/describe.js';
 import { addAnalyzeCommand } from './analyze-command.js';
 import { addSelectCommand } from './select-command.js';
-import { runFiltered, TTY_ENV, wantsFilter } from './quiet.js';
-import { installSignalHandlers } from './signals.js';
+import { launch, TTY_ENV } from './quiet.js';
 
 export const EXIT_OK = 0;
 export const EXIT_INTERNAL = 1;
@@ -318,6 +317,22 @@ function oneLine(message: string): string {
   return message.replace(/\s*[\r\n]+\s*/g, ' ');
 }
 
+/**
+ * Runs the CLI as the `webntk` process does (bin.ts, after the signal handlers are installed or in
+ * the filtered child): a closed stdout pipe ends quietly, and Dawn is released so the process exits.
+ */
+export async function runMain(argv: string[]): Promise<number> {
+  // A closed pipe (`webntk presets | head`) ends the output, not the process with a stack trace.
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw e;
+  });
+  const code = await main(argv);
+  // Dawn keeps the process alive while its instance exists.
+  await releaseNodeWebGPU();
+  return code;
+}
+
 function isEntryPoint(): boolean {
   const arg = process.argv[1];
   if (!arg) return false;
@@ -328,20 +343,5 @@ function isEntryPoint(): boolean {
   }
 }
 
-if (isEntryPoint()) {
-  // A closed pipe (`webntk presets | head`) ends the output, not the process with a stack trace.
-  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
-    if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
-    throw e;
-  });
-  const argv = process.argv.slice(2);
-  if (wantsFilter(argv)) {
-    // WebGPU may print native diagnostics: run in a child behind a filter (src/node/quiet.ts).
-    process.exitCode = await runFiltered(fileURLToPath(import.meta.url), argv);
-  } else {
-    installSignalHandlers();
-    process.exitCode = await main(argv);
-    // Dawn keeps the process alive while its instance exists.
-    await releaseNodeWebGPU();
-  }
-}
+// `node dist/node/cli.js …` (scripts, the GPU bundle) behaves as the `webntk` bin.
+if (isEntryPoint()) process.exitCode = await launch(process.argv.slice(2), async () => runMain);

@@ -9,6 +9,8 @@
  */
 import { spawn } from 'node:child_process';
 import { constants } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { installSignalHandlers } from './signals.js';
 
 /** Set in the child, so that it does not wrap itself again. */
 export const CHILD_ENV = 'WEBNTK_FILTERED_CHILD';
@@ -109,4 +111,16 @@ export function runFiltered(script: string, argv: readonly string[]): Promise<nu
       resolve(code ?? (signal ? 128 + (constants.signals[signal] ?? 0) : 1));
     });
   });
+}
+
+/**
+ * How the `webntk` process runs (bin.ts, and `node dist/node/cli.js`): behind the filter in a child
+ * running bin.js when WebGPU may print, else with the signal handlers installed first and then the
+ * CLI, which `loadMain` loads (bin.ts loads it only now, so that the handlers come first).
+ */
+export async function launch(argv: string[], loadMain: () => Promise<(argv: string[]) => Promise<number>>): Promise<number> {
+  if (wantsFilter(argv)) return runFiltered(fileURLToPath(new URL('./bin.js', import.meta.url)), argv);
+  installSignalHandlers();
+  const runMain = await loadMain();
+  return runMain(argv);
 }
