@@ -219,6 +219,16 @@ describe('webntk gram: results', () => {
     }
   });
 
+  it('--depths as a list or range (1,3..4) writes those planes of the sweep, in order; depths outside it are refused', async () => {
+    const all = await gramOk('--arch', 'arora2019:depth=4', '--x1', xPath, '--x2', yPath, '--get', 'ntk', '--depths', 'all');
+    const some = await gramOk('--arch', 'arora2019:depth=4', '--x1', xPath, '--x2', yPath, '--get', 'ntk', '--depths', '3..4,1');
+    expect(some.shape).toEqual([3, 5, 3]);
+    [1, 3, 4].forEach((t, i) => expect(Array.from(some.data.subarray(i * 15, (i + 1) * 15))).toEqual(Array.from(all.data.subarray(t * 15, (t + 1) * 15))));
+    const out = tmp('K.npy');
+    expectBadInput(await run('gram', '--arch', 'arora2019:depth=4', '--x1', xPath, '--depths', '2..9', '--out', out), /--depths: depth 9 exceeds 4, the architecture's depth/);
+    expect(fs.existsSync(out)).toBe(false);
+  });
+
   it('--depths all for huang2020:depth=50,gamma=0.75 matches the library sweep', async () => {
     const arr = await gramOk('--arch', 'huang2020:depth=50,gamma=0.75', '--x1', xPath, '--get', 'nngp', '--depths', 'all');
     const want = expected('huang2020:depth=50,gamma=0.75', X, null, 'nngp', { depths: 'all' });
@@ -565,7 +575,7 @@ describe('webntk gram: usage', () => {
   it('invalid choices and stray arguments exit 2', async () => {
     await expectUsageError(['gram', ...required(), '--get', 'both'], /--get: unknown kernel "both"/);
     await expectUsageError(['gram', ...required(), '--backend', 'cuda'], /'--backend <name>' argument 'cuda' is invalid/);
-    await expectUsageError(['gram', ...required(), '--depths', 'first'], /'--depths <which>' argument 'first' is invalid/);
+    await expectUsageError(['gram', ...required(), '--depths', 'first'], /--depths: "first" is not a depth \(an integer, a range a\.\.b, or all\)/);
     await expectUsageError(['gram', 'extra', ...required()], /too many arguments/);
     await expectUsageError(['gramm', ...required()], /unknown command 'gramm'/);
   });

@@ -84,9 +84,7 @@ that would not fit or would overwrite an input), 3 GPU failure (no adapter for i
     )
     .option('--diagonal', 'only K(x, x) for the rows of x1 (shape [n1])')
     .addOption(
-      new Option('--depths <which>', 'last: the full network; all: every depth of the sweep stacked, shape [T, n1, n2]')
-        .choices(['last', 'all'])
-        .default('last'),
+      new Option('--depths <which>', 'last: the full network; all: every depth of the sweep stacked, shape [T, n1, n2]; or a list of depths of the sweep (1,5,10..20), shape [len, n1, n2]').default('last'),
     )
     .option('--quiet', 'no summary line (errors still go to stderr)')
     .option('--json', 'print a JSON summary on stdout (outputs, shape, backend, adapter, seconds)')

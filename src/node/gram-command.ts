@@ -14,6 +14,7 @@ import { formatCsv, MAX_CSV_ELEMENTS } from '../io/csv.js';
 import type { NpyDtype } from '../io/npy.js';
 import { compile } from '../program/compile.js';
 import { checkDistinctPaths, checkFreeSpace, checkOutputPath, readArch, readMatrixFile, writeFileAtomic } from './files.js';
+import { parseDepthList } from './lists.js';
 import { interruptionPoint } from './signals.js';
 import { NpyBlockWriter } from './npy-writer.js';
 import { useNodeWebGPU } from './webgpu.js';
@@ -21,6 +22,13 @@ import type { CliIO } from './cli.js';
 
 /** Upper bound on the bytes of one value in CSV output (17 significant digits, sign, exponent, separator). */
 const CSV_BYTES_PER_VALUE = 25;
+
+/** Planes `index` (each `plane` values) of a [taps, rows, cols] block, stacked in that order. */
+function pickPlanes(values: Float64Array, plane: number, index: readonly number[]): Float64Array {
+  const out = new Float64Array(index.length * plane);
+  index.forEach((t, i) => out.set(values.subarray(t * plane, (t + 1) * plane), i * plane));
+  return out;
+}
 
 export interface GramOptions {
   arch: string;
@@ -30,7 +38,8 @@ export interface GramOptions {
   out: string;
   backend: BackendChoice;
   diagonal?: boolean;
-  depths: 'last' | 'all';
+  /** last (default), all, or a list of depths of the sweep (`1,5,10..20`). */
+  depths: string;
   dtype: NpyDtype;
   quiet?: boolean;
   json?: boolean;
@@ -76,7 +85,7 @@ export async function runGram(opts: GramOptions, io: CliIO, terminal: boolean): 
   const inf = typeof arch === 'string' ? parseInfiniteDepthRef(arch) : null;
   if (inf) {
     infiniteDepthLimit(inf);
-    if (opts.depths === 'all') throw new InputError(`${String(arch)}: --depths all needs a finite depth (depth=inf has one value)`);
+    if (opts.depths !== 'last') throw new InputError(`${String(arch)}: --depths ${opts.depths} needs a finite depth (depth=inf has one value)`);
   }
   const spec = inf ? null : toSpec(arch);
   const name = spec ? (spec.name ?? null) : String(arch);
@@ -85,14 +94,22 @@ export async function runGram(opts: GramOptions, io: CliIO, terminal: boolean): 
   if (x2 && x2.cols !== x1.cols) throw new InputError(`x1 has ${x1.cols} features (columns) but x2 has ${x2.cols}`);
   if (opts.diagonal && x2) throw new InputError('--diagonal is defined for x1 × x1 only (omit --x2)');
   const program = spec ? compile(spec) : null;
-  const taps = opts.depths === 'all' ? program!.depths.length : 1;
+  // Which depths of the sweep to write: the last, all, or a list (every one must be in the sweep).
+  const sweep = program ? program.depths : [];
+  const chosen = opts.depths === 'last' ? null : parseDepthList(opts.depths, '--depths', { all: sweep, max: sweep[sweep.length - 1] });
+  for (const t of chosen ?? []) {
+    if (!sweep.includes(t)) throw new InputError(`--depths: depth ${t} is not in the depth sweep of ${opts.arch} (${sweep.join(', ')})`);
+  }
+  const tapIndex = chosen ? chosen.map((t) => sweep.indexOf(t)) : null;
+  const stacked = opts.depths !== 'last';
+  const taps = chosen ? chosen.length : 1;
   const n1 = x1.rows;
   const n2 = opts.diagonal ? 1 : (x2 ?? x1).rows;
   const plane = opts.diagonal ? [n1] : [n1, n2];
-  const shape = opts.depths === 'all' ? [taps, ...plane] : plane;
+  const shape = stacked ? [taps, ...plane] : plane;
   const elements = shape.reduce((a, b) => a * b, 1);
   formats.forEach((f, k) => {
-    if (f === 'csv' && opts.depths === 'all') throw new InputError(`${paths[k]}: CSV holds one matrix; write a depth sweep as .npy`);
+    if (f === 'csv' && stacked) throw new InputError(`${paths[k]}: CSV holds one matrix; write a depth sweep as .npy`);
     if (f === 'csv' && elements > MAX_CSV_ELEMENTS) {
       throw new InputError(`${paths[k]}: ${elements} values are too many for CSV (at most ${MAX_CSV_ELEMENTS}); write .npy`);
     }
@@ -123,7 +140,7 @@ export async function runGram(opts: GramOptions, io: CliIO, terminal: boolean): 
       get: kinds,
       backend: opts.backend,
       diagonal: opts.diagonal ?? false,
-      depths: opts.depths,
+      depths: stacked ? 'all' : 'last',
       onProgress: ({ blocksDone, blocks }) => {
         if (!bar) return;
         if (!started) {
@@ -135,7 +152,10 @@ export async function runGram(opts: GramOptions, io: CliIO, terminal: boolean): 
     })) {
       backend = block.backend;
       kinds.forEach((kind, k) => {
-        const values = block[kind]!;
+        const all = block[kind]!;
+        // A depth list: the chosen planes of the block's sweep, in order.
+        const plane = block.rows * block.cols;
+        const values = tapIndex && tapIndex.length < sweep.length ? pickPlanes(all, plane, tapIndex) : all;
         writers[k]?.writeBlock(values, 0, taps, block.row0, block.col0, block.rows, block.cols);
         const c = csv[k];
         if (c) {
@@ -165,7 +185,7 @@ export async function runGram(opts: GramOptions, io: CliIO, terminal: boolean): 
     io.out(
       JSON.stringify({
         outputs: kinds.map((kind, k) => ({ kernel: kind, path: paths[k], shape, dtype: formats[k] === 'csv' ? 'csv' : opts.dtype })),
-        depths: !program ? ['inf'] : opts.depths === 'all' ? program.depths : [program.depths[program.depths.length - 1]],
+        depths: !program ? ['inf'] : chosen ?? [program.depths[program.depths.length - 1]],
         spec: name,
         backend,
         adapter,
