@@ -160,7 +160,8 @@ function checkClasses(classes: number): void {
   }
 }
 
-function checkLabel(v: unknown, i: number, classes: number, name: string): number {
+/** A class label: an integer in [0, classes), else an InputError naming `name` and the index. */
+export function checkLabel(v: unknown, i: number, classes: number, name: string): number {
   if (typeof v !== 'number' || !Number.isFinite(v)) throw new InputError(`${name}: label at index ${i} is ${String(v)} (labels must be finite integers)`);
   if (!Number.isInteger(v)) throw new InputError(`${name}: label at index ${i} is ${v}, not an integer class label`);
   if (v < 0 || v >= classes) throw new InputError(`${name}: label at index ${i} is ${v}, outside 0 … ${classes - 1} (classes = ${classes})`);

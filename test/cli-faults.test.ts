@@ -243,7 +243,7 @@ describe('outputs are written all or none, and only over regular files', () => {
     writeFileSync(out, 'keep me');
     const r = await start(['predict', '--arch', 'mlp:depth=2', '--train', x, '--targets', y, '--classes', '3', '--test', x, '--test-labels', tl, '--kernel', 'nngp', '--out', out]);
     expect(r.code).toBe(2);
-    expect(oneLine(r)).toMatch(/pl-tl\.npy: label at index 2 is 5, not an integer in 0 … 2/);
+    expect(oneLine(r)).toMatch(/pl-tl\.npy: label at index 2 is 5, outside 0 … 2 \(classes = 3\)/);
     expect(readFileSync(out, 'utf8')).toBe('keep me');
   });
 

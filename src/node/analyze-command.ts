@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import Papa from 'papaparse';
 import { Command, Option } from 'commander';
 import { InputError } from '../errors.js';
-import { program, type Arch, type BackendChoice } from '../api.js';
+import { program as archProgram, type Arch, type BackendChoice } from '../api.js';
 import { renderSvg } from '../plot/chart.js';
 import type { AnalysisReport } from '../analysis/report.js';
 import { decayReport, depthReport, fluctuationsReport, infiniteReport, leadingReport, profileReport, reportJsonReplacer, spectrumReport } from '../analysis/report.js';
@@ -26,7 +26,6 @@ import { depthSweep } from '../analysis/depth.js';
 import { circleInterpolant } from '../analysis/smoothness.js';
 import { readArch } from './files.js';
 import { parseDepthList } from './lists.js';
-import { program as archProgram } from '../api.js';
 import { checkDistinctPaths, checkOutputPath, writeTextFilesAtomic } from './files.js';
 import { interruptionPoint } from './signals.js';
 import { useNodeWebGPU } from './webgpu.js';
@@ -347,7 +346,7 @@ Examples:
 
 /** 1, 2, 4, … and the last depth of the arch's sweep (the dense eigen-solve per depth is the cost). */
 function defaultDepths(arch: Arch): number[] {
-  const all = program(arch).depths;
+  const all = archProgram(arch).depths;
   const last = all[all.length - 1]!;
   const out = all.filter((t) => t >= 1 && (t & (t - 1)) === 0);
   if (!out.includes(last)) out.push(last);

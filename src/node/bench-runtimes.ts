@@ -336,15 +336,17 @@ window.__webntkResult = import('./webntk.js')
 `;
 }
 
-function serve(html: string, bundle: string): Promise<Server> {
+/**
+ * A static server on 127.0.0.1 (a free port) for a page and its files: `/` is `/index.html`, each
+ * path maps to [content type, body], anything else is 404. Also the runtime tests' server.
+ */
+export function serveLoopback(files: Readonly<Record<string, readonly [string, () => string | Uint8Array]>>): Promise<Server> {
   const server = createServer((req, res) => {
-    const url = (req.url ?? '/').split('?')[0];
-    if (url === '/' || url === '/index.html') {
-      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
-      res.end(html);
-    } else if (url === '/webntk.js') {
-      res.writeHead(200, { 'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'no-store' });
-      res.end(bundle);
+    const url = (req.url ?? '/').split('?')[0]!;
+    const file = files[url === '/' ? '/index.html' : url];
+    if (file) {
+      res.writeHead(200, { 'content-type': file[0], 'cache-control': 'no-store' });
+      res.end(file[1]());
     } else {
       res.writeHead(404, { 'content-type': 'text/plain' });
       res.end('not found');
@@ -356,11 +358,15 @@ function serve(html: string, bundle: string): Promise<Server> {
   });
 }
 
+const HTML = 'text/html; charset=utf-8';
+const JS = 'text/javascript; charset=utf-8';
+
 /** Runs the cases in headless Chromium from a page on 127.0.0.1. */
 export async function benchInChromium(bundle: string, cases: readonly BenchCase[], opts: RuntimeBenchOptions): Promise<BenchRuntimeResult> {
   const executablePath = findChromium();
   const { chromium } = await loadPlaywright();
-  const server = await serve(page(cases, opts), bundle);
+  const html = page(cases, opts);
+  const server = await serveLoopback({ '/index.html': [HTML, () => html], '/webntk.js': [JS, () => bundle] });
   const messages: string[] = [];
   let browser: Awaited<ReturnType<Playwright['chromium']['launch']>> | null = null;
   let stage = 'launching it';

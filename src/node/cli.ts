@@ -30,7 +30,7 @@ export const EXIT_BAD_INPUT = 2;
 export const EXIT_DEVICE = 3;
 /** The file system refused to read an input or write an output (no space, permission, read-only, …). */
 export const EXIT_IO = 4;
-/** Interrupted by SIGHUP, SIGINT, SIGTERM: 129, 130, 143 (src/node/signals.ts). */
+// Interrupted by SIGHUP, SIGINT, SIGTERM: 129, 130, 143 (SIGNAL_EXIT in src/node/signals.ts).
 
 export interface CliIO {
   out: (s: string) => void;

@@ -21,21 +21,43 @@ function readBytes(path: string, what: string): Uint8Array {
   }
 }
 
-/** Reads a matrix whose rows are inputs: .npy (2-D), or .csv/.tsv/.txt (a header row is skipped). */
-export function readMatrixFile(path: string): Matrix2D {
+/** An input file as { data, shape }: .npy as stored, or .csv/.tsv/.txt as [rows, cols] (a header row is skipped). */
+function readInputFile(path: string): { data: Float64Array; shape: number[]; text: boolean } {
   const lower = path.toLowerCase();
   if (lower.endsWith('.csv') || lower.endsWith('.tsv') || lower.endsWith('.txt')) {
     const text = new TextDecoder('utf-8', { fatal: false }).decode(readBytes(path, 'input'));
     const t = parseDelimited(text, path, lower.endsWith('.tsv') ? { delimiter: '\t' } : {});
-    return toMatrix({ data: t.data, shape: [t.rows, t.cols] }, path);
+    return { data: t.data, shape: [t.rows, t.cols], text: true };
   }
   const arr = parseNpy(readBytes(path, 'input'), path);
+  return { data: arr.data, shape: arr.shape, text: false };
+}
+
+/** Reads a matrix whose rows are inputs: .npy (2-D), or .csv/.tsv/.txt (a header row is skipped). */
+export function readMatrixFile(path: string): Matrix2D {
+  const arr = readInputFile(path);
   if (arr.shape.length !== 2) {
     throw new InputError(
       `${path}: expected a 2-D matrix (rows are inputs), got shape (${arr.shape.join(', ')}${arr.shape.length === 1 ? ',' : ''})`,
     );
   }
   return toMatrix({ data: arr.data, shape: arr.shape }, path);
+}
+
+/**
+ * Reads targets or labels: a vector or a matrix (.npy of any numeric dtype, 1-D or 2-D; or CSV/TSV,
+ * where one column is a vector), every entry finite.
+ */
+export function readTargetsFile(path: string): { data: Float64Array; shape: number[] } {
+  const a = readInputFile(path);
+  if (a.text) return a.shape[1] === 1 ? { data: a.data, shape: [a.shape[0]!] } : { data: a.data, shape: a.shape };
+  if (a.shape.length !== 1 && a.shape.length !== 2) {
+    throw new InputError(`${path}: expected a vector or a matrix, got shape (${a.shape.join(', ')})`);
+  }
+  for (let i = 0; i < a.data.length; i++) {
+    if (!Number.isFinite(a.data[i]!)) throw new InputError(`${path}: entry ${i} is ${a.data[i]} (targets must be finite)`);
+  }
+  return { data: a.data, shape: a.shape };
 }
 
 /**

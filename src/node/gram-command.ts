@@ -14,7 +14,7 @@ import { formatCsv, MAX_CSV_ELEMENTS } from '../io/csv.js';
 import type { NpyDtype } from '../io/npy.js';
 import { compile } from '../program/compile.js';
 import { checkDistinctPaths, checkFreeSpace, checkOutputPath, readArch, readMatrixFile, writeFileAtomic } from './files.js';
-import { parseDepthList } from './lists.js';
+import { parseSweepDepths } from './lists.js';
 import { interruptionPoint } from './signals.js';
 import { NpyBlockWriter } from './npy-writer.js';
 import { useNodeWebGPU } from './webgpu.js';
@@ -75,7 +75,6 @@ export async function runGram(opts: GramOptions, io: CliIO, terminal: boolean): 
     if (ext !== '.npy' && ext !== '.csv') throw new InputError(`${p}: unsupported output type "${ext || '(none)'}" (use .npy or .csv)`);
     return ext === '.csv' ? ('csv' as const) : ('npy' as const);
   });
-  if (new Set(paths).size !== paths.length) throw new InputError('the output paths of the two kernels coincide');
   checkDistinctPaths(
     { '--x1': opts.x1, '--x2': opts.x2, '--arch': opts.arch.endsWith('.json') ? opts.arch : undefined },
     Object.fromEntries(paths.map((p, k) => [paths.length > 1 ? `--out (${kinds[k]})` : '--out', p])),
@@ -96,10 +95,7 @@ export async function runGram(opts: GramOptions, io: CliIO, terminal: boolean): 
   const program = spec ? compile(spec) : null;
   // Which depths of the sweep to write: the last, all, or a list (every one must be in the sweep).
   const sweep = program ? program.depths : [];
-  const chosen = opts.depths === 'last' ? null : parseDepthList(opts.depths, '--depths', { all: sweep, max: sweep[sweep.length - 1] });
-  for (const t of chosen ?? []) {
-    if (!sweep.includes(t)) throw new InputError(`--depths: depth ${t} is not in the depth sweep of ${opts.arch} (${sweep.join(', ')})`);
-  }
+  const chosen = opts.depths === 'last' ? null : parseSweepDepths(opts.depths, '--depths', sweep, opts.arch);
   const tapIndex = chosen ? chosen.map((t) => sweep.indexOf(t)) : null;
   const stacked = opts.depths !== 'last';
   const taps = chosen ? chosen.length : 1;

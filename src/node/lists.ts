@@ -35,6 +35,18 @@ function integer(p: string, name: string, item: string): number {
   return v;
 }
 
+/**
+ * Depths of an architecture's depth sweep (`sweep`, ascending): a list, ranges or `all`, each of
+ * them a depth the sweep has (`arch` names it in the error).
+ */
+export function parseSweepDepths(s: string, name: string, sweep: readonly number[], arch: string): number[] {
+  const depths = parseDepthList(s, name, { all: sweep, max: sweep[sweep.length - 1] });
+  for (const t of depths) {
+    if (!sweep.includes(t)) throw new InputError(`${name}: depth ${t} is not in the depth sweep of ${arch} (${sweep.join(', ')})`);
+  }
+  return depths;
+}
+
 /** `1,2,5`, `1..50`, `1,4,10..20` or `all`: depths, sorted, without repeats. */
 export function parseDepthList(s: string, name = '--depths', opts: DepthListOptions = {}): number[] {
   const min = opts.min ?? 0;

@@ -2,17 +2,15 @@
  * `webntk predict`: NNGP posterior or NTK gradient-flow predictions from files, with accuracy for
  * class labels. Warnings (conditioning, clamps) go to stderr; outputs are written atomically.
  */
-import { readFileSync } from 'node:fs';
 import type { BackendChoice } from '../api.js';
 import { toSpec } from '../api.js';
 import { infiniteDepthLimit } from '../analysis/infinite.js';
 import { parseInfiniteDepthRef } from '../spec/presets.js';
-import { fsError, InputError } from '../errors.js';
+import { InputError } from '../errors.js';
 import { describeAdapter, getGpu } from '../gpu/device.js';
-import { parseDelimited } from '../io/csv.js';
-import { encodeNpy, parseNpy } from '../io/npy.js';
-import { accuracy, predict, type PredictKernel, type SolverChoice } from '../predict.js';
-import { checkDistinctPaths, checkOutputPath, readArch, readMatrixFile, writeFilesAtomic } from './files.js';
+import { encodeNpy } from '../io/npy.js';
+import { accuracy, checkLabel, predict, type PredictKernel, type SolverChoice } from '../predict.js';
+import { checkDistinctPaths, checkOutputPath, readArch, readMatrixFile, readTargetsFile, writeFilesAtomic } from './files.js';
 import { interruptionPoint } from './signals.js';
 import { useNodeWebGPU } from './webgpu.js';
 import type { CliIO } from './cli.js';
@@ -35,29 +33,6 @@ export interface PredictCliOptions {
   testLabels?: string;
   quiet?: boolean;
   json?: boolean;
-}
-
-/** A vector or matrix file (.npy of any numeric dtype, 1-D or 2-D; or CSV/TSV). */
-export function readArrayFile(path: string): { data: Float64Array; shape: number[] } {
-  let bytes: Uint8Array;
-  try {
-    bytes = readFileSync(path);
-  } catch (e) {
-    throw fsError(e, 'read input', path);
-  }
-  const lower = path.toLowerCase();
-  if (lower.endsWith('.csv') || lower.endsWith('.tsv') || lower.endsWith('.txt')) {
-    const t = parseDelimited(new TextDecoder().decode(bytes), path, lower.endsWith('.tsv') ? { delimiter: '\t' } : {});
-    return t.cols === 1 ? { data: t.data, shape: [t.rows] } : { data: t.data, shape: [t.rows, t.cols] };
-  }
-  const a = parseNpy(bytes, path);
-  if (a.shape.length !== 1 && a.shape.length !== 2) {
-    throw new InputError(`${path}: expected a vector or a matrix, got shape (${a.shape.join(', ')})`);
-  }
-  for (let i = 0; i < a.data.length; i++) {
-    if (!Number.isFinite(a.data[i]!)) throw new InputError(`${path}: entry ${i} is ${a.data[i]} (targets must be finite)`);
-  }
-  return { data: a.data, shape: a.shape };
 }
 
 /** `--time 1,10,inf`: training times t ≥ 0, `inf` for the converged predictor. */
@@ -98,17 +73,15 @@ export async function runPredict(o: PredictCliOptions, io: CliIO): Promise<void>
   const name = spec ? (spec.name ?? null) : String(arch);
   const train = readMatrixFile(o.train);
   const test = readMatrixFile(o.test);
-  const targets = readArrayFile(o.targets);
-  const testLabels = o.testLabels !== undefined ? readArrayFile(o.testLabels) : null;
+  const targets = readTargetsFile(o.targets);
+  const testLabels = o.testLabels !== undefined ? readTargetsFile(o.testLabels) : null;
   if (testLabels) {
     if (classes === undefined) throw new InputError('--test-labels needs --classes');
     if (testLabels.shape.length !== 1 || testLabels.shape[0] !== test.rows) {
       throw new InputError(`${o.testLabels}: expected ${test.rows} labels (one per test input), got shape (${testLabels.shape.join(', ')})`);
     }
     // Checked now, not when the accuracy is scored after the predictions were written.
-    testLabels.data.forEach((v, i) => {
-      if (!Number.isInteger(v) || v < 0 || v >= classes) throw new InputError(`${o.testLabels}: label at index ${i} is ${v}, not an integer in 0 … ${classes - 1}`);
-    });
+    testLabels.data.forEach((v, i) => checkLabel(v, i, classes, o.testLabels!));
   }
   checkOutputPath(o.out, ['.npy']);
   if (o.variance !== undefined) checkOutputPath(o.variance, ['.npy']);

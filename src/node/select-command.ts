@@ -13,9 +13,8 @@ import type { PredictKernel } from '../predict.js';
 import { selectModel, type SelectResult } from '../select.js';
 import { parseInfiniteDepthRef } from '../spec/presets.js';
 import type { CliIO } from './cli.js';
-import { checkDistinctPaths, checkOutputPath, readArch, readMatrixFile, writeFilesAtomic } from './files.js';
-import { parseDepthList, parseRidgeList } from './lists.js';
-import { readArrayFile } from './predict-command.js';
+import { checkDistinctPaths, checkOutputPath, readArch, readMatrixFile, readTargetsFile, writeFilesAtomic } from './files.js';
+import { parseRidgeList, parseSweepDepths } from './lists.js';
 import { useNodeWebGPU } from './webgpu.js';
 import { interruptionPoint } from './signals.js';
 
@@ -124,10 +123,7 @@ export async function runSelect(o: SelectCliOptions, io: CliIO): Promise<void> {
     throw new InputError(`--arch ${arch} is an infinite-depth limit, which has no depth sweep; give a finite depth (e.g. depth=50)`);
   }
   const sweep = kernelProgram(arch).depths;
-  const depths = parseDepthList(o.depths, '--depths', { all: sweep, max: sweep[sweep.length - 1]! });
-  for (const t of depths) {
-    if (!sweep.includes(t)) throw new InputError(`--depths: depth ${t} is not in the depth sweep of ${o.arch} (${sweep.join(', ')})`);
-  }
+  const depths = parseSweepDepths(o.depths, '--depths', sweep, o.arch);
   // Outputs: writable, distinct, and none of them an input.
   const outputs = [
     ...(o.out !== undefined ? [{ flag: '--out', path: o.out }] : []),
@@ -146,15 +142,15 @@ export async function runSelect(o: SelectCliOptions, io: CliIO): Promise<void> {
     Object.fromEntries(outputs.map((out) => [out.flag, out.path])),
   );
   const X = readMatrixFile(o.train);
-  const targets = readArrayFile(o.targets);
+  const targets = readTargetsFile(o.targets);
   const T = o.test !== undefined ? readMatrixFile(o.test) : undefined;
   let testLabels: Float64Array | undefined;
   if (o.testLabels !== undefined) {
-    const l = readArrayFile(o.testLabels);
+    const l = readTargetsFile(o.testLabels);
     if (l.shape.length === 2 && l.shape[1] !== 1) throw new InputError(`${o.testLabels}: expected one label per test input, got shape (${l.shape.join(', ')})`);
     testLabels = l.data;
   }
-  const testTargets = o.testTargets !== undefined ? readArrayFile(o.testTargets) : undefined;
+  const testTargets = o.testTargets !== undefined ? readTargetsFile(o.testTargets) : undefined;
   if (o.backend !== 'cpu') useNodeWebGPU();
 
   // A progress line on a terminal (stderr), cleared at the end.

@@ -12,13 +12,13 @@
  */
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { BENCH_CHROMIUM_ARGS } from '../../src/node/bench-runtimes.js';
+import { BENCH_CHROMIUM_ARGS, serveLoopback } from '../../src/node/bench-runtimes.js';
 
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -286,22 +286,9 @@ window.__webntkResult = import('./bundle.js')
 `;
 
 function serve(bundlePath: string): Promise<Server> {
-  const server = createServer((req, res) => {
-    const url = (req.url ?? '/').split('?')[0];
-    if (url === '/' || url === '/index.html') {
-      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
-      res.end(PAGE);
-    } else if (url === '/bundle.js') {
-      res.writeHead(200, { 'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'no-store' });
-      res.end(readFileSync(bundlePath));
-    } else {
-      res.writeHead(404, { 'content-type': 'text/plain' });
-      res.end('not found');
-    }
-  });
-  return new Promise((resolvePromise, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolvePromise(server));
+  return serveLoopback({
+    '/index.html': ['text/html; charset=utf-8', () => PAGE],
+    '/bundle.js': ['text/javascript; charset=utf-8', () => readFileSync(bundlePath)],
   });
 }
 
