@@ -9,20 +9,10 @@ import { benchInputs, parseBenchCase } from '../src/bench.js';
 import { browserBundle } from '../src/node/bench-runtimes.js';
 import { releaseNodeWebGPU } from '../src/node/webgpu.js';
 import { runCli } from './cli-run.js';
+import type { BenchRow } from '../src/bench.js';
 
-interface Row {
-  runtime: string;
-  adapter: string | null;
-  case: string;
-  n: number;
-  d: number;
-  depth: number;
-  cpuSeconds: number | null;
-  webgpuSeconds: number | null;
-  speedup: number | null;
-  webgpuEntriesLayersPerSecond: number | null;
-  maxNormalisedDifference: number | null;
-}
+/** A `--json` row: the library's BenchRow with the runtime and the adapter that ran it. */
+type Row = BenchRow & { runtime: string; adapter: string | null };
 
 /**
  * stderr without the note a checkout prints when it rebuilds a stale browser build first (other
