@@ -58,3 +58,8 @@ export function fsError(e: unknown, action: string, path: string): Error {
   const cause = FS_CAUSES[code] ?? String((e as Error).message).replace(/^[A-Z]+: /, '');
   return new IoError(path, code, `cannot ${action} ${path}: ${cause} (${code})`);
 }
+
+/** For exhaustive switches: a value the type system says cannot occur is an internal error. */
+export function assertNever(x: never, what: string): never {
+  throw new Error(`internal error: unhandled ${what} ${JSON.stringify(x)}`);
+}

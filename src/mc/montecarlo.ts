@@ -197,6 +197,12 @@ class Sampler {
       }
       case 'denseBlock':
         return this.denseBlock(l, input, s);
+      case 'conv':
+      case 'avgPool':
+      case 'eq':
+      case 'flatten':
+      case 'gap':
+        throw new InputError(`the Monte Carlo oracle for vectors cannot sample a ${l.type} layer`);
       default:
         return this.activation(l, input, s);
     }

@@ -69,6 +69,12 @@ class Emitter {
       case 'repeat':
         for (let i = 0; i < l.count; i++) this.layers(l.layers, bank);
         return;
+      case 'conv':
+      case 'avgPool':
+      case 'eq':
+      case 'flatten':
+      case 'gap':
+        throw new SpecError('layers', `a ${l.type} layer needs the spatial program (compileSpatial)`);
       default:
         this.push({ op: 'act', act: l });
     }

@@ -39,6 +39,17 @@ function layer(l: ResolvedLayer, L: number): string {
       return `a DenseNet block of ${l.depth} layers (${act(l.activation)} of every earlier output, ${l.concat === 'mean' ? 'averaged' : 'summed'} concatenation, dense σw² = ${num(l.weightVar)}${l.trainable ? '' : ', frozen'})`;
     case 'repeat':
       return `${l.count} × [${layers(l.layers, L)}]`;
+    case 'conv': {
+      const f = Array.isArray(l.filter) ? l.filter.join('×') : `${l.filter}`;
+      const st = Array.isArray(l.stride) ? l.stride.join('×') : `${l.stride}`;
+      return `conv(filter ${f}${st !== '1' ? `, stride ${st}` : ''}, ${l.padding} padding, σw² = ${num(l.weightVar)}${l.biasVar ? `, σb² = ${num(l.biasVar)}` : ''}${l.trainable ? '' : ', frozen'})`;
+    }
+    case 'avgPool':
+      return `avgPool(window ${Array.isArray(l.window) ? l.window.join('×') : l.window}, stride ${Array.isArray(l.stride) ? l.stride.join('×') : l.stride})`;
+    case 'eq':
+    case 'flatten':
+    case 'gap':
+      return `${l.type === 'eq' ? `output pixel ${l.pixel ? `(${l.pixel.join(', ')})` : '0'}` : l.type === 'gap' ? 'global average pool' : 'flatten'} → dense(σw² = ${num(l.weightVar)}${l.biasVar ? `, σb² = ${num(l.biasVar)}` : ''}${l.trainable ? '' : ', frozen'})`;
     default:
       return act(l);
   }

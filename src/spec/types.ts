@@ -72,7 +72,61 @@ export interface RepeatLayer {
   layers: Layer[];
 }
 
-export type Layer = DenseLayer | Activation | ResidualLayer | DenseBlockLayer | RepeatLayer;
+/**
+ * Convolution over the spatial axes of an image-shaped representation (1-D signals or 2-D images),
+ * NTK parametrisation: h[c', i] = √(σ_w²/(C_in·q^D))·Σ_{c, a} W[c', c, a]·g[c, s·i + a] + σ_b·b[c'].
+ * Kernel update (wave2.md §1.1): K' = σ_w²·S(K) + σ_b², Θ' = σ_w²·S(Θ) + K' (frozen: no + K'),
+ * S the shift-mean over the q^D filter offsets. Output size: ⌈size/stride⌉ with padding "circular"
+ * (indices mod size) or "zero" (out-of-image pixels read 0, the normaliser stays 1/q^D).
+ */
+export interface ConvLayer {
+  type: 'conv';
+  /** Odd filter width q per spatial axis (one number: the same on every axis; default 3). */
+  filter?: number | number[];
+  /** Stride s ≥ 1 per spatial axis (default 1). */
+  stride?: number | number[];
+  /** Default "zero". */
+  padding?: 'circular' | 'zero';
+  weightVar?: number;
+  biasVar?: number;
+  trainable?: boolean;
+}
+
+/** Local average pooling over `window` pixels per axis (no padding), moving by `stride` (default: window). */
+export interface AvgPoolLayer {
+  type: 'avgPool';
+  window: number | number[];
+  stride?: number | number[];
+}
+
+/**
+ * The step from an image-shaped representation to a vector, fused with the dense layer that reads
+ * it (weightVar σ², biasVar, trainable): K_out = σ²·R(K) + σ_b², Θ_out = σ²·R(Θ) + K_out when
+ * trained. R is, per type:
+ * - "eq": the entry of one output pixel (`pixel`, default the first), R(K) = K[i0, i0];
+ * - "flatten": the mean of the diagonal, R(K) = (1/P)·Σ_i K[i, i] (neural-tangents' Flatten then Dense);
+ * - "gap": global average pooling then dense, R(K) = (1/P²)·Σ_{i,j} K[i, j].
+ */
+export interface SpatialReadoutLayer {
+  type: 'eq' | 'flatten' | 'gap';
+  /** "eq" only: the output pixel's coordinates, one per spatial axis (default all 0). */
+  pixel?: number[];
+  weightVar?: number;
+  biasVar?: number;
+  trainable?: boolean;
+}
+
+export type SpatialReadoutType = SpatialReadoutLayer['type'];
+
+export type Layer =
+  | DenseLayer
+  | Activation
+  | ResidualLayer
+  | DenseBlockLayer
+  | RepeatLayer
+  | ConvLayer
+  | AvgPoolLayer
+  | SpatialReadoutLayer;
 
 export interface Spec {
   /** Format tag; optional on input, always written by `resolveSpec`. */
@@ -132,12 +186,41 @@ export interface ResolvedRepeat {
   layers: ResolvedLayer[];
 }
 
+/** Per-axis lists have been expanded lazily: a single number stays a number (it applies to every axis). */
+export interface ResolvedConv {
+  type: 'conv';
+  filter: number | number[];
+  stride: number | number[];
+  padding: 'circular' | 'zero';
+  weightVar: number;
+  biasVar: number;
+  trainable: boolean;
+}
+
+export interface ResolvedAvgPool {
+  type: 'avgPool';
+  window: number | number[];
+  stride: number | number[];
+}
+
+export interface ResolvedSpatialReadout {
+  type: SpatialReadoutType;
+  /** "eq" only; absent means pixel 0 on every axis. */
+  pixel?: number[];
+  weightVar: number;
+  biasVar: number;
+  trainable: boolean;
+}
+
 export type ResolvedLayer =
   | ResolvedDense
   | ResolvedActivation
   | ResolvedResidual
   | ResolvedDenseBlock
-  | ResolvedRepeat;
+  | ResolvedRepeat
+  | ResolvedConv
+  | ResolvedAvgPool
+  | ResolvedSpatialReadout;
 
 export interface ResolvedSpec {
   format: 'webntk-spec/1';
@@ -157,6 +240,8 @@ export const ACTIVATION_TYPES: readonly ActivationType[] = [
   'abRelu',
   'erf',
 ];
+
+export const SPATIAL_READOUT_TYPES: readonly SpatialReadoutType[] = ['eq', 'flatten', 'gap'];
 
 export function isActivation(layer: { type: string }): layer is Activation {
   return (ACTIVATION_TYPES as readonly string[]).includes(layer.type);
