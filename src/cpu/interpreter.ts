@@ -61,11 +61,11 @@ function renorm(s: Float64Array): void {
   const m = Math.max(s[KXX]!, s[KZZ]!);
   if (!(m > SCALE_HI || (m > 0 && m < SCALE_LO))) return;
   const k = Math.floor(Math.log2(m));
-  const f = 2 ** -k;
+  // ldexp, not a product with 2^−k: for a subnormal m (k < −1023) 2^−k overflows to Infinity.
   for (let o = 0; o < expAt(s); o += BANK_SIZE) {
-    s[o + KXX] = s[o + KXX]! * f;
-    s[o + KZZ] = s[o + KZZ]! * f;
-    s[o + NTK] = s[o + NTK]! * f;
+    s[o + KXX] = ldexp(s[o + KXX]!, -k);
+    s[o + KZZ] = ldexp(s[o + KZZ]!, -k);
+    s[o + NTK] = ldexp(s[o + NTK]!, -k);
   }
   s[expAt(s)] = s[expAt(s)]! + k;
 }
