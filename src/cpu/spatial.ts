@@ -266,6 +266,63 @@ function copyState(s: PairState): PairState {
   return { ...s, dims: s.dims.slice(), g: s.g.slice(), h: s.h.slice(), t: s.t.slice() };
 }
 
+/** The per-op constants of a conv layer's entries (see convEntry). */
+interface ConvTerms {
+  m: number;
+  table: Int32Array;
+  ux: Float64Array;
+  vz: Float64Array;
+  Pin: number;
+  b: number;
+  sb: number;
+  w: number;
+  trainable: boolean;
+}
+
+/**
+ * One conv output entry (I, J): the q^D shifted pairs and the bias, summed in the gap form.
+ * U and V are the output diagonals k_x[I], k_z[J] (the same sums, done once per pixel).
+ */
+function convEntry(c: ConvTerms, I: number, J: number, U: number, V: number, full: boolean, s: PairState, G: Float64Array, H: Float64Array, T: Float64Array, e: number): void {
+  const { m, table, ux, vz, Pin, b } = c;
+  const { g, h, t } = s;
+  const oi = I * m;
+  const oj = J * m;
+  let sum = b;
+  let sg = 0;
+  let sh = 2 * b;
+  let st = 0;
+  for (let a = 0; a < m; a++) {
+    const si = table[oi + a]!;
+    const sj = table[oj + a]!;
+    if (si >= 0 && sj >= 0) {
+      const src = full ? si * Pin + sj : si;
+      const sa = ux[oi + a]! * vz[oj + a]!;
+      sum += sa;
+      sg += sa * g[src]!;
+      sh += sa * h[src]!;
+      st += t[src]!;
+    }
+  }
+  const R = Math.sqrt(U) * Math.sqrt(V);
+  if (R > 0) {
+    const r = sum / U;
+    let lag = 0;
+    for (let a = 0; a < m; a++) {
+      const dv = vz[oj + a]! - r * ux[oi + a]!;
+      lag += dv * dv;
+    }
+    const db = c.sb - r * c.sb;
+    lag = (U * (lag + db * db)) / (R + sum);
+    G[e] = Math.min(2, (lag + sg) / R);
+    H[e] = Math.min(2, (lag + sh) / R);
+  } else {
+    G[e] = 1;
+    H[e] = 1;
+  }
+  T[e] = c.w * st + (c.trainable ? 0.5 * (sh - sg) : 0);
+}
+
 /**
  * Runs the ops on one pair. With `build`, x and z are the same side and its diagonals are computed
  * (and appended) op by op: the pre-pass is this machine on the pair (x, x); the full state is
@@ -395,61 +452,25 @@ class PairMachine implements Machine {
       this.s = { ...this.s, dims: out, P: Pout, ...d };
       return;
     }
+    // Per output pixel: each offset's √P_a (x side) and √Q_a (z side), zero outside the image.
+    const ux = new Float64Array(Pout * m);
+    const vz = new Float64Array(Pout * m);
+    for (let k = 0; k < Pout * m; k++) {
+      const src = table[k]!;
+      ux[k] = src >= 0 ? cw * sx[src]! : 0;
+      vz[k] = src >= 0 ? cw * sz[src]! : 0;
+    }
     const n = this.full ? Pout * Pout : Pout;
     const G = new Float64Array(n);
     const H = new Float64Array(n);
     const T = new Float64Array(n);
-    const { g, h, t } = this.s;
-    const cols = this.full ? Pout : 1;
-    for (let I = 0; I < Pout; I++) {
-      for (let jj = 0; jj < cols; jj++) {
-        const J = this.full ? jj : I;
-        let U = 0;
-        let V = 0;
-        let s = 0;
-        let sg = 0;
-        let sh = 0;
-        let st = 0;
-        for (let a = 0; a < m; a++) {
-          const si = table[I * m + a]!;
-          const sj = table[J * m + a]!;
-          U += si >= 0 ? w * dx[si]! : 0;
-          V += sj >= 0 ? w * dz[sj]! : 0;
-          if (si >= 0 && sj >= 0) {
-            const e = this.full ? si * Pin + sj : si;
-            const sa = cw * sx[si]! * (cw * sz[sj]!);
-            s += sa;
-            sg += sa * g[e]!;
-            sh += sa * h[e]!;
-            st += t[e]!;
-          }
-        }
-        U += b;
-        V += b;
-        s += b;
-        sh += 2 * b;
-        const e = this.full ? I * Pout + J : I;
-        const K = 0.5 * (sh - sg);
-        const R = Math.sqrt(U) * Math.sqrt(V);
-        if (R > 0) {
-          const r = s / U;
-          let lag = 0;
-          for (let a = 0; a < m; a++) {
-            const si = table[I * m + a]!;
-            const sj = table[J * m + a]!;
-            const dv = (sj >= 0 ? cw * sz[sj]! : 0) - r * (si >= 0 ? cw * sx[si]! : 0);
-            lag += dv * dv;
-          }
-          const db = sb - r * sb;
-          lag = (U * (lag + db * db)) / (R + s);
-          G[e] = Math.min(2, (lag + sg) / R);
-          H[e] = Math.min(2, (lag + sh) / R);
-        } else {
-          G[e] = 1;
-          H[e] = 1;
-        }
-        T[e] = w * st + (op.trainable ? K : 0);
+    const terms: ConvTerms = { m, table, ux, vz, Pin, b, sb, w, trainable: op.trainable };
+    if (this.full) {
+      for (let I = 0; I < Pout; I++) {
+        for (let J = 0; J < Pout; J++) convEntry(terms, I, J, d.dx[I]!, d.dz[J]!, true, this.s, G, H, T, I * Pout + J);
       }
+    } else {
+      for (let I = 0; I < Pout; I++) convEntry(terms, I, I, d.dx[I]!, d.dz[I]!, false, this.s, G, H, T, I);
     }
     this.s = { dims: out, P: Pout, g: G, h: H, t: T, ...d };
   }
