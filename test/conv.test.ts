@@ -353,6 +353,42 @@ describe('bad input is refused before any work, with one clear error', () => {
   });
 });
 
+describe('edge cases', () => {
+  it('an all-zero image and zero pixels give finite kernels (ρ = 0 by convention where a variance is 0)', () => {
+    const Z = { data: new Array<number>(2 * 2 * 9).fill(0), shape: [2, 2, 3, 3] };
+    (Z.data as number[])[20] = 1; // image 1 has one non-zero pixel
+    for (const ref of ['cntk:depth=3,readout=gap', 'cntk:depth=3,readout=flatten,pad=circular', 'rescnn:depth=2,alpha=1,readout=eq']) {
+      const r = convKernelCpu(ref, Z);
+      for (const v of [...r.nngp!, ...r.ntk!]) expect(Number.isFinite(v), ref).toBe(true);
+      expect(r.nngp![0]).toBe(0);
+    }
+  });
+  it('1-D signals: a strided conv and an eq pixel on the smaller output', () => {
+    const X = randomImages(2, 2, [7], 4);
+    const spec = (pixel: number): Spec => ({ layers: [conv({ stride: 2 }), { type: 'relu' }, conv({ weightVar: 2 }), { type: 'eq', pixel: [pixel] }] });
+    // ⌈7/2⌉ = 4 output pixels: 3 is the last one, 4 is outside.
+    expect(convKernelCpu(spec(3), X).ntk!.every(Number.isFinite)).toBe(true);
+    expect(() => convKernelCpu(spec(4), X)).toThrow(/pixel \[4\] is outside the 4 output/);
+    // flatten = mean of eq over the 4 output pixels
+    const fl = convKernelCpu({ layers: [conv({ stride: 2 }), { type: 'relu' }, conv({ weightVar: 2 }), { type: 'flatten' }] }, X);
+    let t = 0;
+    for (let i = 0; i < 4; i++) t += convKernelCpu(spec(i), X).ntk![1]! / 4;
+    expect(rel(fl.ntk![1]!, t)).toBeLessThan(1e-13);
+  });
+  it('after average pooling (every pixel pair held) flatten is still the mean of eq', () => {
+    const X = randomImages(2, 2, [5, 4], 8);
+    const spec = (readout: Layer): Spec => ({ layers: [conv({ biasVar: 0.2 }), { type: 'relu' }, { type: 'avgPool', window: [2, 1], stride: 1 }, conv({ weightVar: 2, padding: 'circular' }), { type: 'relu' }, readout] });
+    const fl = convKernelCpu(spec({ type: 'flatten' }), X);
+    let t = 0;
+    for (let a = 0; a < 4; a++) for (let b = 0; b < 4; b++) t += convKernelCpu(spec({ type: 'eq', pixel: [a, b] }), X).ntk![1]! / 16;
+    expect(rel(fl.ntk![1]!, t)).toBeLessThan(1e-13);
+  });
+  it('a residual branch that changes the image size is refused', () => {
+    const spec: Spec = { layers: [conv(), { type: 'residual', alpha: 1, branch: [{ type: 'relu' }, conv({ stride: 2 })] }, { type: 'flatten' }] };
+    expect(() => convKernelCpu(spec, randomImages(1, 1, [4, 4], 1))).toThrow(/residual branch turns the 4×4 representation into 2×2/);
+  });
+});
+
 describe('spec validation of spatial layers', () => {
   it('fills in the defaults', () => {
     const r = convKernelCpu({ layers: [conv(), { type: 'relu' }, { type: 'avgPool', window: 2 }, { type: 'eq' }] }, randomImages(1, 1, [4, 4], 9)).spec;
