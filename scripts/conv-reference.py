@@ -155,6 +155,13 @@ def main():
             two['vals'][f'cntk depth=2 {pad} {ro}'] = list(cntk2d(X[0], X[1], 2, pad, ro))
             two['vals'][f'rescnn depth=2 alpha=0.7 {pad} {ro}'] = list(rescnn2d(X[0], X[1], 2, pad, ro, 0.7))
     out['2d'] = two
+    # Arora et al.'s released code (ruosongwang/CNTK), as translated to numpy in identities.py
+    # (first and last layer frozen, its --fix; zero padding; q = 3): its raw outputs.
+    import contextlib
+    import io
+    with contextlib.redirect_stdout(io.StringIO()):
+        import identities
+    one['ruosongwang'] = {f'depth={d} gap={g}': identities.ruosong(x, z, d, g) for d in [3, 5] for g in [True, False]}
     Y = images(rng, 2, 2, 8, 7)
     out['mixed'] = {'x': Y[0].tolist(), 'z': Y[1].tolist(), 'vals': list(mixed2d(Y[0], Y[1]))}
     print(json.dumps(out, indent=1))

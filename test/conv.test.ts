@@ -16,7 +16,7 @@ import type { Layer, Spec } from '../src/spec/types.js';
  * with the separable 2-D shift-mean, strided conv and average pooling of wave2.md §1.1.
  */
 const REF = JSON.parse(readFileSync(new URL('./data/conv-reference.json', import.meta.url), 'utf8')) as {
-  '1d': { x: number[][]; z: number[][]; vals: Record<string, [number, number]> };
+  '1d': { x: number[][]; z: number[][]; vals: Record<string, [number, number]>; ruosongwang: Record<string, number> };
   '2d': { x: number[][][]; z: number[][][]; vals: Record<string, [number, number]> };
   mixed: { x: number[][][]; z: number[][][]; vals: [number, number] };
 };
@@ -70,6 +70,20 @@ describe('known values (independent numpy: scripts/conv-reference.py)', () => {
       });
     }
   }
+  it('Arora et al.’s released code returns C × our gap and C·P × our flatten (first and last layer frozen, as its --fix)', () => {
+    // ../shared/research/wave2/identities.py translates ruosongwang/CNTK to numpy; its `depth` counts
+    // the conv layers plus one.
+    for (const depth of [3, 5]) {
+      const spec = (readout: 'gap' | 'flatten'): Spec => ({
+        layers: [conv({ trainable: false }), { type: 'relu' }, { type: 'repeat', count: depth - 2, layers: [conv({ weightVar: 2 }), { type: 'relu' }] }],
+        readout: [{ type: readout, weightVar: 2, trainable: false }],
+      });
+      const gap = convKernelCpu(spec('gap'), imgs(r1.x), imgs(r1.z), { get: 'ntk' }).ntk![0]!;
+      const flat = convKernelCpu(spec('flatten'), imgs(r1.x), imgs(r1.z), { get: 'ntk' }).ntk![0]!;
+      expect(rel(3 * gap, r1.ruosongwang[`depth=${depth} gap=True`]!)).toBeLessThan(1e-13);
+      expect(rel(3 * 6 * flat, r1.ruosongwang[`depth=${depth} gap=False`]!)).toBeLessThan(1e-13);
+    }
+  });
   it('2-D strided biased conv, average pooling, a frozen circular conv and a biased gap readout', () => {
     const spec: Spec = {
       layers: [
