@@ -56,7 +56,7 @@ const KERNEL_CASES: [string, Arch, MatrixInput, MatrixInput | null, string][] = 
   // specs given as text
   ['JSON text as the arch', '{"layers": [{"type": "dense"}]}', [[1]], null, '"{\\"layers\\": [{\\"type\\": \\"dense\\"}]}" is not a preset reference ("name" or "name:key=value,..."): it looks like JSON text; pass the spec as an object (JSON.parse it first)'],
   ['malformed JSON text as the arch', '{"layers": [', [[1]], null, '"{\\"layers\\": [" is not a preset reference ("name" or "name:key=value,..."): it looks like JSON text; pass the spec as an object (JSON.parse it first)'],
-  ['an unknown preset', 'resnet50', [[1]], null, 'unknown preset "resnet50" (known: arora2019, jacot2018, hayou2019, huang2020, belfer2021, tirer2021, resnet, densenet, mlp)'],
+  ['an unknown preset', 'resnet50', [[1]], null, 'unknown preset "resnet50" (known: arora2019, jacot2018, hayou2019, huang2020, belfer2021, tirer2021, resnet, densenet, mlp, cntk, rescnn)'],
   ['an undefined arch', undefined as unknown as Arch, [[1]], null, 'spec: must be an object, got undefined'],
   // unknown keys
   ['an unknown top-level key', { layers: [dense], depth: 3 } as unknown as Arch, [[1]], null, 'depth: unknown key (allowed: format, name, description, inputScale, layers, readout, normalize, sweepStart)'],
@@ -123,7 +123,7 @@ describe('specs from JSON text (resolveSpec)', () => {
     ['layers as an object', 'parsed', '{"layers": {"type": "dense"}}', 'layers: must be an array, got {"type":"dense"}'],
     ['a number as a string', 'parsed', '{"layers": [{"type": "dense", "weightVar": "2"}]}', 'layers[0].weightVar: must be a number, got "2"'],
     ['a number beyond float64', 'parsed', '{"layers": [{"type": "dense", "weightVar": 1e400}]}', 'layers[0].weightVar: must be finite, got Infinity'],
-    ['a layer type with a line break', 'parsed', '{"layers": [{"type": "den\\nse"}]}', 'layers[0].type: unknown layer type "den\\nse" (known: dense, residual, denseBlock, repeat, relu, arccos, leakyRelu, abRelu, erf)'],
+    ['a layer type with a line break', 'parsed', '{"layers": [{"type": "den\\nse"}]}', 'layers[0].type: unknown layer type "den\\nse" (known: dense, residual, denseBlock, repeat, conv, avgPool, eq, flatten, gap, relu, arccos, leakyRelu, abRelu, erf)'],
     ['a long bad value is cut', 'parsed', `{"layers": [{"type": "dense", "weightVar": "${'9'.repeat(200)}"}]}`, `layers[0].weightVar: must be a number, got "${'9'.repeat(79)}…`],
   ] as const)('%s', (_, mode, text, message) => {
     const e = errorOf(() => resolveSpec(mode === 'text' ? text : JSON.parse(text)));

@@ -449,8 +449,8 @@ const BAD: BadCase[] = [
   },
   {
     name: 'spec with an unknown layer type',
-    args: () => ['--arch', spec('conv.json', { layers: [{ type: 'dense' }, { type: 'conv', size: 3 }] }), '--x1', xPath],
-    message: /layers\[1\]\.type: unknown layer type "conv"/,
+    args: () => ['--arch', spec('lstm.json', { layers: [{ type: 'dense' }, { type: 'lstm', size: 3 }] }), '--x1', xPath],
+    message: /layers\[1\]\.type: unknown layer type "lstm"/,
   },
   {
     name: 'spec with an unknown key',

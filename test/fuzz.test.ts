@@ -800,7 +800,7 @@ describe('fuzz regressions', () => {
 
   it('spec: strings, keys and JavaScript values are shown on one line', () => {
     expect(messageOf(() => resolveSpec({ layers: [{ type: 'a\nb' }] }))).toBe(
-      'layers[0].type: unknown layer type "a\\nb" (known: dense, residual, denseBlock, repeat, relu, arccos, leakyRelu, abRelu, erf)',
+      'layers[0].type: unknown layer type "a\\nb" (known: dense, residual, denseBlock, repeat, conv, avgPool, eq, flatten, gap, relu, arccos, leakyRelu, abRelu, erf)',
     );
     expect(messageOf(() => resolveSpec({ layers: [{ type: 'dense' }], 'x\ny': 1 }))).toBe(
       '["x\\ny"]: unknown key (allowed: format, name, description, inputScale, layers, readout, normalize, sweepStart)',
@@ -823,7 +823,7 @@ describe('fuzz regressions', () => {
 
   it('presets: a line break in a reference stays escaped', () => {
     expect(messageOf(() => parsePresetRef('mlp\nx'))).toBe(
-      'unknown preset "mlp\\nx" (known: arora2019, jacot2018, hayou2019, huang2020, belfer2021, tirer2021, resnet, densenet, mlp)',
+      'unknown preset "mlp\\nx" (known: arora2019, jacot2018, hayou2019, huang2020, belfer2021, tirer2021, resnet, densenet, mlp, cntk, rescnn)',
     );
     expect(messageOf(() => parsePresetRef('mlp:depth\n2'))).toBe('preset "mlp": expected key=value, got "depth\\n2"');
   });

@@ -12,7 +12,7 @@ describe('spec validation names the problem', () => {
     ['no layers', {}, /layers: must be an array/],
     ['empty layers', { layers: [] }, /layers: must contain at least one layer/],
     ['unknown top-level key', { ...ok, depth: 3 }, /depth: unknown key/],
-    ['unknown layer', { layers: [{ type: 'conv' }] }, /layers\[0\]\.type: unknown layer type "conv"/],
+    ['unknown layer', { layers: [{ type: 'lstm' }] }, /layers\[0\]\.type: unknown layer type "lstm"/],
     ['layer without type', { layers: [{ weightVar: 1 }] }, /layers\[0\]\.type: missing layer type/],
     ['unknown layer key', { layers: [{ type: 'dense', sigma: 1 }] }, /layers\[0\]\.sigma: unknown key/],
     ['negative variance', { layers: [{ type: 'dense', biasVar: -0.1 }] }, /layers\[0\]\.biasVar: must be ≥ 0 \(a variance\), got -0.1/],

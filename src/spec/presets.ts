@@ -44,6 +44,30 @@ const dense = (weightVar: number, biasVar = 0, trainable = true): Layer => ({
   trainable,
 });
 const relu: Layer = { type: 'relu' };
+/** A bias-free trained conv layer. */
+const conv = (weightVar: number, filter: number, padding: 'zero' | 'circular'): Layer => ({
+  type: 'conv',
+  filter,
+  padding,
+  weightVar,
+  biasVar: 0,
+  trainable: true,
+});
+/** The readout (eq, flatten or gap) fused with its trained dense layer. */
+const spatialReadout = (type: string, weightVar: number): Layer => ({ type: type as 'eq' | 'flatten' | 'gap', weightVar, biasVar: 0, trainable: true });
+const readoutParam = (def: string): ParamDef => ({
+  kind: 'choice',
+  default: def,
+  choices: def === 'gap' ? ['gap', 'flatten', 'eq'] : ['eq', 'gap', 'flatten'],
+  doc: 'readout: gap (global average pooling), flatten (mean over pixels of the diagonal) or eq (pixel 0)',
+});
+const padParam = (def: 'zero' | 'circular'): ParamDef => ({
+  kind: 'choice',
+  default: def,
+  choices: def === 'zero' ? ['zero', 'circular'] : ['circular', 'zero'],
+  doc: 'conv padding: zero (out-of-image pixels read 0) or circular (indices wrap around)',
+});
+const filterParam: ParamDef = { kind: 'positive', default: 3, doc: 'odd filter width q per spatial axis' };
 
 /** α as a residual-block field: a constant, or alpha0·L^(−gamma). */
 function alphaOf(p: PresetParams, where: string): { alpha: number } | { alpha0: number; gamma: number } {
@@ -84,7 +108,8 @@ function huangSpec(p: PresetParams, name: string, normalize: boolean): Spec {
   };
 }
 
-export const PRESETS: readonly Preset[] = [
+/** The fully connected presets. */
+const FC_PRESETS: readonly Preset[] = [
   {
     name: 'arora2019',
     title: 'Fully connected ReLU NTK',
@@ -292,6 +317,95 @@ export const PRESETS: readonly Preset[] = [
     },
   },
 ];
+
+/**
+ * The convolutional presets (spatial specs: their input is images [N, C, H, W] or signals
+ * [N, C, P]). Every conv uses the NTK parametrisation h = √(σ²/(C_in·q^D))·W∗g, and the input
+ * covariance is K0[i, j] = x[:, i]·z[:, j]/C per pixel pair (inputScale "dim").
+ */
+export const CONV_PRESETS: readonly Preset[] = [
+  {
+    name: 'cntk',
+    title: 'Convolutional NTK (CNTK) of a vanilla ReLU CNN, all layers trained',
+    citation: 'Arora, Du, Hu, Li, Salakhutdinov, Wang. On Exact Computation with an Infinitely Wide Neural Net. NeurIPS 2019',
+    arxiv: '1904.11955',
+    model:
+      'h1 = conv_{σ²=1}(x), h_l = conv_{σ²=2}(relu(h(l−1))) for l = 2..L (q^D filter, no bias, trained), ' +
+      'f = readout_{σ²=2}(relu(h_L)), trained; readout gap: R(K) = mean over all pixel pairs, flatten: mean of the diagonal, eq: pixel 0. ' +
+      'Per pixel pair: K0 = x_i·z_j/C, Θ0 = 0; conv K ← σ²·S(K), Θ ← σ²·S(Θ) + K (S the mean over the q^D filter shifts); ' +
+      'relu K ← √(kx kz)·κ1(ρ)/2, Θ ← Θ·κ0(ρ)/2; NNGP = 2·R(K), NTK = 2·R(Θ) + NNGP. Without bias the weight variances only ' +
+      'enter as their product with the ReLU factors ½ (here 1·2^(L−1)·2·2^(−L) = 1: He scaling), so the diagonal stays at the input scale. ' +
+      'Relation to Arora et al.’s released code (github.com/ruosongwang/CNTK), with the same layers trained: its GAP value is C × ours and ' +
+      'its "vanilla" value C·P × ours (C channels, P pixels), because it omits the 1/C of the input covariance and sums the diagonal ' +
+      'instead of averaging it. Depth sweep entry t is the network with t conv layers.',
+    params: {
+      depth: depth('number of conv layers L'),
+      readout: readoutParam('gap'),
+      pad: padParam('zero'),
+      filter: filterParam,
+    },
+    build: (p) => {
+      const q = p.filter as number;
+      const pad = p.pad as 'zero' | 'circular';
+      return {
+        name: 'cntk',
+        inputScale: 'dim',
+        sweepStart: 1,
+        layers: [conv(1, q, pad), relu, { type: 'repeat', count: (p.depth as number) - 1, layers: [conv(2, q, pad), relu] }],
+        readout: [spatialReadout(p.readout as string, 2)],
+      };
+    },
+  },
+  {
+    name: 'rescnn',
+    title: 'Convolutional ResNet kernel (ResCNTK): stem conv, L residual conv blocks, trained readout',
+    citation: 'Barzilai, Geifman, Galun, Basri. A Kernel Perspective of Skip Connections in Convolutional Networks. ICLR 2023',
+    arxiv: '2211.14810',
+    model:
+      'h0 = conv_{σ²=1}(x) (stem, trained), L blocks h ← β·h + α·conv_{σ²=1}(relu(conv_{σ²=2}(h))) (no bias, trained), ' +
+      'f = readout_{σ²=1}(h_L), trained (eq: pixel 0; gap; flatten). Per pixel pair: K ← β²K + α²K_B, Θ ← β²Θ + α²Θ_B, the branch ' +
+      'kernels from the conv and ReLU maps of cntk. α = alpha0·L^(−gamma) when gamma is given. Only products enter: a block adds ' +
+      'α²·(1·2/2)·√(kx kz)κ1 = α²·√(kx kz)κ1 (the inner σ² = 2 cancels the ReLU ½), so α² and the branch variances act as one factor; ' +
+      'the kernels grow like (β² + α²)^L. The paper’s own constants could not be read; this is the conv analogue of Belfer et al.’s ' +
+      'block (docs: wave2.md §1.1). Depth sweep entry t is the network with t blocks.',
+    params: {
+      depth: depth('number of residual blocks L'),
+      ...alphaParams,
+      alpha0: alpha0Param,
+      beta: { kind: 'number', default: 1, doc: 'skip gain β' },
+      readout: readoutParam('eq'),
+      pad: padParam('circular'),
+      filter: filterParam,
+    },
+    build: (p) => {
+      const q = p.filter as number;
+      const pad = p.pad as 'zero' | 'circular';
+      return {
+        name: 'rescnn',
+        inputScale: 'dim',
+        layers: [
+          conv(1, q, pad),
+          {
+            type: 'repeat',
+            count: p.depth as number,
+            layers: [
+              {
+                type: 'residual',
+                ...alphaOf(p, 'rescnn'),
+                beta: p.beta as number,
+                branch: [conv(2, q, pad), relu, conv(1, q, pad)],
+              },
+            ],
+          },
+        ],
+        readout: [spatialReadout(p.readout as string, 1)],
+      };
+    },
+  },
+];
+
+/** Every preset: the fully connected ones, then the convolutional ones. */
+export const PRESETS: readonly Preset[] = [...FC_PRESETS, ...CONV_PRESETS];
 
 export function findPreset(name: string): Preset {
   const p = PRESETS.find((q) => q.name === name);

@@ -8,13 +8,41 @@ import { SpecError } from '../errors.js';
 import { jsValue } from '../jsvalue.js';
 import {
   ACTIVATION_TYPES,
+  SPATIAL_READOUT_TYPES,
   type ResolvedActivation,
   type ResolvedLayer,
   type ResolvedSpec,
+  type Spec,
 } from './types.js';
 
-/** What kind of representation flows between layers, for the structural checks. */
-type Rep = 'input' | 'gaussian' | 'nongaussian';
+/**
+ * What flows between layers, for the structural checks: its kind (raw input, Gaussian, after a
+ * nonlinearity) and its shape (an image-shaped C×P representation, or a vector).
+ */
+interface Rep {
+  kind: 'input' | 'gaussian' | 'nongaussian';
+  spatial: boolean;
+}
+
+/** Layer types that exist only on image-shaped representations (conv, pooling, readouts). */
+const SPATIAL_TYPES: readonly string[] = ['conv', 'avgPool', ...SPATIAL_READOUT_TYPES];
+
+/**
+ * Whether a spec (raw or resolved) is spatial: it contains a conv, avgPool or spatial readout
+ * anywhere. Its input is then an image ([N, C, H, W] or [N, C, P]); otherwise a [N, d] matrix.
+ */
+export function isSpatialSpec(spec: Spec | ResolvedSpec | unknown): boolean {
+  const seen = new Set<unknown>();
+  const visit = (v: unknown, depth: number): boolean => {
+    if (typeof v !== 'object' || v === null || seen.has(v) || depth > MAX_NESTING + 2) return false;
+    seen.add(v);
+    if (Array.isArray(v)) return v.some((x) => visit(x, depth + 1));
+    const o = v as Record<string, unknown>;
+    if (typeof o.type === 'string' && SPATIAL_TYPES.includes(o.type)) return true;
+    return [o.layers, o.branch, o.readout].some((x) => visit(x, depth + 1));
+  };
+  return visit(spec, 0);
+}
 
 /**
  * Largest repeat count and DenseNet depth. Depths are iterated (and a depth sweep keeps one result
@@ -48,13 +76,18 @@ export function resolveSpec(value: unknown): ResolvedSpec {
   }
   const name = optString(obj, 'name', '');
   const description = optString(obj, 'description', '');
-  const inputScale = oneOf(obj, 'inputScale', ['none', 'dim'] as const, 'none', '');
+  const spatial = isSpatialSpec(obj);
+  // An image's input covariance is x[:, i]·z[:, j]/C per pixel pair (issue 12): "dim" by default.
+  const inputScale = oneOf(obj, 'inputScale', ['none', 'dim'] as const, spatial ? 'dim' : 'none', '');
   const normalize = oneOf(obj, 'normalize', ['none', 'diagonal'] as const, 'none', '');
+  if (spatial && normalize !== 'none') {
+    throw new SpecError('normalize', '"diagonal" is defined for fully connected specs only (a conv spec has no unit input)');
+  }
   const sweepStart = obj.sweepStart === undefined ? 0 : integer(obj.sweepStart, 'sweepStart', 0);
   const layersIn = array(obj.layers, 'layers');
   if (layersIn.length === 0) throw new SpecError('layers', 'must contain at least one layer');
   const layers: ResolvedLayer[] = [];
-  let rep: Rep = 'input';
+  let rep: Rep = { kind: 'input', spatial };
   layersIn.forEach((l, i) => {
     const r = resolveLayer(l, `layers[${i}]`, rep);
     layers.push(r.layer);
@@ -68,7 +101,13 @@ export function resolveSpec(value: unknown): ResolvedSpec {
       rep = r.rep;
     });
   }
-  if (!containsDense(layers)) {
+  if (rep.spatial) {
+    throw new SpecError(
+      obj.readout === undefined ? 'layers' : 'readout',
+      'the network ends with an image-shaped representation: end it with a readout ("eq", "flatten" or "gap")',
+    );
+  }
+  if (!containsDense(layers) && !(spatial && containsDense(readout))) {
     throw new SpecError('layers', 'the network has no dense layer (add at least one "dense")');
   }
   const blocks = residualBlocks([...layers, ...readout]);
@@ -95,7 +134,8 @@ export function resolveSpec(value: unknown): ResolvedSpec {
 function freshOutput(layers: ResolvedLayer[], inputFresh: boolean): boolean {
   let fresh = inputFresh;
   for (const l of layers) {
-    if (l.type === 'dense' || l.type === 'denseBlock') fresh = true;
+    if (l.type === 'dense' || l.type === 'denseBlock' || l.type === 'conv' || isReadout(l.type)) fresh = true;
+    else if (l.type === 'avgPool') continue; // linear in its input: fresh stays fresh
     else if (l.type === 'repeat') {
       // The body maps a boolean to a boolean, so its iterates settle after two applications.
       for (let i = 0; i < Math.min(l.count, 3); i++) fresh = freshOutput(l.layers, fresh);
@@ -147,11 +187,16 @@ function checkGains(layers: ResolvedLayer[], path: string, L: number): void {
   });
 }
 
+const isReadout = (type: string) => (SPATIAL_READOUT_TYPES as readonly string[]).includes(type);
+
+/** Whether the layers contain a weight layer (dense, DenseNet block, conv or a readout's dense). */
 function containsDense(layers: ResolvedLayer[]): boolean {
   return layers.some(
     (l) =>
       l.type === 'dense' ||
       l.type === 'denseBlock' ||
+      l.type === 'conv' ||
+      isReadout(l.type) ||
       (l.type === 'residual' && containsDense(l.branch)) ||
       (l.type === 'repeat' && l.count > 0 && containsDense(l.layers)),
   );
@@ -184,6 +229,7 @@ function resolveLayerBody(value: unknown, path: string, rep: Rep, nesting: numbe
   switch (type) {
     case 'dense': {
       knownKeys(obj, ['type', 'weightVar', 'biasVar', 'trainable'], path);
+      requireVector(rep, path, 'a dense layer');
       return {
         layer: {
           type: 'dense',
@@ -191,9 +237,17 @@ function resolveLayerBody(value: unknown, path: string, rep: Rep, nesting: numbe
           biasVar: nonNegative(obj, 'biasVar', 0, path),
           trainable: bool(obj, 'trainable', true, path),
         },
-        rep: 'gaussian',
+        rep: { kind: 'gaussian', spatial: false },
       };
     }
+    case 'conv':
+      return resolveConv(obj, path, rep);
+    case 'avgPool':
+      return resolveAvgPool(obj, path, rep);
+    case 'eq':
+    case 'flatten':
+    case 'gap':
+      return resolveReadout(obj, type, path, rep);
     case 'residual':
       return resolveResidual(obj, path, rep, nesting);
     case 'denseBlock': {
@@ -203,6 +257,7 @@ function resolveLayerBody(value: unknown, path: string, rep: Rep, nesting: numbe
         path,
       );
       requireHidden(rep, path, 'a dense block');
+      requireVector(rep, path, 'a dense block');
       requireGaussian(rep, path, 'a dense block applies its activation to its input, which');
       const activation =
         obj.activation === undefined
@@ -218,7 +273,7 @@ function resolveLayerBody(value: unknown, path: string, rep: Rep, nesting: numbe
           biasVar: nonNegative(obj, 'biasVar', 0, path),
           trainable: bool(obj, 'trainable', true, path),
         },
-        rep: 'gaussian',
+        rep: { kind: 'gaussian', spatial: false },
       };
     }
     case 'repeat': {
@@ -245,11 +300,11 @@ function resolveLayerBody(value: unknown, path: string, rep: Rep, nesting: numbe
     default: {
       if ((ACTIVATION_TYPES as readonly string[]).includes(type)) {
         requireGaussian(rep, path, `activation ${show(type)} needs a Gaussian input, and its input`);
-        return { layer: resolveActivation(obj, path), rep: 'nongaussian' };
+        return { layer: resolveActivation(obj, path), rep: { kind: 'nongaussian', spatial: rep.spatial } };
       }
       throw new SpecError(
         `${path}.type`,
-        `unknown layer type ${show(type)} (known: dense, residual, denseBlock, repeat, ${ACTIVATION_TYPES.join(', ')})`,
+        `unknown layer type ${show(type)} (known: dense, residual, denseBlock, repeat, conv, avgPool, eq, flatten, gap, ${ACTIVATION_TYPES.join(', ')})`,
       );
     }
   }
@@ -279,10 +334,16 @@ function resolveResidual(
     r = res.rep;
     return res.layer;
   });
+  if (r.spatial !== rep.spatial) {
+    throw new SpecError(
+      `${path}.branch`,
+      `must keep the representation's shape: it turns ${rep.spatial ? 'an image into a vector' : 'a vector into an image'}, so it cannot be added to the skip`,
+    );
+  }
   if (!freshOutput(branch, false)) {
     throw new SpecError(
       `${path}.branch`,
-      'must end with a dense layer (its fresh zero-mean weights make the skip and branch independent)',
+      `must end with a ${rep.spatial ? 'conv' : 'dense'} layer (its fresh zero-mean weights make the skip and branch independent)`,
     );
   }
   const beta = finite(obj, 'beta', 1, path);
@@ -329,16 +390,102 @@ function resolveActivation(obj: Record<string, unknown>, path: string): Resolved
 }
 
 function requireHidden(rep: Rep, path: string, what: string): void {
-  if (rep === 'input') {
-    throw new SpecError(path, `${what} needs a hidden layer as input: put a dense layer before it`);
+  if (rep.kind === 'input') {
+    throw new SpecError(path, `${what} needs a hidden layer as input: put a ${rep.spatial ? 'conv' : 'dense'} layer before it`);
   }
 }
 
 function requireGaussian(rep: Rep, path: string, what: string): void {
-  if (rep === 'input') throw new SpecError(path, `${what} is the raw input: put a dense layer before it`);
-  if (rep === 'nongaussian') {
-    throw new SpecError(path, `${what} is the output of a nonlinearity: put a dense layer between them`);
+  const layer = rep.spatial ? 'conv' : 'dense';
+  if (rep.kind === 'input') throw new SpecError(path, `${what} is the raw input: put a ${layer} layer before it`);
+  if (rep.kind === 'nongaussian') {
+    throw new SpecError(path, `${what} is the output of a nonlinearity: put a ${layer} layer between them`);
   }
+}
+
+function requireVector(rep: Rep, path: string, what: string): void {
+  if (rep.spatial) {
+    throw new SpecError(path, `${what} needs a vector, but the representation here is an image: put a readout ("eq", "flatten" or "gap") before it`);
+  }
+}
+
+function requireSpatial(rep: Rep, path: string, what: string): void {
+  if (!rep.spatial) {
+    throw new SpecError(path, `${what} needs an image-shaped representation, but after a readout the representation is a vector`);
+  }
+}
+
+/** Largest filter, stride, window or pixel coordinate (images are far smaller). */
+const MAX_EXTENT = 1 << 20;
+
+/** A per-axis size: one integer (every axis) or a list of one or two (1-D or 2-D). */
+function perAxis(value: unknown, path: string, min: number, odd: boolean): number | number[] {
+  const one = (v: unknown, p: string) => {
+    const n = integer(v, p, min, MAX_EXTENT);
+    if (odd && n % 2 === 0) throw new SpecError(p, `must be odd (a centred filter), got ${n}`);
+    return n;
+  };
+  if (Array.isArray(value)) {
+    if (value.length < 1 || value.length > 2) {
+      throw new SpecError(path, `must list 1 or 2 values (one per spatial axis), got ${value.length}`);
+    }
+    return value.map((v, i) => one(v, `${path}[${i}]`));
+  }
+  return one(value, path);
+}
+
+function resolveConv(obj: Record<string, unknown>, path: string, rep: Rep): { layer: ResolvedLayer; rep: Rep } {
+  knownKeys(obj, ['type', 'filter', 'stride', 'padding', 'weightVar', 'biasVar', 'trainable'], path);
+  requireSpatial(rep, path, 'a conv layer');
+  return {
+    layer: {
+      type: 'conv',
+      filter: obj.filter === undefined ? 3 : perAxis(obj.filter, `${path}.filter`, 1, true),
+      stride: obj.stride === undefined ? 1 : perAxis(obj.stride, `${path}.stride`, 1, false),
+      padding: oneOf(obj, 'padding', ['zero', 'circular'] as const, 'zero', path),
+      weightVar: positive(obj, 'weightVar', 1, path),
+      biasVar: nonNegative(obj, 'biasVar', 0, path),
+      trainable: bool(obj, 'trainable', true, path),
+    },
+    rep: { kind: 'gaussian', spatial: true },
+  };
+}
+
+function resolveAvgPool(obj: Record<string, unknown>, path: string, rep: Rep): { layer: ResolvedLayer; rep: Rep } {
+  knownKeys(obj, ['type', 'window', 'stride'], path);
+  requireSpatial(rep, path, 'an avgPool layer');
+  const window = perAxis(obj.window, `${path}.window`, 1, false);
+  const stride = obj.stride === undefined ? window : perAxis(obj.stride, `${path}.stride`, 1, false);
+  // Linear: the representation keeps its kind (a pooled Gaussian is Gaussian).
+  return { layer: { type: 'avgPool', window, stride }, rep };
+}
+
+function resolveReadout(
+  obj: Record<string, unknown>,
+  type: 'eq' | 'flatten' | 'gap',
+  path: string,
+  rep: Rep,
+): { layer: ResolvedLayer; rep: Rep } {
+  knownKeys(obj, type === 'eq' ? ['type', 'pixel', 'weightVar', 'biasVar', 'trainable'] : ['type', 'weightVar', 'biasVar', 'trainable'], path);
+  requireSpatial(rep, path, `a "${type}" readout`);
+  let pixel: number[] | undefined;
+  if (obj.pixel !== undefined) {
+    const list = array(obj.pixel, `${path}.pixel`);
+    if (list.length < 1 || list.length > 2) {
+      throw new SpecError(`${path}.pixel`, `must list 1 or 2 coordinates (one per spatial axis), got ${list.length}`);
+    }
+    pixel = list.map((v, i) => integer(v, `${path}.pixel[${i}]`, 0, MAX_EXTENT));
+  }
+  return {
+    layer: {
+      type,
+      ...(pixel ? { pixel } : {}),
+      weightVar: positive(obj, 'weightVar', 1, path),
+      biasVar: nonNegative(obj, 'biasVar', 0, path),
+      trainable: bool(obj, 'trainable', true, path),
+    },
+    rep: { kind: 'gaussian', spatial: false },
+  };
 }
 
 // ---- small typed readers -------------------------------------------------------------------
