@@ -4,6 +4,7 @@
  * over widths n and 2n (independent seeds), z = (μ∞ − analytic)/se per entry and kernel, and a
  * Bonferroni tolerance at a family-wise false-alarm rate of 1e−3 over the conv suite's comparisons.
  */
+import { readFileSync } from 'node:fs';
 import { monteCarloConv, type ImageBatch } from '../src/mc/conv.js';
 import type { MonteCarloResult } from '../src/mc/montecarlo.js';
 import type { ResolvedSpec } from '../src/spec/types.js';
@@ -12,6 +13,31 @@ import { FAMILY_ALPHA, normalQuantile } from './mc.js';
 /** Comparisons in the conv Monte Carlo suite (test/montecarlo-conv.test.ts: 14 cases × 6 entries × 2 kernels). */
 export const CONV_SUITE_COMPARISONS = 14 * 12;
 export const CONV_Z_CRIT = normalQuantile(1 - FAMILY_ALPHA / (2 * CONV_SUITE_COMPARISONS));
+/** What the suite runs: widths 32 and 64, 128 networks each, a fixed seed. */
+export const CONV_MC_OPTIONS = { width: 32, samples: 128, seed: 7 };
+
+/** One analytic configuration of test/data/conv-reference.json (scripts/conv-reference.py). */
+export interface ConvRefCase {
+  name: string;
+  images: '1d' | '2d';
+  spec: ResolvedSpec;
+  /** N × N row-major. */
+  nngp: number[];
+  ntk: number[];
+}
+
+export interface ConvReference {
+  /** Values the script checked against wave2/convkernel.py before writing. */
+  checkedAgainstConvkernel: number;
+  images: Record<'1d' | '2d', ImageBatch>;
+  cases: ConvRefCase[];
+  /** Analytic kernels of deliberately wrong formulas (power test), each for the spec of `case`. */
+  wrong: { what: string; case: string; variant: string; nngp: number[]; ntk: number[] }[];
+}
+
+export function loadConvReference(): ConvReference {
+  return JSON.parse(readFileSync(new URL('./data/conv-reference.json', import.meta.url), 'utf8')) as ConvReference;
+}
 
 export interface ConvMcOptions {
   /** Channels of the narrower network (the other has twice as many; default 48). */

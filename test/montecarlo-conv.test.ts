@@ -8,28 +8,22 @@
  * biases, frozen layers, erf/leakyRelu/abRelu and dense heads). Its `wrong` entries are the analytic
  * kernels of deliberately wrong formulas, for the power test.
  */
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { InputError } from '../src/errors.js';
 import { monteCarloConv, type ImageBatch } from '../src/mc/conv.js';
 import { monteCarlo } from '../src/mc/montecarlo.js';
 import type { ResolvedConv, ResolvedLayer, ResolvedSpec } from '../src/spec/types.js';
-import { compareConv, CONV_SUITE_COMPARISONS, CONV_Z_CRIT, sampleConv, type ConvMcRuns } from './mc-conv.js';
+import {
+  compareConv,
+  CONV_MC_OPTIONS,
+  CONV_SUITE_COMPARISONS,
+  CONV_Z_CRIT,
+  loadConvReference,
+  sampleConv,
+  type ConvMcRuns,
+} from './mc-conv.js';
 
-interface RefCase {
-  name: string;
-  images: '1d' | '2d';
-  spec: ResolvedSpec;
-  nngp: number[];
-  ntk: number[];
-}
-interface Reference {
-  checkedAgainstConvkernel: number;
-  images: Record<'1d' | '2d', ImageBatch>;
-  cases: RefCase[];
-  wrong: { what: string; case: string; variant: string; nngp: number[]; ntk: number[] }[];
-}
-const ref = JSON.parse(readFileSync(new URL('./data/conv-reference.json', import.meta.url), 'utf8')) as Reference;
+const ref = loadConvReference();
 const CASES = ref.cases;
 const IMAGES = ref.images;
 
@@ -38,7 +32,7 @@ function sampled(name: string): ConvMcRuns {
   let r = runs.get(name);
   if (!r) {
     const c = CASES.find((k) => k.name === name)!;
-    r = sampleConv(c.spec, IMAGES[c.images], { width: 32, samples: 128, seed: 7 });
+    r = sampleConv(c.spec, IMAGES[c.images], CONV_MC_OPTIONS);
     runs.set(name, r);
   }
   return r;
