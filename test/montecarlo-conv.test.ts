@@ -156,3 +156,32 @@ describe('conv oracle refuses bad input with one InputError', () => {
     expect(() => monteCarloConv(spec, img, opts)).toThrow(/normalize "none"/);
   });
 });
+
+describe('conv oracle is exactly shift-invariant with circular padding and GAP', () => {
+  it('each sampled network gives K(x, roll x) = K(x, x) and Θ(x, roll x) = Θ(x, x) (2-D, residual, bias)', () => {
+    const C = 2;
+    const [H, W] = [3, 4];
+    const x = Array.from({ length: C * H * W }, (_, e) => Math.sin(1.7 * e + 0.3));
+    // roll by (1, 2): y[c, i, j] = x[c, i − 1, j − 2] (mod H, W).
+    const y = x.map((_, e) => {
+      const c = Math.floor(e / (H * W));
+      const i = Math.floor(e / W) % H;
+      const j = e % W;
+      return x[c * H * W + ((i + H - 1) % H) * W + ((j + W - 2) % W)]!;
+    });
+    const circ = (over: Partial<ResolvedConv>): ResolvedConv => conv({ padding: 'circular', ...over });
+    const spec = resolved(
+      [circ({ biasVar: 0.3 }), { type: 'relu' }, { type: 'residual', alpha: 0.7, beta: 1, branch: [circ({ weightVar: 2 }), { type: 'erf' }, circ({})] }],
+      [{ type: 'gap', weightVar: 1, biasVar: 0.2, trainable: true }],
+    );
+    const r = monteCarloConv(spec, { data: [...x, ...y], shape: [2, C, H, W] }, { width: 8, samples: 3, seed: 5, keepSamples: true });
+    for (const k of ['nngp', 'ntk'] as const) {
+      const v = r.perSample![k];
+      for (let t = 0; t < 3; t++) {
+        const xx = v[t * 4]!;
+        expect(Math.abs(v[t * 4 + 1]! - xx)).toBeLessThanOrEqual(1e-12 * Math.abs(xx));
+        expect(Math.abs(v[t * 4 + 3]! - xx)).toBeLessThanOrEqual(1e-12 * Math.abs(xx));
+      }
+    }
+  });
+});
