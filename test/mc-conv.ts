@@ -16,7 +16,7 @@ export const CONV_Z_CRIT = normalQuantile(1 - FAMILY_ALPHA / (2 * CONV_SUITE_COM
 /** What the suite runs: widths 32 and 64, 128 networks each, a fixed seed. */
 export const CONV_MC_OPTIONS = { width: 32, samples: 128, seed: 7 };
 
-/** One analytic configuration of test/data/conv-reference.json (scripts/conv-reference.py). */
+/** One analytic configuration of test/data/conv-mc-reference.json (scripts/conv-mc-reference.py). */
 export interface ConvRefCase {
   name: string;
   images: '1d' | '2d';
@@ -36,7 +36,7 @@ export interface ConvReference {
 }
 
 export function loadConvReference(): ConvReference {
-  return JSON.parse(readFileSync(new URL('./data/conv-reference.json', import.meta.url), 'utf8')) as ConvReference;
+  return JSON.parse(readFileSync(new URL('./data/conv-mc-reference.json', import.meta.url), 'utf8')) as ConvReference;
 }
 
 export interface ConvMcOptions {

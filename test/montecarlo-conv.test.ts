@@ -2,7 +2,7 @@
  * The conv Monte Carlo oracle (src/mc/conv.ts) against independent analytic kernels, with the
  * tolerance of test/mc-conv.ts (Richardson over widths 32 and 64, 128 networks each, Bonferroni z*).
  *
- * Expected values: test/data/conv-reference.json, written by `python3 scripts/conv-reference.py`
+ * Expected values: test/data/conv-mc-reference.json, written by `python3 scripts/conv-mc-reference.py`
  * (numpy float64; the recursions of shared/research/wave2.md §1.1 as in wave2/convkernel.py, which
  * the script checks its 1-D ReLU cases against to 1e-12, extended there to 2-D, stride, avgPool,
  * biases, frozen layers, erf/leakyRelu/abRelu and dense heads). Its `wrong` entries are the analytic

@@ -19,7 +19,7 @@ outside), normaliser 1/q^D; avgPool: floor((n-w)/s)+1, window mean.
 Also writes deliberately WRONG kernels (flag `variant`) for the power test: the conv normaliser
 1/q instead of 1/q^D, GAP as a sum instead of a mean, zero padding normalised by the in-image taps.
 
-Run: python3 scripts/conv-reference.py   (writes test/data/conv-reference.json)
+Run: python3 scripts/conv-mc-reference.py   (writes test/data/conv-mc-reference.json)
 """
 import itertools, json, math, os, sys
 import numpy as np
@@ -288,7 +288,7 @@ def check_against_convkernel():
 def main():
     checked = check_against_convkernel()
     out = {
-        'source': 'scripts/conv-reference.py (formulas: shared/research/wave2.md §1.1, wave2/convkernel.py)',
+        'source': 'scripts/conv-mc-reference.py (formulas: shared/research/wave2.md §1.1, wave2/convkernel.py)',
         'checkedAgainstConvkernel': checked,
         'images': IMAGES,
         'cases': [],
@@ -303,7 +303,7 @@ def main():
         img, sp = by_name[case]
         K, T = kernels(sp, IMAGES[img], variant)
         out['wrong'].append({'what': what, 'case': case, 'variant': variant, 'nngp': K.ravel().tolist(), 'ntk': T.ravel().tolist()})
-    dest = os.path.join(os.path.dirname(__file__), '..', 'test', 'data', 'conv-reference.json')
+    dest = os.path.join(os.path.dirname(__file__), '..', 'test', 'data', 'conv-mc-reference.json')
     with open(dest, 'w') as f:
         json.dump(out, f, indent=1)
         f.write('\n')
