@@ -253,8 +253,8 @@ class Sampler {
   }
 }
 
-/** φ and φ' of an activation. */
-function pointwise(act: Activation): [(u: number) => number, (u: number) => number] {
+/** φ and φ' of an activation (also the conv oracle's, `mc/conv.ts`). */
+export function pointwise(act: Activation): [(u: number) => number, (u: number) => number] {
   switch (act.type) {
     case 'relu':
       return [(u) => (u > 0 ? u : 0), (u) => (u > 0 ? 1 : 0)];
@@ -358,21 +358,23 @@ export function monteCarlo(
       }
     }
   }
-  const estimate = (vals: Float64Array): KernelEstimate => {
-    const mean = new Float64Array(m * m);
-    const stderr = new Float64Array(m * m);
-    for (let e = 0; e < m * m; e++) {
-      let mu = 0;
-      for (let t = 0; t < samples; t++) mu += vals[t * m * m + e]!;
-      mu /= samples;
-      let ss = 0;
-      for (let t = 0; t < samples; t++) ss += (vals[t * m * m + e]! - mu) ** 2;
-      mean[e] = mu;
-      stderr[e] = Math.sqrt(ss / (samples - 1) / samples);
-    }
-    return { mean, stderr };
-  };
-  const result: MonteCarloResult = { nngp: estimate(valsK), ntk: estimate(valsT), m, width, samples };
+  const result: MonteCarloResult = { nngp: estimateKernel(valsK, samples, m), ntk: estimateKernel(valsT, samples, m), m, width, samples };
   if (options.keepSamples) result.perSample = { nngp: valsK, ntk: valsT };
   return result;
+}
+
+/** Mean and standard error over samples of kernels stored samples × m × m (sample t at offset t·m²). */
+export function estimateKernel(vals: Float64Array, samples: number, m: number): KernelEstimate {
+  const mean = new Float64Array(m * m);
+  const stderr = new Float64Array(m * m);
+  for (let e = 0; e < m * m; e++) {
+    let mu = 0;
+    for (let t = 0; t < samples; t++) mu += vals[t * m * m + e]!;
+    mu /= samples;
+    let ss = 0;
+    for (let t = 0; t < samples; t++) ss += (vals[t * m * m + e]! - mu) ** 2;
+    mean[e] = mu;
+    stderr[e] = Math.sqrt(ss / (samples - 1) / samples);
+  }
+  return { mean, stderr };
 }
