@@ -41,10 +41,10 @@ describe('one pipeline per structure', () => {
     expect(worst).toBeLessThan(1e-5);
   });
 
-  it('depth, α and biases of another structure (hayou2019) reuse its pipeline too', async () => {
-    await kernel('hayou2019:depth=3', X, null, { backend: 'webgpu' });
+  it('depth, weight and bias variances of another structure (biased hayou2019) reuse its pipeline too', async () => {
+    await kernel('hayou2019:depth=3,sigmaB2=0.1', X, null, { backend: 'webgpu' });
     const c0 = pipelineStats(ctx.device).compiled;
-    for (const ref of ['hayou2019:depth=7', 'hayou2019:depth=12']) {
+    for (const ref of ['hayou2019:depth=7,sigmaW2=1.5,sigmaB2=0.3', 'hayou2019:depth=12,sigmaB2=0.05']) {
       const gpu = await kernel(ref, X, null, { backend: 'webgpu' });
       const cpu = kernelCpu(ref, X);
       expect(normalisedError(cpu.ntk!, gpu.ntk!, X.length)).toBeLessThan(1e-5);

@@ -190,8 +190,8 @@ describe('device and backend', () => {
     await kernel('tirer2021:depth=4,alpha=0.3', [[1, 2]], null, { backend: 'webgpu' });
     await kernel('tirer2021:depth=9', [[1, 2]], null, { backend: 'webgpu' });
     expect(pipelineStats(ctx.device).compiled).toBe(n0);
-    // Another structure (hayou2019: erf with biases, no residual) is a new pipeline.
-    await kernel('hayou2019:depth=4', [[1, 2]], null, { backend: 'webgpu' });
+    // Another structure (hayou2019 with biases: no residual) is a new pipeline.
+    await kernel('hayou2019:depth=4,sigmaB2=0.1', [[1, 2]], null, { backend: 'webgpu' });
     expect(pipelineStats(ctx.device).compiled).toBe(n0 + 1);
   });
 });
