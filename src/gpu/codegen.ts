@@ -54,8 +54,13 @@ export function checkGpuActivations(p: KernelProgram): void {
   visit(p.suffix);
 }
 
+/** Where generated code gets a number from: `f(x)` stores x and returns the WGSL that reads it. */
+export interface CoefficientSink {
+  f(x: number): string;
+}
+
 /** The program's numbers, laid out as they are met; per-iteration tables go after all scalars. */
-class Coefficients {
+class Coefficients implements CoefficientSink {
   private words: number[] = [];
   private isFloat: boolean[] = [];
   private tables: { slot: number; values: Float64Array }[] = [];
@@ -117,7 +122,7 @@ class Coefficients {
  * The WGSL call of one activation on the current bank, its parameters read from the coefficients.
  * The one place that maps activations to shader code (to be fed by the activation registry).
  */
-export function activationCall(a: Activation, c: Pick<Coefficients, 'f'>): string {
+export function activationCall(a: Activation, c: CoefficientSink): string {
   switch (a.type) {
     case 'relu':
       return 'op_relu(cur)';
