@@ -68,6 +68,14 @@ export const CHORD_PARAMS = schema('Params', [
   { name: 'tilesB', type: 'u32', doc: 'number of 64-wide column tiles' },
 ]);
 
+/** Parameters of one row block of K·P (shaders/matvec_rows.wgsl). */
+export const MATVEC_PARAMS = schema('Params', [
+  { name: 'rows', type: 'u32', doc: 'rows in this block' },
+  { name: 'n', type: 'u32', doc: 'columns of K = rows of P' },
+  { name: 'quads', type: 'u32', doc: 'right-hand sides / 4 (rounded up)' },
+  { name: 'row0', type: 'u32', doc: 'first global row of this block' },
+]);
+
 /**
  * One bank of a pair's state in f32 (shaders/kernel_ops.wgsl): K(x,x) = 2^e·(kxx + kxl),
  * Θ = 2^e·(t + tl), the signed correlation gap g + gl. Between depth chunks banks are stored as

@@ -6,7 +6,10 @@
 import type { GpuContext } from './device.js';
 import { GpuError } from '../errors.js';
 import { pipelineFor } from './pipelines.js';
+import { MATVEC_PARAMS, packStruct, structBytes, wgslStruct } from './layout.js';
 import { MATVEC_ROWS_WGSL } from './shaders.generated.js';
+
+const MATVEC_SOURCE = wgslStruct(MATVEC_PARAMS) + MATVEC_ROWS_WGSL;
 
 interface RowBlock {
   row0: number;
@@ -40,7 +43,7 @@ export class GpuKernelMatrix {
         for (let i = 0; i < rows * n; i++) data[i] = K[row0 * n + i]!;
         const k = device.createBuffer({ label: `webntk matvec: K rows ${row0}+`, size: data.byteLength, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST });
         device.queue.writeBuffer(k, 0, data);
-        const params = device.createBuffer({ label: 'webntk matvec: params', size: 16, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
+        const params = device.createBuffer({ label: 'webntk matvec: params', size: structBytes(MATVEC_PARAMS), usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
         m.blocks.push({ row0, rows, k, params });
       }
     } finally {
@@ -71,9 +74,9 @@ export class GpuKernelMatrix {
     const p = device.createBuffer({ label: 'webntk matvec: P', size, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST });
     const out = device.createBuffer({ label: 'webntk matvec: K·P', size, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC });
     const staging = device.createBuffer({ label: 'webntk matvec: readback', size, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
-    const layout = (await pipelineFor(device, MATVEC_ROWS_WGSL, 'webntk matvec')).getBindGroupLayout(0);
+    const layout = (await pipelineFor(device, MATVEC_SOURCE, 'webntk matvec')).getBindGroupLayout(0);
     const groups = this.blocks.map((b) => {
-      device.queue.writeBuffer(b.params, 0, new Uint32Array([b.rows, this.n, quads, b.row0]));
+      device.queue.writeBuffer(b.params, 0, packStruct(MATVEC_PARAMS, { rows: b.rows, n: this.n, quads, row0: b.row0 }));
       return device.createBindGroup({
         label: 'webntk matvec: bindings',
         layout,
@@ -102,7 +105,7 @@ export class GpuKernelMatrix {
       const pf = new Float32Array(n * quads * 4);
       for (let i = 0; i < n; i++) for (let c = 0; c < k; c++) pf[i * quads * 4 + c] = p[i * k + c]!;
       device.queue.writeBuffer(io.p, 0, pf);
-      const pipeline = await pipelineFor(device, MATVEC_ROWS_WGSL, 'webntk matvec');
+      const pipeline = await pipelineFor(device, MATVEC_SOURCE, 'webntk matvec');
       const enc = device.createCommandEncoder({ label: 'webntk matvec' });
       const pass = enc.beginComputePass();
       pass.setPipeline(pipeline);
