@@ -270,7 +270,9 @@ function jobsOf(run: Run): Job[] {
   const blocksB = req.diagonal ? 1 : Math.ceil(B.rows / b);
   const jobs: Job[] = [];
   for (let bi = 0; bi < blocksA; bi++) {
-    for (let bj = req.diagonal ? bi : symmetric ? bi : 0; bj < (req.diagonal ? bi + 1 : blocksB); bj++) {
+    // The diagonal: block bi alone; X × X: the upper triangle; X1 × X2: every block.
+    const [from, to] = req.diagonal ? [bi, bi + 1] : [symmetric ? bi : 0, blocksB];
+    for (let bj = from; bj < to; bj++) {
       const r0 = bi * b;
       const c0 = req.diagonal ? r0 : bj * b;
       const rows = Math.min(b, A.rows - r0);
