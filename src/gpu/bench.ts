@@ -67,7 +67,7 @@ export async function timePass(
   let resolve: GPUBuffer | null = null;
   let readback: GPUBuffer | null = null;
   if (method === 'timestamp-query') {
-    querySet = device.createQuerySet({ type: 'timestamp', count: 2 });
+    querySet = device.createQuerySet({ label: 'webntk bench: timestamps', type: 'timestamp', count: 2 });
     resolve = device.createBuffer({ label: 'webntk bench: timestamps', size: 16, usage: U.QUERY_RESOLVE | U.COPY_SRC });
     readback = device.createBuffer({ label: 'webntk bench: timestamp readback', size: 16, usage: U.MAP_READ | U.COPY_DST });
   }
@@ -75,9 +75,9 @@ export async function timePass(
   const gpu: number[] = [];
   try {
     for (let r = 0; r < warmup + reps; r++) {
-      const enc = device.createCommandEncoder();
+      const enc = device.createCommandEncoder({ label: 'webntk bench' });
       const pass = enc.beginComputePass(
-        querySet ? { timestampWrites: { querySet, beginningOfPassWriteIndex: 0, endOfPassWriteIndex: 1 } } : {},
+        querySet ? { label: 'webntk bench', timestampWrites: { querySet, beginningOfPassWriteIndex: 0, endOfPassWriteIndex: 1 } } : { label: 'webntk bench' },
       );
       encode(pass);
       pass.end();
@@ -172,6 +172,7 @@ async function peakFmaConfig(ctx: BenchContext, groups: number, target: number, 
   const maxPerDim = device.limits.maxComputeWorkgroupsPerDimension;
   try {
     const bg = device.createBindGroup({
+      label: 'webntk bench: peak fma bindings',
       layout: pipe.getBindGroupLayout(0),
       entries: [
         { binding: 0, resource: { buffer: params } },
@@ -310,6 +311,7 @@ export async function timeChordGemm(ctx: BenchContext, x: Matrix2D, opts: ChordG
         const params = mk(32, U.UNIFORM | U.COPY_DST);
         device.queue.writeBuffer(params, 0, chordParams(rows, cols, vec4s, diag));
         const bg = device.createBindGroup({
+          label: 'webntk bench: first-layer bindings',
           layout,
           entries: [
             { binding: 0, resource: { buffer: params } },
@@ -341,7 +343,7 @@ export async function timeChordGemm(ctx: BenchContext, x: Matrix2D, opts: ChordG
       const last = Math.min(b, n - (nb - 1) * b);
       const bytes = last * last * 4;
       const staging = mk(bytes, U.MAP_READ | U.COPY_DST);
-      const enc = device.createCommandEncoder();
+      const enc = device.createCommandEncoder({ label: 'webntk bench: readback' });
       enc.copyBufferToBuffer(gap, 0, staging, 0, Math.ceil(bytes / 4) * 4);
       device.queue.submit([enc.finish()]);
       await staging.mapAsync(GPUMapMode.READ);

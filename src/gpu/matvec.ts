@@ -107,7 +107,7 @@ export class GpuKernelMatrix {
       device.queue.writeBuffer(io.p, 0, pf);
       const pipeline = await pipelineFor(device, MATVEC_SOURCE, 'webntk matvec');
       const enc = device.createCommandEncoder({ label: 'webntk matvec' });
-      const pass = enc.beginComputePass();
+      const pass = enc.beginComputePass({ label: 'webntk matvec' });
       pass.setPipeline(pipeline);
       const maxPerDim = device.limits.maxComputeWorkgroupsPerDimension;
       this.blocks.forEach((b, i) => {
