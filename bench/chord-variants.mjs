@@ -11,7 +11,7 @@ import { cpus } from 'node:os';
 import { describeAdapter } from '../dist/index.js';
 import { dawnGpu, releaseDawn, timestampDevice } from './dawn.mjs';
 import { measurePeakFma, timeChordGemm } from '../dist/gpu/bench.js';
-import { GRAM_CHORD_DIRECT_WGSL, GRAM_CHORD_WGSL, GRAM_COMMON_WGSL } from '../dist/gpu/shaders.generated.js';
+import { firstLayerSource } from '../dist/gpu/first-layer.js';
 
 const arg = (name, dflt) => {
   const i = process.argv.indexOf(name);
@@ -45,8 +45,8 @@ for (let i = 15; i < n; i += 16) {
 }
 const x = { data, rows: n, cols: d };
 const variants = [
-  { name: 'shipped gram_chord.wgsl (tiled, GPUs)', code: GRAM_COMMON_WGSL + GRAM_CHORD_WGSL },
-  { name: 'shipped gram_chord_direct.wgsl (CPU adapters)', code: GRAM_COMMON_WGSL + GRAM_CHORD_DIRECT_WGSL },
+  { name: 'shipped gram_chord.wgsl (tiled, GPUs)', code: firstLayerSource('tiled') },
+  { name: 'shipped gram_chord_direct.wgsl (CPU adapters)', code: firstLayerSource('direct') },
 ];
 const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);

@@ -2,13 +2,7 @@
 // register-blocked with direct loads, for CPU adapters): parameters, bindings, and the epilogue that
 // turns an accumulated hi-part chord into the signed gap of kernel_ops.wgsl.
 
-struct Params {
-  rowsA: u32,
-  rowsB: u32,
-  vec4sPerRow: u32,   // d padded to a multiple of 4, in vec4s
-  diagonal: u32,      // 1 when A and B are the same rows (a diagonal block of X × X)
-  tilesB: u32,        // number of 64-wide column tiles
-}
+// struct Params is generated from CHORD_PARAMS (src/gpu/layout.ts) and precedes this file.
 
 @group(0) @binding(0) var<uniform> P: Params;
 @group(0) @binding(1) var<storage, read> aHi: array<vec4<f32>>;

@@ -10,17 +10,8 @@
 // and a factor 1 − δ close to 1 (κ0 for nearly parallel pairs) is applied as t − t·δ. Mirrors
 // src/program/program.ts; the float64 reference is src/cpu/interpreter.ts.
 
-struct Bank {
-  e: i32,    // scale exponent: K(x,x) = 2^e · (kxx + kxl), Θ = 2^e · (t + tl)
-  kxx: f32,
-  kzz: f32,
-  g: f32,    // signed gap: 1 − ρ when ρ ≥ 0, −(1 + ρ) when ρ < 0 (see gap_g, gap_h)
-  t: f32,
-  tl: f32,
-  kxl: f32,  // low parts of the diagonals (double-single: they grow by a bias per layer, or are sums)
-  kzl: f32,
-  gl: f32,   // low part of the signed gap, kept by the ops that update it by small differences
-}
+// struct Bank (K(x,x) = 2^e·(kxx + kxl), K(z,z) likewise, the signed gap g + gl, Θ = 2^e·(t + tl)) is
+// generated from its schema in src/gpu/layout.ts and precedes this file.
 
 const PI: f32 = 3.14159265358979;
 
@@ -224,8 +215,9 @@ fn relu_gap(q: f32, theta: f32) -> f32 {
 // Updating the gap by a difference keeps the rounding per layer at one ulp of the gap, so that
 // biased networks, whose correlation drifts slowly over thousands of layers, do not accumulate
 // a systematic error; the diagonals are double-single for the same reason (they grow by β per layer).
-// `w_exact` (w is a power of two) and `biased` are compile-time constants in the generated code, so
-// the compiler drops the error-free products and sums that cannot change anything.
+// `biased` is a compile-time constant in the generated code (the compiler drops the bias terms);
+// `w_exact` (w is a power of two) is a run-time flag, uniform across the dispatch, that skips the
+// error-free product where it cannot change anything.
 fn op_affine(b: Bank, w: f32, bias: f32, trainable: bool, w_exact: bool, biased: bool) -> Bank {
   var e = b.e;
   let m = max(b.kxx, b.kzz) * w;

@@ -3,12 +3,7 @@
 // (row, group of 4 right-hand sides): 64 threads stride over the row and combine in a tree.
 // Only the product is done here; the host keeps the iterate, the residuals and every dot product
 // in float64.
-struct Params {
-  rows: u32,   // rows in this block
-  n: u32,      // columns of K = rows of P
-  quads: u32,  // right-hand sides / 4 (rounded up)
-  row0: u32,   // first global row of this block
-}
+// struct Params is generated from MATVEC_PARAMS (src/gpu/layout.ts) and precedes this file.
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> K: array<f32>;

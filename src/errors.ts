@@ -59,6 +59,11 @@ export function fsError(e: unknown, action: string, path: string): Error {
   return new IoError(path, code, `cannot ${action} ${path}: ${cause} (${code})`);
 }
 
+/** A computation that cannot complete on the GPU device: device loss, validation or memory errors. */
+export class GpuError extends Error {
+  override name = 'GpuError';
+}
+
 /** For exhaustive switches: a value the type system says cannot occur is an internal error. */
 export function assertNever(x: never, what: string): never {
   throw new Error(`internal error: unhandled ${what} ${JSON.stringify(x)}`);

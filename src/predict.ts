@@ -15,9 +15,8 @@
  */
 import { CholeskyDecomposition, EigenvalueDecomposition, Matrix } from 'ml-matrix';
 import { kernel, type Arch, type Backend, type BackendChoice } from './api.js';
-import { InputError } from './errors.js';
+import { GpuError, InputError } from './errors.js';
 import { getGpu } from './gpu/device.js';
-import { GpuError } from './gpu/gram.js';
 import { GpuKernelMatrix } from './gpu/matvec.js';
 import { CG_TOL, solveCg } from './solve/cg.js';
 import { toMatrix, type Matrix2D, type MatrixInput } from './matrix.js';

@@ -16,7 +16,8 @@ import {
   type GpuContext,
 } from '../src/index.js';
 import { recursionShader } from '../src/gpu/codegen.js';
-import { cachedPipelineCount, planBlocks } from '../src/gpu/gram.js';
+import { planBlocks } from '../src/gpu/gram.js';
+import { pipelineStats } from '../src/gpu/pipelines.js';
 import { Rng } from '../src/mc/rng.js';
 import { useNodeWebGPU } from '../src/node/webgpu.js';
 import { maxRelDiff, normalisedError, releaseGpuForTests, requireGpu } from './gpu/setup.js';
@@ -181,14 +182,17 @@ describe('device and backend', () => {
     }
   });
 
-  it('pipelines are cached per device, keyed by the generated source', async () => {
+  it('pipelines are cached per device, keyed by the structure of the program (its numbers travel in buffers)', async () => {
     ctx = (await getGpu())!;
     await kernel('tirer2021:depth=4', [[1, 2]], null, { backend: 'webgpu' });
-    const n0 = cachedPipelineCount(ctx.device);
+    const n0 = pipelineStats(ctx.device).compiled;
     await kernel('tirer2021:depth=4', [[3, 1], [0, 2]], null, { backend: 'webgpu' });
-    expect(cachedPipelineCount(ctx.device)).toBe(n0);
     await kernel('tirer2021:depth=4,alpha=0.3', [[1, 2]], null, { backend: 'webgpu' });
-    expect(cachedPipelineCount(ctx.device)).toBe(n0 + 1);
+    await kernel('tirer2021:depth=9', [[1, 2]], null, { backend: 'webgpu' });
+    expect(pipelineStats(ctx.device).compiled).toBe(n0);
+    // Another structure (hayou2019 with biases: no residual) is a new pipeline.
+    await kernel('hayou2019:depth=4,sigmaB2=0.1', [[1, 2]], null, { backend: 'webgpu' });
+    expect(pipelineStats(ctx.device).compiled).toBe(n0 + 1);
   });
 });
 

@@ -168,7 +168,8 @@ function archAtDepth(D: number): Arch {
 /**
  * Entry t of the current network's depth sweep, as a network of its own: the spec truncated to t
  * (its depth loop set to t) with α = alpha0·L^(−γ) fixed at the full network's value. All entries
- * share one GPU pipeline (α is a constant in the shader; the loop count is not).
+ * share one GPU pipeline (the shader holds the structure only; α, the loop count and every other
+ * number travel in a buffer).
  */
 function sweepEntries(): (t: number) => Arch {
   const raw = mode === 'custom' && customSpec ? customRaw : (JSON.parse(presetJson(controls())) as unknown);

@@ -14,7 +14,9 @@
  * the wall clock is. Both are returned, with `method` saying which one `seconds` is.
  */
 import type { Matrix2D } from '../matrix.js';
-import { firstLayerShader, pipelineFor, prepareRows } from './gram.js';
+import { chordParams, firstLayerShader, TILE } from './first-layer.js';
+import { pipelineFor } from './pipelines.js';
+import { prepareRows } from './rows.js';
 import type { AdapterSummary } from './device.js';
 import { BENCH_FMA_WGSL } from './shaders.generated.js';
 
@@ -65,17 +67,17 @@ export async function timePass(
   let resolve: GPUBuffer | null = null;
   let readback: GPUBuffer | null = null;
   if (method === 'timestamp-query') {
-    querySet = device.createQuerySet({ type: 'timestamp', count: 2 });
-    resolve = device.createBuffer({ size: 16, usage: U.QUERY_RESOLVE | U.COPY_SRC });
-    readback = device.createBuffer({ size: 16, usage: U.MAP_READ | U.COPY_DST });
+    querySet = device.createQuerySet({ label: 'webntk bench: timestamps', type: 'timestamp', count: 2 });
+    resolve = device.createBuffer({ label: 'webntk bench: timestamps', size: 16, usage: U.QUERY_RESOLVE | U.COPY_SRC });
+    readback = device.createBuffer({ label: 'webntk bench: timestamp readback', size: 16, usage: U.MAP_READ | U.COPY_DST });
   }
   const wall: number[] = [];
   const gpu: number[] = [];
   try {
     for (let r = 0; r < warmup + reps; r++) {
-      const enc = device.createCommandEncoder();
+      const enc = device.createCommandEncoder({ label: 'webntk bench' });
       const pass = enc.beginComputePass(
-        querySet ? { timestampWrites: { querySet, beginningOfPassWriteIndex: 0, endOfPassWriteIndex: 1 } } : {},
+        querySet ? { label: 'webntk bench', timestampWrites: { querySet, beginningOfPassWriteIndex: 0, endOfPassWriteIndex: 1 } } : { label: 'webntk bench' },
       );
       encode(pass);
       pass.end();
@@ -163,13 +165,14 @@ export async function measurePeakFma(ctx: BenchContext, opts: PeakFmaOptions = {
 async function peakFmaConfig(ctx: BenchContext, groups: number, target: number, reps: number): Promise<PeakFmaConfig> {
   const device = ctx.device;
   const invocations = groups * FMA_WG;
-  const pipe = pipelineFor(device, BENCH_FMA_WGSL);
+  const pipe = await pipelineFor(device, BENCH_FMA_WGSL, 'webntk bench: peak fma');
   const U = GPUBufferUsage;
-  const params = device.createBuffer({ size: 16, usage: U.UNIFORM | U.COPY_DST });
-  const sink = device.createBuffer({ size: invocations * 4, usage: U.STORAGE });
+  const params = device.createBuffer({ label: 'webntk bench: peak fma params', size: 16, usage: U.UNIFORM | U.COPY_DST });
+  const sink = device.createBuffer({ label: 'webntk bench: peak fma sink', size: invocations * 4, usage: U.STORAGE });
   const maxPerDim = device.limits.maxComputeWorkgroupsPerDimension;
   try {
     const bg = device.createBindGroup({
+      label: 'webntk bench: peak fma bindings',
       layout: pipe.getBindGroupLayout(0),
       entries: [
         { binding: 0, resource: { buffer: params } },
@@ -213,7 +216,6 @@ async function peakFmaConfig(ctx: BenchContext, groups: number, target: number, 
 
 // ---- the first-layer kernel alone -------------------------------------------------------------
 
-const TILE = 64;
 const BK = 16;
 /** Flops per (pair, feature) in the first-layer inner loop: d = a_hi − b_hi, then fma(d, d, acc). */
 export const CHORD_FLOPS_PER_TERM = 3;
@@ -275,7 +277,7 @@ export async function timeChordGemm(ctx: BenchContext, x: Matrix2D, opts: ChordG
   const U = GPUBufferUsage;
   const buffers: GPUBuffer[] = [];
   const mk = (size: number, usage: number) => {
-    const buf = device.createBuffer({ size: Math.max(16, Math.ceil(size / 16) * 16), usage });
+    const buf = device.createBuffer({ label: 'webntk bench: first layer', size: Math.max(16, Math.ceil(size / 16) * 16), usage });
     buffers.push(buf);
     return buf;
   };
@@ -294,7 +296,7 @@ export async function timeChordGemm(ctx: BenchContext, x: Matrix2D, opts: ChordG
       lo.push(l);
     }
     const gap = mk(b * b * 4, opts.readGap ? U.STORAGE | U.COPY_SRC : U.STORAGE);
-    const pipe = pipelineFor(device, opts.code ?? firstLayerShader(ctx));
+    const pipe = await pipelineFor(device, opts.code ?? firstLayerShader(ctx), 'webntk bench: first layer');
     const layout = pipe.getBindGroupLayout(0);
     const jobs: { bg: GPUBindGroup; tilesA: number; tilesB: number }[] = [];
     let tiles = 0;
@@ -307,8 +309,9 @@ export async function timeChordGemm(ctx: BenchContext, x: Matrix2D, opts: ChordG
         const tilesB = Math.ceil(cols / TILE);
         tiles += diag ? (tilesA * (tilesA + 1)) / 2 : tilesA * tilesB;
         const params = mk(32, U.UNIFORM | U.COPY_DST);
-        device.queue.writeBuffer(params, 0, new Uint32Array([rows, cols, vec4s, diag ? 1 : 0, tilesB, 0, 0, 0]));
+        device.queue.writeBuffer(params, 0, chordParams(rows, cols, vec4s, diag));
         const bg = device.createBindGroup({
+          label: 'webntk bench: first-layer bindings',
           layout,
           entries: [
             { binding: 0, resource: { buffer: params } },
@@ -340,7 +343,7 @@ export async function timeChordGemm(ctx: BenchContext, x: Matrix2D, opts: ChordG
       const last = Math.min(b, n - (nb - 1) * b);
       const bytes = last * last * 4;
       const staging = mk(bytes, U.MAP_READ | U.COPY_DST);
-      const enc = device.createCommandEncoder();
+      const enc = device.createCommandEncoder({ label: 'webntk bench: readback' });
       enc.copyBufferToBuffer(gap, 0, staging, 0, Math.ceil(bytes / 4) * 4);
       device.queue.submit([enc.finish()]);
       await staging.mapAsync(GPUMapMode.READ);

@@ -1,10 +1,17 @@
 /**
  * WGSL generation from a kernel program: the same ops the float64 interpreter runs
- * (src/cpu/interpreter.ts), as calls into shaders/kernel_ops.wgsl. The generated source is the
- * pipeline cache key, so it contains every specialisation input.
+ * (src/cpu/interpreter.ts), as calls into shaders/kernel_ops.wgsl.
+ *
+ * The generated source holds the program's structure only: which ops in which order, which
+ * activation kinds, which banks, whether a layer has a bias or trains, the loop structure. Every
+ * number (weights, biases, α², load scales, per-iteration coefficients, loop counts, activation
+ * parameters, and whether a coefficient is an exact power of two) travels in the coefficient
+ * buffer `coef`, so all networks of one structure share one pipeline (pipelines.ts keys by source).
  */
-import { wgsl } from 'wgsl-preprocessor/wgsl-preprocessor.js';
+import { assertNever, SpecError } from '../errors.js';
 import type { KernelProgram, Op } from '../program/program.js';
+import type { Activation } from '../spec/types.js';
+import { BANK, BANK_WORDS, RECURSION_PARAMS, wgslStruct, wgslWordAccessors } from './layout.js';
 import { KERNEL_OPS_WGSL } from './shaders.generated.js';
 
 /** Flags of the recursion dispatch (Params.flags). */
@@ -13,14 +20,14 @@ export const FLAG_TAPS = 2;
 export const FLAG_FINAL = 4;
 export const FLAG_STORE = 8;
 
-/** Words per bank in the state buffer: e, kxx, kzz, g, t, tl, kxl, kzl, gl. */
-export const BANK_WORDS = 9;
+export { BANK_WORDS };
 
 export interface RecursionShader {
+  /** The WGSL source: structure only, the pipeline cache key. */
   code: string;
   banks: number;
-  /** Per-iteration coefficients of the sweep, concatenated (float32 on the GPU). */
-  coefs: Float32Array<ArrayBuffer>;
+  /** The program's numbers as 32-bit words (f32 bits, or u32 counts, offsets and flags), bound as `coef`. */
+  coefs: Uint32Array<ArrayBuffer>;
 }
 
 /** Whether x is ±2^k (multiplying by it is exact in binary floating point). */
@@ -30,78 +37,146 @@ export function isPowerOfTwo(x: number): boolean {
   return Math.abs(x) === 2 ** e;
 }
 
-/** An f32 literal that rounds the float64 value correctly. */
-function lit(x: number): string {
-  if (!Number.isFinite(x)) throw new Error(`internal error: non-finite constant ${x} in a kernel program`);
-  return `f32(${x.toPrecision(17)})`;
+/** Activations the WGSL ops implement; others (gelu, tanh, sigmoid, softplus, …) are CPU only for now. */
+const GPU_ACTIVATIONS: ReadonlySet<string> = new Set(['relu', 'arccos', 'leakyRelu', 'abRelu', 'erf']);
+
+/** Refuses, before any GPU work, a program with an activation the WebGPU backend does not carry. */
+export function checkGpuActivations(p: KernelProgram): void {
+  const visit = (ops: readonly Op[]) => {
+    for (const op of ops) {
+      if (op.op === 'act' && !GPU_ACTIVATIONS.has(op.act.type)) {
+        throw new SpecError('layers', `activation "${op.act.type}" is not supported on the WebGPU backend yet: use backend "cpu"`);
+      }
+    }
+  };
+  for (const s of p.prefix) visit(s.kind === 'ops' ? s.ops : s.body);
+  if (p.sweep) visit(p.sweep.body);
+  visit(p.suffix);
 }
 
-class Writer {
-  coefs: number[] = [];
-  private coefOffsets = new Map<Float64Array, number>();
+/** Where generated code gets a number from: `f(x)` stores x and returns the WGSL that reads it. */
+export interface CoefficientSink {
+  f(x: number): string;
+}
 
-  coefRef(c: Float64Array, iterVar: string | null): string {
-    if (!iterVar) throw new Error('internal error: per-iteration coefficient outside the depth loop');
-    let off = this.coefOffsets.get(c);
-    if (off === undefined) {
-      off = this.coefs.length;
-      this.coefOffsets.set(c, off);
-      this.coefs.push(...c);
+/** The program's numbers, laid out as they are met; per-iteration tables go after all scalars. */
+class Coefficients implements CoefficientSink {
+  private words: number[] = [];
+  private isFloat: boolean[] = [];
+  private tables: { slot: number; values: Float64Array }[] = [];
+  private tableSlots = new Map<Float64Array, number>();
+
+  /** An f32 coefficient: its WGSL read. */
+  f(x: number): string {
+    if (!Number.isFinite(x)) throw new Error(`internal error: non-finite constant ${x} in a kernel program`);
+    return `cf(${this.push(x, true)}u)`;
+  }
+
+  /** A u32 count: its WGSL read. */
+  u(n: number): string {
+    return `cu(${this.push(n, false)}u)`;
+  }
+
+  /** Whether x is an exact power of two, as a run-time bool (its value is in the buffer too). */
+  exact(x: number): string {
+    return `(${this.u(isPowerOfTwo(x) ? 1 : 0)} != 0u)`;
+  }
+
+  /** Entry `iterVar` of a per-iteration table; the table's offset is itself a coefficient. */
+  table(values: Float64Array, iterVar: string): string {
+    let slot = this.tableSlots.get(values);
+    if (slot === undefined) {
+      slot = this.push(0, false);
+      this.tableSlots.set(values, slot);
+      this.tables.push({ slot, values });
     }
-    return `coefs[${off}u + ${iterVar}]`;
+    return `cf(cu(${slot}u) + ${iterVar})`;
   }
 
-  op(op: Op, iterVar: string | null): string {
-    switch (op.op) {
-      case 'affine':
-        return `cur = op_affine(cur, ${lit(op.weightVar)}, ${lit(op.biasVar)}, ${op.trainable}, ${isPowerOfTwo(op.weightVar)}, ${op.biasVar !== 0});`;
-      case 'act': {
-        const a = op.act;
-        switch (a.type) {
-          case 'relu':
-            return 'cur = op_relu(cur);';
-          case 'arccos':
-            return a.order === 0 ? 'cur = op_step(cur);' : a.order === 1 ? 'cur = op_relu(cur);' : 'cur = op_arccos2(cur);';
-          case 'leakyRelu':
-            return `cur = op_abrelu(cur, ${lit(a.slope)}, 1.0);`;
-          case 'abRelu':
-            return `cur = op_abrelu(cur, ${lit(a.a)}, ${lit(a.b)});`;
-          case 'erf':
-            return 'cur = op_erf(cur);';
-        }
-        break;
-      }
-      case 'save':
-        return `bk${op.bank} = cur;`;
-      case 'mix':
-        return `cur = op_mix(bk${op.bank}, cur, ${lit(op.skip)}, ${lit(op.branch)}, ${isPowerOfTwo(op.skip)}, ${isPowerOfTwo(op.branch)});`;
-      case 'clear':
-        return `bk${op.bank} = bank_zero();`;
-      case 'accumulate':
-        return `bk${op.bank} = op_mix(bk${op.bank}, cur, 1.0, 1.0, true, true);`;
-      case 'load': {
-        const c = typeof op.scale === 'number' ? lit(op.scale) : this.coefRef(op.scale, iterVar);
-        return `cur = op_scale(bk${op.bank}, ${c});`;
-      }
+  private push(v: number, float: boolean): number {
+    this.words.push(v);
+    this.isFloat.push(float);
+    return this.words.length - 1;
+  }
+
+  pack(): Uint32Array<ArrayBuffer> {
+    const scalars = this.words.length;
+    const total = scalars + this.tables.reduce((n, t) => n + t.values.length, 0);
+    const out = new Uint32Array(Math.max(1, total));
+    const f = new Float32Array(out.buffer);
+    this.words.forEach((v, k) => {
+      if (this.isFloat[k]) f[k] = v;
+      else out[k] = v;
+    });
+    let at = scalars;
+    for (const t of this.tables) {
+      out[t.slot] = at;
+      f.set(t.values, at);
+      at += t.values.length;
     }
-    throw new Error(`internal error: unknown op ${JSON.stringify(op)}`);
+    return out;
   }
+}
 
-  ops(ops: readonly Op[], iterVar: string | null, indent: string): string {
-    return ops.map((o) => indent + this.op(o, iterVar)).join('\n');
+/**
+ * The WGSL call of one activation on the current bank, its parameters read from the coefficients.
+ * The one place that maps activations to shader code (to be fed by the activation registry).
+ */
+export function activationCall(a: Activation, c: CoefficientSink): string {
+  switch (a.type) {
+    case 'relu':
+      return 'op_relu(cur)';
+    case 'arccos':
+      return a.order === 0 ? 'op_step(cur)' : a.order === 1 ? 'op_relu(cur)' : 'op_arccos2(cur)';
+    case 'leakyRelu':
+      return `op_abrelu(cur, ${c.f(a.slope)}, ${c.f(1)})`;
+    case 'abRelu':
+      return `op_abrelu(cur, ${c.f(a.a)}, ${c.f(a.b)})`;
+    case 'erf':
+      return 'op_erf(cur)';
+    default:
+      return assertNever(a, 'activation');
   }
+}
+
+function opCode(op: Op, c: Coefficients, iterVar: string | null): string {
+  switch (op.op) {
+    case 'affine':
+      return `cur = op_affine(cur, ${c.f(op.weightVar)}, ${c.f(op.biasVar)}, ${op.trainable}, ${c.exact(op.weightVar)}, ${op.biasVar !== 0});`;
+    case 'act':
+      return `cur = ${activationCall(op.act, c)};`;
+    case 'save':
+      return `bk${op.bank} = cur;`;
+    case 'mix':
+      return `cur = op_mix(bk${op.bank}, cur, ${c.f(op.skip)}, ${c.f(op.branch)}, ${c.exact(op.skip)}, ${c.exact(op.branch)});`;
+    case 'clear':
+      return `bk${op.bank} = bank_zero();`;
+    case 'accumulate':
+      return `bk${op.bank} = op_mix(bk${op.bank}, cur, 1.0, 1.0, true, true);`;
+    case 'load': {
+      if (typeof op.scale === 'number') return `cur = op_scale(bk${op.bank}, ${c.f(op.scale)});`;
+      if (!iterVar) throw new Error('internal error: per-iteration coefficient outside the depth loop');
+      return `cur = op_scale(bk${op.bank}, ${c.table(op.scale, iterVar)});`;
+    }
+    default:
+      return assertNever(op, 'kernel-program op');
+  }
+}
+
+function opsCode(ops: readonly Op[], c: Coefficients, iterVar: string | null, indent: string): string {
+  return ops.map((o) => indent + opCode(o, c, iterVar)).join('\n');
 }
 
 export function recursionShader(p: KernelProgram): RecursionShader {
-  const w = new Writer();
+  const c = new Coefficients();
   const banks = p.banks;
   const bankNames = Array.from({ length: banks }, (_, k) => (k === 0 ? 'cur' : `bk${k}`));
   const declBanks = bankNames
     .slice(1)
     .map((n) => `  var ${n} = bank_zero();`)
     .join('\n');
-  const loadBanks = bankNames.map((n, k) => `    ${n} = load_bank(p, ${k}u);`).join('\n');
-  const storeBanks = bankNames.map((n, k) => `    store_bank(p, ${k}u, ${n});`).join('\n');
+  const loadBanks = bankNames.map((n, k) => `    ${n} = load_bank(bank_at(p, ${k}u));`).join('\n');
+  const storeBanks = bankNames.map((n, k) => `    store_bank(bank_at(p, ${k}u), ${n});`).join('\n');
   const args = bankNames.join(', ');
   const params = bankNames.map((_, k) => `b${k}: Bank`).join(', ');
   const copyIn = bankNames.map((n, k) => `  var ${n} = b${k};`).join('\n');
@@ -109,61 +184,35 @@ export function recursionShader(p: KernelProgram): RecursionShader {
   let loopCount = 0;
   const prefix = p.prefix
     .map((step) => {
-      if (step.kind === 'ops') return w.ops(step.ops, null, '    ');
+      if (step.kind === 'ops') return opsCode(step.ops, c, null, '    ');
       const v = `l${loopCount++}`;
-      return `    for (var ${v} = 0u; ${v} < ${step.count}u; ${v}++) {\n${w.ops(step.body, null, '      ')}\n    }`;
+      return `    for (var ${v} = 0u; ${v} < ${c.u(step.count)}; ${v}++) {\n${opsCode(step.body, c, null, '      ')}\n    }`;
     })
     .join('\n');
-  const sweep = p.sweep ? w.ops(p.sweep.body, 'it', '    ') : '';
-  const suffix = w.ops(p.suffix, null, '  ');
-  const hasCoefs = w.coefs.length > 0;
+  const sweep = p.sweep ? opsCode(p.sweep.body, c, 'it', '    ') : '';
+  const suffix = opsCode(p.suffix, c, null, '  ');
 
-  const code = wgsl`${KERNEL_OPS_WGSL}
+  const code = `${wgslStruct(BANK)}
+${KERNEL_OPS_WGSL}
 // ---- generated from the kernel program --------------------------------------------------------
 
-struct Params {
-  pairCount: u32,
-  cols: u32,
-  rowsA: u32,
-  iterStart: u32,
-  iterEnd: u32,
-  flags: u32,
-  diagonal: u32,
-  tapBase: u32,
-  one: f32,
-}
-
+${wgslStruct(RECURSION_PARAMS)}
 @group(0) @binding(0) var<uniform> P: Params;
 @group(0) @binding(1) var<storage, read> gap: array<f32>;
 @group(0) @binding(2) var<storage, read> rowScale: array<vec2<i32>>;
 @group(0) @binding(3) var<storage, read_write> state: array<u32>;
 @group(0) @binding(4) var<storage, read_write> outv: array<vec4<u32>>;
-#if ${hasCoefs}
-@group(0) @binding(5) var<storage, read> coefs: array<f32>;
-#endif
+@group(0) @binding(5) var<storage, read> coef: array<u32>;
 
 const BANKS: u32 = ${banks}u;
 
-fn load_bank(p: u32, k: u32) -> Bank {
-  let o = (p * BANKS + k) * ${BANK_WORDS}u;
-  return Bank(bitcast<i32>(state[o]), bitcast<f32>(state[o + 1u]), bitcast<f32>(state[o + 2u]),
-              bitcast<f32>(state[o + 3u]), bitcast<f32>(state[o + 4u]), bitcast<f32>(state[o + 5u]),
-              bitcast<f32>(state[o + 6u]), bitcast<f32>(state[o + 7u]), bitcast<f32>(state[o + 8u]));
-}
+// The program's numbers (codegen.ts: Coefficients): f32 bits, or u32 counts, offsets and flags.
+fn cf(k: u32) -> f32 { return bitcast<f32>(coef[k]); }
+fn cu(k: u32) -> u32 { return coef[k]; }
 
-fn store_bank(p: u32, k: u32, b: Bank) {
-  let o = (p * BANKS + k) * ${BANK_WORDS}u;
-  state[o] = bitcast<u32>(b.e);
-  state[o + 1u] = bitcast<u32>(b.kxx);
-  state[o + 2u] = bitcast<u32>(b.kzz);
-  state[o + 3u] = bitcast<u32>(b.g);
-  state[o + 4u] = bitcast<u32>(b.t);
-  state[o + 5u] = bitcast<u32>(b.tl);
-  state[o + 6u] = bitcast<u32>(b.kxl);
-  state[o + 7u] = bitcast<u32>(b.kzl);
-  state[o + 8u] = bitcast<u32>(b.gl);
-}
+fn bank_at(p: u32, k: u32) -> u32 { return (p * BANKS + k) * ${BANK_WORDS}u; }
 
+${wgslWordAccessors(BANK, 'state')}
 // The layers after the depth loop and the readout: turns the state after any depth into an output.
 fn apply_suffix(${params}) -> Bank {
 ${copyIn}
@@ -200,6 +249,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   let j = p % P.cols;
   if (P.diagonal == 1u && j < i) { return; }
   ONE = P.one;
+  _ = coef[0];  // binding 5 stays in the automatic layout even for a program without numbers
   var cur: Bank;
 ${declBanks}
   if ((P.flags & ${FLAG_INIT}u) != 0u) {
@@ -221,5 +271,5 @@ ${storeBanks}
   }
 }
 `;
-  return { code, banks, coefs: Float32Array.from(w.coefs) };
+  return { code, banks, coefs: c.pack() };
 }

@@ -5,16 +5,24 @@
  * block runs the first-layer kernel (shaders/gram_chord.wgsl) and then the generated recursion in
  * depth chunks (each submit bounded in work, the state kept in a GPU buffer between chunks).
  * Results come back as (mantissa, exponent) pairs and are assembled in float64.
+ *
+ * Phases of a run: prepare (rows, plan, pipelines, buffers), per block upload → bind → first
+ * layer → depth chunks, whose outputs are read back through a pool of two staging buffers so that
+ * chunk k + 1 computes while chunk k is decoded → decode (with mirroring for X × X) → yield.
  */
-import { InputError } from '../errors.js';
+import { GpuError, InputError } from '../errors.js';
 import type { Matrix2D } from '../matrix.js';
 import type { KernelProgram } from '../program/program.js';
+// Still CPU-side: the normalisers are the float64 interpreter run on the unit pair.
 import { normalizers } from '../cpu/interpreter.js';
 import type { GramRequest, GramResult } from '../cpu/gram.js';
 import { checkRequest, MAX_RESULT_ELEMENTS } from '../cpu/gram.js';
-import { BANK_WORDS, FLAG_FINAL, FLAG_INIT, FLAG_STORE, FLAG_TAPS, recursionShader, type RecursionShader } from './codegen.js';
+import { BANK_WORDS, checkGpuActivations, FLAG_FINAL, FLAG_INIT, FLAG_STORE, FLAG_TAPS, recursionShader } from './codegen.js';
 import type { GpuContext } from './device.js';
-import { GRAM_CHORD_DIRECT_WGSL, GRAM_CHORD_WGSL, GRAM_COMMON_WGSL } from './shaders.generated.js';
+import { chordDispatch, chordParams, firstLayerShader, TILE } from './first-layer.js';
+import { packStruct, RECURSION_PARAMS, structBytes } from './layout.js';
+import { pipelineFor } from './pipelines.js';
+import { ldexp64, prepareRows, type PreparedRows } from './rows.js';
 
 export interface GpuRunOptions {
   /** Rows per block (a multiple of 64); default: as large as the device limits allow. */
@@ -37,127 +45,7 @@ export interface GramBlock {
   ntk?: Float64Array;
 }
 
-/** A computation that cannot complete on the device: device loss, validation or memory errors. */
-export class GpuError extends Error {
-  override name = 'GpuError';
-}
-
-const TILE = 64;
-
-// ---- pipelines, cached per device and keyed by the full shader source -------------------------
-
-const pipelineCache = new WeakMap<GPUDevice, Map<string, GPUComputePipeline>>();
-
-export function pipelineFor(device: GPUDevice, code: string): GPUComputePipeline {
-  let m = pipelineCache.get(device);
-  if (!m) {
-    m = new Map();
-    pipelineCache.set(device, m);
-  }
-  let p = m.get(code);
-  if (!p) {
-    const module = device.createShaderModule({ code });
-    p = device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' } });
-    m.set(code, p);
-  }
-  return p;
-}
-
-/** Number of cached pipelines on a device (for tests). */
-export function cachedPipelineCount(device: GPUDevice): number {
-  return pipelineCache.get(device)?.size ?? 0;
-}
-
-/**
- * The first-layer kernel for an adapter: workgroup-memory tiles on GPUs, direct loads into
- * registers on CPU adapters (lavapipe, SwiftShader), where staging through workgroup memory and its
- * barriers costs more than it saves.
- */
-export function firstLayerShader(ctx: { adapter?: GpuContext['adapter'] }): string {
-  const a = ctx.adapter;
-  const cpu = a !== undefined && (a.isFallbackAdapter || /software|swiftshader|cpu/i.test(a.architecture));
-  return GRAM_COMMON_WGSL + (cpu ? GRAM_CHORD_DIRECT_WGSL : GRAM_CHORD_WGSL);
-}
-
-// ---- host-side preparation ---------------------------------------------------------------------
-
-/** [mantissa in [0.5, 1), exponent] of a positive finite float64; [0, 0] for 0. */
-export function frexp(v: number): [number, number] {
-  if (v === 0) return [0, 0];
-  let e = Math.floor(Math.log2(v)) + 1;
-  let m = v / 2 ** e;
-  if (!Number.isFinite(m) || m === 0) {
-    // 2**e over- or underflows at the ends of the double range; scale in two steps.
-    m = v / 2 ** (e - 600) / 2 ** 600;
-  }
-  while (m >= 1) {
-    m /= 2;
-    e += 1;
-  }
-  while (m < 0.5) {
-    m *= 2;
-    e -= 1;
-  }
-  return [m, e];
-}
-
-/** 2^e for e ∈ [−1074, 1023], so that decoding a result costs a lookup, not Math.pow. */
-const POW2 = (() => {
-  const t = new Float64Array(1023 + 1074 + 1);
-  for (let e = -1074; e <= 1023; e++) t[e + 1074] = 2 ** e;
-  return t;
-})();
-
-/** m·2^e in float64 without intermediate overflow. */
-export function ldexp64(m: number, e: number): number {
-  if (e >= -1074 && e <= 1023) return m * POW2[e + 1074]!;
-  if (e > 1000) return m * 2 ** 1000 * 2 ** (e - 1000);
-  if (e < -1000) return m * 2 ** -1000 * 2 ** (e + 1000);
-  return m * 2 ** e;
-}
-
-export interface PreparedRows {
-  rows: number;
-  vec4s: number;
-  /** Unit-normalised rows split as hi + lo float32, padded to vec4s·4 columns. */
-  hi: Float32Array<ArrayBuffer>;
-  lo: Float32Array<ArrayBuffer>;
-  /** Per row: float32 bits of the mantissa and the exponent of K0(x, x) = ‖x‖²·scale. */
-  scale: Int32Array<ArrayBuffer>;
-}
-
-export function prepareRows(x: Matrix2D, inputScale: number): PreparedRows {
-  const d = x.cols;
-  const vec4s = Math.ceil(d / 4);
-  const w = vec4s * 4;
-  const hi = new Float32Array(x.rows * w);
-  const lo = new Float32Array(x.rows * w);
-  const scale = new Int32Array(x.rows * 2);
-  const f = new Float32Array(1);
-  const bits = new Int32Array(f.buffer);
-  for (let i = 0; i < x.rows; i++) {
-    let ss = 0;
-    for (let k = 0; k < d; k++) ss += x.data[i * d + k]! ** 2;
-    const norm = Math.sqrt(ss);
-    const k0 = ss * inputScale;
-    if (!Number.isFinite(k0)) throw new InputError(`row ${i}: its squared norm overflows float64`);
-    if (norm > 0) {
-      for (let k = 0; k < d; k++) {
-        const u = x.data[i * d + k]! / norm;
-        const h = Math.fround(u);
-        hi[i * w + k] = h;
-        lo[i * w + k] = u - h;
-      }
-    }
-    const [m, e] = frexp(k0);
-    f[0] = m;
-    scale[2 * i] = bits[0]!;
-    scale[2 * i + 1] = m === 0 ? 0 : e;
-  }
-  return { rows: x.rows, vec4s, hi, lo, scale };
-}
-
-// ---- the computation -----------------------------------------------------------------------------
+// ---- the plan -----------------------------------------------------------------------------------
 
 export interface BlockPlan {
   /** Rows (and columns) per block, a multiple of 64. */
@@ -213,11 +101,15 @@ export function planBlocks(
   return { blockRows: b, itersPerChunk: iters, maxBufferWords: words };
 }
 
+// ---- resources ----------------------------------------------------------------------------------
+
+const LABEL = 'webntk gram';
+
 class Resources {
   private buffers: GPUBuffer[] = [];
   constructor(private device: GPUDevice) {}
-  buffer(size: number, usage: number): GPUBuffer {
-    const b = this.device.createBuffer({ size: Math.max(16, Math.ceil(size / 16) * 16), usage });
+  buffer(name: string, size: number, usage: number): GPUBuffer {
+    const b = this.device.createBuffer({ label: `${LABEL}: ${name}`, size: Math.max(16, Math.ceil(size / 16) * 16), usage });
     this.buffers.push(b);
     return b;
   }
@@ -242,6 +134,14 @@ function checkAbort(signal?: AbortSignal): void {
   }
 }
 
+async function compiled(device: GPUDevice, code: string, label: string): Promise<GPUComputePipeline> {
+  try {
+    return await pipelineFor(device, code, label);
+  } catch (e) {
+    throw new GpuError(`compiling the ${label} shader failed: ${(e as Error).message}`);
+  }
+}
+
 function dispatch2d(pass: GPUComputePassEncoder, groups: number, maxPerDim: number): void {
   const x = Math.min(groups, maxPerDim);
   pass.dispatchWorkgroups(x, Math.ceil(groups / x));
@@ -255,6 +155,356 @@ interface DirectSink {
   rowStride: number;
   tapStride: number;
 }
+
+/** Everything a run keeps across its blocks. */
+interface Run {
+  ctx: GpuContext;
+  p: KernelProgram;
+  req: GramRequest;
+  A: PreparedRows;
+  B: PreparedRows;
+  symmetric: boolean;
+  wantTaps: boolean;
+  taps: number;
+  count: number;
+  plan: BlockPlan;
+  norms: ReturnType<typeof normalizers>;
+  gramPipe: GPUComputePipeline;
+  recPipe: GPUComputePipeline;
+  buf: {
+    aHi: GPUBuffer;
+    aLo: GPUBuffer;
+    bHi: GPUBuffer;
+    bLo: GPUBuffer;
+    gap: GPUBuffer;
+    scales: GPUBuffer;
+    state: GPUBuffer;
+    out: GPUBuffer;
+    coefs: GPUBuffer;
+    gramParams: GPUBuffer;
+    recParams: GPUBuffer;
+    /** Readback pool: chunk k is mapped from staging[k % length] while chunk k + 1 computes. */
+    staging: GPUBuffer[];
+  };
+  res: Resources;
+}
+
+/** One block's place in the whole result. */
+interface Job {
+  bi: number;
+  bj: number;
+  r0: number;
+  c0: number;
+  rows: number;
+  cols: number;
+  /** A diagonal block of X × X: only its upper triangle is computed, the rest mirrored. */
+  diagBlock: boolean;
+  pairs: number;
+}
+
+// ---- phase 0: prepare ---------------------------------------------------------------------------
+
+async function prepare(ctx: GpuContext, p: KernelProgram, x1: Matrix2D, x2: Matrix2D | null, req: GramRequest, opt: GpuRunOptions): Promise<Run> {
+  const device = ctx.device;
+  const inputScale = p.inputScale === 'dim' ? 1 / x1.cols : 1;
+  const A = prepareRows(x1, inputScale);
+  const B = x2 ? prepareRows(x2, inputScale) : A;
+  const T = p.depths.length;
+  const wantTaps = req.allDepths && T > 1;
+  const count = p.sweep?.count ?? 0;
+  const plan = planBlocks(ctx.limits, p, A.rows, B.rows, A.vec4s, wantTaps, opt);
+  const shader = recursionShader(p);
+  const [gramPipe, recPipe] = await Promise.all([
+    compiled(device, firstLayerShader(ctx), `${LABEL}: first layer`),
+    compiled(device, shader.code, `${LABEL}: recursion`),
+  ]);
+  const { blockRows, itersPerChunk } = plan;
+  const res = new Resources(device);
+  const U = GPUBufferUsage;
+  const rowBytes = blockRows * A.vec4s * 16;
+  const pairsMax = req.diagonal ? blockRows : blockRows * blockRows;
+  const needState = count > itersPerChunk;
+  const tapsPerChunk = wantTaps ? Math.min(itersPerChunk, count) + 1 : 1;
+  const outBytes = tapsPerChunk * pairsMax * 16;
+  // Two staging buffers only when a block has more than one chunk to read back.
+  const readbacks = wantTaps && count > itersPerChunk ? 2 : 1;
+  const buf: Run['buf'] = {
+    aHi: res.buffer('rows A (hi)', rowBytes, U.STORAGE | U.COPY_DST),
+    aLo: res.buffer('rows A (lo)', rowBytes, U.STORAGE | U.COPY_DST),
+    bHi: res.buffer('rows B (hi)', rowBytes, U.STORAGE | U.COPY_DST),
+    bLo: res.buffer('rows B (lo)', rowBytes, U.STORAGE | U.COPY_DST),
+    gap: res.buffer('first-layer gaps', pairsMax * 4, U.STORAGE),
+    scales: res.buffer('row scales', blockRows * 2 * 8, U.STORAGE | U.COPY_DST),
+    state: res.buffer('pair state', needState ? pairsMax * p.banks * BANK_WORDS * 4 : 16, U.STORAGE),
+    out: res.buffer('outputs', outBytes, U.STORAGE | U.COPY_SRC),
+    coefs: res.buffer('coefficients', shader.coefs.byteLength, U.STORAGE | U.COPY_DST),
+    gramParams: res.buffer('first-layer params', 32, U.UNIFORM | U.COPY_DST),
+    recParams: res.buffer('recursion params', structBytes(RECURSION_PARAMS), U.UNIFORM | U.COPY_DST),
+    staging: Array.from({ length: readbacks }, (_, k) => res.buffer(`readback ${k}`, outBytes, U.MAP_READ | U.COPY_DST)),
+  };
+  device.queue.writeBuffer(buf.coefs, 0, shader.coefs);
+  return {
+    ctx,
+    p,
+    req,
+    A,
+    B,
+    symmetric: !x2 && !req.diagonal,
+    wantTaps,
+    taps: req.allDepths ? T : 1,
+    count,
+    plan,
+    norms: normalizers(p),
+    gramPipe,
+    recPipe,
+    buf,
+    res,
+  };
+}
+
+/** The blocks of the upper triangle for X × X, all blocks for X1 × X2, diagonal blocks for the diagonal. */
+function jobsOf(run: Run): Job[] {
+  const { A, B, req, symmetric } = run;
+  const b = run.plan.blockRows;
+  const blocksA = Math.ceil(A.rows / b);
+  const blocksB = req.diagonal ? 1 : Math.ceil(B.rows / b);
+  const jobs: Job[] = [];
+  for (let bi = 0; bi < blocksA; bi++) {
+    // The diagonal: block bi alone; X × X: the upper triangle; X1 × X2: every block.
+    const [from, to] = req.diagonal ? [bi, bi + 1] : [symmetric ? bi : 0, blocksB];
+    for (let bj = from; bj < to; bj++) {
+      const r0 = bi * b;
+      const c0 = req.diagonal ? r0 : bj * b;
+      const rows = Math.min(b, A.rows - r0);
+      const cols = req.diagonal ? 1 : Math.min(b, B.rows - c0);
+      jobs.push({ bi, bj, r0, c0, rows, cols, diagBlock: symmetric && bi === bj, pairs: rows * cols });
+    }
+  }
+  return jobs;
+}
+
+// ---- phase 1: upload ----------------------------------------------------------------------------
+
+function upload(run: Run, job: Job): void {
+  const { A, B, req, buf } = run;
+  const q = run.ctx.device.queue;
+  const { r0, c0, rows, cols } = job;
+  const w = A.vec4s * 4;
+  q.writeBuffer(buf.aHi, 0, A.hi, r0 * w, rows * w);
+  q.writeBuffer(buf.aLo, 0, A.lo, r0 * w, rows * w);
+  if (!job.diagBlock && !req.diagonal) {
+    q.writeBuffer(buf.bHi, 0, B.hi, c0 * w, cols * w);
+    q.writeBuffer(buf.bLo, 0, B.lo, c0 * w, cols * w);
+  }
+  const colRows = req.diagonal ? rows : cols;
+  const sc = new Int32Array((rows + colRows) * 2);
+  sc.set(A.scale.subarray(r0 * 2, (r0 + rows) * 2), 0);
+  sc.set((req.diagonal ? A : B).scale.subarray(c0 * 2, (c0 + colRows) * 2), rows * 2);
+  q.writeBuffer(buf.scales, 0, sc);
+}
+
+// ---- phase 2: bind ------------------------------------------------------------------------------
+
+function bind(run: Run, job: Job): { gram: GPUBindGroup | null; rec: GPUBindGroup } {
+  const { buf, req } = run;
+  const device = run.ctx.device;
+  let gram: GPUBindGroup | null = null;
+  if (!req.diagonal) {
+    const [bHi, bLo] = job.diagBlock ? [buf.aHi, buf.aLo] : [buf.bHi, buf.bLo];
+    gram = device.createBindGroup({
+      label: `${LABEL}: first-layer bindings`,
+      layout: run.gramPipe.getBindGroupLayout(0),
+      entries: [buf.gramParams, buf.aHi, buf.aLo, bHi, bLo, buf.gap].map((buffer, binding) => ({ binding, resource: { buffer } })),
+    });
+  }
+  const rec = device.createBindGroup({
+    label: `${LABEL}: recursion bindings`,
+    layout: run.recPipe.getBindGroupLayout(0),
+    entries: [buf.recParams, buf.gap, buf.scales, buf.state, buf.out, buf.coefs].map((buffer, binding) => ({ binding, resource: { buffer } })),
+  });
+  return { gram, rec };
+}
+
+// ---- phase 3: dispatch --------------------------------------------------------------------------
+
+function firstLayer(run: Run, job: Job, bg: GPUBindGroup): void {
+  const device = run.ctx.device;
+  device.queue.writeBuffer(run.buf.gramParams, 0, chordParams(job.rows, job.cols, run.A.vec4s, job.diagBlock));
+  const enc = device.createCommandEncoder({ label: `${LABEL}: first layer` });
+  const pass = enc.beginComputePass({ label: `${LABEL}: first layer` });
+  pass.setPipeline(run.gramPipe);
+  pass.setBindGroup(0, bg);
+  chordDispatch(pass, job.rows, job.cols);
+  pass.end();
+  device.queue.submit([enc.finish()]);
+}
+
+/** One depth chunk [it0, it1) as submitted: which taps its output holds. */
+interface Chunk {
+  /** Taps in the output (0: nothing to read back). */
+  nTaps: number;
+  /** Tap index of the output's first plane. */
+  tapBase: number;
+  staging: GPUBuffer;
+  /** Resolves (to null, or to the mapping error) when the staging buffer is mapped. */
+  mapped: Promise<Error | null>;
+}
+
+function submitChunk(run: Run, job: Job, bg: GPUBindGroup, it0: number, first: boolean, staging: GPUBuffer): Chunk | null {
+  const device = run.ctx.device;
+  const { count, wantTaps, req } = run;
+  const it1 = Math.min(count, it0 + run.plan.itersPerChunk);
+  const last = it1 >= count;
+  let flags = 0;
+  if (first) flags |= FLAG_INIT;
+  if (wantTaps) flags |= FLAG_TAPS;
+  else if (last) flags |= FLAG_FINAL;
+  if (!last) flags |= FLAG_STORE;
+  const tapBase = first ? 0 : it0 + 1;
+  const params = packStruct(RECURSION_PARAMS, {
+    pairCount: job.pairs,
+    cols: job.cols,
+    rowsA: job.rows,
+    iterStart: it0,
+    iterEnd: it1,
+    flags,
+    diagonal: req.diagonal ? 2 : job.diagBlock ? 1 : 0,
+    tapBase,
+    one: 1,
+  });
+  device.queue.writeBuffer(run.buf.recParams, 0, params);
+  const enc = device.createCommandEncoder({ label: `${LABEL}: depth chunk` });
+  const pass = enc.beginComputePass({ label: `${LABEL}: depth chunk` });
+  pass.setPipeline(run.recPipe);
+  pass.setBindGroup(0, bg);
+  dispatch2d(pass, Math.ceil(job.pairs / 256), device.limits.maxComputeWorkgroupsPerDimension);
+  pass.end();
+  const nTaps = wantTaps ? it1 - it0 + (first ? 1 : 0) : last ? 1 : 0;
+  const bytes = nTaps * job.pairs * 16;
+  if (nTaps > 0) enc.copyBufferToBuffer(run.buf.out, 0, staging, 0, bytes);
+  device.queue.submit([enc.finish()]);
+  if (nTaps === 0) return null;
+  const mapped = staging.mapAsync(GPUMapMode.READ, 0, bytes).then(
+    () => null,
+    (e: unknown) => (e instanceof Error ? e : new Error(String(e))),
+  );
+  return { nTaps, tapBase, staging, mapped };
+}
+
+// ---- phase 4: readback and decode ---------------------------------------------------------------
+
+/** Where a block's values go: its own arrays, or the caller's result at the block's place. */
+interface Placement {
+  outK: Float64Array | undefined;
+  outT: Float64Array | undefined;
+  rowStride: number;
+  tapStride: number;
+  base: number;
+  /** X × X written into the caller's result: whole off-diagonal blocks are mirrored too. */
+  mirrorAll: boolean;
+  mirrorBase: number;
+}
+
+function place(run: Run, job: Job, blockK: Float64Array | undefined, blockT: Float64Array | undefined, direct?: DirectSink): Placement {
+  const mirrorAll = Boolean(direct && run.symmetric);
+  if (!direct) return { outK: blockK, outT: blockT, rowStride: job.cols, tapStride: job.pairs, base: 0, mirrorAll, mirrorBase: 0 };
+  return {
+    outK: direct.nngp,
+    outT: direct.ntk,
+    rowStride: direct.rowStride,
+    tapStride: direct.tapStride,
+    base: job.r0 * direct.rowStride + (run.req.diagonal ? 0 : job.c0),
+    mirrorAll,
+    mirrorBase: mirrorAll ? job.c0 * direct.rowStride + job.r0 : 0,
+  };
+}
+
+async function readBack(run: Run, job: Job, chunk: Chunk, at: Placement): Promise<void> {
+  const err = await chunk.mapped;
+  if (err) {
+    checkDevice(run.ctx);
+    throw new GpuError(`reading the result back failed: ${err.message}`);
+  }
+  try {
+    decode(run, job, chunk, chunk.staging.getMappedRange(0, chunk.nTaps * job.pairs * 16), at);
+  } finally {
+    chunk.staging.unmap();
+  }
+}
+
+/** (mantissa, exponent) pairs → float64, divided by the normalisers, placed and mirrored. */
+function decode(run: Run, job: Job, chunk: Chunk, raw: ArrayBuffer, at: Placement): void {
+  const { p, norms, wantTaps } = run;
+  const T = p.depths.length;
+  const { rows, cols, pairs, diagBlock } = job;
+  const f = new Float32Array(raw);
+  const ints = new Int32Array(raw);
+  const { outK, outT, rowStride, base } = at;
+  for (let k = 0; k < chunk.nTaps; k++) {
+    const tap = wantTaps ? chunk.tapBase + k : T - 1;
+    const slot = wantTaps ? tap : 0;
+    // Normalisers come as mantissa·2^exp; a zero one means the kernel is identically zero there.
+    const kn = norms ? norms.nngp[tap]! : 1;
+    const tn = norms ? norms.ntk[tap]! : 1;
+    const ne = norms ? norms.exp[tap]! : 0;
+    const ik = kn === 0 ? 0 : 1 / kn;
+    const it = tn === 0 ? 0 : 1 / tn;
+    const o = k * pairs * 4;
+    const plane = slot * at.tapStride;
+    for (let i = 0; i < rows; i++) {
+      for (let jj = diagBlock ? i : 0; jj < cols; jj++) {
+        const q = o + 4 * (i * cols + jj);
+        const kv = ldexp64(f[q]! * ik, ints[q + 1]! - ne);
+        const tv = ldexp64(f[q + 2]! * it, ints[q + 3]! - ne);
+        if (!Number.isFinite(kv) || !Number.isFinite(tv)) {
+          throw new InputError(
+            `the kernel overflows float64 at depth ${p.depths[tap]}; ` + 'reduce the depth, the variances or α, or rescale the inputs',
+          );
+        }
+        const dst = plane + base + i * rowStride + jj;
+        if (outK) outK[dst] = kv;
+        if (outT) outT[dst] = tv;
+        // X × X: the lower triangle is the mirror image (inside diagonal blocks always; of whole
+        // blocks only when writing the caller's result).
+        if ((diagBlock && jj > i) || (at.mirrorAll && !diagBlock)) {
+          const m = diagBlock ? plane + base + jj * rowStride + i : plane + at.mirrorBase + jj * rowStride + i;
+          if (outK) outK[m] = kv;
+          if (outT) outT[m] = tv;
+        }
+      }
+    }
+  }
+}
+
+/** The depth chunks of one block, each chunk's readback overlapping the next chunk's compute. */
+async function runChunks(run: Run, job: Job, bg: GPUBindGroup, at: Placement, signal?: AbortSignal): Promise<void> {
+  const pool = run.buf.staging;
+  let pending: Chunk | null = null;
+  let k = 0;
+  try {
+    for (let it0 = 0, first = true; first || it0 < run.count; it0 += run.plan.itersPerChunk, first = false) {
+      checkAbort(signal);
+      const chunk = submitChunk(run, job, bg, it0, first, pool[k % pool.length]!);
+      if (chunk) k++;
+      if (pending) {
+        const prev: Chunk = pending;
+        pending = null;
+        await readBack(run, job, prev, at);
+      }
+      pending = chunk;
+    }
+    if (pending) {
+      const prev: Chunk = pending;
+      pending = null;
+      await readBack(run, job, prev, at);
+    }
+  } finally {
+    // On an error with a mapping in flight, let it settle before the buffers are destroyed.
+    if (pending) await (pending as Chunk).mapped;
+  }
+}
+
+// ---- the run ------------------------------------------------------------------------------------
 
 /**
  * The blocks of X1 × X2 (X1 × X1 when x2 is null; then every block of the upper triangle is also
@@ -272,213 +522,41 @@ export async function* gramBlocksWebGPU(
   direct?: DirectSink,
 ): AsyncGenerator<GramBlock> {
   checkRequest(x1, x2, req);
+  checkGpuActivations(p);
   checkDevice(ctx);
+  const run = await prepare(ctx, p, x1, x2, req, opt);
   const device = ctx.device;
-  const inputScale = p.inputScale === 'dim' ? 1 / x1.cols : 1;
-  const A = prepareRows(x1, inputScale);
-  const B = x2 ? prepareRows(x2, inputScale) : A;
-  const symmetric = !x2 && !req.diagonal;
-  const norms = normalizers(p);
-  const T = p.depths.length;
-  const wantTaps = req.allDepths && T > 1;
-  const tapList = req.allDepths ? p.depths.map((_, t) => t) : [T - 1];
-  const count = p.sweep?.count ?? 0;
-  const { blockRows, itersPerChunk } = planBlocks(ctx.limits, p, A.rows, B.rows, A.vec4s, wantTaps, opt);
-  const shader: RecursionShader = recursionShader(p);
-  const gramPipe = pipelineFor(device, firstLayerShader(ctx));
-  const recPipe = pipelineFor(device, shader.code);
-  const maxPerDim = device.limits.maxComputeWorkgroupsPerDimension;
-  const res = new Resources(device);
-  const U = GPUBufferUsage;
   try {
-    const rowBytes = blockRows * A.vec4s * 16;
-    const aHi = res.buffer(rowBytes, U.STORAGE | U.COPY_DST);
-    const aLo = res.buffer(rowBytes, U.STORAGE | U.COPY_DST);
-    const bHi = res.buffer(rowBytes, U.STORAGE | U.COPY_DST);
-    const bLo = res.buffer(rowBytes, U.STORAGE | U.COPY_DST);
-    const pairsMax = req.diagonal ? blockRows : blockRows * blockRows;
-    const gap = res.buffer(pairsMax * 4, U.STORAGE);
-    const scales = res.buffer(blockRows * 2 * 8, U.STORAGE | U.COPY_DST);
-    const needState = count > itersPerChunk;
-    const state = res.buffer(needState ? pairsMax * p.banks * BANK_WORDS * 4 : 16, U.STORAGE);
-    const tapsPerChunk = wantTaps ? Math.min(itersPerChunk, count) + 1 : 1;
-    const outBytes = tapsPerChunk * pairsMax * 16;
-    const out = res.buffer(outBytes, U.STORAGE | U.COPY_SRC);
-    const staging = res.buffer(outBytes, U.MAP_READ | U.COPY_DST);
-    const coefs = res.buffer(Math.max(4, shader.coefs.byteLength), U.STORAGE | U.COPY_DST);
-    if (shader.coefs.length > 0) device.queue.writeBuffer(coefs, 0, shader.coefs);
-    const gramParams = res.buffer(32, U.UNIFORM | U.COPY_DST);
-    const recParams = res.buffer(48, U.UNIFORM | U.COPY_DST);
-
-    const blocksA = Math.ceil(A.rows / blockRows);
-    const blocksB = req.diagonal ? 1 : Math.ceil(B.rows / blockRows);
-    const jobs: [number, number][] = [];
-    for (let bi = 0; bi < blocksA; bi++) {
-      if (req.diagonal) jobs.push([bi, bi]);
-      else for (let bj = symmetric ? bi : 0; bj < blocksB; bj++) jobs.push([bi, bj]);
-    }
-
+    const jobs = jobsOf(run);
     let done = 0;
-    for (const [bi, bj] of jobs) {
+    for (const job of jobs) {
       checkAbort(opt.signal);
       checkDevice(ctx);
-      const r0 = bi * blockRows;
-      const c0 = req.diagonal ? r0 : bj * blockRows;
-      const rows = Math.min(blockRows, A.rows - r0);
-      const cols = req.diagonal ? 1 : Math.min(blockRows, B.rows - c0);
-      const diagBlock = symmetric && bi === bj;
-      const pairs = rows * cols;
-      const w = A.vec4s * 4;
-      device.queue.writeBuffer(aHi, 0, A.hi, r0 * w, rows * w);
-      device.queue.writeBuffer(aLo, 0, A.lo, r0 * w, rows * w);
-      const colRows = req.diagonal ? rows : cols;
-      if (!diagBlock && !req.diagonal) {
-        device.queue.writeBuffer(bHi, 0, B.hi, c0 * w, cols * w);
-        device.queue.writeBuffer(bLo, 0, B.lo, c0 * w, cols * w);
-      }
-      const sc = new Int32Array((rows + colRows) * 2);
-      sc.set(A.scale.subarray(r0 * 2, (r0 + rows) * 2), 0);
-      sc.set((req.diagonal ? A : B).scale.subarray(c0 * 2, (c0 + colRows) * 2), rows * 2);
-      device.queue.writeBuffer(scales, 0, sc);
-
+      upload(run, job);
       device.pushErrorScope('validation');
       device.pushErrorScope('out-of-memory');
-      if (!req.diagonal) {
-        const tilesB = Math.ceil(cols / TILE);
-        const tilesA = Math.ceil(rows / TILE);
-        device.queue.writeBuffer(gramParams, 0, new Uint32Array([rows, cols, A.vec4s, diagBlock ? 1 : 0, tilesB, 0, 0, 0]));
-        const useB = diagBlock ? [aHi, aLo] : [bHi, bLo];
-        const bg = device.createBindGroup({
-          layout: gramPipe.getBindGroupLayout(0),
-          entries: [
-            { binding: 0, resource: { buffer: gramParams } },
-            { binding: 1, resource: { buffer: aHi } },
-            { binding: 2, resource: { buffer: aLo } },
-            { binding: 3, resource: { buffer: useB[0]! } },
-            { binding: 4, resource: { buffer: useB[1]! } },
-            { binding: 5, resource: { buffer: gap } },
-          ],
-        });
-        const enc = device.createCommandEncoder();
-        const pass = enc.beginComputePass();
-        pass.setPipeline(gramPipe);
-        pass.setBindGroup(0, bg);
-        pass.dispatchWorkgroups(tilesB, Math.min(tilesA, 65535), Math.ceil(tilesA / 65535));
-        pass.end();
-        device.queue.submit([enc.finish()]);
+      const bg = bind(run, job);
+      if (bg.gram) firstLayer(run, job, bg.gram);
+      const blockK = req.get.includes('nngp') && !direct ? new Float64Array(run.taps * job.pairs) : undefined;
+      const blockT = req.get.includes('ntk') && !direct ? new Float64Array(run.taps * job.pairs) : undefined;
+      try {
+        await runChunks(run, job, bg.rec, place(run, job, blockK, blockT, direct), opt.signal);
+      } finally {
+        const oom = await device.popErrorScope();
+        const val = await device.popErrorScope();
+        if (oom) throw new GpuError(`WebGPU out of memory: ${oom.message}`);
+        if (val) throw new GpuError(`WebGPU validation error: ${val.message}`);
       }
-      const recEntries: GPUBindGroupEntry[] = [
-        { binding: 0, resource: { buffer: recParams } },
-        { binding: 1, resource: { buffer: gap } },
-        { binding: 2, resource: { buffer: scales } },
-        { binding: 3, resource: { buffer: state } },
-        { binding: 4, resource: { buffer: out } },
-      ];
-      if (shader.coefs.length > 0) recEntries.push({ binding: 5, resource: { buffer: coefs } });
-      const recBg = device.createBindGroup({ layout: recPipe.getBindGroupLayout(0), entries: recEntries });
-      const groups = Math.ceil(pairs / 256);
-
-      const blockK = req.get.includes('nngp') && !direct ? new Float64Array(tapList.length * pairs) : undefined;
-      const blockT = req.get.includes('ntk') && !direct ? new Float64Array(tapList.length * pairs) : undefined;
-      // Destination: the block's own arrays, or the caller's result at this block's place.
-      const outK = direct ? direct.nngp : blockK;
-      const outT = direct ? direct.ntk : blockT;
-      const rowStride = direct ? direct.rowStride : cols;
-      const tapStride = direct ? direct.tapStride : pairs;
-      const base = direct ? r0 * rowStride + (req.diagonal ? 0 : c0) : 0;
-      // X × X: the lower triangle is the mirror image (inside diagonal blocks always; of whole
-      // blocks only when writing the caller's result).
-      const mirrorBase = direct && symmetric ? c0 * rowStride + r0 : 0;
-      const mirrorAll = Boolean(direct && symmetric);
-
-      // Depth chunks: [it0, it1) iterations per submit; the first chunk also initialises.
-      let it0 = 0;
-      let first = true;
-      while (first || it0 < count) {
-        checkAbort(opt.signal);
-        const it1 = Math.min(count, it0 + itersPerChunk);
-        const last = it1 >= count;
-        let flags = 0;
-        if (first) flags |= FLAG_INIT;
-        if (wantTaps) flags |= FLAG_TAPS;
-        else if (last) flags |= FLAG_FINAL;
-        if (!last) flags |= FLAG_STORE;
-        const tapBase = first ? 0 : it0 + 1;
-        const params = new Uint32Array([pairs, cols, rows, it0, it1, flags, req.diagonal ? 2 : diagBlock ? 1 : 0, tapBase, 0]);
-        new Float32Array(params.buffer)[8] = 1; // P.one
-        device.queue.writeBuffer(recParams, 0, params);
-        const enc = device.createCommandEncoder();
-        const pass = enc.beginComputePass();
-        pass.setPipeline(recPipe);
-        pass.setBindGroup(0, recBg);
-        dispatch2d(pass, groups, maxPerDim);
-        pass.end();
-        const nTaps = wantTaps ? it1 - it0 + (first ? 1 : 0) : last ? 1 : 0;
-        if (nTaps > 0) enc.copyBufferToBuffer(out, 0, staging, 0, nTaps * pairs * 16);
-        device.queue.submit([enc.finish()]);
-        if (nTaps > 0) {
-          try {
-            await staging.mapAsync(GPUMapMode.READ, 0, nTaps * pairs * 16);
-          } catch (e) {
-            checkDevice(ctx);
-            throw new GpuError(`reading the result back failed: ${(e as Error).message}`);
-          }
-          const raw = staging.getMappedRange(0, nTaps * pairs * 16);
-          const f = new Float32Array(raw);
-          const ints = new Int32Array(raw);
-          for (let k = 0; k < nTaps; k++) {
-            const tap = wantTaps ? tapBase + k : T - 1;
-            const slot = wantTaps ? tap : 0;
-            // Normalisers come as mantissa·2^exp; a zero one means the kernel is identically zero there.
-            const kn = norms ? norms.nngp[tap]! : 1;
-            const tn = norms ? norms.ntk[tap]! : 1;
-            const ne = norms ? norms.exp[tap]! : 0;
-            const ik = kn === 0 ? 0 : 1 / kn;
-            const it = tn === 0 ? 0 : 1 / tn;
-            const o = k * pairs * 4;
-            const plane = slot * tapStride;
-            for (let i = 0; i < rows; i++) {
-              for (let jj = diagBlock ? i : 0; jj < cols; jj++) {
-                const q = o + 4 * (i * cols + jj);
-                const kv = ldexp64(f[q]! * ik, ints[q + 1]! - ne);
-                const tv = ldexp64(f[q + 2]! * it, ints[q + 3]! - ne);
-                if (!Number.isFinite(kv) || !Number.isFinite(tv)) {
-                  throw new InputError(
-                    `the kernel overflows float64 at depth ${p.depths[tap]}; ` +
-                      'reduce the depth, the variances or α, or rescale the inputs',
-                  );
-                }
-                const at = plane + base + i * rowStride + jj;
-                if (outK) outK[at] = kv;
-                if (outT) outT[at] = tv;
-                if ((diagBlock && jj > i) || (mirrorAll && !diagBlock)) {
-                  const m = diagBlock ? plane + base + jj * rowStride + i : plane + mirrorBase + jj * rowStride + i;
-                  if (outK) outK[m] = kv;
-                  if (outT) outT[m] = tv;
-                }
-              }
-            }
-          }
-          staging.unmap();
-        }
-        it0 = it1;
-        first = false;
-      }
-      const oom = await device.popErrorScope();
-      const val = await device.popErrorScope();
-      if (oom) throw new GpuError(`WebGPU out of memory: ${oom.message}`);
-      if (val) throw new GpuError(`WebGPU validation error: ${val.message}`);
       checkDevice(ctx);
 
-      yield { row0: r0, col0: req.diagonal ? 0 : c0, rows, cols, ...(blockK ? { nngp: blockK } : {}), ...(blockT ? { ntk: blockT } : {}) };
-      if (symmetric && bi !== bj && !direct) {
-        yield transposeBlock({ row0: r0, col0: c0, rows, cols, ...(blockK ? { nngp: blockK } : {}), ...(blockT ? { ntk: blockT } : {}) }, tapList.length);
-      }
+      const block: GramBlock = { row0: job.r0, col0: req.diagonal ? 0 : job.c0, rows: job.rows, cols: job.cols, ...(blockK ? { nngp: blockK } : {}), ...(blockT ? { ntk: blockT } : {}) };
+      yield block;
+      if (run.symmetric && job.bi !== job.bj && !direct) yield transposeBlock(block, run.taps);
       done++;
       opt.onProgress?.({ blocksDone: done, blocks: jobs.length });
     }
   } finally {
-    res.destroy();
+    run.res.destroy();
   }
 }
 

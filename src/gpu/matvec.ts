@@ -4,8 +4,12 @@
  * Only P goes up and K·P comes back per product; the host does the rest in float64.
  */
 import type { GpuContext } from './device.js';
-import { GpuError, pipelineFor } from './gram.js';
+import { GpuError } from '../errors.js';
+import { pipelineFor } from './pipelines.js';
+import { MATVEC_PARAMS, packStruct, structBytes, wgslStruct } from './layout.js';
 import { MATVEC_ROWS_WGSL } from './shaders.generated.js';
+
+const MATVEC_SOURCE = wgslStruct(MATVEC_PARAMS) + MATVEC_ROWS_WGSL;
 
 interface RowBlock {
   row0: number;
@@ -37,9 +41,9 @@ export class GpuKernelMatrix {
         const rows = Math.min(perBlock, n - row0);
         const data = new Float32Array(rows * n);
         for (let i = 0; i < rows * n; i++) data[i] = K[row0 * n + i]!;
-        const k = device.createBuffer({ size: data.byteLength, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST });
+        const k = device.createBuffer({ label: `webntk matvec: K rows ${row0}+`, size: data.byteLength, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST });
         device.queue.writeBuffer(k, 0, data);
-        const params = device.createBuffer({ size: 16, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
+        const params = device.createBuffer({ label: 'webntk matvec: params', size: structBytes(MATVEC_PARAMS), usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
         m.blocks.push({ row0, rows, k, params });
       }
     } finally {
@@ -62,18 +66,19 @@ export class GpuKernelMatrix {
     }
   }
 
-  private ensureIo(quads: number) {
+  private async ensureIo(quads: number) {
     if (this.io && this.io.quads === quads) return this.io;
     if (this.io) for (const b of [this.io.p, this.io.out, this.io.staging]) b.destroy();
     const { device } = this.ctx;
     const size = this.n * quads * 16;
-    const p = device.createBuffer({ size, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST });
-    const out = device.createBuffer({ size, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC });
-    const staging = device.createBuffer({ size, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
-    const layout = pipelineFor(device, MATVEC_ROWS_WGSL).getBindGroupLayout(0);
+    const p = device.createBuffer({ label: 'webntk matvec: P', size, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST });
+    const out = device.createBuffer({ label: 'webntk matvec: K·P', size, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC });
+    const staging = device.createBuffer({ label: 'webntk matvec: readback', size, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+    const layout = (await pipelineFor(device, MATVEC_SOURCE, 'webntk matvec')).getBindGroupLayout(0);
     const groups = this.blocks.map((b) => {
-      device.queue.writeBuffer(b.params, 0, new Uint32Array([b.rows, this.n, quads, b.row0]));
+      device.queue.writeBuffer(b.params, 0, packStruct(MATVEC_PARAMS, { rows: b.rows, n: this.n, quads, row0: b.row0 }));
       return device.createBindGroup({
+        label: 'webntk matvec: bindings',
         layout,
         entries: [
           { binding: 0, resource: { buffer: b.params } },
@@ -96,13 +101,13 @@ export class GpuKernelMatrix {
     device.pushErrorScope('validation');
     let out: Float32Array;
     try {
-      const io = this.ensureIo(quads);
+      const io = await this.ensureIo(quads);
       const pf = new Float32Array(n * quads * 4);
       for (let i = 0; i < n; i++) for (let c = 0; c < k; c++) pf[i * quads * 4 + c] = p[i * k + c]!;
       device.queue.writeBuffer(io.p, 0, pf);
-      const pipeline = pipelineFor(device, MATVEC_ROWS_WGSL);
-      const enc = device.createCommandEncoder();
-      const pass = enc.beginComputePass();
+      const pipeline = await pipelineFor(device, MATVEC_SOURCE, 'webntk matvec');
+      const enc = device.createCommandEncoder({ label: 'webntk matvec' });
+      const pass = enc.beginComputePass({ label: 'webntk matvec' });
       pass.setPipeline(pipeline);
       const maxPerDim = device.limits.maxComputeWorkgroupsPerDimension;
       this.blocks.forEach((b, i) => {
