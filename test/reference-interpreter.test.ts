@@ -12,55 +12,23 @@
  * and each case checks it stays above 1e−3, where the plain ρ form loses at most ~1e−15/√(2·1e−3) per
  * layer. Entries near zero (cosines of −0.003 give cross kernels that nearly cancel) are compared
  * relative to 1e−2 of their diagonal scale √(K(x,x)K(z,z)) instead of their own value.
+ *
+ * Mutation check (issue 12, review item 8), each applied alone to the engine and reverted:
+ * - Lagrange term of interpreter.ts `mixInto` halved: 8 custom specs fail (NNGP off by 7e−7 to 1.4e−2:
+ *   every spec with a residual or DenseNet sum whose parts differ in correlation); the presets pass,
+ *   their bias-free homogeneous branches make that term zero.
+ * - bias term of the affine 1 − ρ′ formula dropped: 17 fail (13 custom, 4 biased presets), errors 1e−3 to 16;
+ *   the same for the + b of 1 + ρ′.
+ * - 1/30 → 1/31 in the small-angle series of sin θ − θ cos θ (relu gap form): 25 fail, errors ~1e−5;
+ *   4 → 3.99 in erf's Ṡ gap form: 7 fail (NTK 5e−5 to 2e−3).
  */
 import { describe, expect, it } from 'vitest';
-import { kernelCpu } from '../src/api.js';
 import { PRESETS, presetSpec } from '../src/spec/presets.js';
 import type { Spec } from '../src/spec/types.js';
-import { referenceKernels, type RefResult } from './reference-interpreter.js';
+import { compare } from './reference-compare.js';
 import { CUSTOM, X, Z } from './reference-specs.js';
 
 const TOL = 1e-12;
-
-/** Diagonal K(x_i, x_i) of each depth, from the reference. */
-function diagonals(spec: Spec, rows: number[][]): { nngp: number[][]; ntk: number[][] } {
-  const r = referenceKernels(spec, rows);
-  const pick = (m: Float64Array[]) => m.map((a) => rows.map((_, i) => a[i * rows.length + i]!));
-  return { nngp: pick(r.nngp), ntk: pick(r.ntk) };
-}
-
-/**
- * Worst error of the engine against the reference over every depth and entry, relative to
- * max(|reference|, 1e−2·√(K(x,x)K(z,z))).
- */
-export function compare(spec: Spec, x1: number[][], x2?: number[][], minGap = 1e-3): { nngp: number; ntk: number; ref: RefResult } {
-  const ref = referenceKernels(spec, x1, x2);
-  const eng = kernelCpu(spec, x1, x2 ?? null, { depths: 'all' });
-  expect(eng.depths).toEqual(ref.depths);
-  expect(ref.minGap, 'some correlation came near ±1: the plain ρ form is not a 1e−12 reference there').toBeGreaterThan(minGap);
-  const d1 = diagonals(spec, x1);
-  const d2 = x2 ? diagonals(spec, x2) : d1;
-  const n1 = x1.length;
-  const n2 = (x2 ?? x1).length;
-  const worst = { nngp: 0, ntk: 0 };
-  for (let t = 0; t < ref.depths.length; t++) {
-    for (const kind of ['nngp', 'ntk'] as const) {
-      const e = eng[kind]!;
-      for (let i = 0; i < n1; i++) {
-        for (let j = 0; j < n2; j++) {
-          const r = ref[kind][t]![i * n2 + j]!;
-          const v = e[t * n1 * n2 + i * n2 + j]!;
-          expect(Number.isFinite(v), `${kind} depth ${ref.depths[t]} [${i},${j}] is ${v}`).toBe(true);
-          const scale = Math.sqrt(Math.abs(d1[kind][t]![i]! * d2[kind][t]![j]!));
-          // Both zero (an NTK with nothing trained yet) is agreement, not 0/0.
-          const err = v === r ? 0 : Math.abs(v - r) / Math.max(Math.abs(r), 1e-2 * scale);
-          worst[kind] = Math.max(worst[kind], err);
-        }
-      }
-    }
-  }
-  return { ...worst, ref };
-}
 
 /** Engine = reference at TOL on X×X and X×Z. */
 function expectAgrees(spec: Spec, minGap = 1e-3): void {

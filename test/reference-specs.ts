@@ -143,6 +143,14 @@ export const CUSTOM: Spec[] = [
     readout: [{ type: 'leakyRelu', slope: -0.3 }, dense(1, 0.1)],
   },
   {
+    // A pair of one input with itself has ρ = 1 exactly; an erf that leaves 1 − ρ at 1e−17 instead of 0
+    // shows as a 1e−9 error in the NTK diagonal after the relu (κ0 has slope ∞ at ρ = 1). Whether the
+    // rounding leaves it nonzero depends on K(x,x): here it does for the last row of X.
+    name: 'erf then relu: the diagonal keeps ρ = 1',
+    inputScale: 'dim',
+    layers: [dense(0.7, 0.05), erf, dense(2), relu, dense(1)],
+  },
+  {
     name: 'a plain repeat before the sweep loop',
     inputScale: 'dim',
     layers: [
