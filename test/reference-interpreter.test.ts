@@ -13,14 +13,16 @@
  * layer. Entries near zero (cosines of −0.003 give cross kernels that nearly cancel) are compared
  * relative to 1e−2 of their diagonal scale √(K(x,x)K(z,z)) instead of their own value.
  *
- * Mutation check (issue 12, review item 8), each applied alone to the engine and reverted:
- * - Lagrange term of interpreter.ts `mixInto` halved: 8 custom specs fail (NNGP off by 7e−7 to 1.4e−2:
- *   every spec with a residual or DenseNet sum whose parts differ in correlation); the presets pass,
- *   their bias-free homogeneous branches make that term zero.
- * - bias term of the affine 1 − ρ′ formula dropped: 17 fail (13 custom, 4 biased presets), errors 1e−3 to 16;
- *   the same for the + b of 1 + ρ′.
- * - 1/30 → 1/31 in the small-angle series of sin θ − θ cos θ (relu gap form): 25 fail, errors ~1e−5;
- *   4 → 3.99 in erf's Ṡ gap form: 7 fail (NTK 5e−5 to 2e−3).
+ * Mutation check (issue 12, review item 8), each applied alone to the engine (on top of the erf
+ * diagonal fix described at the "erf then relu" spec, so that the baseline passes) and reverted;
+ * out of 33 tests:
+ * - Lagrange term of interpreter.ts `mixInto` halved: 8 fail (NNGP off by 7e−7 to 1.4e−2: every
+ *   custom spec with a residual or DenseNet sum whose parts differ in correlation); the presets
+ *   pass, their bias-free homogeneous branches make that term zero.
+ * - bias term b(√P − √Q)²/(R + s + b) of the affine 1 − ρ′ dropped: 18 fail (errors 8e−3 to 0.46); the
+ *   + b of the affine 1 + ρ′ dropped: 18 fail.
+ * - 1/30 → 1/31 in the small-angle series of sin θ − θ cos θ (relu gap form): 24 fail (~1e−5);
+ *   4 → 3.99 in erf's Ṡ gap form: 8 fail (NTK 5e−5 to 2e−3); abRelu's c scaled by 0.999: 28 fail.
  */
 import { describe, expect, it } from 'vitest';
 import { PRESETS, presetSpec } from '../src/spec/presets.js';
