@@ -8,10 +8,10 @@ import { SpecError } from '../errors.js';
 import { jsValue } from '../jsvalue.js';
 import {
   ACTIVATION_TYPES,
-  type ResolvedActivation,
   type ResolvedLayer,
   type ResolvedSpec,
 } from './types.js';
+import { resolveActivation } from '../activations/registry.js';
 
 /** What kind of representation flows between layers, for the structural checks. */
 type Rep = 'input' | 'gaussian' | 'nongaussian';
@@ -296,36 +296,6 @@ function resolveResidual(
         branch,
       };
   return { layer, rep };
-}
-
-function resolveActivation(obj: Record<string, unknown>, path: string): ResolvedActivation {
-  const type = obj.type;
-  switch (type) {
-    case 'relu':
-    case 'erf':
-      knownKeys(obj, ['type'], path);
-      return { type };
-    case 'arccos': {
-      knownKeys(obj, ['type', 'order'], path);
-      const order = obj.order;
-      if (order !== 0 && order !== 1 && order !== 2) {
-        throw new SpecError(`${path}.order`, `must be 0, 1 or 2, got ${show(order)}`);
-      }
-      return { type, order };
-    }
-    case 'leakyRelu':
-      knownKeys(obj, ['type', 'slope'], path);
-      return { type, slope: required(obj, 'slope', path) };
-    case 'abRelu': {
-      knownKeys(obj, ['type', 'a', 'b'], path);
-      return { type, a: required(obj, 'a', path), b: required(obj, 'b', path) };
-    }
-    default:
-      throw new SpecError(
-        `${path}.type`,
-        `unknown activation ${show(type)} (known: ${ACTIVATION_TYPES.join(', ')})`,
-      );
-  }
 }
 
 function requireHidden(rep: Rep, path: string, what: string): void {
