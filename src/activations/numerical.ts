@@ -2,8 +2,8 @@
  * A user-supplied elementwise φ with its derivative, by quadrature (neural-tangents'
  * ElementwiseNumerical): `{ type: 'numerical', name: 'swish', fn: (u) => ..., deriv: (u) => ... }`.
  * It exists only in the API: a JSON file cannot hold a function, so a spec file naming it is
- * refused with a SpecError that says so. Accuracy: see quadrature.ts (1e−12 for analytic φ up to
- * variance 100; non-smooth φ converge slowly). The WebGPU backend does not support it.
+ * refused with a SpecError that says so. Accuracy: see quadrature.ts (round-off level, 1e−13, for analytic
+ * φ up to variance ≈ 120; non-smooth φ converge slowly). The WebGPU backend does not support it.
  */
 import { SpecError } from '../errors.js';
 import { jsValue } from '../jsvalue.js';
