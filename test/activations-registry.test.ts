@@ -329,6 +329,15 @@ describe('validation and the WebGPU refusal', () => {
     expect(() => kernelCpu(spec, MC_INPUTS)).toThrow(/activation log: φ or φ' returned a value that is not a finite number/);
   });
 
+  it('a zero input (constant-0 pre-activation) gives φ(0)·E[φ(v)], never NaN', () => {
+    const at = (type: string) => kernelCpu({ layers: [{ type: 'dense' }, { type }, { type: 'dense' }] } as never, [[0, 0], [1, 0.5]]).nngp!;
+    for (const type of ['gelu', 'tanh']) expect(Array.from(at(type)).slice(0, 3)).toEqual([0, 0, 0]);
+    // sigmoid: φ(0)² = 1/4 and φ(0)·E[σ(v)] = 1/4 (σ − ½ is odd); softplus: φ(0)² = log² 2.
+    const s = at('sigmoid');
+    for (const e of [0, 1, 2]) expect(Math.abs(s[e]! - 0.25)).toBeLessThan(1e-14);
+    expect(Math.abs(at('softplus')[0]! - Math.LN2 ** 2)).toBeLessThan(1e-14);
+  });
+
   it('smooth activations are not homogeneous: the interpreter materialises before them', () => {
     // K grows like 4^2000 = 2^4000: fine as mantissa and exponent through dense layers, not before tanh.
     const spec = network({}, dense(), { type: 'repeat', count: 2000, layers: [dense({ weightVar: 4 })] }, tanh(), dense());

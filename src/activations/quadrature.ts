@@ -52,11 +52,15 @@ function grid(sigma: number): { t: Float64Array; w: Float64Array } {
   const t = new Float64Array(2 * n + 1);
   const w = new Float64Array(2 * n + 1);
   const c = step / Math.sqrt(2 * Math.PI);
+  let sum = 0;
   for (let k = -n; k <= n; k++) {
     const x = k * step;
     t[k + n] = x;
     w[k + n] = c * Math.exp(-0.5 * x * x);
+    sum += w[k + n]!;
   }
+  // The exact sum is 1 to within 1e−34 (Poisson summation); dividing makes E[constant] exact to rounding.
+  for (let k = 0; k < w.length; k++) w[k] = w[k]! / sum;
   return { t, w };
 }
 

@@ -12,7 +12,7 @@
  */
 import { ANTI, BANK_SIZE, GAP, KXX, KZZ, NTK, type Coef, type KernelProgram, type Op } from '../program/program.js';
 import { InputError } from '../errors.js';
-import { actGap, describeActivation, isHomogeneous, type ActOut } from '../activations/registry.js';
+import { activationEntry, type ActOut } from '../activations/registry.js';
 
 function coef(c: Coef, iter: number): number {
   return typeof c === 'number' ? c : c[iter]!;
@@ -129,8 +129,10 @@ export function runOps(ops: readonly Op[], s: Float64Array, iter: number): void 
       }
       case 'act': {
         const a = op.act;
-        if (!isHomogeneous(a)) materialise(s, `the ${describeActivation(a)} nonlinearity`);
-        actGap(op.act, s[KXX]!, s[KZZ]!, s[GAP]!, s[ANTI]!, act);
+        const entry = activationEntry(a);
+        // (The exponent test first: the message is only built when there is something to materialise.)
+        if (s[expAt(s)] !== 0 && !entry.homogeneous(a)) materialise(s, `the ${entry.describe(a)} nonlinearity`);
+        entry.gap(a, s[KXX]!, s[KZZ]!, s[GAP]!, s[ANTI]!, act);
         s[KXX] = act.kxx;
         s[KZZ] = act.kzz;
         s[GAP] = act.g;
