@@ -351,11 +351,6 @@ function num(value: unknown, path: string): number {
   return value;
 }
 
-function required(obj: Record<string, unknown>, key: string, path: string): number {
-  if (obj[key] === undefined) throw new SpecError(at(path, key), 'missing parameter');
-  return num(obj[key], at(path, key));
-}
-
 function finite(obj: Record<string, unknown>, key: string, def: number, path: string): number {
   return obj[key] === undefined ? def : num(obj[key], at(path, key));
 }
