@@ -28,6 +28,8 @@ export * as stax from './spec/stax.js';
 export { monteCarlo } from './mc/montecarlo.js';
 export type { MonteCarloOptions, MonteCarloResult } from './mc/montecarlo.js';
 export { kappa0, kappa1 } from './cpu/activations.js';
+export { registerActivation, ACTIVATION_TYPES } from './activations/registry.js';
+export type { ActivationEntry, ActOut, WgslCall } from './activations/registry.js';
 export { asMatrix, NeuralKernel } from './ml.js';
 export { accuracy, oneHot, predict, predictFromKernels, predictFromKernelsCg, toTargets, COND_SINGULAR, COND_WARN, DIRECT_MAX_N, EIGEN_FLOOR } from './predict.js';
 export type { CgSummary, KernelBlocks, PredictionCore, PredictKernel, PredictOptions, PredictResult, SolverChoice, Targets } from './predict.js';

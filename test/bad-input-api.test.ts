@@ -123,7 +123,7 @@ describe('specs from JSON text (resolveSpec)', () => {
     ['layers as an object', 'parsed', '{"layers": {"type": "dense"}}', 'layers: must be an array, got {"type":"dense"}'],
     ['a number as a string', 'parsed', '{"layers": [{"type": "dense", "weightVar": "2"}]}', 'layers[0].weightVar: must be a number, got "2"'],
     ['a number beyond float64', 'parsed', '{"layers": [{"type": "dense", "weightVar": 1e400}]}', 'layers[0].weightVar: must be finite, got Infinity'],
-    ['a layer type with a line break', 'parsed', '{"layers": [{"type": "den\\nse"}]}', 'layers[0].type: unknown layer type "den\\nse" (known: dense, residual, denseBlock, repeat, conv, avgPool, eq, flatten, gap, relu, arccos, leakyRelu, abRelu, erf)'],
+    ['a layer type with a line break', 'parsed', '{"layers": [{"type": "den\\nse"}]}', 'layers[0].type: unknown layer type "den\\nse" (known: dense, residual, denseBlock, repeat, conv, avgPool, eq, flatten, gap, relu, arccos, leakyRelu, abRelu, erf, gelu, tanh, sigmoid, softplus, numerical)'],
     ['a long bad value is cut', 'parsed', `{"layers": [{"type": "dense", "weightVar": "${'9'.repeat(200)}"}]}`, `layers[0].weightVar: must be a number, got "${'9'.repeat(79)}…`],
   ] as const)('%s', (_, mode, text, message) => {
     const e = errorOf(() => resolveSpec(mode === 'text' ? text : JSON.parse(text)));

@@ -800,7 +800,7 @@ describe('fuzz regressions', () => {
 
   it('spec: strings, keys and JavaScript values are shown on one line', () => {
     expect(messageOf(() => resolveSpec({ layers: [{ type: 'a\nb' }] }))).toBe(
-      'layers[0].type: unknown layer type "a\\nb" (known: dense, residual, denseBlock, repeat, conv, avgPool, eq, flatten, gap, relu, arccos, leakyRelu, abRelu, erf)',
+      'layers[0].type: unknown layer type "a\\nb" (known: dense, residual, denseBlock, repeat, conv, avgPool, eq, flatten, gap, relu, arccos, leakyRelu, abRelu, erf, gelu, tanh, sigmoid, softplus, numerical)',
     );
     expect(messageOf(() => resolveSpec({ layers: [{ type: 'dense' }], 'x\ny': 1 }))).toBe(
       '["x\\ny"]: unknown key (allowed: format, name, description, inputScale, layers, readout, normalize, sweepStart)',

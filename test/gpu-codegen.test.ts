@@ -4,7 +4,7 @@
  * the bounded pipeline cache, and the refusal of activations the shaders do not carry.
  */
 import { describe, expect, it } from 'vitest';
-import { SpecError } from '../src/errors.js';
+import { InputError } from '../src/errors.js';
 import { checkGpuActivations, isPowerOfTwo, recursionShader } from '../src/gpu/codegen.js';
 import { BANK, BANK_WORDS, CHORD_PARAMS, packStruct, RECURSION_PARAMS, wgslStruct } from '../src/gpu/layout.js';
 import { PIPELINE_CACHE_SIZE, pipelineFor, pipelineStats } from '../src/gpu/pipelines.js';
@@ -97,12 +97,12 @@ describe('generated sources hold structure only', () => {
 });
 
 describe('activations the WebGPU backend does not carry', () => {
-  it('are refused with a SpecError naming them, before any GPU work', () => {
+  it('are refused with an InputError naming them, before any GPU work', () => {
     const p = compile(parsePresetRef('resnet:depth=2,alpha=1'));
     const gelu = { type: 'gelu' } as unknown as Activation;
     const bad: KernelProgram = { ...p, suffix: [...p.suffix, { op: 'act', act: gelu }] };
-    expect(() => checkGpuActivations(bad)).toThrow(SpecError);
-    expect(() => checkGpuActivations(bad)).toThrow(/activation "gelu" is not supported on the WebGPU backend yet: use backend "cpu"/);
+    expect(() => checkGpuActivations(bad)).toThrow(InputError);
+    expect(() => checkGpuActivations(bad)).toThrow(/the WebGPU backend does not support the GELU activation yet; use backend "cpu"/);
     expect(() => checkGpuActivations(p)).not.toThrow();
   });
 });

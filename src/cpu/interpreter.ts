@@ -6,14 +6,13 @@
  * slot of the state). Positively homogeneous layers (ReLU-type units, bias-free dense layers,
  * residual and DenseNet sums) leave E alone and rescale by exact powers of two, so deep ResNets
  * whose (1 + α²)^L leaves the float64 range still come out right (as mantissa and exponent).
- * Layers that need actual values (a bias, erf, a step, order-2 units) first bring E back to 0,
+ * Layers that need actual values (a bias, and every activation whose entry is not homogeneous:
+ * erf, a step, order-2 units, the smooth ones) first bring E back to 0,
  * which is an error only if the actual values overflow float64.
  */
 import { ANTI, BANK_SIZE, GAP, KXX, KZZ, NTK, type Coef, type KernelProgram, type Op } from '../program/program.js';
 import { InputError } from '../errors.js';
-import { actGap, type ActOut } from './gap.js';
-
-const act: ActOut = { kxx: 0, kzz: 0, g: 0, h: 0, sdot: 0 };
+import { activationEntry, type ActOut } from '../activations/registry.js';
 
 function coef(c: Coef, iter: number): number {
   return typeof c === 'number' ? c : c[iter]!;
@@ -93,6 +92,8 @@ export function ldexp(m: number, e: number): number {
 
 /** Applies `ops` to `s`; `iter` indexes per-iteration coefficients of the enclosing loop. */
 export function runOps(ops: readonly Op[], s: Float64Array, iter: number): void {
+  // Scratch for the activations' output: per call, so that no two runs share state.
+  const act: ActOut = { kxx: 0, kzz: 0, g: 0, h: 0, sdot: 0 };
   for (const op of ops) {
     switch (op.op) {
       case 'affine': {
@@ -128,8 +129,10 @@ export function runOps(ops: readonly Op[], s: Float64Array, iter: number): void 
       }
       case 'act': {
         const a = op.act;
-        if (a.type === 'erf' || (a.type === 'arccos' && a.order !== 1)) materialise(s, `the ${a.type === 'erf' ? 'erf' : `order-${a.order} arc-cosine`} nonlinearity`);
-        actGap(op.act, s[KXX]!, s[KZZ]!, s[GAP]!, s[ANTI]!, act);
+        const entry = activationEntry(a);
+        // (The exponent test first: the message is only built when there is something to materialise.)
+        if (s[expAt(s)] !== 0 && !entry.homogeneous(a)) materialise(s, `the ${entry.describe(a)} nonlinearity`);
+        entry.gap(a, s[KXX]!, s[KZZ]!, s[GAP]!, s[ANTI]!, act);
         s[KXX] = act.kxx;
         s[KZZ] = act.kzz;
         s[GAP] = act.g;

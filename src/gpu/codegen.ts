@@ -8,6 +8,7 @@
  * parameters, and whether a coefficient is an exact power of two) travels in the coefficient
  * buffer `coef`, so all networks of one structure share one pipeline (pipelines.ts keys by source).
  */
+import { wgslCall } from '../activations/registry.js';
 import { assertNever, SpecError } from '../errors.js';
 import type { KernelProgram, Op } from '../program/program.js';
 import type { Activation } from '../spec/types.js';
@@ -37,17 +38,10 @@ export function isPowerOfTwo(x: number): boolean {
   return Math.abs(x) === 2 ** e;
 }
 
-/** Activations the WGSL ops implement; others (gelu, tanh, sigmoid, softplus, …) are CPU only for now. */
-const GPU_ACTIVATIONS: ReadonlySet<string> = new Set(['relu', 'arccos', 'leakyRelu', 'abRelu', 'erf']);
-
 /** Refuses, before any GPU work, a program with an activation the WebGPU backend does not carry. */
 export function checkGpuActivations(p: KernelProgram): void {
   const visit = (ops: readonly Op[]) => {
-    for (const op of ops) {
-      if (op.op === 'act' && !GPU_ACTIVATIONS.has(op.act.type)) {
-        throw new SpecError('layers', `activation "${op.act.type}" is not supported on the WebGPU backend yet: use backend "cpu"`);
-      }
-    }
+    for (const op of ops) if (op.op === 'act') wgslCall(op.act);
   };
   for (const s of p.prefix) visit(s.kind === 'ops' ? s.ops : s.body);
   if (p.sweep) visit(p.sweep.body);
@@ -119,24 +113,12 @@ class Coefficients implements CoefficientSink {
 }
 
 /**
- * The WGSL call of one activation on the current bank, its parameters read from the coefficients.
- * The one place that maps activations to shader code (to be fed by the activation registry).
+ * The WGSL call of one activation on the current bank: the registry's function name, its
+ * parameters read from the coefficients (so a new slope is a new buffer value, not a new pipeline).
  */
 export function activationCall(a: Activation, c: CoefficientSink): string {
-  switch (a.type) {
-    case 'relu':
-      return 'op_relu(cur)';
-    case 'arccos':
-      return a.order === 0 ? 'op_step(cur)' : a.order === 1 ? 'op_relu(cur)' : 'op_arccos2(cur)';
-    case 'leakyRelu':
-      return `op_abrelu(cur, ${c.f(a.slope)}, ${c.f(1)})`;
-    case 'abRelu':
-      return `op_abrelu(cur, ${c.f(a.a)}, ${c.f(a.b)})`;
-    case 'erf':
-      return 'op_erf(cur)';
-    default:
-      return assertNever(a, 'activation');
-  }
+  const { fn, params } = wgslCall(a);
+  return `${fn}(${['cur', ...params.map((x) => c.f(x))].join(', ')})`;
 }
 
 function opCode(op: Op, c: Coefficients, iterVar: string | null): string {

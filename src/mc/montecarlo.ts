@@ -19,6 +19,7 @@ import type { Activation, ResolvedLayer, ResolvedSpec, Spec } from '../spec/type
 import { resolveSpec } from '../spec/validate.js';
 import { parsePresetRef } from '../spec/presets.js';
 import { Rng } from './rng.js';
+import { pointwise } from '../activations/registry.js';
 
 export interface MonteCarloOptions {
   /** Hidden width n of every layer. */
@@ -253,48 +254,8 @@ class Sampler {
   }
 }
 
-/** φ and φ' of an activation (also the conv oracle's, `mc/conv.ts`). */
-export function pointwise(act: Activation): [(u: number) => number, (u: number) => number] {
-  switch (act.type) {
-    case 'relu':
-      return [(u) => (u > 0 ? u : 0), (u) => (u > 0 ? 1 : 0)];
-    case 'arccos':
-      if (act.order === 0) return [(u) => (u > 0 ? 1 : 0), () => 0];
-      if (act.order === 1) return [(u) => (u > 0 ? u : 0), (u) => (u > 0 ? 1 : 0)];
-      return [(u) => (u > 0 ? u * u : 0), (u) => (u > 0 ? 2 * u : 0)];
-    case 'leakyRelu':
-      return [(u) => (u > 0 ? u : act.slope * u), (u) => (u > 0 ? 1 : act.slope)];
-    case 'abRelu':
-      return [(u) => (u > 0 ? act.b * u : act.a * u), (u) => (u > 0 ? act.b : act.a)];
-    case 'erf':
-      return [erf, (u) => (2 / Math.sqrt(Math.PI)) * Math.exp(-u * u)];
-  }
-}
-
-/**
- * erf to full double precision: Taylor series for |x| < 2.5, continued fraction of erfc beyond
- * (Numerical Recipes / Abramowitz–Stegun 7.1.5 and 7.1.14).
- */
-export function erf(x: number): number {
-  const ax = Math.abs(x);
-  if (ax < 2.5) {
-    let term = x;
-    let sum = x;
-    const x2 = x * x;
-    for (let k = 1; k < 200; k++) {
-      term *= -x2 / k;
-      const add = term / (2 * k + 1);
-      sum += add;
-      if (Math.abs(add) < 1e-17 * Math.abs(sum)) break;
-    }
-    return (2 / Math.sqrt(Math.PI)) * sum;
-  }
-  // erfc(x) = exp(−x²)/√π · 1/(x + 1/2/(x + 1/(x + 3/2/(x + …)))) evaluated bottom-up.
-  let f = ax;
-  for (let k = 60; k >= 1; k--) f = ax + k / 2 / f;
-  const erfc = Math.exp(-ax * ax) / Math.sqrt(Math.PI) / f;
-  return x > 0 ? 1 - erfc : erfc - 1;
-}
+export { erf } from '../activations/special.js';
+export { pointwise } from '../activations/registry.js';
 
 function dotv(a: Float64Array, b: Float64Array): number {
   let s = 0;

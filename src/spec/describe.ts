@@ -3,23 +3,13 @@
  */
 import { countResidualBlocks, residualAlpha } from '../program/compile.js';
 import { PRESETS } from './presets.js';
+import { describeActivation } from '../activations/registry.js';
 import type { Activation, ResolvedLayer, ResolvedSpec } from './types.js';
 
 const num = (x: number) => (Number.isInteger(x) ? String(x) : x.toPrecision(6).replace(/\.?0+$/, ''));
 
 function act(a: Activation): string {
-  switch (a.type) {
-    case 'relu':
-      return 'ReLU';
-    case 'erf':
-      return 'erf';
-    case 'arccos':
-      return a.order === 0 ? 'step (arc-cosine order 0)' : `arc-cosine of order ${a.order}`;
-    case 'leakyRelu':
-      return `LeakyReLU(${num(a.slope)})`;
-    case 'abRelu':
-      return `ABReLU(a=${num(a.a)}, b=${num(a.b)})`;
-  }
+  return describeActivation(a);
 }
 
 function layers(ls: ResolvedLayer[], L: number): string {

@@ -109,7 +109,7 @@ function huangSpec(p: PresetParams, name: string, normalize: boolean): Spec {
 }
 
 /** The fully connected presets. */
-const FC_PRESETS: readonly Preset[] = [
+export const FC_PRESETS: readonly Preset[] = [
   {
     name: 'arora2019',
     title: 'Fully connected ReLU NTK',

@@ -22,6 +22,17 @@ export const arccos = (order: 0 | 1 | 2): Activation => ({ type: 'arccos', order
 export const leakyRelu = (slope: number): Activation => ({ type: 'leakyRelu', slope });
 export const abRelu = (a: number, b: number): Activation => ({ type: 'abRelu', a, b });
 export const erf = (): Activation => ({ type: 'erf' });
+export const gelu = (): Activation => ({ type: 'gelu' });
+export const tanh = (): Activation => ({ type: 'tanh' });
+export const sigmoid = (): Activation => ({ type: 'sigmoid' });
+export const softplus = (): Activation => ({ type: 'softplus' });
+/** Any elementwise φ with its derivative, by quadrature (API only: a JSON file cannot hold functions). */
+export const numerical = (name: string, fn: (u: number) => number, deriv: (u: number) => number): Activation => ({
+  type: 'numerical',
+  name,
+  fn,
+  deriv,
+});
 
 export type ResidualScale =
   | { alpha: number; beta?: number }

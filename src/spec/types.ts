@@ -10,18 +10,14 @@
  * trainable, Θ' = weightVar·Θ + K' (frozen: Θ' = weightVar·Θ).
  */
 
-/** Pointwise nonlinearities; each has closed-form Gaussian expectations (`cpu/activations.ts`). */
-export type Activation =
-  | { type: 'relu' }
-  /** Cho & Saul's arc-cosine unit of order n: φ(u) = 1(u > 0)·uⁿ. Order 1 is ReLU. */
-  | { type: 'arccos'; order: 0 | 1 | 2 }
-  /** φ(u) = u for u > 0, slope·u otherwise. */
-  | { type: 'leakyRelu'; slope: number }
-  /** φ(u) = b·u for u > 0, a·u otherwise (neural-tangents' ABRelu). */
-  | { type: 'abRelu'; a: number; b: number }
-  | { type: 'erf' };
+/**
+ * Pointwise nonlinearities: one entry each in src/activations/ (φ, φ', duals, gap form, WGSL), whose
+ * layer objects make up `Activation` (relu, arccos, leakyRelu, abRelu, erf, gelu, tanh, sigmoid,
+ * softplus, and the API-only numerical).
+ */
+import type { Activation } from '../activations/registry.js';
 
-export type ActivationType = Activation['type'];
+export type { Activation, ActivationType } from '../activations/registry.js';
 
 export interface DenseLayer {
   type: 'dense';
@@ -233,16 +229,6 @@ export interface ResolvedSpec {
   sweepStart: number;
 }
 
-export const ACTIVATION_TYPES: readonly ActivationType[] = [
-  'relu',
-  'arccos',
-  'leakyRelu',
-  'abRelu',
-  'erf',
-];
+export { ACTIVATION_TYPES, isActivation } from '../activations/registry.js';
 
 export const SPATIAL_READOUT_TYPES: readonly SpatialReadoutType[] = ['eq', 'flatten', 'gap'];
-
-export function isActivation(layer: { type: string }): layer is Activation {
-  return (ACTIVATION_TYPES as readonly string[]).includes(layer.type);
-}

@@ -9,11 +9,11 @@ import { jsValue } from '../jsvalue.js';
 import {
   ACTIVATION_TYPES,
   SPATIAL_READOUT_TYPES,
-  type ResolvedActivation,
   type ResolvedLayer,
   type ResolvedSpec,
   type Spec,
 } from './types.js';
+import { resolveActivation } from '../activations/registry.js';
 
 /**
  * What flows between layers, for the structural checks: its kind (raw input, Gaussian, after a
@@ -359,36 +359,6 @@ function resolveResidual(
   return { layer, rep };
 }
 
-function resolveActivation(obj: Record<string, unknown>, path: string): ResolvedActivation {
-  const type = obj.type;
-  switch (type) {
-    case 'relu':
-    case 'erf':
-      knownKeys(obj, ['type'], path);
-      return { type };
-    case 'arccos': {
-      knownKeys(obj, ['type', 'order'], path);
-      const order = obj.order;
-      if (order !== 0 && order !== 1 && order !== 2) {
-        throw new SpecError(`${path}.order`, `must be 0, 1 or 2, got ${show(order)}`);
-      }
-      return { type, order };
-    }
-    case 'leakyRelu':
-      knownKeys(obj, ['type', 'slope'], path);
-      return { type, slope: required(obj, 'slope', path) };
-    case 'abRelu': {
-      knownKeys(obj, ['type', 'a', 'b'], path);
-      return { type, a: required(obj, 'a', path), b: required(obj, 'b', path) };
-    }
-    default:
-      throw new SpecError(
-        `${path}.type`,
-        `unknown activation ${show(type)} (known: ${ACTIVATION_TYPES.join(', ')})`,
-      );
-  }
-}
-
 function requireHidden(rep: Rep, path: string, what: string): void {
   if (rep.kind === 'input') {
     throw new SpecError(path, `${what} needs a hidden layer as input: put a ${rep.spatial ? 'conv' : 'dense'} layer before it`);
@@ -526,11 +496,6 @@ function num(value: unknown, path: string): number {
   if (typeof value !== 'number') throw new SpecError(path, `must be a number, got ${show(value)}`);
   if (!Number.isFinite(value)) throw new SpecError(path, `must be finite, got ${value}`);
   return value;
-}
-
-function required(obj: Record<string, unknown>, key: string, path: string): number {
-  if (obj[key] === undefined) throw new SpecError(at(path, key), 'missing parameter');
-  return num(obj[key], at(path, key));
 }
 
 function finite(obj: Record<string, unknown>, key: string, def: number, path: string): number {

@@ -1,0 +1,56 @@
+/**
+ * What one activation must provide to every part of the engine. An activation is one object of
+ * this shape (one file in src/activations/) plus one line in registry.ts; nothing else in the
+ * engine names activation types.
+ *
+ * Conventions: for (u, v) ~ N(0, [[kxx, kxz], [kxz, kzz]]), S = E[φ(u)φ(v)] and Ṡ = E[φ'(u)φ'(v)]
+ * (the "dual activations": K ← S, Θ ← Ṡ·Θ). A zero-variance side is the constant 0, with the
+ * one-sided φ'(0) the Monte Carlo oracle's backpropagation uses.
+ */
+
+/** Output of a nonlinearity on a pair in the gap form: new diagonals, gaps 1 ∓ ρ', and Ṡ. */
+export interface ActOut {
+  kxx: number;
+  kzz: number;
+  g: number;
+  h: number;
+  sdot: number;
+}
+
+/** The WGSL call of an activation: `cur = fn(cur, ...params)`; its numbers are data, not source text. */
+export interface WgslCall {
+  fn: string;
+  params: number[];
+}
+
+/**
+ * One activation. `A` is its resolved layer object ({ type, ...parameters }). Methods are declared
+ * as methods (bivariant in A) so that entries of different A share one registry.
+ */
+export interface ActivationEntry<A extends { type: string } = { type: string }> {
+  /** The JSON `type` name. */
+  readonly type: A['type'];
+  /** Validates a layer object of this type (its path for errors) and fills in defaults. */
+  resolve(obj: Record<string, unknown>, path: string): A;
+  /** A few words for `describe` (e.g. "LeakyReLU(0.1)"). */
+  describe(a: A): string;
+  /** φ, for the Monte Carlo oracle. */
+  phi(a: A): (u: number) => number;
+  /** φ' (one-sided at kinks: the value for u ≤ 0), for the Monte Carlo oracle's backpropagation. */
+  dphi(a: A): (u: number) => number;
+  /** [S, Ṡ] into out[0], out[1] (the plain ρ form, closed form where known). */
+  dual(a: A, kxx: number, kzz: number, kxz: number, out: Float64Array): void;
+  /**
+   * The same update in the gap form the float64 interpreter carries: given the variances and the
+   * correlation gaps g = 1 − ρ, h = 1 + ρ, the new variances, the new gaps (each with full relative
+   * precision near its own end) and Ṡ.
+   */
+  gap(a: A, kxx: number, kzz: number, g: number, h: number, out: ActOut): void;
+  /**
+   * Whether φ(c·u) = c·φ(u) for c > 0 (degree 1): the interpreter may then keep the kernels as a
+   * mantissa and a power of two. Otherwise it materialises the actual values first.
+   */
+  homogeneous(a: A): boolean;
+  /** The WebGPU call, or null where the WebGPU backend does not support this activation yet. */
+  wgsl(a: A): WgslCall | null;
+}
