@@ -3,13 +3,13 @@
  * Node); Node-only code (files, CLI) lives in `webntk/node`.
  */
 export { kernel, kernelBlocks, kernelCpu, program, resolveBackend, toSpec } from './api.js';
-export type { AdapterSummary, Arch, Backend, BackendChoice, GramBlock, KernelOptions, KernelResult } from './api.js';
+export type { AdapterSummary, Arch, Backend, BackendChoice, KernelOptions, KernelResult } from './api.js';
 export { describeAdapter, getGpu, releaseGpu, setGpuProvider } from './gpu/device.js';
 export type { GpuContext, GpuProvider } from './gpu/device.js';
 export { GpuError } from './gpu/gram.js';
 export { benchArch, benchGram, benchGrams, benchInputs, parseBenchCase, BENCH_WARMUP_ROWS } from './bench.js';
 export type { BenchCase, BenchRow, BenchRuntimeResult } from './bench.js';
-export type { KernelKind, GramResult } from './cpu/gram.js';
+export type { GramBlock, GramResult, KernelKind } from './result.js';
 export { InputError, SpecError } from './errors.js';
 export { toMatrix } from './matrix.js';
 export { encodeNpy, parseNpy } from './io/npy.js';

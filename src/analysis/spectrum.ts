@@ -17,7 +17,7 @@
  */
 import { EigenvalueDecomposition, Matrix } from 'ml-matrix';
 import { kernel, kernelBlocks, program, resolveBackend, toSpec, type Arch, type BackendChoice, type Backend } from '../api.js';
-import type { KernelKind } from '../cpu/gram.js';
+import type { KernelKind } from '../result.js';
 import { InputError } from '../errors.js';
 import { GpuKernelMatrix } from '../gpu/matvec.js';
 import { toMatrix, type MatrixInput } from '../matrix.js';

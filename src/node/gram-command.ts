@@ -7,7 +7,7 @@ import cliProgress from 'cli-progress';
 import { kernelBlocks, toSpec, type BackendChoice } from '../api.js';
 import { infiniteDepthLimit } from '../analysis/infinite.js';
 import { parseInfiniteDepthRef } from '../spec/presets.js';
-import type { KernelKind } from '../cpu/gram.js';
+import type { KernelKind } from '../result.js';
 import { InputError } from '../errors.js';
 import { describeAdapter, getGpu } from '../gpu/device.js';
 import { formatCsv, MAX_CSV_ELEMENTS } from '../io/csv.js';
@@ -18,7 +18,7 @@ import { parseSweepDepths } from './lists.js';
 import { interruptionPoint } from './signals.js';
 import { NpyBlockWriter } from './npy-writer.js';
 import { useNodeWebGPU } from './webgpu.js';
-import type { CliIO } from './cli.js';
+import type { CliIO } from './cli-io.js';
 
 /** Upper bound on the bytes of one value in CSV output (17 significant digits, sign, exponent, separator). */
 const CSV_BYTES_PER_VALUE = 25;

@@ -13,7 +13,7 @@ import { accuracy, checkLabel, predict, type PredictKernel, type SolverChoice } 
 import { checkDistinctPaths, checkOutputPath, readArch, readMatrixFile, readTargetsFile, writeFilesAtomic } from './files.js';
 import { interruptionPoint } from './signals.js';
 import { useNodeWebGPU } from './webgpu.js';
-import type { CliIO } from './cli.js';
+import type { CliIO } from './cli-io.js';
 
 export interface PredictCliOptions {
   arch: string;
