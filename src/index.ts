@@ -3,7 +3,7 @@
  * Node); Node-only code (files, CLI) lives in `webntk/node`.
  */
 export { kernel, kernelBlocks, kernelCpu, program, resolveBackend, toSpec } from './api.js';
-export type { AdapterSummary, Arch, Backend, BackendChoice, KernelOptions, KernelResult } from './api.js';
+export type { AdapterSummary, Arch, Backend, BackendChoice, KernelOptions, KernelResult, ProgramInfo } from './api.js';
 export { describeAdapter, getGpu, releaseGpu, setGpuProvider } from './gpu/device.js';
 export type { GpuContext, GpuProvider } from './gpu/device.js';
 export { GpuError } from './gpu/gram.js';
@@ -15,8 +15,6 @@ export { toMatrix } from './matrix.js';
 export { encodeNpy, parseNpy } from './io/npy.js';
 export type { EncodeNpyOptions, NdArray, NpyArray, NpyByteOrder, NpyDtypeName, NpyWriteDtype } from './io/npy.js';
 export type { Matrix2D, MatrixInput } from './matrix.js';
-export { compile } from './program/compile.js';
-export type { KernelProgram, Op, Step } from './program/program.js';
 export { PRESETS, findPreset, parsePresetRef, presetSpec } from './spec/presets.js';
 export type { Preset } from './spec/presets.js';
 export { resolveSpec } from './spec/validate.js';
@@ -53,15 +51,10 @@ export {
 export type { ArchConditioning, ConditioningOptions, DepthConditioning, GramSpectrum, GramSpectrumOptions, LanczosOptions, LanczosResult, LeadingEigenvalues, LeadingEigenvaluesOptions } from './analysis/spectrum.js';
 export { FLUCTUATION_FAMILIES, sampledNetworkWork, widthFluctuations } from './analysis/fluctuations.js';
 export type { EntryStats, FamilyFit, FluctuationCell, FluctuationFamily, FluctuationFamilyName, FluctuationOptions, FluctuationResult } from './analysis/fluctuations.js';
-export {
-  infiniteDepthKernel,
-  infiniteDepthLimit,
-  limitSpecs,
-  resntkDepthTable,
-  resntkDepthTableOn,
-  resntkOde,
-  solveResntkOde,
-  twoLayerLimit,
-} from './analysis/infinite.js';
-export type { DepthTable, DepthTableOptions, DepthTableRow, InfiniteDepthLimit, InfiniteDepthParams, OdeSolution } from './analysis/infinite.js';
+export { resntkDepthTable, resntkDepthTableOn, twoLayerLimit } from './analysis/infinite.js';
+export type { DepthTable, DepthTableOptions, DepthTableRow } from './analysis/infinite.js';
+export { infiniteDepthKernel, infiniteDepthLimit, limitSpecs } from './exec/limit.js';
+export type { InfiniteDepthLimit, InfiniteDepthParams } from './exec/limit.js';
+export { resntkOde, solveResntkOde } from './solve/resntk-ode.js';
+export type { OdeSolution } from './solve/resntk-ode.js';
 export { parseInfiniteDepthRef, INFINITE_DEPTH_PRESETS } from './spec/presets.js';

@@ -54,3 +54,12 @@ export function checkRequest(x1: Matrix2D, x2: Matrix2D | null, req: GramRequest
   if (req.diagonal && x2) throw new InputError('the diagonal is defined for x1 × x1 only (omit x2)');
   if (req.get.length === 0) throw new InputError('nothing to compute: ask for nngp and/or ntk');
 }
+
+/** The kernels a caller asks for ("nngp", "ntk" or both; both when omitted). */
+export function kernelKinds(get: KernelKind | readonly KernelKind[] | undefined): KernelKind[] {
+  const list = get === undefined ? ['nngp', 'ntk'] : typeof get === 'string' ? [get] : [...get];
+  for (const k of list) {
+    if (k !== 'nngp' && k !== 'ntk') throw new InputError(`unknown kernel "${String(k)}" (use nngp or ntk)`);
+  }
+  return list as KernelKind[];
+}

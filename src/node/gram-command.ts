@@ -5,7 +5,7 @@
 import { extname } from 'node:path';
 import cliProgress from 'cli-progress';
 import { kernelBlocks, toSpec, type BackendChoice } from '../api.js';
-import { infiniteDepthLimit } from '../analysis/infinite.js';
+import { infiniteDepthLimit } from '../exec/limit.js';
 import { parseInfiniteDepthRef } from '../spec/presets.js';
 import type { KernelKind } from '../result.js';
 import { InputError } from '../errors.js';

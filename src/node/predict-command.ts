@@ -4,7 +4,7 @@
  */
 import type { BackendChoice } from '../api.js';
 import { toSpec } from '../api.js';
-import { infiniteDepthLimit } from '../analysis/infinite.js';
+import { infiniteDepthLimit } from '../exec/limit.js';
 import { parseInfiniteDepthRef } from '../spec/presets.js';
 import { InputError } from '../errors.js';
 import { describeAdapter, getGpu } from '../gpu/device.js';
