@@ -52,7 +52,7 @@ export type KernelResult = GramResult & {
   backend: Backend;
   /** The adapter that computed a WebGPU result, in words. */
   adapter?: string;
-  /** What was computed, in words: the spec's name, or the limit's reference and how it is computed. */
+  /** What was computed, in words: the preset reference or the spec's name; for a limit, its reference and how it is computed. */
   computed: string;
 } & ({ spec: ResolvedSpec; limit?: undefined } | { spec?: undefined; limit: InfiniteDepthLimit });
 
@@ -109,7 +109,7 @@ function targetOf(arch: Arch): Target {
   const p = compile(spec);
   return {
     label: { spec },
-    computed: spec.name ?? 'a spec',
+    computed: typeof arch === 'string' ? arch : (spec.name ?? 'an unnamed spec'),
     cpuOnly: null,
     check: checkRequest,
     cpu: () => cpuExecutor(p),
