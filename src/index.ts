@@ -38,17 +38,11 @@ export { depthSweep, fitLine, fitPowerLaw } from './analysis/depth.js';
 export type { DepthSweep } from './analysis/depth.js';
 export { spectralDecay, SPECTRAL_RELATIVE_NOISE } from './analysis/spectral.js';
 export type { SpectralDecay, SpectralOptions, ParityFit, PowerLawFit, DegreeStatus } from './analysis/spectral.js';
-export {
-  conditionFromEigenvalues,
-  conditioningVsDepth,
-  doubleConstantCondition,
-  gramSpectrum,
-  lanczos,
-  leadingEigenvalues,
-  symmetricEigenvalues,
-  SPECTRUM_DENSE_MAX_N,
-} from './analysis/spectrum.js';
-export type { ArchConditioning, ConditioningOptions, DepthConditioning, GramSpectrum, GramSpectrumOptions, LanczosOptions, LanczosResult, LeadingEigenvalues, LeadingEigenvaluesOptions } from './analysis/spectrum.js';
+export { conditionFromEigenvalues, conditioningVsDepth, doubleConstantCondition, gramSpectrum, leadingEigenvalues, SPECTRUM_DENSE_MAX_N } from './analysis/spectrum.js';
+export type { ArchConditioning, ConditioningOptions, DepthConditioning, GramSpectrum, GramSpectrumOptions, LeadingEigenvalues, LeadingEigenvaluesOptions } from './analysis/spectrum.js';
+export { lanczos } from './solve/lanczos.js';
+export type { LanczosOptions, LanczosResult } from './solve/lanczos.js';
+export { symmetricEigenvalues } from './solve/symmetric-eigen.js';
 export { FLUCTUATION_FAMILIES, sampledNetworkWork, widthFluctuations } from './analysis/fluctuations.js';
 export type { EntryStats, FamilyFit, FluctuationCell, FluctuationFamily, FluctuationFamilyName, FluctuationOptions, FluctuationResult } from './analysis/fluctuations.js';
 export { resntkDepthTable, resntkDepthTableOn, twoLayerLimit } from './analysis/infinite.js';
