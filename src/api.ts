@@ -78,49 +78,55 @@ export function program(arch: Arch): ProgramInfo {
 }
 
 /**
- * What an arch computes, whatever computes it: its executor per backend, the checks a request
- * must pass before any work, and its label for results. A new kind of kernel (the convolutional
- * engine) is one more case of `targetOf` with its own executor.
+ * What an arch computes, whatever computes it: how it takes inputs, the checks a request must pass
+ * before any work, its executor per backend, and its label for results. `X` is the input type of
+ * its executors. A new kind of kernel (the convolutional engine on images) is one more case of
+ * `targetOf` with its own input conversion and executor.
  */
-interface Target {
+interface Target<X> {
   label: { spec: ResolvedSpec; limit?: undefined } | { spec?: undefined; limit: InfiniteDepthLimit };
   computed: string;
   /** Why there is no WebGPU executor (then "auto" means the CPU and "webgpu" is an error); null if there is one. */
   cpuOnly: string | null;
-  check(x1: Matrix2D, x2: Matrix2D | null, req: GramRequest): void;
-  cpu(): SyncExecutor<Matrix2D>;
-  webgpu(ctx: GpuContext): Executor<Matrix2D>;
+  input(x: MatrixInput, name: string): X;
+  check(x1: X, x2: X | null, req: GramRequest): void;
+  cpu(): SyncExecutor<X>;
+  webgpu(ctx: GpuContext): Executor<X>;
 }
 
-function targetOf(arch: Arch): Target {
+function targetOf(arch: Arch): Target<unknown> {
   const ref = typeof arch === 'string' ? parseInfiniteDepthRef(arch) : null;
   if (ref) {
     const limit = infiniteDepthLimit(ref);
-    return {
+    const t: Target<Matrix2D> = {
       label: { limit },
       computed: describeLimit(limit),
       cpuOnly: limitCpuOnly(limit),
+      input: toMatrix,
       check: (x1, x2, req) => checkInfiniteRequest(limit, x1, x2, req),
       cpu: () => limitExecutor(limit, null),
       webgpu: (ctx) => limitExecutor(limit, ctx),
     };
+    return t;
   }
   const spec = toSpec(arch);
   const p = compile(spec);
-  return {
+  const t: Target<Matrix2D> = {
     label: { spec },
     computed: typeof arch === 'string' ? arch : (spec.name ?? 'an unnamed spec'),
     cpuOnly: null,
+    input: toMatrix,
     check: checkRequest,
     cpu: () => cpuExecutor(p),
     webgpu: (ctx) => webgpuExecutor(ctx, p),
   };
+  return t;
 }
 
 interface Prepared {
-  target: Target;
-  a: Matrix2D;
-  b: Matrix2D | null;
+  target: Target<unknown>;
+  a: unknown;
+  b: unknown;
   req: GramRequest;
 }
 
@@ -133,8 +139,8 @@ function prepare(arch: Arch, x1: MatrixInput, x2: MatrixInput | null | undefined
     throw new InputError(`depths must be "all" or "last", got ${JSON.stringify(options.depths)}`);
   }
   const target = targetOf(arch);
-  const a = toMatrix(x1, 'x1');
-  const b = x2 == null ? null : toMatrix(x2, 'x2');
+  const a = target.input(x1, 'x1');
+  const b = x2 == null ? null : target.input(x2, 'x2');
   const req: GramRequest = { get: kernelKinds(options.get), diagonal: options.diagonal ?? false, allDepths: options.depths === 'all' };
   target.check(a, b, req);
   if (backend === 'webgpu' && target.cpuOnly) throw new InputError(target.cpuOnly);
@@ -142,13 +148,13 @@ function prepare(arch: Arch, x1: MatrixInput, x2: MatrixInput | null | undefined
 }
 
 /** The executor for a prepared call: WebGPU when the backend choice resolves to a device, else the CPU. */
-async function executorFor(prep: Prepared, choice: BackendChoice | undefined): Promise<Executor<Matrix2D>> {
+async function executorFor(prep: Prepared, choice: BackendChoice | undefined): Promise<Executor<unknown>> {
   const ctx = await resolveBackend(prep.target.cpuOnly ? 'cpu' : (choice ?? 'cpu'));
   return ctx ? prep.target.webgpu(ctx) : prep.target.cpu();
 }
 
 /** The one place a result is labelled. */
-function labelled(prep: Prepared, ex: Executor<Matrix2D>, r: GramResult): KernelResult {
+function labelled(prep: Prepared, ex: Executor<unknown>, r: GramResult): KernelResult {
   return { ...r, backend: ex.backend, ...(ex.adapter !== undefined ? { adapter: ex.adapter } : {}), computed: prep.target.computed, ...prep.target.label };
 }
 

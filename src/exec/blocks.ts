@@ -6,8 +6,14 @@
  */
 import { InputError } from '../errors.js';
 import type { Matrix2D } from '../matrix.js';
+import type { KernelProgram } from '../program/program.js';
 import type { GramBlock, GramRequest, GramResult, KernelKind } from '../result.js';
 import { throwIfAborted, type ExecOptions, type SyncExecutor } from './executor.js';
+
+/** Depth labels of a compiled FC program's results: the whole sweep, or the full network only. */
+export function programDepths(p: KernelProgram, req: GramRequest): number[] {
+  return req.allDepths ? p.depths.slice() : [p.depths[p.depths.length - 1]!];
+}
 
 /** How an input type is cut into row blocks (an input "row" is one example). */
 export interface RowAccess<X> {

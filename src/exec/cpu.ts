@@ -5,14 +5,9 @@
 import { gramCpu } from '../cpu/gram.js';
 import type { Matrix2D } from '../matrix.js';
 import type { KernelProgram } from '../program/program.js';
-import { checkRequest, type GramRequest } from '../result.js';
-import { syncExecutor } from './blocks.js';
+import { checkRequest } from '../result.js';
+import { programDepths, syncExecutor } from './blocks.js';
 import type { SyncExecutor } from './executor.js';
-
-/** Depth labels of a program's results: the whole sweep, or the full network only. */
-export function programDepths(p: KernelProgram, req: GramRequest): number[] {
-  return req.allDepths ? p.depths.slice() : [p.depths[p.depths.length - 1]!];
-}
 
 export function cpuExecutor(p: KernelProgram): SyncExecutor<Matrix2D> {
   return syncExecutor({

@@ -7,7 +7,7 @@ import { gramBlocksWebGPU, gramWebGPU, planBlocks, type GpuRunOptions } from '..
 import type { Matrix2D } from '../matrix.js';
 import type { KernelProgram } from '../program/program.js';
 import { checkRequest, type GramRequest } from '../result.js';
-import { programDepths } from './cpu.js';
+import { programDepths } from './blocks.js';
 import type { ExecOptions, Executor } from './executor.js';
 
 export interface WebGpuExecutor extends Executor<Matrix2D> {
