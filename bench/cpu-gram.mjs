@@ -2,7 +2,8 @@
 // Markdown table. Run with `npm run bench` (builds first). Single-threaded; times are this machine's.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
-import { kernelCpu, program } from '../dist/index.js';
+import { kernelCpu, toSpec } from '../dist/index.js';
+import { compile } from '../dist/program/compile.js';
 
 const n = Number(process.env.BENCH_N ?? 256);
 const d = 32;
@@ -21,7 +22,7 @@ const CASES = [
 ];
 
 function opsPerPair(ref) {
-  const p = program(ref);
+  const p = compile(toSpec(ref)); // the program's ops: internal, from dist/program
   const straight = p.prefix.reduce((s, st) => s + (st.kind === 'ops' ? st.ops.length : st.count * st.body.length), 0);
   return straight + (p.sweep ? p.sweep.count * p.sweep.body.length : 0) + p.suffix.length;
 }

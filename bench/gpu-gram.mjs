@@ -18,7 +18,8 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { cpus, loadavg, release, tmpdir, totalmem, type as osType } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { describeAdapter, kernel, kernelCpu, program } from '../dist/index.js';
+import { describeAdapter, kernel, kernelCpu, toSpec } from '../dist/index.js';
+import { compile } from '../dist/program/compile.js';
 import { inputs } from './inputs.mjs';
 import { dawnGpu, releaseDawn, timestampDevice } from './dawn.mjs';
 import { CHORD_FLOPS_PER_TERM, measurePeakFma, timeChordGemm } from '../dist/gpu/bench.js';
@@ -291,7 +292,7 @@ async function runCase(c, extra = {}) {
 }
 
 function opsPerPair(ref) {
-  const p = program(ref);
+  const p = compile(toSpec(ref)); // the program's ops: internal, from dist/program
   const straight = p.prefix.reduce((s, st) => s + (st.kind === 'ops' ? st.ops.length : st.count * st.body.length), 0);
   return straight + (p.sweep ? p.sweep.count * p.sweep.body.length : 0) + p.suffix.length;
 }

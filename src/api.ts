@@ -1,39 +1,35 @@
 /**
  * The library entry points: one call for every backend. `arch` is a spec object, or a preset
  * reference string such as "huang2020:depth=50,gamma=0.75".
+ *
+ * Every call resolves the arch to a target (what is computed: a compiled program, or an
+ * infinite-depth limit), picks the target's executor for the backend (src/exec/), and labels what
+ * the executor returns; how anything is computed lives in the executors.
  */
-import {
-  checkInfiniteRequest,
-  infiniteDepthLimit,
-  infiniteGram,
-  limitRecord,
-  limitSpecs,
-  mergeLimitParts,
-  type InfiniteDepthLimit,
-} from './analysis/infinite.js';
 import { InputError } from './errors.js';
-import { gramCpu, type GramRequest, type GramResult, type KernelKind } from './cpu/gram.js';
-import { describeAdapter, getGpu, type AdapterSummary, type GpuContext } from './gpu/device.js';
-import { gramBlocksWebGPU, gramWebGPU, planBlocks, transposeBlock, type GpuRunOptions, type GramBlock } from './gpu/gram.js';
+import { cpuExecutor } from './exec/cpu.js';
+import type { Backend, ExecOptions, Executor, SyncExecutor } from './exec/executor.js';
+import { checkInfiniteRequest, describeLimit, infiniteDepthLimit, limitCpuOnly, limitExecutor, type InfiniteDepthLimit } from './exec/limit.js';
+import { webgpuExecutor } from './exec/webgpu.js';
+import { getGpu, type AdapterSummary, type GpuContext } from './gpu/device.js';
 import { toMatrix, type Matrix2D, type MatrixInput } from './matrix.js';
 import { compile } from './program/compile.js';
-import type { KernelProgram } from './program/program.js';
+import { checkRequest, kernelKinds, type GramBlock, type GramRequest, type GramResult, type KernelKind } from './result.js';
 import { parseInfiniteDepthRef, parsePresetRef } from './spec/presets.js';
 import type { ResolvedSpec, Spec } from './spec/types.js';
 import { resolveSpec } from './spec/validate.js';
 
 /**
  * A spec, or a preset reference. `huang2020:depth=inf,gamma=γ` and `belfer2021:depth=inf,gamma=γ`
- * (γ ≥ ½) are the infinite-depth limits of `analysis/infinite.ts`: kernel(), kernelCpu() and
+ * (γ ≥ ½) are the infinite-depth limits of `exec/limit.ts`: kernel(), kernelCpu() and
  * kernelBlocks() compute them; toSpec() and program() cannot (no finite spec represents them).
  */
 export type Arch = Spec | ResolvedSpec | string;
-/** Where a result was computed. */
-export type Backend = 'cpu' | 'webgpu';
+export type { Backend };
 /** What a caller may ask for: a backend, or "auto" (WebGPU when an adapter exists, else the CPU). */
 export type BackendChoice = Backend | 'auto';
 
-export interface KernelOptions {
+export interface KernelOptions extends ExecOptions {
   /** Which kernels (default both). */
   get?: KernelKind | readonly KernelKind[];
   /** Only K(x_i, x_i) for the rows of x1 (x2 must be omitted). */
@@ -45,71 +41,93 @@ export interface KernelOptions {
    * reference with γ = ½ is computed on the CPU only: "auto" picks the CPU, "webgpu" is an error.
    */
   backend?: BackendChoice;
-  /** Rows per streamed block (WebGPU: a multiple of 64, default from the device limits; CPU: default 512). */
-  blockRows?: number;
-  /** WebGPU only: upper bound on pair-operations per submit (default 2^26). */
-  maxPairOpsPerSubmit?: number;
-  /** Cancels a running computation (it rejects with an AbortError). */
-  signal?: AbortSignal;
-  /** Progress of a WebGPU computation, per block. */
-  onProgress?: (p: { blocksDone: number; blocks: number }) => void;
 }
 
-export interface KernelResult extends GramResult {
+/**
+ * A result, labelled with what computed it and what was computed: `spec` for a spec or a finite
+ * preset reference, `limit` for a depth=inf reference (no finite spec represents it; depths is
+ * then [Infinity]); `computed` says which in words.
+ */
+export type KernelResult = GramResult & {
   backend: Backend;
   /** The adapter that computed a WebGPU result, in words. */
   adapter?: string;
-  /**
-   * The resolved spec that was computed. For a depth=inf reference no spec exists: this is a
-   * record (name and description, no layers) that must not be recomputed; see `limit`.
-   */
-  spec: ResolvedSpec;
-  /** For a depth=inf reference: the limit that was computed (depths is then [Infinity]). */
-  limit?: InfiniteDepthLimit;
-}
+  /** What was computed, in words: the preset reference or the spec's name; for a limit, its reference and how it is computed. */
+  computed: string;
+} & ({ spec: ResolvedSpec; limit?: undefined } | { spec?: undefined; limit: InfiniteDepthLimit });
 
 /** Resolves an arch (preset reference or spec) to a complete, validated spec. */
 export function toSpec(arch: Arch): ResolvedSpec {
   return resolveSpec(typeof arch === 'string' ? parsePresetRef(arch) : arch);
 }
 
-/** The kernel program of an arch. */
-export function program(arch: Arch): KernelProgram {
-  return compile(toSpec(arch));
+/**
+ * What the public API tells of an arch's kernel program: the depth label of each entry of a depth
+ * sweep, and the number of residual blocks L (which sets α = alpha0·L^(−gamma)). The program itself
+ * (its per-pair state and ops) is internal to the executors and changes with them.
+ */
+export interface ProgramInfo {
+  depths: number[];
+  residualBlocks: number;
 }
 
-function kinds(get: KernelOptions['get']): KernelKind[] {
-  const list = get === undefined ? ['nngp', 'ntk'] : typeof get === 'string' ? [get] : [...get];
-  for (const k of list) {
-    if (k !== 'nngp' && k !== 'ntk') throw new InputError(`unknown kernel "${String(k)}" (use nngp or ntk)`);
+/** The program summary of an arch (compiles it: an error names what the compiler refuses). */
+export function program(arch: Arch): ProgramInfo {
+  const p = compile(toSpec(arch));
+  return { depths: p.depths.slice(), residualBlocks: p.residualBlocks };
+}
+
+/**
+ * What an arch computes, whatever computes it: how it takes inputs, the checks a request must pass
+ * before any work, its executor per backend, and its label for results. `X` is the input type of
+ * its executors. A new kind of kernel (the convolutional engine on images) is one more case of
+ * `targetOf` with its own input conversion and executor.
+ */
+interface Target<X> {
+  label: { spec: ResolvedSpec; limit?: undefined } | { spec?: undefined; limit: InfiniteDepthLimit };
+  computed: string;
+  /** Why there is no WebGPU executor (then "auto" means the CPU and "webgpu" is an error); null if there is one. */
+  cpuOnly: string | null;
+  input(x: MatrixInput, name: string): X;
+  check(x1: X, x2: X | null, req: GramRequest): void;
+  cpu(): SyncExecutor<X>;
+  webgpu(ctx: GpuContext): Executor<X>;
+}
+
+function targetOf(arch: Arch): Target<unknown> {
+  const ref = typeof arch === 'string' ? parseInfiniteDepthRef(arch) : null;
+  if (ref) {
+    const limit = infiniteDepthLimit(ref);
+    const t: Target<Matrix2D> = {
+      label: { limit },
+      computed: describeLimit(limit),
+      cpuOnly: limitCpuOnly(limit),
+      input: toMatrix,
+      check: (x1, x2, req) => checkInfiniteRequest(limit, x1, x2, req),
+      cpu: () => limitExecutor(limit, null),
+      webgpu: (ctx) => limitExecutor(limit, ctx),
+    };
+    return t;
   }
-  return list as KernelKind[];
+  const spec = toSpec(arch);
+  const p = compile(spec);
+  const t: Target<Matrix2D> = {
+    label: { spec },
+    computed: typeof arch === 'string' ? arch : (spec.name ?? 'an unnamed spec'),
+    cpuOnly: null,
+    input: toMatrix,
+    check: checkRequest,
+    cpu: () => cpuExecutor(p),
+    webgpu: (ctx) => webgpuExecutor(ctx, p),
+  };
+  return t;
 }
 
 interface Prepared {
-  spec: ResolvedSpec;
-  /** The kernel program; null for a depth=inf reference (then `limit` is set). */
-  p: KernelProgram | null;
-  limit: InfiniteDepthLimit | null;
-  a: Matrix2D;
-  b: Matrix2D | null;
+  target: Target<unknown>;
+  a: unknown;
+  b: unknown;
   req: GramRequest;
-}
-
-/** The infinite-depth limit a preset reference with depth=inf names (null for anything else). */
-function limitOf(arch: Arch): InfiniteDepthLimit | null {
-  if (typeof arch !== 'string') return null;
-  const ref = parseInfiniteDepthRef(arch);
-  return ref ? infiniteDepthLimit(ref) : null;
-}
-
-/** The CPU result of a prepared request, finite or depth=inf. */
-function cpuGram(prep: Prepared, a: Matrix2D, b: Matrix2D | null, req: GramRequest): GramResult {
-  return prep.limit ? infiniteGram(prep.limit, a, b, req) : gramCpu(prep.p!, a, b, req);
-}
-
-function withLimit(prep: Prepared): { limit?: InfiniteDepthLimit } {
-  return prep.limit ? { limit: prep.limit } : {};
 }
 
 function prepare(arch: Arch, x1: MatrixInput, x2: MatrixInput | null | undefined, options: KernelOptions): Prepared {
@@ -120,26 +138,24 @@ function prepare(arch: Arch, x1: MatrixInput, x2: MatrixInput | null | undefined
   if (options.depths !== undefined && options.depths !== 'all' && options.depths !== 'last') {
     throw new InputError(`depths must be "all" or "last", got ${JSON.stringify(options.depths)}`);
   }
-  const limit = limitOf(arch);
-  if (limit) {
-    const a = toMatrix(x1, 'x1');
-    const b = x2 == null ? null : toMatrix(x2, 'x2');
-    const req: GramRequest = { get: kinds(options.get), diagonal: options.diagonal ?? false, allDepths: options.depths === 'all' };
-    checkInfiniteRequest(limit, a, b, req);
-    if (limit.regime === 'ode' && backend === 'webgpu') {
-      throw new InputError(
-        `${limit.reference}: the γ = ½ limit is the solution of an ODE in depth-time, which only the CPU computes ` +
-          '(no finite spec gives it to the WebGPU backend); use backend "cpu" (or "auto")',
-      );
-    }
-    return { spec: limitRecord(limit), p: null, limit, a, b, req };
-  }
-  const spec = toSpec(arch);
-  const p = compile(spec);
-  const a = toMatrix(x1, 'x1');
-  const b = x2 == null ? null : toMatrix(x2, 'x2');
-  const req: GramRequest = { get: kinds(options.get), diagonal: options.diagonal ?? false, allDepths: options.depths === 'all' };
-  return { spec, p, limit: null, a, b, req };
+  const target = targetOf(arch);
+  const a = target.input(x1, 'x1');
+  const b = x2 == null ? null : target.input(x2, 'x2');
+  const req: GramRequest = { get: kernelKinds(options.get), diagonal: options.diagonal ?? false, allDepths: options.depths === 'all' };
+  target.check(a, b, req);
+  if (backend === 'webgpu' && target.cpuOnly) throw new InputError(target.cpuOnly);
+  return { target, a, b, req };
+}
+
+/** The executor for a prepared call: WebGPU when the backend choice resolves to a device, else the CPU. */
+async function executorFor(prep: Prepared, choice: BackendChoice | undefined): Promise<Executor<unknown>> {
+  const ctx = await resolveBackend(prep.target.cpuOnly ? 'cpu' : (choice ?? 'cpu'));
+  return ctx ? prep.target.webgpu(ctx) : prep.target.cpu();
+}
+
+/** The one place a result is labelled. */
+function labelled(prep: Prepared, ex: Executor<unknown>, r: GramResult): KernelResult {
+  return { ...r, backend: ex.backend, ...(ex.adapter !== undefined ? { adapter: ex.adapter } : {}), computed: prep.target.computed, ...prep.target.label };
 }
 
 /** Synchronous float64 CPU computation (the reference). */
@@ -148,7 +164,8 @@ export function kernelCpu(arch: Arch, x1: MatrixInput, x2?: MatrixInput | null, 
     throw new InputError(`kernelCpu computes on the CPU; use kernel() for backend "${String(options.backend)}"`);
   }
   const prep = prepare(arch, x1, x2, options);
-  return { ...cpuGram(prep, prep.a, prep.b, prep.req), backend: 'cpu', spec: prep.spec, ...withLimit(prep) };
+  const ex = prep.target.cpu();
+  return labelled(prep, ex, ex.gram(prep.a, prep.b, prep.req, options));
 }
 
 /** The WebGPU context a backend choice resolves to (null: the CPU). "webgpu" without an adapter is an error. */
@@ -172,83 +189,13 @@ export async function kernel(
   options: KernelOptions = {},
 ): Promise<KernelResult> {
   const prep = prepare(arch, x1, x2, options);
-  // The γ = ½ limit is CPU-only ("webgpu" was refused in prepare; "auto" means the CPU here).
-  const ctx = await resolveBackend(prep.limit?.regime === 'ode' ? 'cpu' : (options.backend ?? 'cpu'));
-  if (!ctx) {
-    if (options.signal?.aborted) throw options.signal.reason instanceof Error ? options.signal.reason : new DOMException('cancelled', 'AbortError');
-    return { ...cpuGram(prep, prep.a, prep.b, prep.req), backend: 'cpu', spec: prep.spec, ...withLimit(prep) };
-  }
-  const result = prep.limit ? await limitWebGPU(ctx, prep, options) : await gramWebGPU(ctx, prep.p!, prep.a, prep.b, prep.req, gpuOptions(options));
-  return { ...result, backend: 'webgpu', adapter: describeAdapter(ctx.adapter), spec: prep.spec, ...withLimit(prep) };
+  const ex = await executorFor(prep, options.backend);
+  return labelled(prep, ex, await ex.gram(prep.a, prep.b, prep.req, options));
 }
 
 /**
- * γ > ½ on WebGPU: the limit's finite specs (one per kernel), in blocks of the same size so that
- * their streams tile alike; progress counts the blocks of both.
- */
-function limitPrograms(ctx: GpuContext, prep: Prepared, options: KernelOptions): { programs: KernelProgram[]; opt: GpuRunOptions[] } {
-  const specs = limitSpecs(prep.limit!);
-  const programs = prep.req.get.map((kind) => compile(resolveSpec(specs[kind])));
-  const n2 = prep.req.diagonal ? 1 : (prep.b ?? prep.a).rows;
-  const vec4s = Math.ceil(prep.a.cols / 4);
-  const base = gpuOptions(options);
-  const blockRows = Math.min(...programs.map((q) => planBlocks(ctx.limits, q, prep.a.rows, n2, vec4s, false, base).blockRows));
-  const k = programs.length;
-  const opt = programs.map((_, i): GpuRunOptions => {
-    const o: GpuRunOptions = { ...base, blockRows };
-    const onProgress = options.onProgress;
-    if (onProgress) o.onProgress = (p) => onProgress({ blocksDone: i * p.blocks + p.blocksDone, blocks: k * p.blocks });
-    return o;
-  });
-  return { programs, opt };
-}
-
-async function limitWebGPU(ctx: GpuContext, prep: Prepared, options: KernelOptions): Promise<GramResult> {
-  const { programs, opt } = limitPrograms(ctx, prep, options);
-  const parts: GramResult[] = [];
-  for (let i = 0; i < programs.length; i++) {
-    parts.push(await gramWebGPU(ctx, programs[i]!, prep.a, prep.b, { ...prep.req, get: [prep.req.get[i]!] }, opt[i]));
-  }
-  return mergeLimitParts(prep.req.get, parts);
-}
-
-/** γ > ½ on WebGPU, streamed: the per-kernel streams zipped block by block. */
-async function* limitBlocksWebGPU(ctx: GpuContext, prep: Prepared, options: KernelOptions): AsyncGenerator<GramBlock> {
-  const { programs, opt } = limitPrograms(ctx, prep, options);
-  const streams = programs.map((q, i) => gramBlocksWebGPU(ctx, q, prep.a, prep.b, { ...prep.req, get: [prep.req.get[i]!] }, opt[i]));
-  try {
-    for (;;) {
-      const next: IteratorResult<GramBlock>[] = [];
-      for (const s of streams) next.push(await s.next()); // one GPU stream at a time
-      if (next.every((r) => r.done)) return;
-      const blocks = next.map((r) => (r.done ? null : r.value));
-      const first = blocks[0];
-      if (!first || blocks.some((b) => !b || b.row0 !== first.row0 || b.col0 !== first.col0 || b.rows !== first.rows || b.cols !== first.cols)) {
-        throw new Error('internal error: the depth=inf kernels were streamed in different blocks');
-      }
-      const out: GramBlock = { row0: first.row0, col0: first.col0, rows: first.rows, cols: first.cols };
-      prep.req.get.forEach((kind, i) => {
-        out[kind] = blocks[i]![kind]!;
-      });
-      yield out;
-    }
-  } finally {
-    await Promise.all(streams.map((s) => s.return(undefined)));
-  }
-}
-
-function gpuOptions(o: KernelOptions): GpuRunOptions {
-  return {
-    ...(o.blockRows !== undefined ? { blockRows: o.blockRows } : {}),
-    ...(o.maxPairOpsPerSubmit !== undefined ? { maxPairOpsPerSubmit: o.maxPairOpsPerSubmit } : {}),
-    ...(o.signal ? { signal: o.signal } : {}),
-    ...(o.onProgress ? { onProgress: o.onProgress } : {}),
-  };
-}
-
-/**
- * The result block by block, as computed (host memory stays O(one block)). On the CPU the whole
- * result is one block. Blocks tile the matrix; each has every requested depth.
+ * The result block by block, as computed (host memory stays O(one block)). Blocks tile the
+ * matrix; each has every requested depth.
  */
 export async function* kernelBlocks(
   arch: Arch,
@@ -257,67 +204,8 @@ export async function* kernelBlocks(
   options: KernelOptions = {},
 ): AsyncGenerator<GramBlock & { backend: Backend }> {
   const prep = prepare(arch, x1, x2, options);
-  const ctx = await resolveBackend(prep.limit?.regime === 'ode' ? 'cpu' : (options.backend ?? 'cpu'));
-  if (!ctx) {
-    yield* cpuBlocks(prep, options);
-    return;
-  }
-  const blocks = prep.limit ? limitBlocksWebGPU(ctx, prep, options) : gramBlocksWebGPU(ctx, prep.p!, prep.a, prep.b, prep.req, gpuOptions(options));
-  for await (const b of blocks) yield { ...b, backend: 'webgpu' };
-}
-
-/** Rows per block of the streamed CPU path (blockRows overrides it). */
-const CPU_BLOCK_ROWS = 512;
-
-/** Rows [r0, r0 + rows) of a matrix, as a view. */
-function rowSlice(m: Matrix2D, r0: number, rows: number): Matrix2D {
-  return { data: m.data.subarray(r0 * m.cols, (r0 + rows) * m.cols), rows, cols: m.cols };
-}
-
-/**
- * The CPU result in blocks of rows × columns, so that host memory stays one block: X × X by the
- * blocks of its upper triangle (each off-diagonal one also yielded transposed), X1 × X2 and the
- * diagonal by plain blocks.
- */
-async function* cpuBlocks(prep: Prepared, options: KernelOptions): AsyncGenerator<GramBlock & { backend: Backend }> {
-  const { a, b, req } = prep;
-  const taps = req.allDepths && prep.p ? prep.p.depths.length : 1;
-  const B = options.blockRows ?? CPU_BLOCK_ROWS;
-  if (!Number.isInteger(B) || B < 1) throw new InputError(`blockRows must be a positive integer, got ${B}`);
-  const symmetric = !b && !req.diagonal;
-  const other = b ?? a;
-  const nb1 = Math.ceil(a.rows / B);
-  const nb2 = req.diagonal ? 1 : Math.ceil(other.rows / B);
-  const jobs: [number, number][] = [];
-  for (let i = 0; i < nb1; i++) for (let j = req.diagonal ? 0 : symmetric ? i : 0; j < nb2; j++) jobs.push([i, j]);
-  let done = 0;
-  for (const [bi, bj] of jobs) {
-    if (options.signal?.aborted) throw options.signal.reason instanceof Error ? options.signal.reason : new DOMException('cancelled', 'AbortError');
-    const r0 = bi * B;
-    const rows = Math.min(B, a.rows - r0);
-    const A = rowSlice(a, r0, rows);
-    let block: GramBlock;
-    if (req.diagonal) {
-      const r = cpuGram(prep, A, null, req);
-      block = { row0: r0, col0: 0, rows, cols: 1, ...pick(r) };
-    } else {
-      const c0 = bj * B;
-      const cols = Math.min(B, other.rows - c0);
-      const r = symmetric && bi === bj ? cpuGram(prep, A, null, req) : cpuGram(prep, A, rowSlice(other, c0, cols), req);
-      block = { row0: r0, col0: c0, rows, cols, ...pick(r) };
-      if (symmetric && bi !== bj) {
-        yield { ...block, backend: 'cpu' };
-        block = transposeBlock(block, taps);
-      }
-    }
-    yield { ...block, backend: 'cpu' };
-    done++;
-    options.onProgress?.({ blocksDone: done, blocks: jobs.length });
-  }
-}
-
-function pick(r: GramResult): Pick<GramBlock, 'nngp' | 'ntk'> {
-  return { ...(r.nngp ? { nngp: r.nngp } : {}), ...(r.ntk ? { ntk: r.ntk } : {}) };
+  const ex = await executorFor(prep, options.backend);
+  for await (const b of ex.blocks(prep.a, prep.b, prep.req, options)) yield { ...b, backend: ex.backend };
 }
 
 export type { AdapterSummary, GramBlock };

@@ -7,7 +7,7 @@ import { InputError } from './errors.js';
 import { toImages, type ImageLayout, type ImagesInput } from './images.js';
 import { compileSpatial } from './program/spatial.js';
 import { gramSpatialCpu } from './cpu/spatial.js';
-import type { GramResult, KernelKind } from './cpu/gram.js';
+import type { GramResult, KernelKind } from './result.js';
 import { parsePresetRef } from './spec/presets.js';
 import type { ResolvedSpec, Spec } from './spec/types.js';
 import { isSpatialSpec, resolveSpec } from './spec/validate.js';

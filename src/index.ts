@@ -3,19 +3,17 @@
  * Node); Node-only code (files, CLI) lives in `webntk/node`.
  */
 export { kernel, kernelBlocks, kernelCpu, program, resolveBackend, toSpec } from './api.js';
-export type { AdapterSummary, Arch, Backend, BackendChoice, GramBlock, KernelOptions, KernelResult } from './api.js';
+export type { AdapterSummary, Arch, Backend, BackendChoice, KernelOptions, KernelResult, ProgramInfo } from './api.js';
 export { describeAdapter, getGpu, releaseGpu, setGpuProvider } from './gpu/device.js';
 export type { GpuContext, GpuProvider } from './gpu/device.js';
 export { benchArch, benchGram, benchGrams, benchInputs, parseBenchCase, BENCH_WARMUP_ROWS } from './bench.js';
 export type { BenchCase, BenchRow, BenchRuntimeResult } from './bench.js';
-export type { KernelKind, GramResult } from './cpu/gram.js';
+export type { GramBlock, GramResult, KernelKind } from './result.js';
 export { GpuError, InputError, SpecError } from './errors.js';
 export { toMatrix } from './matrix.js';
 export { encodeNpy, parseNpy } from './io/npy.js';
 export type { EncodeNpyOptions, NdArray, NpyArray, NpyByteOrder, NpyDtypeName, NpyWriteDtype } from './io/npy.js';
 export type { Matrix2D, MatrixInput } from './matrix.js';
-export { compile } from './program/compile.js';
-export type { KernelProgram, Op, Step } from './program/program.js';
 export { PRESETS, findPreset, parsePresetRef, presetSpec } from './spec/presets.js';
 export type { Preset } from './spec/presets.js';
 export { isSpatialSpec, resolveSpec } from './spec/validate.js';
@@ -27,7 +25,7 @@ export type * from './spec/types.js';
 export * as stax from './spec/stax.js';
 export { monteCarlo } from './mc/montecarlo.js';
 export type { MonteCarloOptions, MonteCarloResult } from './mc/montecarlo.js';
-export { kappa0, kappa1 } from './cpu/activations.js';
+export { kappa0, kappa1 } from './activations/rectifier-math.js';
 export { registerActivation, ACTIVATION_TYPES } from './activations/registry.js';
 export type { ActivationEntry, ActOut, WgslCall } from './activations/registry.js';
 export { asMatrix, NeuralKernel } from './ml.js';
@@ -45,28 +43,17 @@ export { depthSweep, fitLine, fitPowerLaw } from './analysis/depth.js';
 export type { DepthSweep } from './analysis/depth.js';
 export { spectralDecay, SPECTRAL_RELATIVE_NOISE } from './analysis/spectral.js';
 export type { SpectralDecay, SpectralOptions, ParityFit, PowerLawFit, DegreeStatus } from './analysis/spectral.js';
-export {
-  conditionFromEigenvalues,
-  conditioningVsDepth,
-  doubleConstantCondition,
-  gramSpectrum,
-  lanczos,
-  leadingEigenvalues,
-  symmetricEigenvalues,
-  SPECTRUM_DENSE_MAX_N,
-} from './analysis/spectrum.js';
-export type { ArchConditioning, ConditioningOptions, DepthConditioning, GramSpectrum, GramSpectrumOptions, LanczosOptions, LanczosResult, LeadingEigenvalues, LeadingEigenvaluesOptions } from './analysis/spectrum.js';
+export { conditionFromEigenvalues, conditioningVsDepth, doubleConstantCondition, gramSpectrum, leadingEigenvalues, SPECTRUM_DENSE_MAX_N } from './analysis/spectrum.js';
+export type { ArchConditioning, ConditioningOptions, DepthConditioning, GramSpectrum, GramSpectrumOptions, LeadingEigenvalues, LeadingEigenvaluesOptions } from './analysis/spectrum.js';
+export { lanczos } from './solve/lanczos.js';
+export type { LanczosOptions, LanczosResult } from './solve/lanczos.js';
+export { symmetricEigenvalues } from './solve/symmetric-eigen.js';
 export { FLUCTUATION_FAMILIES, sampledNetworkWork, widthFluctuations } from './analysis/fluctuations.js';
 export type { EntryStats, FamilyFit, FluctuationCell, FluctuationFamily, FluctuationFamilyName, FluctuationOptions, FluctuationResult } from './analysis/fluctuations.js';
-export {
-  infiniteDepthKernel,
-  infiniteDepthLimit,
-  limitSpecs,
-  resntkDepthTable,
-  resntkDepthTableOn,
-  resntkOde,
-  solveResntkOde,
-  twoLayerLimit,
-} from './analysis/infinite.js';
-export type { DepthTable, DepthTableOptions, DepthTableRow, InfiniteDepthLimit, InfiniteDepthParams, OdeSolution } from './analysis/infinite.js';
+export { resntkDepthTable, resntkDepthTableOn, twoLayerLimit } from './analysis/infinite.js';
+export type { DepthTable, DepthTableOptions, DepthTableRow } from './analysis/infinite.js';
+export { infiniteDepthKernel, infiniteDepthLimit, limitSpecs } from './exec/limit.js';
+export type { InfiniteDepthLimit, InfiniteDepthParams } from './exec/limit.js';
+export { resntkOde, solveResntkOde } from './solve/resntk-ode.js';
+export type { OdeSolution } from './solve/resntk-ode.js';
 export { parseInfiniteDepthRef, INFINITE_DEPTH_PRESETS } from './spec/presets.js';

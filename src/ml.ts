@@ -5,7 +5,7 @@
  */
 import { Matrix } from 'ml-matrix';
 import { kernel, kernelCpu, type Arch, type BackendChoice, type KernelResult } from './api.js';
-import type { KernelKind } from './cpu/gram.js';
+import type { KernelKind } from './result.js';
 import { InputError } from './errors.js';
 import type { MatrixInput } from './matrix.js';
 

@@ -397,16 +397,29 @@ function checkBlocks(blocks: KernelBlocks): void {
 }
 
 /** K_*X α for row-major α (n × k): the m × k mean. */
-function testTimesAlpha(testTrain: ArrayLike<number>, alpha: ArrayLike<number>, m: number, n: number, k: number): Float64Array {
-  const mean = new Float64Array(m * k);
-  for (let i = 0; i < m; i++) {
-    for (let c = 0; c < k; c++) {
-      let s = 0;
-      for (let j = 0; j < n; j++) s += testTrain[i * n + j]! * alpha[j * k + c]!;
-      mean[i * k + c] = s;
-    }
+/** Rows per ml-matrix product of a row-major block, so that its copy as a Matrix stays small. */
+const MMUL_ROWS = 1024;
+
+/**
+ * The row-major product (data: rows × inner, row-major) · right, with ml-matrix, a chunk of rows
+ * at a time; ml-matrix sums each entry over the inner index in order, as a plain loop would.
+ */
+function mmulRows(data: ArrayLike<number>, rows: number, inner: number, right: Matrix): Float64Array {
+  const cols = right.columns;
+  const out = new Float64Array(rows * cols);
+  for (let r0 = 0; r0 < rows; r0 += MMUL_ROWS) {
+    const nr = Math.min(MMUL_ROWS, rows - r0);
+    const a = r0 * inner;
+    const b = (r0 + nr) * inner;
+    const chunk = Matrix.from1DArray(nr, inner, data instanceof Float64Array ? data.subarray(a, b) : Array.from({ length: b - a }, (_, i) => data[a + i]!));
+    out.set(chunk.mmul(right).to1DArray(), r0 * cols);
   }
-  return mean;
+  return out;
+}
+
+/** K_*X · α (m × k, row-major) for α n × k row-major. */
+function testTimesAlpha(testTrain: ArrayLike<number>, alpha: ArrayLike<number>, m: number, n: number, k: number): Float64Array {
+  return mmulRows(testTrain, m, n, Matrix.from1DArray(n, k, alpha));
 }
 
 /** The t = ∞ mean once per requested time (NTK; every time is ∞ here), or once for the NNGP. */
@@ -579,36 +592,12 @@ export function predictFromKernels(blocks: KernelBlocks, targets: Targets, optio
   }
 
   // P = K_*X V (m × n), B = Vᵀ Y (n × k): mean_t = P diag(φ_t) B.
-  const Vd = new Float64Array(n * n);
-  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) Vd[i * n + j] = V.get(i, j);
-  const P = new Float64Array(m * n);
-  for (let r = 0; r < m; r++) {
-    for (let j = 0; j < n; j++) {
-      let s = 0;
-      for (let i = 0; i < n; i++) s += blocks.testTrain[r * n + i]! * Vd[i * n + j]!;
-      P[r * n + j] = s;
-    }
-  }
-  const B = new Float64Array(n * k);
-  for (let j = 0; j < n; j++) {
-    for (let c = 0; c < k; c++) {
-      let s = 0;
-      for (let i = 0; i < n; i++) s += Vd[i * n + j]! * Y.data[i * k + c]!;
-      B[j * k + c] = s;
-    }
-  }
+  const P = Matrix.from1DArray(m, n, mmulRows(blocks.testTrain, m, n, V));
+  const B = V.transpose().mmul(Matrix.from1DArray(n, k, Y.data));
   const meanAt = (t: number): Float64Array => {
-    const out = new Float64Array(m * k);
-    if (t === 0) return out;
+    if (t === 0) return new Float64Array(m * k);
     const phi = t === Infinity ? muInv.map((v) => (v > 0 ? 1 / v : 0)) : muT.map((v) => phiT(v, t));
-    for (let r = 0; r < m; r++) {
-      for (let c = 0; c < k; c++) {
-        let s = 0;
-        for (let j = 0; j < n; j++) s += P[r * n + j]! * phi[j]! * B[j * k + c]!;
-        out[r * k + c] = s;
-      }
-    }
-    return out;
+    return Float64Array.from(P.clone().mulRowVector(phi).mmul(B).to1DArray());
   };
   const out = result((opts.times ?? [Infinity]).map(meanAt), {
     conditionNumber: cond,
@@ -619,7 +608,7 @@ export function predictFromKernels(blocks: KernelBlocks, targets: Targets, optio
     const q = new Float64Array(m);
     for (let r = 0; r < m; r++) {
       let s = 0;
-      for (let j = 0; j < n; j++) if (muInv[j]! > 0) s += P[r * n + j]! ** 2 / muInv[j]!;
+      for (let j = 0; j < n; j++) if (muInv[j]! > 0) s += P.get(r, j) ** 2 / muInv[j]!;
       q[r] = s;
     }
     // The floored inverse has condition number at most 1/EIGEN_FLOOR.

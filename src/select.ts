@@ -18,7 +18,7 @@
  *   all of them) by `predictFromKernels`, exactly as `predict` with that relative ridge would.
  */
 import { kernelBlocks, program, resolveBackend, toSpec, type Arch, type Backend, type BackendChoice } from './api.js';
-import type { KernelKind } from './cpu/gram.js';
+import type { KernelKind } from './result.js';
 import { InputError } from './errors.js';
 import { toMatrix, type Matrix2D, type MatrixInput } from './matrix.js';
 import { Rng } from './mc/rng.js';

@@ -5,7 +5,7 @@
  * the outer one over g is done by composite Simpson on [−12, 12] with a node at the kink g = 0.
  */
 import { describe, expect, it } from 'vitest';
-import { dual } from '../src/cpu/activations.js';
+import { dual } from '../src/activations/registry.js';
 import { erf } from '../src/mc/montecarlo.js';
 import type { Activation as AnyActivation } from '../src/spec/types.js';
 

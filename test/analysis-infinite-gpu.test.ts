@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kernel, kernelBlocks, kernelCpu } from '../src/api.js';
-import { kappa0, kappa1 } from '../src/cpu/activations.js';
+import { kappa0, kappa1 } from '../src/activations/rectifier-math.js';
 import { Rng } from '../src/mc/rng.js';
 import { maxRelDiff, normalisedError, releaseGpuForTests, requireGpu } from './gpu/setup.js';
 

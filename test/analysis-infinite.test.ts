@@ -1,22 +1,16 @@
 /**
- * Infinite-depth ResNet kernels (src/analysis/infinite.ts): depth=inf for huang2020/belfer2021.
+ * Infinite-depth ResNet kernels (src/exec/limit.ts, src/solve/resntk-ode.ts, src/analysis/infinite.ts):
+ * depth=inf for huang2020/belfer2021.
  * References: seeds.md §3.6 (the ODE values and the table of the normalised ResNTK at ρ = 0),
  * the finite-depth CPU reference at L = 10⁴ … 10⁵ (an independent computation: the layer
  * recursion, not the ODE), and closed forms (κ0, κ1; the diagonals 2La(1+a)^(L−1) → 2c·e^c).
  */
 import { describe, expect, it } from 'vitest';
-import {
-  infiniteDepthKernel,
-  infiniteDepthLimit,
-  limitSpecs,
-  resntkDepthTable,
-  resntkOde,
-  resntkOdeTabulated,
-  solveResntkOde,
-  twoLayerLimit,
-} from '../src/analysis/infinite.js';
+import { resntkDepthTable, twoLayerLimit } from '../src/analysis/infinite.js';
+import { infiniteDepthKernel, infiniteDepthLimit, limitSpecs } from '../src/exec/limit.js';
+import { resntkOde, resntkOdeTabulated, solveResntkOde } from '../src/solve/resntk-ode.js';
 import { kernel, kernelBlocks, kernelCpu, program, toSpec } from '../src/api.js';
-import { kappa0, kappa1 } from '../src/cpu/activations.js';
+import { kappa0, kappa1 } from '../src/activations/rectifier-math.js';
 import { InputError } from '../src/errors.js';
 import { Rng } from '../src/mc/rng.js';
 
@@ -266,7 +260,8 @@ describe('structure', () => {
     expect(auto.backend).toBe('cpu');
     expect(auto.ntk).toEqual(full.ntk);
     expect(auto.limit?.regime).toBe('ode');
-    expect(auto.spec.layers).toEqual([]); // a record, not a spec of the kernel
+    expect(auto.spec).toBeUndefined(); // no finite spec represents the limit
+    expect(auto.computed).toMatch(/^belfer2021:depth=inf,gamma=0\.5: .*ODE/);
   });
 });
 

@@ -7,15 +7,9 @@
 import { EigenvalueDecomposition, Matrix } from 'ml-matrix';
 import { describe, expect, it } from 'vitest';
 import { depthSweep } from '../src/analysis/depth.js';
-import {
-  conditionFromEigenvalues,
-  conditioningVsDepth,
-  doubleConstantCondition,
-  gramSpectrum,
-  lanczos,
-  leadingEigenvalues,
-  symmetricEigenvalues,
-} from '../src/analysis/spectrum.js';
+import { conditionFromEigenvalues, conditioningVsDepth, doubleConstantCondition, gramSpectrum, leadingEigenvalues } from '../src/analysis/spectrum.js';
+import { lanczos } from '../src/solve/lanczos.js';
+import { symmetricEigenvalues } from '../src/solve/symmetric-eigen.js';
 import { kernelCpu } from '../src/api.js';
 import { InputError } from '../src/errors.js';
 import { Rng, spherePoints } from '../src/mc/rng.js';

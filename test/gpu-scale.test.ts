@@ -5,7 +5,6 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  compile,
   getGpu,
   GpuError,
   InputError,
@@ -16,6 +15,7 @@ import {
   type GpuContext,
 } from '../src/index.js';
 import { recursionShader } from '../src/gpu/codegen.js';
+import { compile } from '../src/program/compile.js';
 import { planBlocks } from '../src/gpu/gram.js';
 import { pipelineStats } from '../src/gpu/pipelines.js';
 import { Rng } from '../src/mc/rng.js';
@@ -237,5 +237,5 @@ describe('generated WGSL', () => {
 });
 
 function kernelCpuSpec(ref: string) {
-  return kernelCpu(ref, [[1]]).spec;
+  return kernelCpu(ref, [[1]]).spec!;
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { compile, kernelCpu, stax } from '../src/index.js';
+import { kernelCpu, stax } from '../src/index.js';
+import { compile } from '../src/program/compile.js';
 
 const { dense, relu, repeat, residual, denseBlock, network } = stax;
 

@@ -146,7 +146,7 @@ export const CUSTOM: Spec[] = [
     // A pair of one input with itself has ρ = 1 exactly; an erf that leaves 1 − ρ at 1e−17 instead of 0
     // shows as a 1e−9 error in the NTK diagonal after the relu (κ0 has slope ∞ at ρ = 1). Whether the
     // rounding leaves it nonzero depends on K(x,x): here it does for the last row of X. The cause (found
-    // by this reference): cpu/gap.ts erfGap computes asin of w = √(uv) through the complement
+    // by this reference): the erf entry's gap form (src/activations/erf.ts) computes asin of w = √(uv) through the complement
     // (1 − uv)/(1 + w), which for u = v rounds differently from 1 − u, so AW ≠ AU and n1 ≈ 1e−17;
     // `const AW = kxx === kzz ? AU : asinComp(…)` makes every reference test pass.
     name: 'erf then relu: the diagonal keeps ρ = 1',

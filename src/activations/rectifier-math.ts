@@ -1,6 +1,14 @@
 /**
  * The arc-cosine functions of Cho & Saul (2009) and the rectifier duals built on them, in the plain
- * ρ form and in the gap form (1 ∓ ρ carried with full relative precision; see cpu/gap.ts for why).
+ * ρ form and in the gap form.
+ *
+ * The gap form: a pair's correlation ρ is carried as g = 1 − ρ and h = 1 + ρ, each updated by
+ * formulas whose terms are all non-negative on its own side, so the distance to ρ = ±1 keeps full
+ * relative precision. Carrying ρ itself loses it: for inputs 1e−6 rad apart 1 − ρ ≈ 5e−13, and
+ * every float64 rounding of ρ (1e−16) is then an error of 2e−4 in 1 − ρ, which biased networks
+ * accumulate over thousands of layers. The WGSL version of the same formulas is
+ * shaders/kernel_ops.wgsl (in f32, with a signed single gap).
+ *
  * With θ = arccos ρ:
  *   κ0(ρ) = (π − θ)/π,   κ1(ρ) = (sin θ + (π − θ)·cos θ)/π,
  *   J2(θ) = 3 sin θ cos θ + (π − θ)(1 + 2cos²θ).

@@ -13,7 +13,7 @@
  * kernel converges) and the exponent of v ∝ L^q at fixed n (≈ 0 where v does not grow with depth).
  */
 import { kernel, toSpec, type Arch, type BackendChoice } from '../api.js';
-import type { KernelKind } from '../cpu/gram.js';
+import type { KernelKind } from '../result.js';
 import { InputError } from '../errors.js';
 import { toMatrix, type MatrixInput } from '../matrix.js';
 import { monteCarlo } from '../mc/montecarlo.js';

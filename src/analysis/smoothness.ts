@@ -8,7 +8,7 @@
  */
 import { kernel, type Arch, type Backend, type BackendChoice } from '../api.js';
 import { InputError } from '../errors.js';
-import type { KernelKind } from '../cpu/gram.js';
+import type { KernelKind } from '../result.js';
 import { predictFromKernels } from '../predict.js';
 
 export interface CircleInterpolantOptions {

@@ -35,7 +35,7 @@
  * out as ≤ 1.1e−15 ≈ 1e−16·ω_(d−1)·K(0) on the CPU), one below −floor as negative (the kernel would not be PSD).
  */
 import { kernel, type Arch, type Backend, type BackendChoice } from '../api.js';
-import type { KernelKind } from '../cpu/gram.js';
+import type { KernelKind } from '../result.js';
 import { InputError } from '../errors.js';
 import { fitPowerLaw } from './depth.js';
 

@@ -3,36 +3,9 @@
  */
 import { InputError } from '../errors.js';
 import type { Matrix2D } from '../matrix.js';
+import { checkRequest, MAX_RESULT_ELEMENTS, type GramRequest, type GramResult } from '../result.js';
 import { NTK, type KernelProgram } from '../program/program.js';
 import { expOf, newState, nngpOf, normalizers, runPair, scaledValue, type PairInit } from './interpreter.js';
-
-export type KernelKind = 'nngp' | 'ntk';
-
-export interface GramRequest {
-  get: readonly KernelKind[];
-  /** Only K(x_i, x_i) for the rows of x1. */
-  diagonal: boolean;
-  /** Every depth of the sweep (leading axis) or only the full network. */
-  allDepths: boolean;
-}
-
-export interface GramResult {
-  nngp?: Float64Array;
-  ntk?: Float64Array;
-  /** [n1, n2], [n1] (diagonal), with a leading depth axis [T, …] for a depth sweep. */
-  shape: number[];
-  /** Depth label of each entry of the leading axis (one entry when allDepths is false). */
-  depths: number[];
-  /** True when the result is X × X (exactly symmetric). */
-  symmetric: boolean;
-  /** True when the result holds K(x_i, x_i) only. */
-  diagonal: boolean;
-  /** True when the leading axis is the depth sweep. */
-  sweep: boolean;
-}
-
-/** Largest result held in one Float64Array per kernel (2 GiB). */
-export const MAX_RESULT_ELEMENTS = 2 ** 28;
 
 function dot(a: Float64Array, i: number, b: Float64Array, j: number, d: number): number {
   let s = 0;
@@ -40,15 +13,6 @@ function dot(a: Float64Array, i: number, b: Float64Array, j: number, d: number):
   const ob = j * d;
   for (let k = 0; k < d; k++) s += a[oa + k]! * b[ob + k]!;
   return s;
-}
-
-/** Checks what every backend needs of a request before any work. */
-export function checkRequest(x1: Matrix2D, x2: Matrix2D | null, req: GramRequest): void {
-  if (x2 && x2.cols !== x1.cols) {
-    throw new InputError(`x1 has ${x1.cols} features (columns) but x2 has ${x2.cols}`);
-  }
-  if (req.diagonal && x2) throw new InputError('the diagonal is defined for x1 × x1 only (omit x2)');
-  if (req.get.length === 0) throw new InputError('nothing to compute: ask for nngp and/or ntk');
 }
 
 /** Computes the requested kernels of X1 × X2 (X1 × X1 when x2 is null). */

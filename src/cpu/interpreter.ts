@@ -10,7 +10,7 @@
  * erf, a step, order-2 units, the smooth ones) first bring E back to 0,
  * which is an error only if the actual values overflow float64.
  */
-import { ANTI, BANK_SIZE, GAP, KXX, KZZ, NTK, type Coef, type KernelProgram, type Op } from '../program/program.js';
+import { ANTI, BANK_SIZE, GAP, KXX, KZZ, NTK, type Coef, type KernelProgram, type Normalizers, type Op } from '../program/program.js';
 import { InputError } from '../errors.js';
 import { activationEntry, type ActOut } from '../activations/registry.js';
 
@@ -250,7 +250,7 @@ export function newState(p: KernelProgram): { state: Float64Array; work: Float64
  * mantissas with a shared exponent per depth (value = mantissa·2^exp). Null when the program does
  * not normalise.
  */
-export function normalizers(p: KernelProgram): { nngp: Float64Array; ntk: Float64Array; exp: Float64Array } | null {
+export function normalizers(p: KernelProgram): Normalizers | null {
   if (p.normalize === 'none') return null;
   const taps = p.depths.length;
   const nngp = new Float64Array(taps);

@@ -22,7 +22,7 @@ import { InputError } from '../errors.js';
 import type { Images } from '../images.js';
 import type { SpatialOp, SpatialProgram } from '../program/spatial.js';
 import type { Activation } from '../spec/types.js';
-import { actGap, type ActOut } from './gap.js';
+import { actGap, type ActOut } from '../activations/registry.js';
 import { eqPixel, pixels, sourceTable, type Machine } from './spatial-geometry.js';
 
 /** One input's per-layer diagonals, in the order `drive` runs the ops. */

@@ -12,11 +12,9 @@
  */
 import { GpuError, InputError } from '../errors.js';
 import type { Matrix2D } from '../matrix.js';
-import type { KernelProgram } from '../program/program.js';
+import type { KernelProgram, Normalizers } from '../program/program.js';
 // Still CPU-side: the normalisers are the float64 interpreter run on the unit pair.
-import { normalizers } from '../cpu/interpreter.js';
-import type { GramRequest, GramResult } from '../cpu/gram.js';
-import { checkRequest, MAX_RESULT_ELEMENTS } from '../cpu/gram.js';
+import { checkRequest, MAX_RESULT_ELEMENTS, transposeBlock, type GramBlock, type GramRequest, type GramResult } from '../result.js';
 import { BANK_WORDS, checkGpuActivations, FLAG_FINAL, FLAG_INIT, FLAG_STORE, FLAG_TAPS, recursionShader } from './codegen.js';
 import type { GpuContext } from './device.js';
 import { chordDispatch, chordParams, firstLayerShader, TILE } from './first-layer.js';
@@ -32,17 +30,12 @@ export interface GpuRunOptions {
   signal?: AbortSignal;
   /** Called after each block with the fraction of the work done. */
   onProgress?: (p: { blocksDone: number; blocks: number }) => void;
-}
-
-/** One block of the result: rows [row0, row0+rows) × cols [col0, col0+cols), every requested depth. */
-export interface GramBlock {
-  row0: number;
-  col0: number;
-  rows: number;
-  cols: number;
-  /** [taps, rows, cols] (or [taps, rows] for the diagonal), row-major. */
-  nngp?: Float64Array;
-  ntk?: Float64Array;
+  /**
+   * The float64 per-depth normalisers of `normalize: "diagonal"` (null: the program does not
+   * normalise). The caller computes them (exec/webgpu.ts, on the CPU), so that this module does
+   * not reach into the CPU engine.
+   */
+  normalizers: Normalizers | null;
 }
 
 // ---- the plan -----------------------------------------------------------------------------------
@@ -68,7 +61,7 @@ export function planBlocks(
   n2: number,
   vec4s: number,
   taps: boolean,
-  opt: GpuRunOptions = {},
+  opt: Pick<GpuRunOptions, 'blockRows' | 'maxPairOpsPerSubmit'> = {},
 ): BlockPlan {
   const cap = Math.min(limits.maxStorageBufferBindingSize, limits.maxBufferSize, 2 ** 32 - 4);
   const stateBytes = p.banks * BANK_WORDS * 4;
@@ -168,7 +161,7 @@ interface Run {
   taps: number;
   count: number;
   plan: BlockPlan;
-  norms: ReturnType<typeof normalizers>;
+  norms: Normalizers | null;
   gramPipe: GPUComputePipeline;
   recPipe: GPUComputePipeline;
   buf: {
@@ -254,7 +247,7 @@ async function prepare(ctx: GpuContext, p: KernelProgram, x1: Matrix2D, x2: Matr
     taps: req.allDepths ? T : 1,
     count,
     plan,
-    norms: normalizers(p),
+    norms: opt.normalizers,
     gramPipe,
     recPipe,
     buf,
@@ -518,7 +511,7 @@ export async function* gramBlocksWebGPU(
   x1: Matrix2D,
   x2: Matrix2D | null,
   req: GramRequest,
-  opt: GpuRunOptions = {},
+  opt: GpuRunOptions,
   direct?: DirectSink,
 ): AsyncGenerator<GramBlock> {
   checkRequest(x1, x2, req);
@@ -560,25 +553,6 @@ export async function* gramBlocksWebGPU(
   }
 }
 
-/** The transpose of a block (every depth plane), as the block at the mirrored place. */
-export function transposeBlock(b: GramBlock, taps: number): GramBlock {
-  const tr = (a: Float64Array) => {
-    const o = new Float64Array(a.length);
-    const n = b.rows * b.cols;
-    for (let t = 0; t < taps; t++) {
-      for (let i = 0; i < b.rows; i++) for (let j = 0; j < b.cols; j++) o[t * n + j * b.rows + i] = a[t * n + i * b.cols + j]!;
-    }
-    return o;
-  };
-  return {
-    row0: b.col0,
-    col0: b.row0,
-    rows: b.cols,
-    cols: b.rows,
-    ...(b.nngp ? { nngp: tr(b.nngp) } : {}),
-    ...(b.ntk ? { ntk: tr(b.ntk) } : {}),
-  };
-}
 
 /** The whole result assembled in host memory (same shape as the CPU path). */
 export async function gramWebGPU(
@@ -587,7 +561,7 @@ export async function gramWebGPU(
   x1: Matrix2D,
   x2: Matrix2D | null,
   req: GramRequest,
-  opt: GpuRunOptions = {},
+  opt: GpuRunOptions,
 ): Promise<GramResult> {
   const n1 = x1.rows;
   const n2 = req.diagonal ? 1 : (x2 ?? x1).rows;

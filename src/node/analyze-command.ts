@@ -14,7 +14,7 @@ import type { AnalysisReport } from '../analysis/report.js';
 import { decayReport, depthReport, fluctuationsReport, infiniteReport, leadingReport, profileReport, reportJsonReplacer, spectrumReport } from '../analysis/report.js';
 import { FLUCTUATION_FAMILIES, widthFluctuations, type FluctuationFamilyName } from '../analysis/fluctuations.js';
 import { conditioningVsDepth, leadingEigenvalues, SPECTRUM_DENSE_MAX_N } from '../analysis/spectrum.js';
-import { MAX_RESULT_ELEMENTS } from '../cpu/gram.js';
+import { MAX_RESULT_ELEMENTS } from '../result.js';
 import { spherePoints } from '../mc/rng.js';
 import { toMatrix } from '../matrix.js';
 import { resntkDepthTableOn } from '../analysis/infinite.js';
@@ -29,8 +29,8 @@ import { parseDepthList } from './lists.js';
 import { checkDistinctPaths, checkOutputPath, writeTextFilesAtomic } from './files.js';
 import { interruptionPoint } from './signals.js';
 import { useNodeWebGPU } from './webgpu.js';
-import type { CliIO } from './cli.js';
-import type { KernelKind } from '../cpu/gram.js';
+import type { CliIO } from './cli-io.js';
+import type { KernelKind } from '../result.js';
 
 export interface CommonOptions {
   arch?: string[];

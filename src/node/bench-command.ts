@@ -16,7 +16,7 @@ import {
   RuntimeUnavailable,
   type BenchRuntime,
 } from './bench-runtimes.js';
-import type { CliIO } from './cli.js';
+import type { CliIO } from './cli-io.js';
 import { useNodeWebGPU } from './webgpu.js';
 
 export { RuntimeUnavailable } from './bench-runtimes.js';

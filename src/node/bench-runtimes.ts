@@ -18,7 +18,7 @@ import { tmpdir } from 'node:os';
 import { delimiter, dirname, join, relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { BenchCase, BenchRuntimeResult } from '../bench.js';
-import type { CliIO } from './cli.js';
+import type { CliIO } from './cli-io.js';
 
 /** A runtime, its adapter, the browser build or a browser driver is missing, or the runtime failed (exit code 3). */
 export class RuntimeUnavailable extends Error {}

@@ -21,20 +21,10 @@ import { describeSpec } from '../spec/describe.js';
 import { addAnalyzeCommand } from './analyze-command.js';
 import { addSelectCommand } from './select-command.js';
 import { launch, TTY_ENV } from './quiet.js';
+import { EXIT_BAD_INPUT, EXIT_DEVICE, EXIT_INTERNAL, EXIT_IO, EXIT_OK, type CliIO } from './cli-io.js';
 
-export const EXIT_OK = 0;
-export const EXIT_INTERNAL = 1;
-export const EXIT_BAD_INPUT = 2;
-/** The GPU failed: no adapter for --backend webgpu is bad input (2); a lost device or GPU error is 3. */
-export const EXIT_DEVICE = 3;
-/** The file system refused to read an input or write an output (no space, permission, read-only, …). */
-export const EXIT_IO = 4;
-// Interrupted by SIGHUP, SIGINT, SIGTERM: 129, 130, 143 (SIGNAL_EXIT in src/node/signals.ts).
-
-export interface CliIO {
-  out: (s: string) => void;
-  err: (s: string) => void;
-}
+export { EXIT_BAD_INPUT, EXIT_DEVICE, EXIT_INTERNAL, EXIT_IO, EXIT_OK } from './cli-io.js';
+export type { CliIO } from './cli-io.js';
 
 const defaultIO: CliIO = {
   out: (s) => process.stdout.write(s),

@@ -13,7 +13,7 @@ import { InputError } from '../errors.js';
 import { describeAdapter, getGpu } from '../gpu/device.js';
 import { parseNpy } from '../io/npy.js';
 import { accuracy, predictFromKernels } from '../predict.js';
-import type { CliIO } from './cli.js';
+import type { CliIO } from './cli-io.js';
 import { useNodeWebGPU } from './webgpu.js';
 
 export const DEMO_PRESETS = ['mlp:depth=3', 'resnet:depth=8,gamma=0.5'];

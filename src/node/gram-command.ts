@@ -4,21 +4,20 @@
  */
 import { extname } from 'node:path';
 import cliProgress from 'cli-progress';
-import { kernelBlocks, toSpec, type BackendChoice } from '../api.js';
-import { infiniteDepthLimit } from '../analysis/infinite.js';
+import { kernelBlocks, program as archProgram, toSpec, type BackendChoice } from '../api.js';
+import { infiniteDepthLimit } from '../exec/limit.js';
 import { parseInfiniteDepthRef } from '../spec/presets.js';
-import type { KernelKind } from '../cpu/gram.js';
+import type { KernelKind } from '../result.js';
 import { InputError } from '../errors.js';
 import { describeAdapter, getGpu } from '../gpu/device.js';
 import { formatCsv, MAX_CSV_ELEMENTS } from '../io/csv.js';
 import type { NpyDtype } from '../io/npy.js';
-import { compile } from '../program/compile.js';
 import { checkDistinctPaths, checkFreeSpace, checkOutputPath, readArch, readMatrixFile, writeFileAtomic } from './files.js';
 import { parseSweepDepths } from './lists.js';
 import { interruptionPoint } from './signals.js';
 import { NpyBlockWriter } from './npy-writer.js';
 import { useNodeWebGPU } from './webgpu.js';
-import type { CliIO } from './cli.js';
+import type { CliIO } from './cli-io.js';
 
 /** Upper bound on the bytes of one value in CSV output (17 significant digits, sign, exponent, separator). */
 const CSV_BYTES_PER_VALUE = 25;
@@ -92,7 +91,7 @@ export async function runGram(opts: GramOptions, io: CliIO, terminal: boolean): 
   const x2 = opts.x2 !== undefined ? readMatrixFile(opts.x2) : null;
   if (x2 && x2.cols !== x1.cols) throw new InputError(`x1 has ${x1.cols} features (columns) but x2 has ${x2.cols}`);
   if (opts.diagonal && x2) throw new InputError('--diagonal is defined for x1 × x1 only (omit --x2)');
-  const program = spec ? compile(spec) : null;
+  const program = spec ? archProgram(spec) : null;
   // Which depths of the sweep to write: the last, all, or a list (every one must be in the sweep).
   const sweep = program ? program.depths : [];
   const chosen = opts.depths === 'last' ? null : parseSweepDepths(opts.depths, '--depths', sweep, opts.arch);

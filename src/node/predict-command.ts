@@ -4,7 +4,7 @@
  */
 import type { BackendChoice } from '../api.js';
 import { toSpec } from '../api.js';
-import { infiniteDepthLimit } from '../analysis/infinite.js';
+import { infiniteDepthLimit } from '../exec/limit.js';
 import { parseInfiniteDepthRef } from '../spec/presets.js';
 import { InputError } from '../errors.js';
 import { describeAdapter, getGpu } from '../gpu/device.js';
@@ -13,7 +13,7 @@ import { accuracy, checkLabel, predict, type PredictKernel, type SolverChoice } 
 import { checkDistinctPaths, checkOutputPath, readArch, readMatrixFile, readTargetsFile, writeFilesAtomic } from './files.js';
 import { interruptionPoint } from './signals.js';
 import { useNodeWebGPU } from './webgpu.js';
-import type { CliIO } from './cli.js';
+import type { CliIO } from './cli-io.js';
 
 export interface PredictCliOptions {
   arch: string;

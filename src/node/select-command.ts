@@ -12,7 +12,7 @@ import { encodeNpy } from '../io/npy.js';
 import type { PredictKernel } from '../predict.js';
 import { selectModel, type SelectResult } from '../select.js';
 import { parseInfiniteDepthRef } from '../spec/presets.js';
-import type { CliIO } from './cli.js';
+import type { CliIO } from './cli-io.js';
 import { checkDistinctPaths, checkOutputPath, readArch, readMatrixFile, readTargetsFile, writeFilesAtomic } from './files.js';
 import { parseRidgeList, parseSweepDepths } from './lists.js';
 import { useNodeWebGPU } from './webgpu.js';

@@ -44,6 +44,16 @@ export type Op =
   /** cur ← scale·bank. */
   | { op: 'load'; bank: number; scale: Coef };
 
+/**
+ * Per-depth normalisers of `normalize: "diagonal"`: the kernels of an input with K₀(x,x) = 1, as
+ * float64 mantissas with a shared exponent per depth (value = mantissa·2^exp).
+ */
+export interface Normalizers {
+  nngp: Float64Array;
+  ntk: Float64Array;
+  exp: Float64Array;
+}
+
 export type Step =
   | { kind: 'ops'; ops: Op[] }
   | { kind: 'loop'; count: number; body: Op[] };

@@ -183,7 +183,7 @@ export const FC_PRESETS: readonly Preset[] = [
       'x0 = A·x (A fixed), x_l = x(l−1) + α·√(1/m)·V_l·relu(√(2/m)·W_l·x(l−1)), f = v·x_L (v fixed). With a = α²: ' +
       'K0 = x·z, Θ0 = 0; K_l = K(l−1) + a·√(..)·κ1, Θ_l = Θ(l−1)·(1 + a·κ0) + a·(√(..)·κ1 + K(l−1)·κ0). ' +
       'NNGP = KL, NTK = ΘL; unit inputs give Θ_L(x,x) = 2La(1+a)^(L−1). α = alpha0·L^(−γ) when gamma is given (alpha0 = 1 by default). ' +
-      'depth=inf (gamma ≥ ½): the limit L → ∞ (analysis/infinite.ts); for gamma > ½ only the NNGP (x·z) has one.',
+      'depth=inf (gamma ≥ ½): the limit L → ∞ (exec/limit.ts); for gamma > ½ only the NNGP (x·z) has one.',
     params: { depth: depth('number of residual blocks L, or inf for the limit L → ∞ (gamma ≥ ½)'), ...alphaParams, alpha0: alpha0Param },
     build: (p) => huangSpec(p, 'huang2020', false),
   },
@@ -195,7 +195,7 @@ export const FC_PRESETS: readonly Preset[] = [
     model:
       'huang2020 with normalize = diagonal: NNGP = K_L/(1+a)^L, NTK = Θ_L/(2La(1+a)^(L−1)), the values of the ' +
       'unnormalised kernels for a unit input paired with itself. depth=inf: gamma > ½ gives NNGP x·z and the two-layer ' +
-      'NTK ½|x||z|(κ1(ρ) + ρκ0(ρ)); gamma = ½ the solution of an ODE in depth-time (analysis/infinite.ts).',
+      'NTK ½|x||z|(κ1(ρ) + ρκ0(ρ)); gamma = ½ the solution of an ODE in depth-time (exec/limit.ts).',
     params: { depth: depth('number of residual blocks L, or inf for the limit L → ∞ (gamma ≥ ½)'), ...alphaParams, alpha0: alpha0Param },
     build: (p) => huangSpec(p, 'belfer2021', true),
   },
@@ -470,7 +470,7 @@ export function presetSpec(name: string, params: Record<string, unknown> = {}): 
   return preset.build(presetParams(preset, params));
 }
 
-/** Presets whose depth may be `inf` (the infinite-depth limit, `analysis/infinite.ts`). */
+/** Presets whose depth may be `inf` (the infinite-depth limit, `exec/limit.ts`). */
 export const INFINITE_DEPTH_PRESETS = ['huang2020', 'belfer2021'] as const;
 export type InfiniteDepthPreset = (typeof INFINITE_DEPTH_PRESETS)[number];
 
@@ -503,7 +503,7 @@ export interface InfiniteDepthRef {
 /**
  * `null` for every reference whose depth is not `inf`; otherwise its parameters, checked like a
  * finite reference's. depth=inf on a preset other than huang2020/belfer2021 is an InputError.
- * Whether the limit exists (gamma ≥ ½) is decided by `analysis/infinite.ts`.
+ * Whether the limit exists (gamma ≥ ½) is decided by `exec/limit.ts`.
  */
 export function parseInfiniteDepthRef(ref: string): InfiniteDepthRef | null {
   if (typeof ref !== 'string') return null;

@@ -1,0 +1,53 @@
+/**
+ * The executor interface: one way to compute the Gram matrices of a kernel that is already fixed
+ * (a compiled program, an infinite-depth limit, …) on one backend. The API picks an executor and
+ * labels what it returns; it knows nothing of how an executor computes.
+ *
+ * Inputs are generic (`X`): a Matrix2D of rows for the FC engines; an image batch for the
+ * convolutional engine. Everything else (request, result, block) is the same for all.
+ */
+import type { GramBlock, GramRequest, GramResult } from '../result.js';
+import type { Matrix2D } from '../matrix.js';
+
+/** Where a result was computed. */
+export type Backend = 'cpu' | 'webgpu';
+
+/** How to run (all optional; each executor documents what it honours). */
+export interface ExecOptions {
+  /** Rows per streamed block (WebGPU: a multiple of 64, default from the device limits; CPU: default 512). */
+  blockRows?: number;
+  /** WebGPU only: upper bound on pair-operations per submit (default 2^26). */
+  maxPairOpsPerSubmit?: number;
+  /** Cancels a running computation (it rejects with an AbortError). */
+  signal?: AbortSignal;
+  /** Progress, per block. */
+  onProgress?: (p: { blocksDone: number; blocks: number }) => void;
+}
+
+export interface Executor<X = Matrix2D> {
+  readonly backend: Backend;
+  /** The device in words (the WebGPU adapter); absent on the CPU. */
+  readonly adapter?: string;
+  /** Depth label of each entry of a result's leading axis (one label unless req.allDepths). */
+  depths(req: GramRequest): number[];
+  /** Refuses, before any work, a request this executor cannot compute (InputError). */
+  check(x1: X, x2: X | null, req: GramRequest): void;
+  /** The whole result (X1 × X2, or X1 × X1 when x2 is null). */
+  gram(x1: X, x2: X | null, req: GramRequest, options?: ExecOptions): GramResult | Promise<GramResult>;
+  /**
+   * The result block by block, tiling it; for X × X every off-diagonal block also comes transposed
+   * (so a consumer never mirrors). Host memory stays one block.
+   */
+  blocks(x1: X, x2: X | null, req: GramRequest, options?: ExecOptions): Iterable<GramBlock> | AsyncIterable<GramBlock>;
+}
+
+/** An executor that computes synchronously (the CPU ones): what `kernelCpu` needs. */
+export interface SyncExecutor<X = Matrix2D> extends Executor<X> {
+  gram(x1: X, x2: X | null, req: GramRequest, options?: ExecOptions): GramResult;
+  blocks(x1: X, x2: X | null, req: GramRequest, options?: ExecOptions): Iterable<GramBlock>;
+}
+
+/** Throws the signal's reason (or an AbortError) when it has been aborted. */
+export function throwIfAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw signal.reason instanceof Error ? signal.reason : new DOMException('cancelled', 'AbortError');
+}
