@@ -4,7 +4,7 @@
 // Run: npx tsx bench/conv-cpu.ts. Writes bench/results/conv-cpu.json. Single-threaded.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
-import { convKernelCpu } from '../src/index.js';
+import { kernelCpu } from '../src/index.js';
 
 let seed = 12345;
 const rand = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32) * 2 - 1;
@@ -18,7 +18,7 @@ function perPair(readout: string, C: number, H: number, n: number): number {
   const a = images(n, C, H);
   const b = images(n, C, H);
   const t0 = performance.now();
-  convKernelCpu(`cntk:depth=5,readout=${readout}`, a, b, { get: 'ntk' });
+  kernelCpu(`cntk:depth=5,readout=${readout}`, a, b, { get: 'ntk' });
   return (performance.now() - t0) / 1000 / (n * n);
 }
 

@@ -10,14 +10,17 @@ import { InputError } from './errors.js';
 import { cpuExecutor } from './exec/cpu.js';
 import type { Backend, ExecOptions, Executor, SyncExecutor } from './exec/executor.js';
 import { checkInfiniteRequest, describeLimit, infiniteDepthLimit, limitCpuOnly, limitExecutor, type InfiniteDepthLimit } from './exec/limit.js';
+import { checkSpatialRequest, spatialCpuExecutor } from './exec/spatial.js';
 import { webgpuExecutor } from './exec/webgpu.js';
 import { getGpu, type AdapterSummary, type GpuContext } from './gpu/device.js';
+import { isImagesInput, toImages, type ImageLayout, type Images, type ImagesInput } from './images.js';
 import { toMatrix, type Matrix2D, type MatrixInput } from './matrix.js';
 import { compile } from './program/compile.js';
+import { compileSpatial } from './program/spatial.js';
 import { checkRequest, kernelKinds, type GramBlock, type GramRequest, type GramResult, type KernelKind } from './result.js';
 import { parseInfiniteDepthRef, parsePresetRef } from './spec/presets.js';
 import type { ResolvedSpec, Spec } from './spec/types.js';
-import { resolveSpec } from './spec/validate.js';
+import { isSpatialSpec, resolveSpec } from './spec/validate.js';
 
 /**
  * A spec, or a preset reference. `huang2020:depth=inf,gamma=γ` and `belfer2021:depth=inf,gamma=γ`
@@ -41,7 +44,18 @@ export interface KernelOptions extends ExecOptions {
    * reference with γ = ½ is computed on the CPU only: "auto" picks the CPU, "webgpu" is an error.
    */
   backend?: BackendChoice;
+  /**
+   * Convolutional specs: where the channel axis of the images is: "nchw" (default; [N, C, H, W] or
+   * [N, C, P]) or "nhwc" ([N, H, W, C] or [N, P, C]).
+   */
+  layout?: ImageLayout;
 }
+
+/**
+ * An input: a [N, d] matrix for a fully connected spec, images {data, shape} for a convolutional
+ * one (a spec with conv, avgPool or an eq/flatten/gap readout).
+ */
+export type KernelInput = MatrixInput | ImagesInput;
 
 /**
  * A result, labelled with what computed it and what was computed: `spec` for a spec or a finite
@@ -73,7 +87,8 @@ export interface ProgramInfo {
 
 /** The program summary of an arch (compiles it: an error names what the compiler refuses). */
 export function program(arch: Arch): ProgramInfo {
-  const p = compile(toSpec(arch));
+  const spec = toSpec(arch);
+  const p = isSpatialSpec(spec) ? compileSpatial(spec) : compile(spec);
   return { depths: p.depths.slice(), residualBlocks: p.residualBlocks };
 }
 
@@ -88,13 +103,24 @@ interface Target<X> {
   computed: string;
   /** Why there is no WebGPU executor (then "auto" means the CPU and "webgpu" is an error); null if there is one. */
   cpuOnly: string | null;
-  input(x: MatrixInput, name: string): X;
+  input(x: KernelInput, name: string): X;
   check(x1: X, x2: X | null, req: GramRequest): void;
   cpu(): SyncExecutor<X>;
   webgpu(ctx: GpuContext): Executor<X>;
 }
 
-function targetOf(arch: Arch): Target<unknown> {
+/** A matrix for a fully connected target; images are refused with what to do instead. */
+function matrixInput(x: KernelInput, name: string): Matrix2D {
+  if (isImagesInput(x) && x.shape.length !== 2) {
+    throw new InputError(
+      `${name}: images (shape [${Array.from(x.shape).join(', ')}]) given to a fully connected spec, whose input is a [N, d] matrix; ` +
+        'for images use a convolutional spec (conv layers, or a flatten/gap/eq readout before the dense layers)',
+    );
+  }
+  return toMatrix(x as MatrixInput, name);
+}
+
+function targetOf(arch: Arch, options: KernelOptions): Target<unknown> {
   const ref = typeof arch === 'string' ? parseInfiniteDepthRef(arch) : null;
   if (ref) {
     const limit = infiniteDepthLimit(ref);
@@ -102,7 +128,7 @@ function targetOf(arch: Arch): Target<unknown> {
       label: { limit },
       computed: describeLimit(limit),
       cpuOnly: limitCpuOnly(limit),
-      input: toMatrix,
+      input: matrixInput,
       check: (x1, x2, req) => checkInfiniteRequest(limit, x1, x2, req),
       cpu: () => limitExecutor(limit, null),
       webgpu: (ctx) => limitExecutor(limit, ctx),
@@ -110,12 +136,30 @@ function targetOf(arch: Arch): Target<unknown> {
     return t;
   }
   const spec = toSpec(arch);
+  const computed = typeof arch === 'string' ? arch : (spec.name ?? 'an unnamed spec');
+  if (isSpatialSpec(spec)) {
+    const sp = compileSpatial(spec);
+    const layout = options.layout;
+    const conv: Target<Images> = {
+      label: { spec },
+      computed,
+      cpuOnly: 'convolutional kernels are computed on the float64 CPU path only for now (their WebGPU kernels are not written yet); use backend "cpu" or "auto"',
+      input: (x, name) => toImages(x as ImagesInput, layout, name),
+      check: (x1, x2, req) => checkSpatialRequest(sp, x1, x2, req),
+      cpu: () => spatialCpuExecutor(sp),
+      webgpu: () => {
+        throw new Error('internal error: a CPU-only target was given a WebGPU device');
+      },
+    };
+    return conv as Target<unknown>;
+  }
+  if (options.layout !== undefined) throw new InputError('layout applies to images, and this spec is fully connected (its input is a [N, d] matrix)');
   const p = compile(spec);
   const t: Target<Matrix2D> = {
     label: { spec },
-    computed: typeof arch === 'string' ? arch : (spec.name ?? 'an unnamed spec'),
+    computed,
     cpuOnly: null,
-    input: toMatrix,
+    input: matrixInput,
     check: checkRequest,
     cpu: () => cpuExecutor(p),
     webgpu: (ctx) => webgpuExecutor(ctx, p),
@@ -130,7 +174,7 @@ interface Prepared {
   req: GramRequest;
 }
 
-function prepare(arch: Arch, x1: MatrixInput, x2: MatrixInput | null | undefined, options: KernelOptions): Prepared {
+function prepare(arch: Arch, x1: KernelInput, x2: KernelInput | null | undefined, options: KernelOptions): Prepared {
   const backend = options.backend;
   if (backend !== undefined && backend !== 'cpu' && backend !== 'webgpu' && backend !== 'auto') {
     throw new InputError(`unknown backend "${String(backend)}" (available: cpu, webgpu, auto)`);
@@ -138,7 +182,7 @@ function prepare(arch: Arch, x1: MatrixInput, x2: MatrixInput | null | undefined
   if (options.depths !== undefined && options.depths !== 'all' && options.depths !== 'last') {
     throw new InputError(`depths must be "all" or "last", got ${JSON.stringify(options.depths)}`);
   }
-  const target = targetOf(arch);
+  const target = targetOf(arch, options);
   const a = target.input(x1, 'x1');
   const b = x2 == null ? null : target.input(x2, 'x2');
   const req: GramRequest = { get: kernelKinds(options.get), diagonal: options.diagonal ?? false, allDepths: options.depths === 'all' };
@@ -159,7 +203,7 @@ function labelled(prep: Prepared, ex: Executor<unknown>, r: GramResult): KernelR
 }
 
 /** Synchronous float64 CPU computation (the reference). */
-export function kernelCpu(arch: Arch, x1: MatrixInput, x2?: MatrixInput | null, options: KernelOptions = {}): KernelResult {
+export function kernelCpu(arch: Arch, x1: KernelInput, x2?: KernelInput | null, options: KernelOptions = {}): KernelResult {
   if (options.backend !== undefined && options.backend !== 'cpu') {
     throw new InputError(`kernelCpu computes on the CPU; use kernel() for backend "${String(options.backend)}"`);
   }
@@ -184,8 +228,8 @@ export async function resolveBackend(choice: BackendChoice = 'cpu'): Promise<Gpu
 /** NNGP and/or NTK Gram matrices of X1 × X2 (X1 × X1 when x2 is omitted). */
 export async function kernel(
   arch: Arch,
-  x1: MatrixInput,
-  x2?: MatrixInput | null,
+  x1: KernelInput,
+  x2?: KernelInput | null,
   options: KernelOptions = {},
 ): Promise<KernelResult> {
   const prep = prepare(arch, x1, x2, options);
@@ -199,8 +243,8 @@ export async function kernel(
  */
 export async function* kernelBlocks(
   arch: Arch,
-  x1: MatrixInput,
-  x2?: MatrixInput | null,
+  x1: KernelInput,
+  x2?: KernelInput | null,
   options: KernelOptions = {},
 ): AsyncGenerator<GramBlock & { backend: Backend }> {
   const prep = prepare(arch, x1, x2, options);

@@ -3,7 +3,7 @@
  * Node); Node-only code (files, CLI) lives in `webntk/node`.
  */
 export { kernel, kernelBlocks, kernelCpu, program, resolveBackend, toSpec } from './api.js';
-export type { AdapterSummary, Arch, Backend, BackendChoice, KernelOptions, KernelResult, ProgramInfo } from './api.js';
+export type { AdapterSummary, Arch, Backend, BackendChoice, KernelInput, KernelOptions, KernelResult, ProgramInfo } from './api.js';
 export { describeAdapter, getGpu, releaseGpu, setGpuProvider } from './gpu/device.js';
 export type { GpuContext, GpuProvider } from './gpu/device.js';
 export { benchArch, benchGram, benchGrams, benchInputs, parseBenchCase, BENCH_WARMUP_ROWS } from './bench.js';
@@ -17,10 +17,8 @@ export type { Matrix2D, MatrixInput } from './matrix.js';
 export { PRESETS, findPreset, parsePresetRef, presetSpec } from './spec/presets.js';
 export type { Preset } from './spec/presets.js';
 export { isSpatialSpec, resolveSpec } from './spec/validate.js';
-export { convKernelCpu, type ConvKernelOptions } from './conv.js';
-export { checkImagePair, isImagesInput, toImages, type ImageLayout, type Images, type ImagesInput } from './images.js';
-export { compileSpatial, type SpatialOp, type SpatialProgram } from './program/spatial.js';
-export { checkSpatialRequest, gramSpatialCpu, MAX_SPATIAL_STATE_BYTES } from './cpu/spatial.js';
+export type { ImageLayout, ImagesInput } from './images.js';
+export { MAX_SPATIAL_STATE_BYTES } from './cpu/spatial.js';
 export type * from './spec/types.js';
 export * as stax from './spec/stax.js';
 export { monteCarlo } from './mc/montecarlo.js';

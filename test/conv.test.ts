@@ -5,7 +5,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { kernelCpu } from '../src/api.js';
-import { convKernelCpu } from '../src/conv.js';
 import { InputError, SpecError } from '../src/errors.js';
 import type { ImagesInput } from '../src/images.js';
 import type { Layer, Spec } from '../src/spec/types.js';
@@ -57,15 +56,15 @@ describe('known values (independent numpy: scripts/conv-reference.py)', () => {
   for (const pad of ['circular', 'zero']) {
     for (const ro of ['eq', 'flatten', 'gap']) {
       it(`1-D cntk depth 3 and rescnn depth 3 (α = ½), ${pad} padding, ${ro} readout`, () => {
-        const c = convKernelCpu(`cntk:depth=3,readout=${ro},pad=${pad}`, imgs(r1.x), imgs(r1.z));
+        const c = kernelCpu(`cntk:depth=3,readout=${ro},pad=${pad}`, imgs(r1.x), imgs(r1.z));
         expectClose([c.nngp![0]!, c.ntk![0]!], r1.vals[`cntk depth=3 ${pad} ${ro}`]!, 1e-13);
-        const r = convKernelCpu(`rescnn:depth=3,alpha=0.5,readout=${ro},pad=${pad}`, imgs(r1.x), imgs(r1.z));
+        const r = kernelCpu(`rescnn:depth=3,alpha=0.5,readout=${ro},pad=${pad}`, imgs(r1.x), imgs(r1.z));
         expectClose([r.nngp![0]!, r.ntk![0]!], r1.vals[`rescnn depth=3 alpha=0.5 ${pad} ${ro}`]!, 1e-13);
       });
       it(`2-D (4×5, 2 channels) cntk depth 2 and rescnn depth 2 (α = 0.7), ${pad} padding, ${ro} readout`, () => {
-        const c = convKernelCpu(`cntk:depth=2,readout=${ro},pad=${pad}`, imgs(r2.x), imgs(r2.z));
+        const c = kernelCpu(`cntk:depth=2,readout=${ro},pad=${pad}`, imgs(r2.x), imgs(r2.z));
         expectClose([c.nngp![0]!, c.ntk![0]!], r2.vals[`cntk depth=2 ${pad} ${ro}`]!, 1e-13);
-        const r = convKernelCpu(`rescnn:depth=2,alpha=0.7,readout=${ro},pad=${pad}`, imgs(r2.x), imgs(r2.z));
+        const r = kernelCpu(`rescnn:depth=2,alpha=0.7,readout=${ro},pad=${pad}`, imgs(r2.x), imgs(r2.z));
         expectClose([r.nngp![0]!, r.ntk![0]!], r2.vals[`rescnn depth=2 alpha=0.7 ${pad} ${ro}`]!, 1e-13);
       });
     }
@@ -78,8 +77,8 @@ describe('known values (independent numpy: scripts/conv-reference.py)', () => {
         layers: [conv({ trainable: false }), { type: 'relu' }, { type: 'repeat', count: depth - 2, layers: [conv({ weightVar: 2 }), { type: 'relu' }] }],
         readout: [{ type: readout, weightVar: 2, trainable: false }],
       });
-      const gap = convKernelCpu(spec('gap'), imgs(r1.x), imgs(r1.z), { get: 'ntk' }).ntk![0]!;
-      const flat = convKernelCpu(spec('flatten'), imgs(r1.x), imgs(r1.z), { get: 'ntk' }).ntk![0]!;
+      const gap = kernelCpu(spec('gap'), imgs(r1.x), imgs(r1.z), { get: 'ntk' }).ntk![0]!;
+      const flat = kernelCpu(spec('flatten'), imgs(r1.x), imgs(r1.z), { get: 'ntk' }).ntk![0]!;
       expect(rel(3 * gap, r1.ruosongwang[`depth=${depth} gap=True`]!)).toBeLessThan(1e-13);
       expect(rel(3 * 6 * flat, r1.ruosongwang[`depth=${depth} gap=False`]!)).toBeLessThan(1e-13);
     }
@@ -96,7 +95,7 @@ describe('known values (independent numpy: scripts/conv-reference.py)', () => {
       ],
     };
     const m = REF.mixed;
-    const r = convKernelCpu(spec, imgs(m.x), imgs(m.z));
+    const r = kernelCpu(spec, imgs(m.x), imgs(m.z));
     expectClose([r.nngp![0]!, r.ntk![0]!], m.vals, 1e-13);
   });
 });
@@ -118,12 +117,12 @@ describe('exact identities (issue 12)', () => {
 
   for (const padding of ['zero', 'circular'] as const) {
     it(`flatten = mean over i0 of eq(i0), ${padding} padding (2-D)`, () => {
-      const fl = convKernelCpu(net(padding, { type: 'flatten', weightVar: 1.3, biasVar: 0.2 }), X, Z);
+      const fl = kernelCpu(net(padding, { type: 'flatten', weightVar: 1.3, biasVar: 0.2 }), X, Z);
       let k = 0;
       let t = 0;
       for (let a = 0; a < 3; a++) {
         for (let b = 0; b < 4; b++) {
-          const eq = convKernelCpu(net(padding, { type: 'eq', pixel: [a, b], weightVar: 1.3, biasVar: 0.2 }), X, Z);
+          const eq = kernelCpu(net(padding, { type: 'eq', pixel: [a, b], weightVar: 1.3, biasVar: 0.2 }), X, Z);
           k += eq.nngp![0]! / 12;
           t += eq.ntk![0]! / 12;
         }
@@ -133,7 +132,7 @@ describe('exact identities (issue 12)', () => {
   }
 
   it('circular padding: gap = the shift-average of flatten over rolls of the second image (2-D)', () => {
-    const gap = convKernelCpu(net('circular', { type: 'gap', weightVar: 1.3, biasVar: 0.2 }), X, Z);
+    const gap = kernelCpu(net('circular', { type: 'gap', weightVar: 1.3, biasVar: 0.2 }), X, Z);
     const z = Z.data as number[];
     let k = 0;
     let t = 0;
@@ -143,7 +142,7 @@ describe('exact identities (issue 12)', () => {
         for (let c = 0; c < 2; c++) {
           for (let i = 0; i < 3; i++) for (let j = 0; j < 4; j++) rolled[c * 12 + ((i + s1) % 3) * 4 + ((j + s2) % 4)] = z[c * 12 + i * 4 + j]!;
         }
-        const fl = convKernelCpu(net('circular', { type: 'flatten', weightVar: 1.3, biasVar: 0.2 }), X, { data: rolled, shape: [1, 2, 3, 4] });
+        const fl = kernelCpu(net('circular', { type: 'flatten', weightVar: 1.3, biasVar: 0.2 }), X, { data: rolled, shape: [1, 2, 3, 4] });
         k += fl.nngp![0]! / 12;
         t += fl.ntk![0]! / 12;
       }
@@ -187,7 +186,7 @@ describe('exact identities (issue 12)', () => {
         { type: 'dense', weightVar: 2 },
       ],
     };
-    const c = convKernelCpu(convSpec, images, null, { depths: 'all' });
+    const c = kernelCpu(convSpec, images, null, { depths: 'all' });
     const f = kernelCpu(fcSpec, rows, null, { depths: 'all' });
     expect(c.shape).toEqual(f.shape);
     expect(c.depths).toEqual(f.depths);
@@ -208,7 +207,7 @@ describe('exact identities (issue 12)', () => {
         { type: 'repeat', count: 3, layers: [{ type: 'relu' }, { type: 'dense', weightVar: 2, biasVar: 0.1 }] },
       ],
     };
-    const c = convKernelCpu(spec, images, null, { depths: 'all' });
+    const c = kernelCpu(spec, images, null, { depths: 'all' });
     const f = kernelCpu('mlp:depth=3,cb2=0.1', rows, null, { depths: 'all' });
     expect(c.depths).toEqual(f.depths);
     expectClose(c.nngp!, f.nngp!, 1e-14);
@@ -229,14 +228,14 @@ describe('exact identities (issue 12)', () => {
       };
       for (const type of ['eq', 'flatten'] as const) {
         const spec = net(padding, { type, weightVar: 1.3, biasVar: 0.2 });
-        const a = convKernelCpu(spec, X, Z);
-        const b = convKernelCpu(spec, spread(X), spread(Z));
+        const a = kernelCpu(spec, X, Z);
+        const b = kernelCpu(spec, spread(X), spread(Z));
         expectClose([b.nngp![0]!, b.ntk![0]!], [a.nngp![0]!, a.ntk![0]!], 1e-13);
       }
       // gap reads every slab: it changes.
       const spec = net(padding, { type: 'gap', weightVar: 1.3 });
-      const a = convKernelCpu(spec, X, Z);
-      const b = convKernelCpu(spec, spread(X), spread(Z));
+      const a = kernelCpu(spec, X, Z);
+      const b = kernelCpu(spec, spread(X), spread(Z));
       expect(Math.abs(a.nngp![0]! - b.nngp![0]!)).toBeGreaterThan(1e-5);
     });
   }
@@ -246,29 +245,29 @@ describe('presets', () => {
   const X = randomImages(3, 3, [4, 4], 5);
   it('cntk: a depth sweep equals separate runs; depths 1..L', () => {
     for (const readout of ['gap', 'flatten', 'eq']) {
-      const all = convKernelCpu(`cntk:depth=4,readout=${readout}`, X, null, { depths: 'all' });
+      const all = kernelCpu(`cntk:depth=4,readout=${readout}`, X, null, { depths: 'all' });
       expect(all.depths).toEqual([1, 2, 3, 4]);
       expect(all.shape).toEqual([4, 3, 3]);
       for (let d = 1; d <= 4; d++) {
-        const one = convKernelCpu(`cntk:depth=${d},readout=${readout}`, X);
+        const one = kernelCpu(`cntk:depth=${d},readout=${readout}`, X);
         expectClose(all.nngp!.subarray((d - 1) * 9, d * 9), one.nngp!, 1e-15);
         expectClose(all.ntk!.subarray((d - 1) * 9, d * 9), one.ntk!, 1e-15);
       }
     }
   });
   it('rescnn: a depth sweep equals separate runs; depths 0..L; α = alpha0·L^(−gamma)', () => {
-    const all = convKernelCpu('rescnn:depth=3,alpha=0.4,pad=zero', X, null, { depths: 'all' });
+    const all = kernelCpu('rescnn:depth=3,alpha=0.4,pad=zero', X, null, { depths: 'all' });
     expect(all.depths).toEqual([0, 1, 2, 3]);
     for (let d = 1; d <= 3; d++) {
-      const one = convKernelCpu(`rescnn:depth=${d},alpha=0.4,pad=zero`, X);
+      const one = kernelCpu(`rescnn:depth=${d},alpha=0.4,pad=zero`, X);
       expectClose(all.ntk!.subarray(d * 9, (d + 1) * 9), one.ntk!, 1e-15);
     }
-    const g = convKernelCpu('rescnn:depth=4,gamma=0.5,alpha0=0.8', X);
-    const a = convKernelCpu('rescnn:depth=4,alpha=0.4', X);
+    const g = kernelCpu('rescnn:depth=4,gamma=0.5,alpha0=0.8', X);
+    const a = kernelCpu('rescnn:depth=4,alpha=0.4', X);
     expectClose(g.ntk!, a.ntk!, 1e-15);
   });
   it('cntk has He scaling: with circular padding the NNGP diagonal is the input’s mean pixel norm²/C', () => {
-    const r = convKernelCpu('cntk:depth=5,pad=circular,readout=flatten', X, null, { diagonal: true, get: 'nngp' });
+    const r = kernelCpu('cntk:depth=5,pad=circular,readout=flatten', X, null, { diagonal: true, get: 'nngp' });
     const d = X.data as number[];
     for (let n = 0; n < 3; n++) {
       let s = 0;
@@ -277,9 +276,9 @@ describe('presets', () => {
     }
   });
   it('symmetric X × X equals X1 × X2 with the same images, and the diagonal request matches it', () => {
-    const sym = convKernelCpu('rescnn:depth=2,alpha=1,readout=gap', X);
-    const cross = convKernelCpu('rescnn:depth=2,alpha=1,readout=gap', X, X);
-    const diag = convKernelCpu('rescnn:depth=2,alpha=1,readout=gap', X, null, { diagonal: true });
+    const sym = kernelCpu('rescnn:depth=2,alpha=1,readout=gap', X);
+    const cross = kernelCpu('rescnn:depth=2,alpha=1,readout=gap', X, X);
+    const diag = kernelCpu('rescnn:depth=2,alpha=1,readout=gap', X, null, { diagonal: true });
     expect(sym.symmetric).toBe(true);
     expectClose(sym.ntk!, cross.ntk!, 1e-15);
     expectClose([0, 4, 8].map((i) => sym.nngp![i]!), diag.nngp!, 1e-15);
@@ -288,8 +287,8 @@ describe('presets', () => {
     const d = X.data as number[];
     const nhwc = new Array<number>(d.length);
     for (let n = 0; n < 3; n++) for (let c = 0; c < 3; c++) for (let i = 0; i < 16; i++) nhwc[(n * 16 + i) * 3 + c] = d[(n * 3 + c) * 16 + i]!;
-    const a = convKernelCpu('cntk:depth=2', X);
-    const b = convKernelCpu('cntk:depth=2', { data: nhwc, shape: [3, 4, 4, 3] }, null, { layout: 'nhwc' });
+    const a = kernelCpu('cntk:depth=2', X);
+    const b = kernelCpu('cntk:depth=2', { data: nhwc, shape: [3, 4, 4, 3] }, null, { layout: 'nhwc' });
     expect(Array.from(b.ntk!)).toEqual(Array.from(a.ntk!));
   });
 });
@@ -310,12 +309,12 @@ describe('near-duplicate images stay exact', () => {
         return { data: d, shape: [1, 2, 3, 3] };
       };
       const x = moved(0);
-      const t0 = convKernelCpu(ref, x, x, { get: 'ntk' }).ntk![0]!;
-      const t1 = convKernelCpu(ref, x, moved(1e-7), { get: 'ntk' }).ntk![0]!;
-      const t2 = convKernelCpu(ref, x, moved(2e-7), { get: 'ntk' }).ntk![0]!;
+      const t0 = kernelCpu(ref, x, x, { get: 'ntk' }).ntk![0]!;
+      const t1 = kernelCpu(ref, x, moved(1e-7), { get: 'ntk' }).ntk![0]!;
+      const t2 = kernelCpu(ref, x, moved(2e-7), { get: 'ntk' }).ntk![0]!;
       expect(t0 - t1).toBeGreaterThan(0);
       expect(rel((t0 - t2) / (t0 - t1), 2)).toBeLessThan(1e-4);
-      const k1 = convKernelCpu(ref, x, moved(1e-7), { get: 'nngp' }).nngp![0]!;
+      const k1 = kernelCpu(ref, x, moved(1e-7), { get: 'nngp' }).nngp![0]!;
       expect(Number.isFinite(k1)).toBe(true);
     });
   }
@@ -324,46 +323,46 @@ describe('near-duplicate images stay exact', () => {
 describe('bad input is refused before any work, with one clear error', () => {
   const X = randomImages(2, 3, [4, 4], 3);
   it('an even filter, a filter < 1 or a stride < 1 is a SpecError', () => {
-    expect(() => convKernelCpu({ layers: [conv({ filter: 2 }), { type: 'flatten' }] }, X)).toThrow(/filter: must be odd/);
-    expect(() => convKernelCpu({ layers: [conv({ filter: 0 }), { type: 'flatten' }] }, X)).toThrow(SpecError);
-    expect(() => convKernelCpu({ layers: [conv({ stride: 0 }), { type: 'flatten' }] }, X)).toThrow(SpecError);
-    expect(() => convKernelCpu('cntk:depth=2,filter=4', X)).toThrow(/must be odd/);
+    expect(() => kernelCpu({ layers: [conv({ filter: 2 }), { type: 'flatten' }] }, X)).toThrow(/filter: must be odd/);
+    expect(() => kernelCpu({ layers: [conv({ filter: 0 }), { type: 'flatten' }] }, X)).toThrow(SpecError);
+    expect(() => kernelCpu({ layers: [conv({ stride: 0 }), { type: 'flatten' }] }, X)).toThrow(SpecError);
+    expect(() => kernelCpu('cntk:depth=2,filter=4', X)).toThrow(/must be odd/);
   });
   it('a filter wider than the image, a stride larger than it, a pool window wider than it', () => {
-    expect(() => convKernelCpu('cntk:depth=2,filter=5', X)).toThrow(/filter \(5×5\) is wider than the 4×4 image/);
-    expect(() => convKernelCpu({ layers: [conv({ stride: 5 }), { type: 'flatten' }] }, X)).toThrow(/stride \(5×5\) is larger than the 4×4 image/);
-    expect(() => convKernelCpu({ layers: [conv(), { type: 'avgPool', window: 5 }, { type: 'flatten' }] }, X)).toThrow(/leaves no output pixel/);
+    expect(() => kernelCpu('cntk:depth=2,filter=5', X)).toThrow(/filter \(5×5\) is wider than the 4×4 image/);
+    expect(() => kernelCpu({ layers: [conv({ stride: 5 }), { type: 'flatten' }] }, X)).toThrow(/stride \(5×5\) is larger than the 4×4 image/);
+    expect(() => kernelCpu({ layers: [conv(), { type: 'avgPool', window: 5 }, { type: 'flatten' }] }, X)).toThrow(/leaves no output pixel/);
     // After a stride 2 the representation is 2×2: a 3×3 filter no longer fits.
-    expect(() => convKernelCpu({ layers: [conv({ stride: 2 }), { type: 'relu' }, conv(), { type: 'flatten' }] }, X)).toThrow(/layer 3 \(conv\).*wider than the 2×2 image/);
+    expect(() => kernelCpu({ layers: [conv({ stride: 2 }), { type: 'relu' }, conv(), { type: 'flatten' }] }, X)).toThrow(/layer 3 \(conv\).*wider than the 2×2 image/);
   });
   it('an eq pixel outside the output; a per-axis list that does not match the image rank', () => {
-    expect(() => convKernelCpu({ layers: [conv(), { type: 'eq', pixel: [0, 4] }] }, X)).toThrow(/outside the 4×4 output/);
-    expect(() => convKernelCpu({ layers: [conv(), { type: 'eq', pixel: [1] }] }, X)).toThrow(/1 coordinates but the representation is 2-D/);
-    expect(() => convKernelCpu({ layers: [conv({ filter: [3] }), { type: 'flatten' }] }, X)).toThrow(/filter lists 1 axes/);
+    expect(() => kernelCpu({ layers: [conv(), { type: 'eq', pixel: [0, 4] }] }, X)).toThrow(/outside the 4×4 output/);
+    expect(() => kernelCpu({ layers: [conv(), { type: 'eq', pixel: [1] }] }, X)).toThrow(/1 coordinates but the representation is 2-D/);
+    expect(() => kernelCpu({ layers: [conv({ filter: [3] }), { type: 'flatten' }] }, X)).toThrow(/filter lists 1 axes/);
   });
   it('a gap request whose state exceeds the memory limit is refused at once', () => {
     const big = { data: new Float32Array(64 * 64), shape: [1, 1, 64, 64] };
     const t = performance.now();
-    expect(() => convKernelCpu('cntk:depth=5,readout=gap', big)).toThrow(/4096² pairs, needed by the gap readout\) needs 1\.50 GiB, above the limit of 1 GiB/);
+    expect(() => kernelCpu('cntk:depth=5,readout=gap', big)).toThrow(/4096² pairs, needed by the gap readout\) needs 1\.50 GiB, above the limit of 1 GiB/);
     expect(performance.now() - t).toBeLessThan(2000);
     // The same images with flatten hold slab 0 only and run.
-    expect(convKernelCpu('cntk:depth=1,readout=flatten', big, null, { get: 'nngp' }).nngp![0]).toBeGreaterThanOrEqual(0);
+    expect(kernelCpu('cntk:depth=1,readout=flatten', big, null, { get: 'nngp' }).nngp![0]).toBeGreaterThanOrEqual(0);
   });
   it('rank mismatches: a [N, d] matrix to a conv spec, images to an FC spec', () => {
-    expect(() => convKernelCpu('cntk:depth=2', [[1, 2, 3]] as never)).toThrow(InputError);
-    expect(() => convKernelCpu('cntk:depth=2', { data: [1, 2, 3, 4], shape: [2, 2] })).toThrow(/rank 3 or 4\), got rank 2/);
-    expect(() => convKernelCpu('mlp:depth=2', X)).toThrow(/fully connected.*add a flatten readout/);
+    expect(() => kernelCpu('cntk:depth=2', [[1, 2, 3]] as never)).toThrow(InputError);
+    expect(() => kernelCpu('cntk:depth=2', { data: [1, 2, 3, 4], shape: [2, 2] })).toThrow(/rank 3 or 4\), got rank 2/);
+    expect(() => kernelCpu('mlp:depth=2', X)).toThrow(/images \(shape \[2, 3, 4, 4\]\) given to a fully connected spec.*flatten\/gap\/eq readout before the dense layers/);
   });
   it('channel counts or sizes that differ between x1 and x2; non-finite values; a wrong data length', () => {
-    expect(() => convKernelCpu('cntk:depth=2', X, randomImages(1, 2, [4, 4], 1))).toThrow(/x1 has 3 channels but x2 has 2/);
-    expect(() => convKernelCpu('cntk:depth=2', X, randomImages(1, 3, [4, 5], 1))).toThrow(/x1 images are 4×4 but x2 images are 4×5/);
+    expect(() => kernelCpu('cntk:depth=2', X, randomImages(1, 2, [4, 4], 1))).toThrow(/x1 has 3 channels but x2 has 2/);
+    expect(() => kernelCpu('cntk:depth=2', X, randomImages(1, 3, [4, 5], 1))).toThrow(/x1 images are 4×4 but x2 images are 4×5/);
     const bad = (X.data as number[]).slice();
     bad[7] = Number.NaN;
-    expect(() => convKernelCpu('cntk:depth=2', { data: bad, shape: X.shape })).toThrow(/value NaN at image 0, channel 0, pixel 7/);
-    expect(() => convKernelCpu('cntk:depth=2', { data: [1, 2, 3], shape: [1, 1, 2, 2] })).toThrow(/holds 4 values but data has 3/);
+    expect(() => kernelCpu('cntk:depth=2', { data: bad, shape: X.shape })).toThrow(/value NaN at image 0, channel 0, pixel 7/);
+    expect(() => kernelCpu('cntk:depth=2', { data: [1, 2, 3], shape: [1, 1, 2, 2] })).toThrow(/holds 4 values but data has 3/);
   });
   it('overflow is an InputError, never NaN or Infinity', () => {
-    expect(() => convKernelCpu('rescnn:depth=1100,alpha=1,readout=flatten', randomImages(1, 1, [3], 2), null, { get: 'nngp' })).toThrow(/overflows float64/);
+    expect(() => kernelCpu('rescnn:depth=1100,alpha=1,readout=flatten', randomImages(1, 1, [3], 2), null, { get: 'nngp' })).toThrow(/overflows float64/);
   });
 });
 
@@ -372,7 +371,7 @@ describe('edge cases', () => {
     const Z = { data: new Array<number>(2 * 2 * 9).fill(0), shape: [2, 2, 3, 3] };
     (Z.data as number[])[20] = 1; // image 1 has one non-zero pixel
     for (const ref of ['cntk:depth=3,readout=gap', 'cntk:depth=3,readout=flatten,pad=circular', 'rescnn:depth=2,alpha=1,readout=eq']) {
-      const r = convKernelCpu(ref, Z);
+      const r = kernelCpu(ref, Z);
       for (const v of [...r.nngp!, ...r.ntk!]) expect(Number.isFinite(v), ref).toBe(true);
       expect(r.nngp![0]).toBe(0);
     }
@@ -381,37 +380,37 @@ describe('edge cases', () => {
     const X = randomImages(2, 2, [7], 4);
     const spec = (pixel: number): Spec => ({ layers: [conv({ stride: 2 }), { type: 'relu' }, conv({ weightVar: 2 }), { type: 'eq', pixel: [pixel] }] });
     // ⌈7/2⌉ = 4 output pixels: 3 is the last one, 4 is outside.
-    expect(convKernelCpu(spec(3), X).ntk!.every(Number.isFinite)).toBe(true);
-    expect(() => convKernelCpu(spec(4), X)).toThrow(/pixel \[4\] is outside the 4 output/);
+    expect(kernelCpu(spec(3), X).ntk!.every(Number.isFinite)).toBe(true);
+    expect(() => kernelCpu(spec(4), X)).toThrow(/pixel \[4\] is outside the 4 output/);
     // flatten = mean of eq over the 4 output pixels
-    const fl = convKernelCpu({ layers: [conv({ stride: 2 }), { type: 'relu' }, conv({ weightVar: 2 }), { type: 'flatten' }] }, X);
+    const fl = kernelCpu({ layers: [conv({ stride: 2 }), { type: 'relu' }, conv({ weightVar: 2 }), { type: 'flatten' }] }, X);
     let t = 0;
-    for (let i = 0; i < 4; i++) t += convKernelCpu(spec(i), X).ntk![1]! / 4;
+    for (let i = 0; i < 4; i++) t += kernelCpu(spec(i), X).ntk![1]! / 4;
     expect(rel(fl.ntk![1]!, t)).toBeLessThan(1e-13);
   });
   it('after average pooling (every pixel pair held) flatten is still the mean of eq', () => {
     const X = randomImages(2, 2, [5, 4], 8);
     const spec = (readout: Layer): Spec => ({ layers: [conv({ biasVar: 0.2 }), { type: 'relu' }, { type: 'avgPool', window: [2, 1], stride: 1 }, conv({ weightVar: 2, padding: 'circular' }), { type: 'relu' }, readout] });
-    const fl = convKernelCpu(spec({ type: 'flatten' }), X);
+    const fl = kernelCpu(spec({ type: 'flatten' }), X);
     let t = 0;
-    for (let a = 0; a < 4; a++) for (let b = 0; b < 4; b++) t += convKernelCpu(spec({ type: 'eq', pixel: [a, b] }), X).ntk![1]! / 16;
+    for (let a = 0; a < 4; a++) for (let b = 0; b < 4; b++) t += kernelCpu(spec({ type: 'eq', pixel: [a, b] }), X).ntk![1]! / 16;
     expect(rel(fl.ntk![1]!, t)).toBeLessThan(1e-13);
   });
   it('a residual branch that changes the image size is refused', () => {
     const spec: Spec = { layers: [conv(), { type: 'residual', alpha: 1, branch: [{ type: 'relu' }, conv({ stride: 2 })] }, { type: 'flatten' }] };
-    expect(() => convKernelCpu(spec, randomImages(1, 1, [4, 4], 1))).toThrow(/residual branch turns the 4×4 representation into 2×2/);
+    expect(() => kernelCpu(spec, randomImages(1, 1, [4, 4], 1))).toThrow(/residual branch turns the 4×4 representation into 2×2/);
   });
 });
 
 describe('spec validation of spatial layers', () => {
   it('fills in the defaults', () => {
-    const r = convKernelCpu({ layers: [conv(), { type: 'relu' }, { type: 'avgPool', window: 2 }, { type: 'eq' }] }, randomImages(1, 1, [4, 4], 9)).spec;
+    const r = kernelCpu({ layers: [conv(), { type: 'relu' }, { type: 'avgPool', window: 2 }, { type: 'eq' }] }, randomImages(1, 1, [4, 4], 9)).spec!;
     expect(r.inputScale).toBe('dim');
     expect(r.layers[0]).toEqual({ type: 'conv', filter: 3, stride: 1, padding: 'zero', weightVar: 1, biasVar: 0, trainable: true });
     expect(r.layers[2]).toEqual({ type: 'avgPool', window: 2, stride: 2 });
     expect(r.layers[3]).toEqual({ type: 'eq', weightVar: 1, biasVar: 0, trainable: true });
   });
-  const refuse = (spec: Spec, msg: RegExp) => expect(() => convKernelCpu(spec, randomImages(1, 1, [4, 4], 9))).toThrow(msg);
+  const refuse = (spec: Spec, msg: RegExp) => expect(() => kernelCpu(spec, randomImages(1, 1, [4, 4], 9))).toThrow(msg);
   it('refuses layers on the wrong kind of representation', () => {
     refuse({ layers: [conv(), { type: 'dense' }] }, /layers\[1\]: a dense layer needs a vector, but the representation here is an image/);
     refuse({ layers: [conv(), { type: 'flatten' }, conv()] }, /layers\[2\]: a conv layer needs an image-shaped representation/);
