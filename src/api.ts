@@ -111,7 +111,7 @@ interface Target<X> {
 
 /** A matrix for a fully connected target; images are refused with what to do instead. */
 function matrixInput(x: KernelInput, name: string): Matrix2D {
-  if (isImagesInput(x) && x.shape.length !== 2) {
+  if (isImagesInput(x) && (x.shape.length === 3 || x.shape.length === 4)) {
     throw new InputError(
       `${name}: images (shape [${Array.from(x.shape).join(', ')}]) given to a fully connected spec, whose input is a [N, d] matrix; ` +
         'for images use a convolutional spec (conv layers, or a flatten/gap/eq readout before the dense layers)',

@@ -43,7 +43,7 @@ const KERNEL_CASES: [string, Arch, MatrixInput, MatrixInput | null, string][] = 
   ['a 1-D array', ARCH, [1, 2, 3] as unknown as MatrixInput, null, 'x1: expected a 2-D array, row 0 is not an array'],
   ['a bare typed array', ARCH, new Float64Array(3) as unknown as MatrixInput, null, 'x1: expected a 2-D array (number[][]) or { data, shape: [rows, cols] }'],
   ['a 1-D shape', ARCH, { data: [1, 2, 3], shape: [3] }, null, 'x1: expected a 2-D matrix (rows are inputs), got shape [3]'],
-  ['a 3-D shape', ARCH, { data: [1, 2], shape: [1, 1, 2] }, null, 'x1: expected a 2-D matrix (rows are inputs), got shape [1, 1, 2]'],
+  ['a 3-D shape (images, to an FC spec)', ARCH, { data: [1, 2], shape: [1, 1, 2] }, null, 'x1: images (shape [1, 1, 2]) given to a fully connected spec, whose input is a [N, d] matrix; for images use a convolutional spec (conv layers, or a flatten/gap/eq readout before the dense layers)'],
   ['data that do not fill the shape', ARCH, { data: [1, 2, 3], shape: [2, 2] }, null, 'x1: 3 values do not fill shape [2, 2]'],
   ['a fractional shape', ARCH, { data: [1, 2], shape: [1.5, 2] }, null, 'x1: invalid shape [1.5, 2]'],
   ['null', ARCH, null as unknown as MatrixInput, null, 'x1: expected a 2-D array (number[][]) or { data, shape: [rows, cols] }'],
