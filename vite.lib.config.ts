@@ -1,7 +1,7 @@
 /**
  * The browser build (`npm run build:browser`): the runtime-neutral core (src/index.ts) as ONE
- * self-contained ES module, dist-browser/webntk.js, with its dependencies (ml-matrix,
- * wgsl-preprocessor) and the WGSL shaders inlined. Load it with
+ * self-contained ES module, dist-browser/webntk.js, with its dependency (ml-matrix) and the WGSL
+ * shaders inlined. Load it with
  * `<script type="module">import { kernel } from './webntk.js'</script>` or import it as
  * `webntk/browser`. Nothing from Node may end up in it (test/packaging.test.ts checks).
  *
