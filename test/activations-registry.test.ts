@@ -311,7 +311,7 @@ describe('adding an activation is one entry', () => {
 describe('validation and the WebGPU refusal', () => {
   it('an unknown activation lists the known ones', () => {
     expect(() => resolveSpec({ layers: [{ type: 'dense' }, { type: 'swish' }] })).toThrow(
-      /layers\[1\]\.type: unknown layer type "swish" \(known: dense, residual, denseBlock, repeat, relu, arccos, leakyRelu, abRelu, erf, gelu, tanh, sigmoid, softplus, numerical/,
+      /layers\[1\]\.type: unknown layer type "swish" \(known: dense, residual, denseBlock, repeat, conv, avgPool, eq, flatten, gap, relu, arccos, leakyRelu, abRelu, erf, gelu, tanh, sigmoid, softplus, numerical/,
     );
     expect(() => resolveSpec({ layers: [{ type: 'dense' }, { type: 'denseBlock', depth: 2, activation: { type: 'swish' } }] })).toThrow(
       /layers\[1\]\.activation\.type: unknown activation "swish" \(known: relu, arccos, leakyRelu, abRelu, erf, gelu, tanh, sigmoid, softplus, numerical/,

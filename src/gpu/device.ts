@@ -132,7 +132,11 @@ export async function releaseGpu(): Promise<void> {
   const c = cached;
   cached = null;
   const ctx = c ? await c.catch(() => null) : null;
-  ctx?.device.destroy();
+  if (!ctx) return;
+  ctx.device.destroy();
+  // Dawn settles the destroyed device's work on its own threads; dropping the instance before
+  // `lost` resolves lets V8 collect it mid-teardown (intermittent SIGSEGV/SIGABRT at exit).
+  await ctx.device.lost;
 }
 
 export function describeAdapter(a: AdapterSummary): string {
