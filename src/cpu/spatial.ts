@@ -86,7 +86,8 @@ export function checkSpatialRequest(p: SpatialProgram, x1: Images, x2: Images | 
   }
 }
 
-function prepareSide(p: SpatialProgram, images: Images, index: number, allDepths: boolean): Side {
+/** The per-input pre-pass (exported for bench/conv-cpu.ts, which times the phases apart). */
+export function prepareSide(p: SpatialProgram, images: Images, index: number, allDepths: boolean): Side {
   const { channels: C, pixels: P } = images;
   const scale = p.inputScale === 'dim' ? 1 / C : 1;
   const diag0 = new Float64Array(P);
