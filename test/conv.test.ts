@@ -150,6 +150,27 @@ describe('exact identities (issue 12)', () => {
     expectClose([gap.nngp![0]!, gap.ntk![0]!], [k, t], 1e-13);
   });
 
+  // The readout hands the vector tail its correlation as gaps (1 ∓ ρ, with flatten's Lagrange term);
+  // the tail's ReLU reads them, so a wrong gap changes the result even where the readout's own value
+  // (0.5·(h − g)·R, in which the Lagrange term cancels) does not.
+  for (const readout of [{ type: 'eq', pixel: [1, 2] }, { type: 'flatten' }, { type: 'gap' }] as Layer[]) {
+    it(`a ReLU + dense tail after the ${readout.type} readout is the closed-form ReLU dual of the readout's kernel`, () => {
+      const XZ: ImagesInput = { data: [...(X.data as number[]), ...(Z.data as number[])], shape: [2, 2, 3, 4] };
+      const head = { ...readout, weightVar: 1.3, biasVar: 0.2 } as Layer;
+      const a = kernelCpu(net('zero', head), XZ);
+      const b = kernelCpu({ ...net('zero', head), readout: [head, { type: 'relu' }, { type: 'dense', weightVar: 2, biasVar: 0.1 }] }, XZ);
+      const [kx, kxz, , kz] = Array.from(a.nngp!);
+      const R = Math.sqrt(kx! * kz!);
+      const rho = kxz! / R;
+      const th = Math.acos(rho);
+      const S = (R * (Math.sin(th) + (Math.PI - th) * rho)) / (2 * Math.PI);
+      const dS = (Math.PI - th) / (2 * Math.PI);
+      const k = 2 * S + 0.1;
+      expect(Math.abs(rho)).toBeLessThan(0.999); // the ρ form is accurate to ~1e−13 here
+      expectClose([b.nngp![1]!, b.ntk![1]!], [k, 2 * dS * a.ntk![1]! + k], 1e-12);
+    });
+  }
+
   it('a conv net with q = 1 on one pixel equals the FC network (kernelCpu), every depth of the sweep', () => {
     const rows = [
       [0.3, -1.2, 0.8],
