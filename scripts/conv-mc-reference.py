@@ -194,7 +194,8 @@ def readout(kind, wv, bv=0.0, tr=True, pixel=None):
     return r
 
 def spec(layers, ro):
-    return {'format': 'webntk-spec/1', 'inputScale': 'none', 'layers': layers, 'readout': ro,
+    # inputScale "dim": kernels() divides the input Gram by C0 (K0 = x_i.z_j/C0, the spatial default).
+    return {'format': 'webntk-spec/1', 'inputScale': 'dim', 'layers': layers, 'readout': ro,
             'normalize': 'none', 'sweepStart': 0}
 
 RELU = {'type': 'relu'}

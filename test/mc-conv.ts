@@ -1,8 +1,8 @@
 /**
- * Comparing any conv spec's kernels (analytic fixtures, or the engine's `kernelCpu` once it carries
- * conv specs) with the conv Monte Carlo oracle, by the rule of test/mc.ts: Richardson extrapolation
- * over widths n and 2n (independent seeds), z = (μ∞ − analytic)/se per entry and kernel, and a
- * Bonferroni tolerance at a family-wise false-alarm rate of 1e−3 over the conv suite's comparisons.
+ * Comparing any conv spec's kernels (analytic fixtures, or the engine's `kernelCpu`) with the conv
+ * Monte Carlo oracle, by the rule of test/mc.ts: Richardson extrapolation over widths n and 2n
+ * (independent seeds), z = (μ∞ − analytic)/se per entry and kernel, and a Bonferroni tolerance at a
+ * family-wise false-alarm rate of 1e−3 over the suite's comparisons (each suite counts its own).
  */
 import { readFileSync } from 'node:fs';
 import { monteCarloConv, type ImageBatch } from '../src/mc/conv.js';
@@ -12,7 +12,11 @@ import { FAMILY_ALPHA, normalQuantile } from './mc.js';
 
 /** Comparisons in the conv Monte Carlo suite (test/montecarlo-conv.test.ts: 14 cases × 6 entries × 2 kernels). */
 export const CONV_SUITE_COMPARISONS = 14 * 12;
-export const CONV_Z_CRIT = normalQuantile(1 - FAMILY_ALPHA / (2 * CONV_SUITE_COMPARISONS));
+/** The two-sided normal quantile at a family-wise false-alarm rate of 1e−3 over `comparisons` (Bonferroni). */
+export function bonferroniZ(comparisons: number): number {
+  return normalQuantile(1 - FAMILY_ALPHA / (2 * comparisons));
+}
+export const CONV_Z_CRIT = bonferroniZ(CONV_SUITE_COMPARISONS);
 /** What the suite runs: widths 32 and 64, 128 networks each, a fixed seed. */
 export const CONV_MC_OPTIONS = { width: 32, samples: 128, seed: 7 };
 

@@ -108,6 +108,7 @@ describe('conv oracle on one pixel with 1-wide filters is the vector oracle', ()
     const cnn = resolved(
       [conv1(1, 0.2), { type: 'relu' }, { type: 'residual', alpha: 0.5, beta: 1, branch: [conv1(2), { type: 'erf' }, conv1(1, 0, false)] }],
       [{ type: 'flatten', weightVar: 2, biasVar: 0.1, trainable: true }],
+      'dim',
     );
     const opts = { width: 16, samples: 4, seed: 3, keepSamples: true };
     const a = monteCarlo(fc, X, opts);
@@ -117,6 +118,23 @@ describe('conv oracle on one pixel with 1-wide filters is the vector oracle', ()
       const v = b.perSample![k];
       expect(v.length).toBe(u.length);
       for (let e = 0; e < u.length; e++) expect(Math.abs(v[e]! - u[e]!)).toBeLessThanOrEqual(1e-12 * Math.max(1, Math.abs(u[e]!)));
+    }
+  });
+});
+
+describe('conv oracle follows inputScale', () => {
+  it('"none" is "dim" with the images scaled by √C0, sample by sample (bias-free ReLU: both kernels scale by C0)', () => {
+    const C0 = 3;
+    const x = Array.from({ length: 2 * C0 * 5 }, (_, e) => Math.cos(0.9 * e + 0.2));
+    const layers: ResolvedLayer[] = [conv({}), { type: 'relu' }, conv({ weightVar: 2, stride: 2 }), { type: 'relu' }];
+    const readout: ResolvedLayer[] = [{ type: 'gap', weightVar: 2, biasVar: 0, trainable: true }];
+    const opts = { width: 8, samples: 3, seed: 11, keepSamples: true };
+    const dim = monteCarloConv(resolved(layers, readout, 'dim'), { data: x, shape: [2, C0, 5] }, opts);
+    const none = monteCarloConv(resolved(layers, readout, 'none'), { data: x, shape: [2, C0, 5] }, opts);
+    for (const k of ['nngp', 'ntk'] as const) {
+      const u = dim.perSample![k];
+      const v = none.perSample![k];
+      for (let e = 0; e < u.length; e++) expect(Math.abs(v[e]! - C0 * u[e]!)).toBeLessThanOrEqual(1e-12 * Math.abs(C0 * u[e]!));
     }
   });
 });

@@ -5,8 +5,9 @@
  * spec, φ/φ′ and the summary statistics with it, nothing with the analytic path).
  *
  * Model (wave2.md §1.1, NTK parametrisation). A representation is C channels × P pixels with a
- * normaliser s (its kernel per pixel pair is s·Σ_c g_x[c, i]·g_z[c, j]); the input image has s = 1/C0,
- * so K0[i, j] = x[:, i]·z[:, j]/C0 whatever `inputScale` says. Vectors are representations with no
+ * normaliser s (its kernel per pixel pair is s·Σ_c g_x[c, i]·g_z[c, j]); the input image has s = 1/C0
+ * when `inputScale` is "dim" (K0[i, j] = x[:, i]·z[:, j]/C0, the spatial default) and s = 1 when it is
+ * "none" (K0 = x[:, i]·z[:, j]), as the spec says and the engine computes. Vectors are representations with no
  * spatial axis (P = 1), and a dense layer is a conv with one tap on them.
  * - conv: h[c′, I] = √(σ_w²·s/|A|)·Σ_{c, a∈A} W[c′, c, a]·g[c, s·I + a] + σ_b·b[c′], W, b ~ N(0, 1),
  *   A = {−r..r}^D; indices and output sizes as in `conv-geometry.ts`; output normaliser 1/width.
@@ -421,7 +422,8 @@ export function monteCarloConv(spec: ResolvedSpec, images: ImageBatch, options: 
   const outputAt = net[net.length - 1]!;
   const L = countResidualBlocks(all);
   const rng = new Rng(options.seed ?? 0);
-  const input: Rep = { C: C0, dims, s: 1 / C0, x: reps };
+  // The spec's input covariance: x·z/C0 ("dim") or x·z ("none"), per pixel pair.
+  const input: Rep = { C: C0, dims, s: spec.inputScale === 'dim' ? 1 / C0 : 1, x: reps };
 
   const valsK = new Float64Array(samples * m * m);
   const valsT = new Float64Array(samples * m * m);
