@@ -91,8 +91,8 @@ export async function runGram(opts: GramOptions, io: CliIO, terminal: boolean): 
   const name = spec ? (spec.name ?? null) : String(arch);
   const layout = parseLayout(opts.layout);
   // A matrix or images, as the arch takes them (a rank that does not fit is refused here).
-  const x1 = readKernelInput(opts.x1, spec ?? arch, layout, '--x1');
-  const x2 = opts.x2 !== undefined ? readKernelInput(opts.x2, spec ?? arch, layout, '--x2') : null;
+  const x1 = readKernelInput(opts.x1, arch, layout, '--x1');
+  const x2 = opts.x2 !== undefined ? readKernelInput(opts.x2, arch, layout, '--x2') : null;
   if (x2 && 'cols' in x1 && 'cols' in x2 && x2.cols !== x1.cols) throw new InputError(`x1 has ${x1.cols} features (columns) but x2 has ${x2.cols}`);
   if (opts.diagonal && x2) throw new InputError('--diagonal is defined for x1 × x1 only (omit --x2)');
   const program = spec ? archProgram(spec) : null;

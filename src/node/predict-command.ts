@@ -74,8 +74,8 @@ export async function runPredict(o: PredictCliOptions, io: CliIO): Promise<void>
   const spec = inf ? null : toSpec(arch);
   const name = spec ? (spec.name ?? null) : String(arch);
   const layout = parseLayout(o.layout);
-  const train = readKernelInput(o.train, spec ?? arch, layout, '--train');
-  const test = readKernelInput(o.test, spec ?? arch, layout, '--test');
+  const train = readKernelInput(o.train, arch, layout, '--train');
+  const test = readKernelInput(o.test, arch, layout, '--test');
   const targets = readTargetsFile(o.targets);
   const testLabels = o.testLabels !== undefined ? readTargetsFile(o.testLabels) : null;
   if (testLabels) {
