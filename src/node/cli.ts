@@ -62,7 +62,7 @@ that would not fit or would overwrite an input), 3 GPU failure (no adapter for i
     .description('Compute NNGP and/or NTK Gram matrices and write them as .npy (float64 or float32) or CSV.')
     .requiredOption('--arch <spec>', 'preset reference (name or name:key=value,...) or a JSON spec file')
     .requiredOption('--x1 <file>', 'inputs, one per row: .npy (any float/int dtype), .csv or .tsv; for a conv spec, images .npy [N, C, H, W] or [N, C, P]')
-    .option('--x2 <file>', 'second input matrix (default: x1, giving the symmetric X1 × X1)')
+    .option('--x2 <file>', 'second inputs, as --x1 (default: x1, giving the symmetric X1 × X1)')
     .option('--get <kernels>', 'nngp, ntk, or nngp,ntk (both in one pass; then --out must contain {kernel})', 'ntk')
     .requiredOption('--out <file>', 'output file: .npy (C order) or .csv (one matrix, small); {kernel} is replaced by nngp/ntk')
     .addOption(new Option('--dtype <type>', 'element type of .npy output').choices(['float64', 'float32']).default('float64'))
