@@ -137,6 +137,18 @@ describe('predict, select and analyze with conv specs', () => {
   });
 });
 
+describe('presets and spec', () => {
+  it('list cntk and rescnn with their citations', async () => {
+    const p = await runCli('presets');
+    expect(p.code).toBe(0);
+    expect(p.out).toMatch(/^cntk: .*\n  Arora, Du, Hu, Li, Salakhutdinov, Wang\..*\(arXiv:1904\.11955\)/m);
+    expect(p.out).toMatch(/^rescnn: .*\n  Barzilai, Geifman, Galun, Basri\..*\(arXiv:2211\.14810\)/m);
+    const s = await runCli('spec', 'rescnn:depth=2,alpha=0.5');
+    expect(s.code).toBe(0);
+    expect(s.out).toContain('Barzilai, Geifman, Galun, Basri');
+  });
+});
+
 describe('bad conv inputs: exit 2, one line, no file', () => {
   fs.writeFileSync(tmp('big.npy'), encodeNpy(new Float64Array(128 * 128), [1, 1, 128, 128]));
   fs.writeFileSync(
