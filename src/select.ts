@@ -209,6 +209,7 @@ function archName(arch: Arch): string {
 /**
  * k-fold cross-validation of kernel ridge regression over kernels × depths × relative ridges, from
  * one depth sweep; with `test`, the best setting refitted on all training rows and its test score.
+ * Inputs are [N, d] matrices, or images {data, shape} [N, C, H, W] / [N, C, P] for a conv spec.
  */
 export async function selectModel(arch: Arch, train: KernelInput, targets: Targets, options: SelectOptions): Promise<SelectResult> {
   const t0 = performance.now();
