@@ -191,6 +191,23 @@ function prepare(arch: Arch, x1: KernelInput, x2: KernelInput | null | undefined
   return { target, a, b, req };
 }
 
+/**
+ * Whether an arch takes images (a convolutional spec) rather than a [N, d] matrix: the decision
+ * kernel() makes, for callers (the CLI's file reader) that must know it before reading inputs.
+ */
+export function takesImages(arch: Arch): boolean {
+  if (typeof arch === 'string' && parseInfiniteDepthRef(arch)) return false;
+  return isSpatialSpec(toSpec(arch));
+}
+
+/**
+ * Every check kernel() makes before any work (the inputs and their pairing, sizes, memory, the
+ * backend a CPU-only arch cannot use), without computing: callers that create files first call it.
+ */
+export function checkKernel(arch: Arch, x1: KernelInput, x2?: KernelInput | null, options: KernelOptions = {}): void {
+  prepare(arch, x1, x2, options);
+}
+
 /** The executor for a prepared call: WebGPU when the backend choice resolves to a device, else the CPU. */
 async function executorFor(prep: Prepared, choice: BackendChoice | undefined): Promise<Executor<unknown>> {
   const ctx = await resolveBackend(prep.target.cpuOnly ? 'cpu' : (choice ?? 'cpu'));

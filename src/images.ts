@@ -3,6 +3,7 @@
  * 2-D (H×W) grid, given as a flat array and its shape, converted to one internal float64 form.
  */
 import { InputError } from './errors.js';
+import { toMatrix, type Matrix2D, type MatrixInput } from './matrix.js';
 
 /** Images as given: shape [N, C, H, W] or [N, C, P] ("nchw"), or [N, H, W, C] / [N, P, C] ("nhwc"). */
 export interface ImagesInput {
@@ -89,4 +90,20 @@ export function checkImagePair(x1: Images, x2: Images | null): void {
   if (x2.dims.length !== x1.dims.length || x2.dims.some((d, k) => d !== x1.dims[k])) {
     throw new InputError(`x1 images are ${x1.dims.join('×')} but x2 images are ${x2.dims.join('×')}: both must have the same size`);
   }
+}
+
+/** Whether an input is shaped as images (rank 3 or 4) rather than as a [N, d] matrix. */
+export function isImageShaped(x: unknown): x is ImagesInput {
+  return isImagesInput(x) && (x.shape.length === 3 || x.shape.length === 4);
+}
+
+/**
+ * An input as rows, for counting inputs and comparing them (duplicates): a matrix as it is, images
+ * as [N, C·P] with each image flattened in the order given. The kernel reads the input itself.
+ */
+export function inputRows(x: MatrixInput | ImagesInput, name: string): Matrix2D {
+  if (!isImageShaped(x)) return toMatrix(x as MatrixInput, name);
+  const n = x.shape[0]!;
+  const per = x.shape.slice(1).reduce((a, b) => a * b, 1);
+  return toMatrix({ data: x.data, shape: [n, per] }, name);
 }

@@ -14,7 +14,8 @@
  * gives NaN: it is reported in `warnings`, with the condition number and a suggested ridge.
  */
 import { CholeskyDecomposition, EigenvalueDecomposition, Matrix } from 'ml-matrix';
-import { kernel, type Arch, type Backend, type BackendChoice } from './api.js';
+import { checkKernel, kernel, type Arch, type Backend, type BackendChoice, type KernelInput } from './api.js';
+import { inputRows, isImageShaped } from './images.js';
 import { GpuError, InputError } from './errors.js';
 import { getGpu } from './gpu/device.js';
 import { GpuKernelMatrix } from './gpu/matvec.js';
@@ -341,24 +342,29 @@ const ridgeInfo = (opts: Checked, md: number): Pick<PredictionCore, 'ridge' | 'm
 /**
  * Predictions of the infinitely wide network `arch` trained on (train, targets), at `test`.
  * The kernel blocks K_XX, K_*X (and diag K_** for the variance) are computed on `options.backend`.
+ * Inputs are [N, d] matrices, or images {data, shape} [N, C, H, W] / [N, C, P] for a conv spec.
  */
 export async function predict(
   arch: Arch,
-  train: MatrixInput,
+  train: KernelInput,
   targets: Targets,
-  test: MatrixInput,
+  test: KernelInput,
   options: PredictOptions,
 ): Promise<PredictResult> {
   const opts = checkOptions(options);
-  const X = toMatrix(train, 'train');
-  const T = toMatrix(test, 'test');
-  if (X.cols !== T.cols) throw new InputError(`test inputs have ${T.cols} features but training inputs have ${X.cols}`);
-  // Check the targets before any kernel is computed.
+  // Rows for counts and duplicates; the kernel takes the inputs as given (images for a conv spec).
+  const X = inputRows(train, 'train');
+  const T = inputRows(test, 'test');
+  const images = isImageShaped(train) || isImageShaped(test);
+  if (!images && X.cols !== T.cols) throw new InputError(`test inputs have ${T.cols} features but training inputs have ${X.cols}`);
+  // Check the targets, and what the arch checks of the inputs (image channels and sizes), before any kernel is computed.
   toTargets(targets, X.rows, opts.classes);
   const kopts = { get: opts.kind, backend: options.backend ?? 'cpu' } as const;
-  const kxx = await kernel(arch, X, null, kopts);
-  const kxs = await kernel(arch, T, X, { ...kopts, backend: kxx.backend });
-  const kss = opts.variance ? await kernel(arch, T, null, { ...kopts, backend: kxx.backend, diagonal: true }) : null;
+  checkKernel(arch, images ? test : T, images ? train : X, kopts);
+  const [a, b] = images ? [train, test] : [X, T];
+  const kxx = await kernel(arch, a, null, kopts);
+  const kxs = await kernel(arch, b, a, { ...kopts, backend: kxx.backend });
+  const kss = opts.variance ? await kernel(arch, b, null, { ...kopts, backend: kxx.backend, diagonal: true }) : null;
   const blocks: KernelBlocks = {
     n: X.rows,
     m: T.rows,

@@ -17,7 +17,8 @@
  * - With `test`, the best setting is refitted on all training rows (λ = r × the mean diagonal over
  *   all of them) by `predictFromKernels`, exactly as `predict` with that relative ridge would.
  */
-import { kernelBlocks, program, resolveBackend, toSpec, type Arch, type Backend, type BackendChoice } from './api.js';
+import { checkKernel, kernelBlocks, program, resolveBackend, toSpec, type Arch, type Backend, type BackendChoice, type KernelInput } from './api.js';
+import { inputRows, isImageShaped } from './images.js';
 import type { KernelKind } from './result.js';
 import { InputError } from './errors.js';
 import { toMatrix, type Matrix2D, type MatrixInput } from './matrix.js';
@@ -42,7 +43,7 @@ export interface SelectOptions {
   /** Where the kernels are computed (default "cpu"); the solves are float64 on the CPU. */
   backend?: BackendChoice;
   /** Test inputs: the best setting is refitted on all training rows and predicts them. */
-  test?: MatrixInput;
+  test?: KernelInput;
   /** Test labels (needs `classes`): the test score is the accuracy. */
   testLabels?: ArrayLike<number>;
   /** Test targets (shaped like the training targets): the test score is the mean squared error. */
@@ -208,10 +209,14 @@ function archName(arch: Arch): string {
 /**
  * k-fold cross-validation of kernel ridge regression over kernels × depths × relative ridges, from
  * one depth sweep; with `test`, the best setting refitted on all training rows and its test score.
+ * Inputs are [N, d] matrices, or images {data, shape} [N, C, H, W] / [N, C, P] for a conv spec.
  */
-export async function selectModel(arch: Arch, train: MatrixInput, targets: Targets, options: SelectOptions): Promise<SelectResult> {
+export async function selectModel(arch: Arch, train: KernelInput, targets: Targets, options: SelectOptions): Promise<SelectResult> {
   const t0 = performance.now();
-  const X = toMatrix(train, 'train');
+  // Rows for the count; the kernel takes the inputs as given (images for a conv spec).
+  const X = inputRows(train, 'train');
+  const images = isImageShaped(train);
+  const xIn: KernelInput = images ? train : X;
   const n = X.rows;
   const o = checkOptions(arch, n, options);
   const Y = toTargets(targets, n, o.classes);
@@ -219,6 +224,7 @@ export async function selectModel(arch: Arch, train: MatrixInput, targets: Targe
   const oneD = o.classes === undefined && isOneD(targets);
   // Test inputs and their labels or targets: all checked before any kernel is computed.
   let T: Matrix2D | null = null;
+  let tIn: KernelInput | null = null;
   let testLabels: Float64Array | null = null;
   let testY: Matrix2D | null = null;
   if (options.testLabels !== undefined && options.testTargets !== undefined) throw new InputError('selectModel: give testLabels or testTargets, not both');
@@ -226,8 +232,11 @@ export async function selectModel(arch: Arch, train: MatrixInput, targets: Targe
     throw new InputError('selectModel: testLabels / testTargets need the test inputs (test)');
   }
   if (options.test !== undefined) {
-    T = toMatrix(options.test, 'test');
-    if (T.cols !== X.cols) throw new InputError(`test inputs have ${T.cols} features but training inputs have ${X.cols}`);
+    T = inputRows(options.test, 'test');
+    if (!images && !isImageShaped(options.test) && T.cols !== X.cols) throw new InputError(`test inputs have ${T.cols} features but training inputs have ${X.cols}`);
+    tIn = images || isImageShaped(options.test) ? options.test : T;
+    // What the arch checks of the pair (image channels and sizes) before any kernel is computed.
+    checkKernel(arch, tIn, xIn, { get: o.kinds });
     if (options.testLabels !== undefined) {
       if (o.classes === undefined) throw new InputError('selectModel: testLabels need classes (use testTargets for regression targets)');
       const labels = options.testLabels;
@@ -258,7 +267,7 @@ export async function selectModel(arch: Arch, train: MatrixInput, targets: Targe
   const grams = new Map<PredictKernel, Float64Array[]>();
   for (const k of o.kinds) grams.set(k, o.depths.map(() => new Float64Array(n * n)));
   let backend: Backend = 'cpu';
-  for await (const b of kernelBlocks(arch, X, null, {
+  for await (const b of kernelBlocks(arch, xIn, null, {
     get: o.kinds as KernelKind[],
     depths: 'all',
     backend: ctx ? 'webgpu' : 'cpu',
@@ -365,7 +374,7 @@ export async function selectModel(arch: Arch, train: MatrixInput, targets: Targe
     const tap = o.taps[o.depths.indexOf(best.depth)]!;
     const m = T.rows;
     const Ks = new Float64Array(m * n);
-    for await (const b of kernelBlocks(arch, T, X, {
+    for await (const b of kernelBlocks(arch, tIn!, xIn, {
       get: best.kernel,
       depths: 'all',
       backend: backend,

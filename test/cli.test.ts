@@ -349,9 +349,14 @@ const BAD: BadCase[] = [
     message: /v\.npy: expected a 2-D matrix .*shape \(5,\)/,
   },
   {
-    name: '3-D npy',
+    name: '3-D npy (images to a fully connected spec)',
     args: () => ['--arch', 'arora2019:depth=2', '--x1', writeRaw('t.npy', encodeNpy(new Array(12).fill(1), [2, 2, 3]))],
-    message: /t\.npy: expected a 2-D matrix .*shape \(2, 2, 3\)/,
+    message: /t\.npy: shape \(2, 2, 3\) is images, but arora2019:depth=2 is fully connected .*reshape the file to \[N, C·H·W\]/,
+  },
+  {
+    name: '5-D npy',
+    args: () => ['--arch', 'arora2019:depth=2', '--x1', writeRaw('t5.npy', encodeNpy(new Array(32).fill(1), [2, 2, 2, 2, 2]))],
+    message: /t5\.npy: expected a 2-D matrix .*shape \(2, 2, 2, 2, 2\)/,
   },
   {
     name: 'a matrix with no rows',

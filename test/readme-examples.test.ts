@@ -162,6 +162,8 @@ function writeFixtures(dir: string): void {
   npy('labels.npy', encodeNpy(labels, [labels.length], 'int64'));
   npy('tl.npy', encodeNpy(testLabels, [testLabels.length], 'int64'));
   npy('L.npy', encodeNpy(testLabels, [testLabels.length], 'int64'));
+  // Images for the conv examples: 4 one-channel 8×8 images [N, C, H, W], the first 256 values of X.
+  npy('images.npy', encodeNpy(Float64Array.from(X.flat().slice(0, 4 * 64)), [4, 1, 8, 8]));
   const csv = (rows: number[][]) => [rows[0]!.map((_, j) => `x${j}`).join(','), ...rows.map((r) => r.join(','))].join('\n') + '\n';
   writeFileSync(join(dir, 'X.csv'), csv(X));
   writeFileSync(join(dir, 'T.csv'), csv(Xtest));

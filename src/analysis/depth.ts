@@ -3,9 +3,13 @@
  * from one pass (the `depths: "all"` sweep of the CPU reference) — the depth limits and rates of
  * Hayou, Doucet & Rousseau (arXiv 1905.13654): for `arora2019`, Θ_L/(L+1) → 1/4 with rate
  * (3/8)·ln L/L at ρ = 0, and 1 − ρ_L ~ 9π²/(2L²).
+ *
+ * A convolutional spec takes images: x = u and z = ρu + √(1 − ρ²)·v with u, v the seeded orthogonal
+ * image pair of image-pair.ts (shape `imageShape`, default 1,8,8, each with ‖·‖² = C·P).
  */
-import { kernel, type Arch, type Backend, type BackendChoice } from '../api.js';
+import { takesImages, kernel, type Arch, type Backend, type BackendChoice, type KernelInput } from '../api.js';
 import { InputError } from '../errors.js';
+import { DEFAULT_IMAGE_SHAPE, imagePair, pairImages } from './image-pair.js';
 
 export interface DepthSweep {
   /** Input correlation ρ₀ = ⟨x, z⟩ of the unit inputs. */
@@ -22,15 +26,27 @@ export interface DepthSweep {
   ntk: number[];
   /** Θ_L(x, x). */
   ntkDiagonal: number[];
+  /** Conv specs: the shape of the image pair. */
+  imageShape?: number[];
   /** Where it was computed. */
   backend: Backend;
 }
 
 /** Every depth of `arch`'s depth loop (its last repeat) for x = e₁, z = ρ e₁ + √(1 − ρ²) e₂. */
-export async function depthSweep(arch: Arch, rho: number, options: { backend?: BackendChoice } = {}): Promise<DepthSweep> {
+export async function depthSweep(arch: Arch, rho: number, options: { backend?: BackendChoice; imageShape?: readonly number[] } = {}): Promise<DepthSweep> {
   if (typeof rho !== 'number' || !(rho >= -1 && rho <= 1)) throw new InputError(`depth sweep: rho must be in [−1, 1], got ${String(rho)}`);
-  const x = [[1, 0]];
-  const z = [[rho, Math.sqrt((1 - rho) * (1 + rho))]];
+  const s = Math.sqrt((1 - rho) * (1 + rho));
+  let x: KernelInput = [[1, 0]];
+  let z: KernelInput = [[rho, s]];
+  let imageShape: number[] | undefined;
+  if (takesImages(arch)) {
+    const pair = imagePair(options.imageShape ?? DEFAULT_IMAGE_SHAPE);
+    x = pairImages(pair, [[1, 0]]);
+    z = pairImages(pair, [[rho, s]]);
+    imageShape = pair.shape;
+  } else if (options.imageShape !== undefined) {
+    throw new InputError('depth sweep: imageShape is for convolutional specs (a fully connected spec takes unit vectors)');
+  }
   const backend = options.backend ?? 'cpu';
   const r = await kernel(arch, x, z, { depths: 'all', backend });
   const d = await kernel(arch, x, null, { depths: 'all', diagonal: true, backend });
@@ -48,6 +64,7 @@ export async function depthSweep(arch: Arch, rho: number, options: { backend?: B
     ntkNormalized: t.map((v, i) => v / td[i]!),
     ntk: t,
     ntkDiagonal: td,
+    ...(imageShape ? { imageShape } : {}),
     backend: r.backend,
   };
 }

@@ -5,10 +5,16 @@
  *
  * Inputs: x = e₁ and z(θ) = cos θ·e₁ + sin θ·e₂ in R^dim, both of unit norm, so that only the angle
  * varies (with inputScale "dim" and biases, dim changes the kernel; without biases it does not).
+ *
+ * Convolutional specs take images: x = u and z(θ) = cos θ·u + sin θ·v, with u, v a fixed seeded
+ * orthogonal pair of images of shape `imageShape` ([C, H, W] or [C, P], default 1,8,8), each
+ * scaled so that its mean per-pixel squared norm divided by C is 1 (‖u‖² = ‖v‖² = C·P; see
+ * image-pair.ts). `dim` is for fully connected specs and `imageShape` for conv specs only.
  */
-import { kernel, type Arch, type Backend, type BackendChoice } from '../api.js';
+import { kernel, takesImages, type Arch, type Backend, type BackendChoice, type KernelInput } from '../api.js';
 import { InputError } from '../errors.js';
 import type { KernelKind } from '../result.js';
+import { DEFAULT_IMAGE_SHAPE, imagePair, pairImages } from './image-pair.js';
 
 export interface ProfileOptions {
   /** Which kernel (default "ntk"). */
@@ -17,15 +23,20 @@ export interface ProfileOptions {
   angles?: readonly number[];
   /** Number of equally spaced angles in [0, π] when `angles` is not given (default 181). */
   points?: number;
-  /** Input dimension (default 2). */
+  /** Input dimension of a fully connected spec (default 2). */
   dim?: number;
+  /** Conv specs: the shape [C, H, W] or [C, P] of the image pair (default [1, 8, 8]). */
+  imageShape?: readonly number[];
   /** "cpu" (float64, default), "webgpu" (f32 with carried gaps, ~1e−7 relative) or "auto". */
   backend?: BackendChoice;
 }
 
 export interface Profile {
   kind: KernelKind;
+  /** Fully connected specs: the input dimension (conv specs: C·P, the values per image). */
   dim: number;
+  /** Conv specs: the shape of the image pair. */
+  imageShape?: number[];
   /** θ in radians. */
   angles: number[];
   /** K(θ). */
@@ -52,12 +63,31 @@ function checkDim(dim: number): void {
   if (!Number.isInteger(dim) || dim < 2) throw new InputError(`profile: dim must be an integer ≥ 2, got ${String(dim)}`);
 }
 
+/**
+ * The inputs at angles θ for `arch`: unit vectors in R^dim (fully connected) or images of the seeded
+ * pair (conv); x is the one at θ = 0. Refuses dim for a conv spec and imageShape for an FC one.
+ */
+export function anglePoints(
+  arch: Arch,
+  angles: readonly number[],
+  o: { dim?: number | undefined; imageShape?: readonly number[] | undefined },
+  what = 'profile',
+): { x: KernelInput; z: KernelInput; dim: number; imageShape?: number[] } {
+  if (takesImages(arch)) {
+    if (o.dim !== undefined) throw new InputError(`${what}: dim is for fully connected specs; a conv spec takes imageShape (C,H,W or C,P)`);
+    const pair = imagePair(o.imageShape ?? DEFAULT_IMAGE_SHAPE);
+    return { x: pairImages(pair, [[1, 0]]), z: pairImages(pair, angles.map((t) => [Math.cos(t), Math.sin(t)] as const)), dim: pair.u.length, imageShape: pair.shape };
+  }
+  if (o.imageShape !== undefined) throw new InputError(`${what}: imageShape is for convolutional specs; a fully connected spec takes dim`);
+  const dim = o.dim ?? 2;
+  checkDim(dim);
+  return { ...unitPairs(angles, dim), dim };
+}
+
 /** K(e₁, z(θ)) over angles in [0, π] on the chosen backend (float64 CPU reference by default). */
 export async function kernelProfile(arch: Arch, options: ProfileOptions = {}): Promise<Profile> {
   const kind = options.kind ?? 'ntk';
   if (kind !== 'nngp' && kind !== 'ntk') throw new InputError(`profile: kind must be "nngp" or "ntk", got ${JSON.stringify(kind)}`);
-  const dim = options.dim ?? 2;
-  checkDim(dim);
   let angles: number[];
   if (options.angles !== undefined) {
     angles = [...options.angles];
@@ -70,12 +100,12 @@ export async function kernelProfile(arch: Arch, options: ProfileOptions = {}): P
     if (!Number.isInteger(n) || n < 2) throw new InputError(`profile: points must be an integer ≥ 2, got ${String(n)}`);
     angles = Array.from({ length: n }, (_, i) => (i === n - 1 ? Math.PI : (Math.PI * i) / (n - 1)));
   }
-  const { x, z } = unitPairs([0, ...angles], dim);
+  const { x, z, dim, imageShape } = anglePoints(arch, [0, ...angles], options);
   const r = await kernel(arch, x, z, { get: kind, backend: options.backend ?? 'cpu' });
   const row = r[kind]!;
   const k0 = row[0]!;
   const values = Array.from(row.subarray(1));
-  return { kind, dim, angles, values, normalized: values.map((v) => v / k0), k0, backend: r.backend };
+  return { kind, dim, ...(imageShape ? { imageShape } : {}), angles, values, normalized: values.map((v) => v / k0), k0, backend: r.backend };
 }
 
 /**
@@ -93,7 +123,7 @@ export async function kernelProfile(arch: Arch, options: ProfileOptions = {}): P
  */
 export async function cuspSlope(
   arch: Arch,
-  options: { kind?: KernelKind; dim?: number; backend?: BackendChoice } = {},
+  options: { kind?: KernelKind; dim?: number; imageShape?: readonly number[]; backend?: BackendChoice } = {},
 ): Promise<number> {
   return (await cuspSlopeEstimate(arch, options)).slope;
 }
@@ -101,13 +131,14 @@ export async function cuspSlope(
 /** cuspSlope with its backend and an estimate of its error. */
 export async function cuspSlopeEstimate(
   arch: Arch,
-  options: { kind?: KernelKind; dim?: number; backend?: BackendChoice } = {},
+  options: { kind?: KernelKind; dim?: number; imageShape?: readonly number[]; backend?: BackendChoice } = {},
 ): Promise<{ slope: number; errorEstimate: number; backend: Backend }> {
   const kind = options.kind ?? 'ntk';
-  const dim = options.dim ?? 2;
+  const dim = options.dim;
   const backend = options.backend ?? 'cpu';
+  const inputs = { ...(dim !== undefined ? { dim } : {}), ...(options.imageShape !== undefined ? { imageShape: options.imageShape } : {}) };
   // Decide the backend first: the step size depends on the arithmetic.
-  const probe = await kernelProfile(arch, { kind, dim, angles: [1e-5, 2e-5], backend });
+  const probe = await kernelProfile(arch, { kind, ...inputs, angles: [1e-5, 2e-5], backend });
   if (probe.backend === 'cpu') {
     const s1 = (1 - probe.normalized[0]!) / 1e-5;
     const s2 = (1 - probe.normalized[1]!) / 2e-5;
@@ -117,12 +148,12 @@ export async function cuspSlopeEstimate(
   // The fit must see the cusp at its own scale: θ ~ 1/slope (a depth-L MLP has slope L/(2π)). Start
   // at h = 0.01 and shrink h to 0.01/slope until it settles (the first fits underestimate steep cusps).
   let h = 0.01;
-  let fit = await gpuCuspFit(arch, kind, dim, h);
+  let fit = await gpuCuspFit(arch, kind, dim ?? 2, h);
   for (let it = 0; it < 8; it++) {
     const next = Math.max(GPU_MIN_STEP, 0.01 / Math.max(1, Math.abs(fit.d4)));
     if (next >= h / 2) break;
     h = next;
-    fit = await gpuCuspFit(arch, kind, dim, h);
+    fit = await gpuCuspFit(arch, kind, dim ?? 2, h);
   }
   // Truncation: the change from the degree-3 fit. Rounding: each normalised value carries ~η of
   // f32 error, and the degree-4 formula's weights sum to 128/12 per h.

@@ -5,8 +5,12 @@
  * of its discrete second derivative (how wiggly/kinked it is) and its RMS error against the target
  * function. The NTK's cusp at θ = 0 puts kinks at the training points, which the second derivative
  * sees; a residual network with small α has a flatter cusp and a smoother interpolant.
+ *
+ * A convolutional spec takes the circle cos t·u + sin t·v in the plane of the seeded image pair
+ * of image-pair.ts (shape `imageShape`), as the profile does.
  */
 import { kernel, type Arch, type Backend, type BackendChoice } from '../api.js';
+import { anglePoints } from './profile.js';
 import { InputError } from '../errors.js';
 import type { KernelKind } from '../result.js';
 import { predictFromKernels } from '../predict.js';
@@ -23,6 +27,8 @@ export interface CircleInterpolantOptions {
   /** Kernel (default "ntk"). */
   kind?: KernelKind;
   backend?: BackendChoice;
+  /** Conv specs: the shape [C, H, W] or [C, P] of the image pair (default [1, 8, 8]). */
+  imageShape?: readonly number[];
 }
 
 export interface CircleInterpolant {
@@ -41,7 +47,9 @@ export interface CircleInterpolant {
   backend: Backend;
 }
 
-const circle = (angles: readonly number[]) => angles.map((t) => [Math.cos(t), Math.sin(t)]);
+/** The points at angles t on the unit circle of R² (fully connected) or in the image pair's plane (conv). */
+const circle = (arch: Arch, angles: readonly number[], imageShape: readonly number[] | undefined) =>
+  anglePoints(arch, angles, { dim: undefined, imageShape }, 'circle interpolant').z;
 
 /** Tirer et al.'s interpolation experiment for one architecture. */
 export async function circleInterpolant(arch: Arch, options: CircleInterpolantOptions = {}): Promise<CircleInterpolant> {
@@ -56,8 +64,9 @@ export async function circleInterpolant(arch: Arch, options: CircleInterpolantOp
   const h = (2 * Math.PI) / M;
   const test = Array.from({ length: M }, (_, j) => h * (j - M / 2));
   const backend = options.backend ?? 'cpu';
-  const kxx = await kernel(arch, circle(train), null, { get: kind, backend });
-  const ktx = await kernel(arch, circle(test), circle(train), { get: kind, backend });
+  const trainPoints = circle(arch, train, options.imageShape);
+  const kxx = await kernel(arch, trainPoints, null, { get: kind, backend });
+  const ktx = await kernel(arch, circle(arch, test, options.imageShape), trainPoints, { get: kind, backend });
   const y = train.map(f);
   for (const v of y) if (!Number.isFinite(v)) throw new InputError('circle interpolant: the target function returned a non-finite value');
   const core = predictFromKernels({ n: train.length, m: M, train: kxx[kind]!, testTrain: ktx[kind]! }, y, { kernel: kind, ridge });

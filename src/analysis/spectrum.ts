@@ -15,11 +15,11 @@
  * n·ε·λmax of the exact one (`resolution` below). A λmin under the resolution — or ≤ 0 — is not
  * resolved: κ is then reported as Infinity (λmin ≤ 0) or flagged, never clamped.
  */
-import { kernel, kernelBlocks, program, resolveBackend, toSpec, type Arch, type BackendChoice, type Backend } from '../api.js';
+import { kernel, kernelBlocks, program, resolveBackend, toSpec, type Arch, type BackendChoice, type Backend, type KernelInput } from '../api.js';
+import { inputRows, isImageShaped } from '../images.js';
 import type { KernelKind } from '../result.js';
 import { InputError } from '../errors.js';
 import { GpuKernelMatrix } from '../gpu/matvec.js';
-import { toMatrix, type MatrixInput } from '../matrix.js';
 import { lanczos, type LanczosOptions, type LanczosResult, type MatMul } from '../solve/lanczos.js';
 import { symmetricEigenvalues } from '../solve/symmetric-eigen.js';
 
@@ -161,9 +161,9 @@ function checkDenseN(n: number, maxN: number | undefined, where: string): void {
 }
 
 /** Every eigenvalue (descending) and the condition number of the NNGP and/or NTK Gram of X's rows. */
-export async function gramSpectrum(arch: Arch, X: MatrixInput, options: GramSpectrumOptions = {}): Promise<GramSpectrum> {
+export async function gramSpectrum(arch: Arch, X: KernelInput, options: GramSpectrumOptions = {}): Promise<GramSpectrum> {
   const kinds = kindList(options.kind, 'gramSpectrum');
-  const n = toMatrix(X, 'X').rows;
+  const n = inputRows(X, 'X').rows;
   checkDenseN(n, options.maxN, 'gramSpectrum');
   const r = await kernel(arch, X, null, { get: kinds, backend: options.backend ?? 'cpu' });
   const out: GramSpectrum = { arch: archLabel(arch), n, backend: r.backend, normalized: options.normalize ?? false };
@@ -224,11 +224,13 @@ export interface ArchConditioning {
  * n²·(chosen depths)·(kernels) float64 plus one block. Note that for presets with α = L^(−γ) the
  * sweep entry t is the first t blocks of the depth-L network (α fixed by L), not the depth-t preset.
  */
-export async function conditioningVsDepth(archs: readonly Arch[], X: MatrixInput, options: ConditioningOptions = {}): Promise<ArchConditioning[]> {
+export async function conditioningVsDepth(archs: readonly Arch[], X: KernelInput, options: ConditioningOptions = {}): Promise<ArchConditioning[]> {
   if (!Array.isArray(archs) || archs.length === 0) throw new InputError('conditioningVsDepth: archs must be a non-empty array');
   const kinds = kindList(options.kind, 'conditioningVsDepth');
-  const Xm = toMatrix(X, 'X');
-  const n = Xm.rows;
+  const rows = inputRows(X, 'X');
+  // Images go to the kernel as given (conv specs); a matrix as checked here.
+  const Xm = isImageShaped(X) ? X : rows;
+  const n = rows.rows;
   checkDenseN(n, options.maxN, 'conditioningVsDepth');
   const maxBytes = options.maxBytes ?? CONDITIONING_MAX_BYTES;
   if (!(maxBytes > 0)) throw new InputError(`conditioningVsDepth: maxBytes must be > 0, got ${String(maxBytes)}`);
@@ -341,11 +343,12 @@ export interface LeadingEigenvalues extends LanczosResult {
  * Default tol: 1e-10 with float64 products, 1e-6 with f32 products (which cannot resolve the
  * Lanczos relation much below their rounding, ≈ 1e-7·λmax).
  */
-export async function leadingEigenvalues(arch: Arch, X: MatrixInput, options: LeadingEigenvaluesOptions = {}): Promise<LeadingEigenvalues> {
+export async function leadingEigenvalues(arch: Arch, X: KernelInput, options: LeadingEigenvaluesOptions = {}): Promise<LeadingEigenvalues> {
   const kind = options.kind ?? 'ntk';
   kindList(kind, 'leadingEigenvalues');
-  const Xm = toMatrix(X, 'X');
-  const n = Xm.rows;
+  const rows = inputRows(X, 'X');
+  const Xm = isImageShaped(X) ? X : rows;
+  const n = rows.rows;
   const k = options.k ?? 6;
   if (!Number.isInteger(k) || k < 1 || k > n) throw new InputError(`leadingEigenvalues: k must be an integer in [1, n = ${n}], got ${String(k)}`);
   const ctx = await resolveBackend(options.backend ?? 'cpu');

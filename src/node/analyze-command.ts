@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import Papa from 'papaparse';
 import { Command, Option } from 'commander';
 import { InputError } from '../errors.js';
-import { program as archProgram, type Arch, type BackendChoice } from '../api.js';
+import { program as archProgram, takesImages, type Arch, type BackendChoice, type KernelInput } from '../api.js';
 import { renderSvg } from '../plot/chart.js';
 import type { AnalysisReport } from '../analysis/report.js';
 import { decayReport, depthReport, fluctuationsReport, infiniteReport, leadingReport, profileReport, reportJsonReplacer, spectrumReport } from '../analysis/report.js';
@@ -18,18 +18,18 @@ import { MAX_RESULT_ELEMENTS } from '../result.js';
 import { spherePoints } from '../mc/rng.js';
 import { toMatrix } from '../matrix.js';
 import { resntkDepthTableOn } from '../analysis/infinite.js';
-import { readMatrixFile } from './files.js';
-import type { Matrix2D } from '../matrix.js';
+import { inputCount, kernelInputOf, parseLayout, readInputArray, type InputArray } from './files.js';
 import { spectralDecay } from '../analysis/spectral.js';
 import { cuspSlopeEstimate, kernelProfile } from '../analysis/profile.js';
 import { depthSweep } from '../analysis/depth.js';
 import { circleInterpolant } from '../analysis/smoothness.js';
 import { readArch } from './files.js';
+import { checkImageShape } from '../analysis/image-pair.js';
 import { parseDepthList } from './lists.js';
 import { checkDistinctPaths, checkOutputPath, writeTextFilesAtomic } from './files.js';
 import { interruptionPoint } from './signals.js';
 import { useNodeWebGPU } from './webgpu.js';
-import type { CliIO } from './cli-io.js';
+import { layoutOption, type CliIO } from './cli-io.js';
 import type { KernelKind } from '../result.js';
 
 export interface CommonOptions {
@@ -79,6 +79,30 @@ export function outputPaths(prefix: string): { json: string; csv: string; svg: s
 function archs(o: CommonOptions): string[] {
   if (!o.arch || o.arch.length === 0) throw new InputError('give at least one --arch');
   return o.arch;
+}
+
+/** `--image-shape C,H,W` or `C,P`: the image pair of the one-angle analyses for conv specs. */
+function imageShapeOf(v: string | undefined): number[] | undefined {
+  if (v === undefined) return undefined;
+  return checkImageShape(numList(v, '--image-shape', { min: 1, integer: true }), '--image-shape');
+}
+
+/**
+ * Which of the --arch values take images (conv specs). An option for one kind only, given when no
+ * arch is of that kind, is refused rather than ignored.
+ */
+function imageArchs(list: string[], given: { imageShape?: boolean; dim?: boolean }): boolean[] {
+  const conv = list.map((a) => takesImages(readArch(a)));
+  if (given.imageShape && !conv.some(Boolean)) throw new InputError('--image-shape is for convolutional specs (their inputs are images); every --arch here is fully connected');
+  if (given.dim && !conv.some((c) => !c)) throw new InputError('--dim is for fully connected specs; a convolutional spec takes --image-shape C,H,W or C,P');
+  return conv;
+}
+
+/** Refuses a conv spec in an analysis defined for fully connected inputs (unit vectors, the sphere). */
+function refuseConv(list: string[], analysis: string, why: string): void {
+  for (const a of list) {
+    if (takesImages(readArch(a))) throw new InputError(`analyze ${analysis}: --arch ${a} is convolutional, and ${why}`);
+  }
 }
 
 /** Writes (or prints) a report. */
@@ -156,23 +180,35 @@ Examples:
       .addOption(archOption())
       .addOption(kindOption())
       .option('--points <n>', 'equally spaced angles in [0, π]', '181')
-      .option('--dim <d>', 'input dimension (matters only with biases and inputScale "dim")', '2')
-      .option('--no-interpolant', "skip Tirer et al.'s interpolation experiment (6 points on the circle, 4096 test angles)"),
+      .option('--dim <d>', 'input dimension of fully connected specs (matters only with biases and inputScale "dim")', '2')
+      .option(
+        '--image-shape <shape>',
+        'conv specs: C,H,W (images) or C,P (signals) of the seeded orthogonal image pair u, v, each scaled so that its mean per-pixel squared norm / C is 1; x = u, z(θ) = cos θ·u + sin θ·v (default 1,8,8)',
+      )
+      .option('--no-interpolant', "skip Tirer et al.'s interpolation experiment (6 points on the circle, 4096 test angles; about a minute per conv spec with a gap readout)"),
   )
-    .addHelpText('after', '\nExample:\n  webntk analyze profile --arch tirer2021:depth=5,alpha=0.1 --arch tirer2021:depth=5,alpha=1 --arch mlp:depth=5 --out tirer')
-    .action(async (o: CommonOptions & { kind: KernelKind; points: string; dim: string; interpolant: boolean }) => {
+    .addHelpText(
+      'after',
+      '\nExamples:\n  webntk analyze profile --arch tirer2021:depth=5,alpha=0.1 --arch tirer2021:depth=5,alpha=1 --arch mlp:depth=5 --out tirer\n  webntk analyze profile --arch cntk:depth=5 --image-shape 3,8,8 --no-interpolant --out cntk',
+    )
+    .action(async (o: CommonOptions & { kind: KernelKind; points: string; dim: string; imageShape?: string; interpolant: boolean }, cmd: Command) => {
       await prepareBackend(o);
       const points = num(o.points, '--points', { min: 2, max: 1_000_000, integer: true });
       const dim = num(o.dim, '--dim', { min: 2, max: 65536, integer: true });
+      const imageShape = imageShapeOf(o.imageShape);
+      const conv = imageArchs(archs(o), { imageShape: imageShape !== undefined, dim: cmd.getOptionValueSource('dim') === 'cli' });
       const items = [];
-      for (const a of archs(o)) {
+      for (const [i, a] of archs(o).entries()) {
         const arch = readArch(a);
-        const profile = await kernelProfile(arch, { kind: o.kind, points, dim, backend: o.backend });
-        const cusp = await cuspSlopeEstimate(arch, { kind: o.kind, dim, backend: o.backend });
-        const interpolant = o.interpolant ? await circleInterpolant(arch, { kind: o.kind, backend: o.backend }) : undefined;
+        // Fully connected specs take unit vectors in R^dim, conv specs the image pair.
+        const inputs = conv[i] ? (imageShape ? { imageShape } : {}) : { dim };
+        const profile = await kernelProfile(arch, { kind: o.kind, points, ...inputs, backend: o.backend });
+        const cusp = await cuspSlopeEstimate(arch, { kind: o.kind, ...inputs, backend: o.backend });
+        const interpolant = o.interpolant ? await circleInterpolant(arch, { kind: o.kind, backend: o.backend, ...(conv[i] && imageShape ? { imageShape } : {}) }) : undefined;
         items.push({ arch: a, profile, cusp, ...(interpolant ? { interpolant } : {}) });
       }
-      await emit(profileReport(items, { archs: o.arch, kind: o.kind, points, dim, backend: items[0]!.profile.backend }), o, io);
+      const shapes = items.map((it) => it.profile.imageShape).find((x) => x);
+      await emit(profileReport(items, { archs: o.arch, kind: o.kind, points, dim, ...(shapes ? { imageShape: shapes } : {}), backend: items[0]!.profile.backend }), o, io);
     });
 
   withCommon(
@@ -181,16 +217,25 @@ Examples:
       .description("Every depth of each arch's depth loop in one pass for two unit inputs at correlation ρ: normalised NTK and 1 − ρ_L (Hayou et al.).")
       .addOption(archOption('; its depth is the largest L'))
       .option('--rho <r>', 'input correlation ρ ∈ [−1, 1]', '0')
-      .option('--ntk-limit <r>', 'the limit r∞ of the normalised NTK, if known (1/4 for ReLU MLPs at ρ < 1): also fit L·(r_L − r∞) against ln L'),
+      .option('--ntk-limit <r>', 'the limit r∞ of the normalised NTK, if known (1/4 for ReLU MLPs at ρ < 1): also fit L·(r_L − r∞) against ln L')
+      .option('--image-shape <shape>', 'conv specs: C,H,W or C,P of the seeded orthogonal image pair u, v (as in analyze profile); x = u, z = ρu + √(1−ρ²)·v (default 1,8,8)'),
   )
-    .addHelpText('after', '\nExample:\n  webntk analyze depth --arch arora2019:depth=100000 --arch belfer2021:depth=100000,alpha=1 --rho 0 --ntk-limit 0.25 --out depth')
-    .action(async (o: CommonOptions & { rho: string; ntkLimit?: string }) => {
+    .addHelpText(
+      'after',
+      '\nExamples:\n  webntk analyze depth --arch arora2019:depth=100000 --arch belfer2021:depth=100000,alpha=1 --rho 0 --ntk-limit 0.25 --out depth\n  webntk analyze depth --arch cntk:depth=20,readout=flatten --rho 0.5 --image-shape 1,16 --out cntk-depth',
+    )
+    .action(async (o: CommonOptions & { rho: string; ntkLimit?: string; imageShape?: string }) => {
       await prepareBackend(o);
       const rho = num(o.rho, '--rho', { min: -1, max: 1 });
       const ntkLimit = o.ntkLimit !== undefined ? num(o.ntkLimit, '--ntk-limit', { min: -1, max: 1 }) : undefined;
+      const imageShape = imageShapeOf(o.imageShape);
+      const conv = imageArchs(archs(o), { imageShape: imageShape !== undefined });
       const items = [];
-      for (const a of archs(o)) items.push({ arch: a, sweep: await depthSweep(readArch(a), rho, { backend: o.backend }) });
-      await emit(depthReport(items, { archs: o.arch, rho, backend: items[0]!.sweep.backend, ...(ntkLimit !== undefined ? { ntkLimit } : {}) }), o, io);
+      for (const [i, a] of archs(o).entries()) {
+        items.push({ arch: a, sweep: await depthSweep(readArch(a), rho, { backend: o.backend, ...(conv[i] && imageShape ? { imageShape } : {}) }) });
+      }
+      const shapes = items.map((it) => it.sweep.imageShape).find((x) => x);
+      await emit(depthReport(items, { archs: o.arch, rho, ...(shapes ? { imageShape: shapes } : {}), backend: items[0]!.sweep.backend, ...(ntkLimit !== undefined ? { ntkLimit } : {}) }), o, io);
     });
 
   withCommon(
@@ -206,6 +251,7 @@ Examples:
     .addHelpText('after', '\nExample:\n  webntk analyze decay --arch belfer2021:depth=10,gamma=1 --arch belfer2021:depth=10,gamma=0.5 --arch arora2019:depth=3 --kmax 64 --out decay')
     .action(async (o: CommonOptions & { kind: KernelKind; dim: string; kmax: string; fit?: string }) => {
       await prepareBackend(o);
+      refuseConv(archs(o), 'decay', 'the Mercer decomposition on the sphere S^(dim−1) is defined for fully connected specs (unit vector inputs)');
       const dim = num(o.dim, '--dim', { min: 2, max: 256, integer: true });
       const kmax = num(o.kmax, '--kmax', { min: 1, max: 4096, integer: true });
       let fitRange: [number, number] | undefined;
@@ -226,7 +272,8 @@ Examples:
       .command('spectrum')
       .description('Eigenvalues and condition numbers of Gram matrices against depth, several archs at once, every depth from one pass (Barzilai et al.); --lanczos k for the k leading eigenvalues of large Grams.')
       .addOption(archOption('; the sweep runs to its depth'))
-      .option('--x <file>', 'inputs, one per row (.npy, .csv, .tsv)')
+      .option('--x <file>', 'inputs, one per row (.npy, .csv, .tsv); for conv specs, images .npy [N, C, H, W] or [N, C, P]')
+      .addOption(layoutOption())
       .option('--random <n,d>', 'instead of --x: n seeded random points on the unit sphere S^(d−1)', '100,10')
       .option('--seed <s>', 'seed of --random', '0')
       .addOption(new Option('--kind <kernels>', 'nngp, ntk or nngp,ntk').default('nngp,ntk'))
@@ -239,17 +286,24 @@ Examples:
       'after',
       '\nExamples:\n  webntk analyze spectrum --arch arora2019:depth=128 --arch resnet:depth=128,alpha=1,trainStem=false,trainReadout=false --random 100,10 --out cond\n  webntk analyze spectrum --arch densenet:depth=20 --x X.npy --lanczos 20 --kind ntk --backend webgpu --out top',
     )
-    .action(async (o: CommonOptions & { x?: string; random: string; seed: string; kind: string; depths?: string; raw?: boolean; eigenvalues?: boolean; lanczos?: string }) => {
+    .action(async (o: CommonOptions & { x?: string; layout?: string; random: string; seed: string; kind: string; depths?: string; raw?: boolean; eigenvalues?: boolean; lanczos?: string }) => {
       await prepareBackend(o);
       // --lanczos takes one kernel: the NTK unless --kind says otherwise.
       const kinds = (o.lanczos !== undefined && o.kind === 'nngp,ntk' ? 'ntk' : o.kind).split(',').map((s) => s.trim());
       for (const k of kinds) if (k !== 'nngp' && k !== 'ntk') throw new InputError(`--kind must be nngp, ntk or nngp,ntk, got "${o.kind}"`);
-      let X: Matrix2D;
+      const layout = parseLayout(o.layout);
+      // --x is read once and taken as each arch takes it (a matrix, or images for a conv spec).
+      let file: InputArray | null = null;
+      let X: KernelInput;
       let inputs: string;
       if (o.x !== undefined) {
-        X = readMatrixFile(o.x);
+        file = readInputArray(o.x);
+        X = kernelInputOf(file, readArch(archs(o)[0]!), layout, '--x');
+        for (const a of archs(o).slice(1)) kernelInputOf(file, readArch(a), layout, '--x');
         inputs = o.x;
       } else {
+        if (layout !== undefined) throw new InputError('--layout applies to image inputs given with --x');
+        refuseConv(archs(o), 'spectrum', '--random draws points on the sphere for fully connected specs: give images with --x (.npy [N, C, H, W] or [N, C, P])');
         const nd = numList(o.random, '--random', { min: 1, integer: true });
         if (nd.length !== 2 || nd[1]! < 2) throw new InputError(`--random must be "n,d" with d ≥ 2, got "${o.random}"`);
         // Check the size before drawing the points: the dense solver's cap, or a Gram that fits in memory for Lanczos.
@@ -261,10 +315,13 @@ Examples:
       }
       const normalize = !o.raw;
       if (o.lanczos !== undefined) {
-        const k = num(o.lanczos, '--lanczos', { min: 1, max: X.rows, integer: true });
+        const k = num(o.lanczos, '--lanczos', { min: 1, max: inputCount(X), integer: true });
         if (kinds.length !== 1) throw new InputError('--lanczos takes one --kind (nngp or ntk)');
         const items = [];
-        for (const a of archs(o)) items.push({ arch: a, result: await leadingEigenvalues(readArch(a), X, { k, kind: kinds[0] as KernelKind, backend: o.backend, normalize }) });
+        for (const a of archs(o)) {
+          const arch = readArch(a);
+          items.push({ arch: a, result: await leadingEigenvalues(arch, file ? kernelInputOf(file, arch, layout, '--x') : X, { k, kind: kinds[0] as KernelKind, backend: o.backend, normalize }) });
+        }
         await emit(leadingReport(items, { archs: o.arch, inputs, kind: kinds[0], k, normalize, backend: items[0]!.result.backend }), o, io);
         return;
       }
@@ -273,7 +330,7 @@ Examples:
       const items = [];
       for (const a of archs(o)) {
         const arch = readArch(a);
-        const [result] = await conditioningVsDepth([arch], X, {
+        const [result] = await conditioningVsDepth([arch], file ? kernelInputOf(file, arch, layout, '--x') : X, {
           kind: kinds as KernelKind[],
           backend: o.backend,
           normalize,

@@ -21,7 +21,7 @@ import { describeSpec } from '../spec/describe.js';
 import { addAnalyzeCommand } from './analyze-command.js';
 import { addSelectCommand } from './select-command.js';
 import { launch, TTY_ENV } from './quiet.js';
-import { EXIT_BAD_INPUT, EXIT_DEVICE, EXIT_INTERNAL, EXIT_IO, EXIT_OK, type CliIO } from './cli-io.js';
+import { EXIT_BAD_INPUT, EXIT_DEVICE, EXIT_INTERNAL, EXIT_IO, EXIT_OK, layoutOption, type CliIO } from './cli-io.js';
 
 export { EXIT_BAD_INPUT, EXIT_DEVICE, EXIT_INTERNAL, EXIT_IO, EXIT_OK } from './cli-io.js';
 export type { CliIO } from './cli-io.js';
@@ -61,8 +61,8 @@ that would not fit or would overwrite an input), 3 GPU failure (no adapter for i
     .command('gram')
     .description('Compute NNGP and/or NTK Gram matrices and write them as .npy (float64 or float32) or CSV.')
     .requiredOption('--arch <spec>', 'preset reference (name or name:key=value,...) or a JSON spec file')
-    .requiredOption('--x1 <file>', 'inputs, one per row: .npy (any float/int dtype), .csv or .tsv')
-    .option('--x2 <file>', 'second input matrix (default: x1, giving the symmetric X1 × X1)')
+    .requiredOption('--x1 <file>', 'inputs, one per row: .npy (any float/int dtype), .csv or .tsv; for a conv spec, images .npy [N, C, H, W] or [N, C, P]')
+    .option('--x2 <file>', 'second inputs, as --x1 (default: x1, giving the symmetric X1 × X1)')
     .option('--get <kernels>', 'nngp, ntk, or nngp,ntk (both in one pass; then --out must contain {kernel})', 'ntk')
     .requiredOption('--out <file>', 'output file: .npy (C order) or .csv (one matrix, small); {kernel} is replaced by nngp/ntk')
     .addOption(new Option('--dtype <type>', 'element type of .npy output').choices(['float64', 'float32']).default('float64'))
@@ -72,6 +72,7 @@ that would not fit or would overwrite an input), 3 GPU failure (no adapter for i
         .default('cpu'),
     )
     .option('--diagonal', 'only K(x, x) for the rows of x1 (shape [n1])')
+    .addOption(layoutOption())
     .addOption(
       new Option('--depths <which>', 'last: the full network; all: every depth of the sweep stacked, shape [T, n1, n2]; or a list of depths of the sweep (1,5,10..20), shape [len, n1, n2]').default('last'),
     )
@@ -91,7 +92,9 @@ Examples:
   webntk gram --arch huang2020:depth=50,gamma=0.75 --x1 X.npy --depths all --out sweep.npy
   webntk gram --arch densenet:depth=8 --x1 X.csv --get nngp,ntk --out K-{kernel}.npy --dtype float32
   webntk gram --arch my-net.json --x1 X.npy --diagonal --out diag.csv
-  webntk gram --arch densenet:depth=100 --x1 X.npy --backend webgpu --json --out K.npy`,
+  webntk gram --arch densenet:depth=100 --x1 X.npy --backend webgpu --json --out K.npy
+  webntk gram --arch cntk:depth=5,readout=gap --x1 images.npy --out K.npy
+  webntk gram --arch rescnn:depth=4 --x1 images.npy --layout nhwc --depths all --out sweep.npy`,
     )
     .action(async (opts: GramOptions) => {
       await runGram(opts, io, (Boolean(process.stderr.isTTY) || process.env[TTY_ENV] === '1') && io === defaultIO);
@@ -101,9 +104,10 @@ Examples:
     .command('predict')
     .description('Predict with the NNGP posterior or the NTK gradient-flow predictor (kernel regression).')
     .requiredOption('--arch <spec>', 'preset reference or JSON spec file')
-    .requiredOption('--train <file>', 'training inputs, one per row (.npy, .csv, .tsv)')
+    .requiredOption('--train <file>', 'training inputs, one per row (.npy, .csv, .tsv); for a conv spec, images .npy [N, C, H, W] or [N, C, P]')
     .requiredOption('--targets <file>', 'targets: a vector (n), a matrix (n × k), or integer labels with --classes')
-    .requiredOption('--test <file>', 'test inputs, one per row')
+    .requiredOption('--test <file>', 'test inputs, one per row (conv specs: images .npy, as --train)')
+    .addOption(layoutOption())
     .addOption(new Option('--kernel <kernel>', 'nngp: GP posterior; ntk: gradient flow').choices(['nngp', 'ntk']).makeOptionMandatory())
     .option('--time <t>', 'NTK training time(s) t ≥ 0 or inf, comma-separated (several give a [T, m, k] output)', 'inf')
     .option('--ridge <lambda>', 'λ ≥ 0 added to the training kernel diagonal (default 0)')

@@ -11,7 +11,8 @@ import { parseDelimited } from '../io/csv.js';
 import { parseNpy } from '../io/npy.js';
 import type { Matrix2D } from '../matrix.js';
 import { toMatrix } from '../matrix.js';
-import type { Arch } from '../api.js';
+import { takesImages, type Arch, type KernelInput } from '../api.js';
+import { toImages, type ImageLayout } from '../images.js';
 
 function readBytes(path: string, what: string): Uint8Array {
   try {
@@ -42,6 +43,69 @@ export function readMatrixFile(path: string): Matrix2D {
     );
   }
   return toMatrix({ data: arr.data, shape: arr.shape }, path);
+}
+
+/** `--layout`: where the channel axis of image inputs is (nchw when not given). */
+export function parseLayout(v: string | undefined): ImageLayout | undefined {
+  if (v === undefined) return undefined;
+  if (v !== 'nchw' && v !== 'nhwc') throw new InputError(`--layout must be nchw ([N, C, H, W] or [N, C, P]) or nhwc ([N, H, W, C] or [N, P, C]), got "${v}"`);
+  return v;
+}
+
+/** An input file as read, before it is taken as a matrix or as images (see kernelInputOf). */
+export interface InputArray {
+  path: string;
+  data: Float64Array;
+  shape: number[];
+  text: boolean;
+}
+
+/** Reads an input file once, for one or several archs (`kernelInputOf` takes it as each needs). */
+export function readInputArray(path: string): InputArray {
+  return { path, ...readInputFile(path) };
+}
+
+/**
+ * An input as `arch` takes it, decided as kernel() decides (takesImages): a [N, d] matrix for a
+ * fully connected spec, images for a convolutional one, converted to [N, C, …] (nchw) with every
+ * value checked here, so that later steps need no layout. A rank that does not fit the arch is an
+ * InputError that names the fix. `flag` names the option in messages (e.g. "--x1").
+ */
+export function kernelInputOf(a: InputArray, arch: Arch, layout: ImageLayout | undefined, flag: string): KernelInput {
+  const where = `${flag} ${a.path}`;
+  const name = typeof arch === 'string' ? arch : ((arch as { name?: string }).name ?? 'this spec');
+  const shape = `(${a.shape.join(', ')}${a.shape.length === 1 ? ',' : ''})`;
+  if (takesImages(arch)) {
+    const axes = layout === 'nhwc' ? '[N, H, W, C] or [N, P, C]' : '[N, C, H, W] or [N, C, P]';
+    if (a.text) throw new InputError(`${where}: a convolutional spec takes images as .npy of shape ${axes}; CSV/TSV holds a [N, d] matrix`);
+    if (a.shape.length !== 3 && a.shape.length !== 4) {
+      throw new InputError(
+        `${where}: shape ${shape} is not images; a convolutional spec takes .npy of shape ${axes}` +
+          (a.shape.length === 2 ? ` (a [N, d] matrix: reshape it to [N, 1, d] for 1-D signals, or use a fully connected spec)` : ''),
+      );
+    }
+    const im = toImages({ data: a.data, shape: a.shape }, layout ?? 'nchw', where);
+    return { data: im.data, shape: [im.n, im.channels, ...im.dims] };
+  }
+  if (layout !== undefined) throw new InputError(`--layout applies to images, and ${name} is fully connected (its input is a [N, d] matrix)`);
+  if (a.shape.length === 3 || a.shape.length === 4) {
+    throw new InputError(
+      `${where}: shape ${shape} is images, but ${name} is fully connected (its input is a [N, d] matrix): ` +
+        'use a convolutional spec (e.g. cntk, rescnn, or a flatten/gap readout before the dense layers) or reshape the file to [N, C·H·W]',
+    );
+  }
+  if (a.shape.length !== 2) throw new InputError(`${a.path}: expected a 2-D matrix (rows are inputs), got shape ${shape}`);
+  return toMatrix({ data: a.data, shape: a.shape }, a.path);
+}
+
+/** readInputArray then kernelInputOf: one input file for one arch. */
+export function readKernelInput(path: string, arch: Arch, layout: ImageLayout | undefined, flag: string): KernelInput {
+  return kernelInputOf(readInputArray(path), arch, layout, flag);
+}
+
+/** How many inputs a kernel input holds (rows of a matrix, images of an image input). */
+export function inputCount(x: KernelInput): number {
+  return 'rows' in x && typeof x.rows === 'number' ? x.rows : (x as { shape: readonly number[] }).shape[0]!;
 }
 
 /**

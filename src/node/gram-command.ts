@@ -4,7 +4,7 @@
  */
 import { extname } from 'node:path';
 import cliProgress from 'cli-progress';
-import { kernelBlocks, program as archProgram, toSpec, type BackendChoice } from '../api.js';
+import { checkKernel, kernelBlocks, program as archProgram, toSpec, type BackendChoice } from '../api.js';
 import { infiniteDepthLimit } from '../exec/limit.js';
 import { parseInfiniteDepthRef } from '../spec/presets.js';
 import type { KernelKind } from '../result.js';
@@ -12,7 +12,7 @@ import { InputError } from '../errors.js';
 import { describeAdapter, getGpu } from '../gpu/device.js';
 import { formatCsv, MAX_CSV_ELEMENTS } from '../io/csv.js';
 import type { NpyDtype } from '../io/npy.js';
-import { checkDistinctPaths, checkFreeSpace, checkOutputPath, readArch, readMatrixFile, writeFileAtomic } from './files.js';
+import { checkDistinctPaths, checkFreeSpace, checkOutputPath, inputCount, parseLayout, readArch, readKernelInput, writeFileAtomic } from './files.js';
 import { parseSweepDepths } from './lists.js';
 import { interruptionPoint } from './signals.js';
 import { NpyBlockWriter } from './npy-writer.js';
@@ -40,6 +40,8 @@ export interface GramOptions {
   /** last (default), all, or a list of depths of the sweep (`1,5,10..20`). */
   depths: string;
   dtype: NpyDtype;
+  /** Image inputs (conv specs): nchw (default) or nhwc. */
+  layout?: string;
   quiet?: boolean;
   json?: boolean;
 }
@@ -87,9 +89,11 @@ export async function runGram(opts: GramOptions, io: CliIO, terminal: boolean): 
   }
   const spec = inf ? null : toSpec(arch);
   const name = spec ? (spec.name ?? null) : String(arch);
-  const x1 = readMatrixFile(opts.x1);
-  const x2 = opts.x2 !== undefined ? readMatrixFile(opts.x2) : null;
-  if (x2 && x2.cols !== x1.cols) throw new InputError(`x1 has ${x1.cols} features (columns) but x2 has ${x2.cols}`);
+  const layout = parseLayout(opts.layout);
+  // A matrix or images, as the arch takes them (a rank that does not fit is refused here).
+  const x1 = readKernelInput(opts.x1, arch, layout, '--x1');
+  const x2 = opts.x2 !== undefined ? readKernelInput(opts.x2, arch, layout, '--x2') : null;
+  if (x2 && 'cols' in x1 && 'cols' in x2 && x2.cols !== x1.cols) throw new InputError(`x1 has ${x1.cols} features (columns) but x2 has ${x2.cols}`);
   if (opts.diagonal && x2) throw new InputError('--diagonal is defined for x1 × x1 only (omit --x2)');
   const program = spec ? archProgram(spec) : null;
   // Which depths of the sweep to write: the last, all, or a list (every one must be in the sweep).
@@ -98,8 +102,8 @@ export async function runGram(opts: GramOptions, io: CliIO, terminal: boolean): 
   const tapIndex = chosen ? chosen.map((t) => sweep.indexOf(t)) : null;
   const stacked = opts.depths !== 'last';
   const taps = chosen ? chosen.length : 1;
-  const n1 = x1.rows;
-  const n2 = opts.diagonal ? 1 : (x2 ?? x1).rows;
+  const n1 = inputCount(x1);
+  const n2 = opts.diagonal ? 1 : inputCount(x2 ?? x1);
   const plane = opts.diagonal ? [n1] : [n1, n2];
   const shape = stacked ? [taps, ...plane] : plane;
   const elements = shape.reduce((a, b) => a * b, 1);
@@ -111,6 +115,9 @@ export async function runGram(opts: GramOptions, io: CliIO, terminal: boolean): 
   });
   // Sizes before any work: a Gram matrix that cannot be written is refused now, not hours later.
   checkFreeSpace(formats.map((f, k) => ({ path: paths[k]!, bytes: f === 'npy' ? 128 + elements * (opts.dtype === 'float64' ? 8 : 4) : elements * CSV_BYTES_PER_VALUE })));
+  // The arch's own checks (image channels and sizes, a gap state that would not fit in memory, a
+  // backend it cannot use) before the writers below create any file.
+  checkKernel(spec ?? arch, x1, x2, { get: kinds, backend: opts.backend, diagonal: opts.diagonal ?? false, depths: stacked ? 'all' : 'last' });
   if (opts.backend !== 'cpu') useNodeWebGPU();
 
   // .npy outputs stream block by block; CSV (small by the check above) is assembled in memory.

@@ -10,7 +10,7 @@ import { InputError } from '../errors.js';
 import { describeAdapter, getGpu } from '../gpu/device.js';
 import { encodeNpy } from '../io/npy.js';
 import { accuracy, checkLabel, predict, type PredictKernel, type SolverChoice } from '../predict.js';
-import { checkDistinctPaths, checkOutputPath, readArch, readMatrixFile, readTargetsFile, writeFilesAtomic } from './files.js';
+import { checkDistinctPaths, checkOutputPath, inputCount, parseLayout, readArch, readKernelInput, readTargetsFile, writeFilesAtomic } from './files.js';
 import { interruptionPoint } from './signals.js';
 import { useNodeWebGPU } from './webgpu.js';
 import type { CliIO } from './cli-io.js';
@@ -31,6 +31,8 @@ export interface PredictCliOptions {
   cgTol: string;
   classes?: string;
   testLabels?: string;
+  /** Image inputs (conv specs): nchw (default) or nhwc. */
+  layout?: string;
   quiet?: boolean;
   json?: boolean;
 }
@@ -71,14 +73,15 @@ export async function runPredict(o: PredictCliOptions, io: CliIO): Promise<void>
   if (inf) infiniteDepthLimit(inf);
   const spec = inf ? null : toSpec(arch);
   const name = spec ? (spec.name ?? null) : String(arch);
-  const train = readMatrixFile(o.train);
-  const test = readMatrixFile(o.test);
+  const layout = parseLayout(o.layout);
+  const train = readKernelInput(o.train, arch, layout, '--train');
+  const test = readKernelInput(o.test, arch, layout, '--test');
   const targets = readTargetsFile(o.targets);
   const testLabels = o.testLabels !== undefined ? readTargetsFile(o.testLabels) : null;
   if (testLabels) {
     if (classes === undefined) throw new InputError('--test-labels needs --classes');
-    if (testLabels.shape.length !== 1 || testLabels.shape[0] !== test.rows) {
-      throw new InputError(`${o.testLabels}: expected ${test.rows} labels (one per test input), got shape (${testLabels.shape.join(', ')})`);
+    if (testLabels.shape.length !== 1 || testLabels.shape[0] !== inputCount(test)) {
+      throw new InputError(`${o.testLabels}: expected ${inputCount(test)} labels (one per test input), got shape (${testLabels.shape.join(', ')})`);
     }
     // Checked now, not when the accuracy is scored after the predictions were written.
     testLabels.data.forEach((v, i) => checkLabel(v, i, classes, o.testLabels!));

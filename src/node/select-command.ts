@@ -12,8 +12,8 @@ import { encodeNpy } from '../io/npy.js';
 import type { PredictKernel } from '../predict.js';
 import { selectModel, type SelectResult } from '../select.js';
 import { parseInfiniteDepthRef } from '../spec/presets.js';
-import type { CliIO } from './cli-io.js';
-import { checkDistinctPaths, checkOutputPath, readArch, readMatrixFile, readTargetsFile, writeFilesAtomic } from './files.js';
+import { layoutOption, type CliIO } from './cli-io.js';
+import { checkDistinctPaths, checkOutputPath, parseLayout, readArch, readKernelInput, readTargetsFile, writeFilesAtomic } from './files.js';
 import { parseRidgeList, parseSweepDepths } from './lists.js';
 import { useNodeWebGPU } from './webgpu.js';
 import { interruptionPoint } from './signals.js';
@@ -34,6 +34,8 @@ export interface SelectCliOptions {
   out?: string;
   predOut?: string;
   backend: BackendChoice;
+  /** Image inputs (conv specs): nchw (default) or nhwc. */
+  layout?: string;
   json?: boolean;
 }
 
@@ -44,7 +46,7 @@ export function addSelectCommand(program: Command, io: CliIO): void {
     .command('select')
     .description('Choose the kernel, depth and ridge by k-fold cross-validation of kernel regression, every depth from one sweep.')
     .requiredOption('--arch <spec>', 'preset reference or JSON spec file; its depth sweep gives every depth tried')
-    .requiredOption('--train <file>', 'training inputs, one per row (.npy, .csv, .tsv)')
+    .requiredOption('--train <file>', 'training inputs, one per row (.npy, .csv, .tsv); for a conv spec, images .npy [N, C, H, W] or [N, C, P]')
     .requiredOption('--targets <file>', 'targets: a vector (n), a matrix (n × k), or integer labels with --classes')
     .option('--classes <k>', 'targets are integer labels 0 … k−1 (one-hot outputs; the score is the accuracy)')
     .option('--kernel <kernels>', 'nngp, ntk or nngp,ntk', 'nngp,ntk')
@@ -53,6 +55,7 @@ export function addSelectCommand(program: Command, io: CliIO): void {
     .option('--folds <k>', 'number of folds (2 … n); training row i is in fold i mod k', '5')
     .option('--shuffle <seed>', 'permute the training rows with this seed before assigning folds (default: file order)')
     .option('--test <file>', 'test inputs: refit the best setting on all training rows and predict them')
+    .addOption(layoutOption())
     .option('--test-labels <file>', 'test labels (needs --classes): report the test accuracy')
     .option('--test-targets <file>', 'test targets: report the test mean squared error')
     .option('--out <file>', 'write the report as JSON')
@@ -141,9 +144,10 @@ export async function runSelect(o: SelectCliOptions, io: CliIO): Promise<void> {
     },
     Object.fromEntries(outputs.map((out) => [out.flag, out.path])),
   );
-  const X = readMatrixFile(o.train);
+  const layout = parseLayout(o.layout);
+  const X = readKernelInput(o.train, arch, layout, '--train');
   const targets = readTargetsFile(o.targets);
-  const T = o.test !== undefined ? readMatrixFile(o.test) : undefined;
+  const T = o.test !== undefined ? readKernelInput(o.test, arch, layout, '--test') : undefined;
   let testLabels: Float64Array | undefined;
   if (o.testLabels !== undefined) {
     const l = readTargetsFile(o.testLabels);
