@@ -321,6 +321,9 @@ describe('near-duplicate images stay exact', () => {
     ['cntk flatten, zero padding', 'cntk:depth=4,readout=flatten'],
     ['cntk eq, circular padding', 'cntk:depth=4,readout=eq,pad=circular'],
     ['rescnn flatten, biased tail', 'rescnn:depth=3,alpha=1,readout=flatten'],
+    // gap pools ρ itself, but its value is the mean of pixel pairs that each carry their gaps: exact
+    // too, as long as no nonlinear layer follows the readout (README, Convolutional networks).
+    ['cntk gap (the preset default)', 'cntk:depth=4,readout=gap'],
   ] as const) {
     it(name, () => {
       const base = randomImages(1, 2, [3, 3], 21).data as number[];
