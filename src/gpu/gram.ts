@@ -15,12 +15,13 @@ import type { Matrix2D } from '../matrix.js';
 import type { KernelProgram, Normalizers } from '../program/program.js';
 // Still CPU-side: the normalisers are the float64 interpreter run on the unit pair.
 import { checkRequest, MAX_RESULT_ELEMENTS, transposeBlock, type GramBlock, type GramRequest, type GramResult } from '../result.js';
-import { BANK_WORDS, checkGpuActivations, FLAG_FINAL, FLAG_INIT, FLAG_STORE, FLAG_TAPS, recursionShader } from './codegen.js';
+import { activationChecks, BANK_WORDS, checkGpuActivations, FLAG_FINAL, FLAG_INIT, FLAG_STORE, FLAG_TAPS, recursionShader } from './codegen.js';
 import type { GpuContext } from './device.js';
 import { chordDispatch, chordParams, firstLayerShader, TILE } from './first-layer.js';
 import { packStruct, RECURSION_PARAMS, structBytes } from './layout.js';
 import { pipelineFor } from './pipelines.js';
 import { ldexp64, prepareRows, type PreparedRows } from './rows.js';
+import { checkUserWgsl } from './user-wgsl.js';
 
 export interface GpuRunOptions {
   /** Rows per block (a multiple of 64); default: as large as the device limits allow. */
@@ -207,6 +208,7 @@ async function prepare(ctx: GpuContext, p: KernelProgram, x1: Matrix2D, x2: Matr
   const count = p.sweep?.count ?? 0;
   const plan = planBlocks(ctx.limits, p, A.rows, B.rows, A.vec4s, wantTaps, opt);
   const shader = recursionShader(p);
+  await checkUserWgsl(device, activationChecks(p));
   const [gramPipe, recPipe] = await Promise.all([
     compiled(device, firstLayerShader(ctx), `${LABEL}: first layer`),
     compiled(device, shader.code, `${LABEL}: recursion`),
