@@ -50,6 +50,7 @@ fn gelu_diag(a: f32) -> f32 {
 }
 
 fn op_gelu(b: Bank) -> Bank {
+  if (out_of_range(b)) { return b; }
   let a = smooth_var(b.kxx + b.kxl, b.e);
   let z = smooth_var(b.kzz + b.kzl, b.e);
   let g = gap_g(b.g);
@@ -64,6 +65,8 @@ fn op_gelu(b: Bank) -> Bank {
   var q = 1.0;
   if (A > 0.0 && B > 0.0) {
     if (g < 0.25) {
+      // Only the quadrature has a range (the closed forms hold at any variance).
+      if (max(a, z) > SMOOTH_VMAX) { return out_of_range_bank(); }
       let m = geluq_moments(a, z, b.g);
       q = pos_q(m.g);
     } else {

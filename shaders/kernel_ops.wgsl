@@ -306,6 +306,7 @@ fn op_abrelu(b: Bank, a: f32, c: f32) -> Bank {
 
 // Step 1(u > 0): S = ½κ0 (diagonal ½), so 1 − ρ' = θ/π ∈ [0, 1]; its gradient is zero.
 fn op_step(b: Bank) -> Bank {
+  if (out_of_range(b)) { return b; }
   if (b.kxx == 0.0 || b.kzz == 0.0) {
     return renorm(Bank(-1, select(0.0, 1.0, b.kxx > 0.0), select(0.0, 1.0, b.kzz > 0.0), 1.0, 0.0, 0.0, 0.0, 0.0, 0.0));
   }
@@ -315,6 +316,7 @@ fn op_step(b: Bank) -> Bank {
 // 1(u > 0)·u²: S = 1.5·K(x,x)K(z,z)·κ2, κ2 = J2(θ)/(3π) ≥ 0; Ṡ = 2√(..)κ1. The gap is
 // 1 − κ2 = [3(θ − sin θ cos θ) + 2(π − θ)sin²θ]/(3π), with θ − sin θ cos θ = (u − sin u)/2, u = 2θ.
 fn op_arccos2(b: Bank) -> Bank {
+  if (out_of_range(b)) { return b; }
   if (b.kxx == 0.0 || b.kzz == 0.0) {
     return renorm(Bank(2 * b.e, 1.5 * b.kxx * b.kxx, 1.5 * b.kzz * b.kzz, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0));
   }
@@ -339,6 +341,7 @@ fn erf_u(k: f32, e: i32) -> vec2<f32> {
 // 1 − ρ' = [(√(asin u·asin v) − asin w) + (asin w − asin ρw)]/√(asin u·asin v), where for ρ ≥ 0
 // asin w − asin ρw = asin(w·g(2−g)/(√(1 − ρ²w²) + ρ√(1 − w²))) has no cancellation.
 fn op_erf(b: Bank) -> Bank {
+  if (out_of_range(b)) { return b; }
   let uu = erf_u(b.kxx, b.e);
   let vv = erf_u(b.kzz, b.e);
   let AU = asin_c(uu.x, uu.y);
@@ -426,6 +429,20 @@ fn smooth_grid(sigma: f32) -> vec3<f32> {
     wsum += exp(-0.5 * t * t);
   }
   return vec3<f32>(n, step, wsum);
+}
+
+// Variances above SMOOTH_VMAX are beyond the rule's SMOOTH_NMAX nodes per side (σ·H would exceed
+// 0.35): the activation then marks the pair by the exponent SMOOTH_OUT_OF_RANGE, which every later
+// op keeps at or above SMOOTH_FLAG_MIN (ops that reset the exponent pass a marked bank through), and
+// the host turns it into an InputError (src/gpu/gram.ts, decode). Never a silently coarse answer.
+const SMOOTH_VMAX: f32 = 64.0;
+const SMOOTH_OUT_OF_RANGE: i32 = 268435456;  // 2^28
+const SMOOTH_FLAG_MIN: i32 = 134217728;  // 2^27
+fn out_of_range(b: Bank) -> bool {
+  return b.e >= SMOOTH_FLAG_MIN;
+}
+fn out_of_range_bank() -> Bank {
+  return Bank(SMOOTH_OUT_OF_RANGE, 0.5, 0.5, 1.0, 0.5, 0.0, 0.0, 0.0, 0.0);
 }
 
 // The actual variance 2^e·k (a smooth activation is not homogeneous); e is capped so that it stays

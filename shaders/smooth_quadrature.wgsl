@@ -8,6 +8,7 @@
 //   1 ∓ ρ' = ½·E[(φ(u)/√A ∓ φ(v)/√B)²],
 // with φ(u) ∓ φ(v) integrated from φ' (5-point Gauss–Legendre) when u ∓ v is small (u − v formed
 // from σx − σz and β, never by subtracting u and v), and 1/√A − 1/√B from B − A by the same device.
+// Variances above SMOOTH_VMAX mark the pair instead (kernel_ops.wgsl: out_of_range_bank).
 // The rule (SMOOTH_* in kernel_ops.wgsl): the trapezoidal rule on t_k = k·H, |t| ≤ 7, over the disc
 // a² + b² ≤ 49, H = min(0.35, 0.35/σ) (σ the larger standard deviation); row sums are accumulated
 // separately before the total (a cheap pairwise sum, so f32 rounding grows like the row count).
@@ -59,10 +60,17 @@ fn ACTNAME_moments(kx: f32, kz: f32, q: f32) -> SmoothMoments {
   let usable = rA > 0.0 && rB > 0.0;
   var cA = 0.0;
   var iA = 0.0;
+  var iB = 0.0;
   if (usable) {
     cA = BmA / (rA * rB * (rA + rB));
     iA = 1.0 / rA;
+    iB = 1.0 / rB;
   }
+  // The split (φ(u) − φ(v))/√A + φ(v)·(1/√A − 1/√B) removes the cancellation of 1/√A − 1/√B when
+  // A ≈ B, but itself cancels when A ≪ B (both terms ≈ ±φ(v)/√A): in f32 that cost 2e−5 for a pair
+  // with A/B ≈ 1e−5 (the float64 quadrature.ts can afford it). Far from A = B, the plain
+  // φ(u)/√A ∓ φ(v)/√B has no systematic cancellation (1 − ρ' is then not small).
+  let split = usable && rA < 2.0 * rB && rB < 2.0 * rA;
   let r2 = SMOOTH_T * SMOOTH_T;
   var S = 0.0;
   var sdot = 0.0;
@@ -95,8 +103,12 @@ fn ACTNAME_moments(kx: f32, kz: f32, q: f32) -> SmoothMoments {
         if (abs(uMinusV) < SMOOTH_CLOSE) { minus = ACTNAME_diff(v, uMinusV); }
         var plus = fu + fv;
         if (abs(uPlusV) < SMOOTH_CLOSE) { plus = ACTNAME_diff(-v, uPlusV) + (fv + ACTNAME_phi(-v)); }
-        let dm = minus * iA + fv * cA;
-        let dp = plus * iA - fv * cA;
+        var dm = fu * iA - fv * iB;
+        var dp = fu * iA + fv * iB;
+        if (split) {
+          dm = minus * iA + fv * cA;
+          dp = plus * iA - fv * cA;
+        }
         rM += wb * dm * dm;
         rP += wb * dp * dp;
       }
@@ -118,6 +130,9 @@ fn ACTNAME_moments(kx: f32, kz: f32, q: f32) -> SmoothMoments {
 
 // The activation on a bank: diagonals, the signed gap and Θ ← Ṡ·Θ from the quadrature.
 fn op_ACTNAME(b: Bank) -> Bank {
-  let m = ACTNAME_moments(smooth_var(b.kxx + b.kxl, b.e), smooth_var(b.kzz + b.kzl, b.e), b.g);
+  let kx = smooth_var(b.kxx + b.kxl, b.e);
+  let kz = smooth_var(b.kzz + b.kzl, b.e);
+  if (out_of_range(b) || max(kx, kz) > SMOOTH_VMAX) { return out_of_range_bank(); }
+  let m = ACTNAME_moments(kx, kz, b.g);
   return smooth_bank(b, m.A, m.B, make_q(m.g, m.h), m.sdot);
 }

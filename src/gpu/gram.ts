@@ -427,6 +427,20 @@ async function readBack(run: Run, job: Job, chunk: Chunk, at: Placement): Promis
   }
 }
 
+/**
+ * Exponents from this up mark a pair whose smooth activation met a variance beyond the range of the
+ * WebGPU quadrature (SMOOTH_FLAG_MIN and SMOOTH_VMAX of shaders/kernel_ops.wgsl).
+ */
+export const SMOOTH_FLAG_MIN = 2 ** 27;
+export const SMOOTH_VMAX = 64;
+
+function smoothRangeError(depth: number): InputError {
+  return new InputError(
+    `at depth ${depth}, a smooth activation (gelu, tanh, sigmoid, softplus, numerical) met an input variance above ${SMOOTH_VMAX}, ` +
+      'beyond the range of the WebGPU quadrature: rescale the inputs or lower the weight and bias variances, or use backend "cpu"',
+  );
+}
+
 /** (mantissa, exponent) pairs → float64, divided by the normalisers, placed and mirrored. */
 function decode(run: Run, job: Job, chunk: Chunk, raw: ArrayBuffer, at: Placement): void {
   const { p, norms, wantTaps } = run;
@@ -449,6 +463,7 @@ function decode(run: Run, job: Job, chunk: Chunk, raw: ArrayBuffer, at: Placemen
     for (let i = 0; i < rows; i++) {
       for (let jj = diagBlock ? i : 0; jj < cols; jj++) {
         const q = o + 4 * (i * cols + jj);
+        if (ints[q + 1]! >= SMOOTH_FLAG_MIN) throw smoothRangeError(p.depths[tap]!);
         const kv = ldexp64(f[q]! * ik, ints[q + 1]! - ne);
         const tv = ldexp64(f[q + 2]! * it, ints[q + 3]! - ne);
         if (!Number.isFinite(kv) || !Number.isFinite(tv)) {
