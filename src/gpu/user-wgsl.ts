@@ -20,7 +20,9 @@ async function compileMessages(device: GPUDevice, code: string): Promise<string 
   // The scope keeps the module's validation error from reaching the device's uncaptured-error handler.
   device.pushErrorScope('validation');
   const module = device.createShaderModule({ label: 'webntk: user WGSL check', code });
-  const info = await module.getCompilationInfo();
+  // getCompilationInfo has the messages with their positions; where a runtime lacks it, the error
+  // scope alone still catches the failure.
+  const info = typeof module.getCompilationInfo === 'function' ? await module.getCompilationInfo() : { messages: [] };
   const scoped = await device.popErrorScope();
   const errors = info.messages.filter((m) => m.type === 'error').map((m) => `${m.lineNum}:${m.linePos}: ${m.message}`);
   if (errors.length === 0 && scoped) errors.push(scoped.message);
