@@ -101,6 +101,15 @@ describe('the range of the in-shader quadrature', () => {
     }
   });
 
+  it('the mark survives the layers after it (erf, ReLU, a residual sum, a readout)', async () => {
+    const rows = accuracyInputs();
+    const specs: Spec[] = [
+      network({ inputScale: 'dim' }, dense(), tanh(), dense(), { type: 'erf' }, dense()),
+      network({ inputScale: 'dim', readout: [dense()] }, dense(), repeat(2, residual([dense(), sigmoid(), dense(), { type: 'relu' }, dense()], { alpha: 0.5 }))),
+    ];
+    for (const spec of specs) await expect(kernel(spec, rows, null, { backend: 'webgpu' })).rejects.toThrow(/met an input variance above/);
+  });
+
   it('the host and the shaders agree on the marker and the limit', () => {
     expect(KERNEL_OPS_WGSL).toContain(`const SMOOTH_FLAG_MIN: i32 = ${SMOOTH_FLAG_MIN};`);
     expect(KERNEL_OPS_WGSL).toContain(`const SMOOTH_VMAX: f32 = ${SMOOTH_VMAX}.0;`);
