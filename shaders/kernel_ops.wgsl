@@ -306,6 +306,7 @@ fn op_abrelu(b: Bank, a: f32, c: f32) -> Bank {
 
 // Step 1(u > 0): S = ½κ0 (diagonal ½), so 1 − ρ' = θ/π ∈ [0, 1]; its gradient is zero.
 fn op_step(b: Bank) -> Bank {
+  if (out_of_range(b)) { return b; }
   if (b.kxx == 0.0 || b.kzz == 0.0) {
     return renorm(Bank(-1, select(0.0, 1.0, b.kxx > 0.0), select(0.0, 1.0, b.kzz > 0.0), 1.0, 0.0, 0.0, 0.0, 0.0, 0.0));
   }
@@ -315,6 +316,7 @@ fn op_step(b: Bank) -> Bank {
 // 1(u > 0)·u²: S = 1.5·K(x,x)K(z,z)·κ2, κ2 = J2(θ)/(3π) ≥ 0; Ṡ = 2√(..)κ1. The gap is
 // 1 − κ2 = [3(θ − sin θ cos θ) + 2(π − θ)sin²θ]/(3π), with θ − sin θ cos θ = (u − sin u)/2, u = 2θ.
 fn op_arccos2(b: Bank) -> Bank {
+  if (out_of_range(b)) { return b; }
   if (b.kxx == 0.0 || b.kzz == 0.0) {
     return renorm(Bank(2 * b.e, 1.5 * b.kxx * b.kxx, 1.5 * b.kzz * b.kzz, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0));
   }
@@ -339,6 +341,7 @@ fn erf_u(k: f32, e: i32) -> vec2<f32> {
 // 1 − ρ' = [(√(asin u·asin v) − asin w) + (asin w − asin ρw)]/√(asin u·asin v), where for ρ ≥ 0
 // asin w − asin ρw = asin(w·g(2−g)/(√(1 − ρ²w²) + ρ√(1 − w²))) has no cancellation.
 fn op_erf(b: Bank) -> Bank {
+  if (out_of_range(b)) { return b; }
   let uu = erf_u(b.kxx, b.e);
   let vv = erf_u(b.kzz, b.e);
   let AU = asin_c(uu.x, uu.y);
@@ -382,6 +385,83 @@ fn op_erf(b: Bank) -> Bank {
     }
   }
   return renorm(Bank(0, (2.0 / PI) * AU, (2.0 / PI) * AV, q, t.x, t.y, 0.0, 0.0, 0.0));
+}
+
+// ---- smooth activations by quadrature (shaders/smooth_quadrature.wgsl instantiates the rest) ----
+
+// What the quadrature gives for one pair: E[φ(u)²], E[φ(v)²], E[φ(u)φ(v)], E[φ'(u)φ'(v)], 1 ∓ ρ'.
+struct SmoothMoments {
+  A: f32,
+  B: f32,
+  S: f32,
+  sdot: f32,
+  g: f32,
+  h: f32,
+}
+
+// The rule, chosen by measurement against the float64 quadrature (src/activations/quadrature.ts)
+// for tanh, sigmoid, softplus and GELU at variances 0.01 … 60 and ρ = ±0.999 … 0: relative error
+// ≤ 2e−8 in A, S and Ṡ with H = min(0.35, 0.35/σ) and |t| ≤ 7 (H = 0.5, the float64 rule's cap,
+// left 2e−5 for tanh at variance 1). At most SMOOTH_NMAX nodes per side: full accuracy up to
+// variance (0.35·160/7)² ≈ 64; beyond, the grid is coarser than the rule (accuracy degrades).
+const SMOOTH_T: f32 = 7.0;
+const SMOOTH_H: f32 = 0.35;
+const SMOOTH_NMAX: f32 = 160.0;
+// Below this |u ∓ v|, φ(u) ∓ φ(v) is integrated from φ' instead of subtracted.
+const SMOOTH_CLOSE: f32 = 0.25;
+// 5-point Gauss–Legendre on [−1, 1].
+const GL5_W0: f32 = 0.5688888888888889;
+const GL5_X1: f32 = 0.5384693101056831;
+const GL5_W1: f32 = 0.4786286704993665;
+const GL5_X2: f32 = 0.906179845938664;
+const GL5_W2: f32 = 0.2369268850561891;
+
+// (nodes per side, step, Σ_k e^{−t_k²/2}) for the larger standard deviation σ.
+fn smooth_grid(sigma: f32) -> vec3<f32> {
+  var H = SMOOTH_H;
+  if (sigma > 1.0) { H = SMOOTH_H / sigma; }
+  let n = min(SMOOTH_NMAX, ceil(SMOOTH_T / H));
+  let step = max(H, SMOOTH_T / n);
+  var wsum = 0.0;
+  let ni = i32(n);
+  for (var k = -ni; k <= ni; k++) {
+    let t = f32(k) * step;
+    wsum += exp(-0.5 * t * t);
+  }
+  return vec3<f32>(n, step, wsum);
+}
+
+// Variances above SMOOTH_VMAX are beyond the rule's SMOOTH_NMAX nodes per side (σ·H would exceed
+// 0.35): the activation then marks the pair by the exponent SMOOTH_OUT_OF_RANGE, which every later
+// op keeps at or above SMOOTH_FLAG_MIN (ops that reset the exponent pass a marked bank through), and
+// the host turns it into an InputError (src/gpu/gram.ts, decode). Never a silently coarse answer.
+const SMOOTH_VMAX: f32 = 64.0;
+const SMOOTH_OUT_OF_RANGE: i32 = 268435456;  // 2^28
+const SMOOTH_FLAG_MIN: i32 = 134217728;  // 2^27
+fn out_of_range(b: Bank) -> bool {
+  return b.e >= SMOOTH_FLAG_MIN;
+}
+fn out_of_range_bank() -> Bank {
+  return Bank(SMOOTH_OUT_OF_RANGE, 0.5, 0.5, 1.0, 0.5, 0.0, 0.0, 0.0, 0.0);
+}
+
+// The actual variance 2^e·k (a smooth activation is not homogeneous); e is capped so that it stays
+// finite (variances that large are far outside the rule's range anyway).
+fn smooth_var(k: f32, e: i32) -> f32 {
+  return ldexp(k, min(e, 100));
+}
+
+// The bank after a smooth activation with new (unscaled) diagonals A, B, signed gap q and Θ·Ṡ.
+fn smooth_bank(b: Bank, A: f32, B: f32, q: f32, sdot: f32) -> Bank {
+  let m = max(A, B);
+  var e0 = 0;
+  if (m > 0.0) { e0 = frexp(m).exp; }
+  var t = vec2<f32>(0.0, 0.0);
+  if (b.t != 0.0 || b.tl != 0.0) {
+    let u = ds_mul(tv(b), sdot);
+    t = vec2<f32>(ldexp(u.x, b.e - e0), ldexp(u.y, b.e - e0));
+  }
+  return Bank(e0, ldexp(A, -e0), ldexp(B, -e0), q, t.x, t.y, 0.0, 0.0, 0.0);
 }
 
 // cs·skip + cb·cur (a residual sum, or a running DenseNet sum). With P_k, Q_k the weighted

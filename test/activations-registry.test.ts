@@ -352,12 +352,23 @@ describe('validation and the WebGPU refusal', () => {
     expect(() => kernelCpu(spec, [[1, 0]])).toThrow(/overflows float64 before the tanh nonlinearity/);
   });
 
-  it('WebGPU: the call of each supported activation, and an InputError naming the others', () => {
+  it('WebGPU: the call of each activation, and an InputError for a numerical one without WGSL', () => {
     expect(wgslCall({ type: 'relu' })).toEqual({ fn: 'op_relu', params: [] });
     expect(wgslCall({ type: 'leakyRelu', slope: 0.2 } as never)).toEqual({ fn: 'op_abrelu', params: [0.2, 1] });
     expect(wgslCall({ type: 'arccos', order: 2 } as never)).toEqual({ fn: 'op_arccos2', params: [] });
-    expect(() => wgslCall({ type: 'gelu' })).toThrow(/the WebGPU backend does not support the GELU activation yet; use backend "cpu"/);
-    expect(() => wgslCall({ type: 'numerical', name: 'swish' } as never)).toThrow(/does not support the swish \(numerical\) activation/);
+    // The smooth ones: the quadrature template's instance (or GELU's closed form) comes with the call.
+    for (const type of ['tanh', 'sigmoid', 'softplus', 'gelu']) {
+      const call = wgslCall({ type });
+      expect(call.fn).toBe(`op_${type}`);
+      expect(call.source!.join('\n')).toMatch(new RegExp(`fn op_${type}\\(b: Bank\\) -> Bank`));
+    }
+    // A numerical activation needs its WGSL; with it, equal expressions give one function name.
+    expect(() => wgslCall({ type: 'numerical', name: 'swish' } as never)).toThrow(/needs the numerical activation "swish" in WGSL too: add wgsl/);
+    const w = { fn: 'u', deriv: '1.0' };
+    const a = wgslCall({ type: 'numerical', name: 'a', wgsl: w } as never);
+    expect(wgslCall({ type: 'numerical', name: 'b', wgsl: { ...w } } as never).fn).toBe(a.fn);
+    expect(wgslCall({ type: 'numerical', name: 'c', wgsl: { fn: 'u', deriv: '2.0' } } as never).fn).not.toBe(a.fn);
+    expect(a.check!.map((c) => c.what)).toEqual(['numerical activation "a": wgsl.fn', 'numerical activation "a": wgsl.deriv']);
   });
 
   it('describe names the new activations', () => {

@@ -99,10 +99,11 @@ describe('generated sources hold structure only', () => {
 describe('activations the WebGPU backend does not carry', () => {
   it('are refused with an InputError naming them, before any GPU work', () => {
     const p = compile(parsePresetRef('resnet:depth=2,alpha=1'));
-    const gelu = { type: 'gelu' } as unknown as Activation;
-    const bad: KernelProgram = { ...p, suffix: [...p.suffix, { op: 'act', act: gelu }] };
+    // Every built-in has WGSL now; a numerical activation without its `wgsl` expressions has not.
+    const swish = { type: 'numerical', name: 'swish', fn: (u: number) => u, deriv: () => 1 } as unknown as Activation;
+    const bad: KernelProgram = { ...p, suffix: [...p.suffix, { op: 'act', act: swish }] };
     expect(() => checkGpuActivations(bad)).toThrow(InputError);
-    expect(() => checkGpuActivations(bad)).toThrow(/the WebGPU backend does not support the GELU activation yet; use backend "cpu"/);
+    expect(() => checkGpuActivations(bad)).toThrow(/the WebGPU backend needs the numerical activation "swish" in WGSL too: add wgsl: .* or use backend "cpu"/);
     expect(() => checkGpuActivations(p)).not.toThrow();
   });
 });

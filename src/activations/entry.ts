@@ -21,6 +21,16 @@ export interface ActOut {
 export interface WgslCall {
   fn: string;
   params: number[];
+  /**
+   * WGSL the call needs beyond shaders/kernel_ops.wgsl (the functions defining `fn`): chunks that
+   * codegen appends once per shader each (equal chunks of several activations once in all).
+   */
+  source?: readonly string[];
+  /**
+   * User-written WGSL to compile on its own before the pipeline, so that a mistake in it is an
+   * InputError that names it rather than a failed pipeline: `what` names it in that error.
+   */
+  check?: readonly { what: string; code: string }[];
 }
 
 /**
@@ -51,6 +61,9 @@ export interface ActivationEntry<A extends { type: string } = { type: string }> 
    * mantissa and a power of two. Otherwise it materialises the actual values first.
    */
   homogeneous(a: A): boolean;
-  /** The WebGPU call, or null where the WebGPU backend does not support this activation yet. */
+  /**
+   * The WebGPU call, or null where the WebGPU backend does not support this activation yet (an
+   * entry may instead throw an InputError that says what its layer lacks).
+   */
   wgsl(a: A): WgslCall | null;
 }

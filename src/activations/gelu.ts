@@ -13,6 +13,8 @@ import type { ActivationEntry } from './entry.js';
 import { noParams } from './params.js';
 import { numericalMoments } from './quadrature.js';
 import { normalCdf, normalPdf } from './special.js';
+import { GELU_WGSL } from '../gpu/shaders.generated.js';
+import { smoothQuadratureWgsl } from './wgsl-smooth.js';
 
 const PI = Math.PI;
 
@@ -73,6 +75,6 @@ export const gelu: ActivationEntry<Gelu> = {
     }
   },
   homogeneous: () => false,
-  // No WGSL yet: the WebGPU backend refuses it (registry.wgslCall).
-  wgsl: () => null,
+  // shaders/gelu.wgsl: the same closed forms in f32, the gap by the quadrature instance `geluq`.
+  wgsl: () => ({ fn: 'op_gelu', params: [], source: [GELU_WGSL, smoothQuadratureWgsl('geluq')] }),
 };

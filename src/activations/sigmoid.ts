@@ -3,6 +3,7 @@ import type { ActivationEntry } from './entry.js';
 import { noParams } from './params.js';
 import { numericalDual } from './quadrature.js';
 import { smoothGap } from './smooth.js';
+import { builtinSmoothCall } from './wgsl-smooth.js';
 
 export interface Sigmoid {
   type: 'sigmoid';
@@ -29,5 +30,5 @@ export const sigmoid: ActivationEntry<Sigmoid> = {
   dual: (_a, kxx, kzz, kxz, out) => numericalDual(logistic, logisticDerivative, kxx, kzz, kxz, 'sigmoid', out),
   gap: (_a, kxx, kzz, g, h, out) => smoothGap(logistic, logisticDerivative, kxx, kzz, g, h, 'sigmoid', out),
   homogeneous: () => false,
-  wgsl: () => null,
+  wgsl: () => builtinSmoothCall('sigmoid'),
 };

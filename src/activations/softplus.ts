@@ -4,6 +4,7 @@ import { noParams } from './params.js';
 import { numericalDual } from './quadrature.js';
 import { logistic } from './sigmoid.js';
 import { smoothGap } from './smooth.js';
+import { builtinSmoothCall } from './wgsl-smooth.js';
 
 export interface Softplus {
   type: 'softplus';
@@ -21,5 +22,5 @@ export const softplus: ActivationEntry<Softplus> = {
   dual: (_a, kxx, kzz, kxz, out) => numericalDual(phi, logistic, kxx, kzz, kxz, 'softplus', out),
   gap: (_a, kxx, kzz, g, h, out) => smoothGap(phi, logistic, kxx, kzz, g, h, 'softplus', out),
   homogeneous: () => false,
-  wgsl: () => null,
+  wgsl: () => builtinSmoothCall('softplus'),
 };

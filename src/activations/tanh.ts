@@ -3,6 +3,7 @@ import type { ActivationEntry } from './entry.js';
 import { noParams } from './params.js';
 import { smoothGap } from './smooth.js';
 import { numericalDual } from './quadrature.js';
+import { builtinSmoothCall } from './wgsl-smooth.js';
 
 export interface Tanh {
   type: 'tanh';
@@ -24,5 +25,5 @@ export const tanh: ActivationEntry<Tanh> = {
   dual: (_a, kxx, kzz, kxz, out) => numericalDual(phi, dphi, kxx, kzz, kxz, 'tanh', out),
   gap: (_a, kxx, kzz, g, h, out) => smoothGap(phi, dphi, kxx, kzz, g, h, 'tanh', out),
   homogeneous: () => false,
-  wgsl: () => null,
+  wgsl: () => builtinSmoothCall('tanh'),
 };

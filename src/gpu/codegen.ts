@@ -8,7 +8,7 @@
  * parameters, and whether a coefficient is an exact power of two) travels in the coefficient
  * buffer `coef`, so all networks of one structure share one pipeline (pipelines.ts keys by source).
  */
-import { wgslCall } from '../activations/registry.js';
+import { wgslCall, type WgslCall } from '../activations/registry.js';
 import { assertNever, SpecError } from '../errors.js';
 import type { KernelProgram, Op } from '../program/program.js';
 import type { Activation } from '../spec/types.js';
@@ -38,14 +38,44 @@ export function isPowerOfTwo(x: number): boolean {
   return Math.abs(x) === 2 ** e;
 }
 
-/** Refuses, before any GPU work, a program with an activation the WebGPU backend does not carry. */
-export function checkGpuActivations(p: KernelProgram): void {
+/** The WGSL calls of the program's activations, in program order. */
+function activationCalls(p: KernelProgram): WgslCall[] {
+  const calls: WgslCall[] = [];
   const visit = (ops: readonly Op[]) => {
-    for (const op of ops) if (op.op === 'act') wgslCall(op.act);
+    for (const op of ops) if (op.op === 'act') calls.push(wgslCall(op.act));
   };
   for (const s of p.prefix) visit(s.kind === 'ops' ? s.ops : s.body);
   if (p.sweep) visit(p.sweep.body);
   visit(p.suffix);
+  return calls;
+}
+
+/** Refuses, before any GPU work, a program with an activation the WebGPU backend does not carry. */
+export function checkGpuActivations(p: KernelProgram): void {
+  activationCalls(p);
+}
+
+/** User-written WGSL of the program's activations to compile on its own first (entry.ts: WgslCall.check). */
+export function activationChecks(p: KernelProgram): { what: string; code: string }[] {
+  const seen = new Set<string>();
+  const out: { what: string; code: string }[] = [];
+  for (const c of activationCalls(p)) {
+    for (const k of c.check ?? []) {
+      const key = `${k.what}\u0000${k.code}`;
+      if (!seen.has(key)) {
+        seen.add(key);
+        out.push(k);
+      }
+    }
+  }
+  return out;
+}
+
+/** The extra WGSL of the program's activations, each chunk once (shared chunks are equal strings). */
+function activationSources(p: KernelProgram): string {
+  const chunks = new Set<string>();
+  for (const c of activationCalls(p)) for (const src of c.source ?? []) chunks.add(src);
+  return [...chunks].map((c) => `${c}\n`).join('');
 }
 
 /** Where generated code gets a number from: `f(x)` stores x and returns the WGSL that reads it. */
@@ -176,7 +206,7 @@ export function recursionShader(p: KernelProgram): RecursionShader {
 
   const code = `${wgslStruct(BANK)}
 ${KERNEL_OPS_WGSL}
-// ---- generated from the kernel program --------------------------------------------------------
+${activationSources(p)}// ---- generated from the kernel program --------------------------------------------------------
 
 ${wgslStruct(RECURSION_PARAMS)}
 @group(0) @binding(0) var<uniform> P: Params;

@@ -15,12 +15,13 @@ import type { Matrix2D } from '../matrix.js';
 import type { KernelProgram, Normalizers } from '../program/program.js';
 // Still CPU-side: the normalisers are the float64 interpreter run on the unit pair.
 import { checkRequest, MAX_RESULT_ELEMENTS, transposeBlock, type GramBlock, type GramRequest, type GramResult } from '../result.js';
-import { BANK_WORDS, checkGpuActivations, FLAG_FINAL, FLAG_INIT, FLAG_STORE, FLAG_TAPS, recursionShader } from './codegen.js';
+import { activationChecks, BANK_WORDS, checkGpuActivations, FLAG_FINAL, FLAG_INIT, FLAG_STORE, FLAG_TAPS, recursionShader } from './codegen.js';
 import type { GpuContext } from './device.js';
 import { chordDispatch, chordParams, firstLayerShader, TILE } from './first-layer.js';
 import { packStruct, RECURSION_PARAMS, structBytes } from './layout.js';
 import { pipelineFor } from './pipelines.js';
 import { ldexp64, prepareRows, type PreparedRows } from './rows.js';
+import { checkUserWgsl } from './user-wgsl.js';
 
 export interface GpuRunOptions {
   /** Rows per block (a multiple of 64); default: as large as the device limits allow. */
@@ -207,6 +208,7 @@ async function prepare(ctx: GpuContext, p: KernelProgram, x1: Matrix2D, x2: Matr
   const count = p.sweep?.count ?? 0;
   const plan = planBlocks(ctx.limits, p, A.rows, B.rows, A.vec4s, wantTaps, opt);
   const shader = recursionShader(p);
+  await checkUserWgsl(device, activationChecks(p));
   const [gramPipe, recPipe] = await Promise.all([
     compiled(device, firstLayerShader(ctx), `${LABEL}: first layer`),
     compiled(device, shader.code, `${LABEL}: recursion`),
@@ -425,6 +427,20 @@ async function readBack(run: Run, job: Job, chunk: Chunk, at: Placement): Promis
   }
 }
 
+/**
+ * Exponents from this up mark a pair whose smooth activation met a variance beyond the range of the
+ * WebGPU quadrature (SMOOTH_FLAG_MIN and SMOOTH_VMAX of shaders/kernel_ops.wgsl).
+ */
+export const SMOOTH_FLAG_MIN = 2 ** 27;
+export const SMOOTH_VMAX = 64;
+
+function smoothRangeError(depth: number): InputError {
+  return new InputError(
+    `at depth ${depth}, a smooth activation (gelu, tanh, sigmoid, softplus, numerical) met an input variance above ${SMOOTH_VMAX}, ` +
+      'beyond the range of the WebGPU quadrature: rescale the inputs or lower the weight and bias variances, or use backend "cpu"',
+  );
+}
+
 /** (mantissa, exponent) pairs → float64, divided by the normalisers, placed and mirrored. */
 function decode(run: Run, job: Job, chunk: Chunk, raw: ArrayBuffer, at: Placement): void {
   const { p, norms, wantTaps } = run;
@@ -447,6 +463,7 @@ function decode(run: Run, job: Job, chunk: Chunk, raw: ArrayBuffer, at: Placemen
     for (let i = 0; i < rows; i++) {
       for (let jj = diagBlock ? i : 0; jj < cols; jj++) {
         const q = o + 4 * (i * cols + jj);
+        if (ints[q + 1]! >= SMOOTH_FLAG_MIN) throw smoothRangeError(p.depths[tap]!);
         const kv = ldexp64(f[q]! * ik, ints[q + 1]! - ne);
         const tv = ldexp64(f[q + 2]! * it, ints[q + 3]! - ne);
         if (!Number.isFinite(kv) || !Number.isFinite(tv)) {

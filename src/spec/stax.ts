@@ -26,13 +26,16 @@ export const gelu = (): Activation => ({ type: 'gelu' });
 export const tanh = (): Activation => ({ type: 'tanh' });
 export const sigmoid = (): Activation => ({ type: 'sigmoid' });
 export const softplus = (): Activation => ({ type: 'softplus' });
-/** Any elementwise φ with its derivative, by quadrature (API only: a JSON file cannot hold functions). */
-export const numerical = (name: string, fn: (u: number) => number, deriv: (u: number) => number): Activation => ({
-  type: 'numerical',
-  name,
-  fn,
-  deriv,
-});
+/**
+ * Any elementwise φ with its derivative, by quadrature (API only: a JSON file cannot hold functions);
+ * `wgsl` gives φ and φ' as WGSL expressions in `u` for the WebGPU backend.
+ */
+export const numerical = (
+  name: string,
+  fn: (u: number) => number,
+  deriv: (u: number) => number,
+  wgsl?: { fn: string; deriv: string },
+): Activation => ({ type: 'numerical', name, fn, deriv, ...(wgsl ? { wgsl } : {}) });
 
 export type ResidualScale =
   | { alpha: number; beta?: number }

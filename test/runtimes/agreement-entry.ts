@@ -11,6 +11,7 @@
  * Node-free: imports only src/ (runtime-neutral), test/fixtures.ts and test/gpu/inputs.ts.
  */
 import { describeAdapter, getGpu, kernel, kernelCpu, predictFromKernels, predictFromKernelsCg, type Arch } from '../../src/index.js';
+import { dense, gelu, network, sigmoid, softplus, tanh } from '../../src/spec/stax.js';
 import { CUSTOM } from '../fixtures.js';
 import { accuracyInputs, maxRelDiff, normalisedError } from '../gpu/inputs.js';
 
@@ -79,6 +80,9 @@ const SQUARE: [string, Arch][] = [
   ['custom:erfBias', CUSTOM.erfBias!],
   ['custom:leakyFrozen', CUSTOM.leakyFrozen!],
   ['custom:nested', CUSTOM.nested!],
+  // The smooth activations' shader quadrature (the first layer's small weight variance keeps the
+  // row of norm 850 inside the quadrature's range: variance ≤ 64).
+  ['custom:smooth', network({ inputScale: 'dim' }, dense({ weightVar: 2e-4 }), tanh(), dense({ weightVar: 1.5, biasVar: 0.1 }), gelu(), dense(), softplus(), dense({ weightVar: 2 }), sigmoid(), dense())],
 ];
 
 /** X1 × X2 cases with every depth of the sweep. */
