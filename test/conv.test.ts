@@ -388,6 +388,21 @@ describe('bad input is refused before any work, with one clear error', () => {
   it('overflow is an InputError, never NaN or Infinity', () => {
     expect(() => kernelCpu('rescnn:depth=1100,alpha=1,readout=flatten', randomImages(1, 1, [3], 2), null, { get: 'nngp' })).toThrow(/overflows float64/);
   });
+
+  // Kernels of 1e180: products of two of them overflow, so every Lagrange term and every pooled
+  // √(k_x·k_z) must be formed without one (the NNGP read 0 from depth 566 on, its gaps clamped to 2).
+  for (const readout of ['eq', 'flatten', 'gap'] as const) {
+    it(`large kernels stay exact: K(x) = 2^600·K(2^−300·x) at depth 600, ${readout} readout`, () => {
+      const x = randomImages(2, 2, [3, 3], 5);
+      const small = { data: (x.data as number[]).map((v) => v * 2 ** -300), shape: x.shape };
+      const spec = `rescnn:depth=600,alpha=1,readout=${readout}`;
+      const big = kernelCpu(spec, x);
+      const ref = kernelCpu(spec, small);
+      expect(big.nngp![0]!).toBeGreaterThan(1e170);
+      expectClose(big.nngp!, Array.from(ref.nngp!, (v) => v * 2 ** 600), 1e-12);
+      expectClose(big.ntk!, Array.from(ref.ntk!, (v) => v * 2 ** 600), 1e-12);
+    });
+  }
 });
 
 describe('edge cases', () => {

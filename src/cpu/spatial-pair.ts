@@ -53,13 +53,6 @@ interface PairState {
   sz: Float64Array;
 }
 
-const scratch: ActOut = { kxx: 0, kzz: 0, g: 0, h: 0, sdot: 0 };
-
-/** The one call site of the activation's gap form (the activation registry replaces actGap). */
-function activation(act: Activation, kx: number, kz: number, g: number, h: number): ActOut {
-  actGap(act, kx, kz, g, h, scratch);
-  return scratch;
-}
 
 function copyState(s: PairState): PairState {
   return { ...s, dims: s.dims.slice(), g: s.g.slice(), h: s.h.slice(), t: s.t.slice() };
@@ -76,6 +69,16 @@ interface ConvTerms {
   sb: number;
   w: number;
   trainable: boolean;
+}
+
+/**
+ * A gap 1 ∓ ρ from its Lagrange form: at most 2, beyond it only by rounding (then 2). Anything
+ * not finite is an overflow of the kernel, an error, never a value (min(2, ∞) used to give ρ = 0).
+ */
+function gapOf(v: number): number {
+  if (v <= 2) return v;
+  if (Number.isFinite(v)) return 2;
+  throw new InputError('the kernel overflows float64 inside the network: reduce the depth, the variances or α, or rescale the inputs');
 }
 
 /**
@@ -112,9 +115,10 @@ function convEntry(c: ConvTerms, I: number, J: number, U: number, V: number, ful
       lag += dv * dv;
     }
     const db = c.sb - r * c.sb;
-    lag = (U * (lag + db * db)) / (R + sum);
-    G[e] = Math.min(2, (lag + sg) / R);
-    H[e] = Math.min(2, (lag + sh) / R);
+    // U/(R + sum) first: U·lag would overflow where the kernel passes 1e154.
+    lag = (U / (R + sum)) * (lag + db * db);
+    G[e] = gapOf((lag + sg) / R);
+    H[e] = gapOf((lag + sh) / R);
   } else {
     G[e] = 1;
     H[e] = 1;
@@ -135,6 +139,8 @@ export class PairMachine implements Machine {
   private tapCursor = 0;
   private readonly full: boolean;
   private readonly track: boolean;
+  /** The activation's output, reused per entry (owned by this machine: no state shared between runs). */
+  private readonly out: ActOut = { kxx: 0, kzz: 0, g: 0, h: 0, sdot: 0 };
   constructor(
     private readonly p: SpatialProgram,
     private readonly x: Side,
@@ -276,7 +282,7 @@ export class PairMachine implements Machine {
 
   private act(act: Activation): void {
     const { dx, dz } = this.s;
-    const d = this.next(() => dx.map((k) => activation(act, k, k, 0, 2).kxx));
+    const d = this.next(() => dx.map((k) => this.activation(act, k, k, 0, 2).kxx));
     if (this.track) {
       const { g, h, t, P } = this.s;
       const cols = this.full ? P : 1;
@@ -284,7 +290,7 @@ export class PairMachine implements Machine {
         for (let jj = 0; jj < cols; jj++) {
           const j = this.full ? jj : i;
           const e = this.full ? i * P + j : i;
-          const o = activation(act, dx[i]!, dz[j]!, g[e]!, h[e]!);
+          const o = this.activation(act, dx[i]!, dz[j]!, g[e]!, h[e]!);
           g[e] = o.g;
           h[e] = o.h;
           t[e] = o.sdot * t[e]!;
@@ -320,9 +326,9 @@ export class PairMachine implements Machine {
           let h = 1;
           if (R > 0) {
             const l = Math.sqrt(P1) * Math.sqrt(Q2) - Math.sqrt(P2) * Math.sqrt(Q1);
-            const lag = (l * l) / (R + s1 + s2);
-            g = Math.min(2, (lag + s1 * skip.g[e]! + s2 * cur.g[e]!) / R);
-            h = Math.min(2, (lag + s1 * skip.h[e]! + s2 * cur.h[e]!) / R);
+            const lag = l * (l / (R + s1 + s2));
+            g = gapOf((lag + s1 * skip.g[e]! + s2 * cur.g[e]!) / R);
+            h = gapOf((lag + s1 * skip.h[e]! + s2 * cur.h[e]!) / R);
           }
           cur.g[e] = g;
           cur.h[e] = h;
@@ -350,7 +356,7 @@ export class PairMachine implements Machine {
           for (let b = 0; b < m; b++) {
             const sj = table[J * m + b]!;
             const e = si * Pin + sj;
-            k += 0.5 * (h[e]! - g[e]!) * Math.sqrt(dx[si]! * dz[sj]!);
+            k += 0.5 * (h[e]! - g[e]!) * (Math.sqrt(dx[si]!) * Math.sqrt(dz[sj]!));
             th += t[e]!;
           }
         }
@@ -383,6 +389,12 @@ export class PairMachine implements Machine {
     this.s = this.kept!;
   }
 
+  /** The one call site of the activation's gap form. */
+  private activation(act: Activation, kx: number, kz: number, g: number, h: number): ActOut {
+    actGap(act, kx, kz, g, h, this.out);
+    return this.out;
+  }
+
   readout(tap: number): void {
     const { P, dx, dz, g, h, t } = this.s;
     const type = this.p.readout.type;
@@ -394,7 +406,7 @@ export class PairMachine implements Machine {
         for (let i = 0; i < P; i++) v += dx[i]! / P;
       } else {
         v = 0;
-        for (let i = 0; i < P; i++) for (let j = 0; j < P; j++) v += 0.5 * (h[i * P + j]! - g[i * P + j]!) * Math.sqrt(dx[i]! * dx[j]!);
+        for (let i = 0; i < P; i++) for (let j = 0; j < P; j++) v += 0.5 * (h[i * P + j]! - g[i * P + j]!) * (Math.sqrt(dx[i]!) * Math.sqrt(dx[j]!));
         v /= P * P;
       }
       this.x.readouts.push(v);
@@ -434,9 +446,9 @@ export class PairMachine implements Machine {
           const dv = Math.sqrt(dz[i]! / P) - r * Math.sqrt(dx[i]! / P);
           lag += dv * dv;
         }
-        lag = (U * lag) / (R + s);
-        G = Math.min(2, (lag + sg) / R);
-        H = Math.min(2, (lag + sh) / R);
+        lag = (U / (R + s)) * lag;
+        G = gapOf((lag + sg) / R);
+        H = gapOf((lag + sh) / R);
       }
       this.onReadout(tap, kx, kz, G, H, st);
       return;
@@ -447,7 +459,7 @@ export class PairMachine implements Machine {
     for (let i = 0; i < P; i++) {
       for (let j = 0; j < P; j++) {
         const e = i * P + j;
-        k += 0.5 * (h[e]! - g[e]!) * Math.sqrt(dx[i]! * dz[j]!);
+        k += 0.5 * (h[e]! - g[e]!) * (Math.sqrt(dx[i]!) * Math.sqrt(dz[j]!));
         th += t[e]!;
       }
     }
