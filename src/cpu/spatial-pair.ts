@@ -81,6 +81,12 @@ function gapOf(v: number): number {
   throw new InputError('the kernel overflows float64 inside the network: reduce the depth, the variances or α, or rescale the inputs');
 }
 
+/** ρ = K/R of a pooled value: within [−1, 1] but for rounding; an overflowed K or R is an error. */
+function pooledRho(k: number, R: number): number {
+  if (!Number.isFinite(k) || !Number.isFinite(R)) gapOf(Infinity);
+  return R > 0 ? Math.max(-1, Math.min(1, k / R)) : 0;
+}
+
 /**
  * One conv output entry (I, J): the q^D shifted pairs and the bias, summed in the gap form.
  * U and V are the output diagonals k_x[I], k_z[J] (the same sums, done once per pixel).
@@ -373,7 +379,7 @@ export class PairMachine implements Machine {
       for (let J = 0; J < Pout; J++) {
         const e = I * Pout + J;
         const R = Math.sqrt(d.dx[I]!) * Math.sqrt(d.dz[J]!);
-        const rho = R > 0 ? Math.max(-1, Math.min(1, K[e]! / R)) : 0;
+        const rho = pooledRho(K[e]!, R);
         G[e] = same && I === J ? 0 : 1 - rho;
         H[e] = same && I === J ? 2 : 1 + rho;
       }
@@ -467,7 +473,7 @@ export class PairMachine implements Machine {
     th /= P * P;
     const same = this.x === this.z;
     const R = Math.sqrt(kx) * Math.sqrt(kz);
-    const rho = R > 0 ? Math.max(-1, Math.min(1, k / R)) : 0;
+    const rho = pooledRho(k, R);
     this.onReadout(tap, kx, kz, same ? 0 : 1 - rho, same ? 2 : 1 + rho, th);
   }
 }
