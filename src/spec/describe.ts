@@ -3,6 +3,7 @@
  */
 import { countResidualBlocks, residualAlpha } from '../program/compile.js';
 import { PRESETS } from './presets.js';
+import { isSpatialSpec } from './validate.js';
 import { describeActivation } from '../activations/registry.js';
 import type { Activation, ResolvedLayer, ResolvedSpec } from './types.js';
 
@@ -45,13 +46,19 @@ function layer(l: ResolvedLayer, L: number): string {
   }
 }
 
+/** The layer-0 kernel: per input pair, or per pixel pair (i, j) of two images with C channels. */
+function inputKernel(spec: ResolvedSpec): string {
+  if (isSpatialSpec(spec)) return `per pixel pair x_i·z_j${spec.inputScale === 'dim' ? '/C' : ''} (C channels)`;
+  return spec.inputScale === 'dim' ? 'x·z/d' : 'x·z';
+}
+
 export function describeSpec(spec: ResolvedSpec): string {
   const L = countResidualBlocks([...spec.layers, ...spec.readout]);
   const preset = PRESETS.find((p) => p.name === spec.name);
   const parts: string[] = [];
   if (preset) parts.push(`${preset.title} — ${preset.citation} (arXiv:${preset.arxiv}). ${preset.model}`);
   parts.push(
-    `As a network: input kernel ${spec.inputScale === 'dim' ? 'x·z/d' : 'x·z'}, then ${layers(spec.layers, L)}` +
+    `As a network: input kernel ${inputKernel(spec)}, then ${layers(spec.layers, L)}` +
       (spec.readout.length ? `, readout ${layers(spec.readout, L)}` : '') +
       '.',
   );
