@@ -6,7 +6,7 @@
 //        [--w W] [--n2 M] [--pad zero|circular] [--reps R] [--x X.npy [--x2 X2.npy]]
 //     Gram of n deterministic images uniform in [−1, 1) (or the [N, C, H, W] float64 .npy files,
 //     which then set the shape), × a second set of M images with --n2 / --x2, else X × X; prints one JSON line:
-//     kernel seconds (first call; with --reps R > 1 also the median of R − 1 more calls), max RSS,
+//     kernel seconds (first call; with --reps R > 1 also warmSeconds, the median of the R − 1 later calls), max RSS,
 //     backend, adapter, checksums. A failure prints { error, name } and exits 2 (InputError:
 //     e.g. conv specs not supported on WebGPU yet), 3 (GpuError) or 1 (anything else).
 //   node bench/conv-run.mjs --reference [--out FILE]
@@ -116,7 +116,7 @@ try {
     entries: x1.shape[0] * (x2 ? x2.shape[0] : x1.shape[0]),
     symmetric: r.symmetric,
     kernelSeconds: times[0],
-    warmSeconds: warm.length ? warm[Math.floor(warm.length / 2)] : null,
+    warmSeconds: warm.length ? (warm[(warm.length - 1) >> 1] + warm[warm.length >> 1]) / 2 : null,
     allSeconds: times,
     maxRss: process.resourceUsage().maxRSS * 1024,
     processSeconds: performance.now() / 1000,
