@@ -24,8 +24,9 @@ is 2·N²·P² floats, 11 GiB at N = 48 on 28 x 28) and is what --check also com
 Usage:
   conv_numpy.py --n 48 --c 3 --h 8 --depth 5 --readout gap [--pad zero] [--filter 3] [--xp cupy]
   conv_numpy.py --x X.npy --depth 5 --readout gap      (images [N, C, H, W] from a file)
-      time the whole process (from before `import numpy` to the result); prints one JSON object
-      {seconds, pairs_per_second, max_rss, ...}, pairs = N² (every entry of the N x N Gram)
+      time the whole process (from before `import numpy` to the first result); prints one JSON
+      object {seconds, pairs_per_second, max_rss, compute_seconds, ...}, pairs = N² (every entry
+      of the N x N Gram); --reps R also gives warm_seconds, the median of R - 1 more computations
   conv_numpy.py --check REF.json [--tol 1e-4]
       REF.json from `node bench/conv-run.mjs --reference` (webntk's float64 CPU values): prints the
       max normalised error |float32 - float64| / sqrt(K(x,x) K(z,z)) per case; exit 1 above --tol
@@ -181,6 +182,7 @@ def main():
     ap.add_argument('--pad', choices=['zero', 'circular'], default='zero')
     ap.add_argument('--filter', type=int, default=3)
     ap.add_argument('--full-state', action='store_true', help='flatten/eq on the [N, N, H, W, H, W] state')
+    ap.add_argument('--reps', type=int, default=1, help='compute R times: warm_seconds is the median of the later R - 1')
     ap.add_argument('--xp', choices=['numpy', 'cupy'], default='numpy', help='cupy: the same code on a CUDA GPU')
     a = ap.parse_args()
     if a.check:
@@ -191,6 +193,8 @@ def main():
             ap.error(f'{a.x}: images must be [N, C, H, W], got shape {list(X.shape)}')
         a.n, a.c, a.h, a.w = X.shape
         X = X.astype(np.float32)
+    if a.reps < 1:
+        ap.error(f'--reps must be a positive integer, got {a.reps}')
     if a.n is None or a.n < 1 or a.depth < 1 or a.c < 1 or a.h < 1 or (a.w is not None and a.w < 1):
         ap.error('--n, --c, --h, --w and --depth must be positive integers (--n is required)')
     if a.filter < 1 or a.filter % 2 == 0:
@@ -206,20 +210,26 @@ def main():
         device = xp.cuda.runtime.getDeviceProperties(0)['name'].decode()
     else:
         xp, device = np, 'cpu'
-    t1 = time.perf_counter()
-    nngp, ntk = cntk(xp, X, a.depth, a.readout, a.pad, a.filter, True if a.full_state else None)
-    if xp is not np:
-        nngp, ntk = xp.asnumpy(nngp), xp.asnumpy(ntk)
-    t2 = time.perf_counter()
+    times = []
+    for _ in range(a.reps):
+        t1 = time.perf_counter()
+        nngp, ntk = cntk(xp, X, a.depth, a.readout, a.pad, a.filter, True if a.full_state else None)
+        if xp is not np:
+            nngp, ntk = xp.asnumpy(nngp), xp.asnumpy(ntk)
+        t2 = time.perf_counter()
+        times.append(t2 - t1)
+        if len(times) == 1:
+            seconds = t2 - T0  # the whole process: start to the first result
     if not (np.all(np.isfinite(nngp)) and np.all(np.isfinite(ntk))):
         print('conv_numpy.py: the result is not finite', file=sys.stderr)
         return 1
-    seconds = t2 - T0
+    warm = sorted(times[1:])
     out = {
         'implementation': f'{a.xp} float32', 'numpy': np.__version__, 'device': device,
         'arch': f'cntk:depth={a.depth},readout={a.readout},pad={a.pad},filter={a.filter}',
         'n': a.n, 'shape': [a.n, a.c, a.h, w], 'state': 'full' if a.readout == 'gap' or a.full_state else 'diagonal',
-        'pairs': a.n * a.n, 'seconds': seconds, 'compute_seconds': t2 - t1,
+        'pairs': a.n * a.n, 'seconds': seconds, 'compute_seconds': times[0],
+        'warm_seconds': (warm[(len(warm) - 1) // 2] + warm[len(warm) // 2]) / 2 if warm else None,
         'pairs_per_second': a.n * a.n / seconds, 'max_rss': max_rss_bytes(),
         'checksum': [float(nngp.astype(np.float64).sum()), float(ntk.astype(np.float64).sum())],
     }

@@ -23,10 +23,10 @@
 # at ≈ 67 TFLOP/s fp32 on an H200: 0.011 ms and 1.1e−5 ms per entry. Goal: GAP ≤ 0.05 ms per entry.
 #
 # Also: the same recursion as a Python user writes it on the GPU (bench/conv_numpy.py --xp cupy,
-# float32, whole process and compute time), and a spot check of the GPU values against the float64
-# CPU path (flatten n = 8, GAP n = 2; checksums of the Gram matrices).
+# float32; whole process, first and warm computation; X × X, all n² entries computed), and a spot
+# check of the GPU values against the float64 CPU path (flatten n = 8, GAP n = 2; Gram checksums).
 #
-# Dry run on a machine without a GPU (the CPU backend, a tiny network, no bundle, no peers):
+# Dry run on a machine without a GPU (the CPU backend, a tiny network, no bundle, NumPy as the peer):
 #   LOCAL=1 BACKEND=cpu DEPTH=2 H=8 GAP_SIZES="2 4" FLAT_SIZES="4 8" PEER_XP=numpy PEER_RUNS="gap:4" OUT=/tmp/c bash bench/gpu-h200-conv.sh
 # (BACKEND=webgpu there runs the spot check too; until the WebGPU conv kernels exist its rows fail.)
 set -uo pipefail
@@ -97,7 +97,7 @@ if [ -z "${SKIP_PEERS:-}" ]; then
   log "$PEER_XP float32 peer (bench/conv_numpy.py --xp $PEER_XP)"
   for spec in $PEER_RUNS; do
     set -- ${spec/:/ }
-    timeout "$STEP_S" python3 bench/conv_numpy.py --xp "$PEER_XP" --readout "$1" --n "$2" --c "$C" --h "$H" --depth "$DEPTH" 2>>"$OUT/conv-log.txt" |
+    timeout "$STEP_S" python3 bench/conv_numpy.py --xp "$PEER_XP" --reps 3 --readout "$1" --n "$2" --c "$C" --h "$H" --depth "$DEPTH" 2>>"$OUT/conv-log.txt" |
       tee -a "$OUT/conv-peers.jsonl"
   done
 fi
@@ -133,6 +133,6 @@ if os.path.exists(p):
     for l in open(p):
         r = json.loads(l)
         print(f"\n{r['implementation']} on {r['device']}: {r['arch']}, n = {r['n']}: whole process {r['seconds']:.2f} s, "
-              f"compute {r['compute_seconds']:.3f} s = {1e3 * r['compute_seconds'] / r['pairs']:.3g} ms per entry")
+              f"first computation {r['compute_seconds']:.3f} s, warm {r['warm_seconds']:.3g} s = {1e3 * r['warm_seconds'] / r['pairs']:.3g} ms per entry")
 PY
 log "done"
