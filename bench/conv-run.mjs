@@ -109,7 +109,7 @@ try {
   const out = {
     implementation: `webntk ${backend === 'webgpu' ? 'WebGPU' : 'CPU float64'}`,
     backend: r.backend,
-    adapter: r.adapter ? [r.adapter.vendor, r.adapter.architecture, r.adapter.description].filter(Boolean).join(' ') : null,
+    adapter: r.adapter ?? null,
     arch,
     shape: x1.shape,
     n2: x2 ? x2.shape[0] : null,
