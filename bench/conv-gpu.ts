@@ -282,6 +282,11 @@ for (const g of gapOverFlatten) {
 if ('max_normalised_error' in numpyCheck) {
   console.log(`\nNumPy float32 against webntk float64 (${numpyCheck.cases.length} cases, depth 3–20): max |Δ|/√(K(x,x)·K(z,z)) = ${numpyCheck.max_normalised_error.toExponential(1)}`);
 } else console.log(`\nNumPy check failed: ${numpyCheck.error}`);
+const worstSum = (k: 'webgpuVsCpu' | 'numpyVsCpu') => {
+  const v = summary.map((r) => r.checksumRelDiff[k]).filter((d): d is number => d !== null);
+  return v.length ? Math.max(...v).toExponential(1) : '—';
+};
+console.log(`Same images for all: Gram sums against CPU float64 differ by at most ${worstSum('webgpuVsCpu')} (WebGPU), ${worstSum('numpyVsCpu')} (NumPy).`);
 console.log(`Load average ${loadBefore.toFixed(2)} before, ${loadAfter.toFixed(2)} after. Written: ${OUT}`);
 if (failures > 0) {
   console.error(`conv-gpu.ts: ${failures} run(s) failed (see above); results written anyway`);
