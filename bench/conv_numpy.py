@@ -19,7 +19,7 @@ The per-pixel diagonals kx[i] = K(x, x)[i, i] are read from the n == m entries o
 State: [N, N, H, W, H, W] for gap (every pixel pair is needed). Flatten and eq read only the
 diagonal slab K[i, i], which conv and relu map to itself, so for them the state is [N, N, H, W]
 (neural-tangents' diagonal_spatial); `--full-state` forces the P x P state (small sizes only: it
-is 2·N²·P² floats, 11 GiB at N = 48 on 28 x 28) and is what --check also compares.
+is 2·N²·P² floats, 10.5 GiB at N = 48 on 28 x 28) and is what --check also compares.
 
 Usage:
   conv_numpy.py --n 48 --c 3 --h 8 --depth 5 --readout gap [--pad zero] [--filter 3] [--xp cupy]
