@@ -11,6 +11,7 @@
 # 3. webntk streamed to float32 host memory at N = 16 384 and N = 50 000 (bench/gpu-stream.mjs);
 # 4. the peers (JAX jit, PyTorch, CuPy; $BUNDLE/peers.py) on the same recursion and shapes.
 # Each step has its own time limit, so that one that hangs leaves the others' results in $OUT.
+# The convolutional kernels (CNTK GAP and Flatten against neural-tangents) have their own script: bench/gpu-h200-conv.sh.
 set -uo pipefail
 : "${OUT:?set OUT to the folder for the results}"
 B=.gpu-bundle
