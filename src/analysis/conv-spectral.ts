@@ -39,8 +39,11 @@ export const CONV_GRID_MAX_POINTS = 2 ** 21;
 /** Grid images per kernel call: bounds the per-input pre-pass memory of the CPU executor. */
 const CHUNK = 2048;
 
-/** |λ| below this fraction of λ₀ is round-off of the float64 transform, not a resolved eigenvalue. */
-export const CONV_COEFFICIENT_FLOOR = 1e-12;
+/**
+ * |λ| at or below this fraction of λ₀ is round-off, reported as 0: float64 kernels on the CPU;
+ * f32 kernels (WebGPU, once conv specs run there) resolve far less.
+ */
+export const CONV_COEFFICIENT_FLOOR: Readonly<Record<Backend, number>> = { cpu: 1e-12, webgpu: 1e-6 };
 
 export interface ConvGridOptions {
   /** Pixels P of the 1-D signal (default 4). */
@@ -305,9 +308,13 @@ export async function convDecay(arch: Arch, options: ConvDecayOptions = {}): Pro
   const curves: ConvDecayCurve[] = [];
   for (const kind of c.kinds) {
     c[kind]!.forEach((lam, di) => {
-      const at = (k: number) => lam[degreeIndex(harmonic(c.pixels, [c.outputPixel], k), grid)]!;
-      const l0 = at(0);
-      const floor = CONV_COEFFICIENT_FLOOR * Math.abs(l0);
+      const l0 = lam[0]!;
+      const floor = CONV_COEFFICIENT_FLOOR[c.backend] * Math.abs(l0);
+      // Below the round-off floor an eigenvalue is reported as 0 (and gives no exponent).
+      const at = (k: number) => {
+        const v = lam[degreeIndex(harmonic(c.pixels, [c.outputPixel], k), grid)]!;
+        return Math.abs(v) <= floor ? 0 : v;
+      };
       const ks = Array.from({ length: kmax }, (_, i) => i + 1);
       const octaves: ConvDecayCurve['octaves'] = [];
       for (let k = 1; 2 * k <= kmax; k *= 2) octaves.push({ from: k, to: 2 * k, exponent: localExponent(k, at(k), 2 * k, at(2 * k), floor) });
@@ -367,7 +374,12 @@ export async function convLocality(arch: Arch, options: ConvGridOptions = {}): P
   const points: LocalityPoint[] = [];
   for (const kind of c.kinds) {
     c[kind]!.forEach((lam, di) => {
-      const at = (px: number[]) => lam[degreeIndex(harmonic(pixels, px), grid)]!;
+      // Below the round-off floor an eigenvalue is 0 (a pixel outside the receptive field), not noise to divide.
+      const floor = CONV_COEFFICIENT_FLOOR[c.backend] * Math.abs(lam[0]!);
+      const at = (px: number[]) => {
+        const v = lam[degreeIndex(harmonic(pixels, px), grid)]!;
+        return Math.abs(v) <= floor ? 0 : v;
+      };
       const lambdaNear = at([near]);
       const lambdaFar = at([far]);
       const lambdaPairNear = at([near, next]);
