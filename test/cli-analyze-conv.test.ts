@@ -77,7 +77,7 @@ describe('analyze spectrum --random-multisphere', () => {
 
 describe('bad input: one line, exit 2, nothing written', () => {
   const cases: [string, string[], RegExp][] = [
-    ['gap with zero padding', ['analyze', 'conv-decay', '--arch', 'cntk:depth=2,readout=gap,pad=zero'], /zero padding/],
+    ['gap with zero padding, after a valid arch', ['analyze', 'conv-decay', '--arch', 'rescnn:depth=2,alpha=1', '--arch', 'cntk:depth=2,readout=gap,pad=zero'], /zero padding/],
     ['a fully connected arch', ['analyze', 'locality', '--arch', 'arora2019:depth=2'], /fully connected/],
     ['an odd grid', ['analyze', 'conv-decay', '--arch', 'rescnn:depth=2,alpha=1', '--grid', '7'], /--grid must be even/],
     ['a grid beyond the limit', ['analyze', 'locality', '--arch', 'rescnn:depth=2,alpha=1', '--pixels', '9', '--grid', '16'], /kernel evaluations/],

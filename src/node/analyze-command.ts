@@ -20,7 +20,7 @@ import { toMatrix } from '../matrix.js';
 import { resntkDepthTableOn } from '../analysis/infinite.js';
 import { inputCount, kernelInputOf, parseLayout, readInputArray, type InputArray } from './files.js';
 import { spectralDecay } from '../analysis/spectral.js';
-import { convDecay, convLocality, type ConvGridOptions } from '../analysis/conv-spectral.js';
+import { checkConvSpectralSpec, convDecay, convLocality, type ConvGridOptions } from '../analysis/conv-spectral.js';
 import { multispherePoints, checkMultisphereSize } from '../analysis/multisphere.js';
 import { cuspSlopeEstimate, kernelProfile } from '../analysis/profile.js';
 import { depthSweep } from '../analysis/depth.js';
@@ -379,10 +379,10 @@ Examples:
       await prepareBackend(o);
       const grid = gridOptions(o);
       const kmax = o.kmax !== undefined ? num(o.kmax, '--kmax', { min: 1, max: grid.grid / 2, integer: true }) : undefined;
+      const depths = convArchDepths(archs(o), o.depths);
       const items = [];
-      for (const a of archs(o)) {
-        const arch = readArch(a);
-        items.push({ arch: a, decay: await convDecay(arch, { ...grid, depths: depthsOf(o.depths, a), ...(kmax !== undefined ? { kmax } : {}), backend: o.backend }) });
+      for (const [i, a] of archs(o).entries()) {
+        items.push({ arch: a, decay: await convDecay(readArch(a), { ...grid, depths: depths[i]!, ...(kmax !== undefined ? { kmax } : {}), backend: o.backend }) });
       }
       await emit(convDecayReport(items, { archs: o.arch, kinds: grid.kinds, pixels: grid.pixels, grid: grid.grid, kmax: items[0]!.decay.kmax, depths: o.depths ?? 'last', backend: items[0]!.decay.backend }), o, io);
     });
@@ -404,10 +404,10 @@ Examples:
     .action(async (o: CommonOptions & { kind: string; pixels: string; grid: string; depths?: string }) => {
       await prepareBackend(o);
       const grid = gridOptions(o);
+      const depths = convArchDepths(archs(o), o.depths ?? 'all');
       const items = [];
-      for (const a of archs(o)) {
-        const arch = readArch(a);
-        items.push({ arch: a, locality: await convLocality(arch, { ...grid, depths: depthsOf(o.depths ?? 'all', a), backend: o.backend }) });
+      for (const [i, a] of archs(o).entries()) {
+        items.push({ arch: a, locality: await convLocality(readArch(a), { ...grid, depths: depths[i]!, backend: o.backend }) });
       }
       await emit(localityReport(items, { archs: o.arch, kinds: grid.kinds, pixels: grid.pixels, grid: grid.grid, depths: o.depths ?? 'all', backend: items[0]!.locality.backend }), o, io);
     });
@@ -480,10 +480,16 @@ function gridOptions(o: { kind: string; pixels: string; grid: string }): Require
   return { pixels, grid, kinds: kinds as KernelKind[] };
 }
 
-/** --depths of conv-decay and locality: the sweep's depths named by a list, a range or all. */
-function depthsOf(v: string | undefined, a: string): 'last' | number[] {
-  if (v === undefined) return 'last';
-  return parseSweepDepths(v, '--depths', archProgram(readArch(a)).depths, a);
+/**
+ * Every --arch of conv-decay and locality checked before any is computed (a spec the transform
+ * cannot read, a depth not in its sweep), and its --depths: a list, a range or all of its sweep.
+ */
+function convArchDepths(list: string[], v: string | undefined): ('last' | number[])[] {
+  return list.map((a) => {
+    const arch = readArch(a);
+    checkConvSpectralSpec(arch);
+    return v === undefined ? 'last' : parseSweepDepths(v, '--depths', archProgram(arch).depths, a);
+  });
 }
 
 /** 1, 2, 4, … and the last depth of the arch's sweep (the dense eigen-solve per depth is the cost). */
