@@ -12,6 +12,7 @@ import type { SpectralDecay } from './spectral.js';
 import type { ArchConditioning, LeadingEigenvalues } from './spectrum.js';
 import type { FluctuationResult } from './fluctuations.js';
 import type { DepthTable } from './infinite.js';
+import type { ConvDecay, Locality } from './conv-spectral.js';
 
 export type Cell = number | string;
 
@@ -390,6 +391,82 @@ export function infiniteReport(
     summary: table.rows.map(
       (r) =>
         `γ = ${r.gamma}: ${table.depths.map((L, i) => `${fmt(r.values[i]!, 6)} (L=${L})`).join(', ')} → ${r.limit === null ? `no non-degenerate limit (degenerates like the MLP${table.rho < 1 ? ': 1/4 off the diagonal' : ''})` : `${fmt(r.limit, 7)} (${r.regime === 'ode' ? 'depth-time ODE' : 'two-layer NTK'})`}`,
+    ),
+  };
+}
+
+const expText = (e: number | null) => (e === null ? 'n/a' : fmt(e, 3));
+
+/**
+ * Eigenvalue decay of conv kernels on (S¹)^P (Barzilai et al.): λ_(k,0,…,0)/λ₀ against k on
+ * log–log axes, one series per arch, kernel and depth, with the local exponents over octaves.
+ */
+export function convDecayReport(items: readonly { arch: string; decay: ConvDecay }[], parameters: Record<string, unknown>): AnalysisReport {
+  const rows: Cell[][] = [];
+  for (const { arch, decay: d } of items) {
+    for (const c of d.curves) c.ratios.forEach((r, i) => rows.push([arch, c.kind, c.depth, i + 1, r, i === 0 ? 'n/a' : expText(c.consecutive[i - 1]!)]));
+  }
+  const kinds = [...new Set(items.flatMap((i) => i.decay.curves.map((c) => c.kind)))];
+  const d0 = items[0]?.decay;
+  return {
+    analysis: 'conv-decay',
+    parameters,
+    data: items.map(({ arch, decay }) => ({ ...decay, arch })),
+    table: { columns: ['arch', 'kernel', 'depth', 'k', 'ratio', 'local_exponent'], rows },
+    figure: {
+      title: `Eigenvalues of single-pixel harmonics on (S¹)^${d0?.pixels ?? 0} (grid ${d0?.grid ?? 0}^${d0?.pixels ?? 0})`,
+      panels: kinds.map((kind) => ({
+        title: `${kind.toUpperCase()}: λ_(k,0,…,0)/λ₀ at the output pixel`,
+        x: { title: 'degree k', scale: 'log' as const },
+        y: { title: 'λ_k/λ₀', scale: 'log' as const },
+        series: items.flatMap(({ arch, decay: d }) =>
+          d.curves
+            .filter((c) => c.kind === kind)
+            .map((c) => {
+              const ks = c.ratios.map((_, i) => i + 1).filter((k) => c.ratios[k - 1]! > 0);
+              return { name: d.curves.filter((x) => x.kind === kind).length > 1 ? `${arch} (depth ${c.depth})` : arch, x: ks, y: ks.map((k) => c.ratios[k - 1]!), mark: 'line+points' as const };
+            }),
+        ),
+      })),
+    },
+    summary: items.flatMap(({ arch, decay: d }) =>
+      d.curves.map(
+        (c) =>
+          `${arch} ${c.kind} (depth ${c.depth}): λ_k/λ₀ = ${c.ratios.map((r, i) => (((i + 1) & i) === 0 ? `${fmt(r, 3)} (k=${i + 1})` : null)).filter(Boolean).join(', ')}; local exponents ${c.octaves.map((o) => `${o.from}→${o.to}: ${expText(o.exponent)}`).join(', ')}`,
+      ),
+    ),
+  };
+}
+
+/**
+ * Locality of conv kernels on (S¹)^P (Barzilai et al.): far/near eigenvalue ratio and pair ratio
+ * against depth, one panel per measure and kernel.
+ */
+export function localityReport(items: readonly { arch: string; locality: Locality }[], parameters: Record<string, unknown>): AnalysisReport {
+  const rows: Cell[][] = [];
+  for (const { arch, locality: l } of items) for (const p of l.points) rows.push([arch, p.kind, p.depth, p.farNear, p.pairRatio, p.lambdaNear, p.lambdaFar, p.lambdaPairNear, p.lambdaPairFar]);
+  const kinds = [...new Set(items.flatMap((i) => i.locality.points.map((p) => p.kind)))];
+  const l0 = items[0]?.locality;
+  const panel = (kind: string, key: 'farNear' | 'pairRatio', title: string) => ({
+    title: `${kind.toUpperCase()}: ${title}`,
+    x: { title: 'depth L', scale: 'log' as const },
+    y: { title: key === 'farNear' ? 'λ_far/λ_near' : 'λ_pair(far)/λ_pair(near)' },
+    series: items.map(({ arch, locality: l }) => {
+      const pts = l.points.filter((p) => p.kind === kind && p.depth >= 1);
+      return { name: arch, x: pts.map((p) => p.depth), y: pts.map((p) => p[key]), mark: 'line+points' as const };
+    }),
+  });
+  return {
+    analysis: 'locality',
+    parameters,
+    data: items.map(({ arch, locality }) => ({ ...locality, arch })),
+    table: { columns: ['arch', 'kernel', 'depth', 'far_near', 'pair_ratio', 'lambda_near', 'lambda_far', 'lambda_pair_near', 'lambda_pair_far'], rows },
+    figure: {
+      title: `Locality on (S¹)^${l0?.pixels ?? 0}: output pixel ${l0?.nearPixel ?? 0}, far pixel ${l0?.farPixel ?? 0} (grid ${l0?.grid ?? 0}^${l0?.pixels ?? 0})`,
+      panels: kinds.flatMap((k) => [panel(k, 'farNear', 'far/near eigenvalue ratio'), panel(k, 'pairRatio', 'pair ratio (output+far)/(output+neighbour)')]),
+    },
+    summary: items.flatMap(({ arch, locality: l }) =>
+      kinds.map((k) => `${arch} ${k}: far/near, pair ratio = ${l.points.filter((p) => p.kind === k).map((p) => `${fmt(p.farNear, 3)}, ${fmt(p.pairRatio, 3)} (L=${p.depth})`).join('; ')}`),
     ),
   };
 }

@@ -11,7 +11,7 @@ import { InputError } from '../errors.js';
 import { program as archProgram, takesImages, type Arch, type BackendChoice, type KernelInput } from '../api.js';
 import { renderSvg } from '../plot/chart.js';
 import type { AnalysisReport } from '../analysis/report.js';
-import { decayReport, depthReport, fluctuationsReport, infiniteReport, leadingReport, profileReport, reportJsonReplacer, spectrumReport } from '../analysis/report.js';
+import { convDecayReport, decayReport, depthReport, localityReport, fluctuationsReport, infiniteReport, leadingReport, profileReport, reportJsonReplacer, spectrumReport } from '../analysis/report.js';
 import { FLUCTUATION_FAMILIES, widthFluctuations, type FluctuationFamilyName } from '../analysis/fluctuations.js';
 import { conditioningVsDepth, leadingEigenvalues, SPECTRUM_DENSE_MAX_N } from '../analysis/spectrum.js';
 import { MAX_RESULT_ELEMENTS } from '../result.js';
@@ -20,12 +20,14 @@ import { toMatrix } from '../matrix.js';
 import { resntkDepthTableOn } from '../analysis/infinite.js';
 import { inputCount, kernelInputOf, parseLayout, readInputArray, type InputArray } from './files.js';
 import { spectralDecay } from '../analysis/spectral.js';
+import { checkConvSpectralSpec, convDecay, convLocality, type ConvGridOptions } from '../analysis/conv-spectral.js';
+import { multispherePoints, checkMultisphereSize } from '../analysis/multisphere.js';
 import { cuspSlopeEstimate, kernelProfile } from '../analysis/profile.js';
 import { depthSweep } from '../analysis/depth.js';
 import { circleInterpolant } from '../analysis/smoothness.js';
 import { readArch } from './files.js';
 import { checkImageShape } from '../analysis/image-pair.js';
-import { parseDepthList } from './lists.js';
+import { parseDepthList, parseSweepDepths } from './lists.js';
 import { checkDistinctPaths, checkOutputPath, writeTextFilesAtomic } from './files.js';
 import { interruptionPoint } from './signals.js';
 import { useNodeWebGPU } from './webgpu.js';
@@ -161,7 +163,7 @@ async function prepareBackend(o: CommonOptions & { x?: string }): Promise<void> 
 export function addAnalyzeCommand(program: Command, io: CliIO): void {
   const analyze = program
     .command('analyze')
-    .description('Kernel analyses with figures: profile, depth, spectrum, decay, infinite, fluctuations (see each --help).')
+    .description('Kernel analyses with figures: profile, depth, spectrum, decay, conv-decay, locality, infinite, fluctuations (see each --help).')
     .addHelpText(
       'after',
       `
@@ -275,7 +277,8 @@ Examples:
       .option('--x <file>', 'inputs, one per row (.npy, .csv, .tsv); for conv specs, images .npy [N, C, H, W] or [N, C, P]')
       .addOption(layoutOption())
       .option('--random <n,d>', 'instead of --x: n seeded random points on the unit sphere S^(d−1)', '100,10')
-      .option('--seed <s>', 'seed of --random', '0')
+      .option('--random-multisphere <N,C,P>', 'instead of --x, for conv specs: N seeded signals [N, C, P] on the multi-sphere, each pixel\'s channel vector uniform on S^(C−1)')
+      .option('--seed <s>', 'seed of --random or --random-multisphere', '0')
       .addOption(new Option('--kind <kernels>', 'nngp, ntk or nngp,ntk').default('nngp,ntk'))
       .option('--depths <list>', 'depths of the sweep to analyse: 1,2,5, ranges 1..20, or all (default: every power of two and the last)')
       .option('--raw', 'do not normalise the Grams to unit diagonal')
@@ -284,9 +287,9 @@ Examples:
   )
     .addHelpText(
       'after',
-      '\nExamples:\n  webntk analyze spectrum --arch arora2019:depth=128 --arch resnet:depth=128,alpha=1,trainStem=false,trainReadout=false --random 100,10 --out cond\n  webntk analyze spectrum --arch densenet:depth=20 --x X.npy --lanczos 20 --kind ntk --backend webgpu --out top',
+      '\nExamples:\n  webntk analyze spectrum --arch arora2019:depth=128 --arch resnet:depth=128,alpha=1,trainStem=false,trainReadout=false --random 100,10 --out cond\n  webntk analyze spectrum --arch cntk:depth=33,readout=gap,pad=circular --arch rescnn:depth=32,alpha=1,readout=gap --random-multisphere 64,3,8 --out conv-cond\n  webntk analyze spectrum --arch densenet:depth=20 --x X.npy --lanczos 20 --kind ntk --backend webgpu --out top',
     )
-    .action(async (o: CommonOptions & { x?: string; layout?: string; random: string; seed: string; kind: string; depths?: string; raw?: boolean; eigenvalues?: boolean; lanczos?: string }) => {
+    .action(async (o: CommonOptions & { x?: string; layout?: string; random: string; randomMultisphere?: string; seed: string; kind: string; depths?: string; raw?: boolean; eigenvalues?: boolean; lanczos?: string }) => {
       await prepareBackend(o);
       // --lanczos takes one kernel: the NTK unless --kind says otherwise.
       const kinds = (o.lanczos !== undefined && o.kind === 'nngp,ntk' ? 'ntk' : o.kind).split(',').map((s) => s.trim());
@@ -296,7 +299,22 @@ Examples:
       let file: InputArray | null = null;
       let X: KernelInput;
       let inputs: string;
-      if (o.x !== undefined) {
+      if (o.x !== undefined && o.randomMultisphere !== undefined) throw new InputError('give --x or --random-multisphere, not both');
+      if (o.randomMultisphere !== undefined) {
+        if (layout !== undefined) throw new InputError('--layout applies to image inputs given with --x');
+        for (const a of archs(o)) {
+          if (!takesImages(readArch(a))) throw new InputError(`--random-multisphere draws signals for convolutional specs; --arch ${a} is fully connected (use --random n,d)`);
+        }
+        const ncp = numList(o.randomMultisphere, '--random-multisphere', { min: 1, integer: true });
+        if (ncp.length !== 3) throw new InputError(`--random-multisphere must be "N,C,P" (signals, channels, pixels), got "${o.randomMultisphere}"`);
+        const [N, C, P] = ncp as [number, number, number];
+        checkMultisphereSize(N, C, P, '--random-multisphere');
+        const cap = o.lanczos !== undefined ? Math.floor(Math.sqrt(MAX_RESULT_ELEMENTS)) : SPECTRUM_DENSE_MAX_N;
+        if (N > cap) throw new InputError(`--random-multisphere: N = ${N} exceeds ${cap}, the most ${o.lanczos !== undefined ? 'a Lanczos run holds' : 'the dense eigen-solver takes (use --lanczos k)'}`);
+        const seed = num(o.seed, '--seed', { integer: true, min: 0 });
+        X = multispherePoints(N, C, P, seed);
+        inputs = `random ${N} signals on the multi-sphere (S^${C - 1})^${P}, seed ${seed}`;
+      } else if (o.x !== undefined) {
         file = readInputArray(o.x);
         X = kernelInputOf(file, readArch(archs(o)[0]!), layout, '--x');
         for (const a of archs(o).slice(1)) kernelInputOf(file, readArch(a), layout, '--x');
@@ -340,6 +358,58 @@ Examples:
         items.push({ arch: a, result: result! });
       }
       await emit(spectrumReport(items, { archs: o.arch, inputs, kinds, normalize, depths: depths ?? (allDepths ? 'all' : 'powers of two and the last'), backend: items[0]!.result.backend }), o, io);
+    });
+
+  withCommon(
+    analyze
+      .command('conv-decay')
+      .description("Eigenvalue decay of conv specs on the multi-circle (S¹)^P: λ_k/λ₀ of the single-pixel harmonics (k,0,…,0) at the output pixel and local exponents over k, from one cosine transform per kernel over a grid of per-pixel angles (Barzilai et al.).")
+      .addOption(archOption('; eq or flatten readouts, or gap with circular padding and stride 1'))
+      .addOption(new Option('--kind <kernels>', 'nngp, ntk or nngp,ntk').default('nngp,ntk'))
+      .option('--pixels <P>', 'pixels of the 1-D signals (grid (M/2+1)^P kernel evaluations)', '4')
+      .option('--grid <M>', 'angles per pixel, even', '32')
+      .option('--kmax <k>', 'highest degree reported (default M/4: aliasing grows beyond it)')
+      .option('--depths <list>', 'depths of the sweep: 1,2,5, ranges 1..20, or all (default: the last)'),
+  )
+    .addHelpText(
+      'after',
+      '\nExample:\n  webntk analyze conv-decay --arch cntk:depth=9,readout=eq,pad=circular --arch rescnn:depth=8,alpha=1 --arch rescnn:depth=8,gamma=0.5 --out conv-decay',
+    )
+    .action(async (o: CommonOptions & { kind: string; pixels: string; grid: string; kmax?: string; depths?: string }) => {
+      await prepareBackend(o);
+      const grid = gridOptions(o);
+      const kmax = o.kmax !== undefined ? num(o.kmax, '--kmax', { min: 1, max: grid.grid / 2, integer: true }) : undefined;
+      const depths = convArchDepths(archs(o), o.depths);
+      const items = [];
+      for (const [i, a] of archs(o).entries()) {
+        items.push({ arch: a, decay: await convDecay(readArch(a), { ...grid, depths: depths[i]!, ...(kmax !== undefined ? { kmax } : {}), backend: o.backend }) });
+      }
+      await emit(convDecayReport(items, { archs: o.arch, kinds: grid.kinds, pixels: grid.pixels, grid: grid.grid, kmax: items[0]!.decay.kmax, depths: o.depths ?? 'last', backend: items[0]!.decay.backend }), o, io);
+    });
+
+  withCommon(
+    analyze
+      .command('locality')
+      .description('Locality of conv specs on the multi-circle (S¹)^P against depth: far/near eigenvalue ratio (harmonic on the pixel opposite the output over the output pixel) and pair ratio (output+far over output+neighbour) (Barzilai et al.).')
+      .addOption(archOption('; eq or flatten readouts, or gap with circular padding and stride 1'))
+      .addOption(new Option('--kind <kernels>', 'nngp, ntk or nngp,ntk').default('nngp,ntk'))
+      .option('--pixels <P>', 'pixels of the 1-D signals, at least 2q (grid (M/2+1)^P kernel evaluations)', '6')
+      .option('--grid <M>', 'angles per pixel, even', '12')
+      .option('--depths <list>', 'depths of the sweep: 1,2,5, ranges 1..20, or all (default: all)'),
+  )
+    .addHelpText(
+      'after',
+      '\nExample:\n  webntk analyze locality --arch cntk:depth=9,readout=eq,pad=circular --arch rescnn:depth=8,alpha=1 --depths 1,2,4,8 --out locality',
+    )
+    .action(async (o: CommonOptions & { kind: string; pixels: string; grid: string; depths?: string }) => {
+      await prepareBackend(o);
+      const grid = gridOptions(o);
+      const depths = convArchDepths(archs(o), o.depths ?? 'all');
+      const items = [];
+      for (const [i, a] of archs(o).entries()) {
+        items.push({ arch: a, locality: await convLocality(readArch(a), { ...grid, depths: depths[i]!, backend: o.backend }) });
+      }
+      await emit(localityReport(items, { archs: o.arch, kinds: grid.kinds, pixels: grid.pixels, grid: grid.grid, depths: o.depths ?? 'all', backend: items[0]!.locality.backend }), o, io);
     });
 
   withCommon(
@@ -400,6 +470,27 @@ Examples:
     });
 }
 
+/** --pixels, --grid and --kind of conv-decay and locality (the grid size is checked by the library). */
+function gridOptions(o: { kind: string; pixels: string; grid: string }): Required<Pick<ConvGridOptions, 'pixels' | 'grid' | 'kinds'>> {
+  const kinds = o.kind.split(',').map((s) => s.trim());
+  for (const k of kinds) if (k !== 'nngp' && k !== 'ntk') throw new InputError(`--kind must be nngp, ntk or nngp,ntk, got "${o.kind}"`);
+  const pixels = num(o.pixels, '--pixels', { min: 1, max: 64, integer: true });
+  const grid = num(o.grid, '--grid', { min: 4, max: 4096, integer: true });
+  if (grid % 2 !== 0) throw new InputError(`--grid must be even, got ${grid}`);
+  return { pixels, grid, kinds: kinds as KernelKind[] };
+}
+
+/**
+ * Every --arch of conv-decay and locality checked before any is computed (a spec the transform
+ * cannot read, a depth not in its sweep), and its --depths: a list, a range or all of its sweep.
+ */
+function convArchDepths(list: string[], v: string | undefined): ('last' | number[])[] {
+  return list.map((a) => {
+    const arch = readArch(a);
+    checkConvSpectralSpec(arch);
+    return v === undefined ? 'last' : parseSweepDepths(v, '--depths', archProgram(arch).depths, a);
+  });
+}
 
 /** 1, 2, 4, … and the last depth of the arch's sweep (the dense eigen-solve per depth is the cost). */
 function defaultDepths(arch: Arch): number[] {
