@@ -66,6 +66,8 @@ var<private> xu: u32;
 var<private> zu: u32;
 var<private> df0: i32;
 var<private> df1: i32;
+// Whether the pair is (x, x): its pixel pairs (i, i) have ρ = 1 exactly.
+var<private> same: bool;
 
 fn rf(o: u32) -> f32 { return bitcast<f32>(ops[o]); }
 fn ri(o: u32) -> i32 { return bitcast<i32>(ops[o]); }
@@ -161,6 +163,7 @@ fn op_convl(o: u32, lid: u32) {
   let w = rf(o + 19u);
   let b = rf(o + 20u);
   let sb = rf(o + 21u);
+  let wl = rf(o + 22u);
   let r0 = i32(q0 / 2u);
   let r1 = i32(q1 / 2u);
   let n0 = i32(h.in0);
@@ -181,6 +184,11 @@ fn op_convl(o: u32, lid: u32) {
     let I1 = i32(I % h.out1) * i32(s1) - r1;
     let J0 = (J / i32(h.out1)) * i32(s0) - r0;
     let J1 = (J % i32(h.out1)) * i32(s1) - r1;
+    // U and V as the same f32 sums as s, so that the identity holds exactly: the pair (x, x) keeps
+    // 1 − ρ = 0 on slab 0 (the float64 diagonals, rounded apart, left a gap of ~1e−14 whose
+    // θ = √(2g) ~ 1e−7 biased κ0 and Θ(x, x) by 1e−5 over 100 layers).
+    var U = b;
+    var V = b;
     var sum = b;
     var sg = 0.0;
     var sh = 2.0 * b;
@@ -199,9 +207,15 @@ fn op_convl(o: u32, lid: u32) {
         }
         let xv = x0 >= 0 && x0 < n0 && x1 >= 0 && x1 < n1;
         let zv = z0 >= 0 && z0 < n0 && z1 >= 0 && z1 < n1;
+        var u = 0.0;
+        var v = 0.0;
+        if (xv) { u = cw * sdiag[xb + h.din + u32(x0 * n1 + x1)]; }
+        if (zv) { v = cw * sdiag[zb + h.din + u32(z0 * n1 + z1)]; }
+        U += u * u;
+        V += v * v;
         if (xv && zv) {
           let src = u32(x0 * n1 + x1);
-          let sa = (cw * sdiag[xb + h.din + src]) * (cw * sdiag[zb + h.din + u32(z0 * n1 + z1)]);
+          let sa = u * v;
           let q = sq[src];
           sum += sa;
           sg += sa * gap_g(q);
@@ -210,8 +224,6 @@ fn op_convl(o: u32, lid: u32) {
         }
       }
     }
-    let U = ldexp(diag[xb + h.dout + I], h.eout - h.ein);
-    let V = ldexp(diag[zb + h.dout + u32(J)], h.eout - h.ein);
     let R = sqrt(U) * sqrt(V);
     var q = 1.0;
     if (R > 0.0) {
@@ -241,7 +253,8 @@ fn op_convl(o: u32, lid: u32) {
       lag = (U / (R + sum)) * (lag + db * db);
       q = make_q(min((lag + sg) / R, 2.0), min((lag + sh) / R, 2.0));
     }
-    var t = ds_mul(tt, w);
+    // w as hi + lo: an f32 w = 2/9 alone biased Θ by its rounding at every layer (1e−5 at depth 1000).
+    var t = ds_add(ds_mul(tt, w), vec2<f32>(tt.x * wl, 0.0));
     if (trainable) { t = ds_add(t, vec2<f32>(0.5 * (sh - sg), 0.0)); }
     nq[r] = q;
     nt[r] = scaled(t, h.ein - h.eout);
@@ -268,7 +281,9 @@ fn op_actl(o: u32, lid: u32) {
     let t = st[e];
     let a = act_call(c, Bank(h.ein, diag[xb + h.din + e], diag[zb + h.din + u32(j)], sq[e], t.x, t.y, 0.0, 0.0, 0.0));
     if (out_of_range(a)) { atomicOr(&bad, 1u); }
-    sq[e] = a.g;
+    // The pixel pairs (i, i) of one input have ρ = 1 exactly; an activation's f32 gap form leaves
+    // noise there (erf: ~1e−7, from √u·√u ≠ u), which a later ReLU's θ = √(2g) would amplify.
+    sq[e] = select(a.g, 0.0, same && u32(j) == e && diag[xb + h.din + e] > 0.0);
     st[e] = scaled(vec2<f32>(a.t, a.tl), a.e - h.eout);
   }
 }
@@ -366,7 +381,9 @@ fn op_flatten(o: u32, lid: u32, pl: u32) {
     if (e >= n) { break; }
     let sa = sdiag[xb + h.din + e] * sdiag[zb + h.din + e];
     let q = sq[e];
-    a += vec4<f32>(sa, diag[xb + h.din + e], diag[zb + h.din + e], sa * gap_g(q));
+    let sx = sdiag[xb + h.din + e];
+    let sz = sdiag[zb + h.din + e];
+    a += vec4<f32>(sa, sx * sx, sz * sz, sa * gap_g(q));
     b += vec4<f32>(sa * gap_h(q), st[e].x + st[e].y, 0.0, 0.0);
   }
   let A = reduce4(a, lid);
@@ -428,6 +445,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let pr = pairs[pl];
   xb = pr.x * CP.perInput;
   zb = pr.y * CP.perInput;
+  same = pr.x == pr.y;
   xu = pr.x * CP.pixels0 * CP.channels;
   zu = pr.y * CP.pixels0 * CP.channels;
   if (CP.zeroSlabs != 0u) {

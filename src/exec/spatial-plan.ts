@@ -115,7 +115,7 @@ export function recordPlan(p: SpatialProgram, dims: readonly number[], allDepths
           const out = { diag: k, dims: [Math.ceil(cur.dims[0] / s[0]), Math.ceil(cur.dims[1] / s[1])] as [number, number], M: [cur.M[0] / s[0], cur.M[1] / s[1]] as [number, number] };
           const w = o.weightVar / (q[0] * q[1]);
           const b = o.biasVar === 0 ? 0 : o.biasVar * 2 ** -exp(cur.diag);
-          rec(CONV_OP.conv, cur, out, [q[0], q[1], s[0], s[1], (o.padding === 'zero' ? 1 : 0) | (o.trainable ? 2 : 0), bits(Math.sqrt(w)), bits(w), bits(b), bits(Math.sqrt(b))]);
+          rec(CONV_OP.conv, cur, out, [q[0], q[1], s[0], s[1], (o.padding === 'zero' ? 1 : 0) | (o.trainable ? 2 : 0), bits(Math.sqrt(w)), bits(w), bits(b), bits(Math.sqrt(b)), bits(w - Math.fround(w))]);
           cur = out;
           maxEntries = Math.max(maxEntries, pixels(out.dims));
           return;
@@ -170,5 +170,10 @@ export function recordPlan(p: SpatialProgram, dims: readonly number[], allDepths
     },
   };
   drive(p, allDepths, m);
-  return { ops: Uint32Array.from(words), acts, maxEntries, slots, taps, final, zeroSlabs: gap && zeroSlabs, tapDiag };
+  // Case numbers in a canonical order, so that programs with the same activations share a pipeline.
+  const order = acts.map((a, k) => ({ key: JSON.stringify(a), k })).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  const renumber = new Map(order.map((o, c) => [o.k, c]));
+  for (let r = 0; r < words.length; r += CONV_REC) if (words[r] === CONV_OP.act) words[r + 13] = renumber.get(words[r + 13]!)!;
+  const sorted = order.map((o) => acts[o.k]!);
+  return { ops: Uint32Array.from(words), acts: sorted, maxEntries, slots, taps, final, zeroSlabs: gap && zeroSlabs, tapDiag };
 }

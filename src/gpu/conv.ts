@@ -60,16 +60,22 @@ export interface ConvRunOptions {
 
 const LABEL = 'webntk conv';
 
-/** Threads per workgroup: a power of two, 32 … 256. */
+/**
+ * Threads per workgroup (a power of two) and the slab size the shader is declared with: sizes come
+ * in buckets of 64 so that images of similar sizes share one pipeline (a pipeline takes seconds to
+ * compile on lavapipe).
+ */
 export function workgroupSize(maxEntries: number): number {
-  let wg = 32;
-  while (wg < maxEntries && wg < 256) wg *= 2;
-  return wg;
+  return maxEntries <= 1024 ? 64 : 256;
+}
+
+export function declaredEntries(maxEntries: number): number {
+  return Math.ceil(maxEntries / 64) * 64;
 }
 
 /** Workgroup memory the plan's shader declares (bytes). */
 export function workgroupBytes(plan: Pick<ConvPlan, 'slots' | 'maxEntries'>): number {
-  return plan.slots * plan.maxEntries * 12 + workgroupSize(plan.maxEntries) * 16 + 4;
+  return plan.slots * declaredEntries(plan.maxEntries) * 12 + workgroupSize(plan.maxEntries) * 16 + 4;
 }
 
 class Coefs implements CoefficientSink {
@@ -92,9 +98,9 @@ export function convShader(plan: ConvPlan): { code: string; coefs: Uint32Array<A
   const code = `${wgslStruct(BANK)}
 ${KERNEL_OPS_WGSL}
 ${[...chunks].map((s) => `${s}\n`).join('')}
-const MAXP: u32 = ${plan.maxEntries}u;
+const MAXP: u32 = ${declaredEntries(plan.maxEntries)}u;
 const WG: u32 = ${wg}u;
-const PER: u32 = ${Math.ceil(plan.maxEntries / wg)}u;
+const PER: u32 = ${Math.ceil(declaredEntries(plan.maxEntries) / wg)}u;
 const SLOTS: u32 = ${plan.slots}u;
 
 fn act_call(c: u32, cur: Bank) -> Bank {
