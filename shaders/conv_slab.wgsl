@@ -72,17 +72,21 @@ var<private> same: bool;
 fn rf(o: u32) -> f32 { return bitcast<f32>(ops[o]); }
 fn ri(o: u32) -> i32 { return bitcast<i32>(ops[o]); }
 
+// a mod n for a ∈ [−n, 2n): offsets never exceed the image (filters and slab offsets are smaller),
+// and a vector integer modulo is costly on CPU adapters (lavapipe scalarises it).
 fn wrap(a: i32, n: i32) -> i32 {
-  return ((a % n) + n) % n;
+  return select(select(a, a - n, a >= n), a + n, a < 0);
 }
 
 // The partner j of entry i at dims (n0, n1) in the slab with offset (d0, d1): its flat index, or −1
 // when it lies outside the image (zero-padding slabs only).
 fn partner(i: u32, n0: u32, n1: u32, d0: i32, d1: i32) -> i32 {
+  if (d0 == 0 && d1 == 0) { return i32(i); }
   let a = i32(n0);
   let b = i32(n1);
-  var j0 = i32(i / n1) + d0;
-  var j1 = i32(i % n1) + d1;
+  let i0 = i / n1;
+  var j0 = i32(i0) + d0;
+  var j1 = i32(i - i0 * n1) + d1;
   if (CP.zeroSlabs == 0u) {
     j0 = wrap(j0, a);
     j1 = wrap(j1, b);
@@ -180,10 +184,12 @@ fn op_convl(o: u32, lid: u32) {
       nt[r] = vec2<f32>(0.0, 0.0);
       continue;
     }
-    let I0 = i32(I / h.out1) * i32(s0) - r0;
-    let I1 = i32(I % h.out1) * i32(s1) - r1;
-    let J0 = (J / i32(h.out1)) * i32(s0) - r0;
-    let J1 = (J % i32(h.out1)) * i32(s1) - r1;
+    let Iq = I / h.out1;
+    let Jq = J / i32(h.out1);
+    let I0 = i32(Iq) * i32(s0) - r0;
+    let I1 = i32(I - Iq * h.out1) * i32(s1) - r1;
+    let J0 = Jq * i32(s0) - r0;
+    let J1 = (J - Jq * i32(h.out1)) * i32(s1) - r1;
     // U and V as the same f32 sums as s, so that the identity holds exactly: the pair (x, x) keeps
     // 1 − ρ = 0 on slab 0 (the float64 diagonals, rounded apart, left a gap of ~1e−14 whose
     // θ = √(2g) ~ 1e−7 biased κ0 and Θ(x, x) by 1e−5 over 100 layers).

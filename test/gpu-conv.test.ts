@@ -135,6 +135,22 @@ describe('layers: stride 2, biases, a frozen conv, a residual block with erf (�
   }
 });
 
+describe('gap with a stride that does not divide the size (masked slabs δ ∈ [−(n − 1), n − 1])', () => {
+  const spec = (padding: 'zero' | 'circular'): Spec => ({
+    layers: [conv({ padding, biasVar: 0.1 }), { type: 'relu' }, conv({ stride: 2, weightVar: 2, padding: 'zero' }), { type: 'relu' }, conv({ weightVar: 2, padding: 'zero' })],
+    readout: [{ type: 'gap' }],
+  });
+  it('zero padding: 7 pixels, stride 2 (≤ 1e−5)', async () => {
+    await compare('gap, stride 2 on 7 pixels, zero', spec('zero'), images(2, [7], 14), 1e-5);
+    await compare('gap, stride 2 on 5×5, zero', spec('zero'), images(1, [5, 5], 15), 1e-5);
+  });
+  it('a circular conv there is an InputError before any GPU work', async () => {
+    const X = images(2, [7], 14);
+    const bad: Spec = { layers: [conv({ stride: 2, padding: 'circular' }), { type: 'relu' }], readout: [{ type: 'gap' }] };
+    await expect(kernel(bad, X, null, { backend: 'webgpu' })).rejects.toThrow(/circular conv's stride to divide the size/);
+  });
+});
+
 describe('erf, then ReLU, on a near-duplicate (≤ 1e−4)', () => {
   // The shared f32 gap form of erf (shaders/kernel_ops.wgsl, op_erf) leaves an absolute error of
   // ~1e−7 in 1 − ρ; for a near-duplicate (1 − ρ ~ 1e−8) a later ReLU's θ = √(2(1 − ρ)) turns it

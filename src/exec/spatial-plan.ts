@@ -5,9 +5,14 @@
  * diagonals, the exponents of its input and output scales and the slab-offset multipliers.
  *
  * Which programs the slab shader runs (everything else is an InputError before any work):
- * no avgPool (it mixes slabs); for a gap readout, one padding for every conv, strided convs only
- * before the depth loop (so that every tap reads out the same slab grid), and with circular
- * padding strides that divide the size (so that slab δ of the output reads slab s·δ of the input).
+ * no avgPool (it mixes slabs); for a gap readout, strided convs only before the depth loop (so that
+ * every tap reads out the same slab grid).
+ *
+ * Slabs of a gap readout: with strides that divide the sizes, the circular slabs (i, (i + δ) mod n),
+ * P of P entries, whatever the padding (slab δ of a conv's output reads slab s·δ of its input, and a
+ * zero-padded conv simply drops the out-of-image shifts); otherwise, with zero padding only, the
+ * slabs δ ∈ [−(n − 1), n − 1] with their out-of-image entries masked ((2n − 1)^D slabs, about 2^D
+ * times the work); a circular conv with a stride that does not divide the size is refused.
  */
 import { InputError } from '../errors.js';
 import { CONV_OP, CONV_REC } from '../gpu/conv.js';
@@ -22,10 +27,6 @@ export function spatialGpuRefusal(p: SpatialProgram): string | null {
     return 'avgPool mixes pixel-pair slabs and has no WebGPU kernel yet: use backend "cpu" (or "auto", which computes such specs on the CPU)';
   }
   if (p.readout.type === 'gap') {
-    const pads = new Set(ops.flatMap((o) => (o.op === 'conv' ? [o.padding] : [])));
-    if (pads.size > 1) {
-      return 'a gap readout after convs with both circular and zero padding has no WebGPU kernel yet: use backend "cpu" (or "auto")';
-    }
     const strided = (list: readonly SpatialOp[]) => list.some((o) => o.op === 'conv' && [o.stride].flat().some((s) => s !== 1));
     if (strided([...(p.sweep?.body ?? []), ...p.suffix])) {
       return 'a gap readout after a strided conv inside or after the depth loop has no WebGPU kernel yet: use backend "cpu" (or "auto")';
@@ -88,7 +89,7 @@ export function recordPlan(p: SpatialProgram, dims: readonly number[], allDepths
   let taps = 0;
   const tapDiag: number[] = [];
   let final: [number, number] = cur.dims;
-  const zeroSlabs = [...p.prefix, ...(p.sweep?.body ?? []), ...p.suffix].some((o) => o.op === 'conv' && o.padding === 'zero');
+  const zeroSlabs = gap && !stridesDivide(p, dims, D);
 
   const rec = (kind: number, from: typeof cur, to: typeof cur, args: number[]) => {
     const r = [
@@ -108,8 +109,8 @@ export function recordPlan(p: SpatialProgram, dims: readonly number[], allDepths
           const q = axes(o.filter, D);
           const s = axes(o.stride, D);
           for (let a = 0; a < 2; a++) {
-            if (o.padding === 'circular' && gap && cur.dims[a]! % s[a]! !== 0) {
-              throw new InputError(`a gap readout on WebGPU needs strides that divide the image size with circular padding (stride ${s[a]} on ${cur.dims[a]} pixels): use backend "cpu"`);
+            if (o.padding === 'circular' && zeroSlabs && cur.dims[a]! % s[a]! !== 0) {
+              throw new InputError(`a gap readout on WebGPU needs a circular conv's stride to divide the size (stride ${s[a]} on ${cur.dims[a]} pixels): use backend "cpu"`);
             }
           }
           const out = { diag: k, dims: [Math.ceil(cur.dims[0] / s[0]), Math.ceil(cur.dims[1] / s[1])] as [number, number], M: [cur.M[0] / s[0], cur.M[1] / s[1]] as [number, number] };
@@ -175,5 +176,29 @@ export function recordPlan(p: SpatialProgram, dims: readonly number[], allDepths
   const renumber = new Map(order.map((o, c) => [o.k, c]));
   for (let r = 0; r < words.length; r += CONV_REC) if (words[r] === CONV_OP.act) words[r + 13] = renumber.get(words[r + 13]!)!;
   const sorted = order.map((o) => acts[o.k]!);
-  return { ops: Uint32Array.from(words), acts: sorted, maxEntries, slots, taps, final, zeroSlabs: gap && zeroSlabs, tapDiag };
+  return { ops: Uint32Array.from(words), acts: sorted, maxEntries, slots, taps, final, zeroSlabs, tapDiag };
+}
+
+/** Whether every strided conv's stride divides its input size (the ops in the order drive runs them). */
+function stridesDivide(p: SpatialProgram, dims: readonly number[], D: number): boolean {
+  let ok = true;
+  let cur = as2(dims);
+  let kept = cur;
+  drive(p, false, {
+    op(o) {
+      if (o.op === 'conv') {
+        const s = axes(o.stride, D);
+        if (cur[0] % s[0] !== 0 || cur[1] % s[1] !== 0) ok = false;
+        cur = [Math.ceil(cur[0] / s[0]), Math.ceil(cur[1] / s[1])];
+      }
+    },
+    tapBegin() {
+      kept = cur;
+    },
+    readout() {},
+    tapEnd() {
+      cur = kept;
+    },
+  });
+  return ok;
 }
