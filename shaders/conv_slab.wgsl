@@ -346,15 +346,19 @@ fn op_resmix(o: u32, lid: u32) {
   }
 }
 
-// Sum over the workgroup (a tree in workgroup memory: the same order every run).
+var<workgroup> total: vec4<f32>;
+
+// Sum over the workgroup, by one thread in a fixed order (the same every run): two barriers, not a
+// tree's log2(WG) (barriers are what costs on CPU adapters). The next call writes `red` before its
+// first barrier and `total` only after it, when every thread has read this one.
 fn reduce4(v: vec4<f32>, lid: u32) -> vec4<f32> {
   red[lid] = v;
   workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s = s / 2u) {
-    if (lid < s) { red[lid] = red[lid] + red[lid + s]; }
-    workgroupBarrier();
+  if (lid == 0u) {
+    var s = vec4<f32>(0.0);
+    for (var k = 0u; k < WG; k++) { s += red[k]; }
+    total = s;
   }
-  let total = red[0];
   workgroupBarrier();
   return total;
 }
