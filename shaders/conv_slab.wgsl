@@ -28,7 +28,7 @@ struct ConvParams {
   final0: u32,       // the slab grid: the readout's dims (1-D images are 1 × n)
   final1: u32,
   one: f32,          // 1.0, opaque to the compiler (kernel_ops.wgsl: keep)
-  pad: u32,
+  sdiagLo: u32,      // where the low parts of the diagonals' roots start in sdiag
 }
 
 @group(0) @binding(0) var<uniform> CP: ConvParams;
@@ -423,26 +423,47 @@ fn op_flatten(o: u32, lid: u32, pl: u32) {
   }
 }
 
-// gap: this slab's partial sums Σ K[i, i + δ], Σ Θ[i, i + δ] (the host sums the slabs in float64).
+// gap: this slab's partial sums Σ K[i, i + δ] (double-single) and Σ Θ[i, i + δ]; the host sums the
+// slabs in float64. The pooled ρ = K(x, z)/√(R(K(x, x))·R(K(z, z))) is a ratio of such sums, not
+// gap-stable: with f32 sums a near-duplicate's 1 − ρ ~ 1e−8 drowned in rounding, and a ReLU after
+// the readout read 7e−5 off in the NTK. Each term is ρ·√k_x·√k_z with ρ = 1 − q exact and the roots
+// as hi + lo.
 fn op_gap(o: u32, lid: u32, pl: u32, slab: u32) {
   let h = head(o);
   let n = h.in0 * h.in1;
   let tap = ops[o + 13u];
   workgroupBarrier();
-  var a = vec4<f32>(0.0);
+  var acc = vec2<f32>(0.0, 0.0);
+  var tsum = 0.0;
   for (var r = 0u; r < PER; r++) {
     let e = lid + r * WG;
     if (e >= n) { break; }
     let j = partner(e, h.in0, h.in1, h.di0, h.di1);
     if (j < 0) { continue; }
-    let k = rho_of(sq[e]) * sdiag[xb + h.din + e] * sdiag[zb + h.din + u32(j)];
-    a += vec4<f32>(k, st[e].x + st[e].y, 0.0, 0.0);
+    let q = sq[e];
+    var rho = vec2<f32>(1.0, -q);
+    if (on_neg(q)) { rho = vec2<f32>(-1.0, gap_h(q)); }
+    let ix = xb + h.din + e;
+    let iz = zb + h.din + u32(j);
+    let sxh = sdiag[ix];
+    let szh = sdiag[iz];
+    let corr = (rho.x + rho.y) * (sxh * sdiag[CP.sdiagLo + iz] + sdiag[CP.sdiagLo + ix] * szh);
+    acc = ds_add(acc, ds_add(ds_mul(ds_mul(rho, sxh), szh), vec2<f32>(corr, 0.0)));
+    tsum += st[e].x + st[e].y;
   }
-  let A = reduce4(a, lid);
+  red[lid] = vec4<f32>(acc.x, acc.y, tsum, 0.0);
+  workgroupBarrier();
   let flag = f32(atomicLoad(&bad));
   if (lid == 0u) {
-    outv[out_at(pl, slab, tap)] = vec4<f32>(A.x, A.y, 0.0, flag);
+    var s = vec2<f32>(0.0, 0.0);
+    var t = 0.0;
+    for (var k = 0u; k < WG; k++) {
+      s = ds_add(s, red[k].xy);
+      t += red[k].z;
+    }
+    outv[out_at(pl, slab, tap)] = vec4<f32>(s.x, s.y, t, flag);
   }
+  workgroupBarrier();
 }
 
 @compute @workgroup_size(WG)

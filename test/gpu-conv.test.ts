@@ -185,7 +185,37 @@ describe('deep: depth 100 (≤ 1e−5) and depth 1000 (≤ 1e−4) on 1-D signal
   }
 });
 
+describe('depth sweeps: layers after the depth loop, a depth loop in the dense tail (≤ 1e−5)', () => {
+  it('a suffix after the loop (the state kept and restored at every depth), every readout', async () => {
+    for (const readout of ['eq', 'flatten', 'gap'] as const) {
+      const spec: Spec = {
+        layers: [conv({ biasVar: 0.1 }), { type: 'repeat', count: 4, layers: [{ type: 'relu' }, conv({ weightVar: 2 })] }],
+        readout: [{ type: 'relu' }, conv({ weightVar: 2, padding: 'circular' }), { type: readout, weightVar: 2 }],
+      };
+      await compare(`suffix after the loop, ${readout}`, spec, X2, 1e-5);
+    }
+  });
+  // A ReLU after a gap readout: the pooled ρ = K(x, z)/√(R(K(x, x))·R(K(z, z))) is a ratio of three
+  // separately computed sums, not a gap; for the near-duplicate (1 − ρ ~ 1e−8) the f32 noise of the
+  // pixel pairs' states (i ≠ j, ρ far from 1) is of the size of 1 − ρ itself, and the ReLU's
+  // θ = √(2(1 − ρ)) makes it ~1e−4 of the NTK (the CPU path's own caveat, README, one level down).
+  for (const [readout, tol] of [['flatten', 1e-5], ['gap', 2e-4]] as const) {
+    it(`the depth loop in the dense tail after the readout, ${readout} (≤ ${tol})`, async () => {
+      const spec: Spec = {
+        layers: [conv({ biasVar: 0.1 }), { type: 'relu' }, conv({ weightVar: 2 }), { type: readout, weightVar: 2 }, { type: 'repeat', count: 3, layers: [{ type: 'relu' }, { type: 'dense', weightVar: 2 }] }],
+      };
+      await compare(`loop in the tail, ${readout}`, spec, X1, tol);
+    });
+  }
+});
+
 describe('the API', () => {
+  it('an aborted signal rejects with its reason', async () => {
+    const ac = new AbortController();
+    ac.abort(new Error('stop'));
+    await expect(kernel('cntk:depth=2', X2, null, { backend: 'webgpu', signal: ac.signal })).rejects.toThrow('stop');
+  });
+
   it('"auto" computes conv specs on WebGPU; X1 × X2, the diagonal and blocks agree with the whole result', async () => {
     const arch = 'cntk:depth=3,readout=gap';
     const whole = await kernel(arch, X2, null, { backend: 'auto' });

@@ -76,7 +76,7 @@ function prepareInputs(ctx: GpuContext, p: SpatialProgram, images: Images[], req
   const P0 = first.diag0.length;
   const C = images[0]!.channels;
   const diag = new Float32Array(n * perInput);
-  const sdiag = new Float32Array(n * perInput);
+  const sdiag = new Float32Array(2 * n * perInput);
   const unit = new Float32Array(n * P0 * C * 2);
   sides.forEach((s, i) => {
     for (let k = -1; k < K; k++) {
@@ -86,7 +86,9 @@ function prepareInputs(ctx: GpuContext, p: SpatialProgram, images: Images[], req
       for (let e = 0; e < d.length; e++) {
         const v = d[e]! * scale;
         diag[base + e] = v;
-        sdiag[base + e] = Math.sqrt(v);
+        const r = Math.sqrt(v);
+        sdiag[base + e] = r;
+        sdiag[n * perInput + base + e] = r - Math.fround(r);
       }
     }
     for (let e = 0; e < P0 * C; e++) {
@@ -136,8 +138,10 @@ export async function gramSpatialWebGPU(ctx: GpuContext, p: SpatialProgram, x1: 
   const plane = req.diagonal ? n1 : n1 * n2;
   const wantK = req.get.includes('nngp');
   const wantT = req.get.includes('ntk');
-  const nngp = wantK ? new Float64Array(T * plane) : undefined;
-  const ntk = wantT ? new Float64Array(T * plane) : undefined;
+  // Depths of the result: the image part's taps T, or the dense tail's own depth loop.
+  const depthsOut = req.allDepths ? p.depths.length : 1;
+  const nngp = wantK ? new Float64Array(depthsOut * plane) : undefined;
+  const ntk = wantT ? new Float64Array(depthsOut * plane) : undefined;
   const symmetric = !x2 && !req.diagonal;
   const gap = p.readout.type === 'gap';
   const [f0, f1] = plan.final;
@@ -153,8 +157,8 @@ export async function gramSpatialWebGPU(ctx: GpuContext, p: SpatialProgram, x1: 
       for (let s = 0; s < S; s++) {
         const r = (pl * S + s) * T + t;
         if (out[r * 4 + 3] !== 0) throw smoothRangeError();
-        k += out[r * 4]!;
-        th += out[r * 4 + 1]!;
+        k += out[r * 4]! + out[r * 4 + 1]!;
+        th += out[r * 4 + 2]!;
       }
       return { g: 0, h: 0, k: ldexp64(k / P2, tapExp[t]!), th: ldexp64(th / P2, tapExp[t]!) };
     }
@@ -237,14 +241,14 @@ export async function gramSpatialWebGPU(ctx: GpuContext, p: SpatialProgram, x1: 
   if (symmetric) {
     for (const o of [nngp, ntk]) {
       if (!o) continue;
-      for (let t = 0; t < T; t++) for (let i = 0; i < n1; i++) for (let j = 0; j < i; j++) o[t * plane + i * n1 + j] = o[t * plane + j * n1 + i]!;
+      for (let t = 0; t < depthsOut; t++) for (let i = 0; i < n1; i++) for (let j = 0; j < i; j++) o[t * plane + i * n1 + j] = o[t * plane + j * n1 + i]!;
     }
   }
   const base = req.diagonal ? [n1] : [n1, n2];
   return {
     ...(nngp ? { nngp } : {}),
     ...(ntk ? { ntk } : {}),
-    shape: req.allDepths ? [T, ...base] : base,
+    shape: req.allDepths ? [depthsOut, ...base] : base,
     depths: spatialDepths(p, req),
     symmetric,
     diagonal: req.diagonal,

@@ -45,7 +45,7 @@ export interface ConvPlan {
   pixels0: number;
 }
 
-/** The plan's per-input data: scaled diagonals, their square roots, unit vectors (hi, lo). */
+/** The plan's per-input data: scaled diagonals, their square roots (all high parts, then all low parts), unit vectors (hi, lo). */
 export interface ConvInputs {
   diag: Float32Array<ArrayBuffer>;
   sdiag: Float32Array<ArrayBuffer>;
@@ -227,6 +227,7 @@ export async function runConvPairs(ctx: GpuContext, plan: ConvPlan, inputs: Conv
       const u = new Uint32Array(pv);
       u.set([n, plan.slabs, plan.taps, opCount, plan.perInput, plan.channels, plan.pixels0, plan.zeroSlabs ? 1 : 0, plan.final[0], plan.final[1]]);
       new Float32Array(pv)[10] = 1;
+      u[11] = inputs.sdiag.length / 2;
       device.queue.writeBuffer(params, 0, pv);
       device.queue.writeBuffer(pairB, 0, pairs.buffer, pairs.byteOffset + p0 * 8, n * 8);
       const enc = device.createCommandEncoder({ label: LABEL });
