@@ -149,7 +149,7 @@ export async function gramSpatialWebGPU(ctx: GpuContext, p: SpatialProgram, x1: 
   const S = plan.slabs;
 
   // The result of pair `pl` at tap t as the tail's input (kx, kz from the pre-pass or the gap pass).
-  const taps = (out: Float32Array, pl: number, t: number): { g: number; h: number; k: number; th: number } => {
+  const readoutOf = (out: Float32Array, pl: number, t: number): { g: number; h: number; k: number; th: number } => {
     const o = (pl * S * T + t) * 4;
     if (gap) {
       let k = 0;
@@ -196,7 +196,7 @@ export async function gramSpatialWebGPU(ctx: GpuContext, p: SpatialProgram, x1: 
       selfK.push([]);
       selfT.push([]);
       for (let t = 0; t < T; t++) {
-        const r = taps(out, k, t);
+        const r = readoutOf(out, k, t);
         selfK[k]!.push(r.k);
         selfT[k]!.push(r.th);
       }
@@ -223,7 +223,7 @@ export async function gramSpatialWebGPU(ctx: GpuContext, p: SpatialProgram, x1: 
       }
     }
     todo.forEach(([a, b, at], pl) => {
-      const r = taps(out, pl, t);
+      const r = readoutOf(out, pl, t);
       if (gap) {
         const kx = selfK[a]![t]!;
         const kz = selfK[b]![t]!;
