@@ -210,6 +210,16 @@ describe('depth sweeps: layers after the depth loop, a depth loop in the dense t
 });
 
 describe('the API', () => {
+  it('zero images, and inputs whose scales differ by more than 2^60 (an InputError, not a silent underflow)', async () => {
+    const a = Array.from({ length: 72 }, (_, k) => Math.sin(k));
+    const X = { data: [...a, ...new Array<number>(72).fill(0), ...a.map((v, k) => (k % 6 < 3 ? 0 : v))], shape: [3, 2, 6, 6] };
+    const cpu = kernelCpu('cntk:depth=3,readout=gap', X);
+    const gpu = await kernel('cntk:depth=3,readout=gap', X, null, { backend: 'webgpu' });
+    for (let i = 0; i < 9; i++) expect(Math.abs(gpu.ntk![i]! - cpu.ntk![i]!)).toBeLessThan(1e-6);
+    const far = { data: [...a, ...a.map((v) => v * 1e-20)], shape: [2, 2, 6, 6] };
+    await expect(kernel('cntk:depth=3', far, null, { backend: 'webgpu' })).rejects.toThrow(/differ in scale by more than 2\^60/);
+  });
+
   it('an aborted signal rejects with its reason', async () => {
     const ac = new AbortController();
     ac.abort(new Error('stop'));
