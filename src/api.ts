@@ -11,6 +11,7 @@ import { cpuExecutor } from './exec/cpu.js';
 import type { Backend, ExecOptions, Executor, SyncExecutor } from './exec/executor.js';
 import { checkInfiniteRequest, describeLimit, infiniteDepthLimit, limitCpuOnly, limitExecutor, type InfiniteDepthLimit } from './exec/limit.js';
 import { checkSpatialRequest, spatialCpuExecutor } from './exec/spatial.js';
+import { spatialGpuRefusal, spatialWebgpuExecutor } from './exec/spatial-webgpu.js';
 import { webgpuExecutor } from './exec/webgpu.js';
 import { getGpu, type AdapterSummary, type GpuContext } from './gpu/device.js';
 import { isImagesInput, toImages, type ImageLayout, type Images, type ImagesInput } from './images.js';
@@ -143,13 +144,13 @@ function targetOf(arch: Arch, options: KernelOptions): Target<unknown> {
     const conv: Target<Images> = {
       label: { spec },
       computed,
-      cpuOnly: 'convolutional kernels are computed on the float64 CPU path only for now (their WebGPU kernels are not written yet); use backend "cpu" or "auto"',
+      // What the slab shader cannot run (avgPool, …) is computed on the CPU: "auto" says so in
+      // the result's backend, "webgpu" is an error naming the layer.
+      cpuOnly: spatialGpuRefusal(sp),
       input: (x, name) => toImages(x as ImagesInput, layout, name),
       check: (x1, x2, req) => checkSpatialRequest(sp, x1, x2, req),
       cpu: () => spatialCpuExecutor(sp),
-      webgpu: () => {
-        throw new Error('internal error: a CPU-only target was given a WebGPU device');
-      },
+      webgpu: (ctx) => spatialWebgpuExecutor(ctx, sp),
     };
     return conv as Target<unknown>;
   }

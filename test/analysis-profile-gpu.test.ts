@@ -22,6 +22,18 @@ describe('analysis on WebGPU', () => {
     }
   });
 
+  it('a conv spec: its profile and cusp slope on WebGPU (the image pair of imageShape, not dim)', async () => {
+    const arch = 'cntk:depth=3,readout=gap';
+    const imageShape = [1, 4, 4];
+    const cpu = await kernelProfile(arch, { points: 31, imageShape });
+    const gpu = await kernelProfile(arch, { points: 31, imageShape, backend: 'webgpu' });
+    expect(gpu.backend).toBe('webgpu');
+    gpu.normalized.forEach((v, i) => expect(Math.abs(v - cpu.normalized[i]!)).toBeLessThan(2e-6));
+    const g = await cuspSlopeEstimate(arch, { imageShape, backend: 'webgpu' });
+    expect(g.backend).toBe('webgpu');
+    expect(Math.abs(g.slope - (await cuspSlope(arch, { imageShape })))).toBeLessThanOrEqual(g.errorEstimate);
+  });
+
   it('cusp slopes on the GPU are within their error estimate of the float64 ones, shallow to steep (0.0078 … 796)', async () => {
     const ref = [0.0078, 0.1389, 0.3316, 0.5712];
     const alphas = [0.1, 0.5, 1, 2];

@@ -148,12 +148,12 @@ export async function cuspSlopeEstimate(
   // The fit must see the cusp at its own scale: θ ~ 1/slope (a depth-L MLP has slope L/(2π)). Start
   // at h = 0.01 and shrink h to 0.01/slope until it settles (the first fits underestimate steep cusps).
   let h = 0.01;
-  let fit = await gpuCuspFit(arch, kind, dim ?? 2, h);
+  let fit = await gpuCuspFit(arch, kind, inputs, h);
   for (let it = 0; it < 8; it++) {
     const next = Math.max(GPU_MIN_STEP, 0.01 / Math.max(1, Math.abs(fit.d4)));
     if (next >= h / 2) break;
     h = next;
-    fit = await gpuCuspFit(arch, kind, dim ?? 2, h);
+    fit = await gpuCuspFit(arch, kind, inputs, h);
   }
   // Truncation: the change from the degree-3 fit. Rounding: each normalised value carries ~η of
   // f32 error, and the degree-4 formula's weights sum to 128/12 per h.
@@ -167,8 +167,9 @@ const GPU_PROFILE_ETA = 1e-6;
 const GPU_MIN_STEP = 1e-5;
 
 /** One-sided derivative fits of 1 − K(θ)/K(0) at θ = 0 from θ = h … 4h on WebGPU: degree 4 and 3. */
-async function gpuCuspFit(arch: Arch, kind: KernelKind, dim: number, h: number): Promise<{ d4: number; d3: number }> {
-  const p = await kernelProfile(arch, { kind, dim, angles: [h, 2 * h, 3 * h, 4 * h], backend: 'webgpu' });
+async function gpuCuspFit(arch: Arch, kind: KernelKind, inputs: { dim?: number; imageShape?: readonly number[] }, h: number): Promise<{ d4: number; d3: number }> {
+  // dim (FC) or imageShape (conv) as given: conv specs run on WebGPU too.
+  const p = await kernelProfile(arch, { kind, ...inputs, angles: [h, 2 * h, 3 * h, 4 * h], backend: 'webgpu' });
   const f = [0, ...p.normalized.map((v) => 1 - v)];
   // Forward-difference formulas for f'(0) of orders 4 and 3 (f(0) = 0 here).
   const d4 = (-25 * f[0]! + 48 * f[1]! - 36 * f[2]! + 16 * f[3]! - 3 * f[4]!) / (12 * h);

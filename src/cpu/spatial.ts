@@ -30,7 +30,7 @@ function runSteps(p: KernelProgram, s: Float64Array): void {
 }
 
 /** Runs the FC tail from the readout's pooled state; onTap per depth of the tail's own sweep. */
-function runTail(
+export function runTail(
   p: KernelProgram,
   init: { kx: number; kz: number; g: number; h: number; t: number },
   allDepths: boolean,

@@ -85,6 +85,24 @@ const SQUARE: [string, Arch][] = [
   ['custom:smooth', network({ inputScale: 'dim' }, dense({ weightVar: 2e-4 }), tanh(), dense({ weightVar: 1.5, biasVar: 0.1 }), gelu(), dense(), softplus(), dense({ weightVar: 2 }), sigmoid(), dense())],
 ];
 
+/** Convolutional cases (shaders/conv_slab.wgsl): images with a near-duplicate and a shifted copy. */
+const CONV: [string, string, number[]][] = [
+  ['cntk:depth=4,readout=gap (2-D)', 'cntk:depth=4,readout=gap', [2, 6, 6]],
+  ['rescnn:depth=4,alpha=0.7,readout=flatten,pad=zero (1-D)', 'rescnn:depth=4,alpha=0.7,readout=flatten,pad=zero', [2, 10]],
+];
+
+/** Four images [4, C, ...dims]: two unrelated, a near-duplicate of the first (1e−4) and its shift by one pixel. */
+function convImages(shape: number[]): { data: number[]; shape: number[] } {
+  const P = shape.slice(1).reduce((a, b) => a * b, 1);
+  const n = shape[0]! * P;
+  const a = Array.from({ length: n }, (_, k) => Math.sin(1.3 * k + 0.2));
+  const b = Array.from({ length: n }, (_, k) => Math.cos(0.7 * k * k + 1));
+  const near = a.map((v, k) => v + 1e-4 * Math.sin(5.1 * k));
+  const W = shape[shape.length - 1]!;
+  const shifted = a.map((_, k) => a[k - (k % W) + ((k % W) + W - 1) % W]!);
+  return { data: [...a, ...b, ...near, ...shifted], shape: [4, ...shape] };
+}
+
 /** X1 × X2 cases with every depth of the sweep. */
 const CROSS: string[] = ['arora2019:depth=10', 'tirer2021:depth=6'];
 
@@ -145,6 +163,27 @@ export async function run(): Promise<AgreementResult> {
         adapter: gpu.adapter ?? null,
         nngp: normalisedError(cpu.nngp!, gpu.nngp!, n),
         ntk: normalisedError(cpu.ntk!, gpu.ntk!, n),
+        ms: performance.now() - c0,
+        error: null,
+      });
+    } catch (e) {
+      cases.push({ name, shape: [], backend: null, adapter: null, nngp: null, ntk: null, ms: performance.now() - c0, error: message(e) });
+    }
+  }
+
+  for (const [name, arch, shape] of CONV) {
+    const c0 = performance.now();
+    try {
+      const images = convImages(shape);
+      const cpu = kernelCpu(arch, images);
+      const gpu = await kernel(arch, images, null, { backend: 'webgpu' });
+      cases.push({
+        name,
+        shape: gpu.shape,
+        backend: gpu.backend,
+        adapter: gpu.adapter ?? null,
+        nngp: normalisedError(cpu.nngp!, gpu.nngp!, 4),
+        ntk: normalisedError(cpu.ntk!, gpu.ntk!, 4),
         ms: performance.now() - c0,
         error: null,
       });

@@ -1,0 +1,506 @@
+// Convolutional kernels: one workgroup runs one offset slab of one input pair (x, z) through the
+// whole network (wave2.md §1.4). The slab with offset δ holds the pixel pairs (i, i + δ) of K and Θ;
+// conv, activations and residual sums never mix slabs, so with stride 1 a slab evolves on its own,
+// reading only the per-pixel diagonals k_x[i] and k_z[i + δ] of the layer (from the float64
+// pre-pass, src/exec/spatial-webgpu.ts). eq and flatten need slab 0 only; gap needs every slab,
+// each writing its partial sums (summed on the host in float64: no float atomics).
+//
+// Per entry the state is the signed correlation gap q (kernel_ops.wgsl: 1 − ρ, or −(1 + ρ) on the
+// ρ < 0 side) and Θ as a double-single (hi, lo), in units of 2^E, E the layer's exact power-of-two
+// scale chosen on the host (the diagonals arrive scaled by the same 2^−E). A conv entry is the
+// Lagrange gap form of src/cpu/spatial-pair.ts (convEntry): no cancellation near ρ = ±1.
+//
+// The ops come as records in `ops` (an interpreter: one pipeline per structure, depth 1000 is
+// data). Prepended by src/gpu/conv-shader.ts: struct Bank, kernel_ops.wgsl, the activations' WGSL,
+// the constants MAXP (entries of the largest slab), WG (threads, a power of two), PER (entries per
+// thread), SLOTS (current state, residual banks, the copy kept for the depth taps), and
+// fn act_call(c, bank) (the program's activations by case number).
+
+struct ConvParams {
+  pairCount: u32,
+  slabs: u32,
+  taps: u32,
+  opCount: u32,
+  perInput: u32,     // diagonal words per input (every op's diagonal, in op order)
+  channels: u32,
+  pixels0: u32,      // input pixels (unit vectors per input: pixels0 · channels)
+  zeroSlabs: u32,    // 1: slab offsets δ ∈ [−(n − 1), n − 1] (zero padding); 0: δ mod n (circular)
+  final0: u32,       // the slab grid: the readout's dims (1-D images are 1 × n)
+  final1: u32,
+  one: f32,          // 1.0, opaque to the compiler (kernel_ops.wgsl: keep)
+  sdiagLo: u32,      // where the low parts of the diagonals' roots start in sdiag
+}
+
+@group(0) @binding(0) var<uniform> CP: ConvParams;
+@group(0) @binding(1) var<storage, read> ops: array<u32>;
+@group(0) @binding(2) var<storage, read> diag: array<f32>;
+@group(0) @binding(3) var<storage, read> sdiag: array<f32>;
+@group(0) @binding(4) var<storage, read> unit: array<vec2<f32>>;
+@group(0) @binding(5) var<storage, read> pairs: array<vec2<u32>>;
+@group(0) @binding(6) var<storage, read_write> outv: array<vec4<f32>>;
+@group(0) @binding(7) var<storage, read> coef: array<u32>;
+
+fn cf(k: u32) -> f32 { return bitcast<f32>(coef[k]); }
+
+// Op records (src/exec/spatial-plan.ts writes them): REC words each.
+const REC: u32 = 24u;
+const OP_INIT: u32 = 0u;
+const OP_CONV: u32 = 1u;
+const OP_ACT: u32 = 2u;
+const OP_COPY_TO: u32 = 3u;
+const OP_MIX: u32 = 4u;
+const OP_COPY_FROM: u32 = 5u;
+const OP_EQ: u32 = 6u;
+const OP_FLATTEN: u32 = 7u;
+const OP_GAP: u32 = 8u;
+
+var<workgroup> sq: array<f32, SLOTS * MAXP>;
+var<workgroup> st: array<vec2<f32>, SLOTS * MAXP>;
+var<workgroup> red: array<vec4<f32>, WG>;
+var<workgroup> bad: atomic<u32>;
+
+// Per workgroup: the pair's diagonal bases and the final slab offset.
+var<private> xb: u32;
+var<private> zb: u32;
+var<private> xu: u32;
+var<private> zu: u32;
+var<private> df0: i32;
+var<private> df1: i32;
+// Whether the pair is (x, x): its pixel pairs (i, i) have ρ = 1 exactly.
+var<private> same: bool;
+
+fn rf(o: u32) -> f32 { return bitcast<f32>(ops[o]); }
+fn ri(o: u32) -> i32 { return bitcast<i32>(ops[o]); }
+
+// a mod n for a ∈ [−n, 2n): offsets never exceed the image (filters and slab offsets are smaller),
+// and a vector integer modulo is costly on CPU adapters (lavapipe scalarises it).
+fn wrap(a: i32, n: i32) -> i32 {
+  return select(select(a, a - n, a >= n), a + n, a < 0);
+}
+
+// The partner j of entry i at dims (n0, n1) in the slab with offset (d0, d1): its flat index, or −1
+// when it lies outside the image (zero-padding slabs only).
+fn partner(i: u32, n0: u32, n1: u32, d0: i32, d1: i32) -> i32 {
+  if (d0 == 0 && d1 == 0) { return i32(i); }
+  let a = i32(n0);
+  let b = i32(n1);
+  let i0 = i / n1;
+  var j0 = i32(i0) + d0;
+  var j1 = i32(i - i0 * n1) + d1;
+  if (CP.zeroSlabs == 0u) {
+    j0 = wrap(j0, a);
+    j1 = wrap(j1, b);
+  } else if (j0 < 0 || j0 >= a || j1 < 0 || j1 >= b) {
+    return -1;
+  }
+  return j0 * b + j1;
+}
+
+// Record fields shared by every op.
+struct Head {
+  in0: u32,
+  in1: u32,
+  out0: u32,
+  out1: u32,
+  din: u32,
+  dout: u32,
+  ein: i32,
+  eout: i32,
+  // slab offsets at the input and the output dims
+  di0: i32,
+  di1: i32,
+  do0: i32,
+  do1: i32,
+}
+
+fn head(o: u32) -> Head {
+  return Head(ops[o + 1u], ops[o + 2u], ops[o + 3u], ops[o + 4u], ops[o + 5u], ops[o + 6u], ri(o + 7u), ri(o + 8u),
+    ri(o + 9u) * df0, ri(o + 10u) * df1, ri(o + 11u) * df0, ri(o + 12u) * df1);
+}
+
+fn scaled(t: vec2<f32>, k: i32) -> vec2<f32> {
+  return vec2<f32>(ldexp(t.x, k), ldexp(t.y, k));
+}
+
+// Layer 0: K0[i, j] = x_i·z_j/C as gaps from the chords ‖x̂_i ∓ ẑ_j‖²/2 of unit vectors (hi + lo), Θ0 = 0.
+fn op_init(o: u32, lid: u32) {
+  let h = head(o);
+  let n = h.out0 * h.out1;
+  let C = CP.channels;
+  for (var r = 0u; r < PER; r++) {
+    let e = lid + r * WG;
+    if (e >= n) { break; }
+    let j = partner(e, h.out0, h.out1, h.do0, h.do1);
+    var q = 1.0;
+    if (j >= 0 && diag[xb + h.dout + e] > 0.0 && diag[zb + h.dout + u32(j)] > 0.0) {
+      var cm = 0.0;
+      var cp = 0.0;
+      for (var c = 0u; c < C; c++) {
+        let a = unit[xu + e * C + c];
+        let b = unit[zu + u32(j) * C + c];
+        let dm = (a.x - b.x) + (a.y - b.y);
+        let dp = (a.x + b.x) + (a.y + b.y);
+        cm += dm * dm;
+        cp += dp * dp;
+      }
+      q = make_q(min(0.5 * cm, 2.0), min(0.5 * cp, 2.0));
+    }
+    sq[e] = q;
+    st[e] = vec2<f32>(0.0, 0.0);
+  }
+}
+
+// One conv layer. An output entry (I, J) sums the q^D shifted input entries (I + a, J + a) and the
+// bias: 1 ∓ ρ' = [Lag/(R + s) + Σ s_a(1 ∓ ρ_a)]/R with u_a = √(w k_x[I + a]), v_a = √(w k_z[J + a]),
+// s_a = u_a v_a, s = b + Σ s_a, R = √(UV) and Lag = U·[Σ (v_a − r u_a)² + (√b − r√b)²], r = s/U
+// (src/cpu/spatial-pair.ts, convEntry). Computed in the input's scale 2^ein; Θ leaves in 2^eout.
+fn op_convl(o: u32, lid: u32) {
+  let h = head(o);
+  let nOut = h.out0 * h.out1;
+  let q0 = ops[o + 13u];
+  let q1 = ops[o + 14u];
+  let s0 = ops[o + 15u];
+  let s1 = ops[o + 16u];
+  let zero = (ops[o + 17u] & 1u) != 0u;
+  let trainable = (ops[o + 17u] & 2u) != 0u;
+  let cw = rf(o + 18u);
+  let w = rf(o + 19u);
+  let b = rf(o + 20u);
+  let sb = rf(o + 21u);
+  let wl = rf(o + 22u);
+  let r0 = i32(q0 / 2u);
+  let r1 = i32(q1 / 2u);
+  let n0 = i32(h.in0);
+  let n1 = i32(h.in1);
+  var nq: array<f32, PER>;
+  var nt: array<vec2<f32>, PER>;
+  workgroupBarrier();
+  for (var r = 0u; r < PER; r++) {
+    let I = lid + r * WG;
+    if (I >= nOut) { break; }
+    let J = partner(I, h.out0, h.out1, h.do0, h.do1);
+    if (J < 0) {
+      nq[r] = 1.0;
+      nt[r] = vec2<f32>(0.0, 0.0);
+      continue;
+    }
+    let Iq = I / h.out1;
+    let Jq = J / i32(h.out1);
+    let I0 = i32(Iq) * i32(s0) - r0;
+    let I1 = i32(I - Iq * h.out1) * i32(s1) - r1;
+    let J0 = Jq * i32(s0) - r0;
+    let J1 = (J - Jq * i32(h.out1)) * i32(s1) - r1;
+    // U and V as the same f32 sums as s, so that the identity holds exactly: the pair (x, x) keeps
+    // 1 − ρ = 0 on slab 0 (the float64 diagonals, rounded apart, left a gap of ~1e−14 whose
+    // θ = √(2g) ~ 1e−7 biased κ0 and Θ(x, x) by 1e−5 over 100 layers).
+    var U = b;
+    var V = b;
+    var sum = b;
+    var sg = 0.0;
+    var sh = 2.0 * b;
+    var tt = vec2<f32>(0.0, 0.0);
+    for (var a0 = 0; a0 < i32(q0); a0++) {
+      for (var a1 = 0; a1 < i32(q1); a1++) {
+        var x0 = I0 + a0;
+        var x1 = I1 + a1;
+        var z0 = J0 + a0;
+        var z1 = J1 + a1;
+        if (!zero) {
+          x0 = wrap(x0, n0);
+          x1 = wrap(x1, n1);
+          z0 = wrap(z0, n0);
+          z1 = wrap(z1, n1);
+        }
+        let xv = x0 >= 0 && x0 < n0 && x1 >= 0 && x1 < n1;
+        let zv = z0 >= 0 && z0 < n0 && z1 >= 0 && z1 < n1;
+        var u = 0.0;
+        var v = 0.0;
+        if (xv) { u = cw * sdiag[xb + h.din + u32(x0 * n1 + x1)]; }
+        if (zv) { v = cw * sdiag[zb + h.din + u32(z0 * n1 + z1)]; }
+        U += u * u;
+        V += v * v;
+        if (xv && zv) {
+          let src = u32(x0 * n1 + x1);
+          let sa = u * v;
+          let q = sq[src];
+          sum += sa;
+          sg += sa * gap_g(q);
+          sh += sa * gap_h(q);
+          tt = ds_add(tt, st[src]);
+        }
+      }
+    }
+    let R = sqrt(U) * sqrt(V);
+    var q = 1.0;
+    if (R > 0.0) {
+      let rr = sum / U;
+      var lag = 0.0;
+      for (var a0 = 0; a0 < i32(q0); a0++) {
+        for (var a1 = 0; a1 < i32(q1); a1++) {
+          var x0 = I0 + a0;
+          var x1 = I1 + a1;
+          var z0 = J0 + a0;
+          var z1 = J1 + a1;
+          if (!zero) {
+            x0 = wrap(x0, n0);
+            x1 = wrap(x1, n1);
+            z0 = wrap(z0, n0);
+            z1 = wrap(z1, n1);
+          }
+          var u = 0.0;
+          var v = 0.0;
+          if (x0 >= 0 && x0 < n0 && x1 >= 0 && x1 < n1) { u = cw * sdiag[xb + h.din + u32(x0 * n1 + x1)]; }
+          if (z0 >= 0 && z0 < n0 && z1 >= 0 && z1 < n1) { v = cw * sdiag[zb + h.din + u32(z0 * n1 + z1)]; }
+          let dv = v - rr * u;
+          lag += dv * dv;
+        }
+      }
+      let db = sb - rr * sb;
+      lag = (U / (R + sum)) * (lag + db * db);
+      q = make_q(min((lag + sg) / R, 2.0), min((lag + sh) / R, 2.0));
+    }
+    // w as hi + lo: an f32 w = 2/9 alone biased Θ by its rounding at every layer (1e−5 at depth 1000).
+    var t = ds_add(ds_mul(tt, w), vec2<f32>(tt.x * wl, 0.0));
+    if (trainable) { t = ds_add(t, vec2<f32>(0.5 * (sh - sg), 0.0)); }
+    nq[r] = q;
+    nt[r] = scaled(t, h.ein - h.eout);
+  }
+  workgroupBarrier();
+  for (var r = 0u; r < PER; r++) {
+    let I = lid + r * WG;
+    if (I >= nOut) { break; }
+    sq[I] = nq[r];
+    st[I] = nt[r];
+  }
+}
+
+// An activation, entrywise, through the FC path's own gap-form function on (k_x[i], k_z[j], q, Θ).
+fn op_actl(o: u32, lid: u32) {
+  let h = head(o);
+  let n = h.in0 * h.in1;
+  let c = ops[o + 13u];
+  for (var r = 0u; r < PER; r++) {
+    let e = lid + r * WG;
+    if (e >= n) { break; }
+    let j = partner(e, h.in0, h.in1, h.di0, h.di1);
+    if (j < 0) { continue; }
+    let t = st[e];
+    let a = act_call(c, Bank(h.ein, diag[xb + h.din + e], diag[zb + h.din + u32(j)], sq[e], t.x, t.y, 0.0, 0.0, 0.0));
+    if (out_of_range(a)) { atomicOr(&bad, 1u); }
+    // The pixel pairs (i, i) of one input have ρ = 1 exactly; an activation's f32 gap form leaves
+    // noise there (erf: ~1e−7, from √u·√u ≠ u), which a later ReLU's θ = √(2g) would amplify.
+    sq[e] = select(a.g, 0.0, same && u32(j) == e && diag[xb + h.din + e] > 0.0);
+    st[e] = scaled(vec2<f32>(a.t, a.tl), a.e - h.eout);
+  }
+}
+
+// Copies the current state to slot k (a residual bank, or the copy kept for the depth taps) or back.
+fn op_copy(o: u32, lid: u32, to: bool) {
+  let h = head(o);
+  let n = h.out0 * h.out1;
+  let k = ops[o + 13u] * MAXP;
+  for (var r = 0u; r < PER; r++) {
+    let e = lid + r * WG;
+    if (e >= n) { break; }
+    if (to) {
+      sq[k + e] = sq[e];
+      st[k + e] = st[e];
+    } else {
+      sq[e] = sq[k + e];
+      st[e] = st[k + e];
+    }
+  }
+}
+
+// cs·bank + cb·current (a residual sum) with the two-term Lagrange identity, in the output's scale.
+fn op_resmix(o: u32, lid: u32) {
+  let h = head(o);
+  let n = h.in0 * h.in1;
+  let k = ops[o + 13u] * MAXP;
+  let cs = rf(o + 14u);
+  let cb = rf(o + 15u);
+  let dsk = ops[o + 16u];
+  let esk = ri(o + 17u);
+  for (var r = 0u; r < PER; r++) {
+    let e = lid + r * WG;
+    if (e >= n) { break; }
+    let j = partner(e, h.in0, h.in1, h.di0, h.di1);
+    if (j < 0) { continue; }
+    let P1 = cs * ldexp(diag[xb + dsk + e], esk - h.eout);
+    let Q1 = cs * ldexp(diag[zb + dsk + u32(j)], esk - h.eout);
+    let P2 = cb * ldexp(diag[xb + h.din + e], h.ein - h.eout);
+    let Q2 = cb * ldexp(diag[zb + h.din + u32(j)], h.ein - h.eout);
+    let s1 = sqrt(P1) * sqrt(Q1);
+    let s2 = sqrt(P2) * sqrt(Q2);
+    let R = sqrt(P1 + P2) * sqrt(Q1 + Q2);
+    let qs = sq[k + e];
+    let qc = sq[e];
+    var q = 1.0;
+    if (R > 0.0) {
+      let l = sqrt(P1) * sqrt(Q2) - sqrt(P2) * sqrt(Q1);
+      let lag = l * (l / (R + s1 + s2));
+      q = make_q(min((lag + s1 * gap_g(qs) + s2 * gap_g(qc)) / R, 2.0), min((lag + s1 * gap_h(qs) + s2 * gap_h(qc)) / R, 2.0));
+    }
+    sq[e] = q;
+    st[e] = ds_add(ds_mul(scaled(st[k + e], esk - h.eout), cs), ds_mul(scaled(st[e], h.ein - h.eout), cb));
+  }
+}
+
+var<workgroup> total: vec4<f32>;
+
+// Sum over the workgroup, by one thread in a fixed order (the same every run): two barriers, not a
+// tree's log2(WG) (barriers are what costs on CPU adapters). The next call writes `red` before its
+// first barrier and `total` only after it, when every thread has read this one.
+fn reduce4(v: vec4<f32>, lid: u32) -> vec4<f32> {
+  red[lid] = v;
+  workgroupBarrier();
+  if (lid == 0u) {
+    var s = vec4<f32>(0.0);
+    for (var k = 0u; k < WG; k++) { s += red[k]; }
+    total = s;
+  }
+  workgroupBarrier();
+  return total;
+}
+
+fn out_at(pl: u32, slab: u32, tap: u32) -> u32 {
+  return (pl * CP.slabs + slab) * CP.taps + tap;
+}
+
+// eq: (q, Θ hi, Θ lo, flag) of one pixel of slab 0.
+fn op_eq(o: u32, lid: u32, pl: u32) {
+  let tap = ops[o + 13u];
+  let e = ops[o + 14u];
+  workgroupBarrier();
+  let flag = f32(atomicLoad(&bad));
+  if (lid == e % WG) {
+    outv[out_at(pl, 0u, tap)] = vec4<f32>(sq[e], st[e].x, st[e].y, flag);
+  }
+}
+
+// flatten: the mean of slab 0 with weights 1/P, in the Lagrange form with P terms: (1 − ρ, 1 + ρ, Θ, flag).
+fn op_flatten(o: u32, lid: u32, pl: u32) {
+  let h = head(o);
+  let n = h.in0 * h.in1;
+  let tap = ops[o + 13u];
+  workgroupBarrier();
+  var a = vec4<f32>(0.0);
+  var b = vec4<f32>(0.0);
+  for (var r = 0u; r < PER; r++) {
+    let e = lid + r * WG;
+    if (e >= n) { break; }
+    let sa = sdiag[xb + h.din + e] * sdiag[zb + h.din + e];
+    let q = sq[e];
+    let sx = sdiag[xb + h.din + e];
+    let sz = sdiag[zb + h.din + e];
+    a += vec4<f32>(sa, sx * sx, sz * sz, sa * gap_g(q));
+    b += vec4<f32>(sa * gap_h(q), st[e].x + st[e].y, 0.0, 0.0);
+  }
+  let A = reduce4(a, lid);
+  let B = reduce4(b, lid);
+  let s = A.x;
+  let U = A.y;
+  let R = sqrt(A.y) * sqrt(A.z);
+  let rr = s / U;
+  var l = 0.0;
+  for (var r = 0u; r < PER; r++) {
+    let e = lid + r * WG;
+    if (e >= n) { break; }
+    let dv = sdiag[zb + h.din + e] - rr * sdiag[xb + h.din + e];
+    l += dv * dv;
+  }
+  let L = reduce4(vec4<f32>(l, 0.0, 0.0, 0.0), lid).x;
+  let flag = f32(atomicLoad(&bad));
+  if (lid == 0u) {
+    var g = 1.0;
+    var hh = 1.0;
+    if (R > 0.0) {
+      let lag = (U / (R + s)) * L;
+      g = min((lag + A.w) / R, 2.0);
+      hh = min((lag + B.x) / R, 2.0);
+    }
+    outv[out_at(pl, 0u, tap)] = vec4<f32>(g, hh, B.y / f32(n), flag);
+  }
+}
+
+// gap: this slab's partial sums Σ K[i, i + δ] (double-single) and Σ Θ[i, i + δ]; the host sums the
+// slabs in float64. The pooled ρ = K(x, z)/√(R(K(x, x))·R(K(z, z))) is a ratio of such sums, not
+// gap-stable: with f32 sums a near-duplicate's 1 − ρ ~ 1e−8 drowned in rounding, and a ReLU after
+// the readout read 7e−5 off in the NTK. Each term is ρ·√k_x·√k_z with ρ = 1 − q exact and the roots
+// as hi + lo.
+fn op_gap(o: u32, lid: u32, pl: u32, slab: u32) {
+  let h = head(o);
+  let n = h.in0 * h.in1;
+  let tap = ops[o + 13u];
+  workgroupBarrier();
+  var acc = vec2<f32>(0.0, 0.0);
+  var tsum = 0.0;
+  for (var r = 0u; r < PER; r++) {
+    let e = lid + r * WG;
+    if (e >= n) { break; }
+    let j = partner(e, h.in0, h.in1, h.di0, h.di1);
+    if (j < 0) { continue; }
+    let q = sq[e];
+    var rho = vec2<f32>(1.0, -q);
+    if (on_neg(q)) { rho = vec2<f32>(-1.0, gap_h(q)); }
+    let ix = xb + h.din + e;
+    let iz = zb + h.din + u32(j);
+    let sxh = sdiag[ix];
+    let szh = sdiag[iz];
+    let corr = (rho.x + rho.y) * (sxh * sdiag[CP.sdiagLo + iz] + sdiag[CP.sdiagLo + ix] * szh);
+    acc = ds_add(acc, ds_add(ds_mul(ds_mul(rho, sxh), szh), vec2<f32>(corr, 0.0)));
+    tsum += st[e].x + st[e].y;
+  }
+  red[lid] = vec4<f32>(acc.x, acc.y, tsum, 0.0);
+  workgroupBarrier();
+  let flag = f32(atomicLoad(&bad));
+  if (lid == 0u) {
+    var s = vec2<f32>(0.0, 0.0);
+    var t = 0.0;
+    for (var k = 0u; k < WG; k++) {
+      s = ds_add(s, red[k].xy);
+      t += red[k].z;
+    }
+    outv[out_at(pl, slab, tap)] = vec4<f32>(s.x, s.y, t, flag);
+  }
+  workgroupBarrier();
+}
+
+@compute @workgroup_size(WG)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  ONE = CP.one;
+  _ = coef[0];
+  let pl = wid.y + wid.z * nwg.y;
+  if (pl >= CP.pairCount) { return; }
+  let slab = wid.x;
+  let pr = pairs[pl];
+  xb = pr.x * CP.perInput;
+  zb = pr.y * CP.perInput;
+  same = pr.x == pr.y;
+  xu = pr.x * CP.pixels0 * CP.channels;
+  zu = pr.y * CP.pixels0 * CP.channels;
+  if (CP.zeroSlabs != 0u) {
+    let w = 2u * CP.final1 - 1u;
+    df0 = i32(slab / w) - i32(CP.final0 - 1u);
+    df1 = i32(slab % w) - i32(CP.final1 - 1u);
+  } else {
+    df0 = i32(slab / CP.final1);
+    df1 = i32(slab % CP.final1);
+  }
+  if (lid == 0u) { atomicStore(&bad, 0u); }
+  for (var k = 0u; k < CP.opCount; k++) {
+    let o = k * REC;
+    switch ops[o] {
+      case OP_INIT: { op_init(o, lid); }
+      case OP_CONV: { op_convl(o, lid); }
+      case OP_ACT: { op_actl(o, lid); }
+      case OP_COPY_TO: { op_copy(o, lid, true); }
+      case OP_MIX: { op_resmix(o, lid); }
+      case OP_COPY_FROM: { op_copy(o, lid, false); }
+      case OP_EQ: { op_eq(o, lid, pl); }
+      case OP_FLATTEN: { op_flatten(o, lid, pl); }
+      case OP_GAP: { op_gap(o, lid, pl, slab); }
+      default: {}
+    }
+  }
+}

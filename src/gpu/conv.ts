@@ -1,0 +1,262 @@
+/// <reference types="@webgpu/types" preserve="true" />
+/**
+ * Convolutional kernels on WebGPU: the slab shader (shaders/conv_slab.wgsl) generated for a plan
+ * (its sizes and activations), and the dispatches over input pairs. The plan (op records, scaled
+ * diagonals, unit vectors) is made by the executor (src/exec/spatial-webgpu.ts) from the float64
+ * pre-pass, so this module knows nothing of the CPU engine; it returns the raw f32 outputs, one
+ * vec4 per (pair, slab, tap), which the executor turns into kernels in float64.
+ */
+import { wgslCall } from '../activations/registry.js';
+import { GpuError, InputError } from '../errors.js';
+import type { Activation } from '../spec/types.js';
+import type { CoefficientSink } from './codegen.js';
+import { activationCall } from './codegen.js';
+import type { GpuContext } from './device.js';
+import { BANK, wgslStruct } from './layout.js';
+import { pipelineFor } from './pipelines.js';
+import { CONV_SLAB_WGSL, KERNEL_OPS_WGSL } from './shaders.generated.js';
+import { checkUserWgsl } from './user-wgsl.js';
+
+/** Words per op record (shaders/conv_slab.wgsl: REC). */
+export const CONV_REC = 24;
+export const CONV_OP = { init: 0, conv: 1, act: 2, copyTo: 3, mix: 4, copyFrom: 5, eq: 6, flatten: 7, gap: 8 } as const;
+
+/** What the slab shader runs: the records and the sizes its workgroup memory is declared with. */
+export interface ConvPlan {
+  /** Op records, CONV_REC words each (f32 fields as their bits). */
+  ops: Uint32Array<ArrayBuffer>;
+  /** The program's activations, by the case number in the act records. */
+  acts: Activation[];
+  /** Entries of the largest state (pixels). */
+  maxEntries: number;
+  /** Threads per workgroup (workgroupSize). */
+  threads: number;
+  /** State slots: current, residual banks, the copy kept for the taps. */
+  slots: number;
+  taps: number;
+  /** Slabs per pair (1 for eq/flatten). */
+  slabs: number;
+  zeroSlabs: boolean;
+  /** The readout's dims, as [n0, n1] (1-D: [1, n]). */
+  final: [number, number];
+  /** Diagonal words per input. */
+  perInput: number;
+  channels: number;
+  pixels0: number;
+}
+
+/** The plan's per-input data: scaled diagonals, their square roots (all high parts, then all low parts), unit vectors (hi, lo). */
+export interface ConvInputs {
+  diag: Float32Array<ArrayBuffer>;
+  sdiag: Float32Array<ArrayBuffer>;
+  unit: Float32Array<ArrayBuffer>;
+}
+
+export interface ConvRunOptions {
+  /** Upper bound on entry-operations per submit (default 2^26), so that no submit runs long. */
+  maxPairOpsPerSubmit?: number;
+  signal?: AbortSignal;
+  /** After each submit: pairs done of all. */
+  onChunk?: (done: number, total: number) => void;
+}
+
+const LABEL = 'webntk conv';
+
+/**
+ * Threads per workgroup (a power of two) and the slab size the shader is declared with: sizes come
+ * in buckets of 64 so that images of similar sizes share one pipeline (a pipeline takes seconds to
+ * compile on lavapipe).
+ */
+export function workgroupSize(ctx: GpuContext, maxEntries: number): number {
+  // CPU adapters (lavapipe, SwiftShader) switch between a workgroup's invocations at every barrier:
+  // 8 threads (one SIMD batch) ran cntk gap on 8×8 images 1.8× faster than 64 on lavapipe (1 thread:
+  // 4× slower). At most 16 entries per thread, so that the unrolled code stays small.
+  const a = ctx.adapter;
+  if (a.isFallbackAdapter || /software|swiftshader|cpu/i.test(a.architecture)) {
+    let wg = 8;
+    while (wg * 16 < declaredEntries(maxEntries)) wg *= 2;
+    return wg;
+  }
+  // More entries per thread unrolls more code: 28×28 with 64 threads took 30 s to compile.
+  return maxEntries <= 64 ? 64 : 256;
+}
+
+export function declaredEntries(maxEntries: number): number {
+  return Math.ceil(maxEntries / 64) * 64;
+}
+
+/** Workgroup memory the plan's shader declares (bytes). */
+export function workgroupBytes(plan: Pick<ConvPlan, 'slots' | 'maxEntries' | 'threads'>): number {
+  return plan.slots * declaredEntries(plan.maxEntries) * 12 + plan.threads * 16 + 8;
+}
+
+class Coefs implements CoefficientSink {
+  words: number[] = [];
+  f(x: number): string {
+    this.words.push(x);
+    return `cf(${this.words.length - 1}u)`;
+  }
+}
+
+/** The shader source for a plan (structure only: sizes and activations) and its coefficients. */
+export function convShader(plan: ConvPlan): { code: string; coefs: Uint32Array<ArrayBuffer> } {
+  const c = new Coefs();
+  const chunks = new Set<string>();
+  const cases = plan.acts.map((a, k) => {
+    for (const s of wgslCall(a).source ?? []) chunks.add(s);
+    return `    case ${k}u: { r = ${activationCall(a, c)}; }`;
+  });
+  const wg = plan.threads;
+  const code = `${wgslStruct(BANK)}
+${KERNEL_OPS_WGSL}
+${[...chunks].map((s) => `${s}\n`).join('')}
+const MAXP: u32 = ${declaredEntries(plan.maxEntries)}u;
+const WG: u32 = ${wg}u;
+const PER: u32 = ${Math.ceil(declaredEntries(plan.maxEntries) / wg)}u;
+const SLOTS: u32 = ${plan.slots}u;
+
+fn act_call(c: u32, cur: Bank) -> Bank {
+  var r = cur;
+  switch c {
+${cases.join('\n')}
+    default: {}
+  }
+  return r;
+}
+
+${CONV_SLAB_WGSL}`;
+  const words = new Uint32Array(Math.max(1, c.words.length));
+  new Float32Array(words.buffer).set(c.words);
+  return { code, coefs: words };
+}
+
+function checkDevice(ctx: GpuContext): void {
+  if (ctx.lost) throw new GpuError(`the WebGPU device was lost (${ctx.lost.reason}: ${ctx.lost.message || 'no message'}); no result was returned`);
+  const err = ctx.takeError();
+  if (err) throw new GpuError(`WebGPU error: ${err}; no result was returned`);
+}
+
+function checkAbort(signal?: AbortSignal): void {
+  if (signal?.aborted) {
+    const reason = signal.reason;
+    throw reason instanceof Error ? reason : new DOMException('the computation was cancelled', 'AbortError');
+  }
+}
+
+/** Refuses, before any GPU work, a plan this device cannot hold. */
+export function checkConvPlan(ctx: GpuContext, plan: ConvPlan, inputs: number): void {
+  const need = workgroupBytes(plan);
+  const have = ctx.limits.maxComputeWorkgroupStorageSize;
+  if (need > have) {
+    throw new InputError(
+      `a slab of ${plan.maxEntries} pixels needs ${need} bytes of workgroup memory and this WebGPU device allows ${have}: ` +
+        'use smaller images or backend "cpu"',
+    );
+  }
+  if (plan.slabs > ctx.limits.maxComputeWorkgroupsPerDimension) {
+    throw new InputError(`the gap readout needs ${plan.slabs} slabs per pair, more than this device dispatches in one dimension: use smaller images or backend "cpu"`);
+  }
+  const cap = Math.min(ctx.limits.maxStorageBufferBindingSize, ctx.limits.maxBufferSize);
+  const bytes = Math.max(plan.perInput * inputs * 4, plan.pixels0 * plan.channels * inputs * 8);
+  if (bytes > cap) {
+    throw new InputError(`the per-layer diagonals of ${inputs} inputs need ${bytes} bytes, above this device's ${cap}-byte buffers: use fewer inputs per call (blocks)`);
+  }
+}
+
+/**
+ * Runs the plan on the pairs (x index, z index into the inputs), in submits bounded in work and in
+ * output size. Returns one vec4 per (pair, slab, tap), in that order.
+ */
+export async function runConvPairs(ctx: GpuContext, plan: ConvPlan, inputs: ConvInputs, pairs: Uint32Array, opt: ConvRunOptions = {}): Promise<Float32Array> {
+  checkDevice(ctx);
+  const device = ctx.device;
+  const nPairs = pairs.length / 2;
+  const shader = convShader(plan);
+  await checkUserWgsl(device, plan.acts.flatMap((a) => wgslCall(a).check ?? []));
+  let pipe: GPUComputePipeline;
+  try {
+    pipe = await pipelineFor(device, shader.code, `${LABEL}: slab`);
+  } catch (e) {
+    throw new GpuError(`compiling the ${LABEL} shader failed: ${(e as Error).message}`);
+  }
+  const perPairOut = plan.slabs * plan.taps * 16;
+  const cap = Math.min(ctx.limits.maxStorageBufferBindingSize, ctx.limits.maxBufferSize);
+  // Work of one pair: every slab runs every op over at most maxEntries entries.
+  const opCount = plan.ops.length / CONV_REC;
+  const work = plan.slabs * opCount * plan.maxEntries;
+  const budget = opt.maxPairOpsPerSubmit ?? 2 ** 26;
+  const maxDim = ctx.limits.maxComputeWorkgroupsPerDimension;
+  const chunk = Math.max(1, Math.min(nPairs, Math.floor(cap / perPairOut), Math.floor(budget / Math.max(1, work)), maxDim * maxDim));
+  if (perPairOut > cap) throw new InputError(`one pair's outputs need ${perPairOut} bytes, above this device's buffers: compute fewer depths`);
+
+  const U = GPUBufferUsage;
+  const made: GPUBuffer[] = [];
+  const buffer = (name: string, size: number, usage: number) => {
+    const b = device.createBuffer({ label: `${LABEL}: ${name}`, size: Math.max(16, Math.ceil(size / 16) * 16), usage });
+    made.push(b);
+    return b;
+  };
+  const upload = (name: string, data: ArrayBufferView<ArrayBuffer>) => {
+    const b = buffer(name, data.byteLength, U.STORAGE | U.COPY_DST);
+    device.queue.writeBuffer(b, 0, data.buffer, data.byteOffset, data.byteLength);
+    return b;
+  };
+  const result = new Float32Array(nPairs * plan.slabs * plan.taps * 4);
+  device.pushErrorScope('validation');
+  device.pushErrorScope('out-of-memory');
+  try {
+    const params = buffer('params', 48, U.UNIFORM | U.COPY_DST);
+    const opsB = upload('ops', plan.ops);
+    const diagB = upload('diagonals', inputs.diag);
+    const sdiagB = upload('diagonal roots', inputs.sdiag);
+    const unitB = upload('unit vectors', inputs.unit);
+    const coefB = upload('coefficients', shader.coefs);
+    const pairB = buffer('pairs', chunk * 8, U.STORAGE | U.COPY_DST);
+    const outB = buffer('outputs', chunk * perPairOut, U.STORAGE | U.COPY_SRC);
+    const staging = buffer('readback', chunk * perPairOut, U.MAP_READ | U.COPY_DST);
+    const bg = device.createBindGroup({
+      label: `${LABEL}: bindings`,
+      layout: pipe.getBindGroupLayout(0),
+      entries: [params, opsB, diagB, sdiagB, unitB, pairB, outB, coefB].map((buffer, binding) => ({ binding, resource: { buffer } })),
+    });
+    for (let p0 = 0; p0 < nPairs; p0 += chunk) {
+      checkAbort(opt.signal);
+      checkDevice(ctx);
+      const n = Math.min(chunk, nPairs - p0);
+      const pv = new ArrayBuffer(48);
+      const u = new Uint32Array(pv);
+      u.set([n, plan.slabs, plan.taps, opCount, plan.perInput, plan.channels, plan.pixels0, plan.zeroSlabs ? 1 : 0, plan.final[0], plan.final[1]]);
+      new Float32Array(pv)[10] = 1;
+      u[11] = inputs.sdiag.length / 2;
+      device.queue.writeBuffer(params, 0, pv);
+      device.queue.writeBuffer(pairB, 0, pairs.buffer, pairs.byteOffset + p0 * 8, n * 8);
+      const enc = device.createCommandEncoder({ label: LABEL });
+      const pass = enc.beginComputePass({ label: LABEL });
+      pass.setPipeline(pipe);
+      pass.setBindGroup(0, bg);
+      const y = Math.min(n, maxDim);
+      pass.dispatchWorkgroups(plan.slabs, y, Math.ceil(n / y));
+      pass.end();
+      const bytes = n * perPairOut;
+      enc.copyBufferToBuffer(outB, 0, staging, 0, bytes);
+      device.queue.submit([enc.finish()]);
+      try {
+        await staging.mapAsync(GPUMapMode.READ, 0, bytes);
+      } catch (e) {
+        checkDevice(ctx);
+        throw new GpuError(`reading the result back failed: ${(e as Error).message}`);
+      }
+      result.set(new Float32Array(staging.getMappedRange(0, bytes)), p0 * plan.slabs * plan.taps * 4);
+      staging.unmap();
+      opt.onChunk?.(p0 + n, nPairs);
+    }
+  } finally {
+    const oom = await device.popErrorScope();
+    const val = await device.popErrorScope();
+    for (const b of made) b.destroy();
+    if (oom) throw new GpuError(`WebGPU out of memory: ${oom.message}`);
+    if (val) throw new GpuError(`WebGPU validation error: ${val.message}`);
+  }
+  checkDevice(ctx);
+  return result;
+}

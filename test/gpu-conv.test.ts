@@ -1,0 +1,253 @@
+/**
+ * Convolutional kernels on WebGPU (shaders/conv_slab.wgsl) against the float64 CPU path: every
+ * readout, both paddings, 1-D and 2-D, strides, biases, a frozen conv, a residual block with erf,
+ * depth sweeps up to 1000, on inputs with a near-duplicate (a copy perturbed by 1e−4 of its norm)
+ * and a shifted copy. Error = max |K_gpu − K_cpu| / √(K_cpu(x,x)·K_cpu(z,z)) per kernel, over every
+ * depth of the sweep. The measured worst errors are printed at the end.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { kernel, kernelBlocks, kernelCpu, type Arch } from '../src/index.js';
+import { InputError } from '../src/errors.js';
+import type { ImagesInput } from '../src/images.js';
+import type { Layer, Spec } from '../src/spec/types.js';
+import { releaseGpuForTests, requireGpu } from './gpu/setup.js';
+
+/** max |gpu − cpu| / √(cpu(x,x)·cpu(z,z)) over every tap (the roots apart: kernels reach 1e302 here). */
+function normalisedError(cpu: Float64Array, gpu: Float64Array, n: number, taps: number): number {
+  let e = 0;
+  for (let t = 0; t < taps; t++) {
+    const o = t * n * n;
+    for (let i = 0; i < n; i++) {
+      for (let j = 0; j < n; j++) {
+        const s = Math.sqrt(Math.abs(cpu[o + i * n + i]!)) * Math.sqrt(Math.abs(cpu[o + j * n + j]!));
+        const d = Math.abs(gpu[o + i * n + j]! - cpu[o + i * n + j]!);
+        e = Math.max(e, s > 0 ? d / s : d);
+      }
+    }
+  }
+  expect(Number.isFinite(e), 'a finite error').toBe(true);
+  return e;
+}
+
+beforeAll(async () => {
+  await requireGpu();
+});
+
+const worst: string[] = [];
+afterAll(async () => {
+  console.log(`WebGPU conv, worst normalised errors:\n${worst.join('\n')}`);
+  await releaseGpuForTests();
+});
+
+/**
+ * Four images [4, C, ...dims]: two random ones, a copy of the first perturbed by 1e−4 of its norm,
+ * and the first shifted by one pixel along the last axis (circularly).
+ */
+function images(C: number, dims: number[], seed: number): ImagesInput {
+  let s = seed >>> 0;
+  const next = () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s / 2 ** 32 - 0.5;
+  };
+  const P = dims.reduce((a, b) => a * b, 1);
+  const n = C * P;
+  const a = Array.from({ length: n }, next);
+  const b = Array.from({ length: n }, next);
+  const dir = Array.from({ length: n }, next);
+  const na = Math.hypot(...a);
+  const nd = Math.hypot(...dir);
+  const near = a.map((v, k) => v + (1e-4 * na * dir[k]!) / nd);
+  const W = dims[dims.length - 1]!;
+  const shifted = a.map((_, k) => {
+    const c = Math.floor(k / P);
+    const i = k % P;
+    const row = i - (i % W);
+    return a[c * P + row + ((i % W) + W - 1) % W]!;
+  });
+  return { data: [...a, ...b, ...near, ...shifted], shape: [4, C, ...dims] };
+}
+
+const X1 = images(2, [10], 11);
+const X2 = images(3, [6, 6], 12);
+const XS = images(1, [8], 13);
+
+async function compare(name: string, arch: Arch, X: ImagesInput, tol: number, depths: 'all' | 'last' = 'all'): Promise<void> {
+  const cpu = kernelCpu(arch, X, null, { depths });
+  const gpu = await kernel(arch, X, null, { backend: 'webgpu', depths });
+  expect(gpu.backend).toBe('webgpu');
+  expect(gpu.shape).toEqual(cpu.shape);
+  const taps = cpu.depths.length;
+  const ek = normalisedError(cpu.nngp!, gpu.nngp!, 4, taps);
+  const et = normalisedError(cpu.ntk!, gpu.ntk!, 4, taps);
+  worst.push(`  ${name}: NNGP ${ek.toExponential(1)}, NTK ${et.toExponential(1)}`);
+  expect(ek, 'NNGP').toBeLessThanOrEqual(tol);
+  expect(et, 'NTK').toBeLessThanOrEqual(tol);
+}
+
+describe('presets: every readout, both paddings, 1-D and 2-D, every depth of the sweep (≤ 1e−5)', () => {
+  for (const [dim, X] of [['1-D', X1], ['2-D', X2]] as const) {
+    for (const readout of ['eq', 'flatten', 'gap']) {
+      for (const pad of ['circular', 'zero']) {
+        it(`cntk depth 6, ${readout}, ${pad}, ${dim}`, async () => {
+          await compare(`cntk ${readout} ${pad} ${dim}`, `cntk:depth=6,readout=${readout},pad=${pad}`, X, 1e-5);
+        });
+        it(`rescnn depth 6 (α = 0.7), ${readout}, ${pad}, ${dim}`, async () => {
+          await compare(`rescnn ${readout} ${pad} ${dim}`, `rescnn:depth=6,alpha=0.7,readout=${readout},pad=${pad}`, X, 1e-5);
+        });
+      }
+    }
+  }
+});
+
+const conv = (over: Partial<Extract<Layer, { type: 'conv' }>> = {}): Layer => ({ type: 'conv', ...over });
+
+describe('layers: stride 2, biases, a frozen conv, a residual block with erf (≤ 1e−5)', () => {
+  for (const readout of ['eq', 'flatten', 'gap'] as const) {
+    for (const padding of ['circular', 'zero'] as const) {
+      it(`stride 2, biases, a frozen conv, ${readout}, ${padding}`, async () => {
+        const spec: Spec = {
+          layers: [
+            conv({ biasVar: 0.1, padding, trainable: false }),
+            { type: 'relu' },
+            conv({ stride: 2, weightVar: 2, biasVar: 0.2, padding }),
+            { type: 'relu' },
+            { type: 'repeat', count: 3, layers: [conv({ weightVar: 2, biasVar: 0.05, padding }), { type: 'relu' }] },
+          ],
+          readout: [{ type: readout, weightVar: 1.5, biasVar: 0.1 }],
+        };
+        await compare(`strided/biased/frozen ${readout} ${padding} 2-D`, spec, X2, 1e-5);
+        await compare(`strided/biased/frozen ${readout} ${padding} 1-D`, spec, X1, 1e-5);
+      });
+      it(`residual blocks with erf and biases, then a dense tail, ${readout}, ${padding}`, async () => {
+        const spec: Spec = {
+          layers: [
+            conv({ biasVar: 0.1, padding }),
+            { type: 'relu' },
+            conv({ weightVar: 2, biasVar: 0.1, padding }),
+            { type: 'repeat', count: 4, layers: [{ type: 'residual', alpha: 0.7, branch: [{ type: 'erf' }, conv({ padding, weightVar: 1.5, biasVar: 0.1 })] }] },
+            { type: readout, weightVar: 2 },
+            { type: 'dense', weightVar: 2, biasVar: 0.1 },
+          ],
+        };
+        await compare(`residual erf ${readout} ${padding} 2-D`, spec, X2, 1e-5);
+      });
+    }
+  }
+});
+
+describe('gap with a stride that does not divide the size (masked slabs δ ∈ [−(n − 1), n − 1])', () => {
+  const spec = (padding: 'zero' | 'circular'): Spec => ({
+    layers: [conv({ padding, biasVar: 0.1 }), { type: 'relu' }, conv({ stride: 2, weightVar: 2, padding: 'zero' }), { type: 'relu' }, conv({ weightVar: 2, padding: 'zero' })],
+    readout: [{ type: 'gap' }],
+  });
+  it('zero padding: 7 pixels, stride 2 (≤ 1e−5)', async () => {
+    await compare('gap, stride 2 on 7 pixels, zero', spec('zero'), images(2, [7], 14), 1e-5);
+    await compare('gap, stride 2 on 5×5, zero', spec('zero'), images(1, [5, 5], 15), 1e-5);
+  });
+  it('a circular conv there is an InputError before any GPU work', async () => {
+    const X = images(2, [7], 14);
+    const bad: Spec = { layers: [conv({ stride: 2, padding: 'circular' }), { type: 'relu' }], readout: [{ type: 'gap' }] };
+    await expect(kernel(bad, X, null, { backend: 'webgpu' })).rejects.toThrow(/circular conv's stride to divide the size/);
+  });
+});
+
+describe('erf, then ReLU, on a near-duplicate (≤ 1e−4)', () => {
+  // The shared f32 gap form of erf (shaders/kernel_ops.wgsl, op_erf) leaves an absolute error of
+  // ~1e−7 in 1 − ρ; for a near-duplicate (1 − ρ ~ 1e−8) a later ReLU's θ = √(2(1 − ρ)) turns it
+  // into ~5e−5 in the NTK. The FC path measures the same (5e−5 on dense → erf → dense → relu).
+  it('residual erf blocks, then ReLU, gap and flatten', async () => {
+    for (const readout of ['flatten', 'gap'] as const) {
+      const spec: Spec = {
+        layers: [
+          conv({ biasVar: 0.1 }),
+          { type: 'repeat', count: 4, layers: [{ type: 'residual', alpha: 0.7, branch: [{ type: 'erf' }, conv({ weightVar: 1.5, biasVar: 0.1 })] }] },
+          { type: 'relu' },
+          { type: readout, weightVar: 2 },
+          { type: 'relu' },
+          { type: 'dense', weightVar: 2, biasVar: 0.1 },
+        ],
+      };
+      await compare(`residual erf then relu ${readout} 2-D`, spec, X2, 1e-4);
+    }
+  });
+});
+
+describe('deep: depth 100 (≤ 1e−5) and depth 1000 (≤ 1e−4) on 1-D signals of 8 pixels', () => {
+  for (const readout of ['eq', 'flatten', 'gap']) {
+    it(`cntk and rescnn depth 100, ${readout}`, async () => {
+      await compare(`cntk depth 100 ${readout}`, `cntk:depth=100,readout=${readout},pad=circular`, XS, 1e-5);
+      await compare(`rescnn depth 100 ${readout}`, `rescnn:depth=100,gamma=0.5,readout=${readout},pad=zero`, XS, 1e-5);
+    });
+    it(`cntk and rescnn depth 1000, ${readout}`, async () => {
+      await compare(`cntk depth 1000 ${readout}`, `cntk:depth=1000,readout=${readout},pad=zero`, XS, 1e-4, 'last');
+      await compare(`rescnn depth 1000 ${readout}`, `rescnn:depth=1000,alpha=1,readout=${readout},pad=circular`, XS, 1e-4, 'last');
+    });
+  }
+});
+
+describe('depth sweeps: layers after the depth loop, a depth loop in the dense tail (≤ 1e−5)', () => {
+  it('a suffix after the loop (the state kept and restored at every depth), every readout', async () => {
+    for (const readout of ['eq', 'flatten', 'gap'] as const) {
+      const spec: Spec = {
+        layers: [conv({ biasVar: 0.1 }), { type: 'repeat', count: 4, layers: [{ type: 'relu' }, conv({ weightVar: 2 })] }],
+        readout: [{ type: 'relu' }, conv({ weightVar: 2, padding: 'circular' }), { type: readout, weightVar: 2 }],
+      };
+      await compare(`suffix after the loop, ${readout}`, spec, X2, 1e-5);
+    }
+  });
+  // A ReLU after a gap readout: the pooled ρ = K(x, z)/√(R(K(x, x))·R(K(z, z))) is a ratio of three
+  // separately computed sums, not a gap; for the near-duplicate (1 − ρ ~ 1e−8) the f32 noise of the
+  // pixel pairs' states (i ≠ j, ρ far from 1) is of the size of 1 − ρ itself, and the ReLU's
+  // θ = √(2(1 − ρ)) makes it ~1e−4 of the NTK (the CPU path's own caveat, README, one level down).
+  for (const [readout, tol] of [['flatten', 1e-5], ['gap', 2e-4]] as const) {
+    it(`the depth loop in the dense tail after the readout, ${readout} (≤ ${tol})`, async () => {
+      const spec: Spec = {
+        layers: [conv({ biasVar: 0.1 }), { type: 'relu' }, conv({ weightVar: 2 }), { type: readout, weightVar: 2 }, { type: 'repeat', count: 3, layers: [{ type: 'relu' }, { type: 'dense', weightVar: 2 }] }],
+      };
+      await compare(`loop in the tail, ${readout}`, spec, X1, tol);
+    });
+  }
+});
+
+describe('the API', () => {
+  it('zero images, and inputs whose scales differ by more than 2^60 (an InputError, not a silent underflow)', async () => {
+    const a = Array.from({ length: 72 }, (_, k) => Math.sin(k));
+    const X = { data: [...a, ...new Array<number>(72).fill(0), ...a.map((v, k) => (k % 6 < 3 ? 0 : v))], shape: [3, 2, 6, 6] };
+    const cpu = kernelCpu('cntk:depth=3,readout=gap', X);
+    const gpu = await kernel('cntk:depth=3,readout=gap', X, null, { backend: 'webgpu' });
+    for (let i = 0; i < 9; i++) expect(Math.abs(gpu.ntk![i]! - cpu.ntk![i]!)).toBeLessThan(1e-6);
+    const far = { data: [...a, ...a.map((v) => v * 1e-20)], shape: [2, 2, 6, 6] };
+    await expect(kernel('cntk:depth=3', far, null, { backend: 'webgpu' })).rejects.toThrow(/differ in scale by more than 2\^60/);
+  });
+
+  it('an aborted signal rejects with its reason', async () => {
+    const ac = new AbortController();
+    ac.abort(new Error('stop'));
+    await expect(kernel('cntk:depth=2', X2, null, { backend: 'webgpu', signal: ac.signal })).rejects.toThrow('stop');
+  });
+
+  it('"auto" computes conv specs on WebGPU; X1 × X2, the diagonal and blocks agree with the whole result', async () => {
+    const arch = 'cntk:depth=3,readout=gap';
+    const whole = await kernel(arch, X2, null, { backend: 'auto' });
+    expect(whole.backend).toBe('webgpu');
+    const cross = await kernel(arch, X2, X2, { backend: 'webgpu' });
+    const diag = await kernel(arch, X2, null, { backend: 'webgpu', diagonal: true });
+    const cpu = kernelCpu(arch, X2, X2);
+    for (let i = 0; i < 4; i++) {
+      expect(diag.ntk![i]).toBeCloseTo(whole.ntk![i * 4 + i]!, 12);
+      for (let j = 0; j < 4; j++) expect(Math.abs(cross.nngp![i * 4 + j]! - cpu.nngp![i * 4 + j]!)).toBeLessThan(1e-5 * Math.sqrt(cpu.nngp![i * 5]! * cpu.nngp![j * 5]!));
+    }
+    const got = new Float64Array(16);
+    for await (const b of kernelBlocks(arch, X2, null, { backend: 'webgpu', blockRows: 3, get: 'ntk' })) {
+      for (let i = 0; i < b.rows; i++) for (let j = 0; j < b.cols; j++) got[(b.row0 + i) * 4 + b.col0 + j] = b.ntk![i * b.cols + j]!;
+    }
+    expect(Array.from(got)).toEqual(Array.from(whole.ntk!));
+  });
+
+  it('avgPool: "webgpu" is an InputError naming it, "auto" computes on the CPU and says so', async () => {
+    const spec: Spec = { layers: [conv(), { type: 'relu' }, { type: 'avgPool', window: 2 }, conv(), { type: 'gap' }] };
+    await expect(kernel(spec, X2, null, { backend: 'webgpu' })).rejects.toThrow(InputError);
+    await expect(kernel(spec, X2, null, { backend: 'webgpu' })).rejects.toThrow(/avgPool .* no WebGPU kernel/);
+    expect((await kernel(spec, X2, null, { backend: 'auto' })).backend).toBe('cpu');
+  });
+});
