@@ -42,7 +42,8 @@ describe('the main job', () => {
     const r = await runCli('demo', '--data', dir, '--train-per-class', '30', '--test-per-class', '20', '--backend', 'webgpu');
     expect(r.code, r.err).toBe(0);
     expect(r.out).toMatch(/^webntk main job: Fashion-MNIST, 300 training and 200 test images \(from .*\), 10 classes; kernels on WebGPU \(/);
-    const rows = r.out.split('\n').filter((l) => /^(mlp|resnet)/.test(l));
+    const [fc, conv] = r.out.split(/\nConvolutional: /);
+    const rows = fc!.split('\n').filter((l) => /^(mlp|resnet)/.test(l));
     expect(rows.map((l) => l.split(/\s{2,}/).slice(0, 2).join(' '))).toEqual([
       'mlp:depth=3 nngp',
       'mlp:depth=3 ntk',
@@ -53,6 +54,16 @@ describe('the main job', () => {
       const acc = Number(/(\d+\.\d)%/.exec(l)![1]);
       expect(acc, l).toBeGreaterThan(60); // 10 classes: chance is 10%; 300 training images give ~70–75%
     }
+    // The conv table: the first 20/10 images of each class of the 300/200 (200 and 100), CNTK beside the MLP.
+    expect(conv).toMatch(/^cntk:depth=5,readout=flatten on the 28×28 images \(shape \[N, 1, 28, 28\]\), the first 20 training and 10 test images of each class \(200 and 100\)/);
+    const convRows = conv!.split('\n').slice(1).filter((l) => /^(cntk|mlp)/.test(l));
+    expect(convRows.map((l) => l.split(/\s{2,}/).slice(0, 2).join(' '))).toEqual([
+      'cntk:depth=5,readout=flatten nngp',
+      'cntk:depth=5,readout=flatten ntk',
+      'mlp:depth=3 nngp',
+      'mlp:depth=3 ntk',
+    ]);
+    for (const l of convRows) expect(Number(/(\d+\.\d)%/.exec(l)![1]), l).toBeGreaterThan(55); // 200 training images: ~70–77%
     expect(r.out).toMatch(/Ridge: 0\.0001 × the mean diagonal of K\(train, train\)/);
   });
 
