@@ -16,6 +16,7 @@
 import { CholeskyDecomposition, EigenvalueDecomposition, Matrix } from 'ml-matrix';
 import { checkKernel, kernel, type Arch, type Backend, type BackendChoice, type KernelInput } from './api.js';
 import { inputRows, isImageShaped } from './images.js';
+import { DIRECT_MAX_N } from './predict-limits.js';
 import { GpuError, InputError } from './errors.js';
 import { getGpu } from './gpu/device.js';
 import { GpuKernelMatrix } from './gpu/matvec.js';
@@ -63,8 +64,7 @@ export interface PredictOptions {
 
 export type SolverChoice = 'auto' | 'direct' | 'cg';
 
-/** Largest training set that solver "auto" solves directly; above it CG on WebGPU is used. */
-export const DIRECT_MAX_N = 4000;
+export { DIRECT_MAX_N };
 
 /** What the conjugate-gradient solver did. */
 export interface CgSummary {

@@ -11,15 +11,12 @@ import { GpuError, InputError, IoError } from '../errors.js';
 import { describeAdapter, getGpu } from '../gpu/device.js';
 import { releaseNodeWebGPU, useNodeWebGPU } from './webgpu.js';
 import { PRESETS } from '../spec/presets.js';
-import { runDemo } from './demo.js';
-import { runGram, type GramOptions } from './gram-command.js';
-import { runBench, RuntimeUnavailable, type BenchOptions } from './bench-command.js';
-import { runPredict, type PredictCliOptions } from './predict-command.js';
-import { DIRECT_MAX_N } from '../predict.js';
+import type { GramOptions } from './gram-command.js';
+import type { BenchOptions } from './bench-command.js';
+import type { PredictCliOptions } from './predict-command.js';
+import { DIRECT_MAX_N } from '../predict-limits.js';
 import { readArch } from './files.js';
 import { describeSpec } from '../spec/describe.js';
-import { addAnalyzeCommand } from './analyze-command.js';
-import { addSelectCommand } from './select-command.js';
 import { launch, TTY_ENV } from './quiet.js';
 import { EXIT_BAD_INPUT, EXIT_DEVICE, EXIT_INTERNAL, EXIT_IO, EXIT_OK, layoutOption, type CliIO } from './cli-io.js';
 
@@ -36,7 +33,25 @@ function version(): string {
   return pkg.version;
 }
 
-function buildProgram(io: CliIO): Command {
+/** Registers a command whose module is loaded only when the command line may need it. */
+type AddCommand = (program: Command, io: CliIO) => void;
+
+/**
+ * analyze and select pull in every analysis, the eigensolvers and model selection (~0.2 s of module
+ * loading): they are loaded only for their own command lines, or when the command is unknown or
+ * absent (help, a typo: commander must see every command to list them or to suggest one).
+ */
+async function heavyCommands(argv: readonly string[]): Promise<AddCommand[]> {
+  const command = argv.find((a) => !a.startsWith('-'));
+  const light = ['gram', 'predict', 'info', 'spec', 'bench', 'presets', 'demo'];
+  const want = (name: string) => command === name || command === undefined || !light.includes(command);
+  return [
+    ...(want('analyze') ? [(await import('./analyze-command.js')).addAnalyzeCommand] : []),
+    ...(want('select') ? [(await import('./select-command.js')).addSelectCommand] : []),
+  ];
+}
+
+function buildProgram(io: CliIO, heavy: AddCommand[]): Command {
   const program = new Command('webntk')
     .description('Infinite-width NNGP and NTK kernels of deep MLPs, ResNets and DenseNets.')
     .version(version())
@@ -97,6 +112,7 @@ Examples:
   webntk gram --arch rescnn:depth=4 --x1 images.npy --layout nhwc --depths all --out sweep.npy`,
     )
     .action(async (opts: GramOptions) => {
+      const { runGram } = await import('./gram-command.js');
       await runGram(opts, io, (Boolean(process.stderr.isTTY) || process.env[TTY_ENV] === '1') && io === defaultIO);
     });
 
@@ -138,6 +154,7 @@ Examples:
                  --test T.npy --test-labels tl.npy --kernel ntk --time 1,10,inf --ridge 1e-4 --out P.npy --backend auto`,
     )
     .action(async (opts: PredictCliOptions) => {
+      const { runPredict } = await import('./predict-command.js');
       await runPredict(opts, io);
     });
 
@@ -218,6 +235,7 @@ Examples:
   webntk bench --runtime all --case arora2019,256,16,5`,
     )
     .action(async (opts: BenchOptions) => {
+      const { runBench, RuntimeUnavailable } = await import('./bench-command.js');
       try {
         await runBench(opts, io);
       } catch (e) {
@@ -227,8 +245,7 @@ Examples:
       }
     });
 
-  addAnalyzeCommand(program, io);
-  addSelectCommand(program, io);
+  for (const add of heavy) add(program, io);
 
   program
     .command('presets')
@@ -260,6 +277,7 @@ Examples:
         if (!Number.isInteger(n) || n < 1) throw new InputError(`${name} must be a positive integer, got "${v}"`);
         return n;
       };
+      const { runDemo } = await import('./demo.js');
       await runDemo(io, {
         ...(o.data !== undefined ? { data: o.data } : {}),
         trainPerClass: count(o.trainPerClass, '--train-per-class'),
@@ -276,8 +294,8 @@ class DeviceUnavailable extends Error {}
 
 /** Runs the CLI with `argv` (without the node and script entries); resolves to the exit code. */
 export async function main(argv: string[], io: CliIO = defaultIO): Promise<number> {
-  const program = buildProgram(io);
   try {
+    const program = buildProgram(io, await heavyCommands(argv));
     await program.parseAsync(argv, { from: 'user' });
     return EXIT_OK;
   } catch (e) {
