@@ -8,6 +8,7 @@
  */
 import type { GramBlock, GramRequest, GramResult } from '../result.js';
 import type { Matrix2D } from '../matrix.js';
+import type { PhaseTimes } from '../phases.js';
 
 /** Where a result was computed. */
 export type Backend = 'cpu' | 'webgpu';
@@ -22,6 +23,12 @@ export interface ExecOptions {
   signal?: AbortSignal;
   /** Progress, per block. */
   onProgress?: (p: { blocksDone: number; blocks: number }) => void;
+  /**
+   * Where the time goes: seconds per phase are added to this record (WebGPU FC path: rows,
+   * compile, upload, firstLayer, recursion, readback, decode; see gpu/gram.ts). Timing the GPU
+   * phases apart waits for the device after each submit, so a profiled run overlaps less.
+   */
+  phases?: PhaseTimes;
 }
 
 export interface Executor<X = Matrix2D> {

@@ -23,6 +23,7 @@ function gpuOptions(o: ExecOptions, norms: Normalizers | null): GpuRunOptions {
     ...(o.maxPairOpsPerSubmit !== undefined ? { maxPairOpsPerSubmit: o.maxPairOpsPerSubmit } : {}),
     ...(o.signal ? { signal: o.signal } : {}),
     ...(o.onProgress ? { onProgress: o.onProgress } : {}),
+    ...(o.phases ? { phases: o.phases } : {}),
   };
 }
 

@@ -19,7 +19,8 @@ import { activationChecks, BANK_WORDS, checkGpuActivations, FLAG_FINAL, FLAG_INI
 import type { GpuContext } from './device.js';
 import { chordDispatch, chordParams, firstLayerShader, TILE } from './first-layer.js';
 import { packStruct, RECURSION_PARAMS, structBytes } from './layout.js';
-import { pipelineFor } from './pipelines.js';
+import { pipelineFor, pipelineStats } from './pipelines.js';
+import { addPhase, since, type PhaseTimes } from '../phases.js';
 import { ldexp64, prepareRows, type PreparedRows } from './rows.js';
 import { checkUserWgsl } from './user-wgsl.js';
 
@@ -37,6 +38,14 @@ export interface GpuRunOptions {
    * not reach into the CPU engine.
    */
   normalizers: Normalizers | null;
+  /**
+   * Profiling: seconds per phase are added here — rows (host preparation), compile (pipelines;
+   * pipelinesCompiled / pipelinesCached count them), upload, firstLayer, recursion (the depth
+   * chunks, copies to the staging buffers included), readback (waiting for a mapping after the
+   * device finished), decode. The GPU phases are told apart by waiting for the device after each
+   * submit, so a profiled run overlaps less than a plain one.
+   */
+  phases?: PhaseTimes;
 }
 
 // ---- the plan -----------------------------------------------------------------------------------
@@ -165,6 +174,8 @@ interface Run {
   norms: Normalizers | null;
   gramPipe: GPUComputePipeline;
   recPipe: GPUComputePipeline;
+  /** Profiling record (GpuRunOptions.phases), or undefined. */
+  phases: PhaseTimes | undefined;
   buf: {
     aHi: GPUBuffer;
     aLo: GPUBuffer;
@@ -201,18 +212,26 @@ interface Job {
 async function prepare(ctx: GpuContext, p: KernelProgram, x1: Matrix2D, x2: Matrix2D | null, req: GramRequest, opt: GpuRunOptions): Promise<Run> {
   const device = ctx.device;
   const inputScale = p.inputScale === 'dim' ? 1 / x1.cols : 1;
+  let t0 = performance.now();
   const A = prepareRows(x1, inputScale);
   const B = x2 ? prepareRows(x2, inputScale) : A;
+  addPhase(opt.phases, 'rows', since(t0));
   const T = p.depths.length;
   const wantTaps = req.allDepths && T > 1;
   const count = p.sweep?.count ?? 0;
   const plan = planBlocks(ctx.limits, p, A.rows, B.rows, A.vec4s, wantTaps, opt);
   const shader = recursionShader(p);
+  t0 = performance.now();
+  const before = pipelineStats(device).compiled;
   await checkUserWgsl(device, activationChecks(p));
   const [gramPipe, recPipe] = await Promise.all([
     compiled(device, firstLayerShader(ctx), `${LABEL}: first layer`),
     compiled(device, shader.code, `${LABEL}: recursion`),
   ]);
+  addPhase(opt.phases, 'compile', since(t0));
+  const fresh = pipelineStats(device).compiled - before;
+  addPhase(opt.phases, 'pipelinesCompiled', fresh);
+  addPhase(opt.phases, 'pipelinesCached', 2 - fresh);
   const { blockRows, itersPerChunk } = plan;
   const res = new Resources(device);
   const U = GPUBufferUsage;
@@ -254,6 +273,7 @@ async function prepare(ctx: GpuContext, p: KernelProgram, x1: Matrix2D, x2: Matr
     recPipe,
     buf,
     res,
+    phases: opt.phases,
   };
 }
 
@@ -415,16 +435,27 @@ function place(run: Run, job: Job, blockK: Float64Array | undefined, blockT: Flo
 }
 
 async function readBack(run: Run, job: Job, chunk: Chunk, at: Placement): Promise<void> {
+  let t0 = performance.now();
   const err = await chunk.mapped;
+  addPhase(run.phases, 'readback', since(t0));
   if (err) {
     checkDevice(run.ctx);
     throw new GpuError(`reading the result back failed: ${err.message}`);
   }
+  t0 = performance.now();
   try {
     decode(run, job, chunk, chunk.staging.getMappedRange(0, chunk.nTaps * job.pairs * 16), at);
   } finally {
     chunk.staging.unmap();
   }
+  addPhase(run.phases, 'decode', since(t0));
+}
+
+/** Profiling only: waits until the device has done everything submitted, as phase `name`. */
+async function settle(run: Run, name: string, t0: number): Promise<void> {
+  if (!run.phases) return;
+  await run.ctx.device.queue.onSubmittedWorkDone();
+  addPhase(run.phases, name, since(t0));
 }
 
 /**
@@ -494,7 +525,9 @@ async function runChunks(run: Run, job: Job, bg: GPUBindGroup, at: Placement, si
   try {
     for (let it0 = 0, first = true; first || it0 < run.count; it0 += run.plan.itersPerChunk, first = false) {
       checkAbort(signal);
+      const t0 = performance.now();
       const chunk = submitChunk(run, job, bg, it0, first, pool[k % pool.length]!);
+      await settle(run, 'recursion', t0);
       if (chunk) k++;
       if (pending) {
         const prev: Chunk = pending;
@@ -542,11 +575,15 @@ export async function* gramBlocksWebGPU(
     for (const job of jobs) {
       checkAbort(opt.signal);
       checkDevice(ctx);
+      let t0 = performance.now();
       upload(run, job);
+      await settle(run, 'upload', t0);
       device.pushErrorScope('validation');
       device.pushErrorScope('out-of-memory');
       const bg = bind(run, job);
+      t0 = performance.now();
       if (bg.gram) firstLayer(run, job, bg.gram);
+      await settle(run, 'firstLayer', t0);
       const blockK = req.get.includes('nngp') && !direct ? new Float64Array(run.taps * job.pairs) : undefined;
       const blockT = req.get.includes('ntk') && !direct ? new Float64Array(run.taps * job.pairs) : undefined;
       try {

@@ -93,6 +93,7 @@ that would not fit or would overwrite an input), 3 GPU failure (no adapter for i
     )
     .option('--quiet', 'no summary line (errors still go to stderr)')
     .option('--json', 'print a JSON summary on stdout (outputs, shape, backend, adapter, seconds)')
+    .option('--profile', 'time the phases (process start, device, rows, compile, upload, first layer, recursion, readback, decode, write): in the --json summary as "phases", else one line on stderr; the WebGPU phases are timed apart by waiting for the device after each submit')
     .addHelpText(
       'after',
       `

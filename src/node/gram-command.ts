@@ -17,6 +17,7 @@ import { parseSweepDepths } from './lists.js';
 import { interruptionPoint } from './signals.js';
 import { NpyBlockWriter } from './npy-writer.js';
 import { useNodeWebGPU } from './webgpu.js';
+import { addPhase, since, type PhaseTimes } from '../phases.js';
 import type { CliIO } from './cli-io.js';
 
 /** Upper bound on the bytes of one value in CSV output (17 significant digits, sign, exponent, separator). */
@@ -44,6 +45,8 @@ export interface GramOptions {
   layout?: string;
   quiet?: boolean;
   json?: boolean;
+  /** Time the phases (ExecOptions.phases, plus the CLI's own: process start, device, write). */
+  profile?: boolean;
 }
 
 /** `--get nngp`, `ntk`, or both as `nngp,ntk`. */
@@ -67,6 +70,8 @@ export function outputPaths(out: string, kinds: KernelKind[]): string[] {
 
 export async function runGram(opts: GramOptions, io: CliIO, terminal: boolean): Promise<void> {
   const t0 = performance.now();
+  // performance.now() counts from the process's start: what Node and the module loading took.
+  const phases: PhaseTimes | undefined = opts.profile ? { processStart: t0 / 1000 } : undefined;
   // Everything that can be wrong with the request is checked before any computation.
   const kinds = parseKinds(opts.get);
   const paths = outputPaths(opts.out, kinds);
@@ -118,7 +123,13 @@ export async function runGram(opts: GramOptions, io: CliIO, terminal: boolean): 
   // The arch's own checks (image channels and sizes, a gap state that would not fit in memory, a
   // backend it cannot use) before the writers below create any file.
   checkKernel(spec ?? arch, x1, x2, { get: kinds, backend: opts.backend, diagonal: opts.diagonal ?? false, depths: stacked ? 'all' : 'last' });
-  if (opts.backend !== 'cpu') useNodeWebGPU();
+  if (opts.backend !== 'cpu') {
+    useNodeWebGPU();
+    // The adapter and device, opened here so that the profile tells them from the kernel's phases.
+    const td = performance.now();
+    if (phases) await getGpu();
+    addPhase(phases, 'device', since(td));
+  }
 
   // .npy outputs stream block by block; CSV (small by the check above) is assembled in memory.
   const writers = formats.map((f, k) => (f === 'npy' ? new NpyBlockWriter(paths[k]!, shape, opts.dtype, opts.diagonal ?? false) : null));
@@ -138,11 +149,14 @@ export async function runGram(opts: GramOptions, io: CliIO, terminal: boolean): 
   let backend = 'cpu';
   try {
     let started = false;
+    // kernel: the time spent waiting for blocks (every executor phase above is inside it).
+    let tk = performance.now();
     for await (const block of kernelBlocks(spec ?? arch, x1, x2, {
       get: kinds,
       backend: opts.backend,
       diagonal: opts.diagonal ?? false,
       depths: stacked ? 'all' : 'last',
+      ...(phases ? { phases } : {}),
       onProgress: ({ blocksDone, blocks }) => {
         if (!bar) return;
         if (!started) {
@@ -153,6 +167,8 @@ export async function runGram(opts: GramOptions, io: CliIO, terminal: boolean): 
       },
     })) {
       backend = block.backend;
+      const tw = performance.now();
+      addPhase(phases, 'kernel', (tw - tk) / 1000);
       kinds.forEach((kind, k) => {
         const all = block[kind]!;
         // A depth list: the chosen planes of the block's sweep, in order.
@@ -166,7 +182,9 @@ export async function runGram(opts: GramOptions, io: CliIO, terminal: boolean): 
           }
         }
       });
+      addPhase(phases, 'write', since(tw));
       await interruptionPoint(); // a signal between blocks ends the run here
+      tk = performance.now();
     }
     bar?.stop();
     await interruptionPoint();
@@ -174,7 +192,9 @@ export async function runGram(opts: GramOptions, io: CliIO, terminal: boolean): 
       const c = csv[k];
       if (c) writeFileAtomic(paths[k]!, [new TextEncoder().encode(formatCsv(c, [n1, n2]))]);
     });
+    const tc = performance.now();
     for (const w of writers) w?.commit();
+    addPhase(phases, 'write', since(tc));
   } catch (e) {
     bar?.stop();
     for (const w of writers) w?.abort();
@@ -192,9 +212,15 @@ export async function runGram(opts: GramOptions, io: CliIO, terminal: boolean): 
         backend,
         adapter,
         seconds,
+        ...(phases ? { phases: { ...phases, total: performance.now() / 1000 } } : {}),
       }) + '\n',
     );
-  } else if (!opts.quiet) {
+  } else if (phases && !opts.quiet) {
+    phases.total = performance.now() / 1000;
+    const list = Object.entries(phases).map(([k, v]) => (/^pipelines/.test(k) ? `${k} ${v}` : `${k} ${v.toFixed(3)} s`));
+    io.err(`phases: ${list.join(', ')}\n`);
+  }
+  if (!opts.json && !opts.quiet) {
     const where = backend === 'webgpu' ? `webgpu on ${adapter}` : 'cpu float64';
     for (const [k, kind] of kinds.entries()) {
       const type = formats[k] === 'csv' ? 'csv' : opts.dtype;
