@@ -2,7 +2,7 @@
  * The WebGPU executor of a compiled FC program: gpu/gram.ts's whole-matrix and streamed paths
  * (float32 on the device, assembled in float64 on the host).
  */
-import { describeAdapter, type GpuContext } from '../gpu/device.js';
+import { describeAdapter, isCpuAdapter, type GpuContext } from '../gpu/device.js';
 import { gramBlocksWebGPU, gramWebGPU, planBlocks, type GpuRunOptions } from '../gpu/gram.js';
 import type { Matrix2D } from '../matrix.js';
 import { normalizers } from '../cpu/interpreter.js';
@@ -16,11 +16,21 @@ export interface WebGpuExecutor extends Executor<Matrix2D> {
   blockRows(x1: Matrix2D, x2: Matrix2D | null, req: GramRequest, options?: ExecOptions): number;
 }
 
-function gpuOptions(o: ExecOptions, norms: Normalizers | null): GpuRunOptions {
+/**
+ * Pair-operations per submit on CPU adapters. GPUs keep gpu/gram.ts's 2^26 (a submit well inside a
+ * driver's watchdog); a CPU adapter has no watchdog, and every extra depth chunk stores and reloads
+ * the whole pair state, one per-lane scalar access per word there: on lavapipe, arora2019 depth 20
+ * on 2048 rows took 3.1–3.4 s of CPU time in two chunks and 2.2 s in one. 2^28 keeps a submit
+ * (and so the latency of a cancel) within a few seconds.
+ */
+const CPU_ADAPTER_PAIR_OPS = 2 ** 28;
+
+function gpuOptions(o: ExecOptions, norms: Normalizers | null, ctx: GpuContext): GpuRunOptions {
+  const budget = o.maxPairOpsPerSubmit ?? (isCpuAdapter(ctx.adapter) ? CPU_ADAPTER_PAIR_OPS : undefined);
   return {
     normalizers: norms,
     ...(o.blockRows !== undefined ? { blockRows: o.blockRows } : {}),
-    ...(o.maxPairOpsPerSubmit !== undefined ? { maxPairOpsPerSubmit: o.maxPairOpsPerSubmit } : {}),
+    ...(budget !== undefined ? { maxPairOpsPerSubmit: budget } : {}),
     ...(o.signal ? { signal: o.signal } : {}),
     ...(o.onProgress ? { onProgress: o.onProgress } : {}),
     ...(o.phases ? { phases: o.phases } : {}),
@@ -35,12 +45,12 @@ export function webgpuExecutor(ctx: GpuContext, p: KernelProgram): WebGpuExecuto
     adapter: describeAdapter(ctx.adapter),
     depths: (req) => programDepths(p, req),
     check: checkRequest,
-    gram: (x1, x2, req, options = {}) => gramWebGPU(ctx, p, x1, x2, req, gpuOptions(options, norms)),
-    blocks: (x1, x2, req, options = {}) => gramBlocksWebGPU(ctx, p, x1, x2, req, gpuOptions(options, norms)),
+    gram: (x1, x2, req, options = {}) => gramWebGPU(ctx, p, x1, x2, req, gpuOptions(options, norms, ctx)),
+    blocks: (x1, x2, req, options = {}) => gramBlocksWebGPU(ctx, p, x1, x2, req, gpuOptions(options, norms, ctx)),
     blockRows(x1, x2, req, options = {}) {
       const n2 = req.diagonal ? 1 : (x2 ?? x1).rows;
       const taps = req.allDepths && p.depths.length > 1;
-      return planBlocks(ctx.limits, p, x1.rows, n2, Math.ceil(x1.cols / 4), taps, gpuOptions(options, norms)).blockRows;
+      return planBlocks(ctx.limits, p, x1.rows, n2, Math.ceil(x1.cols / 4), taps, gpuOptions(options, norms, ctx)).blockRows;
     },
   };
 }

@@ -11,7 +11,7 @@ import { GpuError, InputError } from '../errors.js';
 import type { Activation } from '../spec/types.js';
 import type { CoefficientSink } from './codegen.js';
 import { activationCall } from './codegen.js';
-import type { GpuContext } from './device.js';
+import { isCpuAdapter, type GpuContext } from './device.js';
 import { BANK, wgslStruct } from './layout.js';
 import { pipelineFor } from './pipelines.js';
 import { CONV_SLAB_WGSL, KERNEL_OPS_WGSL } from './shaders.generated.js';
@@ -72,7 +72,7 @@ export function workgroupSize(ctx: GpuContext, maxEntries: number): number {
   // 8 threads (one SIMD batch) ran cntk gap on 8×8 images 1.8× faster than 64 on lavapipe (1 thread:
   // 4× slower). At most 16 entries per thread, so that the unrolled code stays small.
   const a = ctx.adapter;
-  if (a.isFallbackAdapter || /software|swiftshader|cpu/i.test(a.architecture)) {
+  if (isCpuAdapter(a)) {
     let wg = 8;
     while (wg * 16 < declaredEntries(maxEntries)) wg *= 2;
     return wg;

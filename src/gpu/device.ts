@@ -13,6 +13,14 @@ export interface AdapterSummary {
   isFallbackAdapter: boolean;
 }
 
+/**
+ * Whether the adapter runs on the CPU (lavapipe, SwiftShader): there a workgroup barrier is an
+ * invocation switch and every per-lane load a loop, so kernels and submit sizes are chosen apart.
+ */
+export function isCpuAdapter(a: AdapterSummary): boolean {
+  return a.isFallbackAdapter || /software|swiftshader|cpu/i.test(a.architecture);
+}
+
 export interface GpuContext {
   device: GPUDevice;
   adapter: AdapterSummary;

@@ -3,7 +3,7 @@
  * The first-layer kernel (shaders/gram_common.wgsl + gram_chord*.wgsl): its source per adapter
  * kind and its parameters, packed from the same schema that declares them in WGSL.
  */
-import type { AdapterSummary } from './device.js';
+import { isCpuAdapter, type AdapterSummary } from './device.js';
 import { CHORD_PARAMS, packStruct, wgslStruct } from './layout.js';
 import { GRAM_CHORD_DIRECT_WGSL, GRAM_CHORD_WGSL, GRAM_COMMON_WGSL } from './shaders.generated.js';
 
@@ -24,7 +24,7 @@ export function firstLayerSource(kind: FirstLayerKind): string {
  */
 export function firstLayerShader(ctx: { adapter?: AdapterSummary }): string {
   const a = ctx.adapter;
-  const cpu = a !== undefined && (a.isFallbackAdapter || /software|swiftshader|cpu/i.test(a.architecture));
+  const cpu = a !== undefined && isCpuAdapter(a);
   return firstLayerSource(cpu ? 'direct' : 'tiled');
 }
 
