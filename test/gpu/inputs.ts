@@ -21,7 +21,9 @@ export function normalisedError(cpu: Float64Array, gpu: Float64Array, n: number,
     const o = t * n * n;
     for (let i = 0; i < n; i++) {
       for (let j = 0; j < n; j++) {
-        const s = Math.sqrt(Math.abs(cpu[o + i * n + i]! * cpu[o + j * n + j]!));
+        // √a·√b, not √(a·b): deep ResNets' diagonals reach 1e200, whose product overflows to
+        // Infinity and would turn every error into 0.
+        const s = Math.sqrt(Math.abs(cpu[o + i * n + i]!)) * Math.sqrt(Math.abs(cpu[o + j * n + j]!));
         const diff = Math.abs(gpu[o + i * n + j]! - cpu[o + i * n + j]!);
         e = Math.max(e, s > 0 ? diff / s : diff);
       }
