@@ -6,5 +6,6 @@
  */
 export function f32Pair(x: number): [number, number] {
   const hi = Math.fround(x);
-  return [hi, Math.fround(x - hi)];
+  // Beyond the f32 range hi is ±Infinity, and x − hi would make lo a NaN.
+  return [hi, Number.isFinite(hi) ? Math.fround(x - hi) : 0];
 }
