@@ -1,12 +1,13 @@
 // Measures the WebGPU-vs-float64 accuracy table of the README (every preset × depth, the inputs of
-// test/gpu-accuracy.test.ts) and, with --write, replaces the table between the README markers.
+// test/gpu-accuracy.test.ts, and its deep constant-α cases on parallel inputs) and, with --write,
+// replaces the table between the README markers.
 // Run: npx tsx scripts/gpu-accuracy-table.ts [--write]
 import { readFileSync, writeFileSync } from 'node:fs';
 import { getGpu, kernel, kernelCpu } from '../src/index.js';
 import { describeAdapter } from '../src/gpu/device.js';
 import { releaseNodeWebGPU, useNodeWebGPU } from '../src/node/webgpu.js';
-import { ACCURACY_DEPTHS, accuracyPresets, toleranceAt } from '../test/gpu/accuracy-cases.js';
-import { accuracyInputs, normalisedError } from '../test/gpu/inputs.js';
+import { ACCURACY_DEPTHS, accuracyPresets, CONSTANT_ALPHA_CASES, toleranceAt } from '../test/gpu/accuracy-cases.js';
+import { accuracyInputs, normalisedError, parallelInputs } from '../test/gpu/inputs.js';
 
 useNodeWebGPU();
 const ctx = await getGpu();
@@ -26,6 +27,17 @@ for (const L of ACCURACY_DEPTHS) {
     cell.set(`${ref.split(':')[0]}|${L}`, `${ek.toExponential(1)} / ${et.toExponential(1)}`);
   }
 }
+// The deep constant-α cases (issue 14), on the inputs above plus exactly parallel ones.
+const Y = [...parallelInputs(), ...X];
+const deep: string[] = [];
+for (const { name, spec } of CONSTANT_ALPHA_CASES) {
+  const cpu = kernelCpu(spec, Y);
+  const gpu = await kernel(spec, Y, null, { backend: 'webgpu' });
+  const ek = normalisedError(cpu.nngp!, gpu.nngp!, Y.length);
+  const et = normalisedError(cpu.ntk!, gpu.ntk!, Y.length);
+  worstRatio = Math.max(worstRatio, Math.max(ek, et) / 1e-5);
+  deep.push(`| ${typeof spec === 'string' ? `\`${name}\`` : name} | ${ek.toExponential(1)} / ${et.toExponential(1)} |`);
+}
 const lines = [
   `Adapter: ${describeAdapter(ctx.adapter)} (${ctx.runtime}); ${new Date().toISOString().slice(0, 10)}.`,
   `Max normalised error NNGP / NTK over ${n} inputs (near-duplicates 1e−6 … 1e−3 rad, antipodes, norms 2e−3 … 800); target 1e−5 up to depth 1000, 1e−4 at 10 000; worst error / target = ${worstRatio.toFixed(2)}.`,
@@ -34,7 +46,13 @@ const lines = [
   `|---|${ACCURACY_DEPTHS.map(() => '---').join('|')}|`,
   ...presets.map((p) => `| \`${p}\` | ${ACCURACY_DEPTHS.map((L) => cell.get(`${p}|${L}`)).join(' | ')} |`),
   '',
-  `Presets as run (L = depth): ${ACCURACY_DEPTHS.map((L) => `L = ${L}: ${accuracyPresets(L).map((r) => `\`${r}\``).join(', ')}`).filter((_, i, a) => i === 0 || a[i]!.replace(/\d+/g, '') !== a[i - 1]!.replace(/\d+/g, '')).join('; ')} (ResNets switch to α = L^(−γ) where (1 + α²)^L would overflow float64).`,
+  `Deep constant-α networks over ${Y.length} inputs (the ${n} above and the exactly parallel u, 10u, 0.1u, 100u, 2u, whose norm ratios are not powers of two); target 1e−5:`,
+  '',
+  '| network | NNGP / NTK |',
+  '|---|---|',
+  ...deep,
+  '',
+  `Presets as run (L = depth): ${ACCURACY_DEPTHS.map((L) => `L = ${L}: ${accuracyPresets(L).map((r) => `\`${r}\``).join(', ')}`).filter((_, i, a) => i === 0 || a[i]!.replace(/\d+/g, '') !== a[i - 1]!.replace(/\d+/g, '')).join('; ')} (ResNets have constant α up to depth 1000 and switch to α = L^(−γ) at 10 000, where (1 + α²)^L would overflow float64).`,
 ];
 const table = lines.join('\n');
 console.log(table);

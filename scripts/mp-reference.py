@@ -80,6 +80,22 @@ for name, (x, z) in PAIRS.items():
         nngp, ntk = normalised(fn, x, z)
         CASES.append({'arch': ref, 'pair': name, 'x': [float(v) for v in x], 'z': [float(v) for v in z], 'nngp': nngp, 'ntk': ntk})
 
+# Deep constant-α ResNets (issue 14) on exactly parallel inputs whose norms differ by 10 (all entries
+# exact in float32, so f32() keeps them parallel) and on a generic pair: the CPU is the reference
+# of the WebGPU accuracy tests there.
+U = [0.375, -1.5, 1.0, 0.625, 0.125]
+DEEP_PAIRS = {'parallel10': (U, [10 * v for v in U]), 'generic': PAIRS['generic']}
+for name, (x, z) in DEEP_PAIRS.items():
+    x = [mp.mpf(f32(v)) for v in x]
+    z = [mp.mpf(f32(v)) for v in z]
+    for ref, fn in [
+        ('resnet:depth=1000,alpha=0.8', lambda a, b: resnet(a, b, 1000, mp.mpf('0.64'), True, True, 'dim')),
+        ('tirer2021:depth=1000,alpha=1', lambda a, b: resnet(a, b, 1000, mp.mpf('0.5'), True, True, 'dim')),
+        ('tirer2021:depth=3000,alpha=0.5', lambda a, b: resnet(a, b, 3000, mp.mpf('0.125'), True, True, 'dim')),
+    ]:
+        nngp, ntk = normalised(fn, x, z)
+        CASES.append({'arch': ref, 'pair': name, 'x': [float(v) for v in x], 'z': [float(v) for v in z], 'nngp': nngp, 'ntk': ntk})
+
 with open('test/data/mp-reference.json', 'w') as f:
     json.dump({'generator': 'scripts/mp-reference.py (mpmath, 60 digits)', 'quantity': 'K(x,z)/sqrt(K(x,x)K(z,z))', 'cases': CASES}, f, indent=1)
 print(len(CASES), 'cases')

@@ -68,10 +68,18 @@ fn ds_add(a: vec2<f32>, b: vec2<f32>) -> vec2<f32> {
   return fast_two_sum(s.x, keep(s.y + keep(a.y + b.y)));
 }
 
-// ds_mul when c may round; a plain product when the caller knows c is a power of two (exact).
-fn ds_scale(t: vec2<f32>, c: f32, exact: bool) -> vec2<f32> {
-  if (exact) { return t * c; }
-  return ds_mul(t, c);
+// Double-single times double-single (relative error ~2^−44): for coefficients that f32 cannot
+// hold (α² = 0.64, σ_w² = 1.9), whose rounding would otherwise compound over the depth.
+fn ds_mul_ds(t: vec2<f32>, c: vec2<f32>) -> vec2<f32> {
+  let p = two_prod(t.x, c.x);
+  return fast_two_sum(p.x, keep(p.y + keep(keep(t.x * c.y) + keep(t.y * c.x))));
+}
+
+// Multiplies by a coefficient given as (hi, lo): a plain product when the caller knows it is a
+// power of two (exact, lo = 0).
+fn ds_scale(t: vec2<f32>, c: vec2<f32>, exact: bool) -> vec2<f32> {
+  if (exact) { return t * c.x; }
+  return ds_mul_ds(t, c);
 }
 
 // t·(1 − δ) = t − t·δ for δ ∈ [0, 1]: no rounding of 1 − δ when δ is tiny. The product t·δ is a
@@ -218,19 +226,21 @@ fn relu_gap(q: f32, theta: f32) -> f32 {
 // `biased` is a compile-time constant in the generated code (the compiler drops the bias terms);
 // `w_exact` (w is a power of two) is a run-time flag, uniform across the dispatch, that skips the
 // error-free product where it cannot change anything.
-fn op_affine(b: Bank, w: f32, bias: f32, trainable: bool, w_exact: bool, biased: bool) -> Bank {
+fn op_affine(b: Bank, w: vec2<f32>, biasv: vec2<f32>, trainable: bool, w_exact: bool, biased: bool) -> Bank {
+  let bias = biasv.x;
   var e = b.e;
-  let m = max(b.kxx, b.kzz) * w;
+  let m = max(b.kxx, b.kzz) * w.x;
   if (m > 0.0) { e = b.e + frexp(m).exp; } else if (bias > 0.0) { e = frexp(bias).exp; }
   if (bias > 0.0) { e = max(e, frexp(bias).exp); }
   let bb = ldexp(bias, -e);
+  let bbl = ldexp(biasv.y, -e);
   let Pv = ds_scale(vec2<f32>(ldexp(b.kxx, b.e - e), ldexp(b.kxl, b.e - e)), w, w_exact);
   let Qv = ds_scale(vec2<f32>(ldexp(b.kzz, b.e - e), ldexp(b.kzl, b.e - e)), w, w_exact);
   var Av = Pv;
   var Bv = Qv;
   if (biased) {
-    Av = ds_add(Pv, vec2<f32>(bb, 0.0));
-    Bv = ds_add(Qv, vec2<f32>(bb, 0.0));
+    Av = ds_add(Pv, vec2<f32>(bb, bbl));
+    Bv = ds_add(Qv, vec2<f32>(bb, bbl));
   }
   let P = Pv.x + Pv.y;
   let Q = Qv.x + Qv.y;
@@ -248,7 +258,10 @@ fn op_affine(b: Bank, w: f32, bias: f32, trainable: bool, w_exact: bool, biased:
     let rs = (bb * (P + Q) + bb * bb) / (R + s);
     let gap = abs(b.g + b.gl);
     if (!on_neg(b.g)) {
-      let d = sP - sQ;
+      // √P − √Q as (P − Q)/(√P + √Q), P − Q from the double-single parts: no cancellation
+      // for nearly equal norms, where d² would otherwise be pure round-off added to the gap.
+      var d = 0.0;
+      if (sP + sQ > 0.0) { d = ((Pv.x - Qv.x) + (Pv.y - Qv.y)) / (sP + sQ); }
       q = q_add(b.g, b.gl, (bb * d * d / (R + s + bb) - gap * rs) / R);
     } else {
       q = q_add(b.g, b.gl, -(rs * (1.0 - gap) + bb) / R);
@@ -278,29 +291,30 @@ fn op_relu(b: Bank) -> Bank {
 
 // φ(u) = b·u (u > 0), a·u (u ≤ 0): S = ½[(a−b)²√(..)κ1 + 2ab·K(x,z)], Ṡ = ½[(a−b)²κ0 + 2ab].
 // With c = (a−b)²/(a²+b²): 1 − ρ' = c(1 − κ1) + (1 − c)(1 − ρ), 1 + ρ' = c(1 + κ1) + (1 − c)(1 + ρ).
-fn op_abrelu(b: Bank, a: f32, c: f32) -> Bank {
+// nh + nl = ½(a² + b²) and cc = (a − b)²/(a² + b²) come from the host in float64 (ab-relu.ts): the
+// diagonal is multiplied by ½(a² + b²) at every layer, so its f32 rounding would compound with depth.
+fn op_abrelu(b: Bank, a: f32, c: f32, nh: f32, nl: f32, cc: f32) -> Bank {
   let n2 = a * a + c * c;
-  let d2 = (a - c) * (a - c);
   if (b.kxx == 0.0 || b.kzz == 0.0) {
     var other = a;
     if (b.kxx > 0.0 || b.kzz > 0.0) { other = 0.5 * (a + c); }
     let t0 = ds_mul(tv(b), a * other);
     return Bank(b.e, 0.5 * n2 * b.kxx, 0.5 * n2 * b.kzz, 1.0, t0.x, t0.y, 0.0, 0.0, 0.0);
   }
+  let half_n2 = vec2<f32>(nh, nl);
   let theta = theta_of(b.g);
   let gr = relu_gap(b.g, theta);
-  let cc = d2 / n2;
   let g = cc * gr + (1.0 - cc) * gap_g(b.g);
   let h = cc * (2.0 - gr) + (1.0 - cc) * gap_h(b.g);
   // Ṡ = ½(a² + b²)·(c·κ0 + (1 − c)) = ½(a² + b²)·(1 − c·θ/π).
   var t: vec2<f32>;
   if (!on_neg(b.g)) {
-    t = ds_mul(ds_one_minus(tv(b), cc * theta / PI), 0.5 * n2);
+    t = ds_mul_ds(ds_one_minus(tv(b), cc * theta / PI), half_n2);
   } else {
-    t = ds_mul(tv(b), 0.5 * n2 * (cc * pi_minus_theta(b.g) / PI + (1.0 - cc)));
+    t = ds_mul_ds(ds_mul(tv(b), cc * pi_minus_theta(b.g) / PI + (1.0 - cc)), half_n2);
   }
-  let kx = ds_mul(vec2<f32>(b.kxx, b.kxl), 0.5 * n2);
-  let kz = ds_mul(vec2<f32>(b.kzz, b.kzl), 0.5 * n2);
+  let kx = ds_mul_ds(vec2<f32>(b.kxx, b.kxl), half_n2);
+  let kz = ds_mul_ds(vec2<f32>(b.kzz, b.kzl), half_n2);
   return Bank(b.e, kx.x, kz.x, make_q(g, h), t.x, t.y, kx.y, kz.y, 0.0);
 }
 
@@ -467,9 +481,9 @@ fn smooth_bank(b: Bank, A: f32, B: f32, q: f32, sdot: f32) -> Bank {
 // cs·skip + cb·cur (a residual sum, or a running DenseNet sum). With P_k, Q_k the weighted
 // diagonals: 1 ∓ ρ' = [(√(P1Q2) − √(P2Q1))²/(√(AB) + s1 + s2) + s1(1 ∓ ρ1) + s2(1 ∓ ρ2)]/√(AB)
 // (AB − (s1 + s2)² is that square: the Lagrange identity), so no term cancels.
-fn op_mix(skip: Bank, cur: Bank, cs: f32, cb: f32, cs_exact: bool, cb_exact: bool) -> Bank {
-  let zs = bank_is_zero(skip) || cs == 0.0;
-  let zc = bank_is_zero(cur) || cb == 0.0;
+fn op_mix(skip: Bank, cur: Bank, cs: vec2<f32>, cb: vec2<f32>, cs_exact: bool, cb_exact: bool) -> Bank {
+  let zs = bank_is_zero(skip) || cs.x == 0.0;
+  let zc = bank_is_zero(cur) || cb.x == 0.0;
   if (zs && zc) { return bank_zero(); }
   var e = max(skip.e, cur.e);
   if (zs) { e = cur.e; }
@@ -490,7 +504,17 @@ fn op_mix(skip: Bank, cur: Bank, cs: f32, cb: f32, cs_exact: bool, cb_exact: boo
   // As a difference from the skip's gap: R − s1 = (P1Q2 + P2Q1 + P2Q2)/(R + s1).
   var q = vec2<f32>(1.0, 0.0);
   if (rAB > 0.0) {
-    let l = sqrt(P1) * sqrt(Q2) - sqrt(P2) * sqrt(Q1);
+    let a1 = sqrt(P1) * sqrt(Q2);
+    let a2 = sqrt(P2) * sqrt(Q1);
+    var l = a1 - a2;
+    // l = (P1Q2 − P2Q1)/(a1 + a2) with the determinant in double-single: for parallel inputs of
+    // different norms (x and 10x) l is 0, but a1 − a2 in f32 leaves ~1e−7·a1, whose square enters
+    // the gap as ~1e−14 per block; κ0 = 1 − θ/π with θ ≈ √(2g) turns that into ~1e−7 per block
+    // in the NTK, compounding over the depth. (Below 1e−15 the products would reach f32 underflow.)
+    if (a1 + a2 > 1e-15) {
+      let det = ds_add(ds_mul_ds(P1v, Q2v), -ds_mul_ds(P2v, Q1v));
+      l = (det.x + det.y) / (a1 + a2);
+    }
     let lag = l * l / (rAB + s1 + s2);
     let rs = (P1 * Q2 + P2 * Q1 + P2 * Q2) / (rAB + s1);
     let gap = abs(skip.g + skip.gl);
@@ -509,10 +533,10 @@ fn op_mix(skip: Bank, cur: Bank, cs: f32, cb: f32, cs_exact: bool, cb_exact: boo
   return renorm(Bank(e, Av.x, Bv.x, q.x, t.x, t.y, Av.y, Bv.y, q.y));
 }
 
-fn op_scale(b: Bank, c: f32) -> Bank {
-  let t = ds_mul(tv(b), c);
-  let kx = ds_mul(vec2<f32>(b.kxx, b.kxl), c);
-  let kz = ds_mul(vec2<f32>(b.kzz, b.kzl), c);
+fn op_scale(b: Bank, c: vec2<f32>) -> Bank {
+  let t = ds_mul_ds(tv(b), c);
+  let kx = ds_mul_ds(vec2<f32>(b.kxx, b.kxl), c);
+  let kz = ds_mul_ds(vec2<f32>(b.kzz, b.kzl), c);
   return renorm(Bank(b.e, kx.x, kz.x, b.g, t.x, t.y, kx.y, kz.y, b.gl));
 }
 

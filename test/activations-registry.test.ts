@@ -354,7 +354,10 @@ describe('validation and the WebGPU refusal', () => {
 
   it('WebGPU: the call of each activation, and an InputError for a numerical one without WGSL', () => {
     expect(wgslCall({ type: 'relu' })).toEqual({ fn: 'op_relu', params: [] });
-    expect(wgslCall({ type: 'leakyRelu', slope: 0.2 } as never)).toEqual({ fn: 'op_abrelu', params: [0.2, 1] });
+    // a, b, ½(a² + b²) as an f32 pair (hi, lo), (a − b)²/(a² + b²): the constants in float64.
+    const half = 0.5 * (0.2 * 0.2 + 1);
+    const hi = Math.fround(half);
+    expect(wgslCall({ type: 'leakyRelu', slope: 0.2 } as never)).toEqual({ fn: 'op_abrelu', params: [0.2, 1, hi, Math.fround(half - hi), (0.2 - 1) ** 2 / (0.2 * 0.2 + 1)] });
     expect(wgslCall({ type: 'arccos', order: 2 } as never)).toEqual({ fn: 'op_arccos2', params: [] });
     // The smooth ones: the quadrature template's instance (or GELU's closed form) comes with the call.
     for (const type of ['tanh', 'sigmoid', 'softplus', 'gelu']) {

@@ -70,13 +70,17 @@ describe('generated sources hold structure only', () => {
     const a = recursionShader(compile(parsePresetRef('resnet:depth=2,alpha=0.5')));
     const b = recursionShader(compile(parsePresetRef('resnet:depth=2,alpha=0.6')));
     expect(a.code).toBe(b.code);
-    const m = /op_mix\(bk1, cur, cf\((\d+)u\), cf\((\d+)u\), \(cu\((\d+)u\) != 0u\), \(cu\((\d+)u\) != 0u\)\)/.exec(a.code);
+    const m = /op_mix\(bk1, cur, cd\((\d+)u\), cd\((\d+)u\), \(cu\((\d+)u\) != 0u\), \(cu\((\d+)u\) != 0u\)\)/.exec(a.code);
     expect(m).not.toBeNull();
     const [skip, branch, skipExact, branchExact] = m!.slice(1).map(Number) as [number, number, number, number];
     expect(coefFloats(a.coefs)[skip]).toBe(1);
     expect(coefFloats(a.coefs)[branch]).toBe(0.25);
     expect([a.coefs[skipExact], a.coefs[branchExact]]).toEqual([1, 1]);
     expect(coefFloats(b.coefs)[branch]).toBe(f32(0.36));
+    // Coefficients are double-single pairs (hi, lo): α² = 0.36 to ~2^−48, 1/4 with lo = 0.
+    expect(coefFloats(b.coefs)[branch + 1]).toBe(f32(0.36 - f32(0.36)));
+    expect(coefFloats(b.coefs)[branch + 1]).not.toBe(0);
+    expect(coefFloats(a.coefs)[branch + 1]).toBe(0);
     expect([b.coefs[skipExact], b.coefs[branchExact]]).toEqual([1, 0]);
     expect(isPowerOfTwo(0.25) && !isPowerOfTwo(0.36)).toBe(true);
   });
@@ -84,13 +88,16 @@ describe('generated sources hold structure only', () => {
   it('per-iteration coefficients (densenet) sit after the scalars, at an offset held in a coefficient', () => {
     const p = compile(parsePresetRef('densenet:depth=5'));
     const s = recursionShader(p);
-    const m = /cf\(cu\((\d+)u\) \+ it\)/.exec(s.code);
+    const m = /cd\(cu\((\d+)u\) \+ 2u \* it\)/.exec(s.code);
     expect(m).not.toBeNull();
     const offset = s.coefs[Number(m![1])]!;
     const loads = p.sweep!.body.filter((o) => o.op === 'load' && typeof o.scale !== 'number');
     expect(loads.length).toBeGreaterThan(0);
     const table = (loads[0] as { scale: Float64Array }).scale;
-    expect([...coefFloats(s.coefs).subarray(offset, offset + table.length)]).toEqual([...table].map(f32));
+    // (hi, lo) pairs, entry by entry.
+    const pairs = coefFloats(s.coefs).subarray(offset, offset + 2 * table.length);
+    expect([...pairs].filter((_, k) => k % 2 === 0)).toEqual([...table].map(f32));
+    expect([...pairs].filter((_, k) => k % 2 === 1)).toEqual([...table].map((v) => f32(v - f32(v))));
     // Another depth: the same source, a longer table.
     expect(recursionShader(compile(parsePresetRef('densenet:depth=9'))).code).toBe(s.code);
   });

@@ -1,7 +1,8 @@
 /** φ(u) = b·u for u > 0, a·u otherwise (neural-tangents' ABRelu). */
-import type { ActivationEntry } from './entry.js';
+import type { ActivationEntry, WgslCall } from './entry.js';
 import { knownKeys, num, requiredNumber } from './params.js';
 import { abReluDegenerateDual, abReluDual, abReluGap } from './rectifier-math.js';
+import { f32Pair } from '../gpu/f32.js';
 
 export interface AbRelu {
   type: 'abRelu';
@@ -26,5 +27,15 @@ export const abRelu: ActivationEntry<AbRelu> = {
     abReluGap(a.a, a.b, kxx, kzz, g, h, !(kxx > 0 && kzz > 0), out);
   },
   homogeneous: () => true,
-  wgsl: (a) => ({ fn: 'op_abrelu', params: [a.a, a.b] }),
+  wgsl: (a) => abReluWgsl(a.a, a.b),
 };
+
+/**
+ * op_abrelu of shaders/kernel_ops.wgsl: a, b, then ½(a² + b²) as a double-single pair and
+ * (a − b)²/(a² + b²), computed here in float64 (the diagonal is scaled by ½(a² + b²) at every
+ * layer, so an f32 rounding of it would compound over the depth).
+ */
+export function abReluWgsl(a: number, b: number): WgslCall {
+  const n2 = a * a + b * b;
+  return { fn: 'op_abrelu', params: [a, b, ...f32Pair(0.5 * n2), n2 > 0 ? ((a - b) * (a - b)) / n2 : 0] };
+}

@@ -2,6 +2,7 @@
 import type { ActivationEntry } from './entry.js';
 import { knownKeys, num, requiredNumber } from './params.js';
 import { abReluDegenerateDual, abReluDual, abReluGap } from './rectifier-math.js';
+import { abReluWgsl } from './ab-relu.js';
 
 export interface LeakyRelu {
   type: 'leakyRelu';
@@ -25,5 +26,5 @@ export const leakyRelu: ActivationEntry<LeakyRelu> = {
     abReluGap(a.slope, 1, kxx, kzz, g, h, !(kxx > 0 && kzz > 0), out);
   },
   homogeneous: () => true,
-  wgsl: (a) => ({ fn: 'op_abrelu', params: [a.slope, 1] }),
+  wgsl: (a) => abReluWgsl(a.slope, 1),
 };

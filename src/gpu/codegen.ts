@@ -7,11 +7,14 @@
  * number (weights, biases, α², load scales, per-iteration coefficients, loop counts, activation
  * parameters, and whether a coefficient is an exact power of two) travels in the coefficient
  * buffer `coef`, so all networks of one structure share one pipeline (pipelines.ts keys by source).
+ * Coefficients applied at every layer (weights, biases, α², load scales) travel as double-single
+ * pairs (hi, lo): their f32 rounding alone would make a depth-1000 kernel drift by ~1e−5.
  */
 import { wgslCall, type WgslCall } from '../activations/registry.js';
 import { assertNever, SpecError } from '../errors.js';
 import type { KernelProgram, Op } from '../program/program.js';
 import type { Activation } from '../spec/types.js';
+import { f32Pair } from './f32.js';
 import { BANK, BANK_WORDS, RECURSION_PARAMS, wgslStruct, wgslWordAccessors } from './layout.js';
 import { KERNEL_OPS_WGSL } from './shaders.generated.js';
 
@@ -83,7 +86,7 @@ export interface CoefficientSink {
   f(x: number): string;
 }
 
-/** The program's numbers, laid out as they are met; per-iteration tables go after all scalars. */
+/** The program's numbers, laid out as they are met; per-iteration tables (as hi, lo pairs) go after all scalars. */
 class Coefficients implements CoefficientSink {
   private words: number[] = [];
   private isFloat: boolean[] = [];
@@ -96,6 +99,15 @@ class Coefficients implements CoefficientSink {
     return `cf(${this.push(x, true)}u)`;
   }
 
+  /** A float64 coefficient as a double-single pair (f32Pair): its WGSL read, a vec2<f32>. */
+  d(x: number): string {
+    if (!Number.isFinite(x)) throw new Error(`internal error: non-finite constant ${x} in a kernel program`);
+    const [hi, lo] = f32Pair(x);
+    const k = this.push(hi, true);
+    this.push(lo, true);
+    return `cd(${k}u)`;
+  }
+
   /** A u32 count: its WGSL read. */
   u(n: number): string {
     return `cu(${this.push(n, false)}u)`;
@@ -106,7 +118,7 @@ class Coefficients implements CoefficientSink {
     return `(${this.u(isPowerOfTwo(x) ? 1 : 0)} != 0u)`;
   }
 
-  /** Entry `iterVar` of a per-iteration table; the table's offset is itself a coefficient. */
+  /** Entry `iterVar` of a per-iteration table, as a pair (cd); the table's offset is itself a coefficient. */
   table(values: Float64Array, iterVar: string): string {
     let slot = this.tableSlots.get(values);
     if (slot === undefined) {
@@ -114,7 +126,7 @@ class Coefficients implements CoefficientSink {
       this.tableSlots.set(values, slot);
       this.tables.push({ slot, values });
     }
-    return `cf(cu(${slot}u) + ${iterVar})`;
+    return `cd(cu(${slot}u) + 2u * ${iterVar})`;
   }
 
   private push(v: number, float: boolean): number {
@@ -125,7 +137,7 @@ class Coefficients implements CoefficientSink {
 
   pack(): Uint32Array<ArrayBuffer> {
     const scalars = this.words.length;
-    const total = scalars + this.tables.reduce((n, t) => n + t.values.length, 0);
+    const total = scalars + this.tables.reduce((n, t) => n + 2 * t.values.length, 0);
     const out = new Uint32Array(Math.max(1, total));
     const f = new Float32Array(out.buffer);
     this.words.forEach((v, k) => {
@@ -135,8 +147,11 @@ class Coefficients implements CoefficientSink {
     let at = scalars;
     for (const t of this.tables) {
       out[t.slot] = at;
-      f.set(t.values, at);
-      at += t.values.length;
+      for (const v of t.values) {
+        const [hi, lo] = f32Pair(v);
+        f[at++] = hi;
+        f[at++] = lo;
+      }
     }
     return out;
   }
@@ -154,19 +169,19 @@ export function activationCall(a: Activation, c: CoefficientSink): string {
 function opCode(op: Op, c: Coefficients, iterVar: string | null): string {
   switch (op.op) {
     case 'affine':
-      return `cur = op_affine(cur, ${c.f(op.weightVar)}, ${c.f(op.biasVar)}, ${op.trainable}, ${c.exact(op.weightVar)}, ${op.biasVar !== 0});`;
+      return `cur = op_affine(cur, ${c.d(op.weightVar)}, ${c.d(op.biasVar)}, ${op.trainable}, ${c.exact(op.weightVar)}, ${op.biasVar !== 0});`;
     case 'act':
       return `cur = ${activationCall(op.act, c)};`;
     case 'save':
       return `bk${op.bank} = cur;`;
     case 'mix':
-      return `cur = op_mix(bk${op.bank}, cur, ${c.f(op.skip)}, ${c.f(op.branch)}, ${c.exact(op.skip)}, ${c.exact(op.branch)});`;
+      return `cur = op_mix(bk${op.bank}, cur, ${c.d(op.skip)}, ${c.d(op.branch)}, ${c.exact(op.skip)}, ${c.exact(op.branch)});`;
     case 'clear':
       return `bk${op.bank} = bank_zero();`;
     case 'accumulate':
-      return `bk${op.bank} = op_mix(bk${op.bank}, cur, 1.0, 1.0, true, true);`;
+      return `bk${op.bank} = op_mix(bk${op.bank}, cur, vec2<f32>(1.0, 0.0), vec2<f32>(1.0, 0.0), true, true);`;
     case 'load': {
-      if (typeof op.scale === 'number') return `cur = op_scale(bk${op.bank}, ${c.f(op.scale)});`;
+      if (typeof op.scale === 'number') return `cur = op_scale(bk${op.bank}, ${c.d(op.scale)});`;
       if (!iterVar) throw new Error('internal error: per-iteration coefficient outside the depth loop');
       return `cur = op_scale(bk${op.bank}, ${c.table(op.scale, iterVar)});`;
     }
@@ -221,6 +236,7 @@ const BANKS: u32 = ${banks}u;
 // The program's numbers (codegen.ts: Coefficients): f32 bits, or u32 counts, offsets and flags.
 fn cf(k: u32) -> f32 { return bitcast<f32>(coef[k]); }
 fn cu(k: u32) -> u32 { return coef[k]; }
+fn cd(k: u32) -> vec2<f32> { return vec2<f32>(cf(k), cf(k + 1u)); }
 
 fn bank_at(p: u32, k: u32) -> u32 { return (p * BANKS + k) * ${BANK_WORDS}u; }
 
