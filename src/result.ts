@@ -64,22 +64,32 @@ export function kernelKinds(get: KernelKind | readonly KernelKind[] | undefined)
   return list as KernelKind[];
 }
 
-/** The transpose of a block (every depth plane), as the block at the mirrored place. */
-export function transposeBlock(b: GramBlock, taps: number): GramBlock {
-  const tr = (a: Float64Array) => {
-    const o = new Float64Array(a.length);
-    const n = b.rows * b.cols;
+/**
+ * The transpose of a block (every depth plane), as the block at the mirrored place; `into` gives
+ * arrays to write it to (their first taps·rows·cols entries) instead of new ones.
+ */
+export function transposeBlock(b: GramBlock, taps: number, into?: { nngp?: Float64Array; ntk?: Float64Array }): GramBlock {
+  const n = b.rows * b.cols;
+  const tr = (a: Float64Array, o: Float64Array) => {
+    // In 32 × 32 tiles, so that neither the reads nor the writes stride across the whole block.
     for (let t = 0; t < taps; t++) {
-      for (let i = 0; i < b.rows; i++) for (let j = 0; j < b.cols; j++) o[t * n + j * b.rows + i] = a[t * n + i * b.cols + j]!;
+      for (let i0 = 0; i0 < b.rows; i0 += 32) {
+        const i1 = Math.min(b.rows, i0 + 32);
+        for (let j0 = 0; j0 < b.cols; j0 += 32) {
+          const j1 = Math.min(b.cols, j0 + 32);
+          for (let i = i0; i < i1; i++) for (let j = j0; j < j1; j++) o[t * n + j * b.rows + i] = a[t * n + i * b.cols + j]!;
+        }
+      }
     }
     return o;
   };
+  const out = (a: Float64Array, reuse: Float64Array | undefined) => tr(a, reuse ? reuse.subarray(0, taps * n) : new Float64Array(taps * n));
   return {
     row0: b.col0,
     col0: b.row0,
     rows: b.cols,
     cols: b.rows,
-    ...(b.nngp ? { nngp: tr(b.nngp) } : {}),
-    ...(b.ntk ? { ntk: tr(b.ntk) } : {}),
+    ...(b.nngp ? { nngp: out(b.nngp, into?.nngp) } : {}),
+    ...(b.ntk ? { ntk: out(b.ntk, into?.ntk) } : {}),
   };
 }

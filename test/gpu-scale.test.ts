@@ -134,6 +134,32 @@ describe('streaming, progress and cancellation', () => {
     expect(progress.length).toBe(6); // 3 × 3 blocks, upper triangle
   });
 
+  it('reuseBlocks: every block (transposes too, every depth, both kernels) is the same, from one set of arrays', async () => {
+    const X = inputs(150, 5, 9);
+    const whole = await kernel('mlp:depth=4', X, null, { backend: 'webgpu', blockRows: 64, get: ['nngp', 'ntk'], depths: 'all' });
+    const T = whole.shape[0]!;
+    const seen = new Uint8Array(150 * 150);
+    const buffers = new Set<ArrayBufferLike>();
+    for await (const b of kernelBlocks('mlp:depth=4', X, null, { backend: 'webgpu', blockRows: 64, get: ['nngp', 'ntk'], depths: 'all', reuseBlocks: true })) {
+      buffers.add(b.ntk!.buffer);
+      buffers.add(b.nngp!.buffer);
+      expect(b.ntk!.length).toBe(T * b.rows * b.cols);
+      for (let t = 0; t < T; t++) {
+        for (let i = 0; i < b.rows; i++) {
+          for (let j = 0; j < b.cols; j++) {
+            const at = (b.row0 + i) * 150 + b.col0 + j;
+            if (t === 0) seen[at]! += 1;
+            expect(b.ntk![t * b.rows * b.cols + i * b.cols + j]).toBe(whole.ntk![t * 150 * 150 + at]);
+            expect(b.nngp![t * b.rows * b.cols + i * b.cols + j]).toBe(whole.nngp![t * 150 * 150 + at]);
+          }
+        }
+      }
+    }
+    expect(seen.every((v) => v === 1)).toBe(true);
+    // Four arrays behind nine blocks: the block and its transpose, for each kernel.
+    expect(buffers.size).toBe(4);
+  });
+
   it('an AbortSignal cancels a running computation (and a pre-aborted one never starts)', async () => {
     const X = inputs(200, 5, 8);
     const ac = new AbortController();

@@ -29,6 +29,13 @@ export interface ExecOptions {
    * phases apart waits for the device after each submit, so a profiled run overlaps less.
    */
   phases?: PhaseTimes;
+  /**
+   * Streaming (blocks): the arrays of a yielded block are reused for the next one, so that a long
+   * run touches the memory of one block instead of fresh memory per block (on some machines a
+   * fresh page costs more than computing its values). Consume each block (write or copy it)
+   * before asking for the next. Honoured by the WebGPU FC path; others may ignore it.
+   */
+  reuseBlocks?: boolean;
 }
 
 export interface Executor<X = Matrix2D> {

@@ -34,6 +34,7 @@ function gpuOptions(o: ExecOptions, norms: Normalizers | null, ctx: GpuContext):
     ...(o.signal ? { signal: o.signal } : {}),
     ...(o.onProgress ? { onProgress: o.onProgress } : {}),
     ...(o.phases ? { phases: o.phases } : {}),
+    ...(o.reuseBlocks ? { reuseBlocks: true } : {}),
   };
 }
 

@@ -46,6 +46,8 @@ export interface GpuRunOptions {
    * submit, so a profiled run overlaps less than a plain one.
    */
   phases?: PhaseTimes;
+  /** Streaming: reuse the yielded blocks' arrays for the next block (ExecOptions.reuseBlocks). */
+  reuseBlocks?: boolean;
 }
 
 // ---- the plan -----------------------------------------------------------------------------------
@@ -569,6 +571,16 @@ export async function* gramBlocksWebGPU(
   checkDevice(ctx);
   const run = await prepare(ctx, p, x1, x2, req, opt);
   const device = ctx.device;
+  // reuseBlocks: one set of arrays, sized for the largest block, behind every yielded block.
+  const pool: Partial<Record<'nngp' | 'ntk' | 'trNngp' | 'trNtk', Float64Array>> = {};
+  const blockArray = (key: keyof typeof pool, length: number): Float64Array => {
+    if (!opt.reuseBlocks) return new Float64Array(length);
+    const have = pool[key];
+    if (have && have.length >= length) return have.subarray(0, length);
+    const a = new Float64Array(run.taps * run.plan.blockRows * (req.diagonal ? 1 : run.plan.blockRows));
+    pool[key] = a;
+    return a.subarray(0, length);
+  };
   try {
     const jobs = jobsOf(run);
     let done = 0;
@@ -584,8 +596,8 @@ export async function* gramBlocksWebGPU(
       t0 = performance.now();
       if (bg.gram) firstLayer(run, job, bg.gram);
       await settle(run, 'firstLayer', t0);
-      const blockK = req.get.includes('nngp') && !direct ? new Float64Array(run.taps * job.pairs) : undefined;
-      const blockT = req.get.includes('ntk') && !direct ? new Float64Array(run.taps * job.pairs) : undefined;
+      const blockK = req.get.includes('nngp') && !direct ? blockArray('nngp', run.taps * job.pairs) : undefined;
+      const blockT = req.get.includes('ntk') && !direct ? blockArray('ntk', run.taps * job.pairs) : undefined;
       try {
         await runChunks(run, job, bg.rec, place(run, job, blockK, blockT, direct), opt.signal);
       } finally {
@@ -598,7 +610,12 @@ export async function* gramBlocksWebGPU(
 
       const block: GramBlock = { row0: job.r0, col0: req.diagonal ? 0 : job.c0, rows: job.rows, cols: job.cols, ...(blockK ? { nngp: blockK } : {}), ...(blockT ? { ntk: blockT } : {}) };
       yield block;
-      if (run.symmetric && job.bi !== job.bj && !direct) yield transposeBlock(block, run.taps);
+      if (run.symmetric && job.bi !== job.bj && !direct) {
+        const into = opt.reuseBlocks
+          ? { ...(blockK ? { nngp: blockArray('trNngp', blockK.length) } : {}), ...(blockT ? { ntk: blockArray('trNtk', blockT.length) } : {}) }
+          : undefined;
+        yield transposeBlock(block, run.taps, into);
+      }
       done++;
       opt.onProgress?.({ blocksDone: done, blocks: jobs.length });
     }
