@@ -25,11 +25,21 @@ export interface WebGpuExecutor extends Executor<Matrix2D> {
  */
 const CPU_ADAPTER_PAIR_OPS = 2 ** 28;
 
+/**
+ * Rows per block on CPU adapters. The device limits allow ~1920 (a 128 MiB binding), but there the
+ * GPU buffers are host memory, and each block's outputs, staging copy and gaps are fresh pages,
+ * which on a VM cost more to touch than to fill (0.2–0.4 s per 64 MiB here): arora2019 depth 20 on
+ * 4096 × 512 took 5.4–6.1 s of CPU time in 1920-row blocks, 4.6–4.9 s in 1024 and 4.1–4.7 s in 512.
+ */
+const CPU_ADAPTER_BLOCK_ROWS = 512;
+
 function gpuOptions(o: ExecOptions, norms: Normalizers | null, ctx: GpuContext): GpuRunOptions {
-  const budget = o.maxPairOpsPerSubmit ?? (isCpuAdapter(ctx.adapter) ? CPU_ADAPTER_PAIR_OPS : undefined);
+  const cpu = isCpuAdapter(ctx.adapter);
+  const budget = o.maxPairOpsPerSubmit ?? (cpu ? CPU_ADAPTER_PAIR_OPS : undefined);
+  const blockRows = o.blockRows ?? (cpu ? CPU_ADAPTER_BLOCK_ROWS : undefined);
   return {
     normalizers: norms,
-    ...(o.blockRows !== undefined ? { blockRows: o.blockRows } : {}),
+    ...(blockRows !== undefined ? { blockRows } : {}),
     ...(budget !== undefined ? { maxPairOpsPerSubmit: budget } : {}),
     ...(o.signal ? { signal: o.signal } : {}),
     ...(o.onProgress ? { onProgress: o.onProgress } : {}),
