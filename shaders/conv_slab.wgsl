@@ -11,10 +11,14 @@
 // Lagrange gap form of src/cpu/spatial-pair.ts (convEntry): no cancellation near ρ = ±1.
 //
 // The ops come as records in `ops` (an interpreter: one pipeline per structure, depth 1000 is
-// data). Prepended by src/gpu/conv-shader.ts: struct Bank, kernel_ops.wgsl, the activations' WGSL,
-// the constants MAXP (entries of the largest slab), WG (threads, a power of two), PER (entries per
-// thread), SLOTS (current state, residual banks, the copy kept for the depth taps), and
-// fn act_call(c, bank) (the program's activations by case number).
+// data). Prepended by src/gpu/conv.ts: struct Bank, kernel_ops.wgsl, the activations' WGSL,
+// the constants MAXP (entries of the largest slab), WG (threads sharing a slab, a power of two),
+// PER (entries per thread), SLOTS (current state, residual banks, the copy kept for the depth
+// taps), and fn act_call(c, bank) (the program's activations by case number). Appended: one of
+// two layouts, which declare the state (sq, st, red, total), sync(), the bad-pair flag and main:
+//   conv_slab_workgroup.wgsl — WG threads of a workgroup share one slab in workgroup memory (GPUs);
+//   conv_slab_lanes.wgsl — one invocation runs one whole slab in private memory, WG = 1 (CPU
+//     adapters, where a barrier is an invocation switch and workgroup memory is ordinary memory).
 
 struct ConvParams {
   pairCount: u32,
@@ -53,11 +57,6 @@ const OP_COPY_FROM: u32 = 5u;
 const OP_EQ: u32 = 6u;
 const OP_FLATTEN: u32 = 7u;
 const OP_GAP: u32 = 8u;
-
-var<workgroup> sq: array<f32, SLOTS * MAXP>;
-var<workgroup> st: array<vec2<f32>, SLOTS * MAXP>;
-var<workgroup> red: array<vec4<f32>, WG>;
-var<workgroup> bad: atomic<u32>;
 
 // Per workgroup: the pair's diagonal bases and the final slab offset.
 var<private> xb: u32;
@@ -174,7 +173,7 @@ fn op_convl(o: u32, lid: u32) {
   let n1 = i32(h.in1);
   var nq: array<f32, PER>;
   var nt: array<vec2<f32>, PER>;
-  workgroupBarrier();
+  sync();
   for (var r = 0u; r < PER; r++) {
     let I = lid + r * WG;
     if (I >= nOut) { break; }
@@ -265,7 +264,7 @@ fn op_convl(o: u32, lid: u32) {
     nq[r] = q;
     nt[r] = scaled(t, h.ein - h.eout);
   }
-  workgroupBarrier();
+  sync();
   for (var r = 0u; r < PER; r++) {
     let I = lid + r * WG;
     if (I >= nOut) { break; }
@@ -286,7 +285,7 @@ fn op_actl(o: u32, lid: u32) {
     if (j < 0) { continue; }
     let t = st[e];
     let a = act_call(c, Bank(h.ein, diag[xb + h.din + e], diag[zb + h.din + u32(j)], sq[e], t.x, t.y, 0.0, 0.0, 0.0));
-    if (out_of_range(a)) { atomicOr(&bad, 1u); }
+    if (out_of_range(a)) { mark_bad(); }
     // The pixel pairs (i, i) of one input have ρ = 1 exactly; an activation's f32 gap form leaves
     // noise there (erf: ~1e−7, from √u·√u ≠ u), which a later ReLU's θ = √(2g) would amplify.
     sq[e] = select(a.g, 0.0, same && u32(j) == e && diag[xb + h.din + e] > 0.0);
@@ -346,20 +345,18 @@ fn op_resmix(o: u32, lid: u32) {
   }
 }
 
-var<workgroup> total: vec4<f32>;
-
 // Sum over the workgroup, by one thread in a fixed order (the same every run): two barriers, not a
 // tree's log2(WG) (barriers are what costs on CPU adapters). The next call writes `red` before its
 // first barrier and `total` only after it, when every thread has read this one.
 fn reduce4(v: vec4<f32>, lid: u32) -> vec4<f32> {
   red[lid] = v;
-  workgroupBarrier();
+  sync();
   if (lid == 0u) {
     var s = vec4<f32>(0.0);
     for (var k = 0u; k < WG; k++) { s += red[k]; }
     total = s;
   }
-  workgroupBarrier();
+  sync();
   return total;
 }
 
@@ -371,8 +368,8 @@ fn out_at(pl: u32, slab: u32, tap: u32) -> u32 {
 fn op_eq(o: u32, lid: u32, pl: u32) {
   let tap = ops[o + 13u];
   let e = ops[o + 14u];
-  workgroupBarrier();
-  let flag = f32(atomicLoad(&bad));
+  sync();
+  let flag = f32(bad_flag());
   if (lid == e % WG) {
     outv[out_at(pl, 0u, tap)] = vec4<f32>(sq[e], st[e].x, st[e].y, flag);
   }
@@ -383,7 +380,7 @@ fn op_flatten(o: u32, lid: u32, pl: u32) {
   let h = head(o);
   let n = h.in0 * h.in1;
   let tap = ops[o + 13u];
-  workgroupBarrier();
+  sync();
   var a = vec4<f32>(0.0);
   var b = vec4<f32>(0.0);
   for (var r = 0u; r < PER; r++) {
@@ -410,7 +407,7 @@ fn op_flatten(o: u32, lid: u32, pl: u32) {
     l += dv * dv;
   }
   let L = reduce4(vec4<f32>(l, 0.0, 0.0, 0.0), lid).x;
-  let flag = f32(atomicLoad(&bad));
+  let flag = f32(bad_flag());
   if (lid == 0u) {
     var g = 1.0;
     var hh = 1.0;
@@ -432,7 +429,7 @@ fn op_gap(o: u32, lid: u32, pl: u32, slab: u32) {
   let h = head(o);
   let n = h.in0 * h.in1;
   let tap = ops[o + 13u];
-  workgroupBarrier();
+  sync();
   var acc = vec2<f32>(0.0, 0.0);
   var tsum = 0.0;
   for (var r = 0u; r < PER; r++) {
@@ -452,8 +449,8 @@ fn op_gap(o: u32, lid: u32, pl: u32, slab: u32) {
     tsum += st[e].x + st[e].y;
   }
   red[lid] = vec4<f32>(acc.x, acc.y, tsum, 0.0);
-  workgroupBarrier();
-  let flag = f32(atomicLoad(&bad));
+  sync();
+  let flag = f32(bad_flag());
   if (lid == 0u) {
     var s = vec2<f32>(0.0, 0.0);
     var t = 0.0;
@@ -463,16 +460,11 @@ fn op_gap(o: u32, lid: u32, pl: u32, slab: u32) {
     }
     outv[out_at(pl, slab, tap)] = vec4<f32>(s.x, s.y, t, flag);
   }
-  workgroupBarrier();
+  sync();
 }
 
-@compute @workgroup_size(WG)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  ONE = CP.one;
-  _ = coef[0];
-  let pl = wid.y + wid.z * nwg.y;
-  if (pl >= CP.pairCount) { return; }
-  let slab = wid.x;
+// One slab of one pair through every op (main has found them and cleared the bad-pair flag).
+fn run_slab(pl: u32, slab: u32, lid: u32) {
   let pr = pairs[pl];
   xb = pr.x * CP.perInput;
   zb = pr.y * CP.perInput;
@@ -487,7 +479,6 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     df0 = i32(slab / CP.final1);
     df1 = i32(slab % CP.final1);
   }
-  if (lid == 0u) { atomicStore(&bad, 0u); }
   for (var k = 0u; k < CP.opCount; k++) {
     let o = k * REC;
     switch ops[o] {

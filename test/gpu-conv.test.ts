@@ -1,5 +1,6 @@
 /**
- * Convolutional kernels on WebGPU (shaders/conv_slab.wgsl) against the float64 CPU path: every
+ * Convolutional kernels on WebGPU (shaders/conv_slab.wgsl, in the adapter's layout and, for a
+ * subset, in the other one) against the float64 CPU path: every
  * readout, both paddings, 1-D and 2-D, strides, biases, a frozen conv, a residual block with erf,
  * depth sweeps up to 1000, on inputs with a near-duplicate (a copy perturbed by 1e−4 of its norm)
  * and a shifted copy. Error = max |K_gpu − K_cpu| / √(K_cpu(x,x)·K_cpu(z,z)) per kernel, over every
@@ -11,6 +12,7 @@ import { InputError } from '../src/errors.js';
 import type { ImagesInput } from '../src/images.js';
 import type { Layer, Spec } from '../src/spec/types.js';
 import { releaseGpuForTests, requireGpu } from './gpu/setup.js';
+import { forceConvLayoutForTests } from '../src/gpu/conv.js';
 
 /** max |gpu − cpu| / √(cpu(x,x)·cpu(z,z)) over every tap (the roots apart: kernels reach 1e302 here). */
 function normalisedError(cpu: Float64Array, gpu: Float64Array, n: number, taps: number): number {
@@ -96,6 +98,24 @@ describe('presets: every readout, both paddings, 1-D and 2-D, every depth of the
         });
       }
     }
+  }
+});
+
+describe("the GPUs' layout (threads sharing a slab in workgroup memory), forced on this adapter", () => {
+  // CPU adapters run the 'lanes' layout (one invocation per slab); real GPUs the 'workgroup' one.
+  // Both are checked here, whatever the adapter: every readout, both paddings, 1-D and 2-D, a
+  // residual preset and a layer mix.
+  beforeAll(() => forceConvLayoutForTests('workgroup'));
+  afterAll(() => forceConvLayoutForTests(null));
+  for (const readout of ['eq', 'flatten', 'gap']) {
+    it(`cntk and rescnn depth 6, ${readout}, both paddings, 1-D and 2-D`, async () => {
+      for (const [dim, X] of [['1-D', X1], ['2-D', X2]] as const) {
+        for (const pad of ['circular', 'zero']) {
+          await compare(`workgroup layout: cntk ${readout} ${pad} ${dim}`, `cntk:depth=6,readout=${readout},pad=${pad}`, X, 1e-5);
+          await compare(`workgroup layout: rescnn ${readout} ${pad} ${dim}`, `rescnn:depth=6,alpha=0.7,readout=${readout},pad=${pad}`, X, 1e-5);
+        }
+      }
+    });
   }
 });
 

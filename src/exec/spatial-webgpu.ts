@@ -11,7 +11,7 @@
 import { InputError } from '../errors.js';
 import { checkSpatialRequest, prepareSide, runTail } from '../cpu/spatial.js';
 import type { Side } from '../cpu/spatial-pair.js';
-import { checkConvPlan, runConvPairs, workgroupSize, type ConvPlan } from '../gpu/conv.js';
+import { checkConvPlan, convLayout, runConvPairs, type ConvPlan } from '../gpu/conv.js';
 import { describeAdapter, type GpuContext } from '../gpu/device.js';
 import { frexp, ldexp64 } from '../gpu/rows.js';
 import type { Images } from '../images.js';
@@ -100,7 +100,7 @@ function prepareInputs(ctx: GpuContext, p: SpatialProgram, images: Images[], req
   });
   const [f0, f1] = rec.final;
   const slabs = p.readout.type !== 'gap' ? 1 : rec.zeroSlabs ? (2 * f0 - 1) * (2 * f1 - 1) : f0 * f1;
-  const plan: ConvPlan = { ...rec, slabs, perInput, channels: C, pixels0: P0, threads: workgroupSize(ctx, rec.maxEntries) };
+  const plan: ConvPlan = { ...rec, slabs, perInput, channels: C, pixels0: P0, ...convLayout(ctx, rec.maxEntries) };
   checkConvPlan(ctx, plan, n);
   return { plan, sides, tapExp: rec.tapDiag.map((k) => exps[k + 1]!), diag, sdiag, unit };
 }

@@ -14,7 +14,7 @@ import { activationCall } from './codegen.js';
 import { isCpuAdapter, type GpuContext } from './device.js';
 import { BANK, wgslStruct } from './layout.js';
 import { pipelineFor } from './pipelines.js';
-import { CONV_SLAB_WGSL, KERNEL_OPS_WGSL } from './shaders.generated.js';
+import { CONV_SLAB_LANES_WGSL, CONV_SLAB_WGSL, CONV_SLAB_WORKGROUP_WGSL, KERNEL_OPS_WGSL } from './shaders.generated.js';
 import { checkUserWgsl } from './user-wgsl.js';
 
 /** Words per op record (shaders/conv_slab.wgsl: REC). */
@@ -29,7 +29,12 @@ export interface ConvPlan {
   acts: Activation[];
   /** Entries of the largest state (pixels). */
   maxEntries: number;
-  /** Threads per workgroup (workgroupSize). */
+  /**
+   * How slabs map to invocations (convLayout): 'workgroup', `threads` invocations share a slab in
+   * workgroup memory; 'lanes', each invocation runs a whole slab in private memory and `threads`
+   * is the invocations per workgroup.
+   */
+  layout: ConvLayout;
   threads: number;
   /** State slots: current, residual banks, the copy kept for the taps. */
   slots: number;
@@ -62,31 +67,53 @@ export interface ConvRunOptions {
 
 const LABEL = 'webntk conv';
 
+export type ConvLayout = 'workgroup' | 'lanes';
+
+/** Invocations per workgroup in the 'lanes' layout (measured: 8–64 within noise on lavapipe). */
+const LANES = 32;
+
 /**
- * Threads per workgroup (a power of two) and the slab size the shader is declared with: sizes come
- * in buckets of 64 so that images of similar sizes share one pipeline (a pipeline takes seconds to
- * compile on lavapipe).
+ * Largest slab (declared entries) run in the 'lanes' layout. Its private arrays grow with the slab
+ * and so does lavapipe's compile time, uncached (MESA_SHADER_CACHE_DISABLE): lanes 8×8 3.9 s,
+ * 16×16 4.1 s, 20×20 15 s, 28×28 46 s; workgroup 8×8 13 s, 16×16 25 s, 28×28 10 s.
  */
-export function workgroupSize(ctx: GpuContext, maxEntries: number): number {
-  // CPU adapters (lavapipe, SwiftShader) switch between a workgroup's invocations at every barrier:
-  // 8 threads (one SIMD batch) ran cntk gap on 8×8 images 1.8× faster than 64 on lavapipe (1 thread:
-  // 4× slower). At most 16 entries per thread, so that the unrolled code stays small.
-  const a = ctx.adapter;
-  if (isCpuAdapter(a)) {
+const LANES_MAX_ENTRIES = 256;
+
+let forcedLayout: ConvLayout | null = null;
+
+/** Tests: run every conv plan in this layout whatever the adapter (null: the adapter's choice). */
+export function forceConvLayoutForTests(layout: ConvLayout | null): void {
+  forcedLayout = layout;
+}
+
+/**
+ * The layout for an adapter and the invocations per workgroup. CPU adapters (lavapipe,
+ * SwiftShader) run a workgroup's invocations as SIMD lanes and switch between them at every
+ * barrier: there each invocation runs a whole slab alone ('lanes'; cntk depth 5 gap on 8×8×3 took
+ * ~1.5× less CPU time than 8 threads sharing a slab, which had been 1.8× faster than 64), up to
+ * LANES_MAX_ENTRIES pixels. GPUs
+ * share a slab among a workgroup ('workgroup'): 64 threads, 256 past 64 pixels (more entries per
+ * thread unrolls more code: 28×28 with 64 threads took 30 s to compile).
+ */
+export function convLayout(ctx: GpuContext, maxEntries: number): { layout: ConvLayout; threads: number } {
+  const layout = forcedLayout ?? (isCpuAdapter(ctx.adapter) && declaredEntries(maxEntries) <= LANES_MAX_ENTRIES ? 'lanes' : 'workgroup');
+  if (layout === 'lanes') return { layout, threads: LANES };
+  if (isCpuAdapter(ctx.adapter)) {
+    // The workgroup layout on a CPU adapter (tests): one SIMD batch of 8, at most 16 entries each.
     let wg = 8;
     while (wg * 16 < declaredEntries(maxEntries)) wg *= 2;
-    return wg;
+    return { layout, threads: wg };
   }
-  // More entries per thread unrolls more code: 28×28 with 64 threads took 30 s to compile.
-  return maxEntries <= 64 ? 64 : 256;
+  return { layout, threads: maxEntries <= 64 ? 64 : 256 };
 }
 
 export function declaredEntries(maxEntries: number): number {
   return Math.ceil(maxEntries / 64) * 64;
 }
 
-/** Workgroup memory the plan's shader declares (bytes). */
-export function workgroupBytes(plan: Pick<ConvPlan, 'slots' | 'maxEntries' | 'threads'>): number {
+/** Workgroup memory the plan's shader declares (bytes; none in the 'lanes' layout). */
+export function workgroupBytes(plan: Pick<ConvPlan, 'slots' | 'maxEntries' | 'threads' | 'layout'>): number {
+  if (plan.layout === 'lanes') return 0;
   return plan.slots * declaredEntries(plan.maxEntries) * 12 + plan.threads * 16 + 8;
 }
 
@@ -106,7 +133,9 @@ export function convShader(plan: ConvPlan): { code: string; coefs: Uint32Array<A
     for (const s of wgslCall(a).source ?? []) chunks.add(s);
     return `    case ${k}u: { r = ${activationCall(a, c)}; }`;
   });
-  const wg = plan.threads;
+  const lanes = plan.layout === 'lanes';
+  // 'lanes': one invocation holds the whole slab (WG = 1 thread per slab, PER = every entry).
+  const wg = lanes ? 1 : plan.threads;
   const code = `${wgslStruct(BANK)}
 ${KERNEL_OPS_WGSL}
 ${[...chunks].map((s) => `${s}\n`).join('')}
@@ -114,7 +143,7 @@ const MAXP: u32 = ${declaredEntries(plan.maxEntries)}u;
 const WG: u32 = ${wg}u;
 const PER: u32 = ${Math.ceil(declaredEntries(plan.maxEntries) / wg)}u;
 const SLOTS: u32 = ${plan.slots}u;
-
+${lanes ? `const LANES: u32 = ${plan.threads}u;\n` : ''}
 fn act_call(c: u32, cur: Bank) -> Bank {
   var r = cur;
   switch c {
@@ -124,7 +153,8 @@ ${cases.join('\n')}
   return r;
 }
 
-${CONV_SLAB_WGSL}`;
+${CONV_SLAB_WGSL}
+${lanes ? CONV_SLAB_LANES_WGSL : CONV_SLAB_WORKGROUP_WGSL}`;
   const words = new Uint32Array(Math.max(1, c.words.length));
   new Float32Array(words.buffer).set(c.words);
   return { code, coefs: words };
@@ -153,7 +183,7 @@ export function checkConvPlan(ctx: GpuContext, plan: ConvPlan, inputs: number): 
         'use smaller images or backend "cpu"',
     );
   }
-  if (plan.slabs > ctx.limits.maxComputeWorkgroupsPerDimension) {
+  if (plan.layout === 'workgroup' && plan.slabs > ctx.limits.maxComputeWorkgroupsPerDimension) {
     throw new InputError(`the gap readout needs ${plan.slabs} slabs per pair, more than this device dispatches in one dimension: use smaller images or backend "cpu"`);
   }
   const cap = Math.min(ctx.limits.maxStorageBufferBindingSize, ctx.limits.maxBufferSize);
@@ -234,8 +264,14 @@ export async function runConvPairs(ctx: GpuContext, plan: ConvPlan, inputs: Conv
       const pass = enc.beginComputePass({ label: LABEL });
       pass.setPipeline(pipe);
       pass.setBindGroup(0, bg);
-      const y = Math.min(n, maxDim);
-      pass.dispatchWorkgroups(plan.slabs, y, Math.ceil(n / y));
+      if (plan.layout === 'lanes') {
+        const groups = Math.ceil((n * plan.slabs) / plan.threads);
+        const x = Math.min(groups, maxDim);
+        pass.dispatchWorkgroups(x, Math.ceil(groups / x));
+      } else {
+        const y = Math.min(n, maxDim);
+        pass.dispatchWorkgroups(plan.slabs, y, Math.ceil(n / y));
+      }
       pass.end();
       const bytes = n * perPairOut;
       enc.copyBufferToBuffer(outB, 0, staging, 0, bytes);
