@@ -22,8 +22,11 @@ export interface PairRows {
   readonly taps: number;
   /** X × X: only j ≥ i is computed (and i = j exactly: ρ0 = 1). */
   readonly symmetric: boolean;
-  /** Fills rows [r0, r1) into nngp/ntk laid out [taps, r1 − r0, n2] (symmetric: entries j ≥ i only). */
-  rows(r0: number, r1: number, nngp: Float64Array | undefined, ntk: Float64Array | undefined): void;
+  /**
+   * Fills rows [r0, r1) × columns [c0, c1) into nngp/ntk laid out [taps, r1 − r0, c1 − c0]
+   * (symmetric: entries j ≥ i only; the others are left alone).
+   */
+  rows(r0: number, r1: number, c0: number, c1: number, nngp: Float64Array | undefined, ntk: Float64Array | undefined): void;
 }
 
 export function pairRows(p: KernelProgram, x1: Matrix2D, x2: Matrix2D | null, req: GramRequest): PairRows {
@@ -47,8 +50,9 @@ export function pairRows(p: KernelProgram, x1: Matrix2D, x2: Matrix2D | null, re
     n2,
     taps,
     symmetric,
-    rows(r0, r1, nngp, ntk) {
-      const plane = (r1 - r0) * n2;
+    rows(r0, r1, c0, c1, nngp, ntk) {
+      const cols = c1 - c0;
+      const plane = (r1 - r0) * cols;
       const store = (tap: number, outTap: number, at: number, km: number, tm: number, e: number) => {
         const k = scaledValue(km, e, norms ? norms.nngp[tap]! : null, norms ? norms.exp[tap]! : 0, 'NNGP');
         const t = scaledValue(tm, e, norms ? norms.ntk[tap]! : null, norms ? norms.exp[tap]! : 0, 'NTK');
@@ -63,11 +67,12 @@ export function pairRows(p: KernelProgram, x1: Matrix2D, x2: Matrix2D | null, re
       };
       for (let t0 = r0; t0 < r1; t0 += ROW_TILE) {
         const t1 = Math.min(r1, t0 + ROW_TILE);
-        const j0 = symmetric ? t0 : 0;
-        const w = n2 - j0;
-        rowDots(A, B, t0, t1, j0, n2, dots);
+        const j0 = symmetric ? Math.max(c0, t0) : c0;
+        if (j0 >= c1) continue;
+        const w = c1 - j0;
+        rowDots(A, B, t0, t1, j0, c1, dots);
         for (let i = t0; i < t1; i++) {
-          for (let j = symmetric ? i : 0; j < n2; j++) {
+          for (let j = symmetric ? Math.max(i, c0) : c0; j < c1; j++) {
             init.kxx = A.sq[i]!;
             init.kzz = B.sq[j]!;
             if (symmetric && i === j) {
@@ -81,7 +86,7 @@ export function pairRows(p: KernelProgram, x1: Matrix2D, x2: Matrix2D | null, re
               init.g = gh[0]!;
               init.h = gh[1]!;
             }
-            const at = (i - r0) * n2 + j;
+            const at = (i - r0) * cols + (j - c0);
             if (req.allDepths) {
               runPair(p, state, work, init, (tap, k, t, e) => store(tap, tap, at, k, t, e));
             } else {
@@ -183,7 +188,7 @@ export function gramCpu(
   const symmetric = !x2 && !req.diagonal;
   if (req.diagonal) diagonalOf(p, x1, req, nngp, ntk);
   else {
-    pairRows(p, x1, x2, req).rows(0, n1, nngp, ntk);
+    pairRows(p, x1, x2, req).rows(0, n1, 0, n2, nngp, ntk);
     // Upper triangle only, mirrored: the result is exactly symmetric.
     if (symmetric) for (const out of [nngp, ntk]) if (out) mirrorUpper(out, taps, n1);
   }

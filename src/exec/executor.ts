@@ -22,6 +22,12 @@ export interface ExecOptions {
   signal?: AbortSignal;
   /** Progress, per block. */
   onProgress?: (p: { blocksDone: number; blocks: number }) => void;
+  /**
+   * CPU backend, async calls (kernel, kernelBlocks): worker threads for a fully connected spec
+   * (default: the logical cores, one for small inputs; 1: none). Results are identical to the last
+   * bit whatever the count. kernelCpu is synchronous and takes 1 only.
+   */
+  threads?: number;
 }
 
 export interface Executor<X = Matrix2D> {

@@ -17,6 +17,8 @@ import { parseSweepDepths } from './lists.js';
 import { interruptionPoint } from './signals.js';
 import { NpyBlockWriter } from './npy-writer.js';
 import { useNodeWebGPU } from './webgpu.js';
+import { useNodeWorkers } from './workers.js';
+import { MAX_THREADS } from '../exec/threads.js';
 import type { CliIO } from './cli-io.js';
 
 /** Upper bound on the bytes of one value in CSV output (17 significant digits, sign, exponent, separator). */
@@ -44,6 +46,16 @@ export interface GramOptions {
   layout?: string;
   quiet?: boolean;
   json?: boolean;
+  /** Worker threads of the CPU backend, as typed (default: the API's). */
+  threads?: string;
+}
+
+/** `--threads N`: a whole number from 1 to MAX_THREADS. */
+export function parseThreads(v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const n = /^\s*\d+\s*$/.test(v) ? Number(v) : NaN;
+  if (!Number.isInteger(n) || n < 1 || n > MAX_THREADS) throw new InputError(`--threads must be a whole number from 1 to ${MAX_THREADS} (1: no worker threads), got "${v}"`);
+  return n;
 }
 
 /** `--get nngp`, `ntk`, or both as `nngp,ntk`. */
@@ -69,6 +81,7 @@ export async function runGram(opts: GramOptions, io: CliIO, terminal: boolean): 
   const t0 = performance.now();
   // Everything that can be wrong with the request is checked before any computation.
   const kinds = parseKinds(opts.get);
+  const threads = parseThreads(opts.threads);
   const paths = outputPaths(opts.out, kinds);
   for (const p of paths) checkOutputPath(p);
   const formats = paths.map((p) => {
@@ -119,6 +132,7 @@ export async function runGram(opts: GramOptions, io: CliIO, terminal: boolean): 
   // backend it cannot use) before the writers below create any file.
   checkKernel(spec ?? arch, x1, x2, { get: kinds, backend: opts.backend, diagonal: opts.diagonal ?? false, depths: stacked ? 'all' : 'last' });
   if (opts.backend !== 'cpu') useNodeWebGPU();
+  useNodeWorkers();
 
   // .npy outputs stream block by block; CSV (small by the check above) is assembled in memory.
   const writers = formats.map((f, k) => (f === 'npy' ? new NpyBlockWriter(paths[k]!, shape, opts.dtype, opts.diagonal ?? false) : null));
@@ -136,6 +150,7 @@ export async function runGram(opts: GramOptions, io: CliIO, terminal: boolean): 
         )
       : null;
   let backend = 'cpu';
+  let threadInfo: { threads?: number; threadsNote?: string } = {};
   try {
     let started = false;
     for await (const block of kernelBlocks(spec ?? arch, x1, x2, {
@@ -143,6 +158,7 @@ export async function runGram(opts: GramOptions, io: CliIO, terminal: boolean): 
       backend: opts.backend,
       diagonal: opts.diagonal ?? false,
       depths: stacked ? 'all' : 'last',
+      ...(threads !== undefined ? { threads } : {}),
       onProgress: ({ blocksDone, blocks }) => {
         if (!bar) return;
         if (!started) {
@@ -153,6 +169,7 @@ export async function runGram(opts: GramOptions, io: CliIO, terminal: boolean): 
       },
     })) {
       backend = block.backend;
+      threadInfo = { threads: block.threads, threadsNote: block.threadsNote };
       kinds.forEach((kind, k) => {
         const all = block[kind]!;
         // A depth list: the chosen planes of the block's sweep, in order.
@@ -191,11 +208,13 @@ export async function runGram(opts: GramOptions, io: CliIO, terminal: boolean): 
         spec: name,
         backend,
         adapter,
+        ...(backend === 'cpu' ? { threads: threadInfo.threads ?? 1, ...(threadInfo.threadsNote ? { threadsNote: threadInfo.threadsNote } : {}) } : {}),
         seconds,
       }) + '\n',
     );
   } else if (!opts.quiet) {
-    const where = backend === 'webgpu' ? `webgpu on ${adapter}` : 'cpu float64';
+    const t = threadInfo.threads ?? 1;
+    const where = backend === 'webgpu' ? `webgpu on ${adapter}` : `cpu float64, ${t} thread${t === 1 ? '' : 's'}`;
     for (const [k, kind] of kinds.entries()) {
       const type = formats[k] === 'csv' ? 'csv' : opts.dtype;
       io.err(`wrote ${paths[k]}: ${kind} [${shape.join(', ')}] ${type} (${name ?? 'custom spec'}, ${where}, ${seconds.toFixed(2)} s)\n`);

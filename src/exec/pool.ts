@@ -1,0 +1,104 @@
+/**
+ * A pool of worker threads, runtime-neutral: the runtime supplies a spawner (Node: worker_threads,
+ * src/node/workers.ts; browsers and Deno: Web Workers, exec/web-workers.ts). The pool sends every
+ * worker the same first message (the shared inputs), then hands out tasks first come, first served
+ * and resolves each with its worker's reply. Closing it (or a failure) terminates every worker, so
+ * nothing keeps the process alive.
+ */
+import { InputError } from '../errors.js';
+
+/** One spawned worker, as the pool sees it. */
+export interface WorkerHandle {
+  post(message: unknown, transfer?: ArrayBuffer[]): void;
+  terminate(): void;
+}
+
+/** How a runtime starts workers that run `serveCpuWorker` (exec/cpu-worker.ts). */
+export interface WorkerSpawner {
+  /** What the workers are, in words ("worker_threads", "Web Workers"). */
+  readonly kind: string;
+  /** Logical cores: the default thread count. */
+  cores(): number;
+  spawn(onMessage: (message: unknown) => void, onError: (error: Error) => void): WorkerHandle;
+}
+
+/** A worker's reply to a task. */
+export type Reply = { kind: 'done'; id: number; [key: string]: unknown } | { kind: 'error'; id: number; name: string; message: string };
+
+interface Pending {
+  id: number;
+  message: Record<string, unknown>;
+  resolve: (reply: Reply & { kind: 'done' }) => void;
+  reject: (error: Error) => void;
+}
+
+export class WorkerPool {
+  private readonly workers: WorkerHandle[] = [];
+  private readonly idle: WorkerHandle[] = [];
+  private readonly queue: Pending[] = [];
+  private readonly running = new Map<WorkerHandle, Pending>();
+  private nextId = 0;
+  private failure: Error | null = null;
+
+  constructor(spawner: WorkerSpawner, size: number, init: unknown) {
+    for (let w = 0; w < size; w++) {
+      const handle: WorkerHandle = spawner.spawn(
+        (m) => this.onReply(handle, m as Reply),
+        (e) => this.fail(new Error(`a ${spawner.kind} worker failed: ${e.message}`)),
+      );
+      this.workers.push(handle);
+      // Structured clone: each worker gets its own copy of the inputs.
+      handle.post(init);
+      this.idle.push(handle);
+    }
+  }
+
+  /** Runs a task on the next free worker (`message` gets an `id`); resolves with the reply. */
+  run(message: Record<string, unknown>): Promise<Reply & { kind: 'done' }> {
+    if (this.failure) return Promise.reject(this.failure);
+    return new Promise((resolve, reject) => {
+      this.queue.push({ id: this.nextId++, message, resolve, reject });
+      this.dispatch();
+    });
+  }
+
+  /** Terminates every worker; tasks not finished reject with `reason`. */
+  close(reason: Error = new Error('the worker pool was closed')): void {
+    if (!this.failure) this.failure = reason;
+    for (const w of this.workers) w.terminate();
+    this.workers.length = 0;
+    this.idle.length = 0;
+    for (const p of [...this.running.values(), ...this.queue]) p.reject(this.failure);
+    this.running.clear();
+    this.queue.length = 0;
+  }
+
+  private dispatch(): void {
+    while (this.idle.length > 0 && this.queue.length > 0) {
+      const w = this.idle.shift()!;
+      const p = this.queue.shift()!;
+      this.running.set(w, p);
+      w.post({ ...p.message, kind: 'task', id: p.id });
+    }
+  }
+
+  private onReply(w: WorkerHandle, reply: Reply): void {
+    const p = this.running.get(w);
+    if (!p || reply.id !== p.id) return; // a late reply after close()
+    this.running.delete(w);
+    this.idle.push(w);
+    if (reply.kind === 'error') {
+      // An InputError in a worker (an overflow, say) is the caller's error, as on one thread.
+      this.fail(reply.name === 'InputError' ? new InputError(reply.message) : new Error(`${reply.name}: ${reply.message}`));
+      p.reject(this.failure!);
+      return;
+    }
+    p.resolve(reply);
+    this.dispatch();
+  }
+
+  private fail(e: Error): void {
+    if (this.failure) return;
+    this.close(e);
+  }
+}

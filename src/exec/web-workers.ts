@@ -1,0 +1,59 @@
+/**
+ * Worker threads where the runtime has Web Workers (browsers, Deno): each worker loads this very
+ * module (its own URL; in the one-file browser build, the whole bundle) under a reserved name, and
+ * the module, seeing that name, serves the CPU executor's tasks. Nothing else changes for a page or
+ * a user's own worker that loads webntk: only a worker named WORKER_NAME serves.
+ */
+import { serveCpuWorker } from './cpu-worker.js';
+import type { WorkerSpawner } from './pool.js';
+
+const WORKER_NAME = 'webntk-cpu-worker';
+
+interface WebWorker {
+  onmessage: ((e: { data: unknown }) => void) | null;
+  onerror: ((e: { message?: string; preventDefault?: () => void }) => void) | null;
+  postMessage(message: unknown, transfer?: unknown[]): void;
+  terminate(): void;
+}
+
+interface WebGlobals {
+  Worker?: new (url: string | URL, options: { type: 'module'; name: string }) => WebWorker;
+  navigator?: { hardwareConcurrency?: number };
+  name?: unknown;
+  postMessage?: (message: unknown, transfer?: unknown[]) => void;
+  onmessage?: ((e: { data: unknown }) => void) | null;
+  WorkerGlobalScope?: unknown;
+}
+
+const g = globalThis as unknown as WebGlobals;
+
+/** Web Workers running this module, or null where the runtime has none (Node has no global Worker). */
+export function webWorkerSpawner(): WorkerSpawner | null {
+  const W = g.Worker;
+  if (typeof W !== 'function') return null;
+  const url = import.meta.url;
+  return {
+    kind: 'Web Workers',
+    cores: () => Math.max(1, Math.floor(Number(g.navigator?.hardwareConcurrency)) || 1),
+    spawn(onMessage, onError) {
+      const w = new W(url, { type: 'module', name: WORKER_NAME });
+      w.onmessage = (e) => onMessage(e.data);
+      w.onerror = (e) => {
+        e.preventDefault?.();
+        onError(new Error(e.message ?? 'the worker could not start'));
+      };
+      return { post: (m, t) => w.postMessage(m, t ?? []), terminate: () => w.terminate() };
+    },
+  };
+}
+
+// Inside a worker this module started: serve.
+if (g.WorkerGlobalScope !== undefined && g.name === WORKER_NAME && typeof g.postMessage === 'function') {
+  const post = g.postMessage.bind(globalThis);
+  serveCpuWorker({
+    post: (m, t) => post(m, t ?? []),
+    onMessage: (h) => {
+      g.onmessage = (e) => h(e.data);
+    },
+  });
+}
