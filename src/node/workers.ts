@@ -8,16 +8,18 @@ import { Worker } from 'node:worker_threads';
 import type { WorkerSpawner } from '../exec/pool.js';
 import { setWorkerSpawner } from '../exec/spawner.js';
 
-// Run from the TypeScript sources (the tests), the entry is .ts and needs tsx's loader in the worker.
+// Run from the TypeScript sources (the tests), the entry is .ts: the worker first registers tsx's
+// loader (a worker does not take --import from execArgv), then imports it.
 const fromSource = import.meta.url.endsWith('.ts');
 const ENTRY = new URL(fromSource ? './cpu-worker-entry.ts' : './cpu-worker-entry.js', import.meta.url);
+const SOURCE_TRAMPOLINE = `import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(ENTRY.href)}); });`;
 
 export function nodeWorkerSpawner(): WorkerSpawner {
   return {
     kind: 'worker_threads',
     cores: () => availableParallelism(),
     spawn(onMessage, onError) {
-      const w = new Worker(ENTRY, fromSource ? { execArgv: ['--import', 'tsx'] } : {});
+      const w = fromSource ? new Worker(SOURCE_TRAMPOLINE, { eval: true }) : new Worker(ENTRY);
       let terminated = false;
       w.on('message', onMessage);
       w.on('error', onError);
