@@ -19,6 +19,8 @@ export interface WorkerSpawner {
   readonly kind: string;
   /** Logical cores: the default thread count. */
   cores(): number;
+  /** Why workers cannot start here after all (a permission, say), in words; null when they can. */
+  unavailable?(): string | null;
   spawn(onMessage: (message: unknown) => void, onError: (error: Error) => void): WorkerHandle;
 }
 

@@ -40,6 +40,8 @@ export function planThreads(p: KernelProgram, requested: number | undefined, ent
   if (!spawner) {
     return { threads: 1, note: 'this runtime offers no worker threads (in Node, call useNodeWorkers() from webntk/node): computed on one thread' };
   }
+  const why = spawner.unavailable?.() ?? null;
+  if (why) return { threads: 1, note: `${why}: computed on one thread` };
   const custom = ops(p).find((o) => o.op === 'act' && !isBuiltinActivation(o.act.type));
   if (custom && custom.op === 'act') {
     return { threads: 1, note: `the activation "${custom.act.type}" was registered at run time, which worker threads do not see: computed on one thread` };

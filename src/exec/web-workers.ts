@@ -23,6 +23,7 @@ interface WebGlobals {
   postMessage?: (message: unknown, transfer?: unknown[]) => void;
   onmessage?: ((e: { data: unknown }) => void) | null;
   WorkerGlobalScope?: unknown;
+  Deno?: { permissions?: { querySync?(d: { name: 'read'; path: URL }): { state: string } } };
 }
 
 const g = globalThis as unknown as WebGlobals;
@@ -35,6 +36,13 @@ export function webWorkerSpawner(): WorkerSpawner | null {
   return {
     kind: 'Web Workers',
     cores: () => Math.max(1, Math.floor(Number(g.navigator?.hardwareConcurrency)) || 1),
+    unavailable() {
+      // Deno loads a worker's module from the file system only with read access to it.
+      const query = g.Deno?.permissions?.querySync;
+      if (!query || !url.startsWith('file:')) return null;
+      const state = query.call(g.Deno!.permissions, { name: 'read', path: new URL(url) }).state;
+      return state === 'granted' ? null : `Deno has no read access to ${url}, which each worker loads (--allow-read grants it)`;
+    },
     spawn(onMessage, onError) {
       const w = new W(url, { type: 'module', name: WORKER_NAME });
       w.onmessage = (e) => onMessage(e.data);

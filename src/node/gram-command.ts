@@ -214,7 +214,7 @@ export async function runGram(opts: GramOptions, io: CliIO, terminal: boolean): 
     );
   } else if (!opts.quiet) {
     const t = threadInfo.threads ?? 1;
-    const where = backend === 'webgpu' ? `webgpu on ${adapter}` : `cpu float64, ${t} thread${t === 1 ? '' : 's'}`;
+    const where = backend === 'webgpu' ? `webgpu on ${adapter}` : `cpu float64${t > 1 ? ` on ${t} threads` : ''}`;
     for (const [k, kind] of kinds.entries()) {
       const type = formats[k] === 'csv' ? 'csv' : opts.dtype;
       io.err(`wrote ${paths[k]}: ${kind} [${shape.join(', ')}] ${type} (${name ?? 'custom spec'}, ${where}, ${seconds.toFixed(2)} s)\n`);
