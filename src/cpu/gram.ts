@@ -5,11 +5,14 @@ import { InputError } from '../errors.js';
 import type { Matrix2D } from '../matrix.js';
 import { checkRequest, MAX_RESULT_ELEMENTS, type GramRequest, type GramResult } from '../result.js';
 import { NTK, type KernelProgram } from '../program/program.js';
+import { PairBatch } from './batch.js';
 import { gapsFromDot, rowDots, unitRows } from './first-layer.js';
 import { expOf, newState, nngpOf, normalizers, runPair, scaledValue, type PairInit } from './interpreter.js';
 
 /** Rows per tile: the first layer's dot products of a tile, then its pairs' recursions. */
 const ROW_TILE = 16;
+/** Pairs per batch of the recursion (cpu/batch.ts). */
+const BATCH = 256;
 
 /**
  * Everything the pairs of one X1 × X2 (or X × X) computation share: the program, its normalisers,
@@ -39,9 +42,8 @@ export function pairRows(p: KernelProgram, x1: Matrix2D, x2: Matrix2D | null, re
   const symmetric = !x2;
   const taps = req.allDepths ? p.depths.length : 1;
   const norms = normalizers(p);
-  const lastTap = p.depths.length - 1;
-  const { state, work } = newState(p);
-  const init: PairInit = { kxx: 0, kzz: 0, g: 0, h: 2 };
+  const batch = new PairBatch(p, BATCH);
+  const at = new Int32Array(BATCH);
   const gh = new Float64Array(2);
   const dots = new Float64Array(ROW_TILE * n2);
 
@@ -65,6 +67,13 @@ export function pairRows(p: KernelProgram, x1: Matrix2D, x2: Matrix2D | null, re
         if (nngp) nngp[outTap * plane + at] = k;
         if (ntk) ntk[outTap * plane + at] = t;
       };
+      // Pairs are queued into the batch and run BATCH at a time; `at` is each one's output index.
+      let queued = 0;
+      const onTap = (tap: number, q: number, km: number, tm: number, e: number) => store(tap, req.allDepths ? tap : 0, at[q]!, km, tm, e);
+      const flush = () => {
+        if (queued > 0) batch.run(queued, req.allDepths, onTap);
+        queued = 0;
+      };
       for (let t0 = r0; t0 < r1; t0 += ROW_TILE) {
         const t1 = Math.min(r1, t0 + ROW_TILE);
         const j0 = symmetric ? Math.max(c0, t0) : c0;
@@ -73,29 +82,31 @@ export function pairRows(p: KernelProgram, x1: Matrix2D, x2: Matrix2D | null, re
         rowDots(A, B, t0, t1, j0, c1, dots);
         for (let i = t0; i < t1; i++) {
           for (let j = symmetric ? Math.max(i, c0) : c0; j < c1; j++) {
-            init.kxx = A.sq[i]!;
-            init.kzz = B.sq[j]!;
+            const kxx = A.sq[i]!;
+            const kzz = B.sq[j]!;
+            let g: number;
+            let h: number;
             if (symmetric && i === j) {
-              init.g = 0;
-              init.h = 2;
-            } else if (!(init.kxx > 0 && init.kzz > 0)) {
-              init.g = 1; // no angle for a zero row: ρ = 0 by convention (the terms it enters are zero)
-              init.h = 1;
+              g = 0;
+              h = 2;
+            } else if (!(kxx > 0 && kzz > 0)) {
+              g = 1; // no angle for a zero row: ρ = 0 by convention (the terms it enters are zero)
+              h = 1;
             } else {
               gapsFromDot(A, i, B, j, dots[(i - t0) * w + (j - j0)]!, gh);
-              init.g = gh[0]!;
-              init.h = gh[1]!;
+              g = gh[0]!;
+              h = gh[1]!;
             }
-            const at = (i - r0) * cols + (j - c0);
-            if (req.allDepths) {
-              runPair(p, state, work, init, (tap, k, t, e) => store(tap, tap, at, k, t, e));
-            } else {
-              runPair(p, state, work, init);
-              store(lastTap, 0, at, nngpOf(work), work[NTK]!, expOf(work));
-            }
+            batch.kxx[queued] = kxx;
+            batch.kzz[queued] = kzz;
+            batch.g[queued] = g;
+            batch.h[queued] = h;
+            at[queued] = (i - r0) * cols + (j - c0);
+            if (++queued === BATCH) flush();
           }
         }
       }
+      flush();
     },
   };
 }
