@@ -9,7 +9,6 @@ import Papa from 'papaparse';
 import { Command, Option } from 'commander';
 import { InputError } from '../errors.js';
 import { program as archProgram, takesImages, type Arch, type BackendChoice, type KernelInput } from '../api.js';
-import { renderSvg } from '../plot/chart.js';
 import type { AnalysisReport } from '../analysis/report.js';
 import { convDecayReport, decayReport, depthReport, localityReport, fluctuationsReport, infiniteReport, leadingReport, profileReport, reportJsonReplacer, spectrumReport } from '../analysis/report.js';
 import { FLUCTUATION_FAMILIES, widthFluctuations, type FluctuationFamilyName } from '../analysis/fluctuations.js';
@@ -109,6 +108,8 @@ function refuseConv(list: string[], analysis: string, why: string): void {
 
 /** Writes (or prints) a report. */
 export async function emit(report: AnalysisReport, o: CommonOptions, io: CliIO): Promise<void> {
+  // Loaded here, not at start-up: the plotting stack (vega) is a third of every CLI start.
+  const { renderSvg } = await import('../plot/chart.js');
   const svg = await renderSvg(report.figure);
   const json = JSON.stringify(
     { analysis: report.analysis, parameters: report.parameters, summary: report.summary, data: report.data },
