@@ -6,7 +6,7 @@ import type { Matrix2D } from '../matrix.js';
 import { checkRequest, MAX_RESULT_ELEMENTS, type GramRequest, type GramResult } from '../result.js';
 import { NTK, type KernelProgram } from '../program/program.js';
 import { PairBatch } from './batch.js';
-import { gapsFromDot, rowDots, unitRows } from './first-layer.js';
+import { gapsFromDot, rowDotsOf, unitRows } from './first-layer.js';
 import { expOf, newState, nngpOf, normalizers, runPair, scaledValue, type PairInit } from './interpreter.js';
 
 /** Rows per tile: the first layer's dot products of a tile, then its pairs' recursions. */
@@ -46,6 +46,7 @@ export function pairRows(p: KernelProgram, x1: Matrix2D, x2: Matrix2D | null, re
   const at = new Int32Array(BATCH);
   const gh = new Float64Array(2);
   const dots = new Float64Array(ROW_TILE * n2);
+  const rowDots = rowDotsOf(A, B);
 
   return {
     n1,
@@ -79,7 +80,7 @@ export function pairRows(p: KernelProgram, x1: Matrix2D, x2: Matrix2D | null, re
         const j0 = symmetric ? Math.max(c0, t0) : c0;
         if (j0 >= c1) continue;
         const w = c1 - j0;
-        rowDots(A, B, t0, t1, j0, c1, dots);
+        rowDots(t0, t1, j0, c1, dots);
         for (let i = t0; i < t1; i++) {
           for (let j = symmetric ? Math.max(i, c0) : c0; j < c1; j++) {
             const kxx = A.sq[i]!;
