@@ -10,7 +10,7 @@ import { InputError } from './errors.js';
 import { cpuExecutor } from './exec/cpu.js';
 import { threadedCpuExecutor } from './exec/cpu-threads.js';
 import { workerSpawner } from './exec/spawner.js';
-import { checkThreads, planThreads, type ThreadChoice } from './exec/threads.js';
+import { checkThreads, pairOps, planThreads, type ThreadChoice } from './exec/threads.js';
 import type { Backend, ExecOptions, Executor, SyncExecutor } from './exec/executor.js';
 import { checkInfiniteRequest, describeLimit, infiniteDepthLimit, limitCpuOnly, limitExecutor, type InfiniteDepthLimit } from './exec/limit.js';
 import { checkSpatialRequest, spatialCpuExecutor } from './exec/spatial.js';
@@ -233,7 +233,8 @@ async function executorFor(prep: Prepared, options: KernelOptions): Promise<{ ex
   const a = prep.a as Matrix2D;
   const b = prep.b as Matrix2D | null;
   const spawner = workerSpawner();
-  const choice = planThreads(p, options.threads, a.rows * (prep.req.diagonal ? 1 : (b ?? a).rows), prep.req.diagonal, spawner);
+  const pairs = b ? a.rows * b.rows : (a.rows * (a.rows + 1)) / 2;
+  const choice = planThreads(p, options.threads, pairOps(p, pairs, a.cols), prep.req.diagonal, spawner);
   const ex = choice.threads > 1 && spawner ? (threadedCpuExecutor(p, spawner, choice.threads) as Executor<unknown>) : prep.target.cpu();
   return { ex, threads: choice };
 }

@@ -124,7 +124,7 @@ describe('worker threads: labels, refusals, cancellation', () => {
     useNodeWorkers();
     const small = await kernel('arora2019:depth=2', X);
     expect(small.threads).toBe(1);
-    expect(small.threadsNote).toMatch(/too few/);
+    expect(small.threadsNote).toMatch(/too little work/);
     const diag = await kernel('arora2019:depth=2', X, null, { threads: 2, diagonal: true });
     expect(diag.threadsNote).toMatch(/diagonal/);
     // The convolutional engine is separate: one thread, said so.

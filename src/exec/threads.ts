@@ -9,8 +9,12 @@ import type { KernelProgram, Op } from '../program/program.js';
 import type { WorkerSpawner } from './pool.js';
 
 export const MAX_THREADS = 256;
-/** Results with fewer entries default to one thread: starting workers costs more than they save. */
-export const SMALL_RESULT = 2 ** 16;
+/**
+ * Below this much work (pair-ops: pairs × (ops per pair + d/16 for the first layer)) the default is
+ * one thread: a worker costs ~0.1–0.2 s to start (measured here), about what one thread does in
+ * 2^24 pair-ops.
+ */
+export const SMALL_WORK = 2 ** 24;
 
 export interface ThreadChoice {
   threads: number;
@@ -33,8 +37,14 @@ function ops(p: KernelProgram): Op[] {
   return all.concat(p.suffix);
 }
 
-/** The threads for an FC program's request of `entries` result entries (the diagonal stays on one thread). */
-export function planThreads(p: KernelProgram, requested: number | undefined, entries: number, diagonal: boolean, spawner: WorkerSpawner | null): ThreadChoice {
+/** Pair-ops of a request: what SMALL_WORK is compared with. */
+export function pairOps(p: KernelProgram, pairs: number, d: number): number {
+  const perPair = p.prefix.reduce((s, st) => s + (st.kind === 'ops' ? st.ops.length : st.count * st.body.length), 0) + (p.sweep ? p.sweep.count * p.sweep.body.length : 0) + p.suffix.length;
+  return pairs * (perPair + d / 16);
+}
+
+/** The threads for an FC program's request of `work` pair-ops (the diagonal stays on one thread). */
+export function planThreads(p: KernelProgram, requested: number | undefined, work: number, diagonal: boolean, spawner: WorkerSpawner | null): ThreadChoice {
   if (requested === 1) return { threads: 1 };
   if (diagonal) return { threads: 1, note: 'the diagonal (N pair runs) is computed on one thread' };
   if (!spawner) {
@@ -49,6 +59,6 @@ export function planThreads(p: KernelProgram, requested: number | undefined, ent
   if (requested !== undefined) return { threads: requested };
   const cores = spawner.cores();
   if (cores <= 1) return { threads: 1 };
-  if (entries < SMALL_RESULT) return { threads: 1, note: `${entries} entries are too few for worker threads to pay: computed on one thread (set threads to force them)` };
+  if (work < SMALL_WORK) return { threads: 1, note: 'too little work for worker threads to pay (they take ~0.1 s to start): computed on one thread (set threads to force them)' };
   return { threads: cores };
 }
