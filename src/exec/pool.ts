@@ -21,6 +21,8 @@ export interface WorkerSpawner {
   cores(): number;
   /** Why workers cannot start here after all (a permission, say), in words; null when they can. */
   unavailable?(): string | null;
+  /** Why workers are used only when asked for (`threads` set), in words; null when they are the default. */
+  notByDefault?(): string | null;
   spawn(onMessage: (message: unknown) => void, onError: (error: Error) => void): WorkerHandle;
 }
 

@@ -57,6 +57,8 @@ export function planThreads(p: KernelProgram, requested: number | undefined, wor
     return { threads: 1, note: `the activation "${custom.act.type}" was registered at run time, which worker threads do not see: computed on one thread` };
   }
   if (requested !== undefined) return { threads: requested };
+  const notByDefault = spawner.notByDefault?.() ?? null;
+  if (notByDefault) return { threads: 1, note: `${notByDefault}: computed on one thread` };
   const cores = spawner.cores();
   if (cores <= 1) return { threads: 1 };
   if (work < SMALL_WORK) return { threads: 1, note: 'too little work for worker threads to pay (they take ~0.1 s to start): computed on one thread (set threads to force them)' };

@@ -36,6 +36,14 @@ export function webWorkerSpawner(): WorkerSpawner | null {
   return {
     kind: 'Web Workers',
     cores: () => Math.max(1, Math.floor(Number(g.navigator?.hardwareConcurrency)) || 1),
+    notByDefault() {
+      // A worker loads this module's URL. That is webntk alone for the browser build (webntk.js) and
+      // for the unbundled modules; an application's bundler may instead have merged webntk into its
+      // own code, which would then run in every worker: only where the caller asks (threads set).
+      const path = url.split(/[?#]/)[0]!;
+      if (/\/webntk\.js$|\/exec\/web-workers\.[jt]s$/.test(path)) return null;
+      return `webntk runs from ${path}, a bundle it may share with other code that a worker would also run, so Web Workers are used only when threads is set`;
+    },
     unavailable() {
       // Deno loads a worker's module from the file system only with read access to it.
       const query = g.Deno?.permissions?.querySync;
