@@ -15,7 +15,7 @@ import type { KernelProgram } from '../program/program.js';
 import { checkRequest, transposeBlock, type GramBlock, type GramRequest, type GramResult } from '../result.js';
 import { CPU_BLOCK_ROWS, programDepths } from './blocks.js';
 import { cpuExecutor } from './cpu.js';
-import type { CpuWorkerInit } from './cpu-worker.js';
+import { localCpuWorker, type CpuWorkerInit } from './cpu-worker.js';
 import { throwIfAborted, type ExecOptions, type Executor } from './executor.js';
 import { WorkerPool, type WorkerSpawner } from './pool.js';
 import { InputError } from '../errors.js';
@@ -66,7 +66,7 @@ export function threadedCpuExecutor(p: KernelProgram, spawner: WorkerSpawner, th
   const single = cpuExecutor(p);
   const poolFor = (x1: Matrix2D, x2: Matrix2D | null, req: GramRequest, signal: AbortSignal | undefined) => {
     const init: CpuWorkerInit = { kind: 'init', program: p, x1, x2, req };
-    const pool = new WorkerPool(spawner, threads, init);
+    const pool = spawner.callerComputes ? new WorkerPool(spawner, threads - 1, init, localCpuWorker) : new WorkerPool(spawner, threads, init);
     const abort = () => pool.close(abortReason(signal!));
     signal?.addEventListener('abort', abort, { once: true });
     return {

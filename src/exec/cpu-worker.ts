@@ -9,6 +9,7 @@ import { pairRows, type PairRows } from '../cpu/gram.js';
 import type { Matrix2D } from '../matrix.js';
 import type { KernelProgram } from '../program/program.js';
 import type { GramRequest } from '../result.js';
+import type { WorkerHandle } from './pool.js';
 
 export interface CpuWorkerInit {
   kind: 'init';
@@ -58,4 +59,32 @@ export function serveCpuWorker(port: WorkerPort): void {
       port.post({ kind: 'error', id: m.id, name: err?.name ?? 'Error', message: err?.message ?? String(e) });
     }
   });
+}
+
+/**
+ * A worker on the calling thread: the same messages, each handled in its own macrotask (a stripe
+ * at a time, so replies and cancellation get through between stripes). Terminating it drops what
+ * has not started.
+ */
+export function localCpuWorker(onMessage: (message: unknown) => void): WorkerHandle {
+  let handler: ((message: unknown) => void) | null = null;
+  let alive = true;
+  serveCpuWorker({
+    post: (m) => {
+      if (alive) onMessage(m);
+    },
+    onMessage: (h) => {
+      handler = h;
+    },
+  });
+  return {
+    post: (m) => {
+      setTimeout(() => {
+        if (alive) handler!(m);
+      }, 0);
+    },
+    terminate: () => {
+      alive = false;
+    },
+  };
 }

@@ -23,6 +23,11 @@ export interface WorkerSpawner {
   unavailable?(): string | null;
   /** Why workers are used only when asked for (`threads` set), in words; null when they are the default. */
   notByDefault?(): string | null;
+  /**
+   * Whether the calling thread computes too (threads = this one + threads − 1 workers): in Node, where
+   * it is otherwise idle and saves a worker's start; not in a page, whose main thread must stay free.
+   */
+  readonly callerComputes?: boolean;
   spawn(onMessage: (message: unknown) => void, onError: (error: Error) => void): WorkerHandle;
 }
 
@@ -36,25 +41,45 @@ interface Pending {
   reject: (error: Error) => void;
 }
 
+/** Tasks queued at a spawned worker: the next one is there when it finishes one (no round trip idle). */
+const WORKER_DEPTH = 2;
+
 export class WorkerPool {
   private readonly workers: WorkerHandle[] = [];
-  private readonly idle: WorkerHandle[] = [];
+  /** One entry per free task slot of a worker. */
+  private readonly free: WorkerHandle[] = [];
   private readonly queue: Pending[] = [];
-  private readonly running = new Map<WorkerHandle, Pending>();
+  /** Each worker's tasks, in the order it answers them. */
+  private readonly running = new Map<WorkerHandle, Pending[]>();
   private nextId = 0;
   private failure: Error | null = null;
 
-  constructor(spawner: WorkerSpawner, size: number, init: unknown) {
+  /**
+   * `size` workers from the spawner, plus `local` (a worker on this thread, which answers the same
+   * messages) when given; every one first gets `init`.
+   */
+  constructor(spawner: WorkerSpawner, size: number, init: unknown, local?: (onMessage: (message: unknown) => void) => WorkerHandle) {
+    const add = (handle: WorkerHandle) => {
+      this.workers.push(handle);
+      this.running.set(handle, []);
+      // Structured clone: each worker gets its own copy of the inputs.
+      handle.post(init);
+    };
+    if (local) {
+      const handle: WorkerHandle = local((m) => this.onReply(handle, m as Reply));
+      add(handle);
+      this.free.push(handle); // one slot: this thread takes a task when it has finished the last
+    }
+    const spawned: WorkerHandle[] = [];
     for (let w = 0; w < size; w++) {
       const handle: WorkerHandle = spawner.spawn(
         (m) => this.onReply(handle, m as Reply),
         (e) => this.fail(new Error(`a ${spawner.kind} worker failed: ${e.message}`)),
       );
-      this.workers.push(handle);
-      // Structured clone: each worker gets its own copy of the inputs.
-      handle.post(init);
-      this.idle.push(handle);
+      add(handle);
+      spawned.push(handle);
     }
+    for (let k = 0; k < WORKER_DEPTH; k++) this.free.push(...spawned);
   }
 
   /** Runs a task on the next free worker (`message` gets an `id`); resolves with the reply. */
@@ -71,26 +96,28 @@ export class WorkerPool {
     if (!this.failure) this.failure = reason;
     for (const w of this.workers) w.terminate();
     this.workers.length = 0;
-    this.idle.length = 0;
-    for (const p of [...this.running.values(), ...this.queue]) p.reject(this.failure);
+    this.free.length = 0;
+    const pending = [...[...this.running.values()].flat(), ...this.queue];
     this.running.clear();
     this.queue.length = 0;
+    for (const p of pending) p.reject(this.failure);
   }
 
   private dispatch(): void {
-    while (this.idle.length > 0 && this.queue.length > 0) {
-      const w = this.idle.shift()!;
+    while (this.free.length > 0 && this.queue.length > 0) {
+      const w = this.free.shift()!;
       const p = this.queue.shift()!;
-      this.running.set(w, p);
+      this.running.get(w)!.push(p);
       w.post({ ...p.message, kind: 'task', id: p.id });
     }
   }
 
   private onReply(w: WorkerHandle, reply: Reply): void {
-    const p = this.running.get(w);
+    const tasks = this.running.get(w);
+    const p = tasks?.[0];
     if (!p || reply.id !== p.id) return; // a late reply after close()
-    this.running.delete(w);
-    this.idle.push(w);
+    tasks.shift();
+    this.free.push(w);
     if (reply.kind === 'error') {
       // An InputError in a worker (an overflow, say) is the caller's error, as on one thread.
       this.fail(reply.name === 'InputError' ? new InputError(reply.message) : new Error(`${reply.name}: ${reply.message}`));

@@ -18,6 +18,7 @@ export function nodeWorkerSpawner(): WorkerSpawner {
   return {
     kind: 'worker_threads',
     cores: () => availableParallelism(),
+    callerComputes: true,
     spawn(onMessage, onError) {
       const w = fromSource ? new Worker(SOURCE_TRAMPOLINE, { eval: true }) : new Worker(ENTRY);
       let terminated = false;
