@@ -8,6 +8,9 @@
  */
 import { InputError } from './errors.js';
 import { cpuExecutor } from './exec/cpu.js';
+import { threadedCpuExecutor } from './exec/cpu-threads.js';
+import { workerSpawner } from './exec/spawner.js';
+import { checkThreads, pairOps, planThreads, type ThreadChoice } from './exec/threads.js';
 import type { Backend, ExecOptions, Executor, SyncExecutor } from './exec/executor.js';
 import { checkInfiniteRequest, describeLimit, infiniteDepthLimit, limitCpuOnly, limitExecutor, type InfiniteDepthLimit } from './exec/limit.js';
 import { checkSpatialRequest, spatialCpuExecutor } from './exec/spatial.js';
@@ -17,6 +20,7 @@ import { getGpu, type AdapterSummary, type GpuContext } from './gpu/device.js';
 import { isImagesInput, toImages, type ImageLayout, type Images, type ImagesInput } from './images.js';
 import { toMatrix, type Matrix2D, type MatrixInput } from './matrix.js';
 import { compile } from './program/compile.js';
+import type { KernelProgram } from './program/program.js';
 import { compileSpatial } from './program/spatial.js';
 import { checkRequest, kernelKinds, type GramBlock, type GramRequest, type GramResult, type KernelKind } from './result.js';
 import { parseInfiniteDepthRef, parsePresetRef } from './spec/presets.js';
@@ -69,6 +73,10 @@ export type KernelResult = GramResult & {
   adapter?: string;
   /** What was computed, in words: the preset reference or the spec's name; for a limit, its reference and how it is computed. */
   computed: string;
+  /** CPU results: the worker threads that computed it (1: this thread only). */
+  threads?: number;
+  /** CPU results: why fewer threads than asked for (or than the cores), in words. */
+  threadsNote?: string;
 } & ({ spec: ResolvedSpec; limit?: undefined } | { spec?: undefined; limit: InfiniteDepthLimit });
 
 /** Resolves an arch (preset reference or spec) to a complete, validated spec. */
@@ -108,6 +116,8 @@ interface Target<X> {
   check(x1: X, x2: X | null, req: GramRequest): void;
   cpu(): SyncExecutor<X>;
   webgpu(ctx: GpuContext): Executor<X>;
+  /** The compiled FC program, which the CPU backend can run on worker threads; absent otherwise. */
+  program?: KernelProgram;
 }
 
 /** A matrix for a fully connected target; images are refused with what to do instead. */
@@ -164,6 +174,7 @@ function targetOf(arch: Arch, options: KernelOptions): Target<unknown> {
     check: checkRequest,
     cpu: () => cpuExecutor(p),
     webgpu: (ctx) => webgpuExecutor(ctx, p),
+    program: p,
   };
   return t;
 }
@@ -183,6 +194,7 @@ function prepare(arch: Arch, x1: KernelInput, x2: KernelInput | null | undefined
   if (options.depths !== undefined && options.depths !== 'all' && options.depths !== 'last') {
     throw new InputError(`depths must be "all" or "last", got ${JSON.stringify(options.depths)}`);
   }
+  checkThreads(options.threads);
   const target = targetOf(arch, options);
   const a = target.input(x1, 'x1');
   const b = x2 == null ? null : target.input(x2, 'x2');
@@ -209,15 +221,40 @@ export function checkKernel(arch: Arch, x1: KernelInput, x2?: KernelInput | null
   prepare(arch, x1, x2, options);
 }
 
-/** The executor for a prepared call: WebGPU when the backend choice resolves to a device, else the CPU. */
-async function executorFor(prep: Prepared, choice: BackendChoice | undefined): Promise<Executor<unknown>> {
-  const ctx = await resolveBackend(prep.target.cpuOnly ? 'cpu' : (choice ?? 'cpu'));
-  return ctx ? prep.target.webgpu(ctx) : prep.target.cpu();
+/** The executor for a prepared call (WebGPU when the backend choice resolves to a device, else the CPU) and, on the CPU, its threads. */
+async function executorFor(prep: Prepared, options: KernelOptions): Promise<{ ex: Executor<unknown>; threads: ThreadChoice | null }> {
+  const ctx = await resolveBackend(prep.target.cpuOnly ? 'cpu' : (options.backend ?? 'cpu'));
+  if (ctx) return { ex: prep.target.webgpu(ctx), threads: null };
+  const p = prep.target.program;
+  if (!p) {
+    const note = options.threads === 1 ? undefined : 'worker threads apply to fully connected specs: computed on one thread';
+    return { ex: prep.target.cpu(), threads: { threads: 1, ...(note ? { note } : {}) } };
+  }
+  const a = prep.a as Matrix2D;
+  const b = prep.b as Matrix2D | null;
+  const spawner = workerSpawner();
+  const pairs = b ? a.rows * b.rows : (a.rows * (a.rows + 1)) / 2;
+  const choice = planThreads(p, options.threads, pairOps(p, pairs, a.cols), prep.req.diagonal, spawner);
+  const ex = choice.threads > 1 && spawner ? (threadedCpuExecutor(p, spawner, choice.threads) as Executor<unknown>) : prep.target.cpu();
+  return { ex, threads: choice };
+}
+
+/** What a result or block says about its threads (CPU only). */
+function threadLabel(threads: ThreadChoice | null): Pick<KernelResult, 'threads' | 'threadsNote'> {
+  if (!threads) return {};
+  return { threads: threads.threads, ...(threads.note ? { threadsNote: threads.note } : {}) };
 }
 
 /** The one place a result is labelled. */
-function labelled(prep: Prepared, ex: Executor<unknown>, r: GramResult): KernelResult {
-  return { ...r, backend: ex.backend, ...(ex.adapter !== undefined ? { adapter: ex.adapter } : {}), computed: prep.target.computed, ...prep.target.label };
+function labelled(prep: Prepared, ex: Executor<unknown>, r: GramResult, threads: ThreadChoice | null): KernelResult {
+  return {
+    ...r,
+    backend: ex.backend,
+    ...(ex.adapter !== undefined ? { adapter: ex.adapter } : {}),
+    computed: prep.target.computed,
+    ...threadLabel(threads),
+    ...prep.target.label,
+  };
 }
 
 /** Synchronous float64 CPU computation (the reference). */
@@ -225,9 +262,12 @@ export function kernelCpu(arch: Arch, x1: KernelInput, x2?: KernelInput | null, 
   if (options.backend !== undefined && options.backend !== 'cpu') {
     throw new InputError(`kernelCpu computes on the CPU; use kernel() for backend "${String(options.backend)}"`);
   }
+  if (options.threads !== undefined && options.threads !== 1) {
+    throw new InputError(`kernelCpu is synchronous and runs on one thread (threads: ${String(options.threads)}); use kernel() for worker threads`);
+  }
   const prep = prepare(arch, x1, x2, options);
   const ex = prep.target.cpu();
-  return labelled(prep, ex, ex.gram(prep.a, prep.b, prep.req, options));
+  return labelled(prep, ex, ex.gram(prep.a, prep.b, prep.req, options), { threads: 1 });
 }
 
 /** The WebGPU context a backend choice resolves to (null: the CPU). "webgpu" without an adapter is an error. */
@@ -251,8 +291,8 @@ export async function kernel(
   options: KernelOptions = {},
 ): Promise<KernelResult> {
   const prep = prepare(arch, x1, x2, options);
-  const ex = await executorFor(prep, options.backend);
-  return labelled(prep, ex, await ex.gram(prep.a, prep.b, prep.req, options));
+  const { ex, threads } = await executorFor(prep, options);
+  return labelled(prep, ex, await ex.gram(prep.a, prep.b, prep.req, options), threads);
 }
 
 /**
@@ -264,10 +304,11 @@ export async function* kernelBlocks(
   x1: KernelInput,
   x2?: KernelInput | null,
   options: KernelOptions = {},
-): AsyncGenerator<GramBlock & { backend: Backend }> {
+): AsyncGenerator<GramBlock & { backend: Backend } & Pick<KernelResult, 'threads' | 'threadsNote'>> {
   const prep = prepare(arch, x1, x2, options);
-  const ex = await executorFor(prep, options.backend);
-  for await (const b of ex.blocks(prep.a, prep.b, prep.req, options)) yield { ...b, backend: ex.backend };
+  const { ex, threads } = await executorFor(prep, options);
+  const label = threadLabel(threads);
+  for await (const b of ex.blocks(prep.a, prep.b, prep.req, options)) yield { ...b, backend: ex.backend, ...label };
 }
 
 export type { AdapterSummary, GramBlock };

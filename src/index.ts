@@ -5,6 +5,10 @@
 export { kernel, kernelBlocks, kernelCpu, program, resolveBackend, toSpec } from './api.js';
 export type { AdapterSummary, Arch, Backend, BackendChoice, KernelInput, KernelOptions, KernelResult, ProgramInfo } from './api.js';
 export { describeAdapter, getGpu, releaseGpu, setGpuProvider } from './gpu/device.js';
+export { setWorkerSpawner } from './exec/spawner.js';
+export type { WorkerHandle, WorkerSpawner } from './exec/pool.js';
+export { serveCpuWorker } from './exec/cpu-worker.js';
+export type { WorkerPort } from './exec/cpu-worker.js';
 export type { GpuContext, GpuProvider } from './gpu/device.js';
 export { benchArch, benchGram, benchGrams, benchInputs, parseBenchCase, BENCH_WARMUP_ROWS } from './bench.js';
 export type { BenchCase, BenchRow, BenchRuntimeResult } from './bench.js';

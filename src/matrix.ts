@@ -80,6 +80,12 @@ function fromFlat(values: ArrayLike<number>, shape: readonly number[], name: str
     throw new InputError(`${name}: ${values.length} values do not fill shape [${rows}, ${cols}]`);
   }
   const data = allocate(rows, cols, name);
+  if (values instanceof Float64Array) {
+    // The common case (a float64 .npy): one pass for finiteness, then a copy.
+    for (let k = 0; k < values.length; k++) if (!Number.isFinite(values[k])) checkEntry(values[k], name, Math.floor(k / cols), k % cols);
+    data.set(values);
+    return { data, rows, cols };
+  }
   for (let i = 0; i < rows; i++) {
     for (let j = 0; j < cols; j++) data[i * cols + j] = checkEntry(values[i * cols + j], name, i, j);
   }

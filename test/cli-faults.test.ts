@@ -163,7 +163,8 @@ describe('signals: "interrupted", exit 128 + n, no temporary file, no output', (
     const y = join(dir, 'y.npy');
     writeFileSync(y, encodeNpy(Array.from({ length: 500 }, (_, i) => i % 3), [500], 'float64'));
     const cases: [string, string[]][] = [
-      ['predict', ['predict', '--arch', 'arora2019:depth=100', '--train', train, '--targets', y, '--test', test, '--kernel', 'ntk', '--out', 'OUT/P.npy']],
+      // Depth 1000: long enough (~5 s of CPU) to be interrupted after 1.5 s now that the CPU backend is faster.
+      ['predict', ['predict', '--arch', 'arora2019:depth=1000', '--train', train, '--targets', y, '--test', test, '--kernel', 'ntk', '--out', 'OUT/P.npy']],
       ['analyze', ['analyze', 'spectrum', '--arch', 'arora2019:depth=256', '--random', '400,10', '--out', 'OUT/spec']],
       ['select', ['select', '--arch', 'arora2019:depth=60', '--train', train, '--targets', y, '--kernel', 'nngp,ntk', '--depths', 'all', '--ridge', '1e-4,1e-2', '--folds', '3', '--out', 'OUT/report.json']],
     ];

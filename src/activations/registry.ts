@@ -67,6 +67,11 @@ export function registerActivation<A extends { type: string }>(entry: Activation
   add(entry as unknown as ActivationEntry);
 }
 
+/** Whether an activation type is built in (a worker thread knows it without a registration). */
+export function isBuiltinActivation(type: string): boolean {
+  return BUILTIN.some((e) => e.type === type);
+}
+
 export function isActivation(layer: { type: string }): layer is Activation {
   return entries.has(layer.type);
 }

@@ -36,6 +36,12 @@ export interface ExecOptions {
    * before asking for the next. Honoured by the WebGPU FC path; others may ignore it.
    */
   reuseBlocks?: boolean;
+  /**
+   * CPU backend, async calls (kernel, kernelBlocks): worker threads for a fully connected spec
+   * (default: the logical cores, one for small inputs; 1: none). Results are identical to the last
+   * bit whatever the count. kernelCpu is synchronous and takes 1 only.
+   */
+  threads?: number;
 }
 
 export interface Executor<X = Matrix2D> {

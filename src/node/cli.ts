@@ -87,6 +87,7 @@ that would not fit or would overwrite an input), 3 GPU failure (no adapter for i
         .default('cpu'),
     )
     .option('--diagonal', 'only K(x, x) for the rows of x1 (shape [n1])')
+    .option('--threads <n>', 'worker threads of the cpu backend for a fully connected spec (default: the logical cores, one for small inputs; 1: none); results are identical whatever the count')
     .addOption(layoutOption())
     .addOption(
       new Option('--depths <which>', 'last: the full network; all: every depth of the sweep stacked, shape [T, n1, n2]; or a list of depths of the sweep (1,5,10..20), shape [len, n1, n2]').default('last'),

@@ -18,6 +18,8 @@ import { interruptionPoint } from './signals.js';
 import { NpyBlockWriter } from './npy-writer.js';
 import { useNodeWebGPU } from './webgpu.js';
 import { addPhase, since, type PhaseTimes } from '../phases.js';
+import { useNodeWorkers } from './workers.js';
+import { MAX_THREADS } from '../exec/threads.js';
 import type { CliIO } from './cli-io.js';
 
 /** Upper bound on the bytes of one value in CSV output (17 significant digits, sign, exponent, separator). */
@@ -47,6 +49,16 @@ export interface GramOptions {
   json?: boolean;
   /** Time the phases (ExecOptions.phases, plus the CLI's own: process start, device, write). */
   profile?: boolean;
+  /** Worker threads of the CPU backend, as typed (default: the API's). */
+  threads?: string;
+}
+
+/** `--threads N`: a whole number from 1 to MAX_THREADS. */
+export function parseThreads(v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const n = /^\s*\d+\s*$/.test(v) ? Number(v) : NaN;
+  if (!Number.isInteger(n) || n < 1 || n > MAX_THREADS) throw new InputError(`--threads must be a whole number from 1 to ${MAX_THREADS} (1: no worker threads), got "${v}"`);
+  return n;
 }
 
 /** `--get nngp`, `ntk`, or both as `nngp,ntk`. */
@@ -74,6 +86,7 @@ export async function runGram(opts: GramOptions, io: CliIO, terminal: boolean): 
   const phases: PhaseTimes | undefined = opts.profile ? { processStart: t0 / 1000 } : undefined;
   // Everything that can be wrong with the request is checked before any computation.
   const kinds = parseKinds(opts.get);
+  const threads = parseThreads(opts.threads);
   const paths = outputPaths(opts.out, kinds);
   for (const p of paths) checkOutputPath(p);
   const formats = paths.map((p) => {
@@ -130,6 +143,7 @@ export async function runGram(opts: GramOptions, io: CliIO, terminal: boolean): 
     if (phases) await getGpu();
     addPhase(phases, 'device', since(td));
   }
+  useNodeWorkers();
 
   // .npy outputs stream block by block; CSV (small by the check above) is assembled in memory.
   const writers = formats.map((f, k) => (f === 'npy' ? new NpyBlockWriter(paths[k]!, shape, opts.dtype, opts.diagonal ?? false) : null));
@@ -147,6 +161,7 @@ export async function runGram(opts: GramOptions, io: CliIO, terminal: boolean): 
         )
       : null;
   let backend = 'cpu';
+  let threadInfo: { threads?: number; threadsNote?: string } = {};
   try {
     let started = false;
     // kernel: the time spent waiting for blocks (every executor phase above is inside it).
@@ -157,6 +172,7 @@ export async function runGram(opts: GramOptions, io: CliIO, terminal: boolean): 
       diagonal: opts.diagonal ?? false,
       depths: stacked ? 'all' : 'last',
       ...(phases ? { phases } : {}),
+      ...(threads !== undefined ? { threads } : {}),
       onProgress: ({ blocksDone, blocks }) => {
         if (!bar) return;
         if (!started) {
@@ -169,6 +185,7 @@ export async function runGram(opts: GramOptions, io: CliIO, terminal: boolean): 
       backend = block.backend;
       const tw = performance.now();
       addPhase(phases, 'kernel', (tw - tk) / 1000);
+      threadInfo = { threads: block.threads, threadsNote: block.threadsNote };
       kinds.forEach((kind, k) => {
         const all = block[kind]!;
         // A depth list: the chosen planes of the block's sweep, in order.
@@ -211,6 +228,7 @@ export async function runGram(opts: GramOptions, io: CliIO, terminal: boolean): 
         spec: name,
         backend,
         adapter,
+        ...(backend === 'cpu' ? { threads: threadInfo.threads ?? 1, ...(threadInfo.threadsNote ? { threadsNote: threadInfo.threadsNote } : {}) } : {}),
         seconds,
         ...(phases ? { phases: { ...phases, total: performance.now() / 1000 } } : {}),
       }) + '\n',
@@ -221,7 +239,8 @@ export async function runGram(opts: GramOptions, io: CliIO, terminal: boolean): 
     io.err(`phases: ${list.join(', ')}\n`);
   }
   if (!opts.json && !opts.quiet) {
-    const where = backend === 'webgpu' ? `webgpu on ${adapter}` : 'cpu float64';
+    const t = threadInfo.threads ?? 1;
+    const where = backend === 'webgpu' ? `webgpu on ${adapter}` : `cpu float64${t > 1 ? ` on ${t} threads` : ''}`;
     for (const [k, kind] of kinds.entries()) {
       const type = formats[k] === 'csv' ? 'csv' : opts.dtype;
       io.err(`wrote ${paths[k]}: ${kind} [${shape.join(', ')}] ${type} (${name ?? 'custom spec'}, ${where}, ${seconds.toFixed(2)} s)\n`);

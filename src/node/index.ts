@@ -7,3 +7,4 @@ export type { ArrayInput, NestedNumbers, TypedNumbers } from '../io/ndarray.js';
 export type { CsvDelimiter, DelimitedMatrix } from '../io/csv.js';
 export type { NdArray, NpyArray, NpyByteOrder, NpyDtypeName, NpyWriteDtype } from '../io/npy.js';
 export { releaseNodeWebGPU, useNodeWebGPU } from './webgpu.js';
+export { nodeWorkerSpawner, useNodeWorkers } from './workers.js';

@@ -123,6 +123,8 @@ export interface RunOptions {
    * `{ VK_ICD_FILENAMES: '/usr/lib/chromium/vk_swiftshader_icd.json' }`).
    */
   denoEnv?: Record<string, string>;
+  /** Deno only: extra flags before the module (e.g. a permission: `--allow-read=<dir>`). */
+  denoArgs?: string[];
 }
 
 const DEFAULT_TIMEOUT_MS = 60_000;
@@ -202,6 +204,7 @@ export async function runInDeno(bundlePath: string, options: RunOptions = {}): P
     '--no-remote',
     '--no-npm',
     '--cached-only',
+    ...(options.denoArgs ?? []),
     wrapper,
   ];
   const env: NodeJS.ProcessEnv = {
