@@ -11,7 +11,7 @@ import type { ActivationEntry, ActOut } from '../activations/entry.js';
 import { relu } from '../activations/relu.js';
 import { InputError } from '../errors.js';
 import { ANTI, BANK_SIZE, GAP, KXX, KZZ, NTK, type Coef, type KernelProgram, type Op } from '../program/program.js';
-import { ldexp } from './interpreter.js';
+import { ldexp, mixStrided } from './interpreter.js';
 
 /** Applies one op to pairs [0, n) of a batch state with capacity `cap`. */
 type BatchStep = (s: Float64Array, cap: number, n: number, iter: number) => void;
@@ -45,33 +45,6 @@ function materialiseQ(s: Float64Array, cap: number, q: number, ex: number, what:
     }
   }
   s[ex * cap + q] = 0;
-}
-
-/** As interpreter.ts mixInto, for pair q (bank offsets in registers). */
-function mixQ(s: Float64Array, cap: number, q: number, to: number, o1: number, cs: number, o2: number, cb: number): void {
-  const P1 = cs * s[(o1 + KXX) * cap + q]!;
-  const Q1 = cs * s[(o1 + KZZ) * cap + q]!;
-  const P2 = cb * s[(o2 + KXX) * cap + q]!;
-  const Q2 = cb * s[(o2 + KZZ) * cap + q]!;
-  const A = P1 + P2;
-  const B = Q1 + Q2;
-  const s1 = Math.sqrt(P1) * Math.sqrt(Q1);
-  const s2 = Math.sqrt(P2) * Math.sqrt(Q2);
-  const R = Math.sqrt(A) * Math.sqrt(B);
-  let g = 1;
-  let h = 1;
-  if (R > 0) {
-    const l = Math.sqrt(P1) * Math.sqrt(Q2) - Math.sqrt(P2) * Math.sqrt(Q1);
-    const lag = (l * l) / (R + s1 + s2);
-    g = (lag + s1 * s[(o1 + GAP) * cap + q]! + s2 * s[(o2 + GAP) * cap + q]!) / R;
-    h = (lag + s1 * s[(o1 + ANTI) * cap + q]! + s2 * s[(o2 + ANTI) * cap + q]!) / R;
-  }
-  const t = cs * s[(o1 + NTK) * cap + q]! + cb * s[(o2 + NTK) * cap + q]!;
-  s[(to + KXX) * cap + q] = A;
-  s[(to + KZZ) * cap + q] = B;
-  s[(to + GAP) * cap + q] = g;
-  s[(to + ANTI) * cap + q] = h;
-  s[(to + NTK) * cap + q] = t;
 }
 
 /**
@@ -118,7 +91,7 @@ function affineStep(w: number, b: number, trainable: boolean, ex: number): Batch
     const an = ANTI * cap;
     const nt = NTK * cap;
     for (let q = 0; q < n; q++) {
-      if (b !== 0) materialiseQ(s, cap, q, ex, 'a bias');
+      materialiseQ(s, cap, q, ex, 'a bias');
       const P = w * s[kx + q]!;
       const Q = w * s[kz + q]!;
       const A = P + b;
@@ -235,7 +208,7 @@ function stepOf(op: Op, ex: number): BatchStep {
       const { skip, branch } = op;
       return (s, cap, n) => {
         for (let q = 0; q < n; q++) {
-          mixQ(s, cap, q, 0, o, skip, 0, branch);
+          mixStrided(s, cap, q, 0, o, skip, 0, branch);
           renormQ(s, cap, q, ex);
         }
       };
@@ -243,7 +216,7 @@ function stepOf(op: Op, ex: number): BatchStep {
     case 'accumulate': {
       const o = op.bank * BANK_SIZE;
       return (s, cap, n) => {
-        for (let q = 0; q < n; q++) mixQ(s, cap, q, o, o, 1, 0, 1);
+        for (let q = 0; q < n; q++) mixStrided(s, cap, q, o, o, 1, 0, 1);
       };
     }
     case 'load': {

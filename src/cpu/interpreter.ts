@@ -27,10 +27,19 @@ function coef(c: Coef, iter: number): number {
  * since R² − (s1 + s2)² is that square (the Lagrange identity).
  */
 function mixInto(s: Float64Array, to: number, o1: number, cs: number, o2: number, cb: number): void {
-  const P1 = cs * s[o1 + KXX]!;
-  const Q1 = cs * s[o1 + KZZ]!;
-  const P2 = cb * s[o2 + KXX]!;
-  const Q2 = cb * s[o2 + KZZ]!;
+  mixStrided(s, 1, 0, to, o1, cs, o2, cb);
+}
+
+/**
+ * mixInto on a state laid out with `stride` entries between registers, for the pair at `q` (the
+ * batched engine, cpu/batch.ts, keeps registers × pairs; this file, one pair with stride 1).
+ */
+export function mixStrided(s: Float64Array, stride: number, q: number, to: number, o1: number, cs: number, o2: number, cb: number): void {
+  const at = (o: number, r: number) => (o + r) * stride + q;
+  const P1 = cs * s[at(o1, KXX)]!;
+  const Q1 = cs * s[at(o1, KZZ)]!;
+  const P2 = cb * s[at(o2, KXX)]!;
+  const Q2 = cb * s[at(o2, KZZ)]!;
   const A = P1 + P2;
   const B = Q1 + Q2;
   const s1 = Math.sqrt(P1) * Math.sqrt(Q1);
@@ -41,15 +50,15 @@ function mixInto(s: Float64Array, to: number, o1: number, cs: number, o2: number
   if (R > 0) {
     const l = Math.sqrt(P1) * Math.sqrt(Q2) - Math.sqrt(P2) * Math.sqrt(Q1);
     const lag = (l * l) / (R + s1 + s2);
-    g = (lag + s1 * s[o1 + GAP]! + s2 * s[o2 + GAP]!) / R;
-    h = (lag + s1 * s[o1 + ANTI]! + s2 * s[o2 + ANTI]!) / R;
+    g = (lag + s1 * s[at(o1, GAP)]! + s2 * s[at(o2, GAP)]!) / R;
+    h = (lag + s1 * s[at(o1, ANTI)]! + s2 * s[at(o2, ANTI)]!) / R;
   }
-  const t = cs * s[o1 + NTK]! + cb * s[o2 + NTK]!;
-  s[to + KXX] = A;
-  s[to + KZZ] = B;
-  s[to + GAP] = g;
-  s[to + ANTI] = h;
-  s[to + NTK] = t;
+  const t = cs * s[at(o1, NTK)]! + cb * s[at(o2, NTK)]!;
+  s[at(to, KXX)] = A;
+  s[at(to, KZZ)] = B;
+  s[at(to, GAP)] = g;
+  s[at(to, ANTI)] = h;
+  s[at(to, NTK)] = t;
 }
 
 /** The exponent slot: the last entry of the state. */
