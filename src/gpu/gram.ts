@@ -226,14 +226,15 @@ async function prepare(ctx: GpuContext, p: KernelProgram, x1: Matrix2D, x2: Matr
   t0 = performance.now();
   const before = pipelineStats(device).compiled;
   await checkUserWgsl(device, activationChecks(p));
-  const [gramPipe, recPipe] = await Promise.all([
+  const pipes = await Promise.all([
     compiled(device, firstLayerShader(ctx), `${LABEL}: first layer`),
     compiled(device, shader.code, `${LABEL}: recursion`),
   ]);
+  const [gramPipe, recPipe] = pipes;
   addPhase(opt.phases, 'compile', since(t0));
   const fresh = pipelineStats(device).compiled - before;
   addPhase(opt.phases, 'pipelinesCompiled', fresh);
-  addPhase(opt.phases, 'pipelinesCached', 2 - fresh);
+  addPhase(opt.phases, 'pipelinesCached', pipes.length - fresh);
   const { blockRows, itersPerChunk } = plan;
   const res = new Resources(device);
   const U = GPUBufferUsage;
