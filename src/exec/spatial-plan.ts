@@ -108,10 +108,15 @@ export function recordPlan(p: SpatialProgram, dims: readonly number[], allDepths
         case 'conv': {
           const q = axes(o.filter, D);
           const s = axes(o.stride, D);
-          for (let a = 0; a < 2; a++) {
-            if (o.padding === 'circular' && zeroSlabs && cur.dims[a]! % s[a]! !== 0) {
-              throw new InputError(`a gap readout on WebGPU needs a circular conv's stride to divide the size (stride ${s[a]} on ${cur.dims[a]} pixels): use backend "cpu"`);
-            }
+          // Masked slabs hold the pairs (i, i + δ) with no wrap-around: a circular conv reads pairs
+          // (wrap(i + a), wrap(i + δ + a)) whose offset is δ ± n when one side wraps, another slab.
+          if (o.padding === 'circular' && zeroSlabs) {
+            const bad = [0, 1].find((a) => cur.dims[a]! % s[a]! !== 0);
+            throw new InputError(
+              bad !== undefined
+                ? `a gap readout on WebGPU needs a circular conv's stride to divide the size (stride ${s[bad]} on ${cur.dims[bad]} pixels): use backend "cpu"`
+                : 'a gap readout on WebGPU cannot combine a circular conv with a zero-padded conv whose stride does not divide its input size: use backend "cpu"',
+            );
           }
           const out = { diag: k, dims: [Math.ceil(cur.dims[0] / s[0]), Math.ceil(cur.dims[1] / s[1])] as [number, number], M: [cur.M[0] / s[0], cur.M[1] / s[1]] as [number, number] };
           const w = o.weightVar / (q[0] * q[1]);
