@@ -14,7 +14,7 @@ import { checkThreads, pairOps, planThreads, type ThreadChoice } from './exec/th
 import type { Backend, ExecOptions, Executor, SyncExecutor } from './exec/executor.js';
 import { checkInfiniteRequest, describeLimit, infiniteDepthLimit, limitCpuOnly, limitExecutor, type InfiniteDepthLimit } from './exec/limit.js';
 import { checkSpatialRequest, spatialCpuExecutor } from './exec/spatial.js';
-import { spatialGpuRefusal, spatialWebgpuExecutor } from './exec/spatial-webgpu.js';
+import { spatialGpuRefusal, spatialGpuShapeRefusal, spatialWebgpuExecutor } from './exec/spatial-webgpu.js';
 import { webgpuExecutor } from './exec/webgpu.js';
 import { getGpu, type AdapterSummary, type GpuContext } from './gpu/device.js';
 import { isImagesInput, toImages, type ImageLayout, type Images, type ImagesInput } from './images.js';
@@ -110,8 +110,8 @@ export function program(arch: Arch): ProgramInfo {
 interface Target<X> {
   label: { spec: ResolvedSpec; limit?: undefined } | { spec?: undefined; limit: InfiniteDepthLimit };
   computed: string;
-  /** Why there is no WebGPU executor (then "auto" means the CPU and "webgpu" is an error); null if there is one. */
-  cpuOnly: string | null;
+  /** Why there is no WebGPU executor for these inputs (then "auto" means the CPU and "webgpu" is an error); null if there is one. */
+  cpuOnly(x1: X): string | null;
   input(x: KernelInput, name: string): X;
   check(x1: X, x2: X | null, req: GramRequest): void;
   cpu(): SyncExecutor<X>;
@@ -138,7 +138,7 @@ function targetOf(arch: Arch, options: KernelOptions): Target<unknown> {
     const t: Target<Matrix2D> = {
       label: { limit },
       computed: describeLimit(limit),
-      cpuOnly: limitCpuOnly(limit),
+      cpuOnly: () => limitCpuOnly(limit),
       input: matrixInput,
       check: (x1, x2, req) => checkInfiniteRequest(limit, x1, x2, req),
       cpu: () => limitExecutor(limit, null),
@@ -156,7 +156,7 @@ function targetOf(arch: Arch, options: KernelOptions): Target<unknown> {
       computed,
       // What the slab shader cannot run (avgPool, …) is computed on the CPU: "auto" says so in
       // the result's backend, "webgpu" is an error naming the layer.
-      cpuOnly: spatialGpuRefusal(sp),
+      cpuOnly: (x) => spatialGpuRefusal(sp) ?? spatialGpuShapeRefusal(sp, x.dims),
       input: (x, name) => toImages(x as ImagesInput, layout, name),
       check: (x1, x2, req) => checkSpatialRequest(sp, x1, x2, req),
       cpu: () => spatialCpuExecutor(sp),
@@ -169,7 +169,7 @@ function targetOf(arch: Arch, options: KernelOptions): Target<unknown> {
   const t: Target<Matrix2D> = {
     label: { spec },
     computed,
-    cpuOnly: null,
+    cpuOnly: () => null,
     input: matrixInput,
     check: checkRequest,
     cpu: () => cpuExecutor(p),
@@ -184,6 +184,8 @@ interface Prepared {
   a: unknown;
   b: unknown;
   req: GramRequest;
+  /** Why these inputs cannot run on WebGPU (the CPU computes them under "auto"), or null. */
+  cpuOnly: string | null;
 }
 
 function prepare(arch: Arch, x1: KernelInput, x2: KernelInput | null | undefined, options: KernelOptions): Prepared {
@@ -200,8 +202,9 @@ function prepare(arch: Arch, x1: KernelInput, x2: KernelInput | null | undefined
   const b = x2 == null ? null : target.input(x2, 'x2');
   const req: GramRequest = { get: kernelKinds(options.get), diagonal: options.diagonal ?? false, allDepths: options.depths === 'all' };
   target.check(a, b, req);
-  if (backend === 'webgpu' && target.cpuOnly) throw new InputError(target.cpuOnly);
-  return { target, a, b, req };
+  const cpuOnly = target.cpuOnly(a);
+  if (backend === 'webgpu' && cpuOnly) throw new InputError(cpuOnly);
+  return { target, a, b, req, cpuOnly };
 }
 
 /**
@@ -223,7 +226,7 @@ export function checkKernel(arch: Arch, x1: KernelInput, x2?: KernelInput | null
 
 /** The executor for a prepared call (WebGPU when the backend choice resolves to a device, else the CPU) and, on the CPU, its threads. */
 async function executorFor(prep: Prepared, options: KernelOptions): Promise<{ ex: Executor<unknown>; threads: ThreadChoice | null }> {
-  const ctx = await resolveBackend(prep.target.cpuOnly ? 'cpu' : (options.backend ?? 'cpu'));
+  const ctx = await resolveBackend(prep.cpuOnly ? 'cpu' : (options.backend ?? 'cpu'));
   if (ctx) return { ex: prep.target.webgpu(ctx), threads: null };
   const p = prep.target.program;
   if (!p) {

@@ -167,10 +167,13 @@ describe('gap with a stride that does not divide the size (masked slabs δ ∈ [
   it('a circular conv there is an InputError before any GPU work', async () => {
     const X = images(2, [7], 14);
     const bad: Spec = { layers: [conv({ stride: 2, padding: 'circular' }), { type: 'relu' }], readout: [{ type: 'gap' }] };
-    await expect(kernel(bad, X, null, { backend: 'webgpu' })).rejects.toThrow(/circular conv's stride to divide the size/);
+    await expect(kernel(bad, X, null, { backend: 'webgpu' })).rejects.toThrow(/cannot combine a circular conv with a conv whose stride does not divide its input size \(stride 2 on 7 pixels\)/);
     // A stride-1 circular conv next to such a stride: its wrap-around pairs lie in other masked
     // slabs (this ran and was 1–3% off before it was refused).
-    await expect(kernel(spec('circular'), X, null, { backend: 'webgpu' })).rejects.toThrow(/cannot combine a circular conv with a zero-padded conv whose stride/);
+    await expect(kernel(spec('circular'), X, null, { backend: 'webgpu' })).rejects.toThrow(/cannot combine a circular conv with a conv whose stride does not divide/);
+    // "auto" computes such inputs on the CPU and says so; 8 pixels (stride 2 divides) run on WebGPU.
+    expect((await kernel(spec('circular'), X, null, { backend: 'auto' })).backend).toBe('cpu');
+    await compare('gap, circular then stride 2 on 8 pixels', spec('circular'), images(2, [8], 16), 1e-5);
   });
 });
 

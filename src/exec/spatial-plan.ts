@@ -12,7 +12,7 @@
  * P of P entries, whatever the padding (slab δ of a conv's output reads slab s·δ of its input, and a
  * zero-padded conv simply drops the out-of-image shifts); otherwise, with zero padding only, the
  * slabs δ ∈ [−(n − 1), n − 1] with their out-of-image entries masked ((2n − 1)^D slabs, about 2^D
- * times the work); a circular conv with a stride that does not divide the size is refused.
+ * times the work), where a circular conv is refused (spatialGpuShapeRefusal).
  */
 import { InputError } from '../errors.js';
 import { CONV_OP, CONV_REC } from '../gpu/conv.js';
@@ -89,7 +89,9 @@ export function recordPlan(p: SpatialProgram, dims: readonly number[], allDepths
   let taps = 0;
   const tapDiag: number[] = [];
   let final: [number, number] = cur.dims;
-  const zeroSlabs = gap && !stridesDivide(p, dims, D);
+  const zeroSlabs = gap && firstNonDividing(p, dims) !== null;
+  const shape = spatialGpuShapeRefusal(p, dims);
+  if (shape) throw new InputError(shape);
 
   const rec = (kind: number, from: typeof cur, to: typeof cur, args: number[]) => {
     const r = [
@@ -108,16 +110,6 @@ export function recordPlan(p: SpatialProgram, dims: readonly number[], allDepths
         case 'conv': {
           const q = axes(o.filter, D);
           const s = axes(o.stride, D);
-          // Masked slabs hold the pairs (i, i + δ) with no wrap-around: a circular conv reads pairs
-          // (wrap(i + a), wrap(i + δ + a)) whose offset is δ ± n when one side wraps, another slab.
-          if (o.padding === 'circular' && zeroSlabs) {
-            const bad = [0, 1].find((a) => cur.dims[a]! % s[a]! !== 0);
-            throw new InputError(
-              bad !== undefined
-                ? `a gap readout on WebGPU needs a circular conv's stride to divide the size (stride ${s[bad]} on ${cur.dims[bad]} pixels): use backend "cpu"`
-                : 'a gap readout on WebGPU cannot combine a circular conv with a zero-padded conv whose stride does not divide its input size: use backend "cpu"',
-            );
-          }
           const out = { diag: k, dims: [Math.ceil(cur.dims[0] / s[0]), Math.ceil(cur.dims[1] / s[1])] as [number, number], M: [cur.M[0] / s[0], cur.M[1] / s[1]] as [number, number] };
           const w = o.weightVar / (q[0] * q[1]);
           const b = o.biasVar === 0 ? 0 : o.biasVar * 2 ** -exp(cur.diag);
@@ -184,16 +176,18 @@ export function recordPlan(p: SpatialProgram, dims: readonly number[], allDepths
   return { ops: Uint32Array.from(words), acts: sorted, maxEntries, slots, taps, final, zeroSlabs, tapDiag };
 }
 
-/** Whether every strided conv's stride divides its input size (the ops in the order drive runs them). */
-function stridesDivide(p: SpatialProgram, dims: readonly number[], D: number): boolean {
-  let ok = true;
+/** The first conv (in the order drive runs them) whose stride does not divide its input size, or null. */
+function firstNonDividing(p: SpatialProgram, dims: readonly number[]): { n: number; s: number } | null {
+  const D = dims.length;
+  let found: { n: number; s: number } | null = null;
   let cur = as2(dims);
   let kept = cur;
   drive(p, false, {
     op(o) {
       if (o.op === 'conv') {
         const s = axes(o.stride, D);
-        if (cur[0] % s[0] !== 0 || cur[1] % s[1] !== 0) ok = false;
+        const a = [0, 1].find((k) => cur[k]! % s[k]! !== 0);
+        if (a !== undefined && !found) found = { n: cur[a]!, s: s[a]! };
         cur = [Math.ceil(cur[0] / s[0]), Math.ceil(cur[1] / s[1])];
       }
     },
@@ -205,5 +199,20 @@ function stridesDivide(p: SpatialProgram, dims: readonly number[], D: number): b
       cur = kept;
     },
   });
-  return ok;
+  return found;
+}
+
+/**
+ * Why the slab shader cannot run a program on images of these dims (beyond spatialGpuRefusal), or
+ * null. A gap readout behind a stride that does not divide its input size runs on masked slabs, which
+ * hold the pairs (i, i + δ) without wrap-around; a circular conv there reads pairs
+ * (wrap(i + a), wrap(i + δ + a)) whose offset is δ ± n when one side wraps: another slab.
+ */
+export function spatialGpuShapeRefusal(p: SpatialProgram, dims: readonly number[]): string | null {
+  if (p.readout.type !== 'gap') return null;
+  const at = firstNonDividing(p, dims);
+  if (!at) return null;
+  const ops = [...p.prefix, ...(p.sweep?.body ?? []), ...p.suffix];
+  if (!ops.some((o) => o.op === 'conv' && o.padding === 'circular')) return null;
+  return `a gap readout on WebGPU cannot combine a circular conv with a conv whose stride does not divide its input size (stride ${at.s} on ${at.n} pixels): use backend "cpu" (or "auto")`;
 }

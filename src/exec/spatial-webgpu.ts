@@ -19,7 +19,7 @@ import type { SpatialProgram } from '../program/spatial.js';
 import { transposeBlock, type GramBlock, type GramRequest, type GramResult } from '../result.js';
 import { throwIfAborted, type ExecOptions, type Executor } from './executor.js';
 import { IMAGE_ROWS, spatialDepths } from './spatial.js';
-import { recordPlan, spatialGpuRefusal } from './spatial-plan.js';
+import { recordPlan, spatialGpuRefusal, spatialGpuShapeRefusal } from './spatial-plan.js';
 
 /** Scaled diagonals below this (relative to the layer's largest) would lose f32 precision. */
 const MIN_SCALED = 2 ** -60;
@@ -27,7 +27,7 @@ const MIN_SCALED = 2 ** -60;
 /** Rows per block of the streamed path (blockRows overrides it). */
 const GPU_BLOCK_ROWS = 256;
 
-export { spatialGpuRefusal };
+export { spatialGpuRefusal, spatialGpuShapeRefusal };
 
 /** Everything checkable before any work (the CPU checks and what the slab shader cannot run). */
 export function checkSpatialWebGPU(p: SpatialProgram, x1: Images, x2: Images | null, req: GramRequest): void {
