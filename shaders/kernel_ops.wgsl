@@ -374,8 +374,20 @@ fn op_erf(b: Bank) -> Bank {
   if (root > 0.0) {
     let m = select(b.g, gap_h(b.g), on_neg(b.g));
     let r = 1.0 - m;
-    let n1 = max((AU * AV - AW * AW) / (root + AW), 0.0);
     let one_m_w2 = one_m_w * (1.0 + w);
+    var n1 = max((AU * AV - AW * AW) / (root + AW), 0.0);
+    // √(AU·AV) − asin w when u ≈ v (a near-duplicate): AU·AV − AW², a difference of O(1) products,
+    // left ~1e−7 of absolute error in 1 − ρ', which a later ReLU's √(2(1 − ρ)) made 5e−5 in the NTK.
+    // With ψ(t) = ln asin(e^t): AU·AV = AW²·e^D, D = ψ(m + δ) + ψ(m − δ) − 2ψ(m), m = ln w,
+    // δ = ln(u/v)/2, and D = ψ''(m)·δ² + O(δ⁴/s⁴) with ψ'' = w(AW − w·s)/(s³·AW²), s = √(1 − w²).
+    // u/v − 1 = (Kx − Kz)/Kz·(1 − u) from the diagonals themselves.
+    let rel = (b.kxx - b.kzz) / b.kzz * uu.y;
+    if (abs(rel) < 1e-2 * one_m_w2) {
+      let d = 0.5 * (rel - rel * rel * (0.5 - rel / 3.0));
+      let sw = sqrt(one_m_w2);
+      let D = w * (AW - w * sw) / (one_m_w2 * sw * AW * AW) * d * d;
+      n1 = AW * AW * (D * (1.0 + 0.5 * D)) / (root + AW);
+    }
     let mm = m * (2.0 - m);
     let one_m_r2 = one_m_w2 + w * w * mm;
     let x = w * mm / (sqrt(one_m_r2) + r * sqrt(one_m_w2));

@@ -55,3 +55,23 @@ describe('WebGPU on deep constant-α ResNets and a deep LeakyReLU MLP, parallel 
     });
   }
 });
+
+describe('erf layers, then ReLU, on the near-duplicates (issue 13: the erf gap form near u = v)', () => {
+  // asin u·asin v − asin²√(uv) was a difference of O(1) products in f32: ~1e−7 of absolute error in
+  // 1 − ρ', which the ReLU's θ = √(2(1 − ρ)) made 4.7e−5 in the NTK (shaders/kernel_ops.wgsl, op_erf).
+  it('dense → (erf → dense) × 5 → ReLU → dense (≤ 1e−5)', async () => {
+    const spec = {
+      layers: [
+        { type: 'dense' as const, weightVar: 3, biasVar: 0.1 },
+        { type: 'repeat' as const, count: 5, layers: [{ type: 'erf' as const }, { type: 'dense' as const, weightVar: 3, biasVar: 0.1 }] },
+        { type: 'relu' as const },
+        { type: 'dense' as const, weightVar: 2 },
+      ],
+    };
+    const cpu = kernelCpu(spec, X);
+    const gpu = await kernel(spec, X, null, { backend: 'webgpu' });
+    expect(normalisedError(cpu.nngp!, gpu.nngp!, n), 'NNGP').toBeLessThanOrEqual(1e-5);
+    expect(normalisedError(cpu.ntk!, gpu.ntk!, n), 'NTK').toBeLessThanOrEqual(1e-5);
+    console.log(`erf ×5 then ReLU on near-duplicates: NNGP ${normalisedError(cpu.nngp!, gpu.nngp!, n).toExponential(1)}, NTK ${normalisedError(cpu.ntk!, gpu.ntk!, n).toExponential(1)}`);
+  });
+});

@@ -177,12 +177,15 @@ describe('gap with a stride that does not divide the size (masked slabs δ ∈ [
   });
 });
 
-describe('erf, then ReLU, on a near-duplicate (≤ 1e−4)', () => {
-  // The shared f32 gap form of erf (shaders/kernel_ops.wgsl, op_erf) leaves an absolute error of
-  // ~1e−7 in 1 − ρ; for a near-duplicate (1 − ρ ~ 1e−8) a later ReLU's θ = √(2(1 − ρ)) turns it
-  // into ~5e−5 in the NTK. The FC path measures the same (5e−5 on dense → erf → dense → relu).
-  it('residual erf blocks, then ReLU, gap and flatten', async () => {
-    for (const readout of ['flatten', 'gap'] as const) {
+describe('erf, then ReLU, on a near-duplicate: flatten ≤ 1e−5; a ReLU after the gap readout ≤ 2e−5', () => {
+  // erf's f32 gap form had ~1e−7 of absolute error in 1 − ρ for a near-duplicate (the difference
+  // asin u·asin v − asin²√(uv) of O(1) products); a later ReLU's θ = √(2(1 − ρ)) made it 7e−5 in
+  // the NTK. It is now a series in ln(u/v) (shaders/kernel_ops.wgsl, op_erf): 1.2e−7. What is left
+  // is the ReLU after the gap readout: the pooled ρ is a ratio of sums over every pixel pair of the
+  // f32 states (x, z), (x, x) and (z, z), whose O(1) off-diagonal correlations each carry ~1e−7
+  // (measured 9.9e−6 here; 7.7e−5 before the erf change).
+  for (const [readout, tol] of [['flatten', 1e-5], ['gap', 2e-5]] as const) {
+    it(`residual erf blocks, then ReLU, ${readout} then ReLU`, async () => {
       const spec: Spec = {
         layers: [
           conv({ biasVar: 0.1 }),
@@ -193,9 +196,9 @@ describe('erf, then ReLU, on a near-duplicate (≤ 1e−4)', () => {
           { type: 'dense', weightVar: 2, biasVar: 0.1 },
         ],
       };
-      await compare(`residual erf then relu ${readout} 2-D`, spec, X2, 1e-4);
-    }
-  });
+      await compare(`residual erf then relu ${readout} 2-D`, spec, X2, tol);
+    });
+  }
 });
 
 describe('deep: depth 100 (≤ 1e−5) and depth 1000 (≤ 1e−4) on 1-D signals of 8 pixels', () => {
