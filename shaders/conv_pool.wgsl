@@ -10,6 +10,8 @@
 // and 1 ∓ ρ' = (m²R' ∓ m²K')/(m²R') with m² exact, so only the f32 rounding of the input gaps
 // q (relative 6e−8 of each ρ's distance to ±1) reaches ρ'.
 //
+// The states' w is the bad-pair flag (a smooth activation out of range), passed on to the next segment.
+//
 // Prepended by src/gpu/conv.ts: struct Bank and kernel_ops.wgsl (double-single arithmetic, gaps).
 
 struct PoolParams {
@@ -98,6 +100,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let slabBase = PP.inBase + pl * inS * nIn;
   var K = vec2<f32>(0.0, 0.0);
   var T = vec2<f32>(0.0, 0.0);
+  var flag = 0.0;
   for (var a0 = 0u; a0 < PP.w0; a0++) {
     for (var a1 = 0u; a1 < PP.w1; a1++) {
       let x0 = PP.s0 * u32(I0) + a0;
@@ -116,6 +119,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
           let r = root_prod(xb + PP.din + xi, zb + PP.din + zi);
           K = ds_add(K, ds_mul_ds(r, rho));
           T = ds_add(T, v.yz);
+          flag = max(flag, v.w);
         }
       }
     }
@@ -132,5 +136,5 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   }
   if (pr.x == pr.y && I == J && diag[xb + PP.dout + I] > 0.0) { q = 0.0; }
   let th = ds_div_f(scaled2(T, PP.ein - PP.eout), m2);
-  state[dst] = vec4<f32>(q, th.x, th.y, 0.0);
+  state[dst] = vec4<f32>(q, th.x, th.y, flag);
 }

@@ -10,6 +10,10 @@
 // scale chosen on the host (the diagonals arrive scaled by the same 2^−E). A conv entry is the
 // Lagrange gap form of src/cpu/spatial-pair.ts (convEntry): no cancellation near ρ = ±1.
 //
+// With avgPool the records are split into segments (src/exec/spatial-plan.ts), one dispatch each on
+// its own rectangle of slab offsets (CP.lo0/lo1/cnt1): OP_STORE ends a segment that a pool follows
+// (its slabs' states to `state`), OP_LOAD begins the next (the pooled states, conv_pool.wgsl).
+//
 // The ops come as records in `ops` (an interpreter: one pipeline per structure, depth 1000 is
 // data). Prepended by src/gpu/conv.ts: struct Bank, kernel_ops.wgsl, the activations' WGSL,
 // the constants MAXP (entries of the largest slab), WG (threads sharing a slab, a power of two),
@@ -47,7 +51,7 @@ struct ConvParams {
 @group(0) @binding(5) var<storage, read> pairs: array<vec2<u32>>;
 @group(0) @binding(6) var<storage, read_write> outv: array<vec4<f32>>;
 @group(0) @binding(7) var<storage, read> coef: array<u32>;
-// Per (pair, slab, entry): (q, Θ hi, Θ lo, 0) of a segment that an avgPool ends or begins.
+// Per (pair, slab, entry): (q, Θ hi, Θ lo, bad-pair flag) of a segment that an avgPool ends or begins.
 @group(0) @binding(8) var<storage, read_write> state: array<vec4<f32>>;
 
 fn cf(k: u32) -> f32 { return bitcast<f32>(coef[k]); }
@@ -478,15 +482,18 @@ fn op_state(o: u32, lid: u32, pl: u32, slab: u32, store: bool) {
   let n = h.out0 * h.out1;
   let at = (pl * CP.slabs + slab) * n;
   sync();
+  // The bad-pair flag (a smooth activation out of range) travels in w, so that the readout reports it.
+  let flag = f32(bad_flag());
   for (var r = 0u; r < PER; r++) {
     let e = lid + r * WG;
     if (e >= n) { break; }
     if (store) {
-      state[CP.storeBase + at + e] = vec4<f32>(sq[e], st[e].x, st[e].y, 0.0);
+      state[CP.storeBase + at + e] = vec4<f32>(sq[e], st[e].x, st[e].y, flag);
     } else {
       let v = state[CP.loadBase + at + e];
       sq[e] = v.x;
       st[e] = v.yz;
+      if (v.w != 0.0) { mark_bad(); }
     }
   }
 }

@@ -39,7 +39,7 @@ beforeAll(async () => {
 
 const worst: string[] = [];
 afterAll(async () => {
-  console.log(`WebGPU avgPool, worst normalised errors (all pairs; the near-duplicate pair):\n${worst.join('\n')}`);
+  console.log(`WebGPU avgPool, worst normalised errors (every pair but the near-duplicate; the near-duplicate pair):\n${worst.join('\n')}`);
   await releaseGpuForTests();
 });
 
@@ -80,18 +80,18 @@ async function compare(name: string, arch: Arch, X: ImagesInput, tol: number, de
   // Pair (0, 2) is the near-duplicate: measured apart, since a nonlinearity after a pool sees its ρ
   // to f32 rounding (the CPU path's own caveat, a level down).
   const near: [number, number] = [0, 2];
-  const ek = normalisedError(cpu.nngp!, gpu.nngp!, 4, taps);
-  const et = normalisedError(cpu.ntk!, gpu.ntk!, 4, taps);
-  const nk = normalisedError(cpu.nngp!, gpu.nngp!, 4, taps, near);
-  const nt = normalisedError(cpu.ntk!, gpu.ntk!, 4, taps, near);
-  worst.push(`  ${name}: NNGP ${ek.toExponential(1)}, NTK ${et.toExponential(1)}; near-duplicate NNGP ${nk.toExponential(1)}, NTK ${nt.toExponential(1)}`);
-  const skipNear = (cpuK: Float64Array, gpuK: Float64Array) => {
+  const others = (cpuK: Float64Array, gpuK: Float64Array) => {
     let e = 0;
     for (let i = 0; i < 4; i++) for (let j = 0; j < 4; j++) if (!((i === 0 && j === 2) || (i === 2 && j === 0))) e = Math.max(e, normalisedError(cpuK, gpuK, 4, taps, [i, j]));
     return e;
   };
-  expect(skipNear(cpu.nngp!, gpu.nngp!), 'NNGP').toBeLessThanOrEqual(tol);
-  expect(skipNear(cpu.ntk!, gpu.ntk!), 'NTK').toBeLessThanOrEqual(tol);
+  const ek = others(cpu.nngp!, gpu.nngp!);
+  const et = others(cpu.ntk!, gpu.ntk!);
+  const nk = normalisedError(cpu.nngp!, gpu.nngp!, 4, taps, near);
+  const nt = normalisedError(cpu.ntk!, gpu.ntk!, 4, taps, near);
+  worst.push(`  ${name}: NNGP ${ek.toExponential(1)}, NTK ${et.toExponential(1)}; near-duplicate NNGP ${nk.toExponential(1)}, NTK ${nt.toExponential(1)}`);
+  expect(ek, 'NNGP').toBeLessThanOrEqual(tol);
+  expect(et, 'NTK').toBeLessThanOrEqual(tol);
   expect(nk, 'near-duplicate NNGP').toBeLessThanOrEqual(nearTol);
   expect(nt, 'near-duplicate NTK').toBeLessThanOrEqual(nearTol);
 }
@@ -102,11 +102,12 @@ const pool = (window: number, stride?: number): Layer => ({ type: 'avgPool', win
 /**
  * The near-duplicate pair's bound where a nonlinearity follows a pool: the pooled ρ is a ratio of
  * sums of f32 gaps (each exact to 6e−8 of itself), so its 1 − ρ ~ 1e−8 carries their rounding and
- * a ReLU's κ0 amplifies it (measured: 2e−5 in the NTK; the NNGP and every other pair stay ≤ 1e−7).
+ * a ReLU's κ0 amplifies it (measured on lavapipe: up to 2.6e−5 in the NTK with one pool, 4.4e−5 with two;
+ * the near-duplicate's NNGP stays ≤ 1.4e−7, every other pair ≤ 2e−7 and 1.4e−6).
  */
-const NEAR = 5e-5;
-/** The same with four ReLUs after the pool (a depth-3 sweep and a ReLU in the dense tail): 1e−4 measured. */
-const NEAR_DEEP = 2e-4;
+const NEAR = 1e-4;
+/** The same with four ReLUs after the pool (a depth-3 sweep and a ReLU in the dense tail): 1.0e−4 measured. */
+const NEAR_DEEP = 3e-4;
 
 const X1 = images(2, [9], 21);
 const X2 = images(2, [6, 6], 22);
@@ -223,5 +224,16 @@ describe('refusals: an InputError naming the case, and "auto" computes on the CP
   it('the same circular conv after the last pool, with slab 0 only (eq/flatten), runs on WebGPU', async () => {
     const spec: Spec = { layers: [conv(), { type: 'relu' }, pool(2), conv({ padding: 'circular', weightVar: 2 }), { type: 'relu' }], readout: [{ type: 'flatten' }] };
     await compare('circular conv after the pool, flatten 6×6', spec, X2, 1e-5, 'all', NEAR);
+  });
+});
+
+describe('submits', () => {
+  it('one pair per submit (the state buffer per chunk) gives the very same numbers', async () => {
+    const spec: Spec = { layers: [conv(), { type: 'relu' }, pool(2), conv({ weightVar: 2 }), { type: 'relu' }, pool(2, 1), conv()], readout: [{ type: 'gap' }] };
+    const X = images(1, [8, 8], 41);
+    const whole = await kernel(spec, X, null, { backend: 'webgpu' });
+    const one = await kernel(spec, X, null, { backend: 'webgpu', maxPairOpsPerSubmit: 1 });
+    expect(Array.from(one.ntk!)).toEqual(Array.from(whole.ntk!));
+    expect(Array.from(one.nngp!)).toEqual(Array.from(whole.nngp!));
   });
 });
