@@ -4,7 +4,9 @@
 // src/cpu/spatial-pair.ts (pool): with window m (m = w0·w1 pixels) and stride s,
 //   K'[I, J] = (1/m²)·Σ_{a,b} ρ[sI + a, sJ + b]·√k_x[sI + a]·√k_z[sJ + b],   Θ' likewise of Θ,
 // and ρ' = K'/√(k'_x[I]·k'_z[J]) with the pooled diagonals of the float64 pre-pass; the pixel pairs
-// (I, I) of a pair (x, x) get ρ' = 1 exactly. No padding: windows never leave the image. The
+// (I, I) of a pair (x, x) get ρ' = 1 exactly. No padding: windows never leave the image. Output
+// slab t holds the pairs (I, I + δ'), or (I, (I + δ') mod n) when the next segment's slabs are the
+// circular partition (it has a circular conv, or it is a gap readout's). The
 // pooled correlation is a ratio of sums, not gap-stable (the CPU path carries ρ itself here too):
 // K' is summed in double-single with each term ρ·√k_x·√k_z (ρ = 1 − q exact, roots as hi + lo),
 // and 1 ∓ ρ' = (m²R' ∓ m²K')/(m²R') with m² exact, so only the f32 rounding of the input gaps
@@ -42,6 +44,7 @@ struct PoolParams {
   outCnt1: u32,
   outM0: u32,        // ... and its offsets' multipliers at the pool's output grid
   outM1: u32,
+  wraps: u32,        // bit 0: the input slabs are the circular partition (offsets mod n); bit 1: the output slabs
   one: f32,
 }
 
@@ -84,8 +87,12 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let pl = rest / S;
   let I0 = i32(I / PP.out1);
   let I1 = i32(I % PP.out1);
-  let J0 = I0 + (PP.outLo0 + i32(t / PP.outCnt1)) * i32(PP.outM0);
-  let J1 = I1 + (PP.outLo1 + i32(t % PP.outCnt1)) * i32(PP.outM1);
+  var J0 = I0 + (PP.outLo0 + i32(t / PP.outCnt1)) * i32(PP.outM0);
+  var J1 = I1 + (PP.outLo1 + i32(t % PP.outCnt1)) * i32(PP.outM1);
+  if ((PP.wraps & 2u) != 0u) {
+    J0 = J0 % i32(PP.out0);
+    J1 = J1 % i32(PP.out1);
+  }
   let dst = PP.outBase + item;
   if (J0 < 0 || J0 >= i32(PP.out0) || J1 < 0 || J1 >= i32(PP.out1)) {
     state[dst] = vec4<f32>(1.0, 0.0, 0.0, 0.0);
@@ -111,8 +118,14 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
           let z0 = PP.s0 * u32(J0) + b0;
           let z1 = PP.s1 * u32(J1) + b1;
           let zi = z0 * PP.in1 + z1;
-          // The input pair (xi, zi) lies in the slab with offset z − x, at entry xi.
-          let si = u32(i32(z0) - i32(x0) - PP.inLo0) * PP.inCnt1 + u32(i32(z1) - i32(x1) - PP.inLo1);
+          // The input pair (xi, zi) lies in the slab with offset z − x (mod n for circular slabs), at entry xi.
+          var d0 = i32(z0) - i32(x0);
+          var d1 = i32(z1) - i32(x1);
+          if ((PP.wraps & 1u) != 0u) {
+            d0 = select(d0, d0 + i32(PP.in0), d0 < 0);
+            d1 = select(d1, d1 + i32(PP.in1), d1 < 0);
+          }
+          let si = u32(d0 - PP.inLo0) * PP.inCnt1 + u32(d1 - PP.inLo1);
           let v = state[slabBase + si * nIn + xi];
           var rho = vec2<f32>(1.0, -v.x);
           if (on_neg(v.x)) { rho = vec2<f32>(-1.0, gap_h(v.x)); }

@@ -189,15 +189,9 @@ describe('more layers around the pool', () => {
 describe('refusals: an InputError naming the case, and "auto" computes on the CPU', () => {
   const cases: [string, Spec, RegExp, 'all' | 'last'][] = [
     [
-      'a circular conv before a pool',
-      { layers: [conv({ padding: 'circular' }), { type: 'relu' }, pool(2), conv()], readout: [{ type: 'flatten' }] },
-      /a circular conv before an avgPool .* no WebGPU kernel/,
-      'last',
-    ],
-    [
-      'a circular conv after a pool, before a gap readout',
-      { layers: [conv(), { type: 'relu' }, pool(2), conv({ padding: 'circular' })], readout: [{ type: 'gap' }] },
-      /a circular conv before an avgPool \(or before a gap readout after one\)/,
+      'a circular conv before a pool, with a stride that does not divide the size',
+      { layers: [conv({ padding: 'circular', stride: 2 }), { type: 'relu' }, pool(2, 1), conv({ filter: 1 })], readout: [{ type: 'flatten' }] },
+      /a circular conv before an avgPool .* \(stride 2 on 5 pixels\) has no WebGPU kernel/,
       'last',
     ],
     [
@@ -215,15 +209,32 @@ describe('refusals: an InputError naming the case, and "auto" computes on the CP
   ];
   for (const [what, spec, message, depths] of cases) {
     it(what, async () => {
-      await expect(kernel(spec, X2, null, { backend: 'webgpu', depths })).rejects.toThrow(InputError);
-      await expect(kernel(spec, X2, null, { backend: 'webgpu', depths })).rejects.toThrow(message);
-      const auto = await kernel(spec, X2, null, { backend: 'auto', depths });
+      const X = what.includes('divide') ? X2odd : X2;
+      await expect(kernel(spec, X, null, { backend: 'webgpu', depths })).rejects.toThrow(InputError);
+      await expect(kernel(spec, X, null, { backend: 'webgpu', depths })).rejects.toThrow(message);
+      const auto = await kernel(spec, X, null, { backend: 'auto', depths });
       expect(auto.backend).toBe('cpu');
     });
   }
-  it('the same circular conv after the last pool, with slab 0 only (eq/flatten), runs on WebGPU', async () => {
-    const spec: Spec = { layers: [conv(), { type: 'relu' }, pool(2), conv({ padding: 'circular', weightVar: 2 }), { type: 'relu' }], readout: [{ type: 'flatten' }] };
-    await compare('circular conv after the pool, flatten 6×6', spec, X2, 1e-5, 'all', NEAR);
+});
+
+describe('circular convs around pools: the circular partition of slabs (≤ 1e−5)', () => {
+  it('circular convs before a pool (a dividing stride 2 too), every readout, 2-D and 1-D', async () => {
+    const spec = (readout: 'eq' | 'flatten' | 'gap'): Spec => ({
+      layers: [conv({ padding: 'circular', biasVar: 0.1 }), { type: 'relu' }, conv({ padding: 'circular', stride: 2, weightVar: 2 }), { type: 'relu' }, pool(2, 1), conv({ padding: 'circular', weightVar: 2 }), { type: 'relu' }],
+      readout: [{ type: readout }],
+    });
+    for (const readout of ['eq', 'flatten', 'gap'] as const) {
+      await compare(`circular, stride 2, pool 2/1, circular ${readout} 8×8`, spec(readout), images(1, [8, 8], 51), 1e-5, 'all', NEAR);
+      await compare(`circular, stride 2, pool 2/1, circular ${readout} 10`, spec(readout), images(2, [10], 52), 1e-5, 'all', NEAR);
+    }
+  });
+
+  it('a circular conv only after the pool: flatten (slab 0) and gap (the circular partition)', async () => {
+    for (const readout of ['flatten', 'gap'] as const) {
+      const spec: Spec = { layers: [conv(), { type: 'relu' }, pool(2), conv({ padding: 'circular', weightVar: 2 }), { type: 'relu' }], readout: [{ type: readout }] };
+      await compare(`circular conv after the pool, ${readout} 6×6`, spec, X2, 1e-5, 'all', NEAR);
+    }
   });
 });
 

@@ -10,20 +10,21 @@
  * buffer; the pool shader (shaders/conv_pool.wgsl) turns those into the next segment's slabs, which
  * begins with a load instead of the layer-0 init.
  *
- * Slab sets: eq/flatten end on slab 0. A gap readout without pooling runs, with strides that divide
- * the sizes, the circular slabs (i, (i + δ) mod n), P of P entries, whatever the padding (slab δ of
- * a conv's output reads slab s·δ of its input, and a zero-padded conv simply drops the
- * out-of-image shifts); otherwise, and whenever the program pools, the masked slabs
- * δ ∈ [−(n − 1), n − 1] with their out-of-image entries masked ((2n − 1)^D slabs, about 2^D times
- * the work). The segment before a pool (window w, stride s) runs the input offsets s·δ′ + c,
- * c ∈ [−(w − 1), w − 1], of every offset δ′ the next segment starts with: their hull, clipped to
- * the image. Masked slabs do not wrap, so a circular conv is refused wherever a segment runs other
- * slabs than slab 0 (its wrap-around pairs lie in other slabs).
+ * Slab sets: eq/flatten end on slab 0. A gap readout runs, where the strides of its segment divide
+ * the sizes, the circular slabs (i, (i + δ) mod n), P of P entries, whatever the padding (slab δ
+ * of a conv's output reads slab s·δ of its input, and a zero-padded conv simply drops the
+ * out-of-image shifts); otherwise the masked slabs δ ∈ [−(n − 1), n − 1] with their out-of-image
+ * entries masked ((2n − 1)^D slabs, about 2^D times the work). The segment before a pool (window w,
+ * stride s) runs the input offsets s·δ′ + c, c ∈ [−(w − 1), w − 1], of every offset δ′ the next
+ * segment starts with: their hull, clipped to the image, as masked slabs. Masked slabs do not
+ * wrap, so a segment with a circular conv (whose wrap-around pairs would lie in other masked slabs)
+ * runs the whole circular partition instead (the pool reads any pair from it), which needs the
+ * segment's strides to divide the sizes; otherwise it is refused.
  *
  * Refused (InputError before any work, "auto" computes on the CPU): a readout before a pool (an
  * avgPool inside or after the depth loop with depths "all"), a residual block around a pool, and
- * the circular convs above; for a gap readout, strided convs inside or after the depth loop (so
- * that every tap reads out the same slab grid).
+ * the circular convs with non-dividing strides above; for a gap readout, strided convs inside or
+ * after the depth loop (so that every tap reads out the same slab grid).
  */
 import { InputError } from '../errors.js';
 import { CONV_OP, CONV_REC, type ConvPool, type ConvSegment } from '../gpu/conv.js';
@@ -70,32 +71,39 @@ interface SegGeom {
   /** Product of the conv strides in the segment (the start offsets are δ·M). */
   M: V2;
   end: V2;
-  /** Any circular conv in the segment. */
+  /** Any circular conv in the segment, and the first stride that does not divide its input size. */
   circular: boolean;
+  nonDividing: { n: number; s: number } | null;
+  /** The circular partition (i, (i + δ) mod n), δ ∈ [0, n); else masked offsets, no wrap-around. */
+  wrap: boolean;
 }
 
 interface Analysis {
   segs: SegGeom[];
-  /** Slabs wrap around (the circular partition of a gap readout without pooling). */
-  wrap: boolean;
   refusal: string | null;
 }
 
 const POOL_HINT = 'use backend "cpu" (or "auto", which computes such specs on the CPU)';
 
-/** The segments of a program on images of these dims, or why the slab shader cannot run it. */
+const onlyZero = (g: Pick<SegGeom, 'lo' | 'cnt'>) => g.lo[0] === 0 && g.lo[1] === 0 && g.cnt[0] === 1 && g.cnt[1] === 1;
+
+/**
+ * The segments of a program on images of these dims, or why the slab shader cannot run it.
+ * Backwards from the readout: each segment runs the masked hull of the pair offsets the next one's
+ * pool reads, or, where it has a circular conv (whose wrap-around pairs would lie in other masked
+ * slabs), the whole circular partition, which needs its strides to divide the sizes.
+ */
 function analyse(p: SpatialProgram, dims: readonly number[], allDepths: boolean): Analysis {
   const D = dims.length;
   const ev = events(p, allDepths);
   const gap = p.readout.type === 'gap';
-  const hasPool = ev.some((e) => e.kind === 'op' && e.op.op === 'pool');
   const segs: SegGeom[] = [];
-  const pools: { w: V2; s: V2 }[] = [];
+  const pools: { w: V2; s: V2; out: V2 }[] = [];
   let cur = as2(dims);
   let kept = cur;
-  let seg = { M: [1, 1] as V2, circular: false };
+  const fresh = (): SegGeom => ({ lo: [0, 0], cnt: [1, 1], M: [1, 1], end: cur, circular: false, nonDividing: null, wrap: false });
+  let seg = fresh();
   const bankSeg: number[] = [];
-  let nonDividing: { n: number; s: number } | null = null;
   let refusal: string | null = null;
   let readoutSeen = false;
   for (const e of ev) {
@@ -107,7 +115,7 @@ function analyse(p: SpatialProgram, dims: readonly number[], allDepths: boolean)
       if (o.op === 'conv') {
         const s = axes(o.stride, D);
         const a = [0, 1].find((k) => cur[k]! % s[k]! !== 0);
-        if (a !== undefined && !nonDividing) nonDividing = { n: cur[a]!, s: s[a]! };
+        if (a !== undefined && !seg.nonDividing) seg.nonDividing = { n: cur[a]!, s: s[a]! };
         seg.M = [seg.M[0] * s[0], seg.M[1] * s[1]];
         seg.circular ||= o.padding === 'circular';
         cur = [Math.ceil(cur[0] / s[0]), Math.ceil(cur[1] / s[1])];
@@ -118,44 +126,55 @@ function analyse(p: SpatialProgram, dims: readonly number[], allDepths: boolean)
         if (readoutSeen) refusal ??= `an avgPool inside or after the depth loop with depths "all" has no WebGPU kernel (a readout before a pool): ${POOL_HINT}`;
         const w = axes(o.window, D);
         const s = axes(o.stride, D);
-        segs.push({ lo: [0, 0], cnt: [1, 1], M: seg.M, end: cur, circular: seg.circular });
-        pools.push({ w, s });
-        seg = { M: [1, 1], circular: false };
+        segs.push({ ...seg, end: cur });
         cur = [Math.floor((cur[0] - w[0]) / s[0]) + 1, Math.floor((cur[1] - w[1]) / s[1]) + 1];
+        pools.push({ w, s, out: cur });
+        seg = fresh();
       }
     }
   }
-  segs.push({ lo: [0, 0], cnt: [1, 1], M: seg.M, end: cur, circular: seg.circular });
-  // The last segment's slabs, then backwards through the pools.
-  const wrap = gap && !hasPool && !nonDividing;
+  segs.push({ ...seg, end: cur });
+  const hasPool = pools.length > 0;
+  const wrapAll = (g: SegGeom) => {
+    g.wrap = true;
+    g.lo = [0, 0];
+    g.cnt = [g.end[0], g.end[1]];
+  };
+  const circularRefusal = (at: { n: number; s: number }) =>
+    hasPool
+      ? `a circular conv before an avgPool (or before a gap readout after one) with a conv whose stride does not divide its input size (stride ${at.s} on ${at.n} pixels) has no WebGPU kernel: ${POOL_HINT}`
+      : `a gap readout on WebGPU cannot combine a circular conv with a conv whose stride does not divide its input size (stride ${at.s} on ${at.n} pixels): use backend "cpu" (or "auto")`;
+  // The last segment: slab 0 for eq/flatten; for gap the circular partition where its strides
+  // divide the sizes (n slabs per axis), else the masked offsets (2n − 1).
   const last = segs[segs.length - 1]!;
   if (gap) {
-    for (const k of [0, 1]) {
-      const f = last.end[k]!;
-      last.lo[k] = wrap ? 0 : -(f - 1);
-      last.cnt[k] = wrap ? f : 2 * f - 1;
+    if (!last.nonDividing) wrapAll(last);
+    else {
+      last.lo = [-(last.end[0] - 1), -(last.end[1] - 1)];
+      last.cnt = [2 * last.end[0] - 1, 2 * last.end[1] - 1];
+      if (last.circular) refusal ??= circularRefusal(last.nonDividing);
     }
   }
   for (let g = segs.length - 2; g >= 0; g--) {
     const next = segs[g + 1]!;
-    const { w, s } = pools[g]!;
+    const { w, s, out } = pools[g]!;
     const here = segs[g]!;
     for (const k of [0, 1]) {
+      // J − I of the pooled pairs the next segment starts with: its offsets times M, or any when they wrap.
+      const d0 = next.wrap ? -(out[k]! - 1) : next.lo[k]! * next.M[k]!;
+      const d1 = next.wrap ? out[k]! - 1 : (next.lo[k]! + next.cnt[k]! - 1) * next.M[k]!;
       const n = here.end[k]!;
-      const lo = Math.max(-(n - 1), s[k]! * next.lo[k]! * next.M[k]! - (w[k]! - 1));
-      const hi = Math.min(n - 1, s[k]! * (next.lo[k]! + next.cnt[k]! - 1) * next.M[k]! + (w[k]! - 1));
+      const lo = Math.max(-(n - 1), s[k]! * d0 - (w[k]! - 1));
+      const hi = Math.min(n - 1, s[k]! * d1 + (w[k]! - 1));
       here.lo[k] = lo;
       here.cnt[k] = hi - lo + 1;
     }
+    if (here.circular && !onlyZero(here)) {
+      if (here.nonDividing) refusal ??= circularRefusal(here.nonDividing);
+      else wrapAll(here);
+    }
   }
-  if (gap && !hasPool && nonDividing && last.circular) {
-    const at = nonDividing as { n: number; s: number };
-    refusal ??= `a gap readout on WebGPU cannot combine a circular conv with a conv whose stride does not divide its input size (stride ${at.s} on ${at.n} pixels): use backend "cpu" (or "auto")`;
-  }
-  if (hasPool && segs.some((g) => g.circular && (g.lo[0] !== 0 || g.lo[1] !== 0 || g.cnt[0] !== 1 || g.cnt[1] !== 1))) {
-    refusal ??= `a circular conv before an avgPool (or before a gap readout after one) has no WebGPU kernel (the pool's slabs do not wrap around): ${POOL_HINT}`;
-  }
-  return { segs, wrap, refusal };
+  return { segs, refusal };
 }
 
 /**
@@ -203,8 +222,7 @@ export function recordPlan(p: SpatialProgram, dims: readonly number[], allDepths
   const keepNeeded = p.suffix.length > 0;
   // Slab-offset multiplier: the product of the strides still to come in the segment (slab 0 only:
   // 0, every op reads offset 0).
-  const zeroSet = (g: SegGeom) => g.lo[0] === 0 && g.lo[1] === 0 && g.cnt[0] === 1 && g.cnt[1] === 1;
-  const M0 = (g: SegGeom): V2 => (zeroSet(g) ? [0, 0] : [g.M[0], g.M[1]]);
+  const M0 = (g: SegGeom): V2 => (onlyZero(g) ? [0, 0] : [g.M[0], g.M[1]]);
   let segIndex = 0;
   let cur = { diag: -1, dims: as2(dims), M: M0(an.segs[0]!) };
   let maxEntries = pixels(dims);
@@ -231,7 +249,7 @@ export function recordPlan(p: SpatialProgram, dims: readonly number[], allDepths
   const closeSegment = (store: boolean) => {
     const g = an.segs[segIndex]!;
     if (store) rec(CONV_OP.store, cur, cur, []);
-    segments.push({ opStart: segStart, opCount: words.length / CONV_REC - segStart, lo: [g.lo[0], g.lo[1]], cnt: [g.cnt[0], g.cnt[1]], wrap: an.wrap, entries: pixels(cur.dims) });
+    segments.push({ opStart: segStart, opCount: words.length / CONV_REC - segStart, lo: [g.lo[0], g.lo[1]], cnt: [g.cnt[0], g.cnt[1]], wrap: g.wrap, entries: pixels(cur.dims) });
     segStart = words.length / CONV_REC;
   };
   rec(CONV_OP.init, cur, cur, []);
@@ -288,8 +306,8 @@ export function recordPlan(p: SpatialProgram, dims: readonly number[], allDepths
           pools.push({
             inDims: cur.dims, outDims: out.dims, window: w, stride: s,
             din: off(cur.diag), dout: off(k), ein: exp(cur.diag), eout: exp(k),
-            inLo: [from.lo[0], from.lo[1]], inCnt: [from.cnt[0], from.cnt[1]],
-            outLo: [next.lo[0], next.lo[1]], outCnt: [next.cnt[0], next.cnt[1]], outM: out.M,
+            inLo: [from.lo[0], from.lo[1]], inCnt: [from.cnt[0], from.cnt[1]], inWrap: from.wrap,
+            outLo: [next.lo[0], next.lo[1]], outCnt: [next.cnt[0], next.cnt[1]], outM: out.M, outWrap: next.wrap,
           });
           cur = out;
           rec(CONV_OP.load, cur, cur, []);

@@ -55,6 +55,9 @@ export interface ConvPool {
   outLo: [number, number];
   outCnt: [number, number];
   outM: [number, number];
+  /** Whether the input and the output slabs are circular partitions (ConvSegment.wrap). */
+  inWrap: boolean;
+  outWrap: boolean;
 }
 
 /** What the slab shader runs: the records and the sizes its workgroup memory is declared with. */
@@ -254,7 +257,7 @@ ${CONV_POOL_WGSL}`;
 const POOL_WG = 64;
 /** Bytes of the slab shader's and the pool shader's uniforms. */
 const SLAB_PARAMS = 80;
-const POOL_PARAMS = 112;
+const POOL_PARAMS = 128;
 
 /**
  * Runs the plan on the pairs (x index, z index into the inputs), in submits bounded in work and in
@@ -357,8 +360,8 @@ export async function runConvPairs(ctx: GpuContext, plan: ConvPlan, inputs: Conv
         i.set([pl.ein, pl.eout, ...pl.inLo], 15);
         u.set(pl.inCnt, 19);
         i.set(pl.outLo, 21);
-        u.set([...pl.outCnt, ...pl.outM], 23);
-        new Float32Array(pv)[27] = 1;
+        u.set([...pl.outCnt, ...pl.outM, (pl.inWrap ? 1 : 0) | (pl.outWrap ? 2 : 0)], 23);
+        new Float32Array(pv)[28] = 1;
         device.queue.writeBuffer(poolParams[k]!, 0, pv);
       });
       device.queue.writeBuffer(pairB, 0, pairs.buffer, pairs.byteOffset + p0 * 8, n * 8);
