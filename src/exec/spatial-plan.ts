@@ -16,7 +16,8 @@
  * out-of-image shifts); otherwise the masked slabs δ ∈ [−(n − 1), n − 1] with their out-of-image
  * entries masked ((2n − 1)^D slabs, about 2^D times the work). The segment before a pool (window w,
  * stride s) runs the input offsets s·δ′ + c, c ∈ [−(w − 1), w − 1], of every offset δ′ the next
- * segment starts with: their hull, clipped to the image, as masked slabs. Masked slabs do not
+ * segment starts with: their hull, clipped to the image, as masked slabs (or the circular partition
+ * where that is fewer slabs and the strides divide the sizes). Masked slabs do not
  * wrap, so a segment with a circular conv (whose wrap-around pairs would lie in other masked slabs)
  * runs the whole circular partition instead (the pool reads any pair from it), which needs the
  * segment's strides to divide the sizes; otherwise it is refused.
@@ -172,6 +173,9 @@ function analyse(p: SpatialProgram, dims: readonly number[], allDepths: boolean)
     if (here.circular && !onlyZero(here)) {
       if (here.nonDividing) refusal ??= circularRefusal(here.nonDividing);
       else wrapAll(here);
+    } else if (!here.nonDividing && here.cnt[0] * here.cnt[1] > here.end[0] * here.end[1]) {
+      // The circular partition holds every pair once: fewer slabs than a wide hull (gap after a pool: 8×8 pooled to 4×4 needs 15² masked offsets, 8² circular).
+      wrapAll(here);
     }
   }
   return { segs, refusal };
