@@ -1,7 +1,8 @@
 /// <reference types="@webgpu/types" preserve="true" />
 /**
  * Convolutional kernels on WebGPU: the slab shader (shaders/conv_slab.wgsl) generated for a plan
- * (its sizes and activations), and the dispatches over input pairs. The plan (op records, scaled
+ * (its sizes and activations), the avgPool shader between its segments (shaders/conv_pool.wgsl),
+ * and the dispatches over input pairs. The plan (op records, scaled
  * diagonals, unit vectors) is made by the executor (src/exec/spatial-webgpu.ts) from the float64
  * pre-pass, so this module knows nothing of the CPU engine; it returns the raw f32 outputs, one
  * vec4 per (pair, slab, tap), which the executor turns into kernels in float64.
@@ -32,7 +33,7 @@ export interface ConvSegment {
   opCount: number;
   lo: [number, number];
   cnt: [number, number];
-  /** Slabs wrap around, (i, (i + δ) mod n): the circular partition of a gap readout; else masked. */
+  /** Slabs wrap around, (i, (i + δ) mod n): the circular partition (a gap readout's, or a segment with a circular conv); else masked. */
   wrap: boolean;
   /** Entries per slab at the segment's end (its stored state). */
   entries: number;
