@@ -10,6 +10,10 @@
 // scale chosen on the host (the diagonals arrive scaled by the same 2^−E). A conv entry is the
 // Lagrange gap form of src/cpu/spatial-pair.ts (convEntry): no cancellation near ρ = ±1.
 //
+// With avgPool the records are split into segments (src/exec/spatial-plan.ts), one dispatch each on
+// its own rectangle of slab offsets (CP.lo0/lo1/cnt1): OP_STORE ends a segment that a pool follows
+// (its slabs' states to `state`), OP_LOAD begins the next (the pooled states, conv_pool.wgsl).
+//
 // The ops come as records in `ops` (an interpreter: one pipeline per structure, depth 1000 is
 // data). Prepended by src/gpu/conv.ts: struct Bank, kernel_ops.wgsl, the activations' WGSL,
 // the constants MAXP (entries of the largest slab), WG (threads sharing a slab, a power of two),
@@ -22,17 +26,21 @@
 
 struct ConvParams {
   pairCount: u32,
-  slabs: u32,
+  slabs: u32,        // slabs of this segment (per pair)
   taps: u32,
-  opCount: u32,
+  opStart: u32,      // this segment's op records: [opStart, opEnd)
+  opEnd: u32,
   perInput: u32,     // diagonal words per input (every op's diagonal, in op order)
   channels: u32,
   pixels0: u32,      // input pixels (unit vectors per input: pixels0 · channels)
-  zeroSlabs: u32,    // 1: slab offsets δ ∈ [−(n − 1), n − 1] (zero padding); 0: δ mod n (circular)
-  final0: u32,       // the slab grid: the readout's dims (1-D images are 1 × n)
-  final1: u32,
-  one: f32,          // 1.0, opaque to the compiler (kernel_ops.wgsl: keep)
+  wrap: u32,         // 1: slab offsets δ mod n (a gap readout's circular partition); 0: masked, no wrap-around
+  lo0: i32,          // the slab offsets at the segment's end grid: lo + (slab / cnt1, slab % cnt1)
+  lo1: i32,
+  cnt1: u32,
+  loadBase: u32,     // vec4 index in `state` where OP_LOAD reads and OP_STORE writes (src/gpu/conv.ts)
+  storeBase: u32,
   sdiagLo: u32,      // where the low parts of the diagonals' roots start in sdiag
+  one: f32,          // 1.0, opaque to the compiler (kernel_ops.wgsl: keep)
 }
 
 @group(0) @binding(0) var<uniform> CP: ConvParams;
@@ -43,6 +51,8 @@ struct ConvParams {
 @group(0) @binding(5) var<storage, read> pairs: array<vec2<u32>>;
 @group(0) @binding(6) var<storage, read_write> outv: array<vec4<f32>>;
 @group(0) @binding(7) var<storage, read> coef: array<u32>;
+// Per (pair, slab, entry): (q, Θ hi, Θ lo, bad-pair flag) of a segment that an avgPool ends or begins.
+@group(0) @binding(8) var<storage, read_write> state: array<vec4<f32>>;
 
 fn cf(k: u32) -> f32 { return bitcast<f32>(coef[k]); }
 
@@ -57,6 +67,8 @@ const OP_COPY_FROM: u32 = 5u;
 const OP_EQ: u32 = 6u;
 const OP_FLATTEN: u32 = 7u;
 const OP_GAP: u32 = 8u;
+const OP_LOAD: u32 = 9u;
+const OP_STORE: u32 = 10u;
 
 // Per workgroup: the pair's diagonal bases and the final slab offset.
 var<private> xb: u32;
@@ -78,7 +90,7 @@ fn wrap(a: i32, n: i32) -> i32 {
 }
 
 // The partner j of entry i at dims (n0, n1) in the slab with offset (d0, d1): its flat index, or −1
-// when it lies outside the image (zero-padding slabs only).
+// when it lies outside the image (masked slabs only).
 fn partner(i: u32, n0: u32, n1: u32, d0: i32, d1: i32) -> i32 {
   if (d0 == 0 && d1 == 0) { return i32(i); }
   let a = i32(n0);
@@ -86,7 +98,7 @@ fn partner(i: u32, n0: u32, n1: u32, d0: i32, d1: i32) -> i32 {
   let i0 = i / n1;
   var j0 = i32(i0) + d0;
   var j1 = i32(i - i0 * n1) + d1;
-  if (CP.zeroSlabs == 0u) {
+  if (CP.wrap != 0u) {
     j0 = wrap(j0, a);
     j1 = wrap(j1, b);
   } else if (j0 < 0 || j0 >= a || j1 < 0 || j1 >= b) {
@@ -463,7 +475,30 @@ fn op_gap(o: u32, lid: u32, pl: u32, slab: u32) {
   sync();
 }
 
-// One slab of one pair through every op (main has found them and cleared the bad-pair flag).
+// A segment's state from or to the state buffer (an avgPool between segments, conv_pool.wgsl):
+// entry e of slab `slab` of pair `pl` at (pl · slabs + slab) · n + e.
+fn op_state(o: u32, lid: u32, pl: u32, slab: u32, store: bool) {
+  let h = head(o);
+  let n = h.out0 * h.out1;
+  let at = (pl * CP.slabs + slab) * n;
+  sync();
+  // The bad-pair flag (a smooth activation out of range) travels in w, so that the readout reports it.
+  let flag = f32(bad_flag());
+  for (var r = 0u; r < PER; r++) {
+    let e = lid + r * WG;
+    if (e >= n) { break; }
+    if (store) {
+      state[CP.storeBase + at + e] = vec4<f32>(sq[e], st[e].x, st[e].y, flag);
+    } else {
+      let v = state[CP.loadBase + at + e];
+      sq[e] = v.x;
+      st[e] = v.yz;
+      if (v.w != 0.0) { mark_bad(); }
+    }
+  }
+}
+
+// One slab of one pair through the segment's ops (main has found them and cleared the bad-pair flag).
 fn run_slab(pl: u32, slab: u32, lid: u32) {
   let pr = pairs[pl];
   xb = pr.x * CP.perInput;
@@ -471,15 +506,9 @@ fn run_slab(pl: u32, slab: u32, lid: u32) {
   same = pr.x == pr.y;
   xu = pr.x * CP.pixels0 * CP.channels;
   zu = pr.y * CP.pixels0 * CP.channels;
-  if (CP.zeroSlabs != 0u) {
-    let w = 2u * CP.final1 - 1u;
-    df0 = i32(slab / w) - i32(CP.final0 - 1u);
-    df1 = i32(slab % w) - i32(CP.final1 - 1u);
-  } else {
-    df0 = i32(slab / CP.final1);
-    df1 = i32(slab % CP.final1);
-  }
-  for (var k = 0u; k < CP.opCount; k++) {
+  df0 = CP.lo0 + i32(slab / CP.cnt1);
+  df1 = CP.lo1 + i32(slab % CP.cnt1);
+  for (var k = CP.opStart; k < CP.opEnd; k++) {
     let o = k * REC;
     switch ops[o] {
       case OP_INIT: { op_init(o, lid); }
@@ -491,6 +520,8 @@ fn run_slab(pl: u32, slab: u32, lid: u32) {
       case OP_EQ: { op_eq(o, lid, pl); }
       case OP_FLATTEN: { op_flatten(o, lid, pl); }
       case OP_GAP: { op_gap(o, lid, pl, slab); }
+      case OP_LOAD: { op_state(o, lid, pl, slab, false); }
+      case OP_STORE: { op_state(o, lid, pl, slab, true); }
       default: {}
     }
   }

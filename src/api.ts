@@ -111,7 +111,7 @@ interface Target<X> {
   label: { spec: ResolvedSpec; limit?: undefined } | { spec?: undefined; limit: InfiniteDepthLimit };
   computed: string;
   /** Why there is no WebGPU executor for these inputs (then "auto" means the CPU and "webgpu" is an error); null if there is one. */
-  cpuOnly(x1: X): string | null;
+  cpuOnly(x1: X, req: GramRequest): string | null;
   input(x: KernelInput, name: string): X;
   check(x1: X, x2: X | null, req: GramRequest): void;
   cpu(): SyncExecutor<X>;
@@ -156,7 +156,7 @@ function targetOf(arch: Arch, options: KernelOptions): Target<unknown> {
       computed,
       // What the slab shader cannot run (avgPool, …) is computed on the CPU: "auto" says so in
       // the result's backend, "webgpu" is an error naming the layer.
-      cpuOnly: (x) => spatialGpuRefusal(sp) ?? spatialGpuShapeRefusal(sp, x.dims),
+      cpuOnly: (x, req) => spatialGpuRefusal(sp) ?? spatialGpuShapeRefusal(sp, x.dims, req.allDepths),
       input: (x, name) => toImages(x as ImagesInput, layout, name),
       check: (x1, x2, req) => checkSpatialRequest(sp, x1, x2, req),
       cpu: () => spatialCpuExecutor(sp),
@@ -202,7 +202,7 @@ function prepare(arch: Arch, x1: KernelInput, x2: KernelInput | null | undefined
   const b = x2 == null ? null : target.input(x2, 'x2');
   const req: GramRequest = { get: kernelKinds(options.get), diagonal: options.diagonal ?? false, allDepths: options.depths === 'all' };
   target.check(a, b, req);
-  const cpuOnly = target.cpuOnly(a);
+  const cpuOnly = target.cpuOnly(a, req);
   if (backend === 'webgpu' && cpuOnly) throw new InputError(cpuOnly);
   return { target, a, b, req, cpuOnly };
 }

@@ -1,6 +1,6 @@
 /**
  * Random conv specs on WebGPU against the float64 CPU path: filters, strides, both paddings mixed,
- * biases, frozen layers, residual blocks, several activations, every readout with or without a
+ * biases, frozen layers, residual blocks, avgPool, several activations, every readout with or without a
  * dense tail, 1-D and 2-D images of odd and even sizes. Each case must either agree within 1e−5
  * (normalised by √(K(x,x)·K(z,z))) or be refused before any work with an InputError that names the
  * problem, never a wrong number. The generator is seeded: a failure prints the spec to replay.
@@ -41,7 +41,7 @@ function randomCase(seed: number): { spec: Spec; X: ImagesInput } {
   let cur = dims.slice();
   const conv = (strided: boolean): Layer => {
     const small = Math.min(...cur);
-    const filter = pick(small >= 5 ? [1, 3, 3, 5] : [1, 3, 3]);
+    const filter = pick(small >= 5 ? [1, 3, 3, 5] : small >= 3 ? [1, 3, 3] : [1]);
     const stride = strided && small >= 5 && r() < 0.35 ? 2 : 1;
     cur = cur.map((n) => Math.ceil(n / stride));
     return {
@@ -58,9 +58,16 @@ function randomCase(seed: number): { spec: Spec; X: ImagesInput } {
   const units = 1 + Math.floor(r() * 3);
   for (let u = 0; u < units; u++) {
     const kind = r();
-    if (kind < 0.4) layers.push(conv(true), act);
-    else if (kind < 0.7) layers.push({ type: 'residual', alpha: 0.3 + r(), branch: [conv(false), act, conv(false)] });
-    else layers.push({ type: 'repeat', count: 1 + Math.floor(r() * 3), layers: [conv(false), act] });
+    if (kind < 0.3 || (kind >= 0.8 && Math.min(...cur) < 2)) layers.push(conv(true), act);
+    else if (kind < 0.55) layers.push({ type: 'residual', alpha: 0.3 + r(), branch: [conv(false), act, conv(false)] });
+    else if (kind < 0.8) layers.push({ type: 'repeat', count: 1 + Math.floor(r() * 3), layers: [conv(false), act] });
+    else {
+      // avgPool (no padding: the window must fit), then a conv (an activation needs a Gaussian input).
+      const window = Math.min(Math.min(...cur), pick([2, 2, 3]));
+      const stride = pick([1, window]);
+      cur = cur.map((n) => Math.floor((n - window) / stride) + 1);
+      layers.push({ type: 'avgPool', window, stride }, conv(true), act);
+    }
   }
   const readout = pick(['eq', 'flatten', 'gap'] as const);
   const tail: Layer[] = r() < 0.4 ? [{ type: 'relu' }, { type: 'dense', weightVar: 2, biasVar: 0.1 }] : [];
@@ -92,6 +99,7 @@ it(`${CASES} random conv specs: agree within 1e−5 or are refused with an Input
   const refused: string[] = [];
   const invalid: string[] = [];
   let worst = 0;
+  let pooled = 0;
   for (let c = 0; c < CASES; c++) {
     const { spec, X } = randomCase(1000 + c);
     const label = `case ${c} (seed ${1000 + c}): ${JSON.stringify(spec)} on ${JSON.stringify(X.shape)}`;
@@ -116,7 +124,9 @@ it(`${CASES} random conv specs: agree within 1e−5 or are refused with an Input
     expect(err, label).toBeLessThanOrEqual(1e-5);
     worst = Math.max(worst, err);
     agreed++;
+    if (JSON.stringify(spec).includes('avgPool')) pooled++;
   }
-  console.log(`conv fuzz: ${agreed} agreed (worst ${worst.toExponential(1)}), ${refused.length} refused:\n${refused.join('\n')}\ninvalid on the CPU too:\n${invalid.join('\n')}`);
+  console.log(`conv fuzz: ${agreed} agreed (${pooled} with avgPool; worst ${worst.toExponential(1)}), ${refused.length} refused:\n${refused.join('\n')}\ninvalid on the CPU too:\n${invalid.join('\n')}`);
   expect(agreed).toBeGreaterThanOrEqual(CASES / 2);
+  expect(pooled).toBeGreaterThanOrEqual(8);
 });

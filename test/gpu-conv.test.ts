@@ -273,10 +273,12 @@ describe('the API', () => {
     expect(Array.from(got)).toEqual(Array.from(whole.ntk!));
   });
 
-  it('avgPool: "webgpu" is an InputError naming it, "auto" computes on the CPU and says so', async () => {
-    const spec: Spec = { layers: [conv(), { type: 'relu' }, { type: 'avgPool', window: 2 }, conv(), { type: 'gap' }] };
+  it('avgPool runs on WebGPU (test/gpu-conv-pool.test.ts); a circular conv with a non-dividing stride before it is an InputError naming it, "auto" computes on the CPU and says so', async () => {
+    const ok: Spec = { layers: [conv({ padding: 'circular' }), { type: 'relu' }, { type: 'avgPool', window: 2 }, conv(), { type: 'gap' }] };
+    expect((await kernel(ok, X2, null, { backend: 'auto' })).backend).toBe('webgpu');
+    const spec: Spec = { layers: [conv({ padding: 'circular', stride: 4 }), { type: 'relu' }, { type: 'avgPool', window: 2 }, conv({ filter: 1 }), { type: 'gap' }] };
     await expect(kernel(spec, X2, null, { backend: 'webgpu' })).rejects.toThrow(InputError);
-    await expect(kernel(spec, X2, null, { backend: 'webgpu' })).rejects.toThrow(/avgPool .* no WebGPU kernel/);
+    await expect(kernel(spec, X2, null, { backend: 'webgpu' })).rejects.toThrow(/circular conv before an avgPool .* \(stride 4 on 6 pixels\) has no WebGPU kernel/);
     expect((await kernel(spec, X2, null, { backend: 'auto' })).backend).toBe('cpu');
   });
 });

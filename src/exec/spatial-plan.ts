@@ -4,28 +4,37 @@
  * with the depth taps as copies and readouts, each op carrying its dims, the offsets of its
  * diagonals, the exponents of its input and output scales and the slab-offset multipliers.
  *
- * Which programs the slab shader runs (everything else is an InputError before any work):
- * no avgPool (it mixes slabs); for a gap readout, strided convs only before the depth loop (so that
- * every tap reads out the same slab grid).
+ * Segments: an avgPool mixes slabs, so the op stream is split at every pool into segments, each a
+ * dispatch of the slab shader over its own set of slabs (a rectangle of offsets at the segment's
+ * end grid). A segment followed by a pool ends with a store of each slab's state to a global
+ * buffer; the pool shader (shaders/conv_pool.wgsl) turns those into the next segment's slabs, which
+ * begins with a load instead of the layer-0 init.
  *
- * Slabs of a gap readout: with strides that divide the sizes, the circular slabs (i, (i + δ) mod n),
- * P of P entries, whatever the padding (slab δ of a conv's output reads slab s·δ of its input, and a
- * zero-padded conv simply drops the out-of-image shifts); otherwise, with zero padding only, the
- * slabs δ ∈ [−(n − 1), n − 1] with their out-of-image entries masked ((2n − 1)^D slabs, about 2^D
- * times the work), where a circular conv is refused (spatialGpuShapeRefusal).
+ * Slab sets: eq/flatten end on slab 0. A gap readout runs, where the strides of its segment divide
+ * the sizes, the circular slabs (i, (i + δ) mod n), P of P entries, whatever the padding (slab δ
+ * of a conv's output reads slab s·δ of its input, and a zero-padded conv simply drops the
+ * out-of-image shifts); otherwise the masked slabs δ ∈ [−(n − 1), n − 1] with their out-of-image
+ * entries masked ((2n − 1)^D slabs, about 2^D times the work). The segment before a pool (window w,
+ * stride s) runs the input offsets s·δ′ + c, c ∈ [−(w − 1), w − 1], of every offset δ′ the next
+ * segment starts with: their hull, clipped to the image, as masked slabs (or the circular partition
+ * where that is fewer slabs and the strides divide the sizes). Masked slabs do not
+ * wrap, so a segment with a circular conv (whose wrap-around pairs would lie in other masked slabs)
+ * runs the whole circular partition instead (the pool reads any pair from it), which needs the
+ * segment's strides to divide the sizes; otherwise it is refused.
+ *
+ * Refused (InputError before any work, "auto" computes on the CPU): a readout before a pool (an
+ * avgPool inside or after the depth loop with depths "all"), a residual block around a pool, and
+ * the circular convs with non-dividing strides above; for a gap readout, strided convs inside or
+ * after the depth loop (so that every tap reads out the same slab grid).
  */
 import { InputError } from '../errors.js';
-import { CONV_OP, CONV_REC } from '../gpu/conv.js';
+import { CONV_OP, CONV_REC, type ConvPool, type ConvSegment } from '../gpu/conv.js';
 import type { SpatialOp, SpatialProgram } from '../program/spatial.js';
 import type { Activation } from '../spec/types.js';
 import { drive, eqPixel, pixels, type Machine } from '../cpu/spatial-geometry.js';
 
 /** Why a program cannot run on the WebGPU slab shader at all (any images), or null. */
 export function spatialGpuRefusal(p: SpatialProgram): string | null {
-  const ops = [...p.prefix, ...(p.sweep?.body ?? []), ...p.suffix];
-  if (ops.some((o) => o.op === 'pool')) {
-    return 'avgPool mixes pixel-pair slabs and has no WebGPU kernel yet: use backend "cpu" (or "auto", which computes such specs on the CPU)';
-  }
   if (p.readout.type === 'gap') {
     const strided = (list: readonly SpatialOp[]) => list.some((o) => o.op === 'conv' && [o.stride].flat().some((s) => s !== 1));
     if (strided([...(p.sweep?.body ?? []), ...p.suffix])) {
@@ -35,9 +44,151 @@ export function spatialGpuRefusal(p: SpatialProgram): string | null {
   return null;
 }
 
+type V2 = [number, number];
+
 /** [n0, n1] of a 1-D or 2-D size (1-D as 1 × n). */
-const as2 = (v: readonly number[]): [number, number] => (v.length === 1 ? [1, v[0]!] : [v[0]!, v[1]!]);
-const axes = (v: number | number[], D: number): [number, number] => as2(typeof v === 'number' ? new Array<number>(D).fill(v) : v);
+const as2 = (v: readonly number[]): V2 => (v.length === 1 ? [1, v[0]!] : [v[0]!, v[1]!]);
+const axes = (v: number | number[], D: number): V2 => as2(typeof v === 'number' ? new Array<number>(D).fill(v) : v);
+
+/** The program's ops in drive's order, as one list (taps included). */
+type Event = { kind: 'op'; op: SpatialOp } | { kind: 'tapBegin' } | { kind: 'readout'; tap: number } | { kind: 'tapEnd' };
+
+function events(p: SpatialProgram, allDepths: boolean): Event[] {
+  const ev: Event[] = [];
+  drive(p, allDepths, {
+    op: (op) => ev.push({ kind: 'op', op }),
+    tapBegin: () => ev.push({ kind: 'tapBegin' }),
+    readout: (tap) => ev.push({ kind: 'readout', tap }),
+    tapEnd: () => ev.push({ kind: 'tapEnd' }),
+  });
+  return ev;
+}
+
+/** A segment's slab set and geometry, before recording. */
+interface SegGeom {
+  /** Offsets at the segment's end grid: lo and count per axis. */
+  lo: V2;
+  cnt: V2;
+  /** Product of the conv strides in the segment (the start offsets are δ·M). */
+  M: V2;
+  end: V2;
+  /** Any circular conv in the segment, and the first stride that does not divide its input size. */
+  circular: boolean;
+  nonDividing: { n: number; s: number } | null;
+  /** The circular partition (i, (i + δ) mod n), δ ∈ [0, n); else masked offsets, no wrap-around. */
+  wrap: boolean;
+}
+
+interface Analysis {
+  segs: SegGeom[];
+  refusal: string | null;
+}
+
+const POOL_HINT = 'use backend "cpu" (or "auto", which computes such specs on the CPU)';
+
+const onlyZero = (g: Pick<SegGeom, 'lo' | 'cnt'>) => g.lo[0] === 0 && g.lo[1] === 0 && g.cnt[0] === 1 && g.cnt[1] === 1;
+
+/**
+ * The segments of a program on images of these dims, or why the slab shader cannot run it.
+ * Backwards from the readout: each segment runs the masked hull of the pair offsets the next one's
+ * pool reads, or, where it has a circular conv (whose wrap-around pairs would lie in other masked
+ * slabs), the whole circular partition, which needs its strides to divide the sizes.
+ */
+function analyse(p: SpatialProgram, dims: readonly number[], allDepths: boolean): Analysis {
+  const D = dims.length;
+  const ev = events(p, allDepths);
+  const gap = p.readout.type === 'gap';
+  const segs: SegGeom[] = [];
+  const pools: { w: V2; s: V2; out: V2 }[] = [];
+  let cur = as2(dims);
+  let kept = cur;
+  const fresh = (): SegGeom => ({ lo: [0, 0], cnt: [1, 1], M: [1, 1], end: cur, circular: false, nonDividing: null, wrap: false });
+  let seg = fresh();
+  const bankSeg: number[] = [];
+  let refusal: string | null = null;
+  let readoutSeen = false;
+  for (const e of ev) {
+    if (e.kind === 'tapBegin') kept = cur;
+    else if (e.kind === 'tapEnd') cur = kept;
+    else if (e.kind === 'readout') readoutSeen = true;
+    else {
+      const o = e.op;
+      if (o.op === 'conv') {
+        const s = axes(o.stride, D);
+        const a = [0, 1].find((k) => cur[k]! % s[k]! !== 0);
+        if (a !== undefined && !seg.nonDividing) seg.nonDividing = { n: cur[a]!, s: s[a]! };
+        seg.M = [seg.M[0] * s[0], seg.M[1] * s[1]];
+        seg.circular ||= o.padding === 'circular';
+        cur = [Math.ceil(cur[0] / s[0]), Math.ceil(cur[1] / s[1])];
+      } else if (o.op === 'save') bankSeg[o.bank] = segs.length;
+      else if (o.op === 'mix') {
+        if (bankSeg[o.bank] !== segs.length) refusal ??= `a residual block around an avgPool has no WebGPU kernel: ${POOL_HINT}`;
+      } else if (o.op === 'pool') {
+        if (readoutSeen) refusal ??= `an avgPool inside or after the depth loop with depths "all" has no WebGPU kernel (a readout before a pool): ${POOL_HINT}`;
+        const w = axes(o.window, D);
+        const s = axes(o.stride, D);
+        segs.push({ ...seg, end: cur });
+        cur = [Math.floor((cur[0] - w[0]) / s[0]) + 1, Math.floor((cur[1] - w[1]) / s[1]) + 1];
+        pools.push({ w, s, out: cur });
+        seg = fresh();
+      }
+    }
+  }
+  segs.push({ ...seg, end: cur });
+  const hasPool = pools.length > 0;
+  const wrapAll = (g: SegGeom) => {
+    g.wrap = true;
+    g.lo = [0, 0];
+    g.cnt = [g.end[0], g.end[1]];
+  };
+  const circularRefusal = (at: { n: number; s: number }) =>
+    hasPool
+      ? `a circular conv before an avgPool (or before a gap readout after one) with a conv whose stride does not divide its input size (stride ${at.s} on ${at.n} pixels) has no WebGPU kernel: ${POOL_HINT}`
+      : `a gap readout on WebGPU cannot combine a circular conv with a conv whose stride does not divide its input size (stride ${at.s} on ${at.n} pixels): use backend "cpu" (or "auto")`;
+  // The last segment: slab 0 for eq/flatten; for gap the circular partition where its strides
+  // divide the sizes (n slabs per axis), else the masked offsets (2n − 1).
+  const last = segs[segs.length - 1]!;
+  if (gap) {
+    if (!last.nonDividing) wrapAll(last);
+    else {
+      last.lo = [-(last.end[0] - 1), -(last.end[1] - 1)];
+      last.cnt = [2 * last.end[0] - 1, 2 * last.end[1] - 1];
+      if (last.circular) refusal ??= circularRefusal(last.nonDividing);
+    }
+  }
+  for (let g = segs.length - 2; g >= 0; g--) {
+    const next = segs[g + 1]!;
+    const { w, s, out } = pools[g]!;
+    const here = segs[g]!;
+    for (const k of [0, 1]) {
+      // J − I of the pooled pairs the next segment starts with: its offsets times M, or any when they wrap.
+      const d0 = next.wrap ? -(out[k]! - 1) : next.lo[k]! * next.M[k]!;
+      const d1 = next.wrap ? out[k]! - 1 : (next.lo[k]! + next.cnt[k]! - 1) * next.M[k]!;
+      const n = here.end[k]!;
+      const lo = Math.max(-(n - 1), s[k]! * d0 - (w[k]! - 1));
+      const hi = Math.min(n - 1, s[k]! * d1 + (w[k]! - 1));
+      here.lo[k] = lo;
+      here.cnt[k] = hi - lo + 1;
+    }
+    if (here.circular && !onlyZero(here)) {
+      if (here.nonDividing) refusal ??= circularRefusal(here.nonDividing);
+      else wrapAll(here);
+    } else if (!here.nonDividing && here.cnt[0] * here.cnt[1] > here.end[0] * here.end[1]) {
+      // The circular partition holds every pair once: fewer slabs than a wide hull (gap after a pool: 8×8 pooled to 4×4 needs 15² masked offsets, 8² circular).
+      wrapAll(here);
+    }
+  }
+  return { segs, refusal };
+}
+
+/**
+ * Why the slab shader cannot run a program on images of these dims (beyond spatialGpuRefusal), or
+ * null: see analyse (a circular conv on masked slabs reads pairs (wrap(i + a), wrap(i + δ + a))
+ * whose offset is δ ± n when one side wraps: another slab).
+ */
+export function spatialGpuShapeRefusal(p: SpatialProgram, dims: readonly number[], allDepths = false): string | null {
+  return analyse(p, dims, allDepths).refusal;
+}
 
 export interface RecordedPlan {
   ops: Uint32Array<ArrayBuffer>;
@@ -47,9 +198,10 @@ export interface RecordedPlan {
   taps: number;
   /** The readout's dims of every tap (all equal for gap). */
   final: [number, number];
-  zeroSlabs: boolean;
   /** Diagonal index (−1 = input covariance) read by each tap's readout, for its scale. */
   tapDiag: number[];
+  segments: ConvSegment[];
+  pools: ConvPool[];
 }
 
 /**
@@ -58,6 +210,8 @@ export interface RecordedPlan {
  */
 export function recordPlan(p: SpatialProgram, dims: readonly number[], allDepths: boolean, off: (k: number) => number, exp: (k: number) => number): RecordedPlan {
   const D = dims.length;
+  const an = analyse(p, dims, allDepths);
+  if (an.refusal) throw new InputError(an.refusal);
   const words: number[] = [];
   const fl = new Float32Array(1);
   const bits = (x: number) => {
@@ -68,30 +222,25 @@ export function recordPlan(p: SpatialProgram, dims: readonly number[], allDepths
   const actKey = new Map<string, number>();
   const keepSlot = p.banks;
   const slots = p.banks + 1;
+  const totalTaps = p.sweep && allDepths ? p.sweep.count + 1 : 1;
   const keepNeeded = p.suffix.length > 0;
-  const gap = p.readout.type === 'gap';
-  // Slab-offset multiplier: the product of the strides still to come (strided convs come before the
-  // depth loop for gap, so every tap has the same one).
-  let M: [number, number] = gap ? [1, 1] : [0, 0];
-  if (gap) {
-    for (const o of [...p.prefix, ...(p.sweep?.body ?? []), ...p.suffix]) {
-      if (o.op === 'conv') {
-        const s = axes(o.stride, D);
-        M = [M[0] * s[0], M[1] * s[1]];
-      }
-    }
-  }
-  let cur = { diag: -1, dims: as2(dims), M };
+  // Slab-offset multiplier: the product of the strides still to come in the segment (slab 0 only:
+  // 0, every op reads offset 0).
+  const M0 = (g: SegGeom): V2 => (onlyZero(g) ? [0, 0] : [g.M[0], g.M[1]]);
+  let segIndex = 0;
+  let cur = { diag: -1, dims: as2(dims), M: M0(an.segs[0]!) };
   let maxEntries = pixels(dims);
   const banks: (typeof cur)[] = [];
   let kept = cur;
   let cursor = 0;
   let taps = 0;
+  let tapsBegun = 0;
+  let tapsEnded = 0;
   const tapDiag: number[] = [];
   let final: [number, number] = cur.dims;
-  const zeroSlabs = gap && firstNonDividing(p, dims) !== null;
-  const shape = spatialGpuShapeRefusal(p, dims);
-  if (shape) throw new InputError(shape);
+  const segments: ConvSegment[] = [];
+  const pools: ConvPool[] = [];
+  let segStart = 0;
 
   const rec = (kind: number, from: typeof cur, to: typeof cur, args: number[]) => {
     const r = [
@@ -100,6 +249,12 @@ export function recordPlan(p: SpatialProgram, dims: readonly number[], allDepths
     ];
     while (r.length < CONV_REC) r.push(0);
     words.push(...r);
+  };
+  const closeSegment = (store: boolean) => {
+    const g = an.segs[segIndex]!;
+    if (store) rec(CONV_OP.store, cur, cur, []);
+    segments.push({ opStart: segStart, opCount: words.length / CONV_REC - segStart, lo: [g.lo[0], g.lo[1]], cnt: [g.cnt[0], g.cnt[1]], wrap: g.wrap, entries: pixels(cur.dims) });
+    segStart = words.length / CONV_REC;
   };
   rec(CONV_OP.init, cur, cur, []);
 
@@ -110,7 +265,7 @@ export function recordPlan(p: SpatialProgram, dims: readonly number[], allDepths
         case 'conv': {
           const q = axes(o.filter, D);
           const s = axes(o.stride, D);
-          const out = { diag: k, dims: [Math.ceil(cur.dims[0] / s[0]), Math.ceil(cur.dims[1] / s[1])] as [number, number], M: [cur.M[0] / s[0], cur.M[1] / s[1]] as [number, number] };
+          const out = { diag: k, dims: [Math.ceil(cur.dims[0] / s[0]), Math.ceil(cur.dims[1] / s[1])] as V2, M: [cur.M[0] / s[0], cur.M[1] / s[1]] as V2 };
           const w = o.weightVar / (q[0] * q[1]);
           const b = o.biasVar === 0 ? 0 : o.biasVar * 2 ** -exp(cur.diag);
           rec(CONV_OP.conv, cur, out, [q[0], q[1], s[0], s[1], (o.padding === 'zero' ? 1 : 0) | (o.trainable ? 2 : 0), bits(Math.sqrt(w)), bits(w), bits(b), bits(Math.sqrt(b)), bits(w - Math.fround(w))]);
@@ -144,18 +299,35 @@ export function recordPlan(p: SpatialProgram, dims: readonly number[], allDepths
           cur = out;
           return;
         }
-        case 'pool':
-          throw new InputError(spatialGpuRefusal(p) ?? 'avgPool has no WebGPU kernel yet');
+        case 'pool': {
+          const w = axes(o.window, D);
+          const s = axes(o.stride, D);
+          const from = an.segs[segIndex]!;
+          closeSegment(true);
+          segIndex++;
+          const next = an.segs[segIndex]!;
+          const out = { diag: k, dims: [Math.floor((cur.dims[0] - w[0]) / s[0]) + 1, Math.floor((cur.dims[1] - w[1]) / s[1]) + 1] as V2, M: M0(next) };
+          pools.push({
+            inDims: cur.dims, outDims: out.dims, window: w, stride: s,
+            din: off(cur.diag), dout: off(k), ein: exp(cur.diag), eout: exp(k),
+            inLo: [from.lo[0], from.lo[1]], inCnt: [from.cnt[0], from.cnt[1]], inWrap: from.wrap,
+            outLo: [next.lo[0], next.lo[1]], outCnt: [next.cnt[0], next.cnt[1]], outM: out.M, outWrap: next.wrap,
+          });
+          cur = out;
+          rec(CONV_OP.load, cur, cur, []);
+          return;
+        }
       }
     },
     tapBegin() {
       kept = cur;
-      if (keepNeeded) rec(CONV_OP.copyTo, cur, cur, [keepSlot]);
+      // The last tap's copy is never read back (nothing runs after it).
+      if (keepNeeded && ++tapsBegun < totalTaps) rec(CONV_OP.copyTo, cur, cur, [keepSlot]);
     },
     readout() {
       const kind = p.readout.type === 'eq' ? CONV_OP.eq : p.readout.type === 'flatten' ? CONV_OP.flatten : CONV_OP.gap;
       const eqAt = p.readout.type === 'eq' ? eqPixel(p.readout.pixel, D === 1 ? [cur.dims[1]] : cur.dims) : 0;
-      if (gap && taps > 0 && (cur.dims[0] !== final[0] || cur.dims[1] !== final[1])) {
+      if (p.readout.type === 'gap' && taps > 0 && (cur.dims[0] !== final[0] || cur.dims[1] !== final[1])) {
         throw new Error('internal error: gap taps at different sizes');
       }
       final = cur.dims;
@@ -163,56 +335,16 @@ export function recordPlan(p: SpatialProgram, dims: readonly number[], allDepths
       rec(kind, cur, cur, [taps++, eqAt]);
     },
     tapEnd() {
-      if (keepNeeded) rec(CONV_OP.copyFrom, kept, kept, [keepSlot]);
+      if (keepNeeded && ++tapsEnded < totalTaps) rec(CONV_OP.copyFrom, kept, kept, [keepSlot]);
       cur = kept;
     },
   };
   drive(p, allDepths, m);
+  closeSegment(false);
   // Case numbers in a canonical order, so that programs with the same activations share a pipeline.
   const order = acts.map((a, k) => ({ key: JSON.stringify(a), k })).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   const renumber = new Map(order.map((o, c) => [o.k, c]));
   for (let r = 0; r < words.length; r += CONV_REC) if (words[r] === CONV_OP.act) words[r + 13] = renumber.get(words[r + 13]!)!;
   const sorted = order.map((o) => acts[o.k]!);
-  return { ops: Uint32Array.from(words), acts: sorted, maxEntries, slots, taps, final, zeroSlabs, tapDiag };
-}
-
-/** The first conv (in the order drive runs them) whose stride does not divide its input size, or null. */
-function firstNonDividing(p: SpatialProgram, dims: readonly number[]): { n: number; s: number } | null {
-  const D = dims.length;
-  let found: { n: number; s: number } | null = null;
-  let cur = as2(dims);
-  let kept = cur;
-  drive(p, false, {
-    op(o) {
-      if (o.op === 'conv') {
-        const s = axes(o.stride, D);
-        const a = [0, 1].find((k) => cur[k]! % s[k]! !== 0);
-        if (a !== undefined && !found) found = { n: cur[a]!, s: s[a]! };
-        cur = [Math.ceil(cur[0] / s[0]), Math.ceil(cur[1] / s[1])];
-      }
-    },
-    tapBegin() {
-      kept = cur;
-    },
-    readout() {},
-    tapEnd() {
-      cur = kept;
-    },
-  });
-  return found;
-}
-
-/**
- * Why the slab shader cannot run a program on images of these dims (beyond spatialGpuRefusal), or
- * null. A gap readout behind a stride that does not divide its input size runs on masked slabs, which
- * hold the pairs (i, i + δ) without wrap-around; a circular conv there reads pairs
- * (wrap(i + a), wrap(i + δ + a)) whose offset is δ ± n when one side wraps: another slab.
- */
-export function spatialGpuShapeRefusal(p: SpatialProgram, dims: readonly number[]): string | null {
-  if (p.readout.type !== 'gap') return null;
-  const at = firstNonDividing(p, dims);
-  if (!at) return null;
-  const ops = [...p.prefix, ...(p.sweep?.body ?? []), ...p.suffix];
-  if (!ops.some((o) => o.op === 'conv' && o.padding === 'circular')) return null;
-  return `a gap readout on WebGPU cannot combine a circular conv with a conv whose stride does not divide its input size (stride ${at.s} on ${at.n} pixels): use backend "cpu" (or "auto")`;
+  return { ops: Uint32Array.from(words), acts: sorted, maxEntries, slots, taps, final, tapDiag, segments, pools };
 }

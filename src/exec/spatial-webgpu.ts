@@ -47,8 +47,10 @@ interface Prepared {
 }
 
 function prepareInputs(ctx: GpuContext, p: SpatialProgram, images: Images[], req: GramRequest): Prepared {
-  // The pre-pass needs the diagonals only: the gap readout's R(K(x, x)) comes from the GPU.
-  const pd: SpatialProgram = { ...p, state: 'diagonal', readout: p.readout.type === 'gap' ? { type: 'flatten' } : p.readout };
+  // The pre-pass needs the diagonals only (the gap readout's R(K(x, x)) comes from the GPU), but
+  // a pooled diagonal k'[I] = K'(x, x)[I, I] needs every pixel pair of (x, x) before the pool.
+  const pools = [...p.prefix, ...(p.sweep?.body ?? []), ...p.suffix].some((o) => o.op === 'pool');
+  const pd: SpatialProgram = { ...p, state: pools ? 'full' : 'diagonal', readout: p.readout.type === 'gap' ? { type: 'flatten' } : p.readout };
   const sides = images.flatMap((x) => Array.from({ length: x.n }, (_, i) => prepareSide(pd, x, i, req.allDepths)));
   const first = sides[0]!;
   const K = first.diags.length;
@@ -98,8 +100,8 @@ function prepareInputs(ctx: GpuContext, p: SpatialProgram, images: Images[], req
       unit[(i * P0 * C + e) * 2 + 1] = u - hi;
     }
   });
-  const [f0, f1] = rec.final;
-  const slabs = p.readout.type !== 'gap' ? 1 : rec.zeroSlabs ? (2 * f0 - 1) * (2 * f1 - 1) : f0 * f1;
+  const last = rec.segments[rec.segments.length - 1]!;
+  const slabs = last.cnt[0] * last.cnt[1];
   const plan: ConvPlan = { ...rec, slabs, perInput, channels: C, pixels0: P0, ...convLayout(ctx, rec.maxEntries) };
   checkConvPlan(ctx, plan, n);
   return { plan, sides, tapExp: rec.tapDiag.map((k) => exps[k + 1]!), diag, sdiag, unit };

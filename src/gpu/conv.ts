@@ -1,7 +1,8 @@
 /// <reference types="@webgpu/types" preserve="true" />
 /**
  * Convolutional kernels on WebGPU: the slab shader (shaders/conv_slab.wgsl) generated for a plan
- * (its sizes and activations), and the dispatches over input pairs. The plan (op records, scaled
+ * (its sizes and activations), the avgPool shader between its segments (shaders/conv_pool.wgsl),
+ * and the dispatches over input pairs. The plan (op records, scaled
  * diagonals, unit vectors) is made by the executor (src/exec/spatial-webgpu.ts) from the float64
  * pre-pass, so this module knows nothing of the CPU engine; it returns the raw f32 outputs, one
  * vec4 per (pair, slab, tap), which the executor turns into kernels in float64.
@@ -14,12 +15,51 @@ import { activationCall } from './codegen.js';
 import { isCpuAdapter, type GpuContext } from './device.js';
 import { BANK, wgslStruct } from './layout.js';
 import { pipelineFor } from './pipelines.js';
-import { CONV_SLAB_LANES_WGSL, CONV_SLAB_WGSL, CONV_SLAB_WORKGROUP_WGSL, KERNEL_OPS_WGSL } from './shaders.generated.js';
+import { CONV_POOL_WGSL, CONV_SLAB_LANES_WGSL, CONV_SLAB_WGSL, CONV_SLAB_WORKGROUP_WGSL, KERNEL_OPS_WGSL } from './shaders.generated.js';
 import { checkUserWgsl } from './user-wgsl.js';
 
 /** Words per op record (shaders/conv_slab.wgsl: REC). */
 export const CONV_REC = 24;
-export const CONV_OP = { init: 0, conv: 1, act: 2, copyTo: 3, mix: 4, copyFrom: 5, eq: 6, flatten: 7, gap: 8 } as const;
+export const CONV_OP = { init: 0, conv: 1, act: 2, copyTo: 3, mix: 4, copyFrom: 5, eq: 6, flatten: 7, gap: 8, load: 9, store: 10 } as const;
+
+/**
+ * One dispatch of the slab shader: a range of op records run on a rectangle of slab offsets (at
+ * the segment's end grid, lo + [0, cnt) per axis; 1-D images use axis 1). A segment followed by an
+ * avgPool ends with a store of its slabs' states (`entries` each); one after a pool begins with a
+ * load of the pooled states.
+ */
+export interface ConvSegment {
+  opStart: number;
+  opCount: number;
+  lo: [number, number];
+  cnt: [number, number];
+  /** Slabs wrap around, (i, (i + δ) mod n): the circular partition (a gap readout's, or a segment with a circular conv); else masked. */
+  wrap: boolean;
+  /** Entries per slab at the segment's end (its stored state). */
+  entries: number;
+}
+
+/** An avgPool between two segments (shaders/conv_pool.wgsl): geometry, diagonal offsets and scales, slab sets. */
+export interface ConvPool {
+  inDims: [number, number];
+  outDims: [number, number];
+  window: [number, number];
+  stride: [number, number];
+  /** Word offsets of the pool's input and output diagonals, and their scale exponents. */
+  din: number;
+  dout: number;
+  ein: number;
+  eout: number;
+  /** The previous segment's slab rectangle (input) and the next one's (output, at its end grid; its offsets scaled by outM at the pool's output). */
+  inLo: [number, number];
+  inCnt: [number, number];
+  outLo: [number, number];
+  outCnt: [number, number];
+  outM: [number, number];
+  /** Whether the input and the output slabs are circular partitions (ConvSegment.wrap). */
+  inWrap: boolean;
+  outWrap: boolean;
+}
 
 /** What the slab shader runs: the records and the sizes its workgroup memory is declared with. */
 export interface ConvPlan {
@@ -39,9 +79,11 @@ export interface ConvPlan {
   /** State slots: current, residual banks, the copy kept for the taps. */
   slots: number;
   taps: number;
-  /** Slabs per pair (1 for eq/flatten). */
+  /** Slabs per pair of the last segment, the readout's (1 for eq/flatten). */
   slabs: number;
-  zeroSlabs: boolean;
+  /** The op stream's dispatches (one without avgPool) and the pools between them. */
+  segments: ConvSegment[];
+  pools: ConvPool[];
   /** The readout's dims, as [n0, n1] (1-D: [1, n]). */
   final: [number, number];
   /** Diagonal words per input. */
@@ -183,8 +225,9 @@ export function checkConvPlan(ctx: GpuContext, plan: ConvPlan, inputs: number): 
         'use smaller images or backend "cpu"',
     );
   }
-  if (plan.layout === 'workgroup' && plan.slabs > ctx.limits.maxComputeWorkgroupsPerDimension) {
-    throw new InputError(`the gap readout needs ${plan.slabs} slabs per pair, more than this device dispatches in one dimension: use smaller images or backend "cpu"`);
+  const most = Math.max(...plan.segments.map(slabCount));
+  if (plan.layout === 'workgroup' && most > ctx.limits.maxComputeWorkgroupsPerDimension) {
+    throw new InputError(`the ${plan.pools.length > 0 ? 'avgPool' : 'gap readout'} needs ${most} slabs per pair, more than this device dispatches in one dimension: use smaller images or backend "cpu"`);
   }
   const cap = Math.min(ctx.limits.maxStorageBufferBindingSize, ctx.limits.maxBufferSize);
   const bytes = Math.max(plan.perInput * inputs * 4, plan.pixels0 * plan.channels * inputs * 8);
@@ -193,9 +236,36 @@ export function checkConvPlan(ctx: GpuContext, plan: ConvPlan, inputs: number): 
   }
 }
 
+export const slabCount = (g: Pick<ConvSegment, 'cnt'>): number => g.cnt[0] * g.cnt[1];
+
+/** State vec4s one pair needs in each half of the state buffer (0 without avgPool). */
+export function stateWordsPerPair(plan: Pick<ConvPlan, 'segments' | 'pools'>): number {
+  let m = 0;
+  plan.pools.forEach((pl, g) => {
+    m = Math.max(m, slabCount(plan.segments[g]!) * plan.segments[g]!.entries, pl.outCnt[0] * pl.outCnt[1] * pl.outDims[0] * pl.outDims[1]);
+  });
+  return m;
+}
+
+/** The pool shader (shape-independent: one pipeline for every plan). */
+export function poolShader(): string {
+  return `${wgslStruct(BANK)}
+${KERNEL_OPS_WGSL}
+${CONV_POOL_WGSL}`;
+}
+
+/** Invocations per workgroup of the pool shader. */
+const POOL_WG = 64;
+/** Bytes of the slab shader's and the pool shader's uniforms. */
+const SLAB_PARAMS = 80;
+const POOL_PARAMS = 128;
+
 /**
  * Runs the plan on the pairs (x index, z index into the inputs), in submits bounded in work and in
- * output size. Returns one vec4 per (pair, slab, tap), in that order.
+ * output size. Returns one vec4 per (pair, slab, tap), in that order. With avgPool each submit runs
+ * the segments in turn, their states passing through the two halves of one state buffer: a
+ * segment loads half B and stores half A, the pool reads A and writes B (one binding each shader,
+ * so that the slab shader keeps 8 storage buffers, the default limit).
  */
 export async function runConvPairs(ctx: GpuContext, plan: ConvPlan, inputs: ConvInputs, pairs: Uint32Array, opt: ConvRunOptions = {}): Promise<Float32Array> {
   checkDevice(ctx);
@@ -204,20 +274,27 @@ export async function runConvPairs(ctx: GpuContext, plan: ConvPlan, inputs: Conv
   const shader = convShader(plan);
   await checkUserWgsl(device, plan.acts.flatMap((a) => wgslCall(a).check ?? []));
   let pipe: GPUComputePipeline;
+  let poolPipe: GPUComputePipeline | null = null;
   try {
     pipe = await pipelineFor(device, shader.code, `${LABEL}: slab`);
+    if (plan.pools.length > 0) poolPipe = await pipelineFor(device, poolShader(), `${LABEL}: avgPool`);
   } catch (e) {
     throw new GpuError(`compiling the ${LABEL} shader failed: ${(e as Error).message}`);
   }
   const perPairOut = plan.slabs * plan.taps * 16;
   const cap = Math.min(ctx.limits.maxStorageBufferBindingSize, ctx.limits.maxBufferSize);
-  // Work of one pair: every slab runs every op over at most maxEntries entries.
-  const opCount = plan.ops.length / CONV_REC;
-  const work = plan.slabs * opCount * plan.maxEntries;
+  const statePerPair = stateWordsPerPair(plan);
+  // Work of one pair: every slab of a segment runs its ops over at most maxEntries entries; a
+  // pool reads window² states per output entry.
+  let work = 0;
+  for (const g of plan.segments) work += slabCount(g) * g.opCount * plan.maxEntries;
+  for (const pl of plan.pools) work += pl.outCnt[0] * pl.outCnt[1] * pl.outDims[0] * pl.outDims[1] * (pl.window[0] * pl.window[1]) ** 2;
   const budget = opt.maxPairOpsPerSubmit ?? 2 ** 26;
   const maxDim = ctx.limits.maxComputeWorkgroupsPerDimension;
-  const chunk = Math.max(1, Math.min(nPairs, Math.floor(cap / perPairOut), Math.floor(budget / Math.max(1, work)), maxDim * maxDim));
+  const byState = statePerPair > 0 ? Math.floor(cap / (32 * statePerPair)) : Infinity;
+  const chunk = Math.max(1, Math.min(nPairs, Math.floor(cap / perPairOut), byState, Math.floor(budget / Math.max(1, work)), maxDim * maxDim));
   if (perPairOut > cap) throw new InputError(`one pair's outputs need ${perPairOut} bytes, above this device's buffers: compute fewer depths`);
+  if (statePerPair * 32 > cap) throw new InputError(`one pair's avgPool states need ${statePerPair * 32} bytes, above this device's ${cap}-byte buffers: use smaller images or backend "cpu"`);
 
   const U = GPUBufferUsage;
   const made: GPUBuffer[] = [];
@@ -232,10 +309,10 @@ export async function runConvPairs(ctx: GpuContext, plan: ConvPlan, inputs: Conv
     return b;
   };
   const result = new Float32Array(nPairs * plan.slabs * plan.taps * 4);
+  const half = chunk * statePerPair;
   device.pushErrorScope('validation');
   device.pushErrorScope('out-of-memory');
   try {
-    const params = buffer('params', 48, U.UNIFORM | U.COPY_DST);
     const opsB = upload('ops', plan.ops);
     const diagB = upload('diagonals', inputs.diag);
     const sdiagB = upload('diagonal roots', inputs.sdiag);
@@ -243,35 +320,76 @@ export async function runConvPairs(ctx: GpuContext, plan: ConvPlan, inputs: Conv
     const coefB = upload('coefficients', shader.coefs);
     const pairB = buffer('pairs', chunk * 8, U.STORAGE | U.COPY_DST);
     const outB = buffer('outputs', chunk * perPairOut, U.STORAGE | U.COPY_SRC);
+    const stateB = buffer('pooled states', 2 * half * 16, U.STORAGE);
     const staging = buffer('readback', chunk * perPairOut, U.MAP_READ | U.COPY_DST);
-    const bg = device.createBindGroup({
-      label: `${LABEL}: bindings`,
-      layout: pipe.getBindGroupLayout(0),
-      entries: [params, opsB, diagB, sdiagB, unitB, pairB, outB, coefB].map((buffer, binding) => ({ binding, resource: { buffer } })),
-    });
+    // One uniform buffer and bind group per segment and per pool: their parameters differ within a submit.
+    const segParams = plan.segments.map((_, g) => buffer(`params ${g}`, SLAB_PARAMS, U.UNIFORM | U.COPY_DST));
+    const segGroups = segParams.map((params, g) =>
+      device.createBindGroup({
+        label: `${LABEL}: bindings ${g}`,
+        layout: pipe.getBindGroupLayout(0),
+        entries: [params, opsB, diagB, sdiagB, unitB, pairB, outB, coefB, stateB].map((buffer, binding) => ({ binding, resource: { buffer } })),
+      }),
+    );
+    const poolParams = plan.pools.map((_, g) => buffer(`avgPool params ${g}`, POOL_PARAMS, U.UNIFORM | U.COPY_DST));
+    const poolGroups = poolParams.map((params, g) =>
+      device.createBindGroup({
+        label: `${LABEL}: avgPool bindings ${g}`,
+        layout: poolPipe!.getBindGroupLayout(0),
+        entries: [params, diagB, sdiagB, pairB, stateB].map((buffer, binding) => ({ binding, resource: { buffer } })),
+      }),
+    );
     for (let p0 = 0; p0 < nPairs; p0 += chunk) {
       checkAbort(opt.signal);
       checkDevice(ctx);
       const n = Math.min(chunk, nPairs - p0);
-      const pv = new ArrayBuffer(48);
-      const u = new Uint32Array(pv);
-      u.set([n, plan.slabs, plan.taps, opCount, plan.perInput, plan.channels, plan.pixels0, plan.zeroSlabs ? 1 : 0, plan.final[0], plan.final[1]]);
-      new Float32Array(pv)[10] = 1;
-      u[11] = inputs.sdiag.length / 2;
-      device.queue.writeBuffer(params, 0, pv);
+      plan.segments.forEach((g, k) => {
+        const pv = new ArrayBuffer(SLAB_PARAMS);
+        const u = new Uint32Array(pv);
+        const i = new Int32Array(pv);
+        u.set([n, slabCount(g), plan.taps, g.opStart, g.opStart + g.opCount, plan.perInput, plan.channels, plan.pixels0, g.wrap ? 1 : 0]);
+        i.set([g.lo[0], g.lo[1]], 9);
+        u.set([g.cnt[1], half, 0, inputs.sdiag.length / 2], 11);
+        new Float32Array(pv)[15] = 1;
+        device.queue.writeBuffer(segParams[k]!, 0, pv);
+      });
+      plan.pools.forEach((pl, k) => {
+        const pv = new ArrayBuffer(POOL_PARAMS);
+        const u = new Uint32Array(pv);
+        const i = new Int32Array(pv);
+        u.set([n, plan.perInput, inputs.sdiag.length / 2, 0, half, ...pl.inDims, ...pl.outDims, ...pl.window, ...pl.stride, pl.din, pl.dout]);
+        i.set([pl.ein, pl.eout, ...pl.inLo], 15);
+        u.set(pl.inCnt, 19);
+        i.set(pl.outLo, 21);
+        u.set([...pl.outCnt, ...pl.outM, (pl.inWrap ? 1 : 0) | (pl.outWrap ? 2 : 0)], 23);
+        new Float32Array(pv)[28] = 1;
+        device.queue.writeBuffer(poolParams[k]!, 0, pv);
+      });
       device.queue.writeBuffer(pairB, 0, pairs.buffer, pairs.byteOffset + p0 * 8, n * 8);
       const enc = device.createCommandEncoder({ label: LABEL });
       const pass = enc.beginComputePass({ label: LABEL });
-      pass.setPipeline(pipe);
-      pass.setBindGroup(0, bg);
-      if (plan.layout === 'lanes') {
-        const groups = Math.ceil((n * plan.slabs) / plan.threads);
-        const x = Math.min(groups, maxDim);
-        pass.dispatchWorkgroups(x, Math.ceil(groups / x));
-      } else {
-        const y = Math.min(n, maxDim);
-        pass.dispatchWorkgroups(plan.slabs, y, Math.ceil(n / y));
-      }
+      plan.segments.forEach((g, k) => {
+        const S = slabCount(g);
+        pass.setPipeline(pipe);
+        pass.setBindGroup(0, segGroups[k]!);
+        if (plan.layout === 'lanes') {
+          const groups = Math.ceil((n * S) / plan.threads);
+          const x = Math.min(groups, maxDim);
+          pass.dispatchWorkgroups(x, Math.ceil(groups / x));
+        } else {
+          const y = Math.min(n, maxDim);
+          pass.dispatchWorkgroups(S, y, Math.ceil(n / y));
+        }
+        const pl = plan.pools[k];
+        if (pl) {
+          const items = n * pl.outCnt[0] * pl.outCnt[1] * pl.outDims[0] * pl.outDims[1];
+          const groups = Math.ceil(items / POOL_WG);
+          const x = Math.min(groups, maxDim);
+          pass.setPipeline(poolPipe!);
+          pass.setBindGroup(0, poolGroups[k]!);
+          pass.dispatchWorkgroups(x, Math.ceil(groups / x));
+        }
+      });
       pass.end();
       const bytes = n * perPairOut;
       enc.copyBufferToBuffer(outB, 0, staging, 0, bytes);

@@ -85,10 +85,19 @@ const SQUARE: [string, Arch][] = [
   ['custom:smooth', network({ inputScale: 'dim' }, dense({ weightVar: 2e-4 }), tanh(), dense({ weightVar: 1.5, biasVar: 0.1 }), gelu(), dense(), softplus(), dense({ weightVar: 2 }), sigmoid(), dense())],
 ];
 
-/** Convolutional cases (shaders/conv_slab.wgsl): images with a near-duplicate and a shifted copy. */
-const CONV: [string, string, number[]][] = [
+/**
+ * Convolutional cases (shaders/conv_slab.wgsl; with avgPool also conv_pool.wgsl): images with a
+ * near-duplicate and a shifted copy (no nonlinearity after the pool, which would read the
+ * near-duplicate's pooled ρ to f32 rounding: README, Convolutional networks on WebGPU).
+ */
+const CONV: [string, Arch, number[]][] = [
   ['cntk:depth=4,readout=gap (2-D)', 'cntk:depth=4,readout=gap', [2, 6, 6]],
   ['rescnn:depth=4,alpha=0.7,readout=flatten,pad=zero (1-D)', 'rescnn:depth=4,alpha=0.7,readout=flatten,pad=zero', [2, 10]],
+  [
+    'conv, ReLU, conv, ReLU, avgPool 2, conv, gap (2-D)',
+    { layers: [{ type: 'conv' }, { type: 'relu' }, { type: 'conv', weightVar: 2 }, { type: 'relu' }, { type: 'avgPool', window: 2 }, { type: 'conv', weightVar: 2 }], readout: [{ type: 'gap' }] },
+    [2, 6, 6],
+  ],
 ];
 
 /** Four images [4, C, ...dims]: two unrelated, a near-duplicate of the first (1e−4) and its shift by one pixel. */

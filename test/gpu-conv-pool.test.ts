@@ -1,0 +1,250 @@
+/**
+ * avgPool on WebGPU (shaders/conv_pool.wgsl between segments of the slab shader) against the
+ * float64 CPU path: eq, flatten and gap readouts after a pool, windows 2/stride 2, 3/stride 1 and
+ * 2/stride 1 on odd sizes, 1-D and 2-D, a strided conv before the pool, biases, a ReLU after it, two
+ * pools, and a pool in the prefix of a depth sweep with depths "all"; both layouts. Error = max
+ * |K_gpu − K_cpu| / √(K_cpu(x,x)·K_cpu(z,z)) over every tap, on inputs with a near-duplicate (1e−4 of
+ * its norm apart) and a shifted copy; the near-duplicate pair's own error is printed apart. Then
+ * the refusals: InputError naming the case, and "auto" computing on the CPU.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { kernel, kernelCpu, type Arch } from '../src/index.js';
+import { InputError } from '../src/errors.js';
+import type { ImagesInput } from '../src/images.js';
+import type { Layer, Spec } from '../src/spec/types.js';
+import { releaseGpuForTests, requireGpu } from './gpu/setup.js';
+import { forceConvLayoutForTests } from '../src/gpu/conv.js';
+
+/** max |gpu − cpu| / √(cpu(x,x)·cpu(z,z)) over every tap and the entries `only` (all when null). */
+function normalisedError(cpu: Float64Array, gpu: Float64Array, n: number, taps: number, only: [number, number] | null = null): number {
+  let e = 0;
+  for (let t = 0; t < taps; t++) {
+    const o = t * n * n;
+    for (let i = 0; i < n; i++) {
+      for (let j = 0; j < n; j++) {
+        if (only && !(i === only[0] && j === only[1])) continue;
+        const s = Math.sqrt(Math.abs(cpu[o + i * n + i]!)) * Math.sqrt(Math.abs(cpu[o + j * n + j]!));
+        const d = Math.abs(gpu[o + i * n + j]! - cpu[o + i * n + j]!);
+        e = Math.max(e, s > 0 ? d / s : d);
+      }
+    }
+  }
+  expect(Number.isFinite(e), 'a finite error').toBe(true);
+  return e;
+}
+
+beforeAll(async () => {
+  await requireGpu();
+});
+
+const worst: string[] = [];
+afterAll(async () => {
+  console.log(`WebGPU avgPool, worst normalised errors (every pair but the near-duplicate; the near-duplicate pair):\n${worst.join('\n')}`);
+  await releaseGpuForTests();
+});
+
+/**
+ * Four images [4, C, ...dims]: two random ones, a copy of the first perturbed by 1e−4 of its norm,
+ * and the first shifted by one pixel along the last axis (circularly).
+ */
+function images(C: number, dims: number[], seed: number): ImagesInput {
+  let s = seed >>> 0;
+  const next = () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s / 2 ** 32 - 0.5;
+  };
+  const P = dims.reduce((a, b) => a * b, 1);
+  const n = C * P;
+  const a = Array.from({ length: n }, next);
+  const b = Array.from({ length: n }, next);
+  const dir = Array.from({ length: n }, next);
+  const na = Math.hypot(...a);
+  const nd = Math.hypot(...dir);
+  const near = a.map((v, k) => v + (1e-4 * na * dir[k]!) / nd);
+  const W = dims[dims.length - 1]!;
+  const shifted = a.map((_, k) => {
+    const c = Math.floor(k / P);
+    const i = k % P;
+    const row = i - (i % W);
+    return a[c * P + row + ((i % W) + W - 1) % W]!;
+  });
+  return { data: [...a, ...b, ...near, ...shifted], shape: [4, C, ...dims] };
+}
+
+async function compare(name: string, arch: Arch, X: ImagesInput, tol: number, depths: 'all' | 'last' = 'all', nearTol = tol): Promise<void> {
+  const cpu = kernelCpu(arch, X, null, { depths });
+  const gpu = await kernel(arch, X, null, { backend: 'webgpu', depths });
+  expect(gpu.backend).toBe('webgpu');
+  expect(gpu.shape).toEqual(cpu.shape);
+  const taps = cpu.depths.length;
+  // Pair (0, 2) is the near-duplicate: measured apart, since a nonlinearity after a pool sees its ρ
+  // to f32 rounding (the CPU path's own caveat, a level down).
+  const near: [number, number] = [0, 2];
+  const others = (cpuK: Float64Array, gpuK: Float64Array) => {
+    let e = 0;
+    for (let i = 0; i < 4; i++) for (let j = 0; j < 4; j++) if (!((i === 0 && j === 2) || (i === 2 && j === 0))) e = Math.max(e, normalisedError(cpuK, gpuK, 4, taps, [i, j]));
+    return e;
+  };
+  const ek = others(cpu.nngp!, gpu.nngp!);
+  const et = others(cpu.ntk!, gpu.ntk!);
+  const nk = normalisedError(cpu.nngp!, gpu.nngp!, 4, taps, near);
+  const nt = normalisedError(cpu.ntk!, gpu.ntk!, 4, taps, near);
+  worst.push(`  ${name}: NNGP ${ek.toExponential(1)}, NTK ${et.toExponential(1)}; near-duplicate NNGP ${nk.toExponential(1)}, NTK ${nt.toExponential(1)}`);
+  expect(ek, 'NNGP').toBeLessThanOrEqual(tol);
+  expect(et, 'NTK').toBeLessThanOrEqual(tol);
+  expect(nk, 'near-duplicate NNGP').toBeLessThanOrEqual(nearTol);
+  expect(nt, 'near-duplicate NTK').toBeLessThanOrEqual(nearTol);
+}
+
+const conv = (over: Partial<Extract<Layer, { type: 'conv' }>> = {}): Layer => ({ type: 'conv', ...over });
+const pool = (window: number, stride?: number): Layer => ({ type: 'avgPool', window, ...(stride !== undefined ? { stride } : {}) });
+
+/**
+ * The near-duplicate pair's bound where a nonlinearity follows a pool: the pooled ρ is a ratio of
+ * sums of f32 gaps (each exact to 6e−8 of itself), so its 1 − ρ ~ 1e−8 carries their rounding and
+ * a ReLU's κ0 amplifies it (measured on lavapipe: up to 2.6e−5 in the NTK with one pool, 4.4e−5 with two;
+ * the near-duplicate's NNGP stays ≤ 1.4e−7, every other pair ≤ 2e−7 and 1.4e−6).
+ */
+const NEAR = 1e-4;
+/** The same with four ReLUs after the pool (a depth-3 sweep and a ReLU in the dense tail): 1.0e−4 measured. */
+const NEAR_DEEP = 3e-4;
+
+const X1 = images(2, [9], 21);
+const X2 = images(2, [6, 6], 22);
+const X2odd = images(1, [5, 5], 23);
+
+describe('avgPool then a readout, 1-D and 2-D (≤ 1e−5)', () => {
+  for (const readout of ['eq', 'flatten', 'gap'] as const) {
+    it(`window 2 stride 2, window 3 stride 1, window 2 stride 1 on odd sizes: ${readout}`, async () => {
+      for (const [w, s, X, dim] of [
+        [2, 2, X2, '6×6'],
+        [3, 1, X2, '6×6'],
+        [2, 1, X2odd, '5×5'],
+        [2, 2, X1, '9'],
+        [3, 1, X1, '9'],
+      ] as const) {
+        const spec: Spec = {
+          layers: [conv({ biasVar: 0.1 }), { type: 'relu' }, pool(w, s), conv({ weightVar: 2 }), { type: 'relu' }],
+          readout: [{ type: readout, weightVar: 1.5, biasVar: 0.1 }],
+        };
+        await compare(`pool ${w}/${s} ${readout} ${dim}`, spec, X, 1e-5, 'all', NEAR);
+      }
+    });
+  }
+});
+
+describe('more layers around the pool', () => {
+  it('a stride-2 conv before the pool, biases, a ReLU right after it; 2-D and 1-D', async () => {
+    // (A ReLU right after a pool needs a Gaussian pool input: a conv, not an activation.)
+    const spec = (readout: 'eq' | 'flatten' | 'gap'): Spec => ({
+      layers: [conv({ biasVar: 0.1 }), { type: 'relu' }, conv({ stride: 2, weightVar: 2, biasVar: 0.2 }), pool(2, 1), { type: 'relu' }, conv({ weightVar: 2, biasVar: 0.05 }), { type: 'relu' }],
+      readout: [{ type: readout, weightVar: 2 }],
+    });
+    for (const readout of ['eq', 'flatten', 'gap'] as const) {
+      await compare(`stride 2 conv, pool 2/1, ReLU ${readout} 7×7`, spec(readout), images(1, [7, 7], 31), 1e-5, 'all', NEAR);
+      await compare(`stride 2 conv, pool 2/1, ReLU ${readout} 11`, spec(readout), images(2, [11], 32), 1e-5, 'all', NEAR);
+    }
+  });
+
+  it('two pools (gap, flatten) and a frozen conv between them', async () => {
+    for (const readout of ['flatten', 'gap'] as const) {
+      const spec: Spec = {
+        layers: [conv(), { type: 'relu' }, pool(2), conv({ weightVar: 2, trainable: false }), { type: 'relu' }, pool(2, 1), conv({ weightVar: 2 }), { type: 'relu' }],
+        readout: [{ type: readout }],
+      };
+      await compare(`two pools ${readout} 8×8`, spec, images(1, [8, 8], 33), 1e-5, 'all', NEAR);
+    }
+  });
+
+  it('a pool in the prefix of a depth sweep, depths "all" (cntk-like repeat after the pool), with a dense tail', async () => {
+    for (const readout of ['eq', 'gap'] as const) {
+      const spec: Spec = {
+        layers: [conv(), { type: 'relu' }, pool(2), { type: 'repeat', count: 3, layers: [conv({ weightVar: 2 }), { type: 'relu' }] }, { type: readout }, { type: 'relu' }, { type: 'dense', weightVar: 2 }],
+      };
+      await compare(`pool then a depth-3 sweep, ${readout}, dense tail, 6×6`, spec, X2, 1e-5, 'all', NEAR_DEEP);
+    }
+  });
+
+  it('a pool inside the depth loop with depths "last" (one pool per depth)', async () => {
+    const spec: Spec = {
+      layers: [conv(), { type: 'relu' }, { type: 'repeat', count: 2, layers: [conv({ weightVar: 2 }), { type: 'relu' }, pool(2, 1)] }],
+      readout: [{ type: 'flatten' }],
+    };
+    await compare('a pool per depth, flatten, 6×6', spec, X2, 1e-5, 'last', NEAR);
+  });
+
+  it('the GPUs\' layout (threads sharing a slab in workgroup memory), forced: gap and eq after a pool', async () => {
+    forceConvLayoutForTests('workgroup');
+    try {
+      for (const readout of ['eq', 'gap'] as const) {
+        const spec: Spec = { layers: [conv(), { type: 'relu' }, pool(2), conv({ weightVar: 2 }), { type: 'relu' }], readout: [{ type: readout }] };
+        await compare(`workgroup layout: pool 2/2 ${readout} 6×6`, spec, X2, 1e-5, 'all', NEAR);
+      }
+    } finally {
+      forceConvLayoutForTests(null);
+    }
+  });
+});
+
+describe('refusals: an InputError naming the case, and "auto" computes on the CPU', () => {
+  const cases: [string, Spec, RegExp, 'all' | 'last'][] = [
+    [
+      'a circular conv before a pool, with a stride that does not divide the size',
+      { layers: [conv({ padding: 'circular', stride: 2 }), { type: 'relu' }, pool(2, 1), conv({ filter: 1 })], readout: [{ type: 'flatten' }] },
+      /a circular conv before an avgPool .* \(stride 2 on 5 pixels\) has no WebGPU kernel/,
+      'last',
+    ],
+    [
+      'a pool inside the depth loop with depths "all"',
+      { layers: [conv(), { type: 'relu' }, { type: 'repeat', count: 2, layers: [conv(), { type: 'relu' }, pool(2, 1)] }], readout: [{ type: 'flatten' }] },
+      /avgPool inside or after the depth loop with depths "all"/,
+      'all',
+    ],
+    [
+      'a residual block around a pool',
+      { layers: [conv(), { type: 'relu' }, { type: 'residual', alpha: 0.5, branch: [pool(1), conv()] }], readout: [{ type: 'flatten' }] },
+      /a residual block around an avgPool/,
+      'last',
+    ],
+  ];
+  for (const [what, spec, message, depths] of cases) {
+    it(what, async () => {
+      const X = what.includes('divide') ? X2odd : X2;
+      await expect(kernel(spec, X, null, { backend: 'webgpu', depths })).rejects.toThrow(InputError);
+      await expect(kernel(spec, X, null, { backend: 'webgpu', depths })).rejects.toThrow(message);
+      const auto = await kernel(spec, X, null, { backend: 'auto', depths });
+      expect(auto.backend).toBe('cpu');
+    });
+  }
+});
+
+describe('circular convs around pools: the circular partition of slabs (≤ 1e−5)', () => {
+  it('circular convs before a pool (a dividing stride 2 too), every readout, 2-D and 1-D', async () => {
+    const spec = (readout: 'eq' | 'flatten' | 'gap'): Spec => ({
+      layers: [conv({ padding: 'circular', biasVar: 0.1 }), { type: 'relu' }, conv({ padding: 'circular', stride: 2, weightVar: 2 }), { type: 'relu' }, pool(2, 1), conv({ padding: 'circular', weightVar: 2 }), { type: 'relu' }],
+      readout: [{ type: readout }],
+    });
+    for (const readout of ['eq', 'flatten', 'gap'] as const) {
+      await compare(`circular, stride 2, pool 2/1, circular ${readout} 8×8`, spec(readout), images(1, [8, 8], 51), 1e-5, 'all', NEAR);
+      await compare(`circular, stride 2, pool 2/1, circular ${readout} 10`, spec(readout), images(2, [10], 52), 1e-5, 'all', NEAR);
+    }
+  });
+
+  it('a circular conv only after the pool: flatten (slab 0) and gap (the circular partition)', async () => {
+    for (const readout of ['flatten', 'gap'] as const) {
+      const spec: Spec = { layers: [conv(), { type: 'relu' }, pool(2), conv({ padding: 'circular', weightVar: 2 }), { type: 'relu' }], readout: [{ type: readout }] };
+      await compare(`circular conv after the pool, ${readout} 6×6`, spec, X2, 1e-5, 'all', NEAR);
+    }
+  });
+});
+
+describe('submits', () => {
+  it('one pair per submit (the state buffer per chunk) gives the very same numbers', async () => {
+    const spec: Spec = { layers: [conv(), { type: 'relu' }, pool(2), conv({ weightVar: 2 }), { type: 'relu' }, pool(2, 1), conv()], readout: [{ type: 'gap' }] };
+    const X = images(1, [8, 8], 41);
+    const whole = await kernel(spec, X, null, { backend: 'webgpu' });
+    const one = await kernel(spec, X, null, { backend: 'webgpu', maxPairOpsPerSubmit: 1 });
+    expect(Array.from(one.ntk!)).toEqual(Array.from(whole.ntk!));
+    expect(Array.from(one.nngp!)).toEqual(Array.from(whole.nngp!));
+  });
+});
