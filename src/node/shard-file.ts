@@ -183,6 +183,7 @@ export class ShardReader {
       throw fsError(e, 'read', path);
     }
     try {
+      if (fstatSync(this.fd).size < 16) throw new InputError(`${path} is not a webntk shard file (shorter than its 16-byte preamble)`);
       const head = this.read(0, 16);
       if (!MAGIC.every((b, i) => head[i] === b)) throw new InputError(`${path} is not a webntk shard file (no "\\x93WNTKSHD" at its start)`);
       const v = new DataView(head.buffer, head.byteOffset, 16);
@@ -195,6 +196,8 @@ export class ShardReader {
       } catch {
         throw new InputError(`${path}: the shard manifest is not valid JSON (a damaged file?)`);
       }
+      const valid = typeof m === 'object' && m !== null && Array.isArray(m.blocks) && Array.isArray(m.shape) && Number.isInteger(m.taps) && (m.dtype === 'float64' || m.dtype === 'float32');
+      if (!valid || m.format !== 'webntk-shard') throw new InputError(`${path}: not a webntk shard manifest (a damaged file?)`);
       const last = m.blocks.length ? m.blocks[m.blocks.length - 1]! : null;
       const size = last ? last.offset + m.taps * last.rows * last.cols * itemSize(m.dtype) : 16 + length;
       const actual = fstatSync(this.fd!).size;
