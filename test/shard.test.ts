@@ -17,7 +17,7 @@ import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assignShards, shardBlocks, shardGrid } from '../src/exec/shards.js';
-import { encodeNpy } from '../src/io/npy.js';
+import { encodeNpy, parseNpy } from '../src/io/npy.js';
 import { parseShard } from '../src/node/shard-option.js';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -211,6 +211,23 @@ describe('webntk gram --shard and webntk merge', () => {
       const merged = await run(['merge', `D-${tag}-nngp.npy`, `D-${tag}-ntk.npy`, '--quiet']);
       expect(merged.code, merged.err).toBe(0);
       for (const k of ['nngp', 'ntk']) expect(bytes(`D-${tag}-${k}.npy`).equals(bytes(`W-${tag}-${k}.npy`)), `${tag} ${k}`).toBe(true);
+    }
+  });
+
+  it('on WebGPU: a fully connected spec merges byte for byte; a conv spec agrees to float32 rounding (each call scales its inputs)', { timeout: 60_000 }, async () => {
+    for (const [arch, x, exact] of [['arora2019:depth=5', 'X.npy', true], ['cntk:depth=2,readout=gap', 'images.npy', false]] as const) {
+      const tag = exact ? 'fc' : 'conv';
+      const gram = ['gram', '--arch', arch, '--x1', x, '--backend', 'webgpu', '--quiet'];
+      const runs = await Promise.all([run([...gram, '--out', `G-${tag}.npy`]), ...[1, 0].map((i) => run([...gram, '--out', `H-${tag}.npy`, '--shard', `${i}/2`, '--block-rows', '16']))]);
+      for (const r of runs) expect(r.code, r.err).toBe(0);
+      expect((await run(['merge', `H-${tag}.npy`, '--quiet'])).code).toBe(0);
+      if (exact) expect(bytes(`H-${tag}.npy`).equals(bytes(`G-${tag}.npy`))).toBe(true);
+      else {
+        const a = parseNpy(bytes(`G-${tag}.npy`)).data;
+        const b = parseNpy(bytes(`H-${tag}.npy`)).data;
+        const scale = Math.max(...Array.from(a, Math.abs));
+        for (let k = 0; k < a.length; k++) expect(Math.abs(a[k]! - b[k]!)).toBeLessThan(1e-6 * scale);
+      }
     }
   });
 
