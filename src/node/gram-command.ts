@@ -209,6 +209,7 @@ export async function runGram(opts: GramOptions, io: CliIO, terminal: boolean): 
           backend: done.backend,
           adapter: done.adapter,
           seconds,
+          ...(phases ? { phases: { ...phases, total: performance.now() / 1000 } } : {}),
         }) + '\n',
       );
     } else if (!opts.quiet) {
