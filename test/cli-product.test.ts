@@ -126,7 +126,7 @@ describe('spec, bench, presets', () => {
   });
 
   it('every command has --help with an example', async () => {
-    for (const c of ['gram', 'info', 'bench', 'spec', 'presets', 'demo']) {
+    for (const c of ['gram', 'merge', 'info', 'bench', 'spec', 'presets', 'demo']) {
       const r = await runCli(c, '--help');
       expect(r.code).toBe(0);
       expect(r.out, c).toMatch(/Examples?:\n\s+webntk /);

@@ -3,7 +3,7 @@
  * The `webntk` command line. Exit codes: 0 success, 1 internal error, 2 bad input (usage, spec,
  * parameters, files). Errors are one line on stderr; no output file is left behind on failure.
  */
-import { readFileSync, realpathSync } from 'node:fs';
+import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, Option } from 'commander';
 import { toSpec } from '../api.js';
@@ -16,6 +16,7 @@ import type { BenchOptions } from './bench-command.js';
 import type { PredictCliOptions } from './predict-command.js';
 import { DIRECT_MAX_N } from '../predict-limits.js';
 import { readArch } from './files.js';
+import { webntkVersion } from './version.js';
 import { describeSpec } from '../spec/describe.js';
 import { launch, TTY_ENV } from './quiet.js';
 import { EXIT_BAD_INPUT, EXIT_DEVICE, EXIT_INTERNAL, EXIT_IO, EXIT_OK, layoutOption, type CliIO } from './cli-io.js';
@@ -28,10 +29,6 @@ const defaultIO: CliIO = {
   err: (s) => process.stderr.write(s),
 };
 
-function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
-  return pkg.version;
-}
 
 /** Registers a command whose module is loaded only when the command line may need it. */
 type AddCommand = (program: Command, io: CliIO) => void;
@@ -43,7 +40,7 @@ type AddCommand = (program: Command, io: CliIO) => void;
  */
 async function heavyCommands(argv: readonly string[]): Promise<AddCommand[]> {
   const command = argv.find((a) => !a.startsWith('-'));
-  const light = ['gram', 'predict', 'info', 'spec', 'bench', 'presets', 'demo'];
+  const light = ['gram', 'merge', 'predict', 'info', 'spec', 'bench', 'presets', 'demo'];
   const want = (name: string) => command === name || command === undefined || !light.includes(command);
   return [
     ...(want('analyze') ? [(await import('./analyze-command.js')).addAnalyzeCommand] : []),
@@ -54,7 +51,7 @@ async function heavyCommands(argv: readonly string[]): Promise<AddCommand[]> {
 function buildProgram(io: CliIO, heavy: AddCommand[]): Command {
   const program = new Command('webntk')
     .description('Infinite-width NNGP and NTK kernels of deep MLPs, ResNets and DenseNets.')
-    .version(version())
+    .version(webntkVersion())
     .exitOverride()
     // Usage errors are one line too: "webntk: error: unknown option '--bogus' (see webntk --help)".
     .configureOutput({
@@ -92,6 +89,9 @@ that would not fit or would overwrite an input), 3 GPU failure (no adapter for i
     .addOption(
       new Option('--depths <which>', 'last: the full network; all: every depth of the sweep stacked, shape [T, n1, n2]; or a list of depths of the sweep (1,5,10..20), shape [len, n1, n2]').default('last'),
     )
+    .option('--shard <I/N|auto>', 'compute only shard I of N (numbered from 0) of the blocks, into <out>.shard-I-of-N, for `webntk merge`; auto: I and N from Slurm (SLURM_ARRAY_TASK_ID − SLURM_ARRAY_TASK_MIN, SLURM_ARRAY_TASK_COUNT) or Kubernetes (JOB_COMPLETION_INDEX with --shards N)')
+    .option('--shards <n>', 'with --shard auto on Kubernetes Indexed Jobs: the number of shards (the Job\'s completions)')
+    .option('--block-rows <n>', 'with --shard: rows per block of the shard grid (default 1024); every shard of a run must use the same')
     .option('--quiet', 'no summary line (errors still go to stderr)')
     .option('--json', 'print a JSON summary on stdout (outputs, shape, backend, adapter, seconds)')
     .option('--profile', 'time the phases (process start, device, rows, compile, upload, first layer, recursion, readback, decode, write): in the --json summary as "phases", else one line on stderr; the WebGPU phases are timed apart by waiting for the device after each submit')
@@ -111,11 +111,38 @@ Examples:
   webntk gram --arch my-net.json --x1 X.npy --diagonal --out diag.csv
   webntk gram --arch densenet:depth=100 --x1 X.npy --backend webgpu --json --out K.npy
   webntk gram --arch cntk:depth=5,readout=gap --x1 images.npy --out K.npy
-  webntk gram --arch rescnn:depth=4 --x1 images.npy --layout nhwc --depths all --out sweep.npy`,
+  webntk gram --arch rescnn:depth=4 --x1 images.npy --layout nhwc --depths all --out sweep.npy
+  webntk gram --arch arora2019:depth=5 --x1 X.npy --out K.npy --shard 2/4   # writes K.npy.shard-2-of-4
+  webntk gram --arch arora2019:depth=5 --x1 X.npy --out K.npy --shard auto  # in a Slurm array task`,
     )
     .action(async (opts: GramOptions) => {
       const { runGram } = await import('./gram-command.js');
       await runGram(opts, io, (Boolean(process.stderr.isTTY) || process.env[TTY_ENV] === '1') && io === defaultIO);
+    });
+
+  program
+    .command('merge')
+    .description('Assemble Gram matrices from the shard files that gram --shard wrote (K.npy from K.npy.shard-I-of-N).')
+    .argument('<out...>', 'the merged .npy file(s): the --out of the sharded runs, {kernel} replaced')
+    .option('--quiet', 'no summary line')
+    .option('--json', 'a JSON summary on stdout')
+    .addHelpText(
+      'after',
+      `
+Every shard 0 … N−1 must be there and from one run: the same webntk version, spec, input files
+(sha256), size, dtype, kernel, depths, block size and backend; otherwise nothing is written and one
+line names the mismatch or the missing shards (exit 2). The output is written block by block
+(memory: one block) into a temporary file and renamed into place complete; it equals the
+single-process gram bit for bit. Exit codes: 0 success, 2 missing or mismatched shards, 4 a file
+that cannot be read or written, 129/130/143 interrupted.
+
+Examples:
+  webntk merge K.npy
+  webntk merge K-nngp.npy K-ntk.npy`,
+    )
+    .action(async (outs: string[], opts: { quiet?: boolean; json?: boolean }) => {
+      const { runMerge } = await import('./merge-command.js');
+      await runMerge(outs, opts, io);
     });
 
   program

@@ -7,7 +7,7 @@ import cliProgress from 'cli-progress';
 import { checkKernel, kernelBlocks, program as archProgram, toSpec, type BackendChoice } from '../api.js';
 import { infiniteDepthLimit } from '../exec/limit.js';
 import { parseInfiniteDepthRef } from '../spec/presets.js';
-import type { KernelKind } from '../result.js';
+import type { GramBlock, KernelKind } from '../result.js';
 import { InputError } from '../errors.js';
 import { describeAdapter, getGpu } from '../gpu/device.js';
 import { formatCsv, MAX_CSV_ELEMENTS } from '../io/csv.js';
@@ -17,6 +17,8 @@ import { parseSweepDepths } from './lists.js';
 import { interruptionPoint } from './signals.js';
 import { NpyBlockWriter } from './npy-writer.js';
 import { useNodeWebGPU } from './webgpu.js';
+import { SHARD_BLOCK_ROWS, writeShard } from './gram-shard.js';
+import { parseShard, shardPath } from './shard-option.js';
 import { addPhase, since, type PhaseTimes } from '../phases.js';
 import { useNodeWorkers } from './workers.js';
 import { MAX_THREADS } from '../exec/threads.js';
@@ -51,6 +53,21 @@ export interface GramOptions {
   profile?: boolean;
   /** Worker threads of the CPU backend, as typed (default: the API's). */
   threads?: string;
+  /** `I/N` or `auto`: compute shard I of N into `<out>.shard-I-of-N` (see gram-shard.ts). */
+  shard?: string;
+  /** N for `--shard auto` from JOB_COMPLETION_INDEX (Kubernetes Indexed Jobs). */
+  shards?: string;
+  /** Rows per block of the shard grid (default SHARD_BLOCK_ROWS); every shard of a run must use the same. */
+  blockRows?: string;
+}
+
+/** `--block-rows N`: a whole number ≥ 1, only with --shard (it sets the shard grid). */
+function parseBlockRows(v: string | undefined, sharded: boolean): number {
+  if (v === undefined) return SHARD_BLOCK_ROWS;
+  if (!sharded) throw new InputError('--block-rows sets the grid of --shard; it goes with --shard');
+  const n = /^\s*\d+\s*$/.test(v) ? Number(v) : NaN;
+  if (!Number.isInteger(n) || n < 1) throw new InputError(`--block-rows must be a whole number ≥ 1, got "${v}"`);
+  return n;
 }
 
 /** `--threads N`: a whole number from 1 to MAX_THREADS. */
@@ -88,7 +105,11 @@ export async function runGram(opts: GramOptions, io: CliIO, terminal: boolean): 
   const kinds = parseKinds(opts.get);
   const threads = parseThreads(opts.threads);
   const paths = outputPaths(opts.out, kinds);
-  for (const p of paths) checkOutputPath(p);
+  const shard = parseShard(opts.shard, opts.shards, process.env);
+  const blockRows = parseBlockRows(opts.blockRows, shard !== null);
+  // A sharded run writes <out>.shard-I-of-N beside each output; `webntk merge` writes the output.
+  const written = shard ? paths.map((p) => shardPath(p, shard.index, shard.count)) : paths;
+  for (const p of written) checkOutputPath(p);
   const formats = paths.map((p) => {
     const ext = extname(p).toLowerCase();
     if (ext !== '.npy' && ext !== '.csv') throw new InputError(`${p}: unsupported output type "${ext || '(none)'}" (use .npy or .csv)`);
@@ -96,8 +117,10 @@ export async function runGram(opts: GramOptions, io: CliIO, terminal: boolean): 
   });
   checkDistinctPaths(
     { '--x1': opts.x1, '--x2': opts.x2, '--arch': opts.arch.endsWith('.json') ? opts.arch : undefined },
-    Object.fromEntries(paths.map((p, k) => [paths.length > 1 ? `--out (${kinds[k]})` : '--out', p])),
+    Object.fromEntries(written.map((p, k) => [paths.length > 1 ? `--out (${kinds[k]})` : '--out', p])),
   );
+  if (shard && formats.includes('csv')) throw new InputError('--shard writes .npy outputs (merged by webntk merge); give --out a .npy name');
+  if (shard && opts.diagonal) throw new InputError('--diagonal is one value per input, too little work to shard: compute it without --shard');
   const arch = readArch(opts.arch);
   // huang2020/belfer2021 at depth=inf have no finite spec: the API computes the limit from the reference.
   const inf = typeof arch === 'string' ? parseInfiniteDepthRef(arch) : null;
@@ -132,7 +155,10 @@ export async function runGram(opts: GramOptions, io: CliIO, terminal: boolean): 
     }
   });
   // Sizes before any work: a Gram matrix that cannot be written is refused now, not hours later.
-  checkFreeSpace(formats.map((f, k) => ({ path: paths[k]!, bytes: f === 'npy' ? 128 + elements * (opts.dtype === 'float64' ? 8 : 4) : elements * CSV_BYTES_PER_VALUE })));
+  const item = opts.dtype === 'float64' ? 8 : 4;
+  // A shard holds about 1/N of the matrix (its blocks of the upper triangle, within one block).
+  const shardBytes = shard ? Math.ceil(elements / shard.count) + taps * blockRows * blockRows : 0;
+  checkFreeSpace(formats.map((f, k) => ({ path: written[k]!, bytes: shard ? 4096 + shardBytes * item : f === 'npy' ? 128 + elements * item : elements * CSV_BYTES_PER_VALUE })));
   // The arch's own checks (image channels and sizes, a gap state that would not fit in memory, a
   // backend it cannot use) before the writers below create any file.
   checkKernel(spec ?? arch, x1, x2, { get: kinds, backend: opts.backend, diagonal: opts.diagonal ?? false, depths: stacked ? 'all' : 'last' });
@@ -144,6 +170,56 @@ export async function runGram(opts: GramOptions, io: CliIO, terminal: boolean): 
     addPhase(phases, 'device', since(td));
   }
   useNodeWorkers();
+  const valuesOf = (block: GramBlock, kind: KernelKind): Float64Array => {
+    const all = block[kind]!;
+    // A depth list: the chosen planes of the block's sweep, in order.
+    return tapIndex && tapIndex.length < sweep.length ? pickPlanes(all, block.rows * block.cols, tapIndex) : all;
+  };
+  const depthLabels = !program ? ['inf'] : chosen ?? [program.depths[program.depths.length - 1]!];
+  if (shard) {
+    const done = await writeShard({
+      shard,
+      arch,
+      archArg: opts.arch,
+      resolvedSpec: spec,
+      x1,
+      x2,
+      x1Path: opts.x1,
+      ...(opts.x2 !== undefined ? { x2Path: opts.x2 } : {}),
+      layout: layout ?? null,
+      kinds,
+      paths,
+      dtype: opts.dtype,
+      depthsArg: opts.depths,
+      depthLabels,
+      taps,
+      shape,
+      blockRows,
+      options: { get: kinds, backend: opts.backend, depths: stacked ? 'all' : 'last', ...(phases ? { phases } : {}), ...(threads !== undefined ? { threads } : {}) },
+      valuesOf,
+    });
+    const seconds = (performance.now() - t0) / 1000;
+    if (opts.json) {
+      io.out(
+        JSON.stringify({
+          outputs: kinds.map((kind, k) => ({ kernel: kind, path: done.files[k], merged: paths[k], shape, dtype: opts.dtype })),
+          shard: { index: shard.index, count: shard.count, from: shard.source, blocks: done.blocks, blockRows },
+          depths: depthLabels,
+          spec: name,
+          backend: done.backend,
+          adapter: done.adapter,
+          seconds,
+          ...(phases ? { phases: { ...phases, total: performance.now() / 1000 } } : {}),
+        }) + '\n',
+      );
+    } else if (!opts.quiet) {
+      const where = done.backend === null ? 'no blocks' : done.backend === 'webgpu' ? `webgpu on ${done.adapter}` : `cpu float64${(done.threads ?? 1) > 1 ? ` on ${done.threads} threads` : ''}`;
+      for (const [k, kind] of kinds.entries()) {
+        io.err(`wrote ${done.files[k]}: shard ${shard.index} of ${shard.count} (${shard.source}), ${done.blocks} blocks of ${kind} [${shape.join(', ')}] ${opts.dtype} (${name ?? 'custom spec'}, ${where}, ${seconds.toFixed(2)} s)\n`);
+      }
+    }
+    return;
+  }
 
   // .npy outputs stream block by block; CSV (small by the check above) is assembled in memory.
   const writers = formats.map((f, k) => (f === 'npy' ? new NpyBlockWriter(paths[k]!, shape, opts.dtype, opts.diagonal ?? false) : null));
@@ -187,10 +263,7 @@ export async function runGram(opts: GramOptions, io: CliIO, terminal: boolean): 
       addPhase(phases, 'kernel', (tw - tk) / 1000);
       threadInfo = { threads: block.threads, threadsNote: block.threadsNote };
       kinds.forEach((kind, k) => {
-        const all = block[kind]!;
-        // A depth list: the chosen planes of the block's sweep, in order.
-        const plane = block.rows * block.cols;
-        const values = tapIndex && tapIndex.length < sweep.length ? pickPlanes(all, plane, tapIndex) : all;
+        const values = valuesOf(block, kind);
         writers[k]?.writeBlock(values, 0, taps, block.row0, block.col0, block.rows, block.cols);
         const c = csv[k];
         if (c) {
@@ -224,7 +297,7 @@ export async function runGram(opts: GramOptions, io: CliIO, terminal: boolean): 
     io.out(
       JSON.stringify({
         outputs: kinds.map((kind, k) => ({ kernel: kind, path: paths[k], shape, dtype: formats[k] === 'csv' ? 'csv' : opts.dtype })),
-        depths: !program ? ['inf'] : chosen ?? [program.depths[program.depths.length - 1]],
+        depths: depthLabels,
         spec: name,
         backend,
         adapter,
