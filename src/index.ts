@@ -26,6 +26,8 @@ export { MAX_SPATIAL_STATE_BYTES } from './cpu/spatial.js';
 export type * from './spec/types.js';
 export * as stax from './spec/stax.js';
 export { monteCarlo } from './mc/montecarlo.js';
+export { empiricalKernel } from './empirical.js';
+export type { EmpiricalOptions, EmpiricalResult } from './empirical.js';
 export type { MonteCarloOptions, MonteCarloResult } from './mc/montecarlo.js';
 export { kappa0, kappa1 } from './activations/rectifier-math.js';
 export { registerActivation, ACTIVATION_TYPES } from './activations/registry.js';
