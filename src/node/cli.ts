@@ -138,11 +138,11 @@ Examples:
       `
 Θ(X1, X2) = Σ over trainable layers of σ_w²·s·(ΔΔᵀ) ⊙ (AAᵀ) + σ_b²·ΔΔᵀ from one batched forward and
 backward pass (never the Jacobian); the NNGP is the readout's feature covariance. Their mean over
-seeds is the analytic kernel of webntk gram. Exit codes: 0 success, 2 bad input, 4 file system.
+seeds is the analytic kernel of webntk gram, up to an O(1/width) bias. Exit codes: 0 success, 2 bad input, 4 file system.
 
 Examples:
   webntk empirical --arch arora2019:depth=3 --width 256 --seed 1 --x1 X.npy --get ntk --out K.npy
-  webntk empirical --arch resnet:depth=4 --width 128 --seed 7 --x1 X.npy --x2 T.npy --get nngp,ntk --out K-{kernel}.npy`,
+  webntk empirical --arch resnet:depth=4,alpha=1 --width 128 --seed 7 --x1 X.npy --x2 T.npy --get nngp,ntk --out K-{kernel}.npy`,
     )
     .action(async (opts: EmpiricalCliOptions) => {
       const { runEmpirical } = await import('./empirical-command.js');
