@@ -28,6 +28,8 @@ export * as stax from './spec/stax.js';
 export { monteCarlo } from './mc/montecarlo.js';
 export { empiricalKernel } from './empirical.js';
 export type { EmpiricalOptions, EmpiricalResult } from './empirical.js';
+export { trainNetwork } from './mc/train.js';
+export type { TrainCheckpoint, TrainOptions, TrainResult } from './mc/train.js';
 export type { MonteCarloOptions, MonteCarloResult } from './mc/montecarlo.js';
 export { kappa0, kappa1 } from './activations/rectifier-math.js';
 export { registerActivation, ACTIVATION_TYPES } from './activations/registry.js';
