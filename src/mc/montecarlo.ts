@@ -13,13 +13,13 @@
  */
 import { InputError } from '../errors.js';
 import { toMatrix, type MatrixInput } from '../matrix.js';
-import { compile, countResidualBlocks, residualAlpha } from '../program/compile.js';
-import { ldexp, normalizers } from '../cpu/interpreter.js';
+import { residualAlpha } from '../program/compile.js';
 import type { Activation, ResolvedLayer, ResolvedSpec, Spec } from '../spec/types.js';
 import { resolveSpec } from '../spec/validate.js';
 import { parsePresetRef } from '../spec/presets.js';
 import { Rng } from './rng.js';
 import { pointwise } from '../activations/registry.js';
+import { checkWidth, drawDense, inputNormaliser, sampledArch } from './network.js';
 
 export interface MonteCarloOptions {
   /** Hidden width n of every layer. */
@@ -86,10 +86,7 @@ class Sampler {
     isOutput: boolean,
   ): Pass {
     const fanIn = input[0]!.length;
-    const W = new Float64Array(outDim * fanIn);
-    this.rng.fillNormal(W);
-    const bias = layer.biasVar > 0 ? new Float64Array(outDim) : null;
-    if (bias) this.rng.fillNormal(bias);
+    const { W, bias } = drawDense(this.rng, outDim, fanIn, layer.biasVar);
     const cw = Math.sqrt(layer.weightVar * s);
     const cb = Math.sqrt(layer.biasVar);
     const out = input.map((a) => {
@@ -276,25 +273,16 @@ export function monteCarlo(
   const spec = resolveSpec(typeof arch === 'string' ? parsePresetRef(arch) : arch);
   const X = toMatrix(x, 'x');
   const { width, samples } = options;
-  if (!Number.isInteger(width) || width < 1) throw new InputError(`width must be an integer ≥ 1, got ${width}`);
+  checkWidth(width);
   if (!Number.isInteger(samples) || samples < 2) throw new InputError(`samples must be an integer ≥ 2, got ${samples}`);
   const m = X.rows;
   const d = X.cols;
-  const all = [...spec.layers, ...spec.readout];
-  const last = all[all.length - 1]!;
-  const readoutAdded: ResolvedLayer = { type: 'dense', weightVar: 1, biasVar: 0, trainable: false };
-  const net = last.type === 'dense' ? all : [...all, readoutAdded];
-  const outputAt = net[net.length - 1]!;
-  const L = countResidualBlocks(all);
-  const norms = normalizers(compile(spec));
-  const lastTap = compile(spec).depths.length - 1;
-  const kNorm = norms ? ldexp(norms.nngp[lastTap]!, norms.exp[lastTap]!) : 1;
-  const tNorm = norms ? ldexp(norms.ntk[lastTap]!, norms.exp[lastTap]!) : 1;
+  const { net, outputAt, L, kNorm, tNorm } = sampledArch(spec);
 
   const rng = new Rng(options.seed ?? 0);
   const inputs: Vecs = [];
   for (let i = 0; i < m; i++) inputs.push(X.data.slice(i * d, (i + 1) * d));
-  const s0 = spec.inputScale === 'dim' ? 1 / d : 1;
+  const s0 = inputNormaliser(spec, d);
 
   // Every sample is kept (m² values each) so the spread is computed in two passes.
   const valsK = new Float64Array(samples * m * m);
@@ -307,13 +295,13 @@ export function monteCarlo(
     const o = t * m * m;
     for (let i = 0; i < m; i++) {
       for (let j = i; j < m; j++) {
-        const k = (ro.wfac * dotv(ro.a[i]!, ro.a[j]!) + ro.bfac) / (kNorm === 0 ? 1 : kNorm);
+        const k = (ro.wfac * dotv(ro.a[i]!, ro.a[j]!) + ro.bfac) / kNorm;
         let th = 0;
         for (const g of sampler.grads) {
           const dd = dotv(g.delta[i]!, g.delta[j]!);
           th += g.wfac * dd * dotv(g.a[i]!, g.a[j]!) + g.bfac * dd;
         }
-        th /= tNorm === 0 ? 1 : tNorm;
+        th /= tNorm;
         valsK[o + i * m + j] = valsK[o + j * m + i] = k;
         valsT[o + i * m + j] = valsT[o + j * m + i] = th;
       }

@@ -12,6 +12,7 @@ import { describeAdapter, getGpu } from '../gpu/device.js';
 import { releaseNodeWebGPU, useNodeWebGPU } from './webgpu.js';
 import { PRESETS } from '../spec/presets.js';
 import type { GramOptions } from './gram-command.js';
+import type { EmpiricalCliOptions } from './empirical-command.js';
 import type { BenchOptions } from './bench-command.js';
 import type { PredictCliOptions } from './predict-command.js';
 import { DIRECT_MAX_N } from '../predict-limits.js';
@@ -40,7 +41,7 @@ type AddCommand = (program: Command, io: CliIO) => void;
  */
 async function heavyCommands(argv: readonly string[]): Promise<AddCommand[]> {
   const command = argv.find((a) => !a.startsWith('-'));
-  const light = ['gram', 'merge', 'predict', 'info', 'spec', 'bench', 'presets', 'demo'];
+  const light = ['gram', 'merge', 'empirical', 'predict', 'info', 'spec', 'bench', 'presets', 'demo'];
   const want = (name: string) => command === name || command === undefined || !light.includes(command);
   return [
     ...(want('analyze') ? [(await import('./analyze-command.js')).addAnalyzeCommand] : []),
@@ -143,6 +144,36 @@ Examples:
     .action(async (outs: string[], opts: { quiet?: boolean; json?: boolean }) => {
       const { runMerge } = await import('./merge-command.js');
       await runMerge(outs, opts, io);
+    });
+
+  program
+    .command('empirical')
+    .description('The empirical NNGP and/or NTK of one sampled finite-width network (float64 CPU), written as .npy or CSV.')
+    .requiredOption('--arch <spec>', 'preset reference or JSON spec file (dense, residual and denseBlock layers)')
+    .requiredOption('--width <n>', 'hidden width of every layer of the sampled network')
+    .option('--seed <s>', 'seed of the weights (0 to 4294967295); the network is monteCarlo\'s first sample for this seed', '0')
+    .requiredOption('--x1 <file>', 'inputs, one per row: .npy, .csv or .tsv')
+    .option('--x2 <file>', 'second inputs, as --x1 (default: x1, giving the symmetric X1 × X1)')
+    .option('--get <kernels>', 'nngp, ntk, or nngp,ntk (then --out must contain {kernel})', 'ntk')
+    .requiredOption('--out <file>', 'output file: .npy or .csv; {kernel} is replaced by nngp/ntk')
+    .addOption(new Option('--dtype <type>', 'element type of .npy output').choices(['float64', 'float32']).default('float64'))
+    .addOption(new Option('--backend <name>', 'cpu (float64); webgpu is not built yet (an error)').choices(['cpu', 'webgpu']).default('cpu'))
+    .option('--quiet', 'no summary line (errors still go to stderr)')
+    .option('--json', 'print a JSON summary on stdout (outputs, shape, width, seed, seconds)')
+    .addHelpText(
+      'after',
+      `
+Θ(X1, X2) = Σ over trainable layers of σ_w²·s·(ΔΔᵀ) ⊙ (AAᵀ) + σ_b²·ΔΔᵀ from one batched forward and
+backward pass (never the Jacobian); the NNGP is the readout's feature covariance. Their mean over
+seeds is the analytic kernel of webntk gram, up to an O(1/width) bias. Exit codes: 0 success, 2 bad input, 4 file system.
+
+Examples:
+  webntk empirical --arch arora2019:depth=3 --width 256 --seed 1 --x1 X.npy --get ntk --out K.npy
+  webntk empirical --arch resnet:depth=4,alpha=1 --width 128 --seed 7 --x1 X.npy --x2 T.npy --get nngp,ntk --out K-{kernel}.npy`,
+    )
+    .action(async (opts: EmpiricalCliOptions) => {
+      const { runEmpirical } = await import('./empirical-command.js');
+      runEmpirical(opts, io);
     });
 
   program

@@ -1,0 +1,201 @@
+/**
+ * Empirical NNGP and NTK of one sampled finite network (float64 CPU), runtime-neutral.
+ *
+ * One batched forward/backward pass over the stacked inputs [X1; X2] (`mc/batched.ts`) gives, per
+ * trainable dense layer ℓ, its inputs A_ℓ and output gradients Δ_ℓ = ∂f/∂h_ℓ; then
+ *   Θ(X1, X2) = Σ_ℓ wfac_ℓ·(Δ_ℓ(X1)Δ_ℓ(X2)ᵀ) ⊙ (A_ℓ(X1)A_ℓ(X2)ᵀ) + bfac_ℓ·Δ_ℓ(X1)Δ_ℓ(X2)ᵀ
+ * (wfac = σ_w²·s, bfac = σ_b²: the per-layer factorisation of wave2.md §2.4; the Jacobian is never
+ * formed), and the NNGP is the output layer's conditional covariance wfac·A(X1)A(X2)ᵀ + bfac of its
+ * input features, whose mean over networks is the analytic NNGP. A spec with normalize "diagonal"
+ * is divided by the analytic kernel's constants, as the Monte Carlo oracle does. The network for
+ * (width, seed) is the oracle's first sample for that seed (`monteCarlo(…, {seed}).perSample[0]`).
+ */
+import { InputError } from './errors.js';
+import { toMatrix, type Matrix2D, type MatrixInput } from './matrix.js';
+import { compile } from './program/compile.js';
+import { checkRequest, kernelKinds, MAX_RESULT_ELEMENTS, type GramResult, type KernelKind } from './result.js';
+import { parsePresetRef } from './spec/presets.js';
+import type { ResolvedSpec, Spec } from './spec/types.js';
+import { isSpatialSpec, resolveSpec } from './spec/validate.js';
+import { SampledNetwork, type Mat, type Tape } from './mc/batched.js';
+import { checkWidth } from './mc/network.js';
+import { Rng } from './mc/rng.js';
+
+export interface EmpiricalOptions {
+  /** Hidden width n of every layer (a whole number ≥ 1). */
+  width: number;
+  /** Seed of the weights (a whole number from 0 to 2³² − 1; default 0). */
+  seed?: number;
+  /** Which kernels (default both). */
+  get?: KernelKind | readonly KernelKind[];
+  /** "cpu" (float64, the default); "webgpu" is refused: it is not built yet. */
+  backend?: 'cpu' | 'webgpu';
+}
+
+export type EmpiricalResult = GramResult & {
+  backend: 'cpu';
+  /** The preset reference or the spec's name. */
+  computed: string;
+  spec: ResolvedSpec;
+  width: number;
+  seed: number;
+};
+
+/** Most weights one sampled network may hold (2 GiB of float64). */
+export const MAX_NETWORK_PARAMETERS = 2 ** 28;
+
+export function checkSeed(seed: number): void {
+  if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) throw new InputError(`seed must be a whole number from 0 to 4294967295, got ${seed}`);
+}
+
+/** The backend of an empirical kernel: the float64 CPU only, for now. */
+export function checkEmpiricalBackend(backend: unknown): void {
+  if (backend === undefined || backend === 'cpu') return;
+  if (backend === 'webgpu') throw new InputError('empirical kernels on WebGPU are not built yet: use backend "cpu" (float64)');
+  throw new InputError(`unknown backend "${String(backend)}" for empirical kernels (available: cpu)`);
+}
+
+/** The spec of an arch, refused unless the batched sampler can run it (dense specs). */
+export function empiricalSpec(arch: Spec | ResolvedSpec | string): ResolvedSpec {
+  const spec = resolveSpec(typeof arch === 'string' ? parsePresetRef(arch) : arch);
+  if (isSpatialSpec(spec)) {
+    throw new InputError('empirical kernels of convolutional specs (conv, avgPool, eq/flatten/gap readouts) are not built yet: dense, residual and denseBlock layers only');
+  }
+  return spec;
+}
+
+/** Weights of a network of `spec` at `width` on inputs of dimension d, counted before any is drawn (an upper bound for denseBlock). */
+function parameterCount(spec: ResolvedSpec, d: number, width: number): number {
+  // Every dense layer reads at most max(d, width·depth) features: a cheap bound that refuses absurd widths early.
+  let layers = 0;
+  let widest = Math.max(d, width);
+  const walk = (ls: ResolvedSpec['layers'], times: number): void => {
+    for (const l of ls) {
+      if (l.type === 'dense') layers += times;
+      else if (l.type === 'repeat') walk(l.layers, times * l.count);
+      else if (l.type === 'residual') walk(l.branch, times);
+      else if (l.type === 'denseBlock') {
+        layers += times * l.depth;
+        widest = Math.max(widest, width * l.depth);
+      }
+    }
+  };
+  walk([...spec.layers, ...spec.readout], 1);
+  return (layers + 1) * widest * width;
+}
+
+/** Samples the network for (spec, d, width, seed), refusing one too large to hold. */
+export function sampleNetwork(spec: ResolvedSpec, d: number, width: number, seed: number): SampledNetwork {
+  checkWidth(width);
+  checkSeed(seed);
+  if (parameterCount(spec, d, width) > MAX_NETWORK_PARAMETERS) {
+    throw new InputError(`width ${width}: the sampled network would hold more than ${MAX_NETWORK_PARAMETERS} weights (2 GiB); use a smaller width`);
+  }
+  return new SampledNetwork(spec, d, width, new Rng(seed));
+}
+
+/** out[i·n2 + j] = M[r0 + i]·M[c0 + j]; the upper triangle mirrored when `sym` (then r0 = c0, n1 = n2). */
+export function rowGram(M: Mat, r0: number, n1: number, c0: number, n2: number, sym: boolean): Float64Array {
+  const out = new Float64Array(n1 * n2);
+  const n = M.cols;
+  const a = M.data;
+  for (let i = 0; i < n1; i++) {
+    const ai = (r0 + i) * n;
+    for (let j = sym ? i : 0; j < n2; j++) {
+      const bj = (c0 + j) * n;
+      let s = 0;
+      for (let q = 0; q < n; q++) s += a[ai + q]! * a[bj + q]!;
+      out[i * n2 + j] = s;
+      if (sym) out[j * n2 + i] = s;
+    }
+  }
+  return out;
+}
+
+/** Rows [0, n1) against rows [n1, n1 + n2) of a tape (or [0, n1) against itself when n2 is null). */
+export interface TapeBlock {
+  n1: number;
+  n2: number | null;
+}
+
+function blockGram(M: Mat, b: TapeBlock): Float64Array {
+  return b.n2 === null ? rowGram(M, 0, b.n1, 0, b.n1, true) : rowGram(M, 0, b.n1, b.n1, b.n2, false);
+}
+
+/** The empirical NNGP of a tape, unnormalised: wfac·AAᵀ + bfac of the output layer's inputs. */
+export function tapeNngp(tape: Tape, b: TapeBlock): Float64Array {
+  const { A, p } = tape.readout;
+  const G = blockGram(A, b);
+  for (let e = 0; e < G.length; e++) G[e] = p.wfac * G[e]! + p.bfac;
+  return G;
+}
+
+/**
+ * Each trainable layer's NTK term wfac·(ΔΔᵀ) ⊙ (AAᵀ) + bfac·ΔΔᵀ (backward order: output layer
+ * first), unnormalised; their sum, in this order, is the empirical NTK.
+ */
+export function tapeNtkLayers(tape: Tape, b: TapeBlock): Float64Array[] {
+  return tape.records.map(({ p, A, delta }) => {
+    const D = blockGram(delta, b);
+    const G = blockGram(A, b);
+    for (let e = 0; e < D.length; e++) D[e] = p.wfac * D[e]! * G[e]! + p.bfac * D[e]!;
+    return D;
+  });
+}
+
+/** The empirical NTK of a tape, unnormalised. */
+export function tapeNtk(tape: Tape, b: TapeBlock): Float64Array {
+  const size = b.n1 * (b.n2 ?? b.n1);
+  const th = new Float64Array(size);
+  for (const t of tapeNtkLayers(tape, b)) for (let e = 0; e < size; e++) th[e] = th[e]! + t[e]!;
+  return th;
+}
+
+/** Rows of x1 then x2 (x1 alone when x2 is null), as one batch. */
+export function stackRows(x1: Matrix2D, x2: Matrix2D | null): Mat {
+  if (!x2) return { rows: x1.rows, cols: x1.cols, data: x1.data };
+  const data = new Float64Array((x1.rows + x2.rows) * x1.cols);
+  data.set(x1.data, 0);
+  data.set(x2.data, x1.data.length);
+  return { rows: x1.rows + x2.rows, cols: x1.cols, data };
+}
+
+/**
+ * The empirical NNGP and/or NTK of the finite network of `arch` sampled at `width` from `seed`,
+ * over X1 × X2 (X1 × X1 when x2 is omitted), float64.
+ */
+export function empiricalKernel(arch: Spec | ResolvedSpec | string, x1: MatrixInput, x2?: MatrixInput | null, options?: EmpiricalOptions): EmpiricalResult {
+  if (!options) throw new InputError('empiricalKernel needs options with a width ({ width, seed })');
+  checkEmpiricalBackend(options.backend);
+  const spec = empiricalSpec(arch);
+  const a = toMatrix(x1, 'x1');
+  const b = x2 == null ? null : toMatrix(x2, 'x2');
+  const get = kernelKinds(options.get);
+  checkRequest(a, b, { get, diagonal: false, allDepths: false });
+  const seed = options.seed ?? 0;
+  const n2 = b ? b.rows : a.rows;
+  if (a.rows * n2 > MAX_RESULT_ELEMENTS) throw new InputError(`the result would hold ${a.rows * n2} values per kernel (at most ${MAX_RESULT_ELEMENTS})`);
+  const net = sampleNetwork(spec, a.cols, options.width, seed);
+  const tape = net.run(stackRows(a, b));
+  const block: TapeBlock = { n1: a.rows, n2: b ? b.rows : null };
+  const { kNorm, tNorm } = net.arch;
+  const scaled = (v: Float64Array, c: number) => {
+    for (let e = 0; e < v.length; e++) v[e] = v[e]! / c;
+    return v;
+  };
+  const program = compile(spec);
+  return {
+    ...(get.includes('nngp') ? { nngp: scaled(tapeNngp(tape, block), kNorm) } : {}),
+    ...(get.includes('ntk') ? { ntk: scaled(tapeNtk(tape, block), tNorm) } : {}),
+    shape: [a.rows, n2],
+    depths: [program.depths[program.depths.length - 1]!],
+    symmetric: !b,
+    diagonal: false,
+    sweep: false,
+    backend: 'cpu',
+    computed: typeof arch === 'string' ? arch : (spec.name ?? 'an unnamed spec'),
+    spec,
+    width: options.width,
+    seed,
+  };
+}
