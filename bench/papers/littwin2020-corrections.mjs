@@ -3,7 +3,7 @@
 // (derived in ../shared/research/wave2.md §3.3, not the paper's own formulas, which could not be
 // recovered). Families × depths × widths; the DenseNet has no closed form and is measured only.
 // Writes bench/results/littwin2020-corrections.json and docs/figures/littwin2020-corrections.svg.
-// Slow on purpose (~10 min on one core): `npm run build && node bench/papers/littwin2020-corrections.mjs`
+// Slow on purpose (944 s at 500 networks per cell on this shared 2-core machine): `npm run build && node bench/papers/littwin2020-corrections.mjs`
 // (not picked up by run-all.mjs). SAMPLES=… and QUICK=1 (small grid) for a trial run.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
