@@ -14,7 +14,7 @@ import { check, fmt, saveFigure } from './lib.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const quick = process.env.QUICK === '1';
-const samples = Number(process.env.SAMPLES ?? (quick ? 100 : 400));
+const samples = Number(process.env.SAMPLES ?? (quick ? 100 : 500));
 const widths = quick ? [32, 64] : [64, 128, 256];
 const depths = quick ? [1, 2, 4] : [1, 2, 4, 8, 16, 32];
 // The DenseNet's cost grows like L²: it gets the two smaller widths only.
