@@ -202,6 +202,24 @@ describe('finite-width closed forms against the Monte Carlo sampler (float64, se
     expect(mlpCells.length).toBe(6);
   }, 60_000);
 
+  it('frozen layers anywhere (middle, readout, alternating) follow the share recipe within 3 SE + the allowance', async () => {
+    // Seed 7, 3000 networks at n = 128 gave n·v = 10.06 ± 0.28, 11.27 ± 0.29, 11.30 ± 0.34 against 9.667, 11.444, 11.000.
+    const mk = (mask: boolean[]) => ({
+      name: `mask-${mask.map(Number).join('')}`,
+      arch: (): Spec => ({
+        inputScale: 'none',
+        layers: mask.flatMap((t, i) => [...(i ? [{ type: 'relu' as const }] : []), { type: 'dense' as const, weightVar: i ? 2 : 1, trainable: t }]),
+      }),
+    });
+    const masks = [[true, false, true, true], [true, true, true, false], [false, true, false, true]];
+    const r = await widthFluctuations({ families: masks.map(mk), depths: [3], widths: [128], samples: 2000, seed: 7 });
+    r.cells.forEach((c, i) => {
+      expect(c.prediction.coefficient).toBeCloseTo(recipe(masks[i]!, 5, 1), 12);
+      expect(c.prediction.model).toMatch(/frozen/);
+      expect(within(c, c.prediction.diagonal!), `${c.family}: ${c.diagonal.relVar * 128} vs ${c.prediction.coefficient}`).toBe(true);
+    });
+  }, 60_000);
+
   it('one hidden layer: Θ(x,z) at ρ = ½ matches the exact 4.68/n within 3 SE (no allowance: exact)', async () => {
     const r = await widthFluctuations({ families: ['mlp'], depths: [1], widths: [64, 128], samples: 2000, seed: 0 });
     for (const c of r.cells) {
