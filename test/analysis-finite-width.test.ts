@@ -16,6 +16,7 @@ import {
   secondOrderAllowance,
 } from '../src/analysis/finite-width.js';
 import { FLUCTUATION_FAMILIES, widthFluctuations, type FluctuationCell } from '../src/analysis/fluctuations.js';
+import { InputError } from '../src/errors.js';
 import type { Spec } from '../src/spec/types.js';
 
 interface Formulas {
@@ -161,6 +162,24 @@ describe('finite-width closed forms: which specs get a prediction', () => {
     expect(p(tanh).diagonal).toBeNull();
     expect(p('resnet:depth=3,alpha=1,trainStem=false').model).toMatch(/every layer trained/);
     expect(p(FLUCTUATION_FAMILIES.mlp(3), 0.5, 'nngp').diagonal).toBeNull();
+  });
+});
+
+describe('finite-width closed forms: bad input', () => {
+  it('smallDepthCut must be a finite number > 0 (one InputError line)', async () => {
+    for (const cut of [0, -1, Infinity, Number.NaN]) {
+      await expect(widthFluctuations({ families: ['mlp'], depths: [1], widths: [8], samples: 4, smallDepthCut: cut })).rejects.toThrow(InputError);
+      await expect(widthFluctuations({ families: ['mlp'], depths: [1], widths: [8], samples: 4, smallDepthCut: cut })).rejects.toThrow(/^fluctuations: smallDepthCut must be a finite number > 0, got [^\n]*$/);
+    }
+  });
+
+  it('a family with no closed form and kind "nngp" get null predictions and no closed-form fit, never NaN', async () => {
+    const r = await widthFluctuations({ families: ['densenet', 'mlp'], depths: [1], widths: [16], samples: 20, kind: 'nngp' });
+    for (const c of r.cells) {
+      expect(c.prediction.diagonal).toBeNull();
+      expect(c.prediction.allowance).toBe(0);
+    }
+    expect(r.fits.every((f) => f.closedForm === null)).toBe(true);
   });
 });
 
