@@ -162,4 +162,27 @@ describe('analyze decay, spectrum, infinite, fluctuations', () => {
     expect(bad.code).toBe(2);
     expect(bad.err).toMatch(/unknown --family "vgg"/);
   });
+
+  it('fluctuations --predict: rows with the pinned names (family, depth, width, measured, stderr, predicted), the same CSV columns, the closed-form figure', async () => {
+    const prefix = tmp('fluct-predict');
+    const r = await runCli('analyze', 'fluctuations', '--predict', '--family', 'mlp,densenet', '--depths', '1,2', '--widths', '16,32', '--samples', '100', '--out', prefix);
+    expect(r.code, r.err).toBe(0);
+    const { json, csv, svg } = readOutputs(prefix);
+    const rows = (json.data as unknown as { rows: Record<string, unknown>[] }).rows;
+    expect(rows).toHaveLength(8);
+    for (const k of ['family', 'depth', 'width', 'measured', 'stderr', 'predicted']) expect(csv[0]).toContain(k);
+    const mlp2 = rows.find((x) => x.family === 'mlp' && x.depth === 2 && x.width === 32)!;
+    expect(mlp2.predicted).toBeCloseTo(58 / 9 / 32, 12); // L(11L+7)/(3(L+1)) at L = 2 (wave2 §3.3)
+    const one = rows.find((x) => x.family === 'mlp' && x.depth === 1 && x.width === 16)!;
+    expect(one.predicted).toBe(3 / 16);
+    expect(one.predictedOffDiagonal).toBeCloseTo(4.6813710409 / 16, 9);
+    const dn = rows.find((x) => x.family === 'densenet')!;
+    expect(dn.predicted).toBeNull();
+    const line = csv.find((c) => c[0] === 'densenet')!;
+    expect(line[csv[0]!.indexOf('predicted')]).toBe('n/a');
+    expect(Number(csv.find((c) => c[0] === 'mlp' && c[1] === '2' && c[2] === '32')![csv[0]!.indexOf('measured')])).toBe(mlp2.measured);
+    expect(svg).toMatch(/closed form/);
+    expect(r.out).toMatch(/mlp: measured\/predicted = /);
+    expect(r.out).toMatch(/densenet: no closed-form comparison .*not derived/);
+  });
 });

@@ -18,16 +18,20 @@ for (const f of ['mlp', 'resnet-const', 'resnet-sqrt', 'densenet']) {
 }
 const fit = (f) => r.fits.find((x) => x.family === f);
 const ratio = (f, n) => v(f, 32, n).relVar / v(f, 2, n).relVar;
+// The leading order (finite-width.ts) holds only while L/n is small; ln(1+v) over every L/n is kept as a
+// description of the growth, not as a rate to compare with it (the MLP bends and is heavy-tailed there).
+const cf = (f) => fit(f).closedForm;
+const cfText = (f) => (cf(f) ? `measured/closed form = ${fmt(cf(f).ratio, 3)} ± ${fmt(cf(f).ratioSE, 2)} over L/n ≤ 1/16 (${cf(f).cells} cells)` : 'no closed form');
 check(
   claims,
   'MLP: the relative variance grows with depth at fixed width (exponentially in L/n): no convergence when depth grows with width',
-  `v(L=32)/v(L=2) = ${fmt(ratio('mlp', 32), 3)} (n=32), ${fmt(ratio('mlp', 64), 3)} (n=64); ln(1+v) ≈ ${fmt(fit('mlp').lnGrowth.slope, 3)}·L/n`,
+  `v(L=32)/v(L=2) = ${fmt(ratio('mlp', 32), 3)} (n=32), ${fmt(ratio('mlp', 64), 3)} (n=64); ${cfText('mlp')}; ln(1+v) ≈ ${fmt(fit('mlp').lnGrowth.slope, 3)}·L/n fitted over all L/n ≤ 1 (bent, heavy-tailed)`,
   ratio('mlp', 64) > 5 && fit('mlp').lnGrowth.slope > 1,
 );
 check(
   claims,
   'ResNet with constant α = 1: the relative variance also grows with depth (a depth-dependent scale is needed)',
-  `v(L=32)/v(L=2) = ${fmt(ratio('resnet-const', 32), 3)} (n=32), ${fmt(ratio('resnet-const', 64), 3)} (n=64); ln(1+v) ≈ ${fmt(fit('resnet-const').lnGrowth.slope, 3)}·L/n`,
+  `v(L=32)/v(L=2) = ${fmt(ratio('resnet-const', 32), 3)} (n=32), ${fmt(ratio('resnet-const', 64), 3)} (n=64); ${cfText('resnet-const')}; ln(1+v) ≈ ${fmt(fit('resnet-const').lnGrowth.slope, 3)}·L/n over all L/n (leading order: (23/12)·L/n)`,
   ratio('resnet-const', 64) > 5 && fit('resnet-const').lnGrowth.slope > 1,
 );
 check(
@@ -51,7 +55,13 @@ check(
   [32, 64].every((n) => ratio('densenet', n) < 2.5) && Math.abs((32 * v('densenet', 32, 32).relVar) / (64 * v('densenet', 32, 64).relVar) - 1) < 0.4,
   'partly',
 );
-check(claims, 'finite-width corrections to the limiting kernel (their formulas)', 'not computed: the correction formulas could not be recovered; only sampled fluctuations are measured', false);
+check(
+  claims,
+  'finite-width corrections to the limiting kernel (their formulas)',
+  `the paper's formulas could not be recovered; leading-order closed forms derived instead (wave2 §3.3, src/analysis/finite-width.ts): ${['mlp', 'resnet-const', 'resnet-sqrt'].map((f) => `${f} ${cfText(f)}`).join('; ')}; the full table: littwin2020-corrections.mjs`,
+  ['mlp', 'resnet-const', 'resnet-sqrt'].every((f) => cf(f) && Math.abs(cf(f).ratio - 1) < 0.15 + 2 * cf(f).ratioSE),
+  'partly',
+);
 saveResults('littwin2020', { backend: B, seconds: r.seconds, cells: r.cells, fits: r.fits, claims });
 const series = [];
 for (const f of ['mlp', 'resnet-const', 'resnet-sqrt', 'densenet']) {

@@ -11,12 +11,17 @@
  * computed by kernel() with the chosen backend. Fitted per family: the slope of ln(1 + v) against
  * L/n (v ≈ e^{cL/n} − 1 for plain nets), the exponent of v ∝ n^p at fixed L (≈ −1 where the
  * kernel converges) and the exponent of v ∝ L^q at fixed n (≈ 0 where v does not grow with depth).
+ *
+ * Next to each measurement, the closed-form leading-order prediction c/n of finite-width.ts (where
+ * one was derived) and, per family, the ratio measured/predicted over the small-L/n cells: the
+ * leading order only holds while L/n is small (wave2.md §3.3–3.4), so the fit against it is cut there.
  */
 import { kernel, toSpec, type Arch, type BackendChoice } from '../api.js';
 import type { KernelKind } from '../result.js';
 import { InputError } from '../errors.js';
 import { toMatrix, type MatrixInput } from '../matrix.js';
 import { monteCarlo } from '../mc/montecarlo.js';
+import { predictFluctuation, secondOrderAllowance } from './finite-width.js';
 import { Rng } from '../mc/rng.js';
 import type { ResolvedLayer, ResolvedSpec } from '../spec/types.js';
 
@@ -80,6 +85,41 @@ export interface FluctuationOptions {
   maxWork?: number;
   /** Time guard: stop with an error once this many seconds have passed (checked between cells; default none). */
   timeLimitSeconds?: number;
+  /**
+   * The closed-form fit uses the cells with L/n ≤ this (default 1/16): there the O((L/n)²) remainder
+   * allowance ½(5L/n)² is at most ~20 % of the MLP's leading term, and wave2's Monte Carlo still
+   * agrees within 14 %; beyond it the MLP's variance bends towards e^{5L/n} and turns heavy-tailed.
+   */
+  smallDepthCut?: number;
+}
+
+/** The closed-form prediction of one cell (finite-width.ts); null values where none was derived. */
+export interface CellPrediction {
+  /** Predicted Var/mean² of Θ(x,x) = coefficient/n. */
+  diagonal: number | null;
+  /** Predicted Var/mean² of Θ(x,z) (one hidden layer only). */
+  offDiagonal: number | null;
+  /** n·Var/mean² of Θ(x,x) and of Θ(x,z). */
+  coefficient: number | null;
+  offDiagonalCoefficient: number | null;
+  /** Allowance for the O(1/n²) remainder on Var/mean² (0 where c/n is exact). */
+  allowance: number;
+  exact: boolean;
+  /** The closed form used, or why there is none. */
+  model: string;
+}
+
+/** Measured against predicted over one family's small-L/n cells. */
+export interface ClosedFormFit {
+  /** The cut: cells with L/n ≤ this. */
+  maxDepthOverWidth: number;
+  /** Cells used (those under the cut with a prediction). */
+  cells: number;
+  /** Weighted mean of measured/predicted Var/mean² (1 if the leading order holds) and its standard error. */
+  ratio: number;
+  ratioSE: number;
+  /** χ² of the measured values against the predicted ones (errors: standard error ⊕ allowance), per cell. */
+  chi2PerCell: number;
 }
 
 /** Statistics over seeds of one kernel entry. */
@@ -115,6 +155,8 @@ export interface FluctuationCell {
   diagonal: EntryStats;
   /** K(x, z). */
   offDiagonal: EntryStats;
+  /** The closed-form leading-order prediction (NTK only; nulls where none was derived). */
+  prediction: CellPrediction;
 }
 
 export interface Slope {
@@ -137,6 +179,12 @@ export interface FamilyFit {
   widthExponents: { depth: number; exponent: number; exponentSE: number }[];
   /** v ∝ L^exponent at each width with two or more depths. */
   depthExponents: { width: number; exponent: number; exponentSE: number }[];
+  /**
+   * Measured against the closed form over the cells with L/n ≤ the cut (null: no prediction for the
+   * family, or no cell under the cut). This replaces lnGrowth as the test of the leading order:
+   * lnGrowth spans every L/n, where the MLP's variance bends and is heavy-tailed.
+   */
+  closedForm: ClosedFormFit | null;
 }
 
 export interface FluctuationResult {
@@ -315,7 +363,26 @@ function wls(xs: number[], ys: number[], sig: number[], intercept: boolean): Slo
   return { slope, slopeSE, intercept: my - slope * mx };
 }
 
-function fitFamily(family: string, cells: FluctuationCell[]): FamilyFit {
+function closedFormFit(c: FluctuationCell[], cut: number): ClosedFormFit | null {
+  const ok = c.filter((q) => q.prediction.diagonal !== null && q.depth / q.width <= cut + 1e-15);
+  if (ok.length === 0) return null;
+  let W = 0;
+  let R = 0;
+  let chi2 = 0;
+  for (const q of ok) {
+    const p = q.prediction.diagonal!;
+    const se = q.diagonal.relVarSE / p;
+    // A zero standard error (identical samples) cannot weigh the mean; give it a tiny one instead.
+    const w = 1 / Math.max(se * se, 1e-30);
+    W += w;
+    R += (w * q.diagonal.relVar) / p;
+    const err2 = q.diagonal.relVarSE ** 2 + q.prediction.allowance ** 2;
+    chi2 += (q.diagonal.relVar - p) ** 2 / Math.max(err2, 1e-300);
+  }
+  return { maxDepthOverWidth: cut, cells: ok.length, ratio: R / W, ratioSE: Math.sqrt(1 / W), chi2PerCell: chi2 / ok.length };
+}
+
+function fitFamily(family: string, cells: FluctuationCell[], cut: number): FamilyFit {
   const c = cells.filter((q) => q.family === family);
   const xs = c.map((q) => q.depth / q.width);
   const ys = c.map((q) => Math.log1p(q.diagonal.relVar));
@@ -354,6 +421,7 @@ function fitFamily(family: string, cells: FluctuationCell[]): FamilyFit {
     lnGrowthThroughOrigin: wls(xs, ys, sig, false)!,
     widthExponents,
     depthExponents,
+    closedForm: closedFormFit(c, cut),
   };
 }
 
@@ -379,6 +447,8 @@ export async function widthFluctuations(options: FluctuationOptions = {}): Promi
   }
   const maxWork = options.maxWork ?? 2e10;
   if (typeof maxWork !== 'number' || !(maxWork > 0)) throw new InputError(`fluctuations: maxWork must be > 0, got ${String(maxWork)}`);
+  const cut = options.smallDepthCut ?? 1 / 16;
+  if (typeof cut !== 'number' || !(cut > 0) || !Number.isFinite(cut)) throw new InputError(`fluctuations: smallDepthCut must be a finite number > 0, got ${String(cut)}`);
   const timeLimit = options.timeLimitSeconds;
   if (timeLimit !== undefined && (typeof timeLimit !== 'number' || !(timeLimit > 0))) {
     throw new InputError(`fluctuations: timeLimitSeconds must be > 0, got ${String(timeLimit)}`);
@@ -426,6 +496,7 @@ export async function widthFluctuations(options: FluctuationOptions = {}): Promi
       backendUsed = ref.backend;
       const lim = ref[kind]!;
       const limits = [lim[0]!, lim[1]!];
+      const pred = predictFluctuation(spec, rho, kind);
       for (const n of widths) {
         if (timeLimit !== undefined && (performance.now() - t0) / 1000 > timeLimit) {
           throw new InputError(
@@ -468,7 +539,16 @@ export async function widthFluctuations(options: FluctuationOptions = {}): Promi
             logVarSE,
           };
         };
-        cells.push({ family: f.name, depth: L, width: n, samples, seed: s, diagonal: entry(0, limits[0]!), offDiagonal: entry(1, limits[1]!) });
+        const prediction: CellPrediction = {
+          diagonal: pred.diagonal === null ? null : pred.diagonal / n,
+          offDiagonal: pred.offDiagonal === null ? null : pred.offDiagonal / n,
+          coefficient: pred.diagonal,
+          offDiagonalCoefficient: pred.offDiagonal,
+          allowance: pred.diagonal === null ? 0 : secondOrderAllowance(L, n, pred.exact),
+          exact: pred.exact,
+          model: pred.model,
+        };
+        cells.push({ family: f.name, depth: L, width: n, samples, seed: s, diagonal: entry(0, limits[0]!), offDiagonal: entry(1, limits[1]!), prediction });
         // Let other work on the event loop run between cells.
         await new Promise<void>((r) => setTimeout(r, 0));
       }
@@ -482,7 +562,7 @@ export async function widthFluctuations(options: FluctuationOptions = {}): Promi
     rho,
     errors: B > 0 ? `bootstrap:${B}` : 'delta',
     cells,
-    fits: families.map((f) => fitFamily(f.name, cells)),
+    fits: families.map((f) => fitFamily(f.name, cells, cut)),
     seconds: (performance.now() - t0) / 1000,
   };
 }

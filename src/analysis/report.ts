@@ -311,7 +311,8 @@ export function leadingReport(items: readonly { arch: string; result: LeadingEig
  * NTK over sampled networks against depth, one series per family and width, with the fitted
  * growth rates.
  */
-export function fluctuationsReport(r: FluctuationResult, parameters: Record<string, unknown>): AnalysisReport {
+export function fluctuationsReport(r: FluctuationResult, parameters: Record<string, unknown>, options: { predict?: boolean } = {}): AnalysisReport {
+  if (options.predict) return fluctuationsPredictReport(r, parameters);
   const rows: Cell[][] = r.cells.map((c) => [
     c.family,
     c.depth,
@@ -346,8 +347,104 @@ export function fluctuationsReport(r: FluctuationResult, parameters: Record<stri
     },
     summary: r.fits.map(
       (f) =>
-        `${f.family}: ln(1+v) vs L/n slope ${slopeText(f.lnGrowth)}; v ∝ n^p with p = ${f.widthExponents.map((w) => `${fmt(w.exponent, 3)} (L=${w.depth})`).join(', ') || 'n/a'}; v ∝ L^q with q = ${f.depthExponents.map((w) => `${fmt(w.exponent, 3)} (n=${w.width})`).join(', ') || 'n/a'}`,
+        `${f.family}: ${f.closedForm ? `measured/closed form = ${fmt(f.closedForm.ratio, 3)} ± ${fmt(f.closedForm.ratioSE, 2)} (L/n ≤ ${fmt(f.closedForm.maxDepthOverWidth, 3)}); ` : ''}ln(1+v) vs L/n slope ${slopeText(f.lnGrowth)} (all L/n); v ∝ n^p with p = ${f.widthExponents.map((w) => `${fmt(w.exponent, 3)} (L=${w.depth})`).join(', ') || 'n/a'}; v ∝ L^q with q = ${f.depthExponents.map((w) => `${fmt(w.exponent, 3)} (n=${w.width})`).join(', ') || 'n/a'}`,
     ),
+  };
+}
+
+/** One row of `analyze fluctuations --predict` (pinned names: family, depth, width, measured, stderr, predicted). */
+export interface FluctuationPredictRow {
+  family: string;
+  depth: number;
+  width: number;
+  samples: number;
+  /** Var/mean² of Θ(x,x) over the sampled networks and its standard error. */
+  measured: number;
+  stderr: number;
+  /** The closed-form leading order c/n (null: none derived, see model). */
+  predicted: number | null;
+  /** Allowance for the O(1/n²) remainder (0 where c/n is exact). */
+  allowance: number | null;
+  /** The same for Θ(x,z). */
+  measuredOffDiagonal: number;
+  stderrOffDiagonal: number;
+  predictedOffDiagonal: number | null;
+  model: string;
+}
+
+export function fluctuationPredictRows(r: FluctuationResult): FluctuationPredictRow[] {
+  return r.cells.map((c) => ({
+    family: c.family,
+    depth: c.depth,
+    width: c.width,
+    samples: c.samples,
+    measured: c.diagonal.relVar,
+    stderr: c.diagonal.relVarSE,
+    predicted: c.prediction.diagonal,
+    allowance: c.prediction.diagonal === null ? null : c.prediction.allowance,
+    measuredOffDiagonal: c.offDiagonal.relVar,
+    stderrOffDiagonal: c.offDiagonal.relVarSE,
+    predictedOffDiagonal: c.prediction.offDiagonal,
+    model: c.prediction.model,
+  }));
+}
+
+/**
+ * `analyze fluctuations --predict`: the measurements beside the closed forms (wave2.md §3.4).
+ * Left: n·Var/mean² of Θ(x,x) against depth, points per family and width, the closed form per
+ * family as a line (it does not depend on n, so the widths collapse onto it while L/n is small).
+ * Right: ln(1 + v) against L/n with the MLP's leading order and Hanin & Nica's asymptotic rate 5·L/n:
+ * the crossover from the 1/n regime to exponential growth at L/n ~ 1.
+ */
+function fluctuationsPredictReport(r: FluctuationResult, parameters: Record<string, unknown>): AnalysisReport {
+  const rows = fluctuationPredictRows(r);
+  const columns = ['family', 'depth', 'width', 'samples', 'measured', 'stderr', 'predicted', 'allowance', 'measuredOffDiagonal', 'stderrOffDiagonal', 'predictedOffDiagonal', 'model'] as const;
+  const families = [...new Set(r.cells.map((c) => c.family))];
+  const widths = [...new Set(r.cells.map((c) => c.width))].sort((a, b) => a - b);
+  const depths = [...new Set(r.cells.map((c) => c.depth))].sort((a, b) => a - b);
+  const measured = families.flatMap((f) =>
+    widths.map((n) => {
+      const cs = r.cells.filter((c) => c.family === f && c.width === n).sort((a, b) => a.depth - b.depth);
+      return { name: `${f}, n = ${n}`, x: cs.map((c) => c.depth), y: cs.map((c) => n * c.diagonal.relVar), mark: 'points' as const };
+    }),
+  );
+  const predicted = families.flatMap((f) => {
+    const cs = depths.map((L) => r.cells.find((c) => c.family === f && c.depth === L && c.prediction.coefficient !== null)).filter((c) => c !== undefined);
+    return cs.length ? [{ name: `${f}: closed form`, x: cs.map((c) => c.depth), y: cs.map((c) => c.prediction.coefficient!), mark: 'line' as const }] : [];
+  });
+  const growth = families.flatMap((f) =>
+    widths.map((n) => {
+      const cs = r.cells.filter((c) => c.family === f && c.width === n).sort((a, b) => a.depth - b.depth);
+      return { name: `${f}, n = ${n}`, x: cs.map((c) => c.depth / n), y: cs.map((c) => Math.log1p(c.diagonal.relVar)), mark: 'points' as const };
+    }),
+  );
+  const ratios = [...new Set(r.cells.map((c) => c.depth / c.width))].sort((a, b) => a - b);
+  const refs =
+    ratios.length > 1
+      ? [
+          // The leading orders' large-L slopes (ln(1 + v) ≈ v while v is small).
+          { name: '(11/3)·L/n (MLP leading order, large L)', x: ratios, y: ratios.map((t) => (11 / 3) * t), mark: 'line' as const },
+          { name: '(23/12)·L/n (ResNet α = 1 leading order, large L)', x: ratios, y: ratios.map((t) => (23 / 12) * t), mark: 'line' as const },
+          { name: '5·L/n (Hanin & Nica asymptotic rate)', x: ratios, y: ratios.map((t) => 5 * t), mark: 'line' as const },
+        ]
+      : [];
+  const ratioText = (f: FluctuationResult['fits'][number]) =>
+    f.closedForm
+      ? `measured/predicted = ${fmt(f.closedForm.ratio, 3)} ± ${fmt(f.closedForm.ratioSE, 2)} over ${f.closedForm.cells} cells with L/n ≤ ${fmt(f.closedForm.maxDepthOverWidth, 3)} (χ²/cell ${fmt(f.closedForm.chi2PerCell, 3)})`
+      : `no closed-form comparison (${r.cells.find((c) => c.family === f.family)?.prediction.coefficient === null ? r.cells.find((c) => c.family === f.family)!.prediction.model : 'no cell under the L/n cut'})`;
+  return {
+    analysis: 'fluctuations',
+    parameters: { ...parameters, predict: true },
+    data: { ...r, rows },
+    table: { columns: [...columns], rows: rows.map((row) => columns.map((k) => row[k] ?? 'n/a')) },
+    figure: {
+      title: `Finite-width fluctuations of the empirical ${r.kind.toUpperCase()}: Monte Carlo (${r.cells[0]?.samples ?? 0} networks per point) against the leading-order closed forms`,
+      panels: [
+        { title: 'n · Var/mean² of Θ(x,x) (points: measured; lines: closed forms)', x: { title: 'depth L', scale: 'log' }, y: { title: 'n · relative variance', scale: 'log' }, series: [...measured, ...predicted] },
+        { title: 'ln(1 + Var/mean²) against L/n: the 1/n regime and the crossover to exponential growth', x: { title: 'L/n', scale: 'log' }, y: { title: 'ln(1 + v)', scale: 'log' }, series: [...growth, ...refs] },
+      ],
+    },
+    summary: r.fits.map((f) => `${f.family}: ${ratioText(f)}`),
   };
 }
 

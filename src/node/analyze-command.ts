@@ -422,10 +422,12 @@ Examples:
       .option('--widths <list>', 'widths n', '32,64')
       .option('--samples <s>', 'sampled networks per (family, L, n)', '200')
       .option('--seed <s>', 'seed', '0')
+      .option('--predict', 'rows of measured vs the leading-order closed forms (family, depth, width, measured, stderr, predicted) and their figure')
+      .option('--cut <r>', 'fit measured/predicted over the cells with L/n ≤ r', '0.0625')
       .addOption(kindOption()),
   )
-    .addHelpText('after', '\nExample:\n  webntk analyze fluctuations --family mlp,resnet-sqrt --depths 2,8,32 --widths 32,64 --samples 300 --out fluct')
-    .action(async (o: CommonOptions & { family: string; depths: string; widths: string; samples: string; seed: string; kind: KernelKind }) => {
+    .addHelpText('after', '\nExamples:\n  webntk analyze fluctuations --family mlp,resnet-sqrt --depths 2,8,32 --widths 32,64 --samples 300 --out fluct\n  webntk analyze fluctuations --predict --family mlp,resnet-const --depths 1,2,4,8 --widths 64,128 --samples 400 --out fluct')
+    .action(async (o: CommonOptions & { family: string; depths: string; widths: string; samples: string; seed: string; kind: KernelKind; predict?: boolean; cut: string }) => {
       await prepareBackend(o);
       const names = o.family.split(',').map((s) => s.trim());
       for (const f of names) {
@@ -435,8 +437,10 @@ Examples:
       const widths = numList(o.widths, '--widths', { min: 1, integer: true });
       const samples = num(o.samples, '--samples', { min: 2, integer: true });
       const seed = num(o.seed, '--seed', { min: 0, integer: true });
-      const r = await widthFluctuations({ families: names as FluctuationFamilyName[], depths, widths, samples, seed, kind: o.kind, backend: o.backend });
-      await emit(fluctuationsReport(r, { families: names, depths, widths, samples, seed, kind: o.kind, backend: r.backend }), o, io);
+      const cut = num(o.cut, '--cut', { min: 0 });
+      if (!(cut > 0)) throw new InputError(`--cut must be > 0, got ${o.cut}`);
+      const r = await widthFluctuations({ families: names as FluctuationFamilyName[], depths, widths, samples, seed, kind: o.kind, backend: o.backend, smallDepthCut: cut });
+      await emit(fluctuationsReport(r, { families: names, depths, widths, samples, seed, kind: o.kind, backend: r.backend, cut }, { predict: o.predict === true }), o, io);
     });
 
   withCommon(
