@@ -21,6 +21,7 @@ import { GpuError, InputError } from './errors.js';
 import { getGpu } from './gpu/device.js';
 import { GpuKernelMatrix } from './gpu/matvec.js';
 import { CG_TOL, solveCg } from './solve/cg.js';
+import { nystromPredict, NYSTROM_TOL, type NystromSummary } from './predict-nystrom.js';
 import { toMatrix, type Matrix2D, type MatrixInput } from './matrix.js';
 
 export type PredictKernel = 'nngp' | 'ntk';
@@ -58,11 +59,19 @@ export interface PredictOptions {
   solver?: SolverChoice;
   /** CG: relative-residual tolerance (default 1e-6; see solve/cg.ts for the rule). */
   cgTol?: number;
-  /** CG: iteration cap (default min(n, 2000) + 10). */
+  /** CG: iteration cap (default min(n, 2000) + 10; "nystrom": 200). */
   cgMaxIterations?: number;
+  /** Solver "nystrom": the number M of landmarks (1 … n), drawn uniformly without replacement. */
+  landmarks?: number;
+  /** Solver "nystrom": the seed of the landmark draw (default 0). */
+  landmarkSeed?: number;
 }
 
-export type SolverChoice = 'auto' | 'direct' | 'cg';
+/**
+ * "nystrom": kernel ridge regression on M landmarks (Falkon's preconditioned CG; predict-nystrom.ts),
+ * never forming K_XX; the NNGP mean and the NTK at t = ∞ only.
+ */
+export type SolverChoice = 'auto' | 'direct' | 'cg' | 'nystrom';
 
 export { DIRECT_MAX_N };
 
@@ -96,9 +105,11 @@ export interface PredictionCore {
   /** Only when the condition number exceeds ~1e10: a ridge that brings it down to ~1e10. */
   suggestedRidge?: number;
   /** How the system was solved. */
-  solver: 'cholesky' | 'eigen' | 'cg';
+  solver: 'cholesky' | 'eigen' | 'cg' | 'nystrom';
   /** Solver "cg": iterations, residual, tolerance, preconditioner. */
   cg?: CgSummary;
+  /** Solver "nystrom": landmarks, seed, iterations, residual, storage of K_nM. */
+  nystrom?: NystromSummary;
   kernel: PredictKernel;
   /** The absolute ridge λ that was added (from `relativeRidge` when that was given). */
   ridge: number;
@@ -300,12 +311,20 @@ function checkOptions(options: PredictOptions): Checked {
     });
   }
   const solver = options.solver ?? 'auto';
-  if (solver !== 'auto' && solver !== 'direct' && solver !== 'cg') {
-    throw new InputError(`predict: solver must be "auto", "direct" or "cg", got ${JSON.stringify(solver)}`);
+  if (solver !== 'auto' && solver !== 'direct' && solver !== 'cg' && solver !== 'nystrom') {
+    throw new InputError(`predict: solver must be "auto", "direct", "cg" or "nystrom", got ${JSON.stringify(solver)}`);
   }
   const variance = kind === 'nngp' && options.variance === true;
-  if (solver === 'cg' && (variance || (times && times.some((t) => t !== Infinity)))) {
-    throw new InputError('predict: solver "cg" gives the NNGP mean and the NTK at t = ∞ only; the variance and finite t need solver "direct"');
+  if ((solver === 'cg' || solver === 'nystrom') && (variance || (times && times.some((t) => t !== Infinity)))) {
+    throw new InputError(`predict: solver "${solver}" gives the NNGP mean and the NTK at t = ∞ only; the variance and finite t need solver "direct"`);
+  }
+  if (solver === 'nystrom') {
+    if (options.landmarks === undefined) throw new InputError('predict: solver "nystrom" needs landmarks (the number M of landmark inputs)');
+    if (!Number.isInteger(options.landmarks) || options.landmarks < 1) throw new InputError(`predict: landmarks must be a positive integer, got ${String(options.landmarks)}`);
+    const seed = options.landmarkSeed ?? 0;
+    if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) throw new InputError(`predict: landmarkSeed must be an integer in 0 … 4294967295, got ${String(seed)}`);
+  } else if (options.landmarks !== undefined || options.landmarkSeed !== undefined) {
+    throw new InputError('predict: landmarks and landmarkSeed apply to solver "nystrom" only');
   }
   const cgTol = options.cgTol ?? CG_TOL;
   if (typeof cgTol !== 'number' || !(cgTol > 0 && cgTol < 1)) throw new InputError(`predict: cgTol must be in (0, 1), got ${String(cgTol)}`);
@@ -358,10 +377,41 @@ export async function predict(
   const images = isImageShaped(train) || isImageShaped(test);
   if (!images && X.cols !== T.cols) throw new InputError(`test inputs have ${T.cols} features but training inputs have ${X.cols}`);
   // Check the targets, and what the arch checks of the inputs (image channels and sizes), before any kernel is computed.
-  toTargets(targets, X.rows, opts.classes);
+  const Y0 = toTargets(targets, X.rows, opts.classes);
   const kopts = { get: opts.kind, backend: options.backend ?? 'cpu' } as const;
   checkKernel(arch, images ? test : T, images ? train : X, kopts);
   const [a, b] = images ? [train, test] : [X, T];
+  if (opts.solver === 'nystrom') {
+    if (options.landmarks! > X.rows) throw new InputError(`predict: landmarks must be at most the ${X.rows} training inputs, got ${options.landmarks}`);
+    const r = await nystromPredict(arch, a, b, Y0, {
+      kind: opts.kind,
+      ridge: opts.ridge,
+      relativeRidge: opts.relativeRidge,
+      landmarks: options.landmarks!,
+      seed: options.landmarkSeed ?? 0,
+      tol: options.cgTol ?? NYSTROM_TOL,
+      ...(opts.cgMaxIterations !== undefined ? { maxIterations: opts.cgMaxIterations } : {}),
+      backend: options.backend ?? 'cpu',
+    });
+    const warnings: string[] = [];
+    const s = r.summary;
+    if (!s.converged) warnings.push(`Nyström CG stopped after ${s.iterations} iterations with a preconditioned relative residual ${fmt(s.relativeResidual)} (rule ${fmt(s.tol)})`);
+    if (s.jitter > 0) warnings.push(`the landmark kernel K_MM was not positive definite in float64 (duplicate or nearly duplicate landmarks?): ${fmt(s.jitter)} was added to its diagonal`);
+    return {
+      mean: perTime(r.mean, opts.times),
+      shape: [T.rows, Y0.cols],
+      ...(opts.times ? { times: opts.times } : {}),
+      warnings,
+      conditionNumber: r.landmarkCondition,
+      solver: 'nystrom',
+      nystrom: s,
+      kernel: opts.kind,
+      ridge: r.ridge,
+      meanDiagonal: r.meanDiagonal,
+      ...(opts.relativeRidge !== null ? { relativeRidge: opts.relativeRidge } : {}),
+      backend: r.backend,
+    };
+  }
   const kxx = await kernel(arch, a, null, kopts);
   const kxs = await kernel(arch, b, a, { ...kopts, backend: kxx.backend });
   const kss = opts.variance ? await kernel(arch, b, null, { ...kopts, backend: kxx.backend, diagonal: true }) : null;

@@ -194,11 +194,16 @@ Examples:
     .option('--test-labels <file>', 'test labels: print the accuracy (needs --classes)')
     .addOption(new Option('--backend <name>', 'where the kernels are computed').choices(['cpu', 'webgpu', 'auto']).default('cpu'))
     .addOption(
-      new Option('--solver <name>', `direct: float64 Cholesky/eigen on the CPU; cg: conjugate gradients with K on WebGPU (mean at t = inf only); auto: cg above ${DIRECT_MAX_N} training points with WebGPU kernels`)
-        .choices(['auto', 'direct', 'cg'])
+      new Option(
+        '--solver <name>',
+        `direct: float64 Cholesky/eigen on the CPU; cg: conjugate gradients with K on WebGPU (mean at t = inf only); nystrom: regression on --landmarks M inputs (Falkon's preconditioned CG, never the n × n kernel; mean at t = inf only); auto: cg above ${DIRECT_MAX_N} training points with WebGPU kernels`,
+      )
+        .choices(['auto', 'direct', 'cg', 'nystrom'])
         .default('auto'),
     )
-    .option('--cg-tol <tol>', 'CG relative-residual tolerance', '1e-6')
+    .option('--cg-tol <tol>', 'CG relative-residual tolerance (cg; nystrom: of the preconditioned system)', '1e-6')
+    .option('--landmarks <M>', 'nystrom: the number of landmark inputs, drawn uniformly from --train')
+    .option('--landmark-seed <s>', 'nystrom: seed of the landmark draw', '0')
     .option('--quiet', 'no summary line')
     .option('--json', 'a JSON summary on stdout (accuracy, solver, CG iterations and residual, condition number, warnings, backend, seconds)')
     .addHelpText(
@@ -211,7 +216,9 @@ predictions are never NaN. \`webntk select\` chooses the depth and the ridge by 
 Examples:
   webntk predict --arch mlp:depth=3 --train X.npy --targets y.npy --test T.npy --kernel nngp --variance V.npy --out P.npy
   webntk predict --arch resnet:depth=8,gamma=0.5 --train X.npy --targets labels.npy --classes 10 \\
-                 --test T.npy --test-labels tl.npy --kernel ntk --time 1,10,inf --ridge 1e-4 --out P.npy --backend auto`,
+                 --test T.npy --test-labels tl.npy --kernel ntk --time 1,10,inf --ridge 1e-4 --out P.npy --backend auto
+  webntk predict --arch arora2019:depth=3 --train X.npy --targets y.npy --test T.npy --kernel nngp \
+                 --solver nystrom --landmarks 1000 --ridge-rel 1e-3 --out P.npy --backend webgpu`,
     )
     .action(async (opts: PredictCliOptions) => {
       const { runPredict } = await import('./predict-command.js');

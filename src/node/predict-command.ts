@@ -29,6 +29,8 @@ export interface PredictCliOptions {
   backend: BackendChoice;
   solver: SolverChoice;
   cgTol: string;
+  landmarks?: string;
+  landmarkSeed?: string;
   classes?: string;
   testLabels?: string;
   /** Image inputs (conv specs): nchw (default) or nhwc. */
@@ -94,8 +96,20 @@ export async function runPredict(o: PredictCliOptions, io: CliIO): Promise<void>
   );
   const cgTol = Number(o.cgTol);
   if (!(cgTol > 0 && cgTol < 1)) throw new InputError(`--cg-tol must be a number in (0, 1), got "${o.cgTol}"`);
-  if (o.solver === 'cg' && (o.variance !== undefined || times.some((t) => t !== Infinity))) {
-    throw new InputError('--solver cg gives the mean at t = inf only; --variance and finite --time need --solver direct');
+  if ((o.solver === 'cg' || o.solver === 'nystrom') && (o.variance !== undefined || times.some((t) => t !== Infinity))) {
+    throw new InputError(`--solver ${o.solver} gives the mean at t = inf only; --variance and finite --time need --solver direct`);
+  }
+  let landmarks: number | undefined;
+  let landmarkSeed: number | undefined;
+  if (o.solver === 'nystrom') {
+    if (o.landmarks === undefined) throw new InputError('--solver nystrom needs --landmarks M');
+    landmarks = Number(o.landmarks);
+    if (!Number.isInteger(landmarks) || landmarks < 1) throw new InputError(`--landmarks must be a positive integer, got "${o.landmarks}"`);
+    if (landmarks > inputCount(train)) throw new InputError(`--landmarks ${landmarks} is more than the ${inputCount(train)} training inputs`);
+    landmarkSeed = Number(o.landmarkSeed ?? '0');
+    if (!Number.isInteger(landmarkSeed) || landmarkSeed < 0 || landmarkSeed > 0xffffffff) throw new InputError(`--landmark-seed must be an integer in 0 … 4294967295, got "${o.landmarkSeed}"`);
+  } else if (o.landmarks !== undefined) {
+    throw new InputError('--landmarks applies to --solver nystrom');
   }
   if (o.backend !== 'cpu' || o.solver === 'cg') useNodeWebGPU();
 
@@ -108,6 +122,7 @@ export async function runPredict(o: PredictCliOptions, io: CliIO): Promise<void>
     backend: o.backend,
     solver: o.solver,
     cgTol,
+    ...(landmarks !== undefined ? { landmarks, landmarkSeed: landmarkSeed! } : {}),
   });
   const [m, k] = r.shape;
   const stacked = r.mean.length > 1;
@@ -145,6 +160,7 @@ export async function runPredict(o: PredictCliOptions, io: CliIO): Promise<void>
         accuracy: acc,
         solver: r.solver,
         cg: r.cg ?? null,
+        ...(r.nystrom ? { nystrom: r.nystrom } : {}),
         conditionNumber: r.conditionNumber,
         suggestedRidge: r.suggestedRidge ?? null,
         warnings: r.warnings,
@@ -157,8 +173,9 @@ export async function runPredict(o: PredictCliOptions, io: CliIO): Promise<void>
     const where = r.backend === 'webgpu' ? `kernels on webgpu (${adapter})` : 'kernels on the cpu';
     io.err(
       `wrote ${o.out}: ${o.kernel} predictions [${shape.join(', ')}] (${name ?? 'custom spec'}, ${where}, ` +
-        `${r.solver} solve${r.cg ? ` (${r.cg.iterations} iterations, relative residual ${r.cg.relativeResidual.toExponential(1)}, ${r.cg.preconditioner} preconditioner)` : ''}, ` +
-          `condition number${r.cg ? ' (preconditioned, Lanczos estimate)' : ''} ${r.conditionNumber.toExponential(2)}, ${seconds.toFixed(2)} s)\n`,
+        `${r.solver} solve${r.cg ? ` (${r.cg.iterations} iterations, relative residual ${r.cg.relativeResidual.toExponential(1)}, ${r.cg.preconditioner} preconditioner)` : ''}` +
+          `${r.nystrom ? ` (${r.nystrom.landmarks} landmarks, seed ${r.nystrom.seed}, ${r.nystrom.iterations} CG iterations, K_nM in ${r.nystrom.storage})` : ''}, ` +
+          `condition number${r.cg ? ' (preconditioned, Lanczos estimate)' : r.nystrom ? ' of K_MM (Cholesky estimate)' : ''} ${r.conditionNumber.toExponential(2)}, ${seconds.toFixed(2)} s)\n`,
     );
     if (acc) {
       acc.forEach((a, i) => io.out(`test accuracy${r.times ? ` at t = ${r.times[i]}` : ''}: ${(100 * a).toFixed(2)}%\n`));

@@ -1,0 +1,63 @@
+// Nyström kernel regression (predict --solver nystrom), whole processes through the CLI:
+// 1. the issue-16 goal: N = 100 000 training points, d = 10, M = 1000 landmarks,
+//    arora2019:depth=3, NNGP mean on WebGPU: wall time and peak memory (GNU time's max RSS);
+// 2. the approximation against exact kernel ridge regression where the exact solve fits
+//    (N = 4000): test RMSE of direct and of nystrom with M = 250, 500, 1000, 2000.
+// Data: x uniform on [−1, 1]^d, y = sin(3x₀) + x₁x₂ + 0.1·noise; 2000 test points.
+// Writes bench/results/nystrom.json.
+//
+//   npm run build && node bench/nystrom.mjs [--n 100000] [--small 4000] [--backend webgpu]
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { encodeNpy, parseNpy } from '../dist/index.js';
+
+const { values: o } = parseArgs({
+  options: { n: { type: 'string', default: '100000' }, small: { type: 'string', default: '4000' }, backend: { type: 'string', default: 'webgpu' }, landmarks: { type: 'string', default: '1000' } },
+});
+const d = 10;
+const dir = mkdtempSync(join(tmpdir(), 'webntk-nystrom-'));
+let s = 12345;
+const rnd = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+const gauss = () => Math.sqrt(-2 * Math.log(rnd() + 1e-12)) * Math.cos(2 * Math.PI * rnd());
+const f = (x) => Math.sin(3 * x[0]) + x[1] * x[2];
+function dataset(n, name, noise) {
+  const X = new Float64Array(n * d);
+  const y = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    const x = Array.from({ length: d }, () => 2 * rnd() - 1);
+    X.set(x, i * d);
+    y[i] = f(x) + noise * gauss();
+  }
+  writeFileSync(join(dir, `${name}-X.npy`), encodeNpy(X, [n, d]));
+  writeFileSync(join(dir, `${name}-y.npy`), encodeNpy(y, [n]));
+  return { X: join(dir, `${name}-X.npy`), y: join(dir, `${name}-y.npy`), yv: y };
+}
+const test = dataset(2000, 'test', 0);
+const rmse = (pred, y) => Math.sqrt(pred.reduce((a, v, i) => a + (v - y[i]) ** 2, 0) / y.length);
+
+function run(train, extra) {
+  const out = join(dir, 'P.npy');
+  const args = ['-f', '%e %M', process.execPath, 'dist/node/cli.js', 'predict', '--arch', 'arora2019:depth=3', '--train', train.X, '--targets', train.y, '--test', test.X, '--kernel', 'nngp', '--ridge-rel', '1e-3', '--out', out, '--json', ...extra];
+  const r = spawnSync('/usr/bin/time', args, { encoding: 'utf8', maxBuffer: 1 << 24 });
+  if (r.status !== 0) throw new Error(`predict ${extra.join(' ')} failed (${r.status}): ${r.stderr}`);
+  const [wall, kb] = r.stderr.trim().split('\n').at(-1).split(' ').map(Number);
+  const j = JSON.parse(r.stdout);
+  const pred = Array.from(parseNpy(readFileSync(out)).data);
+  return { seconds: wall, peakMB: Math.round(kb / 1024), rmse: rmse(pred, test.yv), solver: j.solver, nystrom: j.nystrom ?? null, backend: j.backend };
+}
+
+const result = { date: new Date().toISOString(), loadBefore: loadavg(), d, test: 2000, arch: 'arora2019:depth=3', kernel: 'nngp', ridgeRel: 1e-3 };
+const small = dataset(Number(o.small), 'small', 0.1);
+result.small = { n: Number(o.small), direct: run(small, ['--solver', 'direct', '--backend', 'cpu']), nystrom: [] };
+for (const M of [250, 500, 1000, 2000].filter((m) => m <= Number(o.small))) result.small.nystrom.push({ M, ...run(small, ['--solver', 'nystrom', '--landmarks', String(M), '--backend', 'cpu']) });
+console.log(JSON.stringify(result.small, null, 1));
+const big = dataset(Number(o.n), 'big', 0.1);
+result.goal = { n: Number(o.n), M: Number(o.landmarks), ...run(big, ['--solver', 'nystrom', '--landmarks', o.landmarks, '--backend', o.backend]) };
+console.log(JSON.stringify(result.goal, null, 1));
+result.loadAfter = loadavg();
+mkdirSync('bench/results', { recursive: true });
+writeFileSync('bench/results/nystrom.json', JSON.stringify(result, null, 1) + '\n');
+rmSync(dir, { recursive: true, force: true });
