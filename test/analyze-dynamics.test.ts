@@ -32,6 +32,8 @@ describe('analyze dynamics', () => {
     // Lazy training: drift ∝ 1/width (slope −1); with 2 widths, 2 seeds and 20 steps the seed noise
     // is large, so only the sign and a loose bound are checked (the pilot gives ≈ −0.6 to −1).
     expect(j.data.fit.driftSlope).toBeLessThan(-0.3);
+    expect(j.fit.driftSlope).toBe(j.data.fit.driftSlope); // the pinned top-level names
+    expect(j.rows.length).toBe(rows.length);
     expect(j.data.runs.every((x: { initialRate: number | null }) => x.initialRate === null)).toBe(true);
     expect(fs.existsSync(`${prefix}.csv`) && fs.existsSync(`${prefix}.svg`)).toBe(true);
   }, 60_000);

@@ -154,6 +154,7 @@ export function dynamicsReport(r: DynamicsResult, parameters: Record<string, unk
     analysis: 'dynamics',
     parameters,
     data: r,
+    top: { rows: r.rows, fit: r.fit, runs: r.runs, notes: r.notes },
     table: { columns: ['width', 'seed', 'step', 't', 'loss', 'drift', 'drift_test', 'lambda_min', 'lambda_max', 'alignment'], rows },
     figure: {
       title: 'NTK drift during gradient descent (seed 0)',

@@ -113,7 +113,7 @@ export async function emit(report: AnalysisReport, o: CommonOptions, io: CliIO):
   const { renderSvg } = await import('../plot/chart.js');
   const svg = await renderSvg(report.figure);
   const json = JSON.stringify(
-    { analysis: report.analysis, parameters: report.parameters, summary: report.summary, data: report.data },
+    { analysis: report.analysis, parameters: report.parameters, summary: report.summary, data: report.data, ...report.top },
     reportJsonReplacer,
     1,
   );
