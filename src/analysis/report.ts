@@ -28,6 +28,8 @@ export interface AnalysisReport {
   figure: Figure;
   /** Lines for the terminal. */
   summary: string[];
+  /** Fields also put at the JSON's top level (pinned names of a command's contract, e.g. dynamics' rows and fit). */
+  top?: Record<string, unknown>;
 }
 
 /** JSON.stringify replacer for reports: typed arrays become arrays, ±Infinity and NaN become strings. */

@@ -23,6 +23,7 @@ import { checkConvSpectralSpec, convDecay, convLocality, type ConvGridOptions } 
 import { multispherePoints, checkMultisphereSize } from '../analysis/multisphere.js';
 import { cuspSlopeEstimate, kernelProfile } from '../analysis/profile.js';
 import { depthSweep } from '../analysis/depth.js';
+import { dynamicsReport, dynamicsSweep } from '../analysis/dynamics.js';
 import { circleInterpolant } from '../analysis/smoothness.js';
 import { readArch } from './files.js';
 import { checkImageShape } from '../analysis/image-pair.js';
@@ -112,7 +113,7 @@ export async function emit(report: AnalysisReport, o: CommonOptions, io: CliIO):
   const { renderSvg } = await import('../plot/chart.js');
   const svg = await renderSvg(report.figure);
   const json = JSON.stringify(
-    { analysis: report.analysis, parameters: report.parameters, summary: report.summary, data: report.data },
+    { analysis: report.analysis, parameters: report.parameters, summary: report.summary, data: report.data, ...report.top },
     reportJsonReplacer,
     1,
   );
@@ -441,6 +442,44 @@ Examples:
       if (!(cut > 0)) throw new InputError(`--cut must be > 0, got ${o.cut}`);
       const r = await widthFluctuations({ families: names as FluctuationFamilyName[], depths, widths, samples, seed, kind: o.kind, backend: o.backend, smallDepthCut: cut });
       await emit(fluctuationsReport(r, { families: names, depths, widths, samples, seed, kind: o.kind, backend: r.backend, cut }, { predict: o.predict === true }), o, io);
+    });
+
+  withCommon(
+    analyze
+      .command('dynamics')
+      .description('NTK drift during full-batch gradient descent of sampled finite networks over widths × seeds, with the slope of log final drift against log width (≈ −1 in the lazy regime).')
+      .option('--arch <spec>', 'preset reference or JSON spec file')
+      .option('--train <file>', 'training inputs (.npy/.csv, n × d)')
+      .option('--targets <file>', 'training targets (n values)')
+      .option('--test <file>', 'test inputs: drift of the test × train block')
+      .option('--widths <list>', 'widths', '64,128,256')
+      .option('--steps <s>', 'gradient-descent steps', '200')
+      .option('--lr <eta>', 'step η (default n/λ_max(Θ₀) for the loss (1/2n)‖f − y‖²)')
+      .option('--seeds <k>', 'networks per width (seeds 0…k−1)', '2')
+      .option('--depths <list>', 'not built yet'),
+  )
+    .addHelpText('after', '\nExample:\n  webntk analyze dynamics --arch mlp-tanh --train x.npy --targets y.npy --widths 64,128,256 --steps 200 --seeds 2 --out dyn')
+    .action(async (o: CommonOptions & { arch?: string; train?: string; targets?: string; test?: string; widths: string; steps: string; lr?: string; seeds: string; depths?: string }) => {
+      if (o.backend !== 'cpu') throw new InputError('analyze dynamics: --backend webgpu is not built yet; use --backend cpu');
+      if (o.depths !== undefined) throw new InputError('analyze dynamics: --depths is not built yet; give one --arch per run');
+      if (o.arch === undefined) throw new InputError('analyze dynamics needs --arch');
+      if (o.train === undefined || o.targets === undefined) throw new InputError('analyze dynamics needs --train and --targets');
+      const widths = numList(o.widths, '--widths', { min: 1, integer: true });
+      const steps = num(o.steps, '--steps', { min: 1, integer: true });
+      const seeds = num(o.seeds, '--seeds', { min: 1, integer: true });
+      const lr = o.lr === undefined ? undefined : num(o.lr, '--lr', { min: 0 });
+      if (lr !== undefined && !(lr > 0)) throw new InputError(`--lr must be > 0, got ${o.lr}`);
+      await prepareBackend({ ...o, arch: [o.arch], x: o.train });
+      const arch = readArch(o.arch);
+      const X = readInputArray(o.train);
+      if (X.shape.length !== 2) throw new InputError(`--train ${o.train} must be a 2-D array (n × d), got shape [${X.shape.join(', ')}]`);
+      const Y = readInputArray(o.targets);
+      const n = X.shape[0]!;
+      if (Y.data.length !== n) throw new InputError(`--targets ${o.targets} has ${Y.data.length} values for ${n} training inputs`);
+      const T = o.test === undefined ? undefined : readInputArray(o.test);
+      if (T && (T.shape.length !== 2 || T.shape[1] !== X.shape[1])) throw new InputError(`--test ${o.test} must be m × ${X.shape[1]}, got shape [${T.shape.join(', ')}]`);
+      const r = dynamicsSweep(arch, { data: X.data, shape: X.shape }, Y.data, n, { widths, seeds, steps, lr, xTest: T ? { data: T.data, shape: T.shape } : undefined });
+      await emit(dynamicsReport(r, { arch: o.arch, widths, seeds, steps, lr: lr ?? 'default n/λ_max(Θ₀)', backend: 'cpu', n }), o, io);
     });
 
   withCommon(
