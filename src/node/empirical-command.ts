@@ -12,7 +12,7 @@ import { checkWidth } from '../mc/network.js';
 import type { Matrix2D } from '../matrix.js';
 import type { CliIO } from './cli-io.js';
 import { checkDistinctPaths, checkOutputPath, readArch, readKernelInput, writeFilesAtomic } from './files.js';
-import { outputPaths, parseKinds } from './gram-command.js';
+import { outputFormat, outputPaths, parseKinds } from './gram-command.js';
 
 export interface EmpiricalCliOptions {
   arch: string;
@@ -50,11 +50,7 @@ export function runEmpirical(opts: EmpiricalCliOptions, io: CliIO): void {
   const kinds = parseKinds(opts.get);
   const paths = outputPaths(opts.out, kinds);
   for (const p of paths) checkOutputPath(p);
-  const formats = paths.map((p) => {
-    const ext = extname(p).toLowerCase();
-    if (ext !== '.npy' && ext !== '.csv') throw new InputError(`${p}: unsupported output type "${ext || '(none)'}" (use .npy or .csv)`);
-    return ext === '.csv' ? ('csv' as const) : ('npy' as const);
-  });
+  const formats = paths.map(outputFormat);
   checkDistinctPaths(
     { '--x1': opts.x1, '--x2': opts.x2, '--arch': opts.arch.endsWith('.json') ? opts.arch : undefined },
     Object.fromEntries(paths.map((p, k) => [paths.length > 1 ? `--out (${kinds[k]})` : '--out', p])),

@@ -88,6 +88,13 @@ export function parseKinds(get: string): KernelKind[] {
   return kinds as KernelKind[];
 }
 
+/** A Gram output's format from its extension: .npy or .csv, anything else an InputError. */
+export function outputFormat(p: string): 'npy' | 'csv' {
+  const ext = extname(p).toLowerCase();
+  if (ext !== '.npy' && ext !== '.csv') throw new InputError(`${p}: unsupported output type "${ext || '(none)'}" (use .npy or .csv)`);
+  return ext === '.csv' ? 'csv' : 'npy';
+}
+
 /** One output path per kernel: `--out` as given, or with `{kernel}` replaced when both are asked for. */
 export function outputPaths(out: string, kinds: KernelKind[]): string[] {
   if (kinds.length === 1) return [out.replace('{kernel}', kinds[0]!)];
@@ -110,11 +117,7 @@ export async function runGram(opts: GramOptions, io: CliIO, terminal: boolean): 
   // A sharded run writes <out>.shard-I-of-N beside each output; `webntk merge` writes the output.
   const written = shard ? paths.map((p) => shardPath(p, shard.index, shard.count)) : paths;
   for (const p of written) checkOutputPath(p);
-  const formats = paths.map((p) => {
-    const ext = extname(p).toLowerCase();
-    if (ext !== '.npy' && ext !== '.csv') throw new InputError(`${p}: unsupported output type "${ext || '(none)'}" (use .npy or .csv)`);
-    return ext === '.csv' ? ('csv' as const) : ('npy' as const);
-  });
+  const formats = paths.map(outputFormat);
   checkDistinctPaths(
     { '--x1': opts.x1, '--x2': opts.x2, '--arch': opts.arch.endsWith('.json') ? opts.arch : undefined },
     Object.fromEntries(written.map((p, k) => [paths.length > 1 ? `--out (${kinds[k]})` : '--out', p])),
