@@ -11,7 +11,7 @@ import { kernel, kernelCpu } from '../src/index.js';
 import { InputError } from '../src/errors.js';
 import type { ImagesInput } from '../src/images.js';
 import type { Layer, Spec } from '../src/spec/types.js';
-import { releaseGpuForTests, requireGpu } from './gpu/setup.js';
+import { normalisedError, releaseGpuForTests, requireGpu } from './gpu/setup.js';
 
 beforeAll(async () => {
   await requireGpu();
@@ -76,20 +76,6 @@ function randomCase(seed: number): { spec: Spec; X: ImagesInput } {
   const P = dims.reduce((a, b) => a * b, 1);
   const data = Array.from({ length: 3 * C * P }, () => r() - 0.5);
   return { spec: { layers }, X: { data, shape: [3, C, ...dims] } };
-}
-
-function normalisedError(cpu: Float64Array, gpu: Float64Array, n: number, taps: number): number {
-  let e = 0;
-  for (let t = 0; t < taps; t++) {
-    const o = t * n * n;
-    for (let i = 0; i < n; i++) {
-      for (let j = 0; j < n; j++) {
-        const s = Math.sqrt(Math.abs(cpu[o + i * n + i]!)) * Math.sqrt(Math.abs(cpu[o + j * n + j]!));
-        e = Math.max(e, Math.abs(gpu[o + i * n + j]! - cpu[o + i * n + j]!) / s);
-      }
-    }
-  }
-  return e;
 }
 
 const CASES = 48;

@@ -12,23 +12,12 @@ import { kernel, kernelCpu, type Arch } from '../src/index.js';
 import { InputError } from '../src/errors.js';
 import type { ImagesInput } from '../src/images.js';
 import type { Layer, Spec } from '../src/spec/types.js';
-import { releaseGpuForTests, requireGpu } from './gpu/setup.js';
+import { convImages, normalisedError, releaseGpuForTests, requireGpu } from './gpu/setup.js';
 import { forceConvLayoutForTests } from '../src/gpu/conv.js';
 
-/** max |gpu − cpu| / √(cpu(x,x)·cpu(z,z)) over every tap and the entries `only` (all when null). */
-function normalisedError(cpu: Float64Array, gpu: Float64Array, n: number, taps: number, only: [number, number] | null = null): number {
-  let e = 0;
-  for (let t = 0; t < taps; t++) {
-    const o = t * n * n;
-    for (let i = 0; i < n; i++) {
-      for (let j = 0; j < n; j++) {
-        if (only && !(i === only[0] && j === only[1])) continue;
-        const s = Math.sqrt(Math.abs(cpu[o + i * n + i]!)) * Math.sqrt(Math.abs(cpu[o + j * n + j]!));
-        const d = Math.abs(gpu[o + i * n + j]! - cpu[o + i * n + j]!);
-        e = Math.max(e, s > 0 ? d / s : d);
-      }
-    }
-  }
+/** The shared measure (test/gpu/inputs.ts), which must be finite. */
+function finiteError(cpu: Float64Array, gpu: Float64Array, n: number, taps: number, keep?: (i: number, j: number) => boolean): number {
+  const e = normalisedError(cpu, gpu, n, taps, keep);
   expect(Number.isFinite(e), 'a finite error').toBe(true);
   return e;
 }
@@ -43,33 +32,7 @@ afterAll(async () => {
   await releaseGpuForTests();
 });
 
-/**
- * Four images [4, C, ...dims]: two random ones, a copy of the first perturbed by 1e−4 of its norm,
- * and the first shifted by one pixel along the last axis (circularly).
- */
-function images(C: number, dims: number[], seed: number): ImagesInput {
-  let s = seed >>> 0;
-  const next = () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 2 ** 32 - 0.5;
-  };
-  const P = dims.reduce((a, b) => a * b, 1);
-  const n = C * P;
-  const a = Array.from({ length: n }, next);
-  const b = Array.from({ length: n }, next);
-  const dir = Array.from({ length: n }, next);
-  const na = Math.hypot(...a);
-  const nd = Math.hypot(...dir);
-  const near = a.map((v, k) => v + (1e-4 * na * dir[k]!) / nd);
-  const W = dims[dims.length - 1]!;
-  const shifted = a.map((_, k) => {
-    const c = Math.floor(k / P);
-    const i = k % P;
-    const row = i - (i % W);
-    return a[c * P + row + ((i % W) + W - 1) % W]!;
-  });
-  return { data: [...a, ...b, ...near, ...shifted], shape: [4, C, ...dims] };
-}
+const images = convImages;
 
 async function compare(name: string, arch: Arch, X: ImagesInput, tol: number, depths: 'all' | 'last' = 'all', nearTol = tol): Promise<void> {
   const cpu = kernelCpu(arch, X, null, { depths });
@@ -80,15 +43,11 @@ async function compare(name: string, arch: Arch, X: ImagesInput, tol: number, de
   // Pair (0, 2) is the near-duplicate: measured apart, since a nonlinearity after a pool sees its ρ
   // to f32 rounding (the CPU path's own caveat, a level down).
   const near: [number, number] = [0, 2];
-  const others = (cpuK: Float64Array, gpuK: Float64Array) => {
-    let e = 0;
-    for (let i = 0; i < 4; i++) for (let j = 0; j < 4; j++) if (!((i === 0 && j === 2) || (i === 2 && j === 0))) e = Math.max(e, normalisedError(cpuK, gpuK, 4, taps, [i, j]));
-    return e;
-  };
+  const others = (cpuK: Float64Array, gpuK: Float64Array) => finiteError(cpuK, gpuK, 4, taps, (i, j) => !((i === 0 && j === 2) || (i === 2 && j === 0)));
   const ek = others(cpu.nngp!, gpu.nngp!);
   const et = others(cpu.ntk!, gpu.ntk!);
-  const nk = normalisedError(cpu.nngp!, gpu.nngp!, 4, taps, near);
-  const nt = normalisedError(cpu.ntk!, gpu.ntk!, 4, taps, near);
+  const nk = finiteError(cpu.nngp!, gpu.nngp!, 4, taps, (i, j) => i === near[0] && j === near[1]);
+  const nt = finiteError(cpu.ntk!, gpu.ntk!, 4, taps, (i, j) => i === near[0] && j === near[1]);
   worst.push(`  ${name}: NNGP ${ek.toExponential(1)}, NTK ${et.toExponential(1)}; near-duplicate NNGP ${nk.toExponential(1)}, NTK ${nt.toExponential(1)}`);
   expect(ek, 'NNGP').toBeLessThanOrEqual(tol);
   expect(et, 'NTK').toBeLessThanOrEqual(tol);

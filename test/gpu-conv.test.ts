@@ -11,22 +11,12 @@ import { kernel, kernelBlocks, kernelCpu, type Arch } from '../src/index.js';
 import { InputError } from '../src/errors.js';
 import type { ImagesInput } from '../src/images.js';
 import type { Layer, Spec } from '../src/spec/types.js';
-import { releaseGpuForTests, requireGpu } from './gpu/setup.js';
+import { convImages, normalisedError, releaseGpuForTests, requireGpu } from './gpu/setup.js';
 import { forceConvLayoutForTests } from '../src/gpu/conv.js';
 
-/** max |gpu − cpu| / √(cpu(x,x)·cpu(z,z)) over every tap (the roots apart: kernels reach 1e302 here). */
-function normalisedError(cpu: Float64Array, gpu: Float64Array, n: number, taps: number): number {
-  let e = 0;
-  for (let t = 0; t < taps; t++) {
-    const o = t * n * n;
-    for (let i = 0; i < n; i++) {
-      for (let j = 0; j < n; j++) {
-        const s = Math.sqrt(Math.abs(cpu[o + i * n + i]!)) * Math.sqrt(Math.abs(cpu[o + j * n + j]!));
-        const d = Math.abs(gpu[o + i * n + j]! - cpu[o + i * n + j]!);
-        e = Math.max(e, s > 0 ? d / s : d);
-      }
-    }
-  }
+/** The shared measure (test/gpu/inputs.ts), which must be finite. */
+function finiteError(cpu: Float64Array, gpu: Float64Array, n: number, taps: number, keep?: (i: number, j: number) => boolean): number {
+  const e = normalisedError(cpu, gpu, n, taps, keep);
   expect(Number.isFinite(e), 'a finite error').toBe(true);
   return e;
 }
@@ -79,8 +69,8 @@ async function compare(name: string, arch: Arch, X: ImagesInput, tol: number, de
   expect(gpu.backend).toBe('webgpu');
   expect(gpu.shape).toEqual(cpu.shape);
   const taps = cpu.depths.length;
-  const ek = normalisedError(cpu.nngp!, gpu.nngp!, 4, taps);
-  const et = normalisedError(cpu.ntk!, gpu.ntk!, 4, taps);
+  const ek = finiteError(cpu.nngp!, gpu.nngp!, 4, taps);
+  const et = finiteError(cpu.ntk!, gpu.ntk!, 4, taps);
   worst.push(`  ${name}: NNGP ${ek.toExponential(1)}, NTK ${et.toExponential(1)}`);
   expect(ek, 'NNGP').toBeLessThanOrEqual(tol);
   expect(et, 'NTK').toBeLessThanOrEqual(tol);

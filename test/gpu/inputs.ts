@@ -14,13 +14,17 @@ export function maxRelDiff(a: ArrayLike<number>, ref: ArrayLike<number>): number
   return e / m;
 }
 
-/** max |K_gpu − K_cpu| / √(K_cpu(x,x)·K_cpu(z,z)) over a square result (diagonal inside). */
-export function normalisedError(cpu: Float64Array, gpu: Float64Array, n: number, taps = 1): number {
+/**
+ * max |K_gpu − K_cpu| / √(K_cpu(x,x)·K_cpu(z,z)) over a square result (diagonal inside), every tap,
+ * over the entries (i, j) that `keep` accepts (all by default).
+ */
+export function normalisedError(cpu: Float64Array, gpu: Float64Array, n: number, taps = 1, keep: (i: number, j: number) => boolean = () => true): number {
   let e = 0;
   for (let t = 0; t < taps; t++) {
     const o = t * n * n;
     for (let i = 0; i < n; i++) {
       for (let j = 0; j < n; j++) {
+        if (!keep(i, j)) continue;
         // √a·√b, not √(a·b): deep ResNets' diagonals reach 1e200, whose product overflows to
         // Infinity and would turn every error into 0.
         const s = Math.sqrt(Math.abs(cpu[o + i * n + i]!)) * Math.sqrt(Math.abs(cpu[o + j * n + j]!));
@@ -63,4 +67,32 @@ export function accuracyInputs(): number[][] {
 export function parallelInputs(): number[][] {
   const u = [0.3, -1.2, 0.8, 0.5, 0.1];
   return [1, 10, 0.1, 100, 2].map((c) => u.map((v) => c * v));
+}
+
+/**
+ * Four images [4, C, ...dims]: two random ones, a copy of the first perturbed by 1e−4 of its norm,
+ * and the first shifted by one pixel along the last axis (circularly).
+ */
+export function convImages(C: number, dims: number[], seed: number): { data: number[]; shape: number[] } {
+  let s = seed >>> 0;
+  const next = () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s / 2 ** 32 - 0.5;
+  };
+  const P = dims.reduce((a, b) => a * b, 1);
+  const n = C * P;
+  const a = Array.from({ length: n }, next);
+  const b = Array.from({ length: n }, next);
+  const dir = Array.from({ length: n }, next);
+  const na = Math.hypot(...a);
+  const nd = Math.hypot(...dir);
+  const near = a.map((v, k) => v + (1e-4 * na * dir[k]!) / nd);
+  const W = dims[dims.length - 1]!;
+  const shifted = a.map((_, k) => {
+    const c = Math.floor(k / P);
+    const i = k % P;
+    const row = i - (i % W);
+    return a[c * P + row + ((i % W) + W - 1) % W]!;
+  });
+  return { data: [...a, ...b, ...near, ...shifted], shape: [4, C, ...dims] };
 }

@@ -6,7 +6,7 @@
 import { getGpu, type GpuContext } from '../../src/index.js';
 import { releaseNodeWebGPU, useNodeWebGPU } from '../../src/node/webgpu.js';
 
-export { accuracyInputs, maxRelDiff, normalisedError, parallelInputs } from './inputs.js';
+export { accuracyInputs, convImages, maxRelDiff, normalisedError, parallelInputs } from './inputs.js';
 
 export async function requireGpu(): Promise<GpuContext> {
   useNodeWebGPU();
