@@ -3,15 +3,11 @@
  * at their offsets in the C-order array, into a temporary file beside the target that is renamed
  * into place only by `commit()`. Memory beyond the blocks themselves: one row buffer.
  */
-import { closeSync, fsyncSync, ftruncateSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
-import { fsError } from '../errors.js';
 import { npyHeader, type NpyDtype } from '../io/npy.js';
-import { checkOutputPath, tempPathFor } from './files.js';
-import { releaseTemp } from './signals.js';
+import { PlacedFile } from './placed-file.js';
 
 export class NpyBlockWriter {
-  private readonly tmp: string;
-  private fd: number | null;
+  private readonly file: PlacedFile;
   private readonly header: number;
   private readonly item: number;
   /** Elements per depth plane and per row of the array. */
@@ -28,21 +24,16 @@ export class NpyBlockWriter {
     readonly dtype: NpyDtype,
     readonly diagonal = false,
   ) {
-    checkOutputPath(path);
-    this.tmp = tempPathFor(path);
     const head = npyHeader(shape, dtype);
     this.header = head.length;
     this.item = dtype === 'float64' ? 8 : 4;
-    this.fd = null;
+    const total = shape.reduce((a, b) => a * b, 1);
+    this.file = new PlacedFile(path, this.header + total * this.item);
     try {
-      this.fd = openSync(this.tmp, 'wx');
-      writeSync(this.fd, head, 0, head.length, 0);
-      const total = shape.reduce((a, b) => a * b, 1);
-      // Size the file up front, so that blocks can land anywhere in it.
-      ftruncateSync(this.fd, this.header + total * this.item);
+      this.file.writeAt(head, 0);
     } catch (e) {
-      this.abort();
-      throw fsError(e, 'write', path);
+      this.file.abort();
+      throw e;
     }
     this.rowLen = diagonal ? 1 : shape[shape.length - 1]!;
     this.plane = diagonal ? shape[shape.length - 1]! : shape[shape.length - 2]! * this.rowLen;
@@ -54,50 +45,21 @@ export class NpyBlockWriter {
    * cols = 1 and col0 = 0.
    */
   writeBlock(values: Float64Array, tap0: number, taps: number, row0: number, col0: number, rows: number, cols: number): void {
-    if (this.fd === null) throw new Error('internal error: write after commit/abort');
-    const buf = new ArrayBuffer(cols * this.item);
-    const view = this.dtype === 'float64' ? new Float64Array(buf) : new Float32Array(buf);
-    const bytes = new Uint8Array(buf);
     for (let t = 0; t < taps; t++) {
       for (let i = 0; i < rows; i++) {
-        const src = (t * rows + i) * cols;
-        for (let j = 0; j < cols; j++) view[j] = values[src + j]!;
         const element = (tap0 + t) * this.plane + (row0 + i) * this.rowLen + col0;
-        let off = 0;
-        try {
-          while (off < bytes.length) off += writeSync(this.fd, bytes, off, bytes.length - off, this.header + element * this.item + off);
-        } catch (e) {
-          throw fsError(e, 'write', this.path);
-        }
+        this.file.writeValues(values, (t * rows + i) * cols, cols, this.dtype, this.header + element * this.item);
       }
     }
   }
 
   /** Flushes and renames the temporary file into place. */
   commit(): void {
-    if (this.fd === null) return;
-    try {
-      fsyncSync(this.fd);
-      closeSync(this.fd);
-      this.fd = null;
-      renameSync(this.tmp, this.path);
-    } catch (e) {
-      throw fsError(e, 'write', this.path);
-    }
-    releaseTemp(this.tmp);
+    this.file.commit();
   }
 
   /** Removes the temporary file (after a failure); nothing appears at `path`. */
   abort(): void {
-    if (this.fd !== null) {
-      closeSync(this.fd);
-      this.fd = null;
-    }
-    try {
-      unlinkSync(this.tmp);
-    } catch {
-      // already gone
-    }
-    releaseTemp(this.tmp);
+    this.file.abort();
   }
 }

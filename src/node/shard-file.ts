@@ -14,12 +14,11 @@
  * blocks arrive (the file is sized up front; a block lands at its offset). The file is written to a
  * temporary name beside the target and renamed into place complete, as every webntk output.
  */
-import { closeSync, fstatSync, fsyncSync, ftruncateSync, openSync, readSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { fsError, InputError } from '../errors.js';
 import type { NpyDtype } from '../io/npy.js';
 import type { KernelKind } from '../result.js';
-import { checkOutputPath, tempPathFor } from './files.js';
-import { releaseTemp } from './signals.js';
+import { PlacedFile } from './placed-file.js';
 
 const MAGIC = new Uint8Array([0x93, 0x57, 0x4e, 0x54, 0x4b, 0x53, 0x48, 0x44]); // \x93WNTKSHD
 export const SHARD_FORMAT = 1;
@@ -87,8 +86,7 @@ function headerBytes(m: ShardManifest, length: number): Uint8Array {
  * into place.
  */
 export class ShardWriter {
-  private readonly tmp: string;
-  private fd: number | null = null;
+  private readonly file: PlacedFile;
   private readonly length: number;
   private readonly item: number;
 
@@ -96,7 +94,6 @@ export class ShardWriter {
     readonly path: string,
     private readonly manifest: ShardManifest,
   ) {
-    checkOutputPath(path);
     this.item = itemSize(manifest.dtype);
     const probe = JSON.stringify({ ...manifest, blocks: manifest.blocks.map((b) => ({ ...b, offset: Number.MAX_SAFE_INTEGER })) });
     this.length = Math.ceil((16 + new TextEncoder().encode(probe).length + HEADER_SLACK) / 64) * 64 - 16;
@@ -105,69 +102,31 @@ export class ShardWriter {
       b.offset = offset;
       offset += manifest.taps * b.rows * b.cols * this.item;
     }
-    this.tmp = tempPathFor(path);
-    try {
-      this.fd = openSync(this.tmp, 'wx');
-      ftruncateSync(this.fd, offset);
-    } catch (e) {
-      this.abort();
-      throw fsError(e, 'write', path);
-    }
+    this.file = new PlacedFile(path, offset);
   }
 
   /** Values [taps, rows, cols] of rows [r0, r0 + rows) × cols [c0, c0 + cols) of block `b` (block-local). */
   write(b: number, values: Float64Array, r0: number, c0: number, rows: number, cols: number): void {
-    if (this.fd === null) throw new Error('internal error: write after commit/abort');
     const blk = this.manifest.blocks[b]!;
-    const buf = new ArrayBuffer(cols * this.item);
-    const view = this.item === 8 ? new Float64Array(buf) : new Float32Array(buf);
-    const bytes = new Uint8Array(buf);
     for (let t = 0; t < this.manifest.taps; t++) {
       for (let i = 0; i < rows; i++) {
-        const src = (t * rows + i) * cols;
-        for (let j = 0; j < cols; j++) view[j] = values[src + j]!;
         const pos = blk.offset + ((t * blk.rows + r0 + i) * blk.cols + c0) * this.item;
-        let off = 0;
-        try {
-          while (off < bytes.length) off += writeSync(this.fd, bytes, off, bytes.length - off, pos + off);
-        } catch (e) {
-          throw fsError(e, 'write', this.path);
-        }
+        this.file.writeValues(values, (t * rows + i) * cols, cols, this.manifest.dtype, pos);
       }
     }
   }
 
   /** The final manifest (backend, adapter), then flush and rename into place. */
   commit(backend: string | null, adapter: string | null): void {
-    if (this.fd === null) return;
     this.manifest.backend = backend;
     // Printable ASCII without quotes or backslashes: its JSON is as long as it is, within the slack.
     this.manifest.adapter = adapter === null ? null : adapter.replace(/[^\x20-\x7e]|["\\]/g, '?').slice(0, 200);
-    try {
-      const head = headerBytes(this.manifest, this.length);
-      writeSync(this.fd, head, 0, head.length, 0);
-      fsyncSync(this.fd);
-      closeSync(this.fd);
-      this.fd = null;
-      renameSync(this.tmp, this.path);
-    } catch (e) {
-      throw fsError(e, 'write', this.path);
-    }
-    releaseTemp(this.tmp);
+    this.file.commit(headerBytes(this.manifest, this.length));
   }
 
   /** Removes the temporary file; nothing appears at `path` (an older file there is left as it was). */
   abort(): void {
-    if (this.fd !== null) {
-      closeSync(this.fd);
-      this.fd = null;
-    }
-    try {
-      unlinkSync(this.tmp);
-    } catch {
-      // already gone
-    }
-    releaseTemp(this.tmp);
+    this.file.abort();
   }
 }
 
