@@ -5,7 +5,7 @@
  */
 import { kernel, kernelBlocks, type Arch, type KernelInput } from './api.js';
 import { InputError } from './errors.js';
-import { isImageShaped, inputRows } from './images.js';
+import { isImageShaped } from './images.js';
 import { Rng } from './mc/rng.js';
 import type { Matrix2D } from './matrix.js';
 import { solveNystrom } from './solve/nystrom.js';
@@ -63,14 +63,15 @@ export interface NystromRun {
   landmarkCondition: number;
 }
 
+/** `X` is `train` as rows (inputRows), which the caller already made: the landmarks are copied from it. */
 export async function nystromPredict(
   arch: Arch,
   train: KernelInput,
+  X: Matrix2D,
   test: KernelInput,
   Y: Matrix2D,
   o: { kind: 'nngp' | 'ntk'; ridge: number; relativeRidge: number | null; landmarks: number; seed: number; tol: number; maxIterations?: number; backend: 'cpu' | 'webgpu' | 'auto' },
 ): Promise<NystromRun> {
-  const X = inputRows(train, 'train');
   const n = X.rows;
   const at = uniformLandmarks(n, o.landmarks, o.seed);
   const M = at.length;

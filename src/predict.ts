@@ -383,7 +383,7 @@ export async function predict(
   const [a, b] = images ? [train, test] : [X, T];
   if (opts.solver === 'nystrom') {
     if (options.landmarks! > X.rows) throw new InputError(`predict: landmarks must be at most the ${X.rows} training inputs, got ${options.landmarks}`);
-    const r = await nystromPredict(arch, a, b, Y0, {
+    const r = await nystromPredict(arch, a, X, b, Y0, {
       kind: opts.kind,
       ridge: opts.ridge,
       relativeRidge: opts.relativeRidge,
