@@ -7,6 +7,10 @@
 // Writes bench/results/nystrom.json.
 //
 //   npm run build && node bench/nystrom.mjs [--n 100000] [--small 4000] [--backend webgpu]
+//
+// With --landmark-study: only the comparison at N = --small, for each landmark choice (uniform,
+// pivoted-cholesky, rp-cholesky) and M = 100, 250, 500, 1000, on the CPU backend; writes
+// bench/results/nystrom-landmarks.json.
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -15,7 +19,7 @@ import { parseArgs } from 'node:util';
 import { encodeNpy, parseNpy } from '../dist/index.js';
 
 const { values: o } = parseArgs({
-  options: { n: { type: 'string', default: '100000' }, small: { type: 'string', default: '4000' }, backend: { type: 'string', default: 'webgpu' }, landmarks: { type: 'string', default: '1000' } },
+  options: { 'landmark-study': { type: 'boolean', default: false }, n: { type: 'string', default: '100000' }, small: { type: 'string', default: '4000' }, backend: { type: 'string', default: 'webgpu' }, landmarks: { type: 'string', default: '1000' } },
 });
 const d = 10;
 const dir = mkdtempSync(join(tmpdir(), 'webntk-nystrom-'));
@@ -47,6 +51,24 @@ function run(train, extra) {
   const j = JSON.parse(r.stdout);
   const pred = Array.from(parseNpy(readFileSync(out)).data);
   return { seconds: wall, peakMB: Math.round(kb / 1024), rmse: rmse(pred, test.yv), solver: j.solver, nystrom: j.nystrom ?? null, backend: j.backend };
+}
+
+if (o['landmark-study']) {
+  const small = dataset(Number(o.small), 'small', 0.1);
+  const study = { date: new Date().toISOString(), loadBefore: loadavg(), d, n: Number(o.small), test: 2000, arch: 'arora2019:depth=3', kernel: 'nngp', ridgeRel: 1e-3, backend: 'cpu' };
+  study.direct = run(small, ['--solver', 'direct', '--backend', 'cpu']);
+  study.rows = [];
+  for (const choice of ['uniform', 'pivoted-cholesky', 'rp-cholesky']) {
+    for (const M of [100, 250, 500, 1000]) {
+      const r = run(small, ['--solver', 'nystrom', '--landmarks', String(M), '--landmark-choice', choice, '--backend', 'cpu']);
+      study.rows.push({ choice, M, ...r });
+      console.log(choice, M, r.rmse, r.seconds, r.nystrom.residualTrace);
+    }
+  }
+  study.loadAfter = loadavg();
+  writeFileSync('bench/results/nystrom-landmarks.json', JSON.stringify(study, null, 1) + '\n');
+  rmSync(dir, { recursive: true, force: true });
+  process.exit(0);
 }
 
 const result = { date: new Date().toISOString(), loadBefore: loadavg(), d, test: 2000, arch: 'arora2019:depth=3', kernel: 'nngp', ridgeRel: 1e-3 };

@@ -9,6 +9,7 @@ import { isImageShaped } from './images.js';
 import { Rng } from './mc/rng.js';
 import type { Matrix2D } from './matrix.js';
 import { solveNystrom } from './solve/nystrom.js';
+import { pivotedCholesky } from './solve/pivoted-cholesky.js';
 
 /** K_nM is kept in float64 up to this many bytes, in float32 beyond (a WebGPU kernel is f32 anyway). */
 export const NYSTROM_F64_BYTES = 512 * 2 ** 20;
@@ -16,10 +17,24 @@ export const NYSTROM_F64_BYTES = 512 * 2 ** 20;
 /** Default rule on the preconditioned relative residual of each column. */
 export const NYSTROM_TOL = 1e-8;
 
+/**
+ * How the landmarks are chosen: uniformly without replacement; by greedy pivoted Cholesky (the
+ * largest residual diagonal first, deterministic); or by randomly pivoted Cholesky (residual
+ * diagonal as the sampling weights; solve/pivoted-cholesky.ts).
+ */
+export type LandmarkChoice = 'uniform' | 'pivoted-cholesky' | 'rp-cholesky';
+export const LANDMARK_CHOICES: readonly LandmarkChoice[] = ['uniform', 'pivoted-cholesky', 'rp-cholesky'];
+
 export interface NystromSummary {
   landmarks: number;
-  /** How the landmarks were chosen: uniformly without replacement, with this seed. */
+  choice: LandmarkChoice;
+  /** The seed of the landmark draw (uniform and rp-cholesky; unused by pivoted-cholesky). */
   seed: number;
+  /**
+   * Pivoted choices: tr(K − K_nM K_MM⁻¹ K_Mn)/tr K, the share of the kernel's trace the landmarks
+   * leave out (what the pivot rule drives down); null for uniform landmarks.
+   */
+  residualTrace: number | null;
   iterations: number;
   converged: boolean;
   relativeResidual: number;
@@ -70,20 +85,51 @@ export async function nystromPredict(
   X: Matrix2D,
   test: KernelInput,
   Y: Matrix2D,
-  o: { kind: 'nngp' | 'ntk'; ridge: number; relativeRidge: number | null; landmarks: number; seed: number; tol: number; maxIterations?: number; backend: 'cpu' | 'webgpu' | 'auto' },
+  o: {
+    kind: 'nngp' | 'ntk';
+    ridge: number;
+    relativeRidge: number | null;
+    landmarks: number;
+    choice: LandmarkChoice;
+    seed: number;
+    tol: number;
+    maxIterations?: number;
+    backend: 'cpu' | 'webgpu' | 'auto';
+  },
 ): Promise<NystromRun> {
   const n = X.rows;
-  const at = uniformLandmarks(n, o.landmarks, o.seed);
+  const kopts = { get: o.kind, backend: o.backend } as const;
+  const diag = await kernel(arch, train, null, { ...kopts, diagonal: true });
+  const backend = diag.backend;
+  const same = { ...kopts, backend };
+  const dK = diag[o.kind]!;
+  let md = 0;
+  for (const v of dK) md += v;
+  md /= n;
+  let at: number[];
+  let residualTrace: number | null = null;
+  if (o.choice === 'uniform') {
+    at = uniformLandmarks(n, o.landmarks, o.seed);
+  } else {
+    if (!Number.isInteger(o.landmarks) || o.landmarks < 1 || o.landmarks > n) throw new InputError(`landmarks must be an integer in 1 … ${n} (the training inputs), got ${String(o.landmarks)}`);
+    const pc = await pivotedCholesky(dK, async (idx) => (await kernel(arch, train, rowsOf(train, X, idx), same))[o.kind]!, {
+      rule: o.choice === 'pivoted-cholesky' ? 'greedy' : 'rp',
+      M: o.landmarks,
+      seed: o.seed,
+      // A landmark's duplicate keeps a residual of the kernel's own rounding: f32 on WebGPU.
+      floor: backend === 'webgpu' ? 1e-6 : 1e-12,
+    });
+    if (pc.pivots.length < o.landmarks) {
+      throw new InputError(
+        `landmarks: the kernel of these ${n} training inputs has numerical rank ${pc.pivots.length} (the residual diagonal vanished after that many pivots), fewer than the ${o.landmarks} asked for: use --landmarks ${pc.pivots.length} or fewer`,
+      );
+    }
+    at = pc.pivots.slice().sort((a, b) => a - b);
+    residualTrace = pc.trace > 0 ? pc.residualTrace / pc.trace : 0;
+  }
   const M = at.length;
   const L = rowsOf(train, X, at);
-  const kopts = { get: o.kind, backend: o.backend } as const;
-  const kmm = await kernel(arch, L, null, kopts);
-  const backend = kmm.backend;
-  const same = { ...kopts, backend };
-  const diag = await kernel(arch, train, null, { ...same, diagonal: true });
-  let md = 0;
-  for (const v of diag[o.kind]!) md += v;
-  md /= n;
+  const kmm = await kernel(arch, L, null, same);
   const ridge = o.relativeRidge !== null ? o.relativeRidge * Math.max(md, 0) : o.ridge;
   const f64 = n * M * 8 <= NYSTROM_F64_BYTES;
   const knm = f64 ? new Float64Array(n * M) : new Float32Array(n * M);
@@ -104,7 +150,7 @@ export async function nystromPredict(
   }
   return {
     mean,
-    summary: { landmarks: M, seed: o.seed, iterations: sol.iterations, converged: sol.converged, relativeResidual: sol.relativeResidual, tol: o.tol, jitter: sol.jitter, storage: f64 ? 'float64' : 'float32' },
+    summary: { landmarks: M, choice: o.choice, seed: o.seed, residualTrace, iterations: sol.iterations, converged: sol.converged, relativeResidual: sol.relativeResidual, tol: o.tol, jitter: sol.jitter, storage: f64 ? 'float64' : 'float32' },
     meanDiagonal: md,
     ridge,
     backend,

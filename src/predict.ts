@@ -21,7 +21,7 @@ import { GpuError, InputError } from './errors.js';
 import { getGpu } from './gpu/device.js';
 import { GpuKernelMatrix } from './gpu/matvec.js';
 import { CG_TOL, solveCg } from './solve/cg.js';
-import { nystromPredict, NYSTROM_TOL, type NystromSummary } from './predict-nystrom.js';
+import { LANDMARK_CHOICES, nystromPredict, NYSTROM_TOL, type LandmarkChoice, type NystromSummary } from './predict-nystrom.js';
 import { toMatrix, type Matrix2D, type MatrixInput } from './matrix.js';
 
 export type PredictKernel = 'nngp' | 'ntk';
@@ -65,6 +65,12 @@ export interface PredictOptions {
   landmarks?: number;
   /** Solver "nystrom": the seed of the landmark draw (default 0). */
   landmarkSeed?: number;
+  /**
+   * Solver "nystrom": how the landmarks are chosen (default "uniform"): "pivoted-cholesky" (greedy,
+   * the largest residual diagonal first) or "rp-cholesky" (randomly pivoted, seeded); both read only
+   * diag K and the M chosen columns (solve/pivoted-cholesky.ts).
+   */
+  landmarkChoice?: LandmarkChoice;
 }
 
 /**
@@ -323,8 +329,10 @@ function checkOptions(options: PredictOptions): Checked {
     if (!Number.isInteger(options.landmarks) || options.landmarks < 1) throw new InputError(`predict: landmarks must be a positive integer, got ${String(options.landmarks)}`);
     const seed = options.landmarkSeed ?? 0;
     if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) throw new InputError(`predict: landmarkSeed must be an integer in 0 … 4294967295, got ${String(seed)}`);
-  } else if (options.landmarks !== undefined || options.landmarkSeed !== undefined) {
-    throw new InputError('predict: landmarks and landmarkSeed apply to solver "nystrom" only');
+    const choice = options.landmarkChoice ?? 'uniform';
+    if (!LANDMARK_CHOICES.includes(choice)) throw new InputError(`predict: landmarkChoice must be one of ${LANDMARK_CHOICES.join(', ')}, got ${JSON.stringify(choice)}`);
+  } else if (options.landmarks !== undefined || options.landmarkSeed !== undefined || options.landmarkChoice !== undefined) {
+    throw new InputError('predict: landmarks, landmarkSeed and landmarkChoice apply to solver "nystrom" only');
   }
   const cgTol = options.cgTol ?? CG_TOL;
   if (typeof cgTol !== 'number' || !(cgTol > 0 && cgTol < 1)) throw new InputError(`predict: cgTol must be in (0, 1), got ${String(cgTol)}`);
@@ -388,6 +396,7 @@ export async function predict(
       ridge: opts.ridge,
       relativeRidge: opts.relativeRidge,
       landmarks: options.landmarks!,
+      choice: options.landmarkChoice ?? 'uniform',
       seed: options.landmarkSeed ?? 0,
       tol: options.cgTol ?? NYSTROM_TOL,
       ...(opts.cgMaxIterations !== undefined ? { maxIterations: opts.cgMaxIterations } : {}),

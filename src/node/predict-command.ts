@@ -10,6 +10,7 @@ import { InputError } from '../errors.js';
 import { describeAdapter, getGpu } from '../gpu/device.js';
 import { encodeNpy } from '../io/npy.js';
 import { accuracy, checkLabel, predict, type PredictKernel, type SolverChoice } from '../predict.js';
+import { LANDMARK_CHOICES, type LandmarkChoice, type NystromSummary } from '../predict-nystrom.js';
 import { checkDistinctPaths, checkOutputPath, inputCount, parseLayout, readArch, readKernelInput, readTargetsFile, writeFilesAtomic } from './files.js';
 import { interruptionPoint } from './signals.js';
 import { useNodeWebGPU } from './webgpu.js';
@@ -31,6 +32,7 @@ export interface PredictCliOptions {
   cgTol: string;
   landmarks?: string;
   landmarkSeed?: string;
+  landmarkChoice?: string;
   classes?: string;
   testLabels?: string;
   /** Image inputs (conv specs): nchw (default) or nhwc. */
@@ -101,6 +103,7 @@ export async function runPredict(o: PredictCliOptions, io: CliIO): Promise<void>
   }
   let landmarks: number | undefined;
   let landmarkSeed: number | undefined;
+  let landmarkChoice: LandmarkChoice | undefined;
   if (o.solver === 'nystrom') {
     if (o.landmarks === undefined) throw new InputError('--solver nystrom needs --landmarks M');
     landmarks = Number(o.landmarks);
@@ -108,8 +111,10 @@ export async function runPredict(o: PredictCliOptions, io: CliIO): Promise<void>
     if (landmarks > inputCount(train)) throw new InputError(`--landmarks ${landmarks} is more than the ${inputCount(train)} training inputs`);
     landmarkSeed = Number(o.landmarkSeed ?? '0');
     if (!Number.isInteger(landmarkSeed) || landmarkSeed < 0 || landmarkSeed > 0xffffffff) throw new InputError(`--landmark-seed must be an integer in 0 … 4294967295, got "${o.landmarkSeed}"`);
-  } else if (o.landmarks !== undefined) {
-    throw new InputError('--landmarks applies to --solver nystrom');
+    landmarkChoice = (o.landmarkChoice ?? 'uniform') as LandmarkChoice;
+    if (!LANDMARK_CHOICES.includes(landmarkChoice)) throw new InputError(`--landmark-choice must be one of ${LANDMARK_CHOICES.join(', ')}, got "${o.landmarkChoice}"`);
+  } else if (o.landmarks !== undefined || o.landmarkChoice !== undefined) {
+    throw new InputError(`${o.landmarks !== undefined ? '--landmarks' : '--landmark-choice'} applies to --solver nystrom`);
   }
   if (o.backend !== 'cpu' || o.solver === 'cg') useNodeWebGPU();
 
@@ -122,7 +127,7 @@ export async function runPredict(o: PredictCliOptions, io: CliIO): Promise<void>
     backend: o.backend,
     solver: o.solver,
     cgTol,
-    ...(landmarks !== undefined ? { landmarks, landmarkSeed: landmarkSeed! } : {}),
+    ...(landmarks !== undefined ? { landmarks, landmarkSeed: landmarkSeed!, landmarkChoice: landmarkChoice! } : {}),
   });
   const [m, k] = r.shape;
   const stacked = r.mean.length > 1;
@@ -174,11 +179,18 @@ export async function runPredict(o: PredictCliOptions, io: CliIO): Promise<void>
     io.err(
       `wrote ${o.out}: ${o.kernel} predictions [${shape.join(', ')}] (${name ?? 'custom spec'}, ${where}, ` +
         `${r.solver} solve${r.cg ? ` (${r.cg.iterations} iterations, relative residual ${r.cg.relativeResidual.toExponential(1)}, ${r.cg.preconditioner} preconditioner)` : ''}` +
-          `${r.nystrom ? ` (${r.nystrom.landmarks} landmarks, seed ${r.nystrom.seed}, ${r.nystrom.iterations} CG iterations, K_nM in ${r.nystrom.storage})` : ''}, ` +
+          `${r.nystrom ? ` (${r.nystrom.landmarks} landmarks by ${nystromChoice(r.nystrom)}, ${r.nystrom.iterations} CG iterations, K_nM in ${r.nystrom.storage})` : ''}, ` +
           `condition number${r.cg ? ' (preconditioned, Lanczos estimate)' : r.nystrom ? ' of K_MM (Cholesky estimate)' : ''} ${r.conditionNumber.toExponential(2)}, ${seconds.toFixed(2)} s)\n`,
     );
     if (acc) {
       acc.forEach((a, i) => io.out(`test accuracy${r.times ? ` at t = ${r.times[i]}` : ''}: ${(100 * a).toFixed(2)}%\n`));
     }
   }
+}
+
+/** How the landmarks were chosen, for the summary line. */
+function nystromChoice(s: NystromSummary): string {
+  if (s.choice === 'uniform') return `uniform draw, seed ${s.seed}`;
+  const left = `residual trace ${(s.residualTrace ?? 0).toExponential(2)} of tr K`;
+  return s.choice === 'pivoted-cholesky' ? `pivoted Cholesky, ${left}` : `randomly pivoted Cholesky, seed ${s.seed}, ${left}`;
 }
