@@ -67,6 +67,26 @@ describe('the main job', () => {
     expect(r.out).toMatch(/Ridge: 0\.0001 × the mean diagonal of K\(train, train\)/);
   });
 
+  it('webntk demo --data DIR --solver nystrom: the FC presets on landmarks, never the n × n kernel', { timeout: 180_000 }, async () => {
+    writeSplit('train', 'train');
+    writeSplit('test', 't10k');
+    const r = await runCli('demo', '--data', dir, '--train-per-class', '30', '--test-per-class', '20', '--backend', 'cpu', '--solver', 'nystrom', '--landmarks', '150', '--landmark-choice', 'rp-cholesky');
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toMatch(/Nyström regression on M = 150 landmarks \(rp-cholesky\), never the 300 × 300 kernel/);
+    const rows = r.out.split('\n').filter((l) => /^(mlp|resnet)/.test(l));
+    expect(rows.map((l) => l.split(/\s{2,}/).slice(0, 2).join(' '))).toEqual([
+      'mlp:depth=3 nngp',
+      'mlp:depth=3 ntk',
+      'resnet:depth=8,gamma=0.5 nngp',
+      'resnet:depth=8,gamma=0.5 ntk',
+    ]);
+    for (const l of rows) expect(Number(/(\d+\.\d)%/.exec(l)![1]), l).toBeGreaterThan(55); // half the 300 as landmarks
+    expect(r.out).not.toMatch(/Convolutional/);
+    const bad = await runCli('demo', '--data', dir, '--train-per-class', '3', '--solver', 'nystrom', '--landmarks', '31', '--backend', 'cpu');
+    expect(bad.code).toBe(2);
+    expect(bad.err.trim()).toBe('webntk: error: --landmarks 31 is more than the 30 training images');
+  });
+
   it('a --data folder without the IDX files is one clear line', async () => {
     const r = await runCli('demo', '--data', join(dir, 'nowhere'));
     expect(r.code).not.toBe(0);

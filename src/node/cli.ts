@@ -203,7 +203,8 @@ Examples:
     )
     .option('--cg-tol <tol>', 'CG relative-residual tolerance (cg; nystrom: of the preconditioned system)', '1e-6')
     .option('--landmarks <M>', 'nystrom: the number of landmark inputs, drawn uniformly from --train')
-    .option('--landmark-seed <s>', 'nystrom: seed of the landmark draw', '0')
+    .option('--landmark-seed <s>', 'nystrom: seed of the landmark draw (uniform, rp-cholesky)', '0')
+    .option('--landmark-choice <rule>', 'nystrom: uniform (default), pivoted-cholesky (greedy: largest residual diagonal first) or rp-cholesky (randomly pivoted Cholesky)')
     .option('--quiet', 'no summary line')
     .option('--json', 'a JSON summary on stdout (accuracy, solver, CG iterations and residual, condition number, warnings, backend, seconds)')
     .addHelpText(
@@ -334,11 +335,15 @@ Examples:
     .option('--train-per-class <n>', 'with --data: training images per class', '200')
     .option('--test-per-class <n>', 'with --data: test images per class', '100')
     .addOption(new Option('--backend <name>', 'where the kernels are computed').choices(['cpu', 'webgpu', 'auto']).default('auto'))
+    .addOption(new Option('--solver <name>', 'direct: K(train, train) in float64; nystrom: the FC presets on --landmarks M inputs (the full set fits)').choices(['direct', 'nystrom']).default('direct'))
+    .option('--landmarks <M>', 'with --solver nystrom: landmark inputs', '1000')
+    .addOption(new Option('--landmark-choice <rule>', 'with --solver nystrom: how the landmarks are chosen').choices(['uniform', 'pivoted-cholesky', 'rp-cholesky']).default('uniform'))
     .addHelpText(
       'after',
-      '\nExamples:\n  webntk demo   # what npm start runs\n  webntk demo --data /usr/share/datasets/fashion-mnist --train-per-class 1000 --test-per-class 500',
+      '\nExamples:\n  webntk demo   # what npm start runs\n  webntk demo --data /usr/share/datasets/fashion-mnist --train-per-class 1000 --test-per-class 500\n' +
+        '  webntk demo --data /usr/share/datasets/fashion-mnist --train-per-class 6000 --test-per-class 1000 --solver nystrom --landmarks 2000   # all 60 000',
     )
-    .action(async (o: { data?: string; trainPerClass: string; testPerClass: string; backend: 'cpu' | 'webgpu' | 'auto' }) => {
+    .action(async (o: { data?: string; trainPerClass: string; testPerClass: string; backend: 'cpu' | 'webgpu' | 'auto'; solver: 'direct' | 'nystrom'; landmarks: string; landmarkChoice: 'uniform' | 'pivoted-cholesky' | 'rp-cholesky' }) => {
       const count = (v: string, name: string) => {
         const n = Number(v);
         if (!Number.isInteger(n) || n < 1) throw new InputError(`${name} must be a positive integer, got "${v}"`);
@@ -350,6 +355,8 @@ Examples:
         trainPerClass: count(o.trainPerClass, '--train-per-class'),
         testPerClass: count(o.testPerClass, '--test-per-class'),
         backend: o.backend,
+        solver: o.solver,
+        ...(o.solver === 'nystrom' ? { landmarks: count(o.landmarks, '--landmarks'), landmarkChoice: o.landmarkChoice } : {}),
       });
     });
 
