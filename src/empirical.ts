@@ -20,6 +20,9 @@ import { isSpatialSpec, resolveSpec } from './spec/validate.js';
 import { SampledNetwork, type Mat, type Tape } from './mc/batched.js';
 import { checkWidth } from './mc/network.js';
 import { Rng } from './mc/rng.js';
+import { empiricalConvKernel } from './empirical-conv.js';
+import { isImagesInput, type ImageLayout, type ImagesInput } from './images.js';
+import { compileSpatial } from './program/spatial.js';
 
 export interface EmpiricalOptions {
   /** Hidden width n of every layer (a whole number ≥ 1). */
@@ -30,7 +33,12 @@ export interface EmpiricalOptions {
   get?: KernelKind | readonly KernelKind[];
   /** "cpu" (float64, the default); "webgpu" is refused: it is not built yet. */
   backend?: 'cpu' | 'webgpu';
+  /** Conv specs: where the images' channel axis is ("nchw", the default, or "nhwc"). */
+  layout?: ImageLayout;
 }
+
+/** A [N, d] matrix (dense specs) or images {data, shape} (conv specs). */
+export type EmpiricalInput = MatrixInput | ImagesInput;
 
 export type EmpiricalResult = GramResult & {
   backend: 'cpu';
@@ -55,11 +63,11 @@ export function checkEmpiricalBackend(backend: unknown): void {
   throw new InputError(`unknown backend "${String(backend)}" for empirical kernels (available: cpu)`);
 }
 
-/** The spec of an arch, refused unless the batched sampler can run it (dense specs). */
+/** The spec of an arch (dense specs run on the batched sampler, conv specs on empirical-conv.ts). */
 export function empiricalSpec(arch: Spec | ResolvedSpec | string): ResolvedSpec {
   const spec = resolveSpec(typeof arch === 'string' ? parsePresetRef(arch) : arch);
-  if (isSpatialSpec(spec)) {
-    throw new InputError('empirical kernels of convolutional specs (conv, avgPool, eq/flatten/gap readouts) are not built yet: dense, residual and denseBlock layers only');
+  if (isSpatialSpec(spec) && spec.normalize !== 'none') {
+    throw new InputError('empirical kernels of convolutional specs with normalize "diagonal" are not defined (the conv sampler draws unnormalised kernels)');
   }
   return spec;
 }
@@ -164,12 +172,14 @@ export function stackRows(x1: Matrix2D, x2: Matrix2D | null): Mat {
  * The empirical NNGP and/or NTK of the finite network of `arch` sampled at `width` from `seed`,
  * over X1 × X2 (X1 × X1 when x2 is omitted), float64.
  */
-export function empiricalKernel(arch: Spec | ResolvedSpec | string, x1: MatrixInput, x2?: MatrixInput | null, options?: EmpiricalOptions): EmpiricalResult {
+export function empiricalKernel(arch: Spec | ResolvedSpec | string, x1: EmpiricalInput, x2?: EmpiricalInput | null, options?: EmpiricalOptions): EmpiricalResult {
   if (!options) throw new InputError('empiricalKernel needs options with a width ({ width, seed })');
   checkEmpiricalBackend(options.backend);
   const spec = empiricalSpec(arch);
-  const a = toMatrix(x1, 'x1');
-  const b = x2 == null ? null : toMatrix(x2, 'x2');
+  if (isSpatialSpec(spec)) return empiricalConv(arch, spec, x1, x2 ?? null, options);
+  if (options.layout !== undefined) throw new InputError('layout applies to images, and this spec is fully connected (its input is a [N, d] matrix)');
+  const a = toMatrix(x1 as MatrixInput, 'x1');
+  const b = x2 == null ? null : toMatrix(x2 as MatrixInput, 'x2');
   const get = kernelKinds(options.get);
   checkRequest(a, b, { get, diagonal: false, allDepths: false });
   const seed = options.seed ?? 0;
@@ -190,6 +200,36 @@ export function empiricalKernel(arch: Spec | ResolvedSpec | string, x1: MatrixIn
     shape: [a.rows, n2],
     depths: [program.depths[program.depths.length - 1]!],
     symmetric: !b,
+    diagonal: false,
+    sweep: false,
+    backend: 'cpu',
+    computed: typeof arch === 'string' ? arch : (spec.name ?? 'an unnamed spec'),
+    spec,
+    width: options.width,
+    seed,
+  };
+}
+
+function empiricalConv(arch: Spec | ResolvedSpec | string, spec: ResolvedSpec, x1: EmpiricalInput, x2: EmpiricalInput | null, options: EmpiricalOptions): EmpiricalResult {
+  const seed = options.seed ?? 0;
+  checkWidth(options.width);
+  checkSeed(seed);
+  const asImages = (x: EmpiricalInput, what: string): ImagesInput => {
+    if (!isImagesInput(x)) throw new InputError(`${what}: a conv spec needs images {data, shape} with shape [N, C, H, W] or [N, C, P], not a matrix`);
+    return x;
+  };
+  const r = empiricalConvKernel(spec, asImages(x1, 'x1'), x2 ? asImages(x2, 'x2') : null, {
+    width: options.width,
+    seed,
+    get: kernelKinds(options.get),
+    ...(options.layout !== undefined ? { layout: options.layout } : {}),
+  });
+  return {
+    ...(r.nngp ? { nngp: r.nngp } : {}),
+    ...(r.ntk ? { ntk: r.ntk } : {}),
+    shape: r.shape,
+    depths: [compileSpatial(spec).depths.at(-1)!],
+    symmetric: !x2,
     diagonal: false,
     sweep: false,
     backend: 'cpu',

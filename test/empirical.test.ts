@@ -94,7 +94,7 @@ describe('(a) the Monte Carlo oracle’s per-network values', () => {
     expect(() => empiricalKernel('arora2019:depth=2', X, null, { width: 0 })).toThrow(/width must be an integer ≥ 1/);
     expect(() => empiricalKernel('arora2019:depth=2', X, null, { width: 8, seed: -1 })).toThrow(/seed must be a whole number/);
     expect(() => empiricalKernel('arora2019:depth=2', X, [[1, 2]], { width: 8 })).toThrow(/features/);
-    expect(() => empiricalKernel('cntk:depth=2', X, null, { width: 8 })).toThrow(/convolutional specs .* not built yet/);
+    expect(() => empiricalKernel('cntk:depth=2', X, null, { width: 8 })).toThrow(/a conv spec needs images/);
     expect(() => empiricalKernel('mlp:depth=2', X, null, { width: 1e6 })).toThrow(/2 GiB/);
   });
 });
@@ -257,7 +257,7 @@ describe('(e) webntk empirical', () => {
     ['no --x1', ['--arch', 'mlp:depth=2', '--width', '8'], /required option '--x1/],
     ['an unknown spec', ['--arch', 'nosuchnet:depth=2', '--width', '8', '--x1', x1], /unknown preset "nosuchnet"/],
     ['webgpu', ['--arch', 'mlp:depth=2', '--width', '8', '--x1', x1, '--backend', 'webgpu'], /WebGPU are not built yet/],
-    ['a conv spec', ['--arch', 'cntk:depth=2', '--width', '8', '--x1', x1], /convolutional specs/],
+    ['a matrix for a conv spec', ['--arch', 'cntk:depth=2', '--width', '8', '--x1', x1], /images/],
     ['two kernels without {kernel}', ['--arch', 'mlp:depth=2', '--width', '8', '--x1', x1, '--get', 'nngp,ntk'], /\{kernel\}/],
   ];
   for (const [name, args, message] of bad) {

@@ -149,15 +149,16 @@ Examples:
   program
     .command('empirical')
     .description('The empirical NNGP and/or NTK of one sampled finite-width network (float64 CPU), written as .npy or CSV.')
-    .requiredOption('--arch <spec>', 'preset reference or JSON spec file (dense, residual and denseBlock layers)')
-    .requiredOption('--width <n>', 'hidden width of every layer of the sampled network')
+    .requiredOption('--arch <spec>', 'preset reference or JSON spec file (dense, residual, denseBlock and conv specs)')
+    .requiredOption('--width <n>', 'hidden width (channels, for conv layers) of every layer of the sampled network')
     .option('--seed <s>', 'seed of the weights (0 to 4294967295); the network is monteCarlo\'s first sample for this seed', '0')
-    .requiredOption('--x1 <file>', 'inputs, one per row: .npy, .csv or .tsv')
+    .requiredOption('--x1 <file>', 'inputs, one per row: .npy, .csv or .tsv (conv specs: images in a .npy of rank 3 or 4)')
     .option('--x2 <file>', 'second inputs, as --x1 (default: x1, giving the symmetric X1 × X1)')
     .option('--get <kernels>', 'nngp, ntk, or nngp,ntk (then --out must contain {kernel})', 'ntk')
     .requiredOption('--out <file>', 'output file: .npy or .csv; {kernel} is replaced by nngp/ntk')
     .addOption(new Option('--dtype <type>', 'element type of .npy output').choices(['float64', 'float32']).default('float64'))
     .addOption(new Option('--backend <name>', 'cpu (float64); webgpu is not built yet (an error)').choices(['cpu', 'webgpu']).default('cpu'))
+    .option('--layout <order>', 'conv specs: nchw (default; [N, C, H, W] or [N, C, P]) or nhwc')
     .option('--quiet', 'no summary line (errors still go to stderr)')
     .option('--json', 'print a JSON summary on stdout (outputs, shape, width, seed, seconds)')
     .addHelpText(
@@ -169,7 +170,8 @@ seeds is the analytic kernel of webntk gram, up to an O(1/width) bias. Exit code
 
 Examples:
   webntk empirical --arch arora2019:depth=3 --width 256 --seed 1 --x1 X.npy --get ntk --out K.npy
-  webntk empirical --arch resnet:depth=4,alpha=1 --width 128 --seed 7 --x1 X.npy --x2 T.npy --get nngp,ntk --out K-{kernel}.npy`,
+  webntk empirical --arch resnet:depth=4,alpha=1 --width 128 --seed 7 --x1 X.npy --x2 T.npy --get nngp,ntk --out K-{kernel}.npy
+  webntk empirical --arch cntk:depth=3,readout=gap --width 32 --x1 images.npy --get ntk --out K.npy`,
     )
     .action(async (opts: EmpiricalCliOptions) => {
       const { runEmpirical } = await import('./empirical-command.js');

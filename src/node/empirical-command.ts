@@ -4,14 +4,14 @@
  * every check before any work, all files renamed into place together, nothing left on failure.
  */
 import { extname } from 'node:path';
-import { checkEmpiricalBackend, checkSeed, empiricalKernel, empiricalSpec } from '../empirical.js';
+import { checkEmpiricalBackend, checkSeed, empiricalKernel, empiricalSpec, type EmpiricalInput } from '../empirical.js';
 import { InputError } from '../errors.js';
 import { formatCsv, MAX_CSV_ELEMENTS } from '../io/csv.js';
 import { encodeNpy, type NpyDtype } from '../io/npy.js';
 import { checkWidth } from '../mc/network.js';
 import type { Matrix2D } from '../matrix.js';
 import type { CliIO } from './cli-io.js';
-import { checkDistinctPaths, checkOutputPath, readArch, readKernelInput, writeFilesAtomic } from './files.js';
+import { checkDistinctPaths, checkOutputPath, inputCount, parseLayout, readArch, readKernelInput, writeFilesAtomic } from './files.js';
 import { outputFormat, outputPaths, parseKinds } from './gram-command.js';
 
 export interface EmpiricalCliOptions {
@@ -23,6 +23,7 @@ export interface EmpiricalCliOptions {
   get: string;
   out: string;
   backend: string;
+  layout?: string;
   dtype: NpyDtype;
   quiet?: boolean;
   json?: boolean;
@@ -55,16 +56,18 @@ export function runEmpirical(opts: EmpiricalCliOptions, io: CliIO): void {
     { '--x1': opts.x1, '--x2': opts.x2, '--arch': opts.arch.endsWith('.json') ? opts.arch : undefined },
     Object.fromEntries(paths.map((p, k) => [paths.length > 1 ? `--out (${kinds[k]})` : '--out', p])),
   );
+  const layout = parseLayout(opts.layout);
   const arch = readArch(opts.arch);
   const spec = empiricalSpec(arch);
-  const x1 = readKernelInput(opts.x1, spec, undefined, '--x1') as Matrix2D;
-  const x2 = opts.x2 !== undefined ? (readKernelInput(opts.x2, spec, undefined, '--x2') as Matrix2D) : null;
-  const shape = [x1.rows, (x2 ?? x1).rows];
+  // Images come back channel-first whatever --layout said.
+  const x1 = readKernelInput(opts.x1, spec, layout, '--x1');
+  const x2 = opts.x2 !== undefined ? readKernelInput(opts.x2, spec, layout, '--x2') : null;
+  const shape = [inputCount(x1), inputCount(x2 ?? x1)];
   const elements = shape[0]! * shape[1]!;
   formats.forEach((f, k) => {
     if (f === 'csv' && elements > MAX_CSV_ELEMENTS) throw new InputError(`${paths[k]}: ${elements} values are too many for CSV (at most ${MAX_CSV_ELEMENTS}); write .npy`);
   });
-  const r = empiricalKernel(typeof arch === 'string' ? arch : spec, x1, x2, { width, seed, get: kinds, backend: 'cpu' });
+  const r = empiricalKernel(typeof arch === 'string' ? arch : spec, x1 as EmpiricalInput, x2 as EmpiricalInput | null, { width, seed, get: kinds, backend: 'cpu' });
   writeFilesAtomic(
     kinds.map((kind, k) => ({
       path: paths[k]!,
