@@ -10,7 +10,7 @@
  * K_MM = TᵀT and AᵀA = T·Tᵀ/M + (λ/n)·I, B = T⁻¹A⁻¹ makes BᵀHB ≈ n·I; CG runs on BᵀHB β = BᵀK_nMᵀy
  * and α = Bβ.
  */
-import { CholeskyDecomposition, Matrix } from 'ml-matrix';
+import { choleskyLower, lowerGram, solveLower, solveLowerT } from './dense-cholesky.js';
 
 export interface NystromSystem {
   /** Training inputs n and landmarks M. */
@@ -47,40 +47,15 @@ export interface NystromSolution {
   landmarkCondition: number;
 }
 
-/** Upper Cholesky factor R (S = RᵀR) of a symmetric M × M matrix, with the smallest jitter that makes it succeed. */
-function upperCholesky(S: Matrix, scale: number): { R: Matrix; jitter: number } {
+/** L (S = L·Lᵀ) of a symmetric M × M matrix, with the smallest jitter that makes it succeed. */
+function cholesky(S: ArrayLike<number>, M: number, scale: number): { L: Float64Array; jitter: number } {
   let jitter = 0;
   for (let attempt = 0; attempt < 12; attempt++) {
-    const A = jitter > 0 ? S.clone().add(Matrix.eye(S.rows).mul(jitter)) : S;
-    const c = new CholeskyDecomposition(A);
-    if (c.isPositiveDefinite()) return { R: c.lowerTriangularMatrix.transpose(), jitter };
+    const L = choleskyLower(S, M, jitter);
+    if (L) return { L, jitter };
     jitter = jitter === 0 ? Math.max(scale, Number.MIN_VALUE) * 1e-12 : jitter * 10;
   }
   throw new Error('internal error: the landmark kernel K_MM stayed indefinite with a jitter of 1e-1 of its scale');
-}
-
-/** x ← R⁻¹x (R upper, columns of the M × k row-major x). */
-function solveUpper(R: Matrix, x: Float64Array, k: number): void {
-  const M = R.rows;
-  for (let i = M - 1; i >= 0; i--) {
-    for (let c = 0; c < k; c++) {
-      let s = x[i * k + c]!;
-      for (let j = i + 1; j < M; j++) s -= R.get(i, j) * x[j * k + c]!;
-      x[i * k + c] = s / R.get(i, i);
-    }
-  }
-}
-
-/** x ← R⁻ᵀx (R upper). */
-function solveUpperT(R: Matrix, x: Float64Array, k: number): void {
-  const M = R.rows;
-  for (let i = 0; i < M; i++) {
-    for (let c = 0; c < k; c++) {
-      let s = x[i * k + c]!;
-      for (let j = 0; j < i; j++) s -= R.get(j, i) * x[j * k + c]!;
-      x[i * k + c] = s / R.get(i, i);
-    }
-  }
 }
 
 /** K_nMᵀ(K_nM v) for v M × k row-major: one pass over the rows of K_nM. */
@@ -132,23 +107,26 @@ export function solveNystrom(sys: NystromSystem, opt: NystromOptions = {}): Nyst
   const { n, M, knm, kmm, y, k, ridge } = sys;
   const tol = opt.tol ?? 1e-7;
   const maxIt = opt.maxIterations ?? 200;
-  const Kmm = Matrix.from1DArray(M, M, Array.from({ length: M * M }, (_, i) => kmm[i]!));
   let dmax = 0;
-  for (let i = 0; i < M; i++) dmax = Math.max(dmax, Kmm.get(i, i));
-  const { R: T, jitter } = upperCholesky(Kmm, dmax);
-  // A: AᵀA = T·Tᵀ/M + (λ/n)·I (Falkon's λ is per sample).
-  const TTt = T.mmul(T.transpose()).div(M);
-  const { R: A } = upperCholesky(TTt.add(Matrix.eye(M).mul(ridge / n)), dmax / M);
+  for (let i = 0; i < M; i++) dmax = Math.max(dmax, kmm[i * M + i]!);
+  // K_MM = TᵀT with T = Lᵀ (upper).
+  const { L: LT, jitter } = cholesky(kmm, M, dmax);
+  // A: AᵀA = T·Tᵀ/M + (λ/n)·I (Falkon's λ is per sample), A = L_Aᵀ; T·Tᵀ = LᵀL.
+  const TTt = lowerGram(LT, M);
+  for (let i = 0; i < M * M; i++) TTt[i] = TTt[i]! / M;
+  for (let i = 0; i < M; i++) TTt[i * M + i] = TTt[i * M + i]! + ridge / n;
+  const { L: LA } = cholesky(TTt, M, dmax / M);
+  // B = T⁻¹A⁻¹ = L_T⁻ᵀ L_A⁻ᵀ, Bᵀ = L_A⁻¹ L_T⁻¹.
   const applyB = (x: Float64Array) => {
     const v = x.slice();
-    solveUpper(A, v, k);
-    solveUpper(T, v, k);
+    solveLowerT(LA, M, v, k);
+    solveLowerT(LT, M, v, k);
     return v;
   };
   const applyBt = (x: Float64Array) => {
     const v = x.slice();
-    solveUpperT(T, v, k);
-    solveUpperT(A, v, k);
+    solveLower(LT, M, v, k);
+    solveLower(LA, M, v, k);
     return v;
   };
   const op = (beta: Float64Array) => {
@@ -198,8 +176,8 @@ export function solveNystrom(sys: NystromSystem, opt: NystromOptions = {}): Nyst
   let tmin = Infinity;
   let tmax = 0;
   for (let i = 0; i < M; i++) {
-    tmin = Math.min(tmin, T.get(i, i));
-    tmax = Math.max(tmax, T.get(i, i));
+    tmin = Math.min(tmin, LT[i * M + i]!);
+    tmax = Math.max(tmax, LT[i * M + i]!);
   }
   return {
     alpha,
