@@ -13,7 +13,8 @@
  * for a matrix that is not positive definite in float64). Ill-conditioning never throws and never
  * gives NaN: it is reported in `warnings`, with the condition number and a suggested ridge.
  */
-import { CholeskyDecomposition, EigenvalueDecomposition, Matrix } from 'ml-matrix';
+import { EigenvalueDecomposition, Matrix } from 'ml-matrix';
+import { choleskyLower, solveLower, solveLowerT } from './solve/dense-cholesky.js';
 import { checkKernel, kernel, type Arch, type Backend, type BackendChoice, type KernelInput } from './api.js';
 import { inputRows, isImageShaped } from './images.js';
 import { DIRECT_MAX_N } from './predict-limits.js';
@@ -557,11 +558,12 @@ export function predictFromKernels(blocks: KernelBlocks, targets: Targets, optio
   const what = `K_XX + λI (${opts.kind}, λ = ${fmt(opts.ridge)})`;
 
   // Θ̃ = K_XX + λI, symmetrised (a kernel from the GPU may differ from its transpose in the last bit).
-  const A = new Matrix(n, n);
+  // K + λI, symmetrised, row-major.
+  const Af = new Float64Array(n * n);
   for (let i = 0; i < n; i++) {
     for (let j = 0; j < n; j++) {
       const v = i === j ? blocks.train[i * n + i]! : 0.5 * (blocks.train[i * n + j]! + blocks.train[j * n + i]!);
-      A.set(i, j, v + (i === j ? opts.ridge : 0));
+      Af[i * n + j] = v + (i === j ? opts.ridge : 0);
     }
   }
   const needEigen = opts.times !== null && opts.times.some((t) => t !== Infinity);
@@ -577,15 +579,17 @@ export function predictFromKernels(blocks: KernelBlocks, targets: Targets, optio
 
   // ---- Cholesky: the solve for NNGP and for NTK at t = ∞ only.
   if (!needEigen) {
-    const chol = new CholeskyDecomposition(A);
-    const L = chol.lowerTriangularMatrix;
+    const Ld = choleskyLower(Af, n);
+    const pd = Ld !== null;
     let minPivot = Infinity;
-    for (let i = 0; i < n; i++) minPivot = Math.min(minPivot, L.get(i, i) ** 2);
-    const lmax = largestEigenvalue(A);
-    const cond = chol.isPositiveDefinite() && minPivot > 0 ? lmax / minPivot : Infinity;
-    if (chol.isPositiveDefinite() && cond <= COND_SINGULAR) {
+    if (Ld) for (let i = 0; i < n; i++) minPivot = Math.min(minPivot, Ld[i * n + i]! ** 2);
+    const lmax = largestEigenvalue(Af, n);
+    const cond = pd && minPivot > 0 ? lmax / minPivot : Infinity;
+    if (Ld && cond <= COND_SINGULAR) {
       const suggestedRidge = conditioningWarning(warnings, what, cond, lmax, opts.ridge, 'estimated from the Cholesky diagonal, a lower bound');
-      const alpha = chol.solve(new Matrix(toRows(Y.data, n, k))).to1DArray(); // n × k, row-major
+      const alpha = Float64Array.from(Y.data); // n × k, row-major: (LLᵀ)⁻¹Y
+      solveLower(Ld, n, alpha, k);
+      solveLowerT(Ld, n, alpha, k);
       const out = result(perTime(testTimesAlpha(blocks.testTrain, alpha, m, n, k), opts.times), {
         conditionNumber: cond,
         ...(suggestedRidge !== undefined ? { suggestedRidge } : {}),
@@ -593,8 +597,6 @@ export function predictFromKernels(blocks: KernelBlocks, targets: Targets, optio
       });
       if (opts.variance) {
         // q_j = ‖L⁻¹ k_j‖² by forward substitution.
-        const Ld = new Float64Array(n * n);
-        for (let i = 0; i < n; i++) for (let j = 0; j <= i; j++) Ld[i * n + j] = L.get(i, j);
         const w = new Float64Array(n);
         const q = new Float64Array(m);
         for (let r = 0; r < m; r++) {
@@ -612,7 +614,7 @@ export function predictFromKernels(blocks: KernelBlocks, targets: Targets, optio
       return out;
     }
     warnings.push(
-      chol.isPositiveDefinite()
+      pd
         ? `${what} is numerically singular in float64 (condition number estimated from the Cholesky diagonal ≥ ${fmt(cond)} > ${fmt(COND_SINGULAR)}); ` +
             'fell back to the symmetric eigendecomposition with floored eigenvalues'
         : `Cholesky failed: ${what} is not positive definite in float64; fell back to the symmetric eigendecomposition with floored eigenvalues`,
@@ -620,7 +622,7 @@ export function predictFromKernels(blocks: KernelBlocks, targets: Targets, optio
   }
 
   // ---- Symmetric eigendecomposition: finite t, and the fallback.
-  const evd = new EigenvalueDecomposition(A, { assumeSymmetric: true });
+  const evd = new EigenvalueDecomposition(Matrix.from1DArray(n, n, Af), { assumeSymmetric: true });
   const mu = Float64Array.from(evd.realEigenvalues);
   const V = evd.eigenvectorMatrix;
   let lmax = -Infinity;
@@ -739,10 +741,8 @@ function conditioningWarning(warnings: string[], what: string, cond: number, lma
   return suggestedRidge;
 }
 
-/** λ_max of a symmetric PSD-ish matrix: power iteration (a lower bound), at least the largest diagonal entry. */
-function largestEigenvalue(A: Matrix): number {
-  const n = A.rows;
-  const a = A.to1DArray();
+/** λ_max of a symmetric PSD-ish matrix (row-major n × n): power iteration (a lower bound), at least the largest diagonal entry. */
+function largestEigenvalue(a: Float64Array, n: number): number {
   let dmax = 0;
   for (let i = 0; i < n; i++) dmax = Math.max(dmax, a[i * n + i]!);
   let x = new Float64Array(n).fill(1 / Math.sqrt(n));
@@ -775,10 +775,6 @@ function checkBlock(values: ArrayLike<number> | undefined, length: number, name:
   for (let i = 0; i < length; i++) {
     if (!Number.isFinite(values[i])) throw new InputError(`kernel blocks: ${name} has a non-finite value (${values[i]}) at flat index ${i}`);
   }
-}
-
-function toRows(data: Float64Array, rows: number, cols: number): number[][] {
-  return Array.from({ length: rows }, (_, i) => Array.from(data.subarray(i * cols, (i + 1) * cols)));
 }
 
 const fmt = (x: number): string => (x === 0 || !Number.isFinite(x) ? String(x) : Math.abs(x) >= 1e-3 && Math.abs(x) < 1e4 ? String(+x.toPrecision(4)) : x.toExponential(2));
