@@ -8,9 +8,11 @@
  */
 import { Matrix, solve as mlSolve } from 'ml-matrix';
 import { describe, expect, it } from 'vitest';
+import { relativeL2 } from './norms.js';
 import { kernel, predict } from '../src/index.js';
 import { InputError } from '../src/errors.js';
 import { pivotedCholesky } from '../src/solve/pivoted-cholesky.js';
+
 
 function lcg(seed: number): () => number {
   let s = seed >>> 0;
@@ -26,15 +28,6 @@ function clustered(n: number, d: number, c: number, seed: number): number[][] {
     return centres[k]!.map((v) => v + 0.02 * r());
   });
 }
-const rel = (a: ArrayLike<number>, b: ArrayLike<number>) => {
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < a.length; i++) {
-    num += (a[i]! - b[i]!) ** 2;
-    den += b[i]! ** 2;
-  }
-  return Math.sqrt(num / den);
-};
 
 const ARCH = 'arora2019:depth=3';
 const X = clustered(90, 4, 6, 3);
@@ -65,6 +58,8 @@ function residualTrace(K: Float64Array, S: number[]): number {
   for (let i = 0; i < n; i++) t += Km.get(i, i) - approx.get(i, i);
   return t;
 }
+
+const rel = relativeL2;
 
 describe('pivoted Cholesky landmarks', () => {
   it('the residual trace it reports is the dense Nyström residual on its pivots (greedy and rp)', async () => {

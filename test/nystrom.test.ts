@@ -4,6 +4,7 @@
  * landmark draw is seeded; the refusals are one clear InputError each.
  */
 import { describe, expect, it } from 'vitest';
+import { relativeL2 } from './norms.js';
 import { predict } from '../src/index.js';
 import { InputError } from '../src/errors.js';
 import { uniformLandmarks } from '../src/predict-nystrom.js';
@@ -17,15 +18,7 @@ function data(n: number, d: number, seed: number): number[][] {
 const X = data(60, 5, 1);
 const T = data(15, 5, 2);
 const y = X.map((x) => Math.sin(3 * x[0]!) + x[1]! * x[2]!);
-const rel = (a: ArrayLike<number>, b: ArrayLike<number>) => {
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < a.length; i++) {
-    num += (a[i]! - b[i]!) ** 2;
-    den += b[i]! ** 2;
-  }
-  return Math.sqrt(num / den);
-};
+const rel = relativeL2;
 
 describe('solver "nystrom"', () => {
   it('M = n landmarks is exact kernel ridge regression (NNGP and NTK, with a ridge and with a relative ridge)', async () => {
