@@ -7,13 +7,23 @@
  * iteration. On WebGPU the blocks are computed on the device and multiplied on the host (the
  * streamed form; no fused kernel-times-matrix shader yet).
  *
- * The preconditioner is solve/cg.ts's: a pivoted Cholesky factor from `rank` rows of K (each one
- * 1 × n kernel) and diag K, or Jacobi. The mean at the test inputs streams K_*X the same way.
+ * The preconditioner is solve/cg.ts's pivoted Cholesky factor (from MATFREE_RANK rows of K, each a
+ * 1 × n kernel, and diag K) or Jacobi. Here a product costs a whole pass over K while a pivot row
+ * costs 1/n of one, so the rank is higher than the stored solver's 100 and the factor is kept up
+ * to a looser bound (MATFREE_MAX_BOUND): on arora2019:depth=3, n = 1500, d = 10, three outputs,
+ * tol 1e-7, relative ridge 1e-2 / 1e-3, Jacobi took 172 / 226 iterations (NNGP) and 91 / 96 (NTK),
+ * rank 300 took 35 / 60 and 40 / 48, and solve/cg.ts's default bound would have chosen Jacobi.
+ * The mean at the test inputs streams K_*X the same way.
  */
 import { kernel, kernelBlocks, type Arch, type KernelInput } from './api.js';
 import type { Matrix2D } from './matrix.js';
 import { rowsOf } from './predict-nystrom.js';
 import { solveCg, type CgResult } from './solve/cg.js';
+
+/** Pivot rows of the preconditioner (at most n). */
+export const MATFREE_RANK = 300;
+/** The bound 1 + tr(K − LLᵀ)/λ up to which the low-rank preconditioner is used (solve/cg.ts's is 1e4). */
+export const MATFREE_MAX_BOUND = 1e8;
 
 export interface MatfreeRun {
   /** Row-major m × k. */
@@ -81,7 +91,7 @@ export async function matfreePredict(
     return out;
   };
   const row = async (i: number) => (await kernel(arch, rowsOf(train, X, [i]), train, same))[o.kind]!;
-  const cg = await solveCg(n, k, Y.data, ridge, { diag, row }, mul, { tol: o.tol, ...(o.maxIterations !== undefined ? { maxIterations: o.maxIterations } : {}) });
+  const cg = await solveCg(n, k, Y.data, ridge, { diag, row }, mul, { tol: o.tol, rank: Math.min(n, MATFREE_RANK), maxBound: MATFREE_MAX_BOUND, ...(o.maxIterations !== undefined ? { maxIterations: o.maxIterations } : {}) });
   // The mean K_*X α, streamed the same way (blocks of test rows × training rows).
   const mean = new Float64Array(m * k);
   for await (const b of kernelBlocks(arch, test, train, { ...same, reuseBlocks: true })) {

@@ -37,6 +37,8 @@ export interface CgOptions {
   maxIterations?: number;
   /** Rank of the pivoted-Cholesky preconditioner (default min(n, 100)); 0 selects Jacobi. */
   rank?: number;
+  /** Largest bound 1 + tr(K − LLᵀ)/λ at which the pivoted-Cholesky preconditioner is used (default PC_MAX_BOUND). */
+  maxBound?: number;
 }
 
 export interface CgResult {
@@ -149,10 +151,10 @@ export async function pivotedCholesky(
  */
 export const PC_MAX_BOUND = 1e4;
 
-async function choosePreconditioner(row: KernelRows['row'], diag: Float64Array, rank: number, ridge: number): Promise<Precond> {
+async function choosePreconditioner(row: KernelRows['row'], diag: Float64Array, rank: number, ridge: number, maxBound: number): Promise<Precond> {
   if (ridge > 0 && rank > 0) {
     const pc = await pivotedCholesky(row, diag, rank, ridge);
-    if (1 + pc.residualTrace / ridge <= PC_MAX_BOUND) return pc;
+    if (1 + pc.residualTrace / ridge <= maxBound) return pc;
   }
   return jacobi(diag, ridge);
 }
@@ -175,7 +177,7 @@ export async function solveCg(
   const maxIt = options.maxIterations ?? Math.min(n, 2000) + 10;
   const { diag, row } = isKernelRows(K) ? K : storedRows(K, n);
   const rank = options.rank ?? Math.min(n, 100);
-  const M = await choosePreconditioner(row, diag, rank, ridge);
+  const M = await choosePreconditioner(row, diag, rank, ridge, options.maxBound ?? PC_MAX_BOUND);
 
   const Aop = async (p: Float64Array) => {
     const q = await mul(p, k);
