@@ -34,6 +34,8 @@ export interface MatfreeRun {
   backend: 'cpu' | 'webgpu';
   /** Products K·P computed (one pass over the blocks of K_XX each), the final residual check included. */
   passes: number;
+  /** Wall seconds of those passes (kernel blocks and products), all together. */
+  passSeconds: number;
 }
 
 /** out[row0 + r, :] += B[r, :] · P[col0 …, :] for a rows × cols block B; P and out are row-major with k columns. */
@@ -82,12 +84,15 @@ export async function matfreePredict(
   md /= n;
   const ridge = o.relativeRidge !== null ? o.relativeRidge * Math.max(md, 0) : o.ridge;
   let passes = 0;
+  let passSeconds = 0;
   const mul = async (P: Float64Array, kk: number): Promise<Float64Array> => {
+    const t0 = performance.now();
     const out = new Float64Array(n * kk);
     for await (const b of kernelBlocks(arch, train, null, { ...same, reuseBlocks: true })) {
       addBlockProduct(out, b[o.kind]!, b.row0, b.col0, b.rows, b.cols, P, kk);
     }
     passes++;
+    passSeconds += (performance.now() - t0) / 1000;
     return out;
   };
   const row = async (i: number) => (await kernel(arch, rowsOf(train, X, [i]), train, same))[o.kind]!;
@@ -97,5 +102,5 @@ export async function matfreePredict(
   for await (const b of kernelBlocks(arch, test, train, { ...same, reuseBlocks: true })) {
     addBlockProduct(mean, b[o.kind]!, b.row0, b.col0, b.rows, b.cols, cg.x, k);
   }
-  return { mean, cg, meanDiagonal: md, ridge, backend, passes };
+  return { mean, cg, meanDiagonal: md, ridge, backend, passes, passSeconds };
 }

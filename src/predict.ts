@@ -123,6 +123,8 @@ export interface PredictionCore {
   cg?: CgSummary;
   /** Solver "cg-matfree": passes over the blocks of K_XX (one per product, the final residual check included). */
   kernelPasses?: number;
+  /** Solver "cg-matfree": wall seconds of those passes, all together (seconds per iteration = this / kernelPasses). */
+  kernelPassSeconds?: number;
   /** Solver "nystrom": landmarks, seed, iterations, residual, storage of K_nM. */
   nystrom?: NystromSummary;
   kernel: PredictKernel;
@@ -442,6 +444,7 @@ export async function predict(
       ...(reason ? { solverReason: reason } : {}),
       cg: cgSummary(r.cg),
       kernelPasses: r.passes,
+      kernelPassSeconds: r.passSeconds,
       kernel: opts.kind,
       ridge: r.ridge,
       meanDiagonal: r.meanDiagonal,

@@ -179,7 +179,7 @@ export async function runPredict(o: PredictCliOptions, io: CliIO): Promise<void>
         solver: r.solver,
         ...(r.solverReason ? { solverReason: r.solverReason } : {}),
         cg: r.cg ?? null,
-        ...(r.kernelPasses !== undefined ? { kernelPasses: r.kernelPasses } : {}),
+        ...(r.kernelPasses !== undefined ? { kernelPasses: r.kernelPasses, kernelPassSeconds: r.kernelPassSeconds } : {}),
         ...(r.nystrom ? { nystrom: r.nystrom } : {}),
         conditionNumber: r.conditionNumber,
         suggestedRidge: r.suggestedRidge ?? null,
