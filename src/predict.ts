@@ -84,7 +84,7 @@ export type SolverChoice = 'auto' | 'direct' | 'cg' | 'cg-matfree' | 'nystrom';
 /** The solvers that give the NNGP mean and the NTK at t = ∞ only. */
 const MEAN_ONLY: readonly SolverChoice[] = ['cg', 'cg-matfree', 'nystrom'];
 
-export { DIRECT_MAX_N };
+export { DIRECT_MAX_N, KERNEL_MEMORY_BYTES };
 
 /** What the conjugate-gradient solver did. */
 export interface CgSummary {
