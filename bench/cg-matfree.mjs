@@ -8,6 +8,7 @@
 // Writes bench/results/cg-matfree.json and docs/figures/cg-matfree-scaling.svg.
 //
 //   npm run build && nice -n 10 node bench/cg-matfree.mjs [--n 12000] [--sizes 1500,3000,6000] [--backend cpu] [--tol 1e-4]
+//   node bench/cg-matfree.mjs --plot-only   # redraw the figure from bench/results/cg-matfree.json
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -23,6 +24,7 @@ const { values: o } = parseArgs({
     backend: { type: 'string', default: 'cpu' },
     tol: { type: 'string', default: '1e-4' },
     'ridge-rel': { type: 'string', default: '1e-2' },
+    'plot-only': { type: 'boolean', default: false },
   },
 });
 const d = 10;
@@ -72,6 +74,36 @@ function run(train, n, extra) {
   };
 }
 
+async function plot(result) {
+  // Time per iteration against N²: a pass computes the N(N + 1)/2 pairs of the upper triangle and multiplies N² entries.
+  const pts = [...result.scaling, ...(result.goal ? [result.goal] : [])];
+  const x = pts.map((p) => p.n * p.n);
+  const y = pts.map((p) => p.secondsPerIteration);
+  const last = pts.length - 1;
+  const svg = await renderSvg({
+    title: `cg-matfree: seconds per CG iteration against N² (arora2019:depth=3, d = ${result.d}, NNGP, ${result.backend}, ${result.cpus} shared cores)`,
+    panels: [
+      {
+        title: 'one pass over the blocks of K_XX per iteration',
+        x: { title: 'N² (training inputs squared)', scale: 'log' },
+        y: { title: 'seconds per iteration', scale: 'log' },
+        series: [
+          { name: 'measured', x, y, mark: 'line+points' },
+          { name: '∝ N² (through the largest N)', x, y: x.map((v) => (y[last] * v) / x[last]), mark: 'line' },
+        ],
+      },
+    ],
+  });
+  mkdirSync('docs/figures', { recursive: true });
+  writeFileSync('docs/figures/cg-matfree-scaling.svg', svg + '\n');
+}
+
+if (o['plot-only']) {
+  await plot(JSON.parse(readFileSync('bench/results/cg-matfree.json', 'utf8')));
+  rmSync(dir, { recursive: true, force: true });
+  process.exit(0);
+}
+
 const result = { date: new Date().toISOString(), cpus: cpus().length, loadBefore: loadavg(), d, test: 500, arch: 'arora2019:depth=3', kernel: 'nngp', ridgeRel: Number(o['ridge-rel']), backend: o.backend, scaling: [] };
 const save = () => {
   mkdirSync('bench/results', { recursive: true });
@@ -89,25 +121,5 @@ console.log(JSON.stringify(result.goal));
 result.loadAfter = loadavg();
 save();
 
-// Time per iteration against N²: a pass computes the N(N + 1)/2 pairs of the upper triangle and multiplies N² entries.
-const pts = [...result.scaling, result.goal];
-const x = pts.map((p) => p.n * p.n);
-const y = pts.map((p) => p.secondsPerIteration);
-const last = pts.length - 1;
-const svg = await renderSvg({
-  title: `cg-matfree: seconds per CG iteration against N² (arora2019:depth=3, d = ${d}, NNGP, ${o.backend}, ${result.cpus} shared cores)`,
-  panels: [
-    {
-      title: 'one pass over the blocks of K_XX per iteration',
-      x: { title: 'N² (training inputs squared)', scale: 'log' },
-      y: { title: 'seconds per iteration', scale: 'log' },
-      series: [
-        { name: 'measured', x, y, mark: 'line+points' },
-        { name: '∝ N² (through the largest N)', x, y: x.map((v) => (y[last] * v) / x[last]), mark: 'line' },
-      ],
-    },
-  ],
-});
-mkdirSync('docs/figures', { recursive: true });
-writeFileSync('docs/figures/cg-matfree-scaling.svg', svg + '\n');
+await plot(result);
 rmSync(dir, { recursive: true, force: true });
