@@ -35,7 +35,7 @@ export { kappa0, kappa1 } from './activations/rectifier-math.js';
 export { registerActivation, ACTIVATION_TYPES } from './activations/registry.js';
 export type { ActivationEntry, ActOut, WgslCall } from './activations/registry.js';
 export { asMatrix, NeuralKernel } from './ml.js';
-export { accuracy, oneHot, predict, predictFromKernels, predictFromKernelsCg, toTargets, COND_SINGULAR, COND_WARN, DIRECT_MAX_N, EIGEN_FLOOR } from './predict.js';
+export { accuracy, oneHot, predict, predictFromKernels, predictFromKernelsCg, toTargets, COND_SINGULAR, COND_WARN, DIRECT_MAX_N, EIGEN_FLOOR, KERNEL_MEMORY_BYTES } from './predict.js';
 export type { CgSummary, KernelBlocks, PredictionCore, PredictKernel, PredictOptions, PredictResult, SolverChoice, Targets } from './predict.js';
 export type { NeuralKernelOptions } from './ml.js';
 export { foldOrder, selectModel, SELECT_MAX_BYTES } from './select.js';

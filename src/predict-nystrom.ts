@@ -59,7 +59,7 @@ export function uniformLandmarks(n: number, M: number, seed: number): number[] {
 }
 
 /** The rows `at` of an input, in the input's own form (a matrix, or images with their shape). */
-function rowsOf(x: KernelInput, rows: Matrix2D, at: number[]): KernelInput {
+export function rowsOf(x: KernelInput, rows: Matrix2D, at: number[]): KernelInput {
   const per = rows.cols;
   const data = new Float64Array(at.length * per);
   at.forEach((r, i) => data.set(rows.data.subarray(r * per, (r + 1) * per), i * per));

@@ -17,12 +17,13 @@ import { EigenvalueDecomposition, Matrix } from 'ml-matrix';
 import { choleskyLower, solveLower, solveLowerT } from './solve/dense-cholesky.js';
 import { checkKernel, kernel, type Arch, type Backend, type BackendChoice, type KernelInput } from './api.js';
 import { inputRows, isImageShaped } from './images.js';
-import { DIRECT_MAX_N } from './predict-limits.js';
+import { DIRECT_MAX_N, KERNEL_MEMORY_BYTES } from './predict-limits.js';
 import { GpuError, InputError } from './errors.js';
 import { getGpu } from './gpu/device.js';
 import { GpuKernelMatrix } from './gpu/matvec.js';
-import { CG_TOL, solveCg } from './solve/cg.js';
+import { CG_TOL, solveCg, type CgResult } from './solve/cg.js';
 import { LANDMARK_CHOICES, nystromPredict, NYSTROM_TOL, type LandmarkChoice, type NystromSummary } from './predict-nystrom.js';
+import { matfreePredict } from './predict-matfree.js';
 import { toMatrix, type Matrix2D, type MatrixInput } from './matrix.js';
 
 export type PredictKernel = 'nngp' | 'ntk';
@@ -54,10 +55,17 @@ export interface PredictOptions {
   /**
    * "direct": dense float64 factorisation (Cholesky / eigendecomposition) on the CPU. "cg":
    * preconditioned conjugate gradients with K kept on the WebGPU device (NNGP mean and NTK at t = ∞
-   * only). "auto" (default): "cg" when n > DIRECT_MAX_N, the kernels were computed on WebGPU and
-   * neither the variance nor a finite t is asked for; otherwise "direct".
+   * only). "cg-matfree": the same CG without storing K (its blocks recomputed for every product, on
+   * `backend`; predict-matfree.ts). "auto" (default), when neither the variance nor a finite t is
+   * asked for: "cg-matfree" when K_XX in float64 (8n² bytes) would exceed `memoryBytes`, else "cg"
+   * when n > DIRECT_MAX_N and the kernels were computed on WebGPU; otherwise "direct".
    */
   solver?: SolverChoice;
+  /**
+   * Solver "auto": the bytes a stored K_XX may take on the host (default KERNEL_MEMORY_BYTES, 2 GiB;
+   * the CLI passes a quarter of the machine's memory). Beyond it "auto" picks "cg-matfree".
+   */
+  memoryBytes?: number;
   /** CG: relative-residual tolerance (default 1e-6; see solve/cg.ts for the rule). */
   cgTol?: number;
   /** CG: iteration cap (default min(n, 2000) + 10; "nystrom": 200). */
@@ -78,9 +86,12 @@ export interface PredictOptions {
  * "nystrom": kernel ridge regression on M landmarks (Falkon's preconditioned CG; predict-nystrom.ts),
  * never forming K_XX; the NNGP mean and the NTK at t = ∞ only.
  */
-export type SolverChoice = 'auto' | 'direct' | 'cg' | 'nystrom';
+export type SolverChoice = 'auto' | 'direct' | 'cg' | 'cg-matfree' | 'nystrom';
 
-export { DIRECT_MAX_N };
+/** The solvers that give the NNGP mean and the NTK at t = ∞ only. */
+const MEAN_ONLY: readonly SolverChoice[] = ['cg', 'cg-matfree', 'nystrom'];
+
+export { DIRECT_MAX_N, KERNEL_MEMORY_BYTES };
 
 /** What the conjugate-gradient solver did. */
 export interface CgSummary {
@@ -112,9 +123,15 @@ export interface PredictionCore {
   /** Only when the condition number exceeds ~1e10: a ridge that brings it down to ~1e10. */
   suggestedRidge?: number;
   /** How the system was solved. */
-  solver: 'cholesky' | 'eigen' | 'cg' | 'nystrom';
-  /** Solver "cg": iterations, residual, tolerance, preconditioner. */
+  solver: 'cholesky' | 'eigen' | 'cg' | 'cg-matfree' | 'nystrom';
+  /** Why solver "auto" chose "cg-matfree" (the memory estimate), in words. */
+  solverReason?: string;
+  /** Solvers "cg" and "cg-matfree": iterations, residual, tolerance, preconditioner. */
   cg?: CgSummary;
+  /** Solver "cg-matfree": passes over the blocks of K_XX (one per product, the final residual check included). */
+  kernelPasses?: number;
+  /** Solver "cg-matfree": wall seconds of those passes, all together (seconds per iteration = this / kernelPasses). */
+  kernelPassSeconds?: number;
   /** Solver "nystrom": landmarks, seed, iterations, residual, storage of K_nM. */
   nystrom?: NystromSummary;
   kernel: PredictKernel;
@@ -285,6 +302,7 @@ interface Checked {
   solver: SolverChoice;
   cgTol: number;
   cgMaxIterations: number | undefined;
+  memoryBytes: number;
 }
 
 function checkOptions(options: PredictOptions): Checked {
@@ -318,12 +336,12 @@ function checkOptions(options: PredictOptions): Checked {
     });
   }
   const solver = options.solver ?? 'auto';
-  if (solver !== 'auto' && solver !== 'direct' && solver !== 'cg' && solver !== 'nystrom') {
-    throw new InputError(`predict: solver must be "auto", "direct", "cg" or "nystrom", got ${JSON.stringify(solver)}`);
+  if (solver !== 'auto' && solver !== 'direct' && !MEAN_ONLY.includes(solver)) {
+    throw new InputError(`predict: solver must be "auto", "direct", "cg", "cg-matfree" or "nystrom", got ${JSON.stringify(solver)}`);
   }
   const variance = kind === 'nngp' && options.variance === true;
-  if ((solver === 'cg' || solver === 'nystrom') && (variance || (times && times.some((t) => t !== Infinity)))) {
-    throw new InputError(`predict: solver "${solver}" gives the NNGP mean and the NTK at t = ∞ only; the variance and finite t need solver "direct"`);
+  if (MEAN_ONLY.includes(solver) && (variance || (times && times.some((t) => t !== Infinity)))) {
+    throw new InputError(meanOnlyRefusal(solver));
   }
   if (solver === 'nystrom') {
     if (options.landmarks === undefined) throw new InputError('predict: solver "nystrom" needs landmarks (the number M of landmark inputs)');
@@ -341,7 +359,29 @@ function checkOptions(options: PredictOptions): Checked {
   if (cgMax !== undefined && !(Number.isInteger(cgMax) && cgMax >= 1)) {
     throw new InputError(`predict: cgMaxIterations must be a positive integer, got ${String(cgMax)}`);
   }
-  return { kind, ridge, relativeRidge: rel, times, variance, classes: options.classes, solver, cgTol, cgMaxIterations: cgMax };
+  const memoryBytes = options.memoryBytes ?? KERNEL_MEMORY_BYTES;
+  if (typeof memoryBytes !== 'number' || !(memoryBytes > 0)) throw new InputError(`predict: memoryBytes must be a number > 0, got ${String(memoryBytes)}`);
+  return { kind, ridge, relativeRidge: rel, times, variance, classes: options.classes, solver, cgTol, cgMaxIterations: cgMax, memoryBytes };
+}
+
+/** Why a mean-only solver refuses the variance and finite t (the API and the CLI say the same). */
+export function meanOnlyRefusal(solver: string): string {
+  return solver === 'cg-matfree'
+    ? 'solver "cg-matfree" gives the NNGP mean and the NTK at t = ∞ only: the variance and finite t need a stored kernel matrix (solver "direct"); ' +
+        'the low-rank approximation (solver "nystrom") gives the mean at t = ∞ only too'
+    : `solver "${solver}" gives the NNGP mean and the NTK at t = ∞ only; the variance and finite t need solver "direct"`;
+}
+
+/**
+ * Solver "auto": why K_XX should not be stored (it would take more than the budget), or null. Every
+ * stored solver holds K_XX in float64 on the host (8n² bytes; "cg" also an f32 copy, 4n², on the
+ * WebGPU device, which reports no total memory, so the host figure is the estimate).
+ */
+export function matfreeReason(n: number, memoryBytes: number): string | null {
+  const bytes = 8 * n * n;
+  if (bytes <= memoryBytes) return null;
+  const gb = (b: number) => `${(b / 1e9).toPrecision(3)} GB`;
+  return `solver "auto" chose "cg-matfree": K_XX (${n} × ${n}) would take ${gb(bytes)} in float64, more than the ${gb(memoryBytes)} memory budget; its blocks are recomputed for every CG product instead`;
 }
 
 /** Mean of the diagonal of the n × n row-major K. */
@@ -390,6 +430,37 @@ export async function predict(
   const kopts = { get: opts.kind, backend: options.backend ?? 'cpu' } as const;
   checkKernel(arch, images ? test : T, images ? train : X, kopts);
   const [a, b] = images ? [train, test] : [X, T];
+  const meanOnly = !opts.variance && (opts.times ?? [Infinity]).every((t) => t === Infinity);
+  const reason = opts.solver === 'auto' && meanOnly ? matfreeReason(X.rows, opts.memoryBytes) : null;
+  if (opts.solver === 'cg-matfree' || reason) {
+    const r = await matfreePredict(arch, a, X, b, T.rows, Y0, {
+      kind: opts.kind,
+      ridge: opts.ridge,
+      relativeRidge: opts.relativeRidge,
+      tol: opts.cgTol,
+      ...(opts.cgMaxIterations !== undefined ? { maxIterations: opts.cgMaxIterations } : {}),
+      backend: options.backend ?? 'cpu',
+    });
+    const warnings = cgWarnings(r.cg, `K_XX + λI (${opts.kind}, λ = ${fmt(r.ridge)})`);
+    duplicateWarning(X, r.cg.conditionEstimate, warnings);
+    return {
+      mean: perTime(r.mean, opts.times),
+      shape: [T.rows, Y0.cols],
+      ...(opts.times ? { times: opts.times } : {}),
+      warnings,
+      conditionNumber: r.cg.conditionEstimate,
+      solver: 'cg-matfree',
+      ...(reason ? { solverReason: reason } : {}),
+      cg: cgSummary(r.cg),
+      kernelPasses: r.passes,
+      kernelPassSeconds: r.passSeconds,
+      kernel: opts.kind,
+      ridge: r.ridge,
+      meanDiagonal: r.meanDiagonal,
+      ...(opts.relativeRidge !== null ? { relativeRidge: opts.relativeRidge } : {}),
+      backend: r.backend,
+    };
+  }
   if (opts.solver === 'nystrom') {
     if (options.landmarks! > X.rows) throw new InputError(`predict: landmarks must be at most the ${X.rows} training inputs, got ${options.landmarks}`);
     const r = await nystromPredict(arch, a, X, b, Y0, {
@@ -432,15 +503,17 @@ export async function predict(
     testTrain: kxs[opts.kind]!,
     ...(kss ? { testDiag: kss[opts.kind]! } : {}),
   };
-  const useCg =
-    opts.solver === 'cg' ||
-    (opts.solver === 'auto' && X.rows > DIRECT_MAX_N && kxx.backend === 'webgpu' && !opts.variance && (opts.times ?? [Infinity]).every((t) => t === Infinity));
+  const useCg = opts.solver === 'cg' || (opts.solver === 'auto' && X.rows > DIRECT_MAX_N && kxx.backend === 'webgpu' && meanOnly);
   const core = useCg ? await predictFromKernelsCg(blocks, targets, options) : predictFromKernels(blocks, targets, { ...options, solver: 'direct' });
-  const dups = duplicateRows(X);
-  if (dups && core.conditionNumber > COND_WARN) {
-    core.warnings.push(`training inputs ${dups[0]} and ${dups[1]} are identical (duplicate rows make K_XX singular; use a ridge > 0)`);
-  }
+  duplicateWarning(X, core.conditionNumber, core.warnings);
   return { ...core, backend: kxx.backend };
+}
+
+/** When the system is ill-conditioned, names a pair of identical training rows if there is one. */
+function duplicateWarning(X: Matrix2D, cond: number, warnings: string[]): void {
+  if (!(cond > COND_WARN)) return;
+  const dups = duplicateRows(X);
+  if (dups) warnings.push(`training inputs ${dups[0]} and ${dups[1]} are identical (duplicate rows make K_XX singular; use a ridge > 0)`);
 }
 
 /** A pair of identical rows, if any. */
@@ -515,8 +588,24 @@ export async function predictFromKernelsCg(blocks: KernelBlocks, targets: Target
   } finally {
     onDevice.destroy();
   }
+  return {
+    mean: perTime(testTimesAlpha(blocks.testTrain, cg.x, m, n, k), opts.times),
+    shape: [m, k],
+    ...(opts.times ? { times: opts.times } : {}),
+    warnings: cgWarnings(cg, `K_XX + λI (${opts.kind}, λ = ${fmt(opts.ridge)})`),
+    conditionNumber: cg.conditionEstimate,
+    solver: 'cg',
+    cg: cgSummary(cg),
+    kernel: opts.kind,
+    ...ridgeInfo(opts, md),
+  };
+}
+
+const cgSummary = (cg: CgResult): CgSummary => ({ iterations: cg.iterations, converged: cg.converged, relativeResidual: cg.relativeResidual, tol: cg.tol, preconditioner: cg.preconditioner });
+
+/** What a CG run (stored or matrix-free) must say: no convergence, a residual far above the rule, a bad condition number. */
+function cgWarnings(cg: CgResult, what: string): string[] {
   const warnings: string[] = [];
-  const what = `K_XX + λI (${opts.kind}, λ = ${fmt(opts.ridge)})`;
   if (!cg.converged) {
     warnings.push(`CG on ${what} stopped after ${cg.iterations} iterations without meeting the relative-residual rule ${fmt(cg.tol)}; true relative residual ${fmt(cg.relativeResidual)}`);
   } else if (cg.relativeResidual > 100 * cg.tol) {
@@ -528,23 +617,14 @@ export async function predictFromKernelsCg(blocks: KernelBlocks, targets: Target
   if (cg.conditionEstimate > COND_WARN) {
     warnings.push(`${what}: the preconditioned system has an estimated condition number ${fmt(cg.conditionEstimate)}; a larger ridge helps CG converge`);
   }
-  return {
-    mean: perTime(testTimesAlpha(blocks.testTrain, cg.x, m, n, k), opts.times),
-    shape: [m, k],
-    ...(opts.times ? { times: opts.times } : {}),
-    warnings,
-    conditionNumber: cg.conditionEstimate,
-    solver: 'cg',
-    cg: { iterations: cg.iterations, converged: cg.converged, relativeResidual: cg.relativeResidual, tol: cg.tol, preconditioner: cg.preconditioner },
-    kernel: opts.kind,
-    ...ridgeInfo(opts, md),
-  };
+  return warnings;
 }
 
 /** The same predictions from precomputed kernel blocks with the direct solvers (synchronous, float64). */
 export function predictFromKernels(blocks: KernelBlocks, targets: Targets, options: PredictOptions): PredictionCore {
   const opts = checkOptions(options);
   if (opts.solver === 'cg') throw new InputError('predictFromKernels is the direct float64 solve; use predictFromKernelsCg (or predict) for solver "cg"');
+  if (opts.solver === 'cg-matfree') throw new InputError('solver "cg-matfree" computes the kernel blocks itself (never storing K_XX); use predict(), not predictFromKernels');
   checkBlocks(blocks);
   const md = resolveRidge(opts, blocks);
   const { n, m } = blocks;

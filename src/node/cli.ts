@@ -198,12 +198,13 @@ Examples:
     .addOption(
       new Option(
         '--solver <name>',
-        `direct: float64 Cholesky/eigen on the CPU; cg: conjugate gradients with K on WebGPU (mean at t = inf only); nystrom: regression on --landmarks M inputs (Falkon's preconditioned CG, never the n × n kernel; mean at t = inf only); auto: cg above ${DIRECT_MAX_N} training points with WebGPU kernels`,
+        `direct: float64 Cholesky/eigen on the CPU; cg: conjugate gradients with K on WebGPU (mean at t = inf only); cg-matfree: conjugate gradients that recompute the blocks of K on --backend for every product instead of storing it (memory O(n·(d + outputs)); mean at t = inf only); nystrom: regression on --landmarks M inputs (Falkon's preconditioned CG, never the n × n kernel; mean at t = inf only); auto: cg-matfree when K in float64 (8n² bytes) would take more than a quarter of this machine's memory, cg above ${DIRECT_MAX_N} training points with WebGPU kernels`,
       )
-        .choices(['auto', 'direct', 'cg', 'nystrom'])
+        .choices(['auto', 'direct', 'cg', 'cg-matfree', 'nystrom'])
         .default('auto'),
     )
-    .option('--cg-tol <tol>', 'CG relative-residual tolerance (cg; nystrom: of the preconditioned system)', '1e-6')
+    .option('--cg-tol <tol>', 'CG relative-residual tolerance (cg, cg-matfree; nystrom: of the preconditioned system)', '1e-6')
+    .option('--cg-max-iter <n>', 'CG iteration cap (cg, cg-matfree: default min(n, 2000) + 10; nystrom: 200)')
     .option('--landmarks <M>', 'nystrom: the number of landmark inputs, drawn uniformly from --train')
     .option('--landmark-seed <s>', 'nystrom: seed of the landmark draw (uniform, rp-cholesky)', '0')
     .option('--landmark-choice <rule>', 'nystrom: uniform (default), pivoted-cholesky (greedy: largest residual diagonal first) or rp-cholesky (randomly pivoted Cholesky)')
@@ -221,7 +222,9 @@ Examples:
   webntk predict --arch resnet:depth=8,gamma=0.5 --train X.npy --targets labels.npy --classes 10 \\
                  --test T.npy --test-labels tl.npy --kernel ntk --time 1,10,inf --ridge 1e-4 --out P.npy --backend auto
   webntk predict --arch arora2019:depth=3 --train X.npy --targets y.npy --test T.npy --kernel nngp \
-                 --solver nystrom --landmarks 1000 --ridge-rel 1e-3 --out P.npy --backend webgpu`,
+                 --solver nystrom --landmarks 1000 --ridge-rel 1e-3 --out P.npy --backend webgpu
+  webntk predict --arch arora2019:depth=3 --train X.npy --targets y.npy --test T.npy --kernel ntk \
+                 --solver cg-matfree --ridge-rel 1e-2 --cg-tol 1e-6 --cg-max-iter 500 --out P.npy`,
     )
     .action(async (opts: PredictCliOptions) => {
       const { runPredict } = await import('./predict-command.js');

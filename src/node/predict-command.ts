@@ -9,6 +9,7 @@ import { parseInfiniteDepthRef } from '../spec/presets.js';
 import { InputError } from '../errors.js';
 import { describeAdapter, getGpu } from '../gpu/device.js';
 import { encodeNpy } from '../io/npy.js';
+import os from 'node:os';
 import { accuracy, checkLabel, predict, type PredictKernel, type SolverChoice } from '../predict.js';
 import { LANDMARK_CHOICES, type LandmarkChoice, type NystromSummary } from '../predict-nystrom.js';
 import { checkDistinctPaths, checkOutputPath, inputCount, parseLayout, readArch, readKernelInput, readTargetsFile, writeFilesAtomic } from './files.js';
@@ -30,6 +31,7 @@ export interface PredictCliOptions {
   backend: BackendChoice;
   solver: SolverChoice;
   cgTol: string;
+  cgMaxIter?: string;
   landmarks?: string;
   landmarkSeed?: string;
   landmarkChoice?: string;
@@ -101,6 +103,18 @@ export async function runPredict(o: PredictCliOptions, io: CliIO): Promise<void>
   if ((o.solver === 'cg' || o.solver === 'nystrom') && (o.variance !== undefined || times.some((t) => t !== Infinity))) {
     throw new InputError(`--solver ${o.solver} gives the mean at t = inf only; --variance and finite --time need --solver direct`);
   }
+  if (o.solver === 'cg-matfree' && (o.variance !== undefined || times.some((t) => t !== Infinity))) {
+    throw new InputError(
+      '--solver cg-matfree gives the mean at t = inf only: --variance and finite --time need a stored kernel matrix (--solver direct); ' +
+        'the low-rank approximation (--solver nystrom) gives the mean at t = inf only too',
+    );
+  }
+  let cgMaxIterations: number | undefined;
+  if (o.cgMaxIter !== undefined) {
+    cgMaxIterations = Number(o.cgMaxIter);
+    if (!Number.isInteger(cgMaxIterations) || cgMaxIterations < 1) throw new InputError(`--cg-max-iter must be a positive integer, got "${o.cgMaxIter}"`);
+    if (o.solver === 'direct') throw new InputError('--cg-max-iter applies to --solver cg, cg-matfree, nystrom or auto');
+  }
   let landmarks: number | undefined;
   let landmarkSeed: number | undefined;
   let landmarkChoice: LandmarkChoice | undefined;
@@ -127,6 +141,9 @@ export async function runPredict(o: PredictCliOptions, io: CliIO): Promise<void>
     backend: o.backend,
     solver: o.solver,
     cgTol,
+    ...(cgMaxIterations !== undefined ? { cgMaxIterations } : {}),
+    // The stored solvers hold K_XX in float64 and the dense solve copies it: a quarter of the machine's memory.
+    memoryBytes: Math.floor(os.totalmem() / 4),
     ...(landmarks !== undefined ? { landmarks, landmarkSeed: landmarkSeed!, landmarkChoice: landmarkChoice! } : {}),
   });
   const [m, k] = r.shape;
@@ -146,6 +163,7 @@ export async function runPredict(o: PredictCliOptions, io: CliIO): Promise<void>
   const acc = testLabels ? r.mean.map((p) => accuracy(p, [m, k], testLabels.data)) : null;
   const seconds = (performance.now() - t0) / 1000;
   const adapter = r.backend === 'webgpu' ? describeAdapter((await getGpu())!.adapter) : null;
+  if (r.solverReason && !o.json) io.err(`webntk: ${r.solverReason}\n`);
   for (const w of r.warnings) io.err(`webntk: warning: ${w}\n`);
   if (r.suggestedRidge !== undefined) {
     const rel = r.meanDiagonal > 0 ? ` or --ridge-rel ${(r.suggestedRidge / r.meanDiagonal).toPrecision(2)} (relative to the mean diagonal ${r.meanDiagonal.toPrecision(4)} of K_XX)` : '';
@@ -164,7 +182,9 @@ export async function runPredict(o: PredictCliOptions, io: CliIO): Promise<void>
         ...(r.relativeRidge !== undefined ? { relativeRidge: r.relativeRidge } : {}),
         accuracy: acc,
         solver: r.solver,
+        ...(r.solverReason ? { solverReason: r.solverReason } : {}),
         cg: r.cg ?? null,
+        ...(r.kernelPasses !== undefined ? { kernelPasses: r.kernelPasses, kernelPassSeconds: r.kernelPassSeconds } : {}),
         ...(r.nystrom ? { nystrom: r.nystrom } : {}),
         conditionNumber: r.conditionNumber,
         suggestedRidge: r.suggestedRidge ?? null,
@@ -178,7 +198,7 @@ export async function runPredict(o: PredictCliOptions, io: CliIO): Promise<void>
     const where = r.backend === 'webgpu' ? `kernels on webgpu (${adapter})` : 'kernels on the cpu';
     io.err(
       `wrote ${o.out}: ${o.kernel} predictions [${shape.join(', ')}] (${name ?? 'custom spec'}, ${where}, ` +
-        `${r.solver} solve${r.cg ? ` (${r.cg.iterations} iterations, relative residual ${r.cg.relativeResidual.toExponential(1)}, ${r.cg.preconditioner} preconditioner)` : ''}` +
+        `${r.solver} solve${r.cg ? ` (${r.cg.iterations} iterations${r.kernelPasses !== undefined ? `, ${r.kernelPasses} passes over the blocks of K_XX` : ''}, relative residual ${r.cg.relativeResidual.toExponential(1)}, ${r.cg.preconditioner} preconditioner)` : ''}` +
           `${r.nystrom ? ` (${r.nystrom.landmarks} landmarks by ${nystromChoice(r.nystrom)}, ${r.nystrom.iterations} CG iterations, K_nM in ${r.nystrom.storage})` : ''}, ` +
           `condition number${r.cg ? ' (preconditioned, Lanczos estimate)' : r.nystrom ? ' of K_MM (Cholesky estimate)' : ''} ${r.conditionNumber.toExponential(2)}, ${seconds.toFixed(2)} s)\n`,
     );

@@ -21,6 +21,15 @@ import { CholeskyDecomposition, EigenvalueDecomposition, Matrix } from 'ml-matri
 /** Row-major n × k products: out = K · p (K without the ridge). */
 export type MatMul = (p: Float64Array, k: number) => Promise<Float64Array>;
 
+/**
+ * What the preconditioner reads of K when K is not stored (the matrix-free solver): its diagonal
+ * and single rows on demand (the pivoted Cholesky factor reads `rank` of them).
+ */
+export interface KernelRows {
+  diag: Float64Array;
+  row(i: number): ArrayLike<number> | Promise<ArrayLike<number>>;
+}
+
 export interface CgOptions {
   /** Relative residual tolerance of the stopping rule (default 1e-6). */
   tol?: number;
@@ -28,6 +37,8 @@ export interface CgOptions {
   maxIterations?: number;
   /** Rank of the pivoted-Cholesky preconditioner (default min(n, 100)); 0 selects Jacobi. */
   rank?: number;
+  /** Largest bound 1 + tr(K − LLᵀ)/λ at which the pivoted-Cholesky preconditioner is used (default PC_MAX_BOUND). */
+  maxBound?: number;
 }
 
 export interface CgResult {
@@ -68,12 +79,12 @@ function jacobi(diag: Float64Array, ridge: number): Precond {
  * Rank-r pivoted Cholesky of K (reads only r rows of it), as the preconditioner (LLᵀ + λI)⁻¹:
  *   (LLᵀ + λI)⁻¹ v = (v − L (λI + LᵀL)⁻¹ Lᵀ v) / λ.
  */
-export function pivotedCholesky(
-  row: (i: number) => ArrayLike<number>,
+export async function pivotedCholesky(
+  row: (i: number) => ArrayLike<number> | Promise<ArrayLike<number>>,
   diag: Float64Array,
   rank: number,
   ridge: number,
-): Precond & { residualTrace: number } {
+): Promise<Precond & { residualTrace: number }> {
   const n = diag.length;
   const d = Float64Array.from(diag);
   const L: Float64Array[] = [];
@@ -84,7 +95,7 @@ export function pivotedCholesky(
     // Stop when what is left is below the ridge's scale: further columns would not change M.
     if (!(d[piv]! > Math.max(1e-3 * ridge, 1e-14 * trace))) break;
     const s = Math.sqrt(d[piv]!);
-    const kr = row(piv);
+    const kr = await row(piv);
     const col = new Float64Array(n);
     for (let i = 0; i < n; i++) {
       let v = kr[i]!;
@@ -140,36 +151,33 @@ export function pivotedCholesky(
  */
 export const PC_MAX_BOUND = 1e4;
 
-function choosePreconditioner(row: (i: number) => ArrayLike<number>, diag: Float64Array, rank: number, ridge: number): Precond {
+async function choosePreconditioner(row: KernelRows['row'], diag: Float64Array, rank: number, ridge: number, maxBound: number): Promise<Precond> {
   if (ridge > 0 && rank > 0) {
-    const pc = pivotedCholesky(row, diag, rank, ridge);
-    if (1 + pc.residualTrace / ridge <= PC_MAX_BOUND) return pc;
+    const pc = await pivotedCholesky(row, diag, rank, ridge);
+    if (1 + pc.residualTrace / ridge <= maxBound) return pc;
   }
   return jacobi(diag, ridge);
 }
 
 /**
- * Solve (K + λI) X = Y, Y row-major n × k. `K` is the row-major n × n matrix in float64 on the host
- * (read for its diagonal and the preconditioner's pivot rows only); `mul` gives K·P.
+ * Solve (K + λI) X = Y, Y row-major n × k. `K` is the row-major n × n matrix in float64 on the host,
+ * or its diagonal and rows on demand (KernelRows); either is read for the diagonal and the
+ * preconditioner's pivot rows only. `mul` gives K·P.
  */
 export async function solveCg(
   n: number,
   k: number,
   Y: Float64Array,
   ridge: number,
-  K: ArrayLike<number>,
+  K: ArrayLike<number> | KernelRows,
   mul: MatMul,
   options: CgOptions = {},
 ): Promise<CgResult> {
   const tol = options.tol ?? CG_TOL;
   const maxIt = options.maxIterations ?? Math.min(n, 2000) + 10;
-  // Rows as views where K is a typed array: no copies of K on the host.
-  const row = (i: number): ArrayLike<number> =>
-    ArrayBuffer.isView(K) ? (K as Float64Array).subarray(i * n, (i + 1) * n) : Array.prototype.slice.call(K, i * n, (i + 1) * n);
-  const diag = new Float64Array(n);
-  for (let i = 0; i < n; i++) diag[i] = K[i * n + i]!;
+  const { diag, row } = isKernelRows(K) ? K : storedRows(K, n);
   const rank = options.rank ?? Math.min(n, 100);
-  const M = choosePreconditioner(row, diag, rank, ridge);
+  const M = await choosePreconditioner(row, diag, rank, ridge, options.maxBound ?? PC_MAX_BOUND);
 
   const Aop = async (p: Float64Array) => {
     const q = await mul(p, k);
@@ -238,6 +246,19 @@ export async function solveCg(
     rel = Math.max(rel, Math.sqrt(s) / ynorm[c]!);
   }
   return { x, iterations: it, converged, relativeResidual: rel, tol, preconditioner: M.name, conditionEstimate: lanczosCondition(alphas, betas) };
+}
+
+function isKernelRows(K: ArrayLike<number> | KernelRows): K is KernelRows {
+  return typeof (K as KernelRows).row === 'function';
+}
+
+/** Diagonal and rows of a stored K (rows as views where K is a typed array: no copies of K on the host). */
+function storedRows(K: ArrayLike<number>, n: number): KernelRows {
+  const diag = new Float64Array(n);
+  for (let i = 0; i < n; i++) diag[i] = K[i * n + i]!;
+  const row = (i: number): ArrayLike<number> =>
+    ArrayBuffer.isView(K) ? (K as Float64Array).subarray(i * n, (i + 1) * n) : Array.prototype.slice.call(K, i * n, (i + 1) * n);
+  return { diag, row };
 }
 
 /** Condition number of the Lanczos tridiagonal built from CG's α and β (1 when too short). */

@@ -1,0 +1,106 @@
+/**
+ * `predict` with solver "cg-matfree": preconditioned conjugate gradients on (K_XX + λI) α = Y
+ * without storing K_XX. Every product K·P streams the blocks of K_XX from `kernelBlocks` (the
+ * upper triangle computed once, each off-diagonal block also yielded transposed), multiplies each
+ * into P in float64 as it arrives and drops it: memory is one block (plus the blocks the CPU
+ * threads compute ahead) and O(n·(d + outputs)), whatever n. The price is one pass over K per
+ * iteration. On WebGPU the blocks are computed on the device and multiplied on the host (the
+ * streamed form; no fused kernel-times-matrix shader yet).
+ *
+ * The preconditioner is solve/cg.ts's pivoted Cholesky factor (from MATFREE_RANK rows of K, each a
+ * 1 × n kernel, and diag K) or Jacobi. Here a product costs a whole pass over K while a pivot row
+ * costs 1/n of one, so the rank is higher than the stored solver's 100 and the factor is kept up
+ * to a looser bound (MATFREE_MAX_BOUND): on arora2019:depth=3, n = 1500, d = 10, three outputs,
+ * tol 1e-7, relative ridge 1e-2 / 1e-3, Jacobi took 172 / 226 iterations (NNGP) and 91 / 96 (NTK),
+ * rank 300 took 35 / 60 and 40 / 48, and solve/cg.ts's default bound would have chosen Jacobi.
+ * The mean at the test inputs streams K_*X the same way.
+ */
+import { kernel, kernelBlocks, type Arch, type KernelInput } from './api.js';
+import type { Matrix2D } from './matrix.js';
+import { rowsOf } from './predict-nystrom.js';
+import { solveCg, type CgResult } from './solve/cg.js';
+
+/** Pivot rows of the preconditioner (at most n). */
+export const MATFREE_RANK = 300;
+/** The bound 1 + tr(K − LLᵀ)/λ up to which the low-rank preconditioner is used (solve/cg.ts's is 1e4). */
+export const MATFREE_MAX_BOUND = 1e8;
+
+export interface MatfreeRun {
+  /** Row-major m × k. */
+  mean: Float64Array;
+  cg: CgResult;
+  meanDiagonal: number;
+  ridge: number;
+  backend: 'cpu' | 'webgpu';
+  /** Products K·P computed (one pass over the blocks of K_XX each), the final residual check included. */
+  passes: number;
+  /** Wall seconds of those passes (kernel blocks and products), all together. */
+  passSeconds: number;
+}
+
+/** out[row0 + r, :] += B[r, :] · P[col0 …, :] for a rows × cols block B; P and out are row-major with k columns. */
+export function addBlockProduct(out: Float64Array, B: ArrayLike<number>, row0: number, col0: number, rows: number, cols: number, P: Float64Array, k: number): void {
+  if (k === 1) {
+    for (let r = 0; r < rows; r++) {
+      let s = 0;
+      const b = r * cols;
+      for (let j = 0; j < cols; j++) s += B[b + j]! * P[col0 + j]!;
+      out[row0 + r] = out[row0 + r]! + s;
+    }
+    return;
+  }
+  const acc = new Float64Array(k);
+  for (let r = 0; r < rows; r++) {
+    acc.fill(0);
+    const b = r * cols;
+    for (let j = 0; j < cols; j++) {
+      const a = B[b + j]!;
+      const p = (col0 + j) * k;
+      for (let c = 0; c < k; c++) acc[c] = acc[c]! + a * P[p + c]!;
+    }
+    const o = (row0 + r) * k;
+    for (let c = 0; c < k; c++) out[o + c] = out[o + c]! + acc[c]!;
+  }
+}
+
+/** `X` is `train` as rows (inputRows, for the preconditioner's pivot rows); `m` the number of test inputs. */
+export async function matfreePredict(
+  arch: Arch,
+  train: KernelInput,
+  X: Matrix2D,
+  test: KernelInput,
+  m: number,
+  Y: Matrix2D,
+  o: { kind: 'nngp' | 'ntk'; ridge: number; relativeRidge: number | null; tol: number; maxIterations?: number; backend: 'cpu' | 'webgpu' | 'auto' },
+): Promise<MatfreeRun> {
+  const n = X.rows;
+  const k = Y.cols;
+  const diagRes = await kernel(arch, train, null, { get: o.kind, backend: o.backend, diagonal: true });
+  const backend = diagRes.backend;
+  const same = { get: o.kind, backend } as const;
+  const diag = Float64Array.from(diagRes[o.kind]!);
+  let md = 0;
+  for (const v of diag) md += v;
+  md /= n;
+  const ridge = o.relativeRidge !== null ? o.relativeRidge * Math.max(md, 0) : o.ridge;
+  let passes = 0;
+  let passSeconds = 0;
+  const mul = async (P: Float64Array, kk: number): Promise<Float64Array> => {
+    const t0 = performance.now();
+    const out = new Float64Array(n * kk);
+    for await (const b of kernelBlocks(arch, train, null, { ...same, reuseBlocks: true })) {
+      addBlockProduct(out, b[o.kind]!, b.row0, b.col0, b.rows, b.cols, P, kk);
+    }
+    passes++;
+    passSeconds += (performance.now() - t0) / 1000;
+    return out;
+  };
+  const row = async (i: number) => (await kernel(arch, rowsOf(train, X, [i]), train, same))[o.kind]!;
+  const cg = await solveCg(n, k, Y.data, ridge, { diag, row }, mul, { tol: o.tol, rank: Math.min(n, MATFREE_RANK), maxBound: MATFREE_MAX_BOUND, ...(o.maxIterations !== undefined ? { maxIterations: o.maxIterations } : {}) });
+  // The mean K_*X α, streamed the same way (blocks of test rows × training rows).
+  const mean = new Float64Array(m * k);
+  for await (const b of kernelBlocks(arch, test, train, { ...same, reuseBlocks: true })) {
+    addBlockProduct(mean, b[o.kind]!, b.row0, b.col0, b.rows, b.cols, cg.x, k);
+  }
+  return { mean, cg, meanDiagonal: md, ridge, backend, passes, passSeconds };
+}
