@@ -6,11 +6,8 @@
  * with L = (1/2n)·Σ_k (f(x_k) − y_k)² and r = f − y. So one forward/backward per step serves both,
  * and Θ_t = Σ_ℓ Θ_{ℓ,t} (per layer) costs only the Grams at a checkpoint.
  *
- * Design of the `analyze dynamics` command built on it (not built here): sweep widths × seeds
- * (× depths, residual scales), record drift ‖Θ_t − Θ₀‖_F/‖Θ₀‖_F on the train Gram and the test×train
- * block, per-layer drift, λ_min/λ_max of Θ_t and the kernel-target alignment, and fit log drift against
- * log width (≈ −1 at fixed t = η·steps). The initial rate needs smooth activations (ReLU's Θ jumps).
- * The default step η = n/λ_max(Θ₀) makes the linearised dynamics f ← f − Θ r/λ_max stable.
+ * `analysis/dynamics.ts` builds `analyze dynamics` on it. The default step η = n/λ_max(Θ₀) makes
+ * the linearised dynamics f ← f − Θ r/λ_max stable.
  */
 import { InputError } from '../errors.js';
 import { toMatrix, type MatrixInput } from '../matrix.js';
@@ -39,6 +36,11 @@ export interface TrainOptions {
 }
 
 export type TrainInit = 'standard' | 'antisymmetric';
+
+/** Gradient descent left the finite numbers (the step is too large for this network). */
+export class TrainingDiverged extends InputError {
+  override name = 'TrainingDiverged';
+}
 
 export interface TrainCheckpoint {
   step: number;
@@ -159,6 +161,9 @@ export function trainNetwork(arch: Spec | ResolvedSpec | string, x: MatrixInput,
       loss += r[k]! ** 2;
     }
     loss /= 2 * n;
+    if (!Number.isFinite(loss)) {
+      throw new TrainingDiverged(`gradient descent diverged at step ${step} (width ${options.width}, seed ${seed}, η = ${lr}): the loss is not finite; use a smaller step (--lr) or a larger width`);
+    }
     losses[step] = loss;
     if (step === 0 && options.lr === undefined) {
       const raw = sum(modelLayers(copies, 0, n, 0, n, true), n * n);
