@@ -181,6 +181,7 @@ const marksFor = (steps: number): number[] =>
 const firstRows = (X: Matrix2D, m: number): MatrixInput => ({ data: X.data.subarray(0, m * X.cols), shape: [m, X.cols] });
 
 interface DepthSweep {
+  notes: string[];
   rows: DynamicsRow[];
   runs: DynamicsRun[];
   thresholdRuns: ThresholdRun[];
@@ -259,8 +260,10 @@ function sweepDepth(arch: Arch, depth: number | null, X: Matrix2D, y: ArrayLike<
   // Θ_∞ on the training Gram and the test × train block, normalised like the empirical Θ.
   const inf = kernelCpu(spec, X, null, { get: 'ntk' }).ntk!;
   const infTest = T ? kernelCpu(spec, T, X, { get: 'ntk' }).ntk! : null;
+  const infMax = extremes(inf, n).hi;
   const rows: DynamicsRow[] = [];
   const runs: DynamicsRun[] = [];
+  const unstable: number[] = [];
   for (const width of o.widths) {
     for (let seed = 0; seed < o.seeds; seed++) {
       const r = trainNetwork(spec, X, y, { width, seed, steps: o.steps, lr: o.lr, checkpoints: marks, xTest: T ?? undefined, init: o.init });
@@ -271,6 +274,8 @@ function sweepDepth(arch: Arch, depth: number | null, X: Matrix2D, y: ArrayLike<
         linearisedTestPredictions({ K: raw(K), KTest: raw(KTest), f0: c0.predictions, f0Test: c0.predictionsTest!, y, lr: r.lr }, marks);
       const lin0 = T ? lin(c0.ntk, c0.ntkTest!) : null;
       const linInf = T ? lin(inf, infTest!) : null;
+      // The Θ_∞ iterate at the network's step diverges where η·λ_max(Θ_∞)/n ≥ 2 (λ_max(Θ₀) set η).
+      if (T && (r.lr * infMax * r.tNorm) / n >= 2) unstable.push(width);
       const base0 = frob(c0.ntk);
       r.checkpoints.forEach((c, i) => {
         const { lo, hi } = extremes(c.ntk, n);
@@ -297,7 +302,10 @@ function sweepDepth(arch: Arch, depth: number | null, X: Matrix2D, y: ArrayLike<
   }
   const thresholdRuns: ThresholdRun[] = [];
   const wt = o.samples ? widthThreshold(spec, depth, X, y, o, thresholdRuns) : null;
-  return { rows, runs, thresholdRuns, fit: fitOf(rows, runs, o, wt) };
+  const notes = unstable.length
+    ? [`linGapInf${depth === null ? '' : ` (depth ${depth})`}: at width ${[...new Set(unstable)].join(', ')} the step η set by λ_max(Θ₀) gives η·λ_max(Θ_∞)/n ≥ 2, so the Θ_∞ model's iterate diverges and its gap is large.`]
+    : [];
+  return { rows, runs, thresholdRuns, fit: fitOf(rows, runs, o, wt), notes };
 }
 
 export function dynamicsSweep(arch: Arch, x: MatrixInput, y: ArrayLike<number>, n: number, o: DynamicsOptions): DynamicsResult {
@@ -319,6 +327,7 @@ export function dynamicsSweep(arch: Arch, x: MatrixInput, y: ArrayLike<number>, 
   if (o.init === 'antisymmetric') notes.push('initialRate is null: the antisymmetric initialisation makes dΘ/dt|₀ = 0 exactly; measure rates on the standard one.');
   else if (!smooth) notes.push('initialRate is null: the spec has a non-smooth activation (ReLU-like), whose Θ jumps at step 0; rates need smooth activations (gelu, tanh, softplus).');
   if (o.xTest === undefined) notes.push('linGap0 and linGapInf need test inputs (--test).');
+  notes.push(...parts.flatMap((p) => p.notes));
   if (o.samples) {
     notes.push(
       'widthThreshold: λ_min(Θ_t) is checked at the checkpoints (steps 0, 1, S/10, …, S), not at every step; widths are tried in ascending order and the first that passes for every seed is taken. ' +
