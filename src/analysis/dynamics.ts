@@ -1,17 +1,28 @@
 /**
  * `analyze dynamics` (issue 15, "Training dynamics"): full-batch GD of sampled finite networks
- * (`trainNetwork`) over widths × seeds, with the drift of the empirical NTK at checkpoints and the
- * fitted slope of log final drift against log width (lazy-training theory and the pilot: ≈ −1).
- * Checkpoints: 0, 1 (for the initial rate), and S/10, 2S/10, …, S (rounded). Step η: trainNetwork's
- * default n/λ_max(Θ₀) in its loss (1/2n)‖f − y‖², i.e. η·λ_max(Θ₀)/n = 1, unless --lr is given.
+ * (`trainNetwork`) over depths × widths × seeds. At checkpoints 0, 1, S/10, 2S/10, …, S (rounded):
+ * the drift of the empirical NTK, λ_min/λ_max, alignment and, with test inputs, the test gap to the
+ * time-matched linearised models with Θ₀ and with Θ_∞ (`mc/linearised.ts`, from the network's own f₀,
+ * which the antisymmetric init makes 0). Per run: the initial rate and ‖Θ₀ − Θ_∞‖/‖Θ_∞‖ against the
+ * analytic kernel (kernelCpu of the same spec: the empirical mean over seeds is that kernel,
+ * test/empirical.test.ts). Fits: log drift, init fluctuation and gaps against log width, and with
+ * `samples` the width threshold of λ_min and its exponent against the number of samples.
+ * Step η: trainNetwork's default n/λ_max(Θ₀) in its loss (1/2n)‖f − y‖², unless `lr` is given.
  */
 import type { AnalysisReport, Cell } from './report.js';
-import { trainNetwork } from '../mc/train.js';
+import { kernelCpu, type Arch } from '../api.js';
+import { InputError } from '../errors.js';
+import { trainNetwork, TrainingDiverged, type TrainInit } from '../mc/train.js';
+import { linearisedTestPredictions } from '../mc/linearised.js';
 import { symmetricEigenvalues } from '../solve/symmetric-eigen.js';
 import { empiricalSpec } from '../empirical.js';
-import type { MatrixInput } from '../matrix.js';
+import { toMatrix, type Matrix2D, type MatrixInput } from '../matrix.js';
+import { presetRefAtDepth } from '../spec/presets.js';
+import type { ResolvedSpec, Spec } from '../spec/types.js';
 
 export interface DynamicsRow {
+  /** The arch's depth parameter (with --depths; else null). */
+  depth: number | null;
   width: number;
   seed: number;
   step: number;
@@ -23,20 +34,60 @@ export interface DynamicsRow {
   lambdaMax: number;
   alignment: number;
   layerDrift: number[];
+  /** ‖f_t − f_lin,t‖/‖f_t‖ on the test inputs against the time-matched linearised model with Θ₀ (null without test inputs or where f_t = 0). */
+  linGap0: number | null;
+  /** The same with Θ_∞, webntk's analytic NTK, from the same f₀ (0 with the antisymmetric init). */
+  linGapInf: number | null;
 }
 
 export interface DynamicsRun {
+  depth: number | null;
   width: number;
   seed: number;
   lr: number;
-  /** ‖dΘ/dt|₀‖_F/‖Θ₀‖_F from the first step (null for non-smooth activations). */
+  /** ‖dΘ/dt|₀‖_F/‖Θ₀‖_F from the first step (null for non-smooth activations and the antisymmetric init). */
   initialRate: number | null;
+  /** ‖Θ₀ − Θ_∞‖_F/‖Θ_∞‖_F on the training Gram, Θ_∞ the analytic NTK (kernelCpu) of the same spec. */
+  initFluctuation: number;
+}
+
+/** One network of the width-threshold search: trained on the first `samples` training points. */
+export interface ThresholdRun {
+  depth: number | null;
+  samples: number;
+  width: number;
+  seed: number;
+  /** min over checkpoints of λ_min(Θ_t)/λ_min(Θ₀) (null when λ_min(Θ₀) ≤ 0 or training diverged: then the width fails). */
+  minRatio: number | null;
+  pass: boolean;
+}
+
+export interface WidthThreshold {
+  samples: number[];
+  /** Per sample count, the smallest width of --widths whose every seed keeps λ_min(Θ_t) ≥ λ_min(Θ₀)/2 (null: none does). */
+  widths: (number | null)[];
+  /** Slope of log threshold width against log samples (null with fewer than two thresholds found). */
+  exponent: number | null;
+}
+
+export interface DynamicsFit {
+  driftSlope: number | null;
+  driftSlopeSeedMean: number | null;
+  perSeed: { seed: number; slope: number | null }[];
+  /** Slope of log initFluctuation against log width (theory: −½). */
+  initFluctuationSlope: number | null;
+  /** Slopes of log final linGap0 / linGapInf against log width. */
+  linGap0Slope: number | null;
+  linGapInfSlope: number | null;
+  widthThreshold: WidthThreshold | null;
 }
 
 export interface DynamicsResult {
   rows: DynamicsRow[];
   runs: DynamicsRun[];
-  fit: { driftSlope: number | null; driftSlopeSeedMean: number | null; perSeed: { seed: number; slope: number | null }[] };
+  thresholdRuns: ThresholdRun[];
+  /** Over all rows (with several depths the pooled slope is the mean of the per-depth slopes: every depth has the same widths). */
+  fit: DynamicsFit & { perDepth: (DynamicsFit & { depth: number })[] | null };
   notes: string[];
 }
 
@@ -46,11 +97,17 @@ export interface DynamicsOptions {
   steps: number;
   lr?: number;
   xTest?: MatrixInput;
+  /** "standard" (default) or "antisymmetric" (f₀ = 0; see trainNetwork). */
+  init?: TrainInit;
+  /** Values of the arch's depth parameter (`archAtDepth`); default: the arch as given. */
+  depths?: number[];
+  /** Sample counts of the width-threshold search (the first m training points); default: none. */
+  samples?: number[];
 }
 
 const NON_SMOOTH = /relu|leaky|abs|step|hardtanh/i;
 
-/** Least-squares slope of ln y on ln x (null with fewer than two distinct widths). */
+/** Least-squares slope of ln y on ln x (null with fewer than two distinct x). */
 export function logSlope(x: number[], y: number[]): number | null {
   const pts = x.map((v, i) => [Math.log(v), Math.log(y[i]!)] as const).filter(([a, b]) => Number.isFinite(a) && Number.isFinite(b));
   if (new Set(pts.map((p) => p[0])).size < 2) return null;
@@ -65,10 +122,16 @@ export function logSlope(x: number[], y: number[]): number | null {
   return sxy / sxx;
 }
 
-const frob = (a: Float64Array, b: Float64Array): number => {
+const frob = (a: ArrayLike<number>, b?: ArrayLike<number>): number => {
   let s = 0;
-  for (let e = 0; e < a.length; e++) s += (a[e]! - b[e]!) ** 2;
+  for (let e = 0; e < a.length; e++) s += (a[e]! - (b ? b[e]! : 0)) ** 2;
   return Math.sqrt(s);
+};
+
+/** ‖f − g‖/‖f‖, null where f = 0 (the antisymmetric init at step 0). */
+const relGap = (f: ArrayLike<number>, g: ArrayLike<number>): number | null => {
+  const d = frob(f);
+  return d > 0 ? frob(f, g) / d : null;
 };
 
 /** Kernel-target alignment ⟨Θ, yyᵀ⟩/(‖Θ‖_F‖y‖²). */
@@ -86,25 +149,138 @@ function alignment(K: Float64Array, y: ArrayLike<number>, n: number): number {
   return kk > 0 && yy > 0 ? num / (Math.sqrt(kk) * yy) : 0;
 }
 
-export function dynamicsSweep(arch: Parameters<typeof trainNetwork>[0], x: MatrixInput, y: ArrayLike<number>, n: number, o: DynamicsOptions): DynamicsResult {
-  const smooth = !NON_SMOOTH.test(JSON.stringify(empiricalSpec(arch)));
-  const marks = [...new Set([0, ...(o.steps >= 1 ? [1] : []), ...Array.from({ length: 10 }, (_, i) => Math.round(((i + 1) * o.steps) / 10))])].sort((a, b) => a - b);
+function extremes(K: Float64Array, n: number): { lo: number; hi: number } {
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const v of symmetricEigenvalues(K, n)) {
+    lo = Math.min(lo, v);
+    hi = Math.max(hi, v);
+  }
+  return { lo, hi };
+}
+
+/**
+ * The arch with its depth parameter set to L: a preset reference's `depth`, or for a spec the count
+ * of its one top-level `repeat` layer (a residual α = alpha0·L^(−gamma) follows, since L counts blocks).
+ */
+export function archAtDepth(arch: Arch, L: number): Arch {
+  if (typeof arch === 'string') return presetRefAtDepth(arch, L);
+  const spec = JSON.parse(JSON.stringify(arch)) as Spec;
+  const repeats = spec.layers.filter((l) => l.type === 'repeat');
+  if (repeats.length !== 1) {
+    throw new InputError(`--depths needs a preset with a depth parameter or a spec with exactly one top-level "repeat" layer (its count is the depth); this spec has ${repeats.length}`);
+  }
+  (repeats[0] as { count: number }).count = L;
+  return spec;
+}
+
+const marksFor = (steps: number): number[] =>
+  [...new Set([0, ...(steps >= 1 ? [1] : []), ...Array.from({ length: 10 }, (_, i) => Math.round(((i + 1) * steps) / 10))])].sort((a, b) => a - b);
+
+/** First m rows of a matrix. */
+const firstRows = (X: Matrix2D, m: number): MatrixInput => ({ data: X.data.subarray(0, m * X.cols), shape: [m, X.cols] });
+
+interface DepthSweep {
+  notes: string[];
+  rows: DynamicsRow[];
+  runs: DynamicsRun[];
+  thresholdRuns: ThresholdRun[];
+  fit: DynamicsFit;
+}
+
+function fitOf(rows: DynamicsRow[], runs: DynamicsRun[], o: DynamicsOptions, widthThreshold: WidthThreshold | null): DynamicsFit {
+  const finals = rows.filter((r) => r.step === o.steps);
+  const perSeed = Array.from({ length: o.seeds }, (_, seed) => {
+    const f = finals.filter((r) => r.seed === seed);
+    return { seed, slope: logSlope(f.map((r) => r.width), f.map((r) => r.drift)) };
+  });
+  const widths = [...new Set(finals.map((r) => r.width))];
+  const means = widths.map((w) => {
+    const f = finals.filter((r) => r.width === w);
+    return f.reduce((s, r) => s + r.drift, 0) / f.length;
+  });
+  const gapSlope = (key: 'linGap0' | 'linGapInf') => {
+    const f = finals.filter((r) => r[key] !== null);
+    return logSlope(f.map((r) => r.width), f.map((r) => r[key]!));
+  };
+  return {
+    driftSlope: logSlope(finals.map((r) => r.width), finals.map((r) => r.drift)),
+    driftSlopeSeedMean: logSlope(widths, means),
+    perSeed,
+    initFluctuationSlope: logSlope(runs.map((r) => r.width), runs.map((r) => r.initFluctuation)),
+    linGap0Slope: gapSlope('linGap0'),
+    linGapInfSlope: gapSlope('linGapInf'),
+    widthThreshold,
+  };
+}
+
+/** The smallest width per sample count that keeps λ_min(Θ_t) ≥ λ_min(Θ₀)/2 at every checkpoint, for every seed. */
+function widthThreshold(spec: ResolvedSpec, depth: number | null, X: Matrix2D, y: ArrayLike<number>, o: DynamicsOptions, runs: ThresholdRun[]): WidthThreshold {
+  const samples = o.samples!;
+  const widths = [...o.widths].sort((a, b) => a - b);
+  const found: (number | null)[] = [];
+  const marks = marksFor(o.steps);
+  for (const m of samples) {
+    let hit: number | null = null;
+    // Ascending widths, stopping at the first that passes (wider nets are assumed to pass too).
+    for (const width of widths) {
+      let all = true;
+      for (let seed = 0; seed < o.seeds; seed++) {
+        let minRatio: number | null = null;
+        try {
+          const r = trainNetwork(spec, firstRows(X, m), Array.from(y).slice(0, m), { width, seed, steps: o.steps, lr: o.lr, checkpoints: marks, init: o.init });
+          const l0 = extremes(r.checkpoints[0]!.ntk, m).lo;
+          if (l0 > 0) minRatio = Math.min(...r.checkpoints.map((c) => extremes(c.ntk, m).lo)) / l0;
+        } catch (e) {
+          // A width too narrow to train at this step fails the criterion (minRatio null).
+          if (!(e instanceof TrainingDiverged)) throw e;
+        }
+        const pass = minRatio !== null && minRatio >= 0.5;
+        runs.push({ depth, samples: m, width, seed, minRatio, pass });
+        all &&= pass;
+      }
+      if (all) {
+        hit = width;
+        break;
+      }
+    }
+    found.push(hit);
+  }
+  const ok = samples.map((m, i) => [m, found[i]] as const).filter((p): p is readonly [number, number] => p[1] !== null);
+  return { samples, widths: found, exponent: logSlope(ok.map((p) => p[0]), ok.map((p) => p[1])) };
+}
+
+function sweepDepth(arch: Arch, depth: number | null, X: Matrix2D, y: ArrayLike<number>, o: DynamicsOptions): DepthSweep {
+  const spec = empiricalSpec(arch);
+  const n = X.rows;
+  const smooth = !NON_SMOOTH.test(JSON.stringify(spec));
+  const asym = o.init === 'antisymmetric';
+  const marks = marksFor(o.steps);
+  const T = o.xTest === undefined ? null : toMatrix(o.xTest, 'xTest');
+  // Θ_∞ on the training Gram and the test × train block, normalised like the empirical Θ.
+  const inf = kernelCpu(spec, X, null, { get: 'ntk' }).ntk!;
+  const infTest = T ? kernelCpu(spec, T, X, { get: 'ntk' }).ntk! : null;
+  const infMax = extremes(inf, n).hi;
   const rows: DynamicsRow[] = [];
   const runs: DynamicsRun[] = [];
+  const unstable: number[] = [];
   for (const width of o.widths) {
     for (let seed = 0; seed < o.seeds; seed++) {
-      const r = trainNetwork(arch, x, y, { width, seed, steps: o.steps, lr: o.lr, checkpoints: marks, xTest: o.xTest });
+      const r = trainNetwork(spec, X, y, { width, seed, steps: o.steps, lr: o.lr, checkpoints: marks, xTest: T ?? undefined, init: o.init });
       const c0 = r.checkpoints[0]!;
-      for (const c of r.checkpoints) {
-        const ev = symmetricEigenvalues(c.ntk, n);
-        let lo = Infinity;
-        let hi = -Infinity;
-        for (const v of ev) {
-          lo = Math.min(lo, v);
-          hi = Math.max(hi, v);
-        }
-        const base0 = frob(c0.ntk, new Float64Array(c0.ntk.length));
+      const raw = (K: Float64Array) => K.map((v) => v * r.tNorm);
+      // The time-matched linearised models (discrete GD, the network's own step η), from the network's f₀.
+      const lin = (K: Float64Array, KTest: Float64Array) =>
+        linearisedTestPredictions({ K: raw(K), KTest: raw(KTest), f0: c0.predictions, f0Test: c0.predictionsTest!, y, lr: r.lr }, marks);
+      const lin0 = T ? lin(c0.ntk, c0.ntkTest!) : null;
+      const linInf = T ? lin(inf, infTest!) : null;
+      // The Θ_∞ iterate at the network's step diverges where η·λ_max(Θ_∞)/n ≥ 2 (λ_max(Θ₀) set η).
+      if (T && (r.lr * infMax * r.tNorm) / n >= 2) unstable.push(width);
+      const base0 = frob(c0.ntk);
+      r.checkpoints.forEach((c, i) => {
+        const { lo, hi } = extremes(c.ntk, n);
         rows.push({
+          depth,
           width,
           seed,
           step: c.step,
@@ -115,53 +291,82 @@ export function dynamicsSweep(arch: Parameters<typeof trainNetwork>[0], x: Matri
           lambdaMin: lo,
           lambdaMax: hi,
           alignment: alignment(c.ntk, y, n),
-          layerDrift: c.layers.map((L, i) => frob(L, c0.layers[i]!) / base0),
+          layerDrift: c.layers.map((L, l) => frob(L, c0.layers[l]!) / base0),
+          linGap0: lin0 ? relGap(c.predictionsTest!, lin0[i]!) : null,
+          linGapInf: linInf ? relGap(c.predictionsTest!, linInf[i]!) : null,
         });
-      }
+      });
       const c1 = r.checkpoints.find((c) => c.step === 1);
-      runs.push({ width, seed, lr: r.lr, initialRate: smooth && c1 ? c1.drift / r.lr : null });
+      runs.push({ depth, width, seed, lr: r.lr, initialRate: smooth && !asym && c1 ? c1.drift / r.lr : null, initFluctuation: frob(c0.ntk, inf) / frob(inf) });
     }
   }
-  const finals = rows.filter((r) => r.step === o.steps);
-  const perSeed = Array.from({ length: o.seeds }, (_, seed) => {
-    const f = finals.filter((r) => r.seed === seed);
-    return { seed, slope: logSlope(f.map((r) => r.width), f.map((r) => r.drift)) };
-  });
-  const means = o.widths.map((w) => {
-    const f = finals.filter((r) => r.width === w);
-    return f.reduce((s, r) => s + r.drift, 0) / f.length;
-  });
-  const notes = smooth ? [] : ['initialRate is null: the spec has a non-smooth activation (ReLU-like), whose Θ jumps at step 0; rates need smooth activations (gelu, tanh, softplus).'];
-  notes.push('initFluctuation (‖Θ₀ − Θ_∞‖/‖Θ_∞‖) and the linearised-model comparison are not built yet.');
-  return {
-    rows,
-    runs,
-    fit: { driftSlope: logSlope(finals.map((r) => r.width), finals.map((r) => r.drift)), driftSlopeSeedMean: logSlope(o.widths, means), perSeed },
-    notes,
-  };
+  const thresholdRuns: ThresholdRun[] = [];
+  const wt = o.samples ? widthThreshold(spec, depth, X, y, o, thresholdRuns) : null;
+  const notes = unstable.length
+    ? [`linGapInf${depth === null ? '' : ` (depth ${depth})`}: at width ${[...new Set(unstable)].join(', ')} the step η set by λ_max(Θ₀) gives η·λ_max(Θ_∞)/n ≥ 2, so the Θ_∞ model's iterate diverges and its gap is large.`]
+    : [];
+  return { rows, runs, thresholdRuns, fit: fitOf(rows, runs, o, wt), notes };
+}
+
+export function dynamicsSweep(arch: Arch, x: MatrixInput, y: ArrayLike<number>, n: number, o: DynamicsOptions): DynamicsResult {
+  const X = toMatrix(x, 'x');
+  if (X.rows !== n) throw new InputError(`x has ${X.rows} rows for n = ${n}`);
+  for (const m of o.samples ?? []) {
+    if (!Number.isInteger(m) || m < 2 || m > n) throw new InputError(`samples must be whole numbers from 2 to the ${n} training points, got ${m}`);
+  }
+  if (o.init !== undefined && o.init !== 'standard' && o.init !== 'antisymmetric') throw new InputError(`init must be "standard" or "antisymmetric", got "${String(o.init)}"`);
+  const depths = o.depths ?? [null];
+  // Every depth's arch is built (and checked) before any network is trained.
+  const archs = depths.map((L) => (L === null ? arch : archAtDepth(arch, L)));
+  archs.forEach((a) => empiricalSpec(a));
+  const parts = archs.map((a, i) => sweepDepth(a, depths[i]!, X, y, o));
+  const rows = parts.flatMap((p) => p.rows);
+  const runs = parts.flatMap((p) => p.runs);
+  const smooth = !NON_SMOOTH.test(JSON.stringify(empiricalSpec(archs[0]!)));
+  const notes: string[] = [];
+  if (o.init === 'antisymmetric') notes.push('initialRate is null: the antisymmetric initialisation makes dΘ/dt|₀ = 0 exactly; measure rates on the standard one.');
+  else if (!smooth) notes.push('initialRate is null: the spec has a non-smooth activation (ReLU-like), whose Θ jumps at step 0; rates need smooth activations (gelu, tanh, softplus).');
+  if (o.xTest === undefined) notes.push('linGap0 and linGapInf need test inputs (--test).');
+  notes.push(...parts.flatMap((p) => p.notes));
+  if (o.samples) {
+    notes.push(
+      'widthThreshold: λ_min(Θ_t) is checked at the checkpoints (steps 0, 1, S/10, …, S), not at every step; widths are tried in ascending order and the first that passes for every seed is taken. ' +
+        'Li–Luo–Yip prove width ∝ n³ (ResNet) or n⁴ (MLP) sufficient, not necessary: a small-n exponent need not match.',
+    );
+  }
+  const perDepth = o.depths ? parts.map((p, i) => ({ depth: o.depths![i]!, ...p.fit })) : null;
+  const pooled = fitOf(rows, runs, o, parts.length === 1 ? parts[0]!.fit.widthThreshold : null);
+  return { rows, runs, thresholdRuns: parts.flatMap((p) => p.thresholdRuns), fit: { ...pooled, perDepth }, notes };
 }
 
 const f3 = (v: number | null) => (v === null ? 'n/a' : Number(v.toPrecision(3)).toString());
 
 export function dynamicsReport(r: DynamicsResult, parameters: Record<string, unknown>): AnalysisReport {
-  const widths = [...new Set(r.rows.map((x) => x.width))];
-  const series = widths.map((w) => {
-    const rs = r.rows.filter((x) => x.width === w && x.seed === 0 && x.step > 0);
-    return { name: `n = ${w}`, x: rs.map((x) => x.t), y: rs.map((x) => Math.max(x.drift, 1e-300)), mark: 'line+points' as const };
+  const keys = [...new Set(r.rows.map((x) => `${x.depth}|${x.width}`))];
+  const series = keys.map((k) => {
+    const rs = r.rows.filter((x) => `${x.depth}|${x.width}` === k && x.seed === 0 && x.step > 0);
+    const { depth, width } = rs[0] ?? r.rows.find((x) => `${x.depth}|${x.width}` === k)!;
+    return { name: depth === null ? `n = ${width}` : `L = ${depth}, n = ${width}`, x: rs.map((x) => x.t), y: rs.map((x) => Math.max(x.drift, 1e-300)), mark: 'line+points' as const };
   });
-  const rows: Cell[][] = r.rows.map((x) => [x.width, x.seed, x.step, x.t, x.loss, x.drift, x.driftTest ?? 'n/a', x.lambdaMin, x.lambdaMax, x.alignment]);
+  const na = (v: number | null) => v ?? 'n/a';
+  const rows: Cell[][] = r.rows.map((x) => [na(x.depth), x.width, x.seed, x.step, x.t, x.loss, x.drift, na(x.driftTest), x.lambdaMin, x.lambdaMax, x.alignment, na(x.linGap0), na(x.linGapInf)]);
+  const wt = r.fit.widthThreshold;
   return {
     analysis: 'dynamics',
     parameters,
     data: r,
     top: { rows: r.rows, fit: r.fit, runs: r.runs, notes: r.notes },
-    table: { columns: ['width', 'seed', 'step', 't', 'loss', 'drift', 'drift_test', 'lambda_min', 'lambda_max', 'alignment'], rows },
+    table: { columns: ['depth', 'width', 'seed', 'step', 't', 'loss', 'drift', 'drift_test', 'lambda_min', 'lambda_max', 'alignment', 'lin_gap_0', 'lin_gap_inf'], rows },
     figure: {
       title: 'NTK drift during gradient descent (seed 0)',
       panels: [{ title: '‖Θ_t − Θ₀‖_F/‖Θ₀‖_F', x: { title: 't = η·step', scale: 'log' }, y: { title: 'drift', scale: 'log' }, series }],
     },
     summary: [
       `drift slope (log final drift vs log width): ${f3(r.fit.driftSlope)} (all seeds), ${f3(r.fit.driftSlopeSeedMean)} (seed means); theory ≈ −1`,
+      `init fluctuation ‖Θ₀ − Θ_∞‖/‖Θ_∞‖ slope against width: ${f3(r.fit.initFluctuationSlope)}; theory −½`,
+      `final test gap to the linearised model, slope against width: ${f3(r.fit.linGap0Slope)} (Θ₀), ${f3(r.fit.linGapInfSlope)} (Θ_∞)`,
+      ...(r.fit.perDepth ?? []).map((d) => `depth ${d.depth}: drift slope ${f3(d.driftSlope)}, init fluctuation slope ${f3(d.initFluctuationSlope)}` + (d.widthThreshold ? `, width-threshold exponent ${f3(d.widthThreshold.exponent)}` : '')),
+      ...(wt ? [`width threshold (λ_min(Θ_t) ≥ λ_min(Θ₀)/2): samples ${wt.samples.join(', ')} → widths ${wt.widths.map((w) => w ?? 'none').join(', ')}; exponent ${f3(wt.exponent)}`] : []),
       ...r.notes,
     ],
   };

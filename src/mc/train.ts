@@ -6,18 +6,15 @@
  * with L = (1/2n)·Σ_k (f(x_k) − y_k)² and r = f − y. So one forward/backward per step serves both,
  * and Θ_t = Σ_ℓ Θ_{ℓ,t} (per layer) costs only the Grams at a checkpoint.
  *
- * Design of the `analyze dynamics` command built on it (not built here): sweep widths × seeds
- * (× depths, residual scales), record drift ‖Θ_t − Θ₀‖_F/‖Θ₀‖_F on the train Gram and the test×train
- * block, per-layer drift, λ_min/λ_max of Θ_t and the kernel-target alignment, and fit log drift against
- * log width (≈ −1 at fixed t = η·steps). The initial rate needs smooth activations (ReLU's Θ jumps).
- * The default step η = n/λ_max(Θ₀) makes the linearised dynamics f ← f − Θ r/λ_max stable.
+ * `analysis/dynamics.ts` builds `analyze dynamics` on it. The default step η = n/λ_max(Θ₀) makes
+ * the linearised dynamics f ← f − Θ r/λ_max stable.
  */
 import { InputError } from '../errors.js';
 import { toMatrix, type MatrixInput } from '../matrix.js';
 import type { ResolvedSpec, Spec } from '../spec/types.js';
 import { symmetricEigenvalues } from '../solve/symmetric-eigen.js';
 import { checkSeed, empiricalSpec, rowGram, sampleNetwork, stackRows } from '../empirical.js';
-import type { Tape } from './batched.js';
+import type { SampledNetwork, Tape } from './batched.js';
 
 export interface TrainOptions {
   width: number;
@@ -30,6 +27,19 @@ export interface TrainOptions {
   checkpoints?: readonly number[];
   /** Test inputs: their predictions and the test × train block of Θ_t at each checkpoint. */
   xTest?: MatrixInput;
+  /**
+   * "standard" (default): the sampled network. "antisymmetric": f = (f(θ_A) − f(θ_B))/√2 with two
+   * copies θ_A = θ_B of it at step 0 (wave2.md §2.2), so f₀ ≡ 0 and Θ₀ is the single network's;
+   * each copy is trained (the gradient of f flips sign for θ_B) and Θ_t = (Θ_A,t + Θ_B,t)/2.
+   */
+  init?: TrainInit;
+}
+
+export type TrainInit = 'standard' | 'antisymmetric';
+
+/** Gradient descent left the finite numbers (the step is too large for this network). */
+export class TrainingDiverged extends InputError {
+  override name = 'TrainingDiverged';
 }
 
 export interface TrainCheckpoint {
@@ -46,6 +56,8 @@ export interface TrainCheckpoint {
   /** With xTest: Θ_t(test, train), nTest × n, and its drift. */
   ntkTest?: Float64Array;
   driftTest?: number;
+  /** f_t on the training inputs. */
+  predictions: Float64Array;
   /** With xTest: f_t on the test inputs. */
   predictionsTest?: Float64Array;
 }
@@ -59,6 +71,9 @@ export interface TrainResult {
   checkpoints: TrainCheckpoint[];
   /** f on the training inputs after the last step. */
   predictions: Float64Array;
+  /** The spec's NTK normaliser: the network's own (raw) Θ, which drives the dynamics, is tNorm·ntk. */
+  tNorm: number;
+  init: TrainInit;
 }
 
 const frob = (a: Float64Array, b?: Float64Array): number => {
@@ -67,12 +82,12 @@ const frob = (a: Float64Array, b?: Float64Array): number => {
   return Math.sqrt(s);
 };
 
-/** Per-layer NTK terms of rows [r0, r0 + n1) × [c0, c0 + n2) of a tape. */
-function layerGrams(tape: Tape, r0: number, n1: number, c0: number, n2: number, sym: boolean): Float64Array[] {
+/** Per-layer NTK terms of rows [r0, r0 + n1) × [c0, c0 + n2) of a tape, times `scale`. */
+function layerGrams(tape: Tape, r0: number, n1: number, c0: number, n2: number, sym: boolean, scale = 1): Float64Array[] {
   return tape.records.map(({ p, A, delta }) => {
     const D = rowGram(delta, r0, n1, c0, n2, sym);
     const G = rowGram(A, r0, n1, c0, n2, sym);
-    for (let e = 0; e < D.length; e++) D[e] = p.wfac * D[e]! * G[e]! + p.bfac * D[e]!;
+    for (let e = 0; e < D.length; e++) D[e] = scale * (p.wfac * D[e]! * G[e]! + p.bfac * D[e]!);
     return D;
   });
 }
@@ -81,6 +96,22 @@ function sum(parts: Float64Array[], size: number): Float64Array {
   const out = new Float64Array(size);
   for (const t of parts) for (let e = 0; e < size; e++) out[e] = out[e]! + t[e]!;
   return out;
+}
+
+/** One copy of the trained model: f = Σ_c sign_c·f_c over the copies (one for "standard"). */
+interface Copy {
+  net: SampledNetwork;
+  sign: number;
+  tape: Tape;
+}
+
+/**
+ * Per-layer raw NTK of f = Σ sign_c·f_c: Σ_c sign_c²·Θ_{c,ℓ} (the copies share no parameter).
+ * Layer ℓ of every copy is the same layer of the same spec, so the terms add layer by layer.
+ */
+function modelLayers(copies: Copy[], r0: number, n1: number, c0: number, n2: number, sym: boolean): Float64Array[] {
+  const per = copies.map((c) => layerGrams(c.tape, r0, n1, c0, n2, sym, c.sign ** 2));
+  return per[0]!.map((_, l) => sum(per.map((layers) => layers[l]!), n1 * n2));
 }
 
 /** Trains the network of `arch` sampled at (width, seed) on (x, y) by full-batch gradient descent. */
@@ -96,12 +127,25 @@ export function trainNetwork(arch: Spec | ResolvedSpec | string, x: MatrixInput,
   if (!Number.isInteger(steps) || steps < 0) throw new InputError(`steps must be a whole number ≥ 0, got ${steps}`);
   const seed = options.seed ?? 0;
   checkSeed(seed);
+  const init = options.init ?? 'standard';
+  if (init !== 'standard' && init !== 'antisymmetric') throw new InputError(`init must be "standard" or "antisymmetric", got "${String(init)}"`);
   const marks = [...new Set(options.checkpoints ?? [0, steps])].sort((a, b) => a - b);
   for (const c of marks) if (!Number.isInteger(c) || c < 0 || c > steps) throw new InputError(`checkpoint ${c} is not a step from 0 to ${steps}`);
-  const net = sampleNetwork(spec, X.cols, options.width, seed);
-  const { tNorm } = net.arch;
   const nt = T ? T.rows : 0;
   const batch = stackRows(X, T);
+  // Antisymmetric: two identical copies (one seed) with signs ±1/√2, so f₀ = 0 to the last bit.
+  const signs = init === 'standard' ? [1] : [Math.SQRT1_2, -Math.SQRT1_2];
+  const copies: Copy[] = signs.map((sign) => {
+    const net = sampleNetwork(spec, X.cols, options.width, seed);
+    return { net, sign, tape: net.run(batch) };
+  });
+  const { tNorm } = copies[0]!.net.arch;
+  const f = new Float64Array(n + nt);
+  const output = () => {
+    f.fill(0);
+    for (const c of copies) for (let k = 0; k < n + nt; k++) f[k] = f[k]! + c.sign * c.tape.out.data[k]!;
+  };
+  const normed = (v: Float64Array) => v.map((e) => e / tNorm);
 
   let lr = options.lr ?? NaN;
   let theta0: Float64Array | null = null;
@@ -109,57 +153,63 @@ export function trainNetwork(arch: Spec | ResolvedSpec | string, x: MatrixInput,
   const losses = new Float64Array(steps + 1);
   const checkpoints: TrainCheckpoint[] = [];
   const r = new Float64Array(n);
-  let tape: Tape = net.run(batch);
   for (let step = 0; ; step++) {
+    output();
     let loss = 0;
     for (let k = 0; k < n; k++) {
-      r[k] = tape.out.data[k]! - y[k]!;
+      r[k] = f[k]! - y[k]!;
       loss += r[k]! ** 2;
     }
     loss /= 2 * n;
+    if (!Number.isFinite(loss)) {
+      throw new TrainingDiverged(`gradient descent diverged at step ${step} (width ${options.width}, seed ${seed}, η = ${lr}): the loss is not finite; use a smaller step (--lr) or a larger width`);
+    }
     losses[step] = loss;
     if (step === 0 && options.lr === undefined) {
-      const raw = sum(layerGrams(tape, 0, n, 0, n, true), n * n);
+      const raw = sum(modelLayers(copies, 0, n, 0, n, true), n * n);
       lr = n / symmetricEigenvalues(raw, n)[0]!;
     }
     if (!(lr > 0) || !Number.isFinite(lr)) throw new InputError(`the step η must be a finite number > 0, got ${lr}`);
     if (step === 0 && marks[0] !== 0) {
       // Θ₀ is the reference of every drift even when step 0 is not a checkpoint.
-      theta0 = sum(layerGrams(tape, 0, n, 0, n, true), n * n).map((v) => v / tNorm);
-      if (T) theta0Test = sum(layerGrams(tape, n, nt, 0, n, false), nt * n).map((v) => v / tNorm);
+      theta0 = normed(sum(modelLayers(copies, 0, n, 0, n, true), n * n));
+      if (T) theta0Test = normed(sum(modelLayers(copies, n, nt, 0, n, false), nt * n));
     }
     if (marks.includes(step)) {
-      const layers = layerGrams(tape, 0, n, 0, n, true).map((l) => l.map((v) => v / tNorm));
+      const layers = modelLayers(copies, 0, n, 0, n, true).map(normed);
       const ntk = sum(layers, n * n);
       theta0 ??= ntk;
-      const cp: TrainCheckpoint = { step, t: lr * step, loss, ntk, layers, drift: frob(ntk, theta0) / frob(theta0) };
+      const cp: TrainCheckpoint = { step, t: lr * step, loss, ntk, layers, drift: frob(ntk, theta0) / frob(theta0), predictions: f.slice(0, n) };
       if (T) {
-        const ntkTest = sum(layerGrams(tape, n, nt, 0, n, false), nt * n).map((v) => v / tNorm);
+        const ntkTest = normed(sum(modelLayers(copies, n, nt, 0, n, false), nt * n));
         theta0Test ??= ntkTest;
         cp.ntkTest = ntkTest;
         cp.driftTest = frob(ntkTest, theta0Test) / frob(theta0Test);
-        cp.predictionsTest = tape.out.data.slice(n, n + nt);
+        cp.predictionsTest = f.slice(n, n + nt);
       }
       checkpoints.push(cp);
     }
     if (step === steps) break;
-    // θ ← θ − η·∇L, from the training rows of this step's tape.
-    for (const { p, A, delta } of tape.records) {
-      const cw = (lr / n) * p.cw;
-      for (let i = 0; i < p.outDim; i++) {
-        const row = i * p.fanIn;
-        let gb = 0;
-        for (let k = 0; k < n; k++) {
-          const c = r[k]! * delta.data[k * p.outDim + i]!;
-          if (c === 0) continue;
-          gb += c;
-          const ak = k * p.fanIn;
-          for (let j = 0; j < p.fanIn; j++) p.W[row + j] = p.W[row + j]! - cw * c * A.data[ak + j]!;
+    // θ_c ← θ_c − η·∇_c L with ∇_c L = (1/n)·Σ_k r_k·sign_c·∂f_c(x_k)/∂θ_c, from this step's tapes.
+    for (const c of copies) {
+      for (const { p, A, delta } of c.tape.records) {
+        const g = (lr / n) * c.sign;
+        const cw = g * p.cw;
+        for (let i = 0; i < p.outDim; i++) {
+          const row = i * p.fanIn;
+          let gb = 0;
+          for (let k = 0; k < n; k++) {
+            const rd = r[k]! * delta.data[k * p.outDim + i]!;
+            if (rd === 0) continue;
+            gb += rd;
+            const ak = k * p.fanIn;
+            for (let j = 0; j < p.fanIn; j++) p.W[row + j] = p.W[row + j]! - cw * rd * A.data[ak + j]!;
+          }
+          if (p.bias) p.bias[i] = p.bias[i]! - g * p.cb * gb;
         }
-        if (p.bias) p.bias[i] = p.bias[i]! - (lr / n) * p.cb * gb;
       }
+      c.tape = c.net.run(batch);
     }
-    tape = net.run(batch);
   }
-  return { width: options.width, seed, lr, losses, checkpoints, predictions: tape.out.data.slice(0, n) };
+  return { width: options.width, seed, lr, losses, checkpoints, predictions: f.slice(0, n), tNorm, init };
 }

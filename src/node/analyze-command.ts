@@ -24,6 +24,7 @@ import { multispherePoints, checkMultisphereSize } from '../analysis/multisphere
 import { cuspSlopeEstimate, kernelProfile } from '../analysis/profile.js';
 import { depthSweep } from '../analysis/depth.js';
 import { dynamicsReport, dynamicsSweep } from '../analysis/dynamics.js';
+import type { TrainInit } from '../mc/train.js';
 import { circleInterpolant } from '../analysis/smoothness.js';
 import { readArch } from './files.js';
 import { checkImageShape } from '../analysis/image-pair.js';
@@ -456,12 +457,13 @@ Examples:
       .option('--steps <s>', 'gradient-descent steps', '200')
       .option('--lr <eta>', 'step η (default n/λ_max(Θ₀) for the loss (1/2n)‖f − y‖²)')
       .option('--seeds <k>', 'networks per width (seeds 0…k−1)', '2')
-      .option('--depths <list>', 'not built yet'),
+      .option('--depths <list>', "values of the arch's depth parameter (a preset's depth, or the count of a spec's one top-level repeat layer)")
+      .addOption(new Option('--init <kind>', 'standard, or antisymmetric: f = (f(θ_A) − f(θ_B))/√2 with θ_A = θ_B at step 0, so f₀ = 0').choices(['standard', 'antisymmetric']).default('standard'))
+      .option('--samples <list>', 'width threshold: for each m, the smallest of --widths keeping λ_min(Θ_t) ≥ λ_min(Θ₀)/2, trained on the first m training points'),
   )
-    .addHelpText('after', '\nExample:\n  webntk analyze dynamics --arch mlp-tanh --train x.npy --targets y.npy --widths 64,128,256 --steps 200 --seeds 2 --out dyn')
-    .action(async (o: CommonOptions & { arch?: string; train?: string; targets?: string; test?: string; widths: string; steps: string; lr?: string; seeds: string; depths?: string }) => {
+    .addHelpText('after', '\nExample:\n  webntk analyze dynamics --arch mlp:depth=2 --train x.npy --targets y.npy --test t.npy --widths 64,128,256 --steps 200 --seeds 2 --out dyn')
+    .action(async (o: CommonOptions & { arch?: string; train?: string; targets?: string; test?: string; widths: string; steps: string; lr?: string; seeds: string; depths?: string; init: TrainInit; samples?: string }) => {
       if (o.backend !== 'cpu') throw new InputError('analyze dynamics: --backend webgpu is not built yet; use --backend cpu');
-      if (o.depths !== undefined) throw new InputError('analyze dynamics: --depths is not built yet; give one --arch per run');
       if (o.arch === undefined) throw new InputError('analyze dynamics needs --arch');
       if (o.train === undefined || o.targets === undefined) throw new InputError('analyze dynamics needs --train and --targets');
       const widths = numList(o.widths, '--widths', { min: 1, integer: true });
@@ -469,6 +471,8 @@ Examples:
       const seeds = num(o.seeds, '--seeds', { min: 1, integer: true });
       const lr = o.lr === undefined ? undefined : num(o.lr, '--lr', { min: 0 });
       if (lr !== undefined && !(lr > 0)) throw new InputError(`--lr must be > 0, got ${o.lr}`);
+      const depths = o.depths === undefined ? undefined : parseDepthList(o.depths, '--depths', { min: 1 });
+      const samples = o.samples === undefined ? undefined : numList(o.samples, '--samples', { min: 2, integer: true });
       await prepareBackend({ ...o, arch: [o.arch], x: o.train });
       const arch = readArch(o.arch);
       const X = readInputArray(o.train);
@@ -478,8 +482,8 @@ Examples:
       if (Y.data.length !== n) throw new InputError(`--targets ${o.targets} has ${Y.data.length} values for ${n} training inputs`);
       const T = o.test === undefined ? undefined : readInputArray(o.test);
       if (T && (T.shape.length !== 2 || T.shape[1] !== X.shape[1])) throw new InputError(`--test ${o.test} must be m × ${X.shape[1]}, got shape [${T.shape.join(', ')}]`);
-      const r = dynamicsSweep(arch, { data: X.data, shape: X.shape }, Y.data, n, { widths, seeds, steps, lr, xTest: T ? { data: T.data, shape: T.shape } : undefined });
-      await emit(dynamicsReport(r, { arch: o.arch, widths, seeds, steps, lr: lr ?? 'default n/λ_max(Θ₀)', backend: 'cpu', n }), o, io);
+      const r = dynamicsSweep(arch, { data: X.data, shape: X.shape }, Y.data, n, { widths, seeds, steps, lr, xTest: T ? { data: T.data, shape: T.shape } : undefined, init: o.init, depths, samples });
+      await emit(dynamicsReport(r, { arch: o.arch, widths, seeds, steps, lr: lr ?? 'default n/λ_max(Θ₀)', init: o.init, depths: depths ?? null, samples: samples ?? null, backend: 'cpu', n }), o, io);
     });
 
   withCommon(

@@ -530,6 +530,14 @@ export function parsePresetRef(ref: string): Spec {
   return presetSpec(name, params);
 }
 
+/** The preset reference `ref` with its `depth` parameter set to L (refused for a preset without one). */
+export function presetRefAtDepth(ref: string, L: number): string {
+  const { name, params } = splitPresetRef(ref);
+  if (findPreset(name).params.depth === undefined) throw new InputError(`preset ${quote(name)} has no depth parameter to sweep`);
+  const rest = Object.entries({ ...params, depth: L }).map(([k, v]) => `${k}=${String(v)}`);
+  return `${name}:${rest.join(',')}`;
+}
+
 /** `name` and its raw parameters (values parsed, not checked). */
 function splitPresetRef(ref: string): { name: string; params: Record<string, unknown> } {
   if (/^\s*[{[]/.test(ref)) {

@@ -1,0 +1,145 @@
+// Li, Luo, Yip (arXiv 2007.03714), the finite-width part: full-batch GD of sampled networks
+// (`dynamicsSweep`, float64 CPU) for a ReLU MLP, a tanh MLP and a tanh ResNet with α = 1/L
+// (Du et al.'s scaling, the paper's smooth-activation setting). Per arch: the slope of log final NTK
+// drift against log width (lazy theory: −1), ‖Θ₀ − Θ_∞‖/‖Θ_∞‖ (−½), the test gaps to the
+// time-matched linearised models with Θ₀ and Θ_∞, and the width threshold of λ_min(Θ_t) ≥ λ_min(Θ₀)/2
+// against the number of samples (the paper: width ∝ n³ suffices for ResNets, n⁴ for MLPs).
+// Writes bench/results/li2020-dynamics.json and docs/figures/li2020-dynamics.svg.
+// Slow (minutes on this shared 2-core machine): `npm run build && node bench/papers/li2020-dynamics.mjs`
+// (not picked up by run-all.mjs; li2020.mjs reads the JSON it writes), then ASI=1 for the
+// antisymmetric-initialisation pass added to that JSON. QUICK=1 for a trial run.
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { dynamicsSweep } from '../../dist/index.js';
+import { spherePoints } from '../../dist/mc/rng.js';
+import { fmt, saveFigure } from './lib.mjs';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const quick = process.env.QUICK === '1';
+const t0 = performance.now();
+// wave2.md §2.5's pilot setting: points on √d·S^(d−1), d = 8, target sin x₁ + ½x₂x₃ standardised.
+const d = 8;
+const nTrain = quick ? 12 : 32;
+const pts = spherePoints(nTrain + 32, d, 7).map((v) => v.map((x) => Math.sqrt(d) * x));
+const X = pts.slice(0, nTrain);
+const T = pts.slice(nTrain);
+const raw = X.map((v) => Math.sin(v[0]) + 0.5 * v[1] * v[2]);
+const mu = raw.reduce((a, b) => a + b, 0) / raw.length;
+const sd = Math.sqrt(raw.reduce((a, b) => a + (b - mu) ** 2, 0) / raw.length);
+const y = raw.map((v) => (v - mu) / sd);
+
+const tanhMlp = { name: 'tanh MLP', inputScale: 'dim', layers: [{ type: 'dense' }, { type: 'repeat', count: 2, layers: [{ type: 'tanh' }, { type: 'dense', weightVar: 1.5 }] }] };
+const tanhResnet = {
+  name: 'tanh ResNet α = 1/L',
+  inputScale: 'dim',
+  layers: [{ type: 'dense' }, { type: 'repeat', count: 3, layers: [{ type: 'residual', alpha0: 1, gamma: 1, branch: [{ type: 'dense', weightVar: 2 }, { type: 'tanh' }, { type: 'dense' }] }] }],
+  readout: [{ type: 'dense' }],
+};
+const archs = [
+  ['ReLU MLP (mlp:depth=2)', 'mlp:depth=2'],
+  ['tanh MLP (2 hidden layers, σ_w² = 1.5)', tanhMlp],
+  ['tanh ResNet α = 1/L (L = 3)', tanhResnet],
+];
+const widths = quick ? [32, 64] : [64, 128, 256, 512];
+const steps = quick ? 20 : 200;
+const seeds = 2;
+const thresholdWidths = quick ? [4, 8, 16] : [4, 8, 16, 32, 64, 128, 256];
+const samples = quick ? [4, 8] : [8, 16, 32];
+
+const out = join(here, '..', 'results', 'li2020-dynamics.json');
+if (process.env.ASI === '1') {
+  // The antisymmetric pass (f₀ = 0, wave2.md §2.3 item 4: the Θ_∞ predictor without the random f₀
+  // term), added to the JSON of a finished run: widths up to 256 (each step trains two copies).
+  const saved = JSON.parse(readFileSync(out, 'utf8'));
+  const asiWidths = quick ? [32, 64] : [64, 128, 256];
+  for (const [i, [label, arch]] of archs.entries()) {
+    const t = performance.now();
+    const r = dynamicsSweep(arch, X, y, nTrain, { widths: asiWidths, seeds, steps, xTest: T, init: 'antisymmetric' });
+    const final = r.rows.filter((x) => x.step === steps);
+    const mean = (w, key) => final.filter((x) => x.width === w).reduce((a, x) => a + x[key], 0) / seeds;
+    saved.results[i].antisymmetric = {
+      widths: asiWidths,
+      fit: r.fit,
+      perWidth: asiWidths.map((w) => ({ width: w, drift: mean(w, 'drift'), linGap0: mean(w, 'linGap0'), linGapInf: mean(w, 'linGapInf'), loss: mean(w, 'loss') })),
+      notes: r.notes,
+      seconds: (performance.now() - t) / 1000,
+    };
+    console.log(`${label} (antisymmetric): gaps ${saved.results[i].antisymmetric.perWidth.map((p) => `${p.width}: ${fmt(p.linGap0, 3)}, ${fmt(p.linGapInf, 3)}`).join('; ')}; slopes ${fmt(r.fit.linGap0Slope, 3)}, ${fmt(r.fit.linGapInfSlope, 3)}`);
+  }
+  writeFileSync(out, JSON.stringify(saved, null, 1) + '\n');
+  console.log(`wrote ${out}`);
+  process.exit(0);
+}
+
+const results = [];
+for (const [label, arch] of archs) {
+  const t = performance.now();
+  const r = dynamicsSweep(arch, X, y, nTrain, { widths, seeds, steps, xTest: T });
+  const th = dynamicsSweep(arch, X, y, nTrain, { widths: thresholdWidths, seeds, steps, samples });
+  const final = r.rows.filter((x) => x.step === steps);
+  const mean = (w, key) => {
+    const v = final.filter((x) => x.width === w).map((x) => x[key]);
+    return v.reduce((a, b) => a + b, 0) / v.length;
+  };
+  const fluct = (w) => {
+    const v = r.runs.filter((x) => x.width === w).map((x) => x.initFluctuation);
+    return v.reduce((a, b) => a + b, 0) / v.length;
+  };
+  results.push({
+    label,
+    arch,
+    fit: { ...r.fit, widthThreshold: th.fit.widthThreshold },
+    perWidth: widths.map((w) => ({ width: w, drift: mean(w, 'drift'), initFluctuation: fluct(w), linGap0: mean(w, 'linGap0'), linGapInf: mean(w, 'linGapInf'), loss: mean(w, 'loss') })),
+    rows: r.rows,
+    runs: r.runs,
+    thresholdRuns: th.thresholdRuns,
+    notes: [...r.notes, ...th.notes],
+    seconds: (performance.now() - t) / 1000,
+  });
+  console.log(`${label}: drift slope ${fmt(r.fit.driftSlope, 3)}, init fluctuation slope ${fmt(r.fit.initFluctuationSlope, 3)}, gap slopes ${fmt(r.fit.linGap0Slope, 3)} (Θ₀), ${fmt(r.fit.linGapInfSlope, 3)} (Θ_∞); threshold ${JSON.stringify(th.fit.widthThreshold)} (${fmt((performance.now() - t) / 1000, 3)} s)`);
+}
+
+const table = [
+  '| net | width | drift ‖Θ_T − Θ₀‖/‖Θ₀‖ | ‖Θ₀ − Θ_∞‖/‖Θ_∞‖ | test gap vs Θ₀ model | test gap vs Θ_∞ model | final loss |',
+  '|---|---|---|---|---|---|---|',
+  ...results.flatMap((r) => r.perWidth.map((p) => `| ${r.label} | ${p.width} | ${fmt(p.drift, 3)} | ${fmt(p.initFluctuation, 3)} | ${fmt(p.linGap0, 3)} | ${fmt(p.linGapInf, 3)} | ${fmt(p.loss, 2)} |`)),
+  '',
+  '| net | slope: drift | slope: init fluctuation | slope: gap vs Θ₀ | slope: gap vs Θ_∞ | width threshold (samples → width) | exponent |',
+  '|---|---|---|---|---|---|---|',
+  ...results.map((r) => {
+    const w = r.fit.widthThreshold;
+    return `| ${r.label} | ${fmt(r.fit.driftSlope, 3)} | ${fmt(r.fit.initFluctuationSlope, 3)} | ${fmt(r.fit.linGap0Slope, 3)} | ${fmt(r.fit.linGapInfSlope, 3)} | ${w.samples.map((m, i) => `${m} → ${w.widths[i] ?? 'none'}`).join(', ')} | ${fmt(w.exponent, 3)} |`;
+  }),
+].join('\n');
+console.log(table);
+
+mkdirSync(dirname(out), { recursive: true });
+writeFileSync(
+  out,
+  JSON.stringify({ date: new Date().toISOString(), quick, setting: { d, nTrain, nTest: T.length, widths, steps, seeds, samples, thresholdWidths, lr: 'n/λ_max(Θ₀)', init: 'standard' }, results, table, seconds: (performance.now() - t0) / 1000 }, null, 1) + '\n',
+);
+await saveFigure('li2020', 'dynamics', {
+  title: 'Li, Luo, Yip (finite width): NTK drift and initialisation fluctuation against width',
+  panels: [
+    {
+      title: `‖Θ_T − Θ₀‖/‖Θ₀‖ after ${steps} GD steps (points only: ‖Θ₀ − Θ_∞‖/‖Θ_∞‖)`,
+      x: { title: 'width', scale: 'log' },
+      y: { title: 'relative change', scale: 'log' },
+      series: results.flatMap((r) => [
+        { name: `${r.label}: drift`, x: widths, y: r.perWidth.map((p) => p.drift), mark: 'line+points' },
+        { name: `${r.label}: init fluctuation`, x: widths, y: r.perWidth.map((p) => p.initFluctuation), mark: 'points' },
+      ]),
+    },
+    {
+      title: 'test gap ‖f_T − f_lin,T‖/‖f_T‖ (Θ₀: lines, Θ_∞: points only)',
+      x: { title: 'width', scale: 'log' },
+      y: { title: 'relative gap', scale: 'log' },
+      series: results.flatMap((r) => [
+        { name: `${r.label}: Θ₀`, x: widths, y: r.perWidth.map((p) => p.linGap0), mark: 'line+points' },
+        { name: `${r.label}: Θ_∞`, x: widths, y: r.perWidth.map((p) => p.linGapInf), mark: 'points' },
+      ]),
+    },
+  ],
+});
+console.log(`wrote ${out} (${fmt((performance.now() - t0) / 1000, 3)} s)`);
