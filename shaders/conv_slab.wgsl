@@ -46,11 +46,14 @@ struct ConvParams {
   storeBase: u32,
   sdiagLo: u32,      // where the low parts of the diagonals' roots start in sdiag
   one: f32,          // 1.0, opaque to the compiler (kernel_ops.wgsl: keep)
-  // The global layout only (conv_slab_global.wgsl): which half holds the current state, and where
-  // the slab states and the per-pair bad flags start in `state` (vec4 index).
+  // The global layout only (conv_slab_global.wgsl): which half holds the current state, where the
+  // slab states and the per-pair bad flags start in `state` (vec4 index), and the dispatch's batch
+  // of slabs of each pair, [slab0, slab0 + batch), where one pair's slabs exceed a buffer.
   parity: u32,
   slabBase: u32,
   flagBase: u32,
+  slab0: u32,
+  batch: u32,
 }
 
 @group(0) @binding(0) var<uniform> CP: ConvParams;

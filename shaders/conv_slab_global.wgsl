@@ -1,6 +1,7 @@
 // The global layout of conv_slab.wgsl, for slabs whose state exceeds the device's workgroup memory
 // (src/gpu/conv.ts: convLayout). The state of (pair, slab) lives in `state` from
-// CP.slabBase + (pair · slabs + slab) · (SLOTS + 1) · MAXP, one vec4 (q, Θ hi, Θ lo, 0) per entry:
+// CP.slabBase + (pair · batch + slab − slab0) · (SLOTS + 1) · MAXP (a dispatch runs the slabs
+// [slab0, slab0 + batch) of each pair: all of them unless one pair's exceed a buffer), one vec4 (q, Θ hi, Θ lo, 0) per entry:
 // two halves of MAXP entries for the current state, between which a conv ping-pongs (it reads its
 // neighbours from one while other workgroups write their outputs to the other; CP.parity says which
 // is current when a dispatch starts), then the residual banks and the copy kept for the taps.
@@ -28,9 +29,9 @@ fn conv_done() { live = 1u - live; }
 fn mark_bad() { state[CP.flagBase + gpair] = vec4<f32>(1.0); }
 fn bad_flag() -> u32 { return select(0u, 1u, state[CP.flagBase + gpair].x != 0.0); }
 
-// Before run_slab: where this (pair, slab) keeps its state.
-fn enter(pl: u32, slab: u32) {
+// Before run_slab: where this (pair, slab of the batch) keeps its state.
+fn enter(pl: u32, local: u32) {
   gpair = pl;
   live = CP.parity;
-  gbase = CP.slabBase + (pl * CP.slabs + slab) * (SLOTS + 1u) * MAXP;
+  gbase = CP.slabBase + (pl * CP.batch + local) * (SLOTS + 1u) * MAXP;
 }

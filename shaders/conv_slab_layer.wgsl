@@ -9,16 +9,16 @@ var<private> total: vec4<f32>;
 
 fn sync() {}
 
-// Items (pair-major, then slab, then entry over MAXP) over a 2-D grid of workgroups.
+// Items (pair-major, then the batch's slabs, then entry over MAXP) over a 2-D grid of workgroups.
 @compute @workgroup_size(ITEMS)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   ONE = CP.one;
   _ = coef[0];
   let item = (wid.x + wid.y * nwg.x) * ITEMS + li;
   let ps = item / MAXP;
-  let pl = ps / CP.slabs;
+  let pl = ps / CP.batch;
   if (pl >= CP.pairCount) { return; }
-  let slab = ps - pl * CP.slabs;
-  enter(pl, slab);
-  run_slab(pl, slab, item - ps * MAXP);
+  let local = ps - pl * CP.batch;
+  enter(pl, local);
+  run_slab(pl, CP.slab0 + local, item - ps * MAXP);
 }

@@ -6,7 +6,7 @@ var<workgroup> total: vec4<f32>;
 
 fn sync() { workgroupBarrier(); }
 
-// Workgroups: x over the slabs, y (and z, past 65 535) over the pairs.
+// Workgroups: x over the batch's slabs, y (and z, past 65 535) over the pairs.
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   ONE = CP.one;
@@ -14,5 +14,5 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let pl = wid.y + wid.z * nwg.y;
   if (pl >= CP.pairCount) { return; }
   enter(pl, wid.x);
-  run_slab(pl, wid.x, lid);
+  run_slab(pl, CP.slab0 + wid.x, lid);
 }

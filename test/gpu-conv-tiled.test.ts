@@ -8,8 +8,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kernel, kernelCpu, type Arch } from '../src/index.js';
-import { InputError } from '../src/errors.js';
-import { convLayout, convSteps, CONV_OP, CONV_REC, forceConvLayoutForTests, workgroupBytes } from '../src/gpu/conv.js';
+import { convLayout, convSteps, CONV_OP, CONV_REC, forceConvLayoutForTests, forceSlabBatchForTests, workgroupBytes } from '../src/gpu/conv.js';
 import type { GpuContext } from '../src/gpu/device.js';
 import type { ImagesInput } from '../src/images.js';
 import type { Layer, Spec } from '../src/spec/types.js';
@@ -176,14 +175,23 @@ describe("images whose slab exceeds the device's workgroup memory (the adapter's
     await compare(`${s}×${s} residual gap circular`, spec('circular'), convImages(1, [s, s], 44), 1e-5);
   });
 
-  it("refuses, with one line, a gap readout whose slab states exceed the device's buffers", async () => {
-    // P slabs of P entries, two halves of 16 bytes each: past the buffer limit.
-    const cap = Math.min(ctx.limits.maxStorageBufferBindingSize, ctx.limits.maxBufferSize);
-    const s = Math.ceil((cap / 32) ** 0.25) + 1;
-    const err = await kernel('cntk:depth=2,readout=gap', convImages(1, [s, s], 45), null, { backend: 'webgpu' }).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(InputError);
-    expect((err as Error).message).toMatch(
-      new RegExp(`^one pair's slab states \\(${s * s} slabs of ${s * s} pixels\\) need \\d+ bytes of global memory, above this device's ${cap}-byte buffers: use smaller images, an eq or flatten readout, or backend "cpu"$`),
-    );
+});
+
+describe("a pair's slabs in batches, as where they exceed one buffer (forced: 3 slabs per dispatch)", () => {
+  beforeAll(() => {
+    forceConvLayoutForTests('global');
+    forceSlabBatchForTests(3);
+  });
+  afterAll(() => {
+    forceSlabBatchForTests(null);
+    forceConvLayoutForTests(null);
+  });
+  it('gap, both paddings, 1-D and 2-D, and a pool between segments', async () => {
+    for (const pad of ['circular', 'zero']) {
+      await compare(`batched: rescnn gap ${pad} 1-D`, `rescnn:depth=3,alpha=0.7,readout=gap,pad=${pad}`, convImages(2, [10], 11), 1e-5);
+      await compare(`batched: cntk gap ${pad} 2-D`, `cntk:depth=3,readout=gap,pad=${pad}`, convImages(3, [6, 6], 12), 1e-5);
+    }
+    const pooled: Spec = { layers: [conv(), { type: 'relu' }, pool(2), conv({ weightVar: 2 }), { type: 'relu' }], readout: [{ type: 'gap' }] };
+    await compare('batched: pool 2/2 gap 6×6', pooled, convImages(2, [6, 6], 22), 1e-5, 'all', 1e-4);
   });
 });

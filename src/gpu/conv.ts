@@ -260,10 +260,10 @@ export function checkConvPlan(ctx: GpuContext, plan: ConvPlan, inputs: number): 
     throw new InputError(`the ${plan.pools.length > 0 ? 'avgPool' : 'gap readout'} needs ${most} slabs per pair, more than this device dispatches in one dimension: use smaller images or backend "cpu"`);
   }
   const cap = Math.min(ctx.limits.maxStorageBufferBindingSize, ctx.limits.maxBufferSize);
-  if (plan.layout === 'global' && stateBytesPerPair(plan) > cap) {
+  if (plan.layout === 'global' && slabBatch(plan, cap) < 1) {
     throw new InputError(
-      `one pair's slab states (${most} slabs of ${plan.maxEntries} pixels) need ${stateBytesPerPair(plan)} bytes of global memory, above this device's ${cap}-byte buffers: ` +
-        'use smaller images, an eq or flatten readout, or backend "cpu"',
+      `one slab of ${plan.maxEntries} pixels and one pair's avgPool states need ${globalBytes(plan, 1)} bytes of global memory, above this device's ${cap}-byte buffers: ` +
+        'use smaller images or backend "cpu"',
     );
   }
   const bytes = Math.max(plan.perInput * inputs * 4, plan.pixels0 * plan.channels * inputs * 8);
@@ -283,17 +283,31 @@ export function stateWordsPerPair(plan: Pick<ConvPlan, 'segments' | 'pools'>): n
   return m;
 }
 
-/**
- * vec4s one pair keeps in the global layout's region of the state buffer (conv_slab_global.wgsl):
- * per slab of the largest segment, two halves of the current state and the other slots.
- */
-export function slabStateWords(plan: Pick<ConvPlan, 'segments' | 'slots' | 'maxEntries'>): number {
-  return Math.max(...plan.segments.map(slabCount)) * (plan.slots + 1) * declaredEntries(plan.maxEntries);
+/** vec4s of one slab's state in the global layout (conv_slab_global.wgsl): two halves of the current state and the other slots. */
+function slabWordsOf(plan: Pick<ConvPlan, 'slots' | 'maxEntries'>): number {
+  return (plan.slots + 1) * declaredEntries(plan.maxEntries);
 }
 
-/** State bytes of one pair in the global layout: the pools' two halves, the slab states and the bad flag. */
-function stateBytesPerPair(plan: Pick<ConvPlan, 'segments' | 'pools' | 'slots' | 'maxEntries'>): number {
-  return (2 * stateWordsPerPair(plan) + slabStateWords(plan) + 1) * 16;
+/** State bytes of one pair in the global layout with `batch` slabs resident: the pools' two halves, the slab states and the bad flag. */
+function globalBytes(plan: Pick<ConvPlan, 'segments' | 'pools' | 'slots' | 'maxEntries'>, batch: number): number {
+  return (2 * stateWordsPerPair(plan) + batch * slabWordsOf(plan) + 1) * 16;
+}
+
+let forcedBatch: number | null = null;
+
+/** Tests: run at most this many slabs of a pair per dispatch in the global layout (null: as many as the buffers hold). */
+export function forceSlabBatchForTests(batch: number | null): void {
+  forcedBatch = batch;
+}
+
+/**
+ * Slabs of one pair that the global layout runs per dispatch: all of the largest segment's where
+ * one pair's states fit a buffer, else as many as fit (0: not even one).
+ */
+export function slabBatch(plan: Pick<ConvPlan, 'segments' | 'pools' | 'slots' | 'maxEntries'>, cap: number): number {
+  const most = Math.max(...plan.segments.map(slabCount));
+  const fit = Math.max(0, Math.floor((cap / 16 - 2 * stateWordsPerPair(plan) - 1) / slabWordsOf(plan)));
+  return Math.min(most, fit, forcedBatch ?? Infinity);
 }
 
 /** One dispatch of the global layout: op records [opStart, opEnd), a layer's or a readout's, and which half holds the state when it starts. */
@@ -335,7 +349,7 @@ ${CONV_POOL_WGSL}`;
 /** Invocations per workgroup of the pool shader. */
 const POOL_WG = 64;
 /** Bytes of the slab shader's and the pool shader's uniforms. */
-const SLAB_PARAMS = 80;
+const SLAB_PARAMS = 96;
 const POOL_PARAMS = 128;
 
 /**
@@ -374,11 +388,14 @@ export async function runConvPairs(ctx: GpuContext, plan: ConvPlan, inputs: Conv
   const maxDim = ctx.limits.maxComputeWorkgroupsPerDimension;
   // The global layout keeps every slab's state in the state buffer, after the pools' two halves,
   // and one bad flag per pair after those; its layer dispatches have an invocation per entry.
-  const slabWords = global ? slabStateWords(plan) : 0;
-  const stateBytes = global ? stateBytesPerPair(plan) : 32 * statePerPair;
+  // Where one pair's slabs do not all fit, a pair at a time and its slabs in batches.
+  const batch = global ? slabBatch(plan, cap) : 0;
+  const slabWords = batch * slabWordsOf(plan);
+  const whole = batch === Math.max(...plan.segments.map(slabCount));
+  const stateBytes = global ? globalBytes(plan, batch) : 32 * statePerPair;
   const byState = stateBytes > 0 ? Math.floor(cap / stateBytes) : Infinity;
-  const byGrid = global ? Math.floor((maxDim * maxDim * LAYER_ITEMS) / slabWords) : maxDim * maxDim;
-  const chunk = Math.max(1, Math.min(nPairs, Math.floor(cap / perPairOut), byState, Math.floor(budget / Math.max(1, work)), byGrid));
+  const byGrid = global ? Math.floor((maxDim * maxDim * LAYER_ITEMS) / (batch * declaredEntries(plan.maxEntries))) : maxDim * maxDim;
+  const chunk = Math.max(1, Math.min(nPairs, Math.floor(cap / perPairOut), byState, Math.floor(budget / Math.max(1, work)), byGrid, global && !whole ? 1 : Infinity));
   if (perPairOut > cap) throw new InputError(`one pair's outputs need ${perPairOut} bytes, above this device's buffers: compute fewer depths`);
   if (stateBytes > cap) throw new InputError(`one pair's ${global ? 'slab' : 'avgPool'} states need ${stateBytes} bytes, above this device's ${cap}-byte buffers: use smaller images or backend "cpu"`);
 
@@ -398,12 +415,16 @@ export async function runConvPairs(ctx: GpuContext, plan: ConvPlan, inputs: Conv
   const half = chunk * statePerPair;
   const slabBase = 2 * half;
   const flagBase = slabBase + chunk * slabWords;
-  // The global layout's dispatches, segment by segment (the parity runs on across segments).
-  const steps: ConvStep[][] = [];
+  // The global layout's dispatches, segment by segment (the parity runs on across segments), each
+  // segment's batches of slabs in turn.
+  const steps: (ConvStep & { slab0: number; count: number })[][] = [];
   let parity = 0;
   for (const g of global ? plan.segments : []) {
     const list = convSteps(plan.ops, g, parity);
-    steps.push(list);
+    const S = slabCount(g);
+    const here: (typeof steps)[number] = [];
+    for (let s0 = 0; s0 < S; s0 += batch) for (const st of list) here.push({ ...st, slab0: s0, count: Math.min(batch, S - s0) });
+    steps.push(here);
     for (let k = g.opStart; k < g.opStart + g.opCount; k++) if (plan.ops[k * CONV_REC] === CONV_OP.conv) parity ^= 1;
   }
   const stride = Math.max(SLAB_PARAMS, ctx.limits.minUniformBufferOffsetAlignment ?? 256);
@@ -449,7 +470,7 @@ export async function runConvPairs(ctx: GpuContext, plan: ConvPlan, inputs: Conv
       checkAbort(opt.signal);
       checkDevice(ctx);
       const n = Math.min(chunk, nPairs - p0);
-      const slabParams = (g: ConvSegment, opStart: number, opEnd: number, parity: number): ArrayBuffer => {
+      const slabParams = (g: ConvSegment, opStart: number, opEnd: number, parity: number, slab0 = 0, count = slabCount(g)): ArrayBuffer => {
         const pv = new ArrayBuffer(SLAB_PARAMS);
         const u = new Uint32Array(pv);
         const i = new Int32Array(pv);
@@ -457,7 +478,7 @@ export async function runConvPairs(ctx: GpuContext, plan: ConvPlan, inputs: Conv
         i.set([g.lo[0], g.lo[1]], 9);
         u.set([g.cnt[1], half, 0, inputs.sdiag.length / 2], 11);
         new Float32Array(pv)[15] = 1;
-        u.set([parity, slabBase, flagBase], 16);
+        u.set([parity, slabBase, flagBase, slab0, count], 16);
         return pv;
       };
       plan.segments.forEach((g, k) => device.queue.writeBuffer(segParams[k]!, 0, slabParams(g, g.opStart, g.opStart + g.opCount, 0)));
@@ -465,7 +486,7 @@ export async function runConvPairs(ctx: GpuContext, plan: ConvPlan, inputs: Conv
         const all = new Uint8Array(stepCount * stride);
         let k = 0;
         steps.forEach((list, g) => {
-          for (const st of list) all.set(new Uint8Array(slabParams(plan.segments[g]!, st.opStart, st.opEnd, st.parity)), stride * k++);
+          for (const st of list) all.set(new Uint8Array(slabParams(plan.segments[g]!, st.opStart, st.opEnd, st.parity, st.slab0, st.count)), stride * k++);
         });
         device.queue.writeBuffer(stepParams!, 0, all);
       }
@@ -495,9 +516,9 @@ export async function runConvPairs(ctx: GpuContext, plan: ConvPlan, inputs: Conv
             pass.setBindGroup(0, stepGroups[stepAt++]!);
             if (st.readout) {
               const y = Math.min(n, maxDim);
-              pass.dispatchWorkgroups(S, y, Math.ceil(n / y));
+              pass.dispatchWorkgroups(st.count, y, Math.ceil(n / y));
             } else {
-              const groups = (n * S * declaredEntries(plan.maxEntries)) / LAYER_ITEMS;
+              const groups = (n * st.count * declaredEntries(plan.maxEntries)) / LAYER_ITEMS;
               const x = Math.min(groups, maxDim);
               pass.dispatchWorkgroups(x, Math.ceil(groups / x));
             }
