@@ -18,7 +18,8 @@
 // data). Prepended by src/gpu/conv.ts: struct Bank, kernel_ops.wgsl, the activations' WGSL,
 // the constants MAXP (entries of the largest slab), WG (threads sharing a slab, a power of two),
 // PER (entries per thread), SLOTS (current state, residual banks, the copy kept for the depth
-// taps), and fn act_call(c, bank) (the program's activations by case number). Appended: one of
+// taps), LAYERS and READOUTS (which ops it runs), and fn act_call(c, bank) (the program's
+// activations by case number). Appended: one of
 // three layouts, which hold the state behind gq/gt (read an entry's q and Θ), put (write both),
 // put_conv and conv_done (a conv's output), and declare red, total, sync(), the bad-pair flag and main:
 //   conv_slab_workgroup.wgsl — WG threads of a workgroup share one slab in workgroup memory (GPUs);
@@ -521,18 +522,20 @@ fn run_slab(pl: u32, slab: u32, lid: u32) {
   df1 = CP.lo1 + i32(slab % CP.cnt1);
   for (var k = CP.opStart; k < CP.opEnd; k++) {
     let o = k * REC;
+    // LAYERS, READOUTS: which ops this shader runs (the global layout's two shaders each compile
+    // half of them: lavapipe took minutes to compile the unused conv into the readout shader).
     switch ops[o] {
-      case OP_INIT: { op_init(o, lid); }
-      case OP_CONV: { op_convl(o, lid); }
-      case OP_ACT: { op_actl(o, lid); }
-      case OP_COPY_TO: { op_copy(o, lid, true); }
-      case OP_MIX: { op_resmix(o, lid); }
-      case OP_COPY_FROM: { op_copy(o, lid, false); }
-      case OP_EQ: { op_eq(o, lid, pl); }
-      case OP_FLATTEN: { op_flatten(o, lid, pl); }
-      case OP_GAP: { op_gap(o, lid, pl, slab); }
-      case OP_LOAD: { op_state(o, lid, pl, slab, false); }
-      case OP_STORE: { op_state(o, lid, pl, slab, true); }
+      case OP_INIT: { if (LAYERS) { op_init(o, lid); } }
+      case OP_CONV: { if (LAYERS) { op_convl(o, lid); } }
+      case OP_ACT: { if (LAYERS) { op_actl(o, lid); } }
+      case OP_COPY_TO: { if (LAYERS) { op_copy(o, lid, true); } }
+      case OP_MIX: { if (LAYERS) { op_resmix(o, lid); } }
+      case OP_COPY_FROM: { if (LAYERS) { op_copy(o, lid, false); } }
+      case OP_EQ: { if (READOUTS) { op_eq(o, lid, pl); } }
+      case OP_FLATTEN: { if (READOUTS) { op_flatten(o, lid, pl); } }
+      case OP_GAP: { if (READOUTS) { op_gap(o, lid, pl, slab); } }
+      case OP_LOAD: { if (LAYERS) { op_state(o, lid, pl, slab, false); } }
+      case OP_STORE: { if (LAYERS) { op_state(o, lid, pl, slab, true); } }
       default: {}
     }
   }

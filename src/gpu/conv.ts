@@ -215,6 +215,8 @@ const MAXP: u32 = ${declaredEntries(plan.maxEntries)}u;
 const WG: u32 = ${wg}u;
 const PER: u32 = ${per}u;
 const SLOTS: u32 = ${plan.slots}u;
+const LAYERS: bool = ${plan.layout !== 'global' || layer};
+const READOUTS: bool = ${plan.layout !== 'global' || !layer};
 ${lanes ? `const LANES: u32 = ${plan.threads}u;\n` : ''}
 fn act_call(c: u32, cur: Bank) -> Bank {
   var r = cur;
