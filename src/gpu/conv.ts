@@ -320,7 +320,7 @@ export interface ConvStep {
   parity: number;
 }
 
-const READOUTS: readonly number[] = [CONV_OP.eq, CONV_OP.flatten, CONV_OP.gap];
+const READOUT_OPS: readonly number[] = [CONV_OP.eq, CONV_OP.flatten, CONV_OP.gap];
 
 /**
  * The global layout's dispatches of one segment: a new one at every conv (its neighbours must all
@@ -332,7 +332,7 @@ export function convSteps(ops: Uint32Array, seg: Pick<ConvSegment, 'opStart' | '
   let p = parity;
   for (let k = seg.opStart; k < seg.opStart + seg.opCount; k++) {
     const kind = ops[k * CONV_REC]!;
-    const readout = READOUTS.includes(kind);
+    const readout = READOUT_OPS.includes(kind);
     const last = steps[steps.length - 1];
     if (!last || last.readout !== readout || kind === CONV_OP.conv) steps.push({ opStart: k, opEnd: k + 1, readout, parity: p });
     else last.opEnd = k + 1;
@@ -505,15 +505,26 @@ export async function runConvPairs(ctx: GpuContext, plan: ConvPlan, inputs: Conv
         device.queue.writeBuffer(poolParams[k]!, 0, pv);
       });
       device.queue.writeBuffer(pairB, 0, pairs.buffer, pairs.byteOffset + p0 * 8, n * 8);
-      const enc = device.createCommandEncoder({ label: LABEL });
-      // The global layout's bad flags start clear in every submit (shaders set them, never clear them).
+      let enc = device.createCommandEncoder({ label: LABEL });
+      // The global layout's bad flags start clear in every chunk (shaders set them, never clear them).
       if (global) enc.clearBuffer(stateB, flagBase * 16, Math.ceil((n * 16) / 4) * 4);
-      const pass = enc.beginComputePass({ label: LABEL });
+      let pass = enc.beginComputePass({ label: LABEL });
       let stepAt = 0;
-      plan.segments.forEach((g, k) => {
+      for (const [k, g] of plan.segments.entries()) {
         const S = slabCount(g);
         if (global) {
-          for (const st of steps[k]!) {
+          for (const [a, st] of steps[k]!.entries()) {
+            // A pair whose slabs run in batches: one submit per batch, waited for, so that no submit
+            // runs long and a cancellation lands between them.
+            if (!whole && a > 0 && st.slab0 !== steps[k]![a - 1]!.slab0) {
+              pass.end();
+              device.queue.submit([enc.finish()]);
+              await device.queue.onSubmittedWorkDone();
+              checkAbort(opt.signal);
+              checkDevice(ctx);
+              enc = device.createCommandEncoder({ label: LABEL });
+              pass = enc.beginComputePass({ label: LABEL });
+            }
             pass.setPipeline(st.readout ? readPipe! : pipe);
             pass.setBindGroup(0, stepGroups[stepAt++]!);
             if (st.readout) {
@@ -546,7 +557,7 @@ export async function runConvPairs(ctx: GpuContext, plan: ConvPlan, inputs: Conv
           pass.setBindGroup(0, poolGroups[k]!);
           pass.dispatchWorkgroups(x, Math.ceil(groups / x));
         }
-      });
+      }
       pass.end();
       const bytes = n * perPairOut;
       enc.copyBufferToBuffer(outB, 0, staging, 0, bytes);
