@@ -164,7 +164,7 @@ describe("images whose slab exceeds the device's workgroup memory (the adapter's
 
   it('gap: a residual block (two slots), 1-D (zero padding) and 2-D (circular)', { timeout: 600_000 }, async () => {
     // The smallest net with a residual bank: P² pixel pairs per image pair make each case about a
-    // minute and a half on lavapipe and the float64 path together (200 s for both measured here).
+    // minute on lavapipe and the float64 path together (both: 48 s here on a quiet machine, 200 s under load).
     const P = beyond(2);
     const s = Math.ceil(Math.sqrt(P));
     const spec = (padding: 'zero' | 'circular'): Spec => ({
