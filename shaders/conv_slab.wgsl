@@ -18,11 +18,17 @@
 // data). Prepended by src/gpu/conv.ts: struct Bank, kernel_ops.wgsl, the activations' WGSL,
 // the constants MAXP (entries of the largest slab), WG (threads sharing a slab, a power of two),
 // PER (entries per thread), SLOTS (current state, residual banks, the copy kept for the depth
-// taps), and fn act_call(c, bank) (the program's activations by case number). Appended: one of
-// two layouts, which declare the state (sq, st, red, total), sync(), the bad-pair flag and main:
+// taps), LAYERS and READOUTS (which ops it runs), and fn act_call(c, bank) (the program's
+// activations by case number). Appended: one of
+// three layouts, which hold the state behind gq/gt (read an entry's q and Θ), put (write both),
+// put_conv and conv_done (a conv's output), and declare red, total, sync(), the bad-pair flag and main:
 //   conv_slab_workgroup.wgsl — WG threads of a workgroup share one slab in workgroup memory (GPUs);
 //   conv_slab_lanes.wgsl — one invocation runs one whole slab in private memory, WG = 1 (CPU
-//     adapters, where a barrier is an invocation switch and workgroup memory is ordinary memory).
+//     adapters, where a barrier is an invocation switch and workgroup memory is ordinary memory);
+//     both with conv_slab_resident.wgsl (the accessors of a resident slab);
+//   conv_slab_global.wgsl — slabs above the workgroup-memory limit: the state in `state` (two
+//     halves that a conv ping-pongs between), one dispatch per layer (conv_slab_layer.wgsl: one
+//     invocation per entry) and one per readout (conv_slab_readout.wgsl: a workgroup per slab).
 
 struct ConvParams {
   pairCount: u32,
@@ -41,6 +47,14 @@ struct ConvParams {
   storeBase: u32,
   sdiagLo: u32,      // where the low parts of the diagonals' roots start in sdiag
   one: f32,          // 1.0, opaque to the compiler (kernel_ops.wgsl: keep)
+  // The global layout only (conv_slab_global.wgsl): which half holds the current state, where the
+  // slab states and the per-pair bad flags start in `state` (vec4 index), and the dispatch's batch
+  // of slabs of each pair, [slab0, slab0 + batch), where one pair's slabs exceed a buffer.
+  parity: u32,
+  slabBase: u32,
+  flagBase: u32,
+  slab0: u32,
+  batch: u32,
 }
 
 @group(0) @binding(0) var<uniform> CP: ConvParams;
@@ -156,8 +170,7 @@ fn op_init(o: u32, lid: u32) {
       }
       q = make_q(min(0.5 * cm, 2.0), min(0.5 * cp, 2.0));
     }
-    sq[e] = q;
-    st[e] = vec2<f32>(0.0, 0.0);
+    put(e, q, vec2<f32>(0.0, 0.0));
   }
 }
 
@@ -233,11 +246,11 @@ fn op_convl(o: u32, lid: u32) {
         if (xv && zv) {
           let src = u32(x0 * n1 + x1);
           let sa = u * v;
-          let q = sq[src];
+          let q = gq(src);
           sum += sa;
           sg += sa * gap_g(q);
           sh += sa * gap_h(q);
-          tt = ds_add(tt, st[src]);
+          tt = ds_add(tt, gt(src));
         }
       }
     }
@@ -280,9 +293,9 @@ fn op_convl(o: u32, lid: u32) {
   for (var r = 0u; r < PER; r++) {
     let I = lid + r * WG;
     if (I >= nOut) { break; }
-    sq[I] = nq[r];
-    st[I] = nt[r];
+    put_conv(I, nq[r], nt[r]);
   }
+  conv_done();
 }
 
 // An activation, entrywise, through the FC path's own gap-form function on (k_x[i], k_z[j], q, Θ).
@@ -295,13 +308,12 @@ fn op_actl(o: u32, lid: u32) {
     if (e >= n) { break; }
     let j = partner(e, h.in0, h.in1, h.di0, h.di1);
     if (j < 0) { continue; }
-    let t = st[e];
-    let a = act_call(c, Bank(h.ein, diag[xb + h.din + e], diag[zb + h.din + u32(j)], sq[e], t.x, t.y, 0.0, 0.0, 0.0));
+    let t = gt(e);
+    let a = act_call(c, Bank(h.ein, diag[xb + h.din + e], diag[zb + h.din + u32(j)], gq(e), t.x, t.y, 0.0, 0.0, 0.0));
     if (out_of_range(a)) { mark_bad(); }
     // The pixel pairs (i, i) of one input have ρ = 1 exactly; an activation's f32 gap form leaves
     // noise there (erf: ~1e−7, from √u·√u ≠ u), which a later ReLU's θ = √(2g) would amplify.
-    sq[e] = select(a.g, 0.0, same && u32(j) == e && diag[xb + h.din + e] > 0.0);
-    st[e] = scaled(vec2<f32>(a.t, a.tl), a.e - h.eout);
+    put(e, select(a.g, 0.0, same && u32(j) == e && diag[xb + h.din + e] > 0.0), scaled(vec2<f32>(a.t, a.tl), a.e - h.eout));
   }
 }
 
@@ -314,11 +326,9 @@ fn op_copy(o: u32, lid: u32, to: bool) {
     let e = lid + r * WG;
     if (e >= n) { break; }
     if (to) {
-      sq[k + e] = sq[e];
-      st[k + e] = st[e];
+      put(k + e, gq(e), gt(e));
     } else {
-      sq[e] = sq[k + e];
-      st[e] = st[k + e];
+      put(e, gq(k + e), gt(k + e));
     }
   }
 }
@@ -344,16 +354,15 @@ fn op_resmix(o: u32, lid: u32) {
     let s1 = sqrt(P1) * sqrt(Q1);
     let s2 = sqrt(P2) * sqrt(Q2);
     let R = sqrt(P1 + P2) * sqrt(Q1 + Q2);
-    let qs = sq[k + e];
-    let qc = sq[e];
+    let qs = gq(k + e);
+    let qc = gq(e);
     var q = 1.0;
     if (R > 0.0) {
       let l = sqrt(P1) * sqrt(Q2) - sqrt(P2) * sqrt(Q1);
       let lag = l * (l / (R + s1 + s2));
       q = make_q(min((lag + s1 * gap_g(qs) + s2 * gap_g(qc)) / R, 2.0), min((lag + s1 * gap_h(qs) + s2 * gap_h(qc)) / R, 2.0));
     }
-    sq[e] = q;
-    st[e] = ds_add(ds_mul(scaled(st[k + e], esk - h.eout), cs), ds_mul(scaled(st[e], h.ein - h.eout), cb));
+    put(e, q, ds_add(ds_mul(scaled(gt(k + e), esk - h.eout), cs), ds_mul(scaled(gt(e), h.ein - h.eout), cb)));
   }
 }
 
@@ -383,7 +392,8 @@ fn op_eq(o: u32, lid: u32, pl: u32) {
   sync();
   let flag = f32(bad_flag());
   if (lid == e % WG) {
-    outv[out_at(pl, 0u, tap)] = vec4<f32>(sq[e], st[e].x, st[e].y, flag);
+    let t = gt(e);
+    outv[out_at(pl, 0u, tap)] = vec4<f32>(gq(e), t.x, t.y, flag);
   }
 }
 
@@ -399,11 +409,12 @@ fn op_flatten(o: u32, lid: u32, pl: u32) {
     let e = lid + r * WG;
     if (e >= n) { break; }
     let sa = sdiag[xb + h.din + e] * sdiag[zb + h.din + e];
-    let q = sq[e];
+    let q = gq(e);
     let sx = sdiag[xb + h.din + e];
     let sz = sdiag[zb + h.din + e];
     a += vec4<f32>(sa, sx * sx, sz * sz, sa * gap_g(q));
-    b += vec4<f32>(sa * gap_h(q), st[e].x + st[e].y, 0.0, 0.0);
+    let t = gt(e);
+    b += vec4<f32>(sa * gap_h(q), t.x + t.y, 0.0, 0.0);
   }
   let A = reduce4(a, lid);
   let B = reduce4(b, lid);
@@ -449,7 +460,7 @@ fn op_gap(o: u32, lid: u32, pl: u32, slab: u32) {
     if (e >= n) { break; }
     let j = partner(e, h.in0, h.in1, h.di0, h.di1);
     if (j < 0) { continue; }
-    let q = sq[e];
+    let q = gq(e);
     var rho = vec2<f32>(1.0, -q);
     if (on_neg(q)) { rho = vec2<f32>(-1.0, gap_h(q)); }
     let ix = xb + h.din + e;
@@ -458,7 +469,8 @@ fn op_gap(o: u32, lid: u32, pl: u32, slab: u32) {
     let szh = sdiag[iz];
     let corr = (rho.x + rho.y) * (sxh * sdiag[CP.sdiagLo + iz] + sdiag[CP.sdiagLo + ix] * szh);
     acc = ds_add(acc, ds_add(ds_mul(ds_mul(rho, sxh), szh), vec2<f32>(corr, 0.0)));
-    tsum += st[e].x + st[e].y;
+    let t = gt(e);
+    tsum += t.x + t.y;
   }
   red[lid] = vec4<f32>(acc.x, acc.y, tsum, 0.0);
   sync();
@@ -488,11 +500,11 @@ fn op_state(o: u32, lid: u32, pl: u32, slab: u32, store: bool) {
     let e = lid + r * WG;
     if (e >= n) { break; }
     if (store) {
-      state[CP.storeBase + at + e] = vec4<f32>(sq[e], st[e].x, st[e].y, flag);
+      let t = gt(e);
+      state[CP.storeBase + at + e] = vec4<f32>(gq(e), t.x, t.y, flag);
     } else {
       let v = state[CP.loadBase + at + e];
-      sq[e] = v.x;
-      st[e] = v.yz;
+      put(e, v.x, v.yz);
       if (v.w != 0.0) { mark_bad(); }
     }
   }
@@ -510,18 +522,20 @@ fn run_slab(pl: u32, slab: u32, lid: u32) {
   df1 = CP.lo1 + i32(slab % CP.cnt1);
   for (var k = CP.opStart; k < CP.opEnd; k++) {
     let o = k * REC;
+    // LAYERS, READOUTS: which ops this shader runs (the global layout's two shaders each compile
+    // half of them: lavapipe took minutes to compile the unused conv into the readout shader).
     switch ops[o] {
-      case OP_INIT: { op_init(o, lid); }
-      case OP_CONV: { op_convl(o, lid); }
-      case OP_ACT: { op_actl(o, lid); }
-      case OP_COPY_TO: { op_copy(o, lid, true); }
-      case OP_MIX: { op_resmix(o, lid); }
-      case OP_COPY_FROM: { op_copy(o, lid, false); }
-      case OP_EQ: { op_eq(o, lid, pl); }
-      case OP_FLATTEN: { op_flatten(o, lid, pl); }
-      case OP_GAP: { op_gap(o, lid, pl, slab); }
-      case OP_LOAD: { op_state(o, lid, pl, slab, false); }
-      case OP_STORE: { op_state(o, lid, pl, slab, true); }
+      case OP_INIT: { if (LAYERS) { op_init(o, lid); } }
+      case OP_CONV: { if (LAYERS) { op_convl(o, lid); } }
+      case OP_ACT: { if (LAYERS) { op_actl(o, lid); } }
+      case OP_COPY_TO: { if (LAYERS) { op_copy(o, lid, true); } }
+      case OP_MIX: { if (LAYERS) { op_resmix(o, lid); } }
+      case OP_COPY_FROM: { if (LAYERS) { op_copy(o, lid, false); } }
+      case OP_EQ: { if (READOUTS) { op_eq(o, lid, pl); } }
+      case OP_FLATTEN: { if (READOUTS) { op_flatten(o, lid, pl); } }
+      case OP_GAP: { if (READOUTS) { op_gap(o, lid, pl, slab); } }
+      case OP_LOAD: { if (LAYERS) { op_state(o, lid, pl, slab, false); } }
+      case OP_STORE: { if (LAYERS) { op_state(o, lid, pl, slab, true); } }
       default: {}
     }
   }

@@ -15,7 +15,10 @@ import { activationCall } from './codegen.js';
 import { isCpuAdapter, type GpuContext } from './device.js';
 import { BANK, wgslStruct } from './layout.js';
 import { pipelineFor } from './pipelines.js';
-import { CONV_POOL_WGSL, CONV_SLAB_LANES_WGSL, CONV_SLAB_WGSL, CONV_SLAB_WORKGROUP_WGSL, KERNEL_OPS_WGSL } from './shaders.generated.js';
+import {
+  CONV_POOL_WGSL, CONV_SLAB_GLOBAL_WGSL, CONV_SLAB_LANES_WGSL, CONV_SLAB_LAYER_WGSL, CONV_SLAB_READOUT_WGSL, CONV_SLAB_RESIDENT_WGSL, CONV_SLAB_WGSL,
+  CONV_SLAB_WORKGROUP_WGSL, KERNEL_OPS_WGSL,
+} from './shaders.generated.js';
 import { checkUserWgsl } from './user-wgsl.js';
 
 /** Words per op record (shaders/conv_slab.wgsl: REC). */
@@ -72,7 +75,8 @@ export interface ConvPlan {
   /**
    * How slabs map to invocations (convLayout): 'workgroup', `threads` invocations share a slab in
    * workgroup memory; 'lanes', each invocation runs a whole slab in private memory and `threads`
-   * is the invocations per workgroup.
+   * is the invocations per workgroup; 'global', the state in global memory, one dispatch per layer
+   * (an invocation per entry) and per readout (`threads` invocations per slab).
    */
   layout: ConvLayout;
   threads: number;
@@ -109,7 +113,7 @@ export interface ConvRunOptions {
 
 const LABEL = 'webntk conv';
 
-export type ConvLayout = 'workgroup' | 'lanes';
+export type ConvLayout = 'workgroup' | 'lanes' | 'global';
 
 /** Invocations per workgroup in the 'lanes' layout (measured: 8–64 within noise on lavapipe). */
 const LANES = 32;
@@ -129,7 +133,9 @@ export function forceConvLayoutForTests(layout: ConvLayout | null): void {
 }
 
 /**
- * The layout for an adapter and the invocations per workgroup. CPU adapters (lavapipe,
+ * The layout for an adapter and a plan (its largest state and its slots), and the invocations per
+ * workgroup. A slab whose workgroup layout needs more workgroup memory than the device has runs
+ * in the 'global' layout (checkConvPlan refuses only what does not fit global memory). CPU adapters (lavapipe,
  * SwiftShader) run a workgroup's invocations as SIMD lanes and switch between them at every
  * barrier: there each invocation runs a whole slab alone ('lanes'; cntk depth 5 gap on 8×8×3 took
  * ~1.5× less CPU time than 8 threads sharing a slab, which had been 1.8× faster than 64), up to
@@ -137,25 +143,36 @@ export function forceConvLayoutForTests(layout: ConvLayout | null): void {
  * share a slab among a workgroup ('workgroup'): 64 threads, 256 past 64 pixels (more entries per
  * thread unrolls more code: 28×28 with 64 threads took 30 s to compile).
  */
-export function convLayout(ctx: GpuContext, maxEntries: number): { layout: ConvLayout; threads: number } {
-  const layout = forcedLayout ?? (isCpuAdapter(ctx.adapter) && declaredEntries(maxEntries) <= LANES_MAX_ENTRIES ? 'lanes' : 'workgroup');
+export function convLayout(ctx: GpuContext, maxEntries: number, slots: number): { layout: ConvLayout; threads: number } {
+  const cpu = isCpuAdapter(ctx.adapter);
+  const layout = forcedLayout ?? (cpu && declaredEntries(maxEntries) <= LANES_MAX_ENTRIES ? 'lanes' : 'workgroup');
   if (layout === 'lanes') return { layout, threads: LANES };
+  const global = { layout: 'global' as const, threads: cpu ? 64 : 256 };
+  if (layout === 'global') return global;
+  const resident = residentThreads(ctx, maxEntries);
+  if (!forcedLayout && workgroupBytes({ layout, slots, maxEntries, threads: resident }) > ctx.limits.maxComputeWorkgroupStorageSize) return global;
+  return { layout, threads: resident };
+}
+
+/** Threads sharing a slab in the 'workgroup' layout. */
+function residentThreads(ctx: GpuContext, maxEntries: number): number {
   if (isCpuAdapter(ctx.adapter)) {
     // The workgroup layout on a CPU adapter (tests): one SIMD batch of 8, at most 16 entries each.
     let wg = 8;
     while (wg * 16 < declaredEntries(maxEntries)) wg *= 2;
-    return { layout, threads: wg };
+    return wg;
   }
-  return { layout, threads: maxEntries <= 64 ? 64 : 256 };
+  return maxEntries <= 64 ? 64 : 256;
 }
 
 export function declaredEntries(maxEntries: number): number {
   return Math.ceil(maxEntries / 64) * 64;
 }
 
-/** Workgroup memory the plan's shader declares (bytes; none in the 'lanes' layout). */
+/** Workgroup memory the plan's shader declares (bytes; none in the 'lanes' layout, the readout's reduction in the 'global' one). */
 export function workgroupBytes(plan: Pick<ConvPlan, 'slots' | 'maxEntries' | 'threads' | 'layout'>): number {
   if (plan.layout === 'lanes') return 0;
+  if (plan.layout === 'global') return plan.threads * 16 + 16;
   return plan.slots * declaredEntries(plan.maxEntries) * 12 + plan.threads * 16 + 8;
 }
 
@@ -167,8 +184,14 @@ class Coefs implements CoefficientSink {
   }
 }
 
-/** The shader source for a plan (structure only: sizes and activations) and its coefficients. */
-export function convShader(plan: ConvPlan): { code: string; coefs: Uint32Array<ArrayBuffer> } {
+/** Invocations per workgroup of the global layout's layer dispatch. */
+const LAYER_ITEMS = 64;
+
+/**
+ * The shader source for a plan (structure only: sizes and activations) and its coefficients; in
+ * the 'global' layout `part` picks the layer dispatch's shader or the readout's.
+ */
+export function convShader(plan: ConvPlan, part: 'layer' | 'readout' = 'layer'): { code: string; coefs: Uint32Array<ArrayBuffer> } {
   const c = new Coefs();
   const chunks = new Set<string>();
   const cases = plan.acts.map((a, k) => {
@@ -176,15 +199,24 @@ export function convShader(plan: ConvPlan): { code: string; coefs: Uint32Array<A
     return `    case ${k}u: { r = ${activationCall(a, c)}; }`;
   });
   const lanes = plan.layout === 'lanes';
-  // 'lanes': one invocation holds the whole slab (WG = 1 thread per slab, PER = every entry).
-  const wg = lanes ? 1 : plan.threads;
+  const layer = plan.layout === 'global' && part === 'layer';
+  // 'lanes': one invocation holds the whole slab (WG = 1 thread per slab, PER = every entry);
+  // the global layer dispatch: one invocation per entry (WG = PER = 1).
+  const wg = lanes || layer ? 1 : plan.threads;
+  const per = layer ? 1 : Math.ceil(declaredEntries(plan.maxEntries) / wg);
+  const tail =
+    plan.layout === 'global'
+      ? `${CONV_SLAB_GLOBAL_WGSL}\n${layer ? `const ITEMS: u32 = ${LAYER_ITEMS}u;\n${CONV_SLAB_LAYER_WGSL}` : CONV_SLAB_READOUT_WGSL}`
+      : `${CONV_SLAB_RESIDENT_WGSL}\n${lanes ? CONV_SLAB_LANES_WGSL : CONV_SLAB_WORKGROUP_WGSL}`;
   const code = `${wgslStruct(BANK)}
 ${KERNEL_OPS_WGSL}
 ${[...chunks].map((s) => `${s}\n`).join('')}
 const MAXP: u32 = ${declaredEntries(plan.maxEntries)}u;
 const WG: u32 = ${wg}u;
-const PER: u32 = ${Math.ceil(declaredEntries(plan.maxEntries) / wg)}u;
+const PER: u32 = ${per}u;
 const SLOTS: u32 = ${plan.slots}u;
+const LAYERS: bool = ${plan.layout !== 'global' || layer};
+const READOUTS: bool = ${plan.layout !== 'global' || !layer};
 ${lanes ? `const LANES: u32 = ${plan.threads}u;\n` : ''}
 fn act_call(c: u32, cur: Bank) -> Bank {
   var r = cur;
@@ -196,7 +228,7 @@ ${cases.join('\n')}
 }
 
 ${CONV_SLAB_WGSL}
-${lanes ? CONV_SLAB_LANES_WGSL : CONV_SLAB_WORKGROUP_WGSL}`;
+${tail}`;
   const words = new Uint32Array(Math.max(1, c.words.length));
   new Float32Array(words.buffer).set(c.words);
   return { code, coefs: words };
@@ -226,10 +258,16 @@ export function checkConvPlan(ctx: GpuContext, plan: ConvPlan, inputs: number): 
     );
   }
   const most = Math.max(...plan.segments.map(slabCount));
-  if (plan.layout === 'workgroup' && most > ctx.limits.maxComputeWorkgroupsPerDimension) {
+  if (plan.layout !== 'lanes' && most > ctx.limits.maxComputeWorkgroupsPerDimension) {
     throw new InputError(`the ${plan.pools.length > 0 ? 'avgPool' : 'gap readout'} needs ${most} slabs per pair, more than this device dispatches in one dimension: use smaller images or backend "cpu"`);
   }
   const cap = Math.min(ctx.limits.maxStorageBufferBindingSize, ctx.limits.maxBufferSize);
+  if (plan.layout === 'global' && slabBatch(plan, cap) < 1) {
+    throw new InputError(
+      `one slab of ${plan.maxEntries} pixels and one pair's avgPool states need ${globalBytes(plan, 1)} bytes of global memory, above this device's ${cap}-byte buffers: ` +
+        'use smaller images or backend "cpu"',
+    );
+  }
   const bytes = Math.max(plan.perInput * inputs * 4, plan.pixels0 * plan.channels * inputs * 8);
   if (bytes > cap) {
     throw new InputError(`the per-layer diagonals of ${inputs} inputs need ${bytes} bytes, above this device's ${cap}-byte buffers: use fewer inputs per call (blocks)`);
@@ -247,6 +285,62 @@ export function stateWordsPerPair(plan: Pick<ConvPlan, 'segments' | 'pools'>): n
   return m;
 }
 
+/** vec4s of one slab's state in the global layout (conv_slab_global.wgsl): two halves of the current state and the other slots. */
+function slabWordsOf(plan: Pick<ConvPlan, 'slots' | 'maxEntries'>): number {
+  return (plan.slots + 1) * declaredEntries(plan.maxEntries);
+}
+
+/** State bytes of one pair in the global layout with `batch` slabs resident: the pools' two halves, the slab states and the bad flag. */
+function globalBytes(plan: Pick<ConvPlan, 'segments' | 'pools' | 'slots' | 'maxEntries'>, batch: number): number {
+  return (2 * stateWordsPerPair(plan) + batch * slabWordsOf(plan) + 1) * 16;
+}
+
+let forcedBatch: number | null = null;
+
+/** Tests: run at most this many slabs of a pair per dispatch in the global layout (null: as many as the buffers hold). */
+export function forceSlabBatchForTests(batch: number | null): void {
+  forcedBatch = batch;
+}
+
+/**
+ * Slabs of one pair that the global layout runs per dispatch: all of the largest segment's where
+ * one pair's states fit a buffer, else as many as fit (0: not even one).
+ */
+export function slabBatch(plan: Pick<ConvPlan, 'segments' | 'pools' | 'slots' | 'maxEntries'>, cap: number): number {
+  const most = Math.max(...plan.segments.map(slabCount));
+  const fit = Math.max(0, Math.floor((cap / 16 - 2 * stateWordsPerPair(plan) - 1) / slabWordsOf(plan)));
+  return Math.min(most, fit, forcedBatch ?? Infinity);
+}
+
+/** One dispatch of the global layout: op records [opStart, opEnd), a layer's or a readout's, and which half holds the state when it starts. */
+export interface ConvStep {
+  opStart: number;
+  opEnd: number;
+  readout: boolean;
+  parity: number;
+}
+
+const READOUT_OPS: readonly number[] = [CONV_OP.eq, CONV_OP.flatten, CONV_OP.gap];
+
+/**
+ * The global layout's dispatches of one segment: a new one at every conv (its neighbours must all
+ * be written first: the dispatch boundary is the barrier) and around every readout (a reduction
+ * over the slab). `parity` is the number of convs before the segment, mod 2.
+ */
+export function convSteps(ops: Uint32Array, seg: Pick<ConvSegment, 'opStart' | 'opCount'>, parity: number): ConvStep[] {
+  const steps: ConvStep[] = [];
+  let p = parity;
+  for (let k = seg.opStart; k < seg.opStart + seg.opCount; k++) {
+    const kind = ops[k * CONV_REC]!;
+    const readout = READOUT_OPS.includes(kind);
+    const last = steps[steps.length - 1];
+    if (!last || last.readout !== readout || kind === CONV_OP.conv) steps.push({ opStart: k, opEnd: k + 1, readout, parity: p });
+    else last.opEnd = k + 1;
+    if (kind === CONV_OP.conv) p ^= 1;
+  }
+  return steps;
+}
+
 /** The pool shader (shape-independent: one pipeline for every plan). */
 export function poolShader(): string {
   return `${wgslStruct(BANK)}
@@ -257,7 +351,7 @@ ${CONV_POOL_WGSL}`;
 /** Invocations per workgroup of the pool shader. */
 const POOL_WG = 64;
 /** Bytes of the slab shader's and the pool shader's uniforms. */
-const SLAB_PARAMS = 80;
+const SLAB_PARAMS = 96;
 const POOL_PARAMS = 128;
 
 /**
@@ -272,11 +366,14 @@ export async function runConvPairs(ctx: GpuContext, plan: ConvPlan, inputs: Conv
   const device = ctx.device;
   const nPairs = pairs.length / 2;
   const shader = convShader(plan);
+  const global = plan.layout === 'global';
   await checkUserWgsl(device, plan.acts.flatMap((a) => wgslCall(a).check ?? []));
   let pipe: GPUComputePipeline;
+  let readPipe: GPUComputePipeline | null = null;
   let poolPipe: GPUComputePipeline | null = null;
   try {
-    pipe = await pipelineFor(device, shader.code, `${LABEL}: slab`);
+    pipe = await pipelineFor(device, shader.code, `${LABEL}: ${global ? 'layer' : 'slab'}`);
+    if (global) readPipe = await pipelineFor(device, convShader(plan, 'readout').code, `${LABEL}: readout`);
     if (plan.pools.length > 0) poolPipe = await pipelineFor(device, poolShader(), `${LABEL}: avgPool`);
   } catch (e) {
     throw new GpuError(`compiling the ${LABEL} shader failed: ${(e as Error).message}`);
@@ -291,10 +388,18 @@ export async function runConvPairs(ctx: GpuContext, plan: ConvPlan, inputs: Conv
   for (const pl of plan.pools) work += pl.outCnt[0] * pl.outCnt[1] * pl.outDims[0] * pl.outDims[1] * (pl.window[0] * pl.window[1]) ** 2;
   const budget = opt.maxPairOpsPerSubmit ?? 2 ** 26;
   const maxDim = ctx.limits.maxComputeWorkgroupsPerDimension;
-  const byState = statePerPair > 0 ? Math.floor(cap / (32 * statePerPair)) : Infinity;
-  const chunk = Math.max(1, Math.min(nPairs, Math.floor(cap / perPairOut), byState, Math.floor(budget / Math.max(1, work)), maxDim * maxDim));
+  // The global layout keeps every slab's state in the state buffer, after the pools' two halves,
+  // and one bad flag per pair after those; its layer dispatches have an invocation per entry.
+  // Where one pair's slabs do not all fit, a pair at a time and its slabs in batches.
+  const batch = global ? slabBatch(plan, cap) : 0;
+  const slabWords = batch * slabWordsOf(plan);
+  const whole = batch === Math.max(...plan.segments.map(slabCount));
+  const stateBytes = global ? globalBytes(plan, batch) : 32 * statePerPair;
+  const byState = stateBytes > 0 ? Math.floor(cap / stateBytes) : Infinity;
+  const byGrid = global ? Math.floor((maxDim * maxDim * LAYER_ITEMS) / (batch * declaredEntries(plan.maxEntries))) : maxDim * maxDim;
+  const chunk = Math.max(1, Math.min(nPairs, Math.floor(cap / perPairOut), byState, Math.floor(budget / Math.max(1, work)), byGrid, global && !whole ? 1 : Infinity));
   if (perPairOut > cap) throw new InputError(`one pair's outputs need ${perPairOut} bytes, above this device's buffers: compute fewer depths`);
-  if (statePerPair * 32 > cap) throw new InputError(`one pair's avgPool states need ${statePerPair * 32} bytes, above this device's ${cap}-byte buffers: use smaller images or backend "cpu"`);
+  if (stateBytes > cap) throw new InputError(`one pair's ${global ? 'slab' : 'avgPool'} states need ${stateBytes} bytes, above this device's ${cap}-byte buffers: use smaller images or backend "cpu"`);
 
   const U = GPUBufferUsage;
   const made: GPUBuffer[] = [];
@@ -310,6 +415,21 @@ export async function runConvPairs(ctx: GpuContext, plan: ConvPlan, inputs: Conv
   };
   const result = new Float32Array(nPairs * plan.slabs * plan.taps * 4);
   const half = chunk * statePerPair;
+  const slabBase = 2 * half;
+  const flagBase = slabBase + chunk * slabWords;
+  // The global layout's dispatches, segment by segment (the parity runs on across segments), each
+  // segment's batches of slabs in turn.
+  const steps: (ConvStep & { slab0: number; count: number })[][] = [];
+  let parity = 0;
+  for (const g of global ? plan.segments : []) {
+    const list = convSteps(plan.ops, g, parity);
+    const S = slabCount(g);
+    const here: (typeof steps)[number] = [];
+    for (let s0 = 0; s0 < S; s0 += batch) for (const st of list) here.push({ ...st, slab0: s0, count: Math.min(batch, S - s0) });
+    steps.push(here);
+    for (let k = g.opStart; k < g.opStart + g.opCount; k++) if (plan.ops[k * CONV_REC] === CONV_OP.conv) parity ^= 1;
+  }
+  const stride = Math.max(SLAB_PARAMS, ctx.limits.minUniformBufferOffsetAlignment ?? 256);
   device.pushErrorScope('validation');
   device.pushErrorScope('out-of-memory');
   try {
@@ -320,17 +440,26 @@ export async function runConvPairs(ctx: GpuContext, plan: ConvPlan, inputs: Conv
     const coefB = upload('coefficients', shader.coefs);
     const pairB = buffer('pairs', chunk * 8, U.STORAGE | U.COPY_DST);
     const outB = buffer('outputs', chunk * perPairOut, U.STORAGE | U.COPY_SRC);
-    const stateB = buffer('pooled states', 2 * half * 16, U.STORAGE);
+    const stateB = buffer(global ? 'slab states' : 'pooled states', global ? chunk * stateBytes : 2 * half * 16, U.STORAGE | (global ? U.COPY_DST : 0));
     const staging = buffer('readback', chunk * perPairOut, U.MAP_READ | U.COPY_DST);
     // One uniform buffer and bind group per segment and per pool: their parameters differ within a submit.
     const segParams = plan.segments.map((_, g) => buffer(`params ${g}`, SLAB_PARAMS, U.UNIFORM | U.COPY_DST));
+    const slabEntries = (params: GPUBuffer, offset = 0): GPUBindGroupEntry[] => [
+      { binding: 0, resource: { buffer: params, offset, size: SLAB_PARAMS } },
+      ...[opsB, diagB, sdiagB, unitB, pairB, outB, coefB, stateB].map((buffer, k) => ({ binding: k + 1, resource: { buffer } })),
+    ];
     const segGroups = segParams.map((params, g) =>
-      device.createBindGroup({
-        label: `${LABEL}: bindings ${g}`,
-        layout: pipe.getBindGroupLayout(0),
-        entries: [params, opsB, diagB, sdiagB, unitB, pairB, outB, coefB, stateB].map((buffer, binding) => ({ binding, resource: { buffer } })),
-      }),
+      device.createBindGroup({ label: `${LABEL}: bindings ${g}`, layout: pipe.getBindGroupLayout(0), entries: slabEntries(params) }),
     );
+    // Global layout: one uniform slot and bind group per dispatch (their op ranges and parities differ).
+    const stepCount = steps.reduce((a, l) => a + l.length, 0);
+    const stepParams = global ? buffer('step params', stepCount * stride, U.UNIFORM | U.COPY_DST) : null;
+    const stepGroups: GPUBindGroup[] = [];
+    for (const st of steps.flat()) {
+      const k = stepGroups.length;
+      const layout = (st.readout ? readPipe! : pipe).getBindGroupLayout(0);
+      stepGroups.push(device.createBindGroup({ label: `${LABEL}: step ${k}`, layout, entries: slabEntries(stepParams!, k * stride) }));
+    }
     const poolParams = plan.pools.map((_, g) => buffer(`avgPool params ${g}`, POOL_PARAMS, U.UNIFORM | U.COPY_DST));
     const poolGroups = poolParams.map((params, g) =>
       device.createBindGroup({
@@ -343,16 +472,26 @@ export async function runConvPairs(ctx: GpuContext, plan: ConvPlan, inputs: Conv
       checkAbort(opt.signal);
       checkDevice(ctx);
       const n = Math.min(chunk, nPairs - p0);
-      plan.segments.forEach((g, k) => {
+      const slabParams = (g: ConvSegment, opStart: number, opEnd: number, parity: number, slab0 = 0, count = slabCount(g)): ArrayBuffer => {
         const pv = new ArrayBuffer(SLAB_PARAMS);
         const u = new Uint32Array(pv);
         const i = new Int32Array(pv);
-        u.set([n, slabCount(g), plan.taps, g.opStart, g.opStart + g.opCount, plan.perInput, plan.channels, plan.pixels0, g.wrap ? 1 : 0]);
+        u.set([n, slabCount(g), plan.taps, opStart, opEnd, plan.perInput, plan.channels, plan.pixels0, g.wrap ? 1 : 0]);
         i.set([g.lo[0], g.lo[1]], 9);
         u.set([g.cnt[1], half, 0, inputs.sdiag.length / 2], 11);
         new Float32Array(pv)[15] = 1;
-        device.queue.writeBuffer(segParams[k]!, 0, pv);
-      });
+        u.set([parity, slabBase, flagBase, slab0, count], 16);
+        return pv;
+      };
+      plan.segments.forEach((g, k) => device.queue.writeBuffer(segParams[k]!, 0, slabParams(g, g.opStart, g.opStart + g.opCount, 0)));
+      if (global) {
+        const all = new Uint8Array(stepCount * stride);
+        let k = 0;
+        steps.forEach((list, g) => {
+          for (const st of list) all.set(new Uint8Array(slabParams(plan.segments[g]!, st.opStart, st.opEnd, st.parity, st.slab0, st.count)), stride * k++);
+        });
+        device.queue.writeBuffer(stepParams!, 0, all);
+      }
       plan.pools.forEach((pl, k) => {
         const pv = new ArrayBuffer(POOL_PARAMS);
         const u = new Uint32Array(pv);
@@ -366,17 +505,46 @@ export async function runConvPairs(ctx: GpuContext, plan: ConvPlan, inputs: Conv
         device.queue.writeBuffer(poolParams[k]!, 0, pv);
       });
       device.queue.writeBuffer(pairB, 0, pairs.buffer, pairs.byteOffset + p0 * 8, n * 8);
-      const enc = device.createCommandEncoder({ label: LABEL });
-      const pass = enc.beginComputePass({ label: LABEL });
-      plan.segments.forEach((g, k) => {
+      let enc = device.createCommandEncoder({ label: LABEL });
+      // The global layout's bad flags start clear in every chunk (shaders set them, never clear them).
+      if (global) enc.clearBuffer(stateB, flagBase * 16, Math.ceil((n * 16) / 4) * 4);
+      let pass = enc.beginComputePass({ label: LABEL });
+      let stepAt = 0;
+      for (const [k, g] of plan.segments.entries()) {
         const S = slabCount(g);
-        pass.setPipeline(pipe);
-        pass.setBindGroup(0, segGroups[k]!);
-        if (plan.layout === 'lanes') {
+        if (global) {
+          for (const [a, st] of steps[k]!.entries()) {
+            // A pair whose slabs run in batches: one submit per batch, waited for, so that no submit
+            // runs long and a cancellation lands between them.
+            if (!whole && a > 0 && st.slab0 !== steps[k]![a - 1]!.slab0) {
+              pass.end();
+              device.queue.submit([enc.finish()]);
+              await device.queue.onSubmittedWorkDone();
+              checkAbort(opt.signal);
+              checkDevice(ctx);
+              enc = device.createCommandEncoder({ label: LABEL });
+              pass = enc.beginComputePass({ label: LABEL });
+            }
+            pass.setPipeline(st.readout ? readPipe! : pipe);
+            pass.setBindGroup(0, stepGroups[stepAt++]!);
+            if (st.readout) {
+              const y = Math.min(n, maxDim);
+              pass.dispatchWorkgroups(st.count, y, Math.ceil(n / y));
+            } else {
+              const groups = (n * st.count * declaredEntries(plan.maxEntries)) / LAYER_ITEMS;
+              const x = Math.min(groups, maxDim);
+              pass.dispatchWorkgroups(x, Math.ceil(groups / x));
+            }
+          }
+        } else if (plan.layout === 'lanes') {
+          pass.setPipeline(pipe);
+          pass.setBindGroup(0, segGroups[k]!);
           const groups = Math.ceil((n * S) / plan.threads);
           const x = Math.min(groups, maxDim);
           pass.dispatchWorkgroups(x, Math.ceil(groups / x));
         } else {
+          pass.setPipeline(pipe);
+          pass.setBindGroup(0, segGroups[k]!);
           const y = Math.min(n, maxDim);
           pass.dispatchWorkgroups(S, y, Math.ceil(n / y));
         }
@@ -389,7 +557,7 @@ export async function runConvPairs(ctx: GpuContext, plan: ConvPlan, inputs: Conv
           pass.setBindGroup(0, poolGroups[k]!);
           pass.dispatchWorkgroups(x, Math.ceil(groups / x));
         }
-      });
+      }
       pass.end();
       const bytes = n * perPairOut;
       enc.copyBufferToBuffer(outB, 0, staging, 0, bytes);

@@ -1,0 +1,197 @@
+/**
+ * Convolutional kernels on WebGPU for slabs above the workgroup-memory limit: the 'global' layout
+ * (shaders/conv_slab_global.wgsl: the slab states in a storage buffer, one dispatch per layer and
+ * per readout) against the float64 CPU path, forced on small images and chosen by the adapter on
+ * images whose slab really exceeds lavapipe's maxComputeWorkgroupStorageSize. Inputs: two random
+ * images, a near-duplicate (1e−4 of the norm) and a shifted copy (test/gpu/inputs.ts). Error =
+ * max |K_gpu − K_cpu| / √(K_cpu(x,x)·K_cpu(z,z)) over every depth of the sweep; printed at the end.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { kernel, kernelCpu, type Arch } from '../src/index.js';
+import { convLayout, convSteps, CONV_OP, CONV_REC, forceConvLayoutForTests, forceSlabBatchForTests, workgroupBytes } from '../src/gpu/conv.js';
+import type { GpuContext } from '../src/gpu/device.js';
+import type { ImagesInput } from '../src/images.js';
+import type { Layer, Spec } from '../src/spec/types.js';
+import { convImages, normalisedError, releaseGpuForTests, requireGpu } from './gpu/setup.js';
+
+let ctx: GpuContext;
+beforeAll(async () => {
+  ctx = await requireGpu();
+});
+
+const worst: string[] = [];
+afterAll(async () => {
+  forceConvLayoutForTests(null);
+  console.log(`WebGPU conv, global layout, worst normalised errors:\n${worst.join('\n')}`);
+  await releaseGpuForTests();
+});
+
+/** Image 2 of convImages is the near-duplicate of image 0. */
+const nearPair = (i: number, j: number) => (i === 0 && j === 2) || (i === 2 && j === 0);
+
+async function compare(name: string, arch: Arch, X: ImagesInput, tol: number, depths: 'all' | 'last' = 'all', nearTol = tol): Promise<void> {
+  const cpu = kernelCpu(arch, X, null, { depths });
+  const gpu = await kernel(arch, X, null, { backend: 'webgpu', depths });
+  expect(gpu.backend).toBe('webgpu');
+  expect(gpu.shape).toEqual(cpu.shape);
+  const taps = cpu.depths.length;
+  const others = (i: number, j: number) => !nearPair(i, j);
+  const ek = normalisedError(cpu.nngp!, gpu.nngp!, 4, taps, others);
+  const et = normalisedError(cpu.ntk!, gpu.ntk!, 4, taps, others);
+  const nk = normalisedError(cpu.nngp!, gpu.nngp!, 4, taps, nearPair);
+  const nt = normalisedError(cpu.ntk!, gpu.ntk!, 4, taps, nearPair);
+  worst.push(`  ${name}: NNGP ${ek.toExponential(1)}, NTK ${et.toExponential(1)}; near-duplicate NNGP ${nk.toExponential(1)}, NTK ${nt.toExponential(1)}`);
+  for (const e of [ek, et, nk, nt]) expect(Number.isFinite(e), 'a finite error').toBe(true);
+  expect(ek, 'NNGP').toBeLessThanOrEqual(tol);
+  expect(et, 'NTK').toBeLessThanOrEqual(tol);
+  expect(nk, 'near-duplicate NNGP').toBeLessThanOrEqual(nearTol);
+  expect(nt, 'near-duplicate NTK').toBeLessThanOrEqual(nearTol);
+}
+
+/**
+ * The fewest pixels whose slab (with `slots` state slots) cannot be resident in this device's
+ * workgroup memory however few threads share it (8, the fewest the workgroup layout uses).
+ */
+function beyond(slots: number): number {
+  let P = 64;
+  while (workgroupBytes({ layout: 'workgroup', slots, maxEntries: P, threads: 8 }) <= ctx.limits.maxComputeWorkgroupStorageSize) P += 64;
+  return P - 63;
+}
+
+const conv = (over: Partial<Extract<Layer, { type: 'conv' }>> = {}): Layer => ({ type: 'conv', ...over });
+const pool = (window: number, stride?: number): Layer => ({ type: 'avgPool', window, ...(stride !== undefined ? { stride } : {}) });
+
+describe('the dispatches of the global layout', () => {
+  it('a new dispatch at every conv and around every readout, with the half that holds the state', () => {
+    const kinds = [CONV_OP.init, CONV_OP.act, CONV_OP.conv, CONV_OP.act, CONV_OP.copyTo, CONV_OP.eq, CONV_OP.copyFrom, CONV_OP.conv, CONV_OP.conv, CONV_OP.mix, CONV_OP.flatten, CONV_OP.gap];
+    const ops = new Uint32Array(kinds.length * CONV_REC);
+    kinds.forEach((k, i) => (ops[i * CONV_REC] = k));
+    const steps = convSteps(ops, { opStart: 0, opCount: kinds.length }, 0).map((s) => [s.opStart, s.opEnd, s.readout, s.parity]);
+    expect(steps).toEqual([
+      [0, 2, false, 0],
+      [2, 5, false, 0],
+      [5, 6, true, 1],
+      [6, 7, false, 1],
+      [7, 8, false, 1],
+      [8, 10, false, 0],
+      [10, 12, true, 1],
+    ]);
+  });
+
+  it('the adapter picks it exactly where the workgroup layout would exceed maxComputeWorkgroupStorageSize', () => {
+    for (const slots of [1, 2, 3]) {
+      const P = beyond(slots);
+      expect(convLayout(ctx, P, slots).layout).toBe('global');
+      expect(workgroupBytes({ layout: 'workgroup', slots, maxEntries: P, threads: 8 })).toBeGreaterThan(ctx.limits.maxComputeWorkgroupStorageSize);
+    }
+    expect(convLayout(ctx, 36, 1).layout).not.toBe('global');
+  });
+});
+
+describe('forced on small images: every readout, both paddings, 1-D and 2-D, every depth (≤ 1e−5)', () => {
+  beforeAll(() => forceConvLayoutForTests('global'));
+  afterAll(() => forceConvLayoutForTests(null));
+  const X1 = convImages(2, [10], 11);
+  const X2 = convImages(3, [6, 6], 12);
+  for (const readout of ['eq', 'flatten', 'gap']) {
+    it(`cntk and rescnn depth 4, ${readout}, both paddings, 1-D and 2-D`, async () => {
+      for (const [dim, X] of [['1-D', X1], ['2-D', X2]] as const) {
+        for (const pad of ['circular', 'zero']) {
+          await compare(`forced: cntk ${readout} ${pad} ${dim}`, `cntk:depth=4,readout=${readout},pad=${pad}`, X, 1e-5);
+          await compare(`forced: rescnn ${readout} ${pad} ${dim}`, `rescnn:depth=4,alpha=0.7,readout=${readout},pad=${pad}`, X, 1e-5);
+        }
+      }
+    });
+  }
+
+  it('stride 2, biases, a frozen conv, a residual block with erf, a dense tail', async () => {
+    for (const readout of ['eq', 'flatten', 'gap'] as const) {
+      const padding = readout === 'gap' ? 'circular' : 'zero';
+      const spec: Spec = {
+        layers: [
+          conv({ biasVar: 0.1, padding, trainable: false }),
+          { type: 'relu' },
+          conv({ stride: readout === 'gap' ? 1 : 2, weightVar: 2, biasVar: 0.2, padding }),
+          { type: 'repeat', count: 2, layers: [{ type: 'residual', alpha: 0.7, branch: [{ type: 'erf' }, conv({ padding, weightVar: 1.5, biasVar: 0.1 })] }] },
+          { type: readout, weightVar: 2 },
+          { type: 'dense', weightVar: 2, biasVar: 0.1 },
+        ],
+      };
+      await compare(`forced: strided/biased/frozen/erf residual ${readout} ${padding} 2-D`, spec, X2, 1e-5);
+      await compare(`forced: strided/biased/frozen/erf residual ${readout} ${padding} 1-D`, spec, X1, 1e-5);
+    }
+  });
+});
+
+describe('forced, with avgPool: the segments and the pool shader around the global layout', () => {
+  beforeAll(() => forceConvLayoutForTests('global'));
+  afterAll(() => forceConvLayoutForTests(null));
+  // As in test/gpu-conv-pool.test.ts: a ReLU after the pool reads the near-duplicate's pooled ρ, a
+  // ratio of sums of f32 gaps, to their rounding (up to 4e−5 in the NTK with two pools there).
+  const NEAR = 1e-4;
+  for (const readout of ['eq', 'flatten', 'gap'] as const) {
+    it(`pool 2/2 then a conv, and two pools (2/1, 2/2) on 8×8: ${readout}`, async () => {
+      const one: Spec = { layers: [conv(), { type: 'relu' }, pool(2), conv({ weightVar: 2 }), { type: 'relu' }], readout: [{ type: readout }] };
+      await compare(`forced: pool 2/2 ${readout} 6×6`, one, convImages(2, [6, 6], 22), 1e-5, 'all', NEAR);
+      await compare(`forced: pool 2/2 ${readout} 1-D 9`, one, convImages(2, [9], 21), 1e-5, 'all', NEAR);
+      const two: Spec = {
+        layers: [conv(), { type: 'relu' }, pool(2, 1), conv({ weightVar: 2 }), { type: 'relu' }, pool(2), conv({ weightVar: 2 }), { type: 'relu' }],
+        readout: [{ type: readout }],
+      };
+      await compare(`forced: two pools ${readout} 8×8`, two, convImages(1, [8, 8], 33), 1e-5, 'all', NEAR);
+    });
+  }
+});
+
+describe("images whose slab exceeds the device's workgroup memory (the adapter's choice, not forced)", () => {
+  // Sizes from the device's limit (lavapipe, 32 KiB: 2-D 52×52 and 1-D 2689 for one slot; rescnn's
+  // two slots: 37×37 and 1-D 1345).
+  it('2-D cntk depth 3: flatten and eq, both paddings', async () => {
+    const s = Math.ceil(Math.sqrt(beyond(1)));
+    const X = convImages(2, [s, s], 41);
+    for (const [readout, pad] of [['flatten', 'zero'], ['flatten', 'circular'], ['eq', 'zero'], ['eq', 'circular']]) {
+      await compare(`${s}×${s} cntk ${readout} ${pad}`, `cntk:depth=3,readout=${readout},pad=${pad}`, X, 1e-5);
+    }
+  });
+
+  it('1-D cntk depth 3: flatten and eq, both paddings', async () => {
+    const P = beyond(1);
+    const X = convImages(1, [P], 42);
+    for (const [readout, pad] of [['flatten', 'circular'], ['eq', 'zero']]) {
+      await compare(`1-D ${P} cntk ${readout} ${pad}`, `cntk:depth=3,readout=${readout},pad=${pad}`, X, 1e-5);
+    }
+  });
+
+  it('gap: a residual block (two slots), 1-D (zero padding) and 2-D (circular)', { timeout: 600_000 }, async () => {
+    // The smallest net with a residual bank: P² pixel pairs per image pair make each case about a
+    // minute on lavapipe and the float64 path together (both: 48 s here on a quiet machine, 200 s under load).
+    const P = beyond(2);
+    const s = Math.ceil(Math.sqrt(P));
+    const spec = (padding: 'zero' | 'circular'): Spec => ({
+      layers: [conv({ padding }), { type: 'residual', alpha: 0.7, branch: [{ type: 'relu' }, conv({ padding, weightVar: 2 })] }, { type: 'relu' }],
+      readout: [{ type: 'gap' }],
+    });
+    await compare(`1-D ${P} residual gap zero`, spec('zero'), convImages(1, [P], 43), 1e-5);
+    await compare(`${s}×${s} residual gap circular`, spec('circular'), convImages(1, [s, s], 44), 1e-5);
+  });
+
+});
+
+describe("a pair's slabs in batches, as where they exceed one buffer (forced: 3 slabs per dispatch)", () => {
+  beforeAll(() => {
+    forceConvLayoutForTests('global');
+    forceSlabBatchForTests(3);
+  });
+  afterAll(() => {
+    forceSlabBatchForTests(null);
+    forceConvLayoutForTests(null);
+  });
+  it('gap, both paddings, 1-D and 2-D, and a pool between segments', async () => {
+    for (const pad of ['circular', 'zero']) {
+      await compare(`batched: rescnn gap ${pad} 1-D`, `rescnn:depth=3,alpha=0.7,readout=gap,pad=${pad}`, convImages(2, [10], 11), 1e-5);
+      await compare(`batched: cntk gap ${pad} 2-D`, `cntk:depth=3,readout=gap,pad=${pad}`, convImages(3, [6, 6], 12), 1e-5);
+    }
+    const pooled: Spec = { layers: [conv(), { type: 'relu' }, pool(2), conv({ weightVar: 2 }), { type: 'relu' }], readout: [{ type: 'gap' }] };
+    await compare('batched: pool 2/2 gap 6×6', pooled, convImages(2, [6, 6], 22), 1e-5, 'all', 1e-4);
+  });
+});
