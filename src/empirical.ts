@@ -20,6 +20,8 @@ import { isSpatialSpec, resolveSpec } from './spec/validate.js';
 import { SampledNetwork, type Mat, type Tape } from './mc/batched.js';
 import { checkWidth } from './mc/network.js';
 import { Rng } from './mc/rng.js';
+import { empiricalOnGpu } from './gpu/empirical.js';
+import { resolveBackend } from './api.js';
 
 export interface EmpiricalOptions {
   /** Hidden width n of every layer (a whole number ≥ 1). */
@@ -28,12 +30,12 @@ export interface EmpiricalOptions {
   seed?: number;
   /** Which kernels (default both). */
   get?: KernelKind | readonly KernelKind[];
-  /** "cpu" (float64, the default); "webgpu" is refused: it is not built yet. */
+  /** "cpu" (float64, the default) or "webgpu" (f32 on the device; then the result is a Promise). */
   backend?: 'cpu' | 'webgpu';
 }
 
 export type EmpiricalResult = GramResult & {
-  backend: 'cpu';
+  backend: 'cpu' | 'webgpu';
   /** The preset reference or the spec's name. */
   computed: string;
   spec: ResolvedSpec;
@@ -48,11 +50,10 @@ export function checkSeed(seed: number): void {
   if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) throw new InputError(`seed must be a whole number from 0 to 4294967295, got ${seed}`);
 }
 
-/** The backend of an empirical kernel: the float64 CPU only, for now. */
+/** The backend of an empirical kernel: "cpu" (float64) or "webgpu". */
 export function checkEmpiricalBackend(backend: unknown): void {
-  if (backend === undefined || backend === 'cpu') return;
-  if (backend === 'webgpu') throw new InputError('empirical kernels on WebGPU are not built yet: use backend "cpu" (float64)');
-  throw new InputError(`unknown backend "${String(backend)}" for empirical kernels (available: cpu)`);
+  if (backend === undefined || backend === 'cpu' || backend === 'webgpu') return;
+  throw new InputError(`unknown backend "${String(backend)}" for empirical kernels (available: cpu, webgpu)`);
 }
 
 /** The spec of an arch, refused unless the batched sampler can run it (dense specs). */
@@ -160,11 +161,19 @@ export function stackRows(x1: Matrix2D, x2: Matrix2D | null): Mat {
   return { rows: x1.rows + x2.rows, cols: x1.cols, data };
 }
 
-/**
- * The empirical NNGP and/or NTK of the finite network of `arch` sampled at `width` from `seed`,
- * over X1 × X2 (X1 × X1 when x2 is omitted), float64.
- */
-export function empiricalKernel(arch: Spec | ResolvedSpec | string, x1: MatrixInput, x2?: MatrixInput | null, options?: EmpiricalOptions): EmpiricalResult {
+/** What both backends share: the checked request, the sampled network and the stacked inputs. */
+interface Prepared {
+  spec: ResolvedSpec;
+  net: SampledNetwork;
+  X: Mat;
+  block: TapeBlock;
+  get: KernelKind[];
+  rows: number;
+  n2: number;
+  seed: number;
+}
+
+function prepareEmpirical(arch: Spec | ResolvedSpec | string, x1: MatrixInput, x2: MatrixInput | null | undefined, options: EmpiricalOptions | undefined): Prepared {
   if (!options) throw new InputError('empiricalKernel needs options with a width ({ width, seed })');
   checkEmpiricalBackend(options.backend);
   const spec = empiricalSpec(arch);
@@ -176,26 +185,53 @@ export function empiricalKernel(arch: Spec | ResolvedSpec | string, x1: MatrixIn
   const n2 = b ? b.rows : a.rows;
   if (a.rows * n2 > MAX_RESULT_ELEMENTS) throw new InputError(`the result would hold ${a.rows * n2} values per kernel (at most ${MAX_RESULT_ELEMENTS})`);
   const net = sampleNetwork(spec, a.cols, options.width, seed);
-  const tape = net.run(stackRows(a, b));
-  const block: TapeBlock = { n1: a.rows, n2: b ? b.rows : null };
-  const { kNorm, tNorm } = net.arch;
+  return { spec, net, X: stackRows(a, b), block: { n1: a.rows, n2: b ? b.rows : null }, get, rows: a.rows, n2, seed };
+}
+
+/** The result of either backend from the unnormalised kernels. */
+function finish(arch: Spec | ResolvedSpec | string, p: Prepared, width: number, backend: 'cpu' | 'webgpu', k: { nngp?: Float64Array; ntk?: Float64Array }): EmpiricalResult {
+  const { kNorm, tNorm } = p.net.arch;
   const scaled = (v: Float64Array, c: number) => {
     for (let e = 0; e < v.length; e++) v[e] = v[e]! / c;
     return v;
   };
-  const program = compile(spec);
+  const program = compile(p.spec);
   return {
-    ...(get.includes('nngp') ? { nngp: scaled(tapeNngp(tape, block), kNorm) } : {}),
-    ...(get.includes('ntk') ? { ntk: scaled(tapeNtk(tape, block), tNorm) } : {}),
-    shape: [a.rows, n2],
+    ...(k.nngp ? { nngp: scaled(k.nngp, kNorm) } : {}),
+    ...(k.ntk ? { ntk: scaled(k.ntk, tNorm) } : {}),
+    shape: [p.rows, p.n2],
     depths: [program.depths[program.depths.length - 1]!],
-    symmetric: !b,
+    symmetric: p.block.n2 === null,
     diagonal: false,
     sweep: false,
-    backend: 'cpu',
-    computed: typeof arch === 'string' ? arch : (spec.name ?? 'an unnamed spec'),
-    spec,
-    width: options.width,
-    seed,
+    backend,
+    computed: typeof arch === 'string' ? arch : (p.spec.name ?? 'an unnamed spec'),
+    spec: p.spec,
+    width,
+    seed: p.seed,
   };
+}
+
+/**
+ * The empirical NNGP and/or NTK of the finite network of `arch` sampled at `width` from `seed`,
+ * over X1 × X2 (X1 × X1 when x2 is omitted): float64 on the CPU, or (backend "webgpu", a Promise)
+ * f32 on the WebGPU device with the same network (the weights are drawn on the host).
+ */
+export function empiricalKernel(arch: Spec | ResolvedSpec | string, x1: MatrixInput, x2: MatrixInput | null | undefined, options: EmpiricalOptions & { backend: 'webgpu' }): Promise<EmpiricalResult>;
+export function empiricalKernel(arch: Spec | ResolvedSpec | string, x1: MatrixInput, x2?: MatrixInput | null, options?: EmpiricalOptions & { backend?: 'cpu' }): EmpiricalResult;
+export function empiricalKernel(arch: Spec | ResolvedSpec | string, x1: MatrixInput, x2?: MatrixInput | null, options?: EmpiricalOptions): EmpiricalResult | Promise<EmpiricalResult> {
+  if (options?.backend === 'webgpu') return empiricalKernelGpu(arch, x1, x2, options);
+  const p = prepareEmpirical(arch, x1, x2, options);
+  const tape = p.net.run(p.X);
+  return finish(arch, p, options!.width, 'cpu', {
+    ...(p.get.includes('nngp') ? { nngp: tapeNngp(tape, p.block) } : {}),
+    ...(p.get.includes('ntk') ? { ntk: tapeNtk(tape, p.block) } : {}),
+  });
+}
+
+async function empiricalKernelGpu(arch: Spec | ResolvedSpec | string, x1: MatrixInput, x2: MatrixInput | null | undefined, options: EmpiricalOptions): Promise<EmpiricalResult> {
+  const p = prepareEmpirical(arch, x1, x2, options);
+  const ctx = await resolveBackend('webgpu');
+  const k = await empiricalOnGpu(ctx!, p.net, p.X, p.block, p.get);
+  return finish(arch, p, options.width, 'webgpu', k);
 }

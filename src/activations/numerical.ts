@@ -90,6 +90,12 @@ export const numerical: ActivationEntry<Numerical> = {
   dual: (a, kxx, kzz, kxz, out) => numericalDual(a.fn, a.deriv, kxx, kzz, kxz, a.name, out),
   gap: (a, kxx, kzz, g, h, out) => smoothGap(a.fn, a.deriv, kxx, kzz, g, h, a.name, out),
   homogeneous: () => false,
+  // The same WGSL φ and φ' for sampled networks on WebGPU (null without `wgsl`: refused there).
+  pointwiseWgsl(a) {
+    if (!a.wgsl) return null;
+    const id = wgslName(a.wgsl);
+    return { phi: `${id}_phi(u)`, dphi: `${id}_dphi(u)`, source: [fnOf(`${id}_phi`, a.wgsl.fn) + fnOf(`${id}_dphi`, a.wgsl.deriv)] };
+  },
   wgsl(a) {
     if (!a.wgsl) {
       throw new InputError(
