@@ -90,7 +90,7 @@ describe('(a) the Monte Carlo oracle’s per-network values', () => {
     expect(r.ntk).toBeUndefined();
     expect(r.computed).toBe('arora2019:depth=2');
     expect(r.depths).toEqual([kernelCpu('arora2019:depth=2', X).depths.at(-1)]);
-    expect(() => empiricalKernel('arora2019:depth=2', X, null, { width: 8, backend: 'webgpu' })).toThrow(/WebGPU are not built yet/);
+    expect(() => empiricalKernel('arora2019:depth=2', X, null, { width: 8, backend: 'tpu' as 'cpu' })).toThrow(/unknown backend "tpu" for empirical kernels \(available: cpu, webgpu\)/);
     expect(() => empiricalKernel('arora2019:depth=2', X, null, { width: 0 })).toThrow(/width must be an integer ≥ 1/);
     expect(() => empiricalKernel('arora2019:depth=2', X, null, { width: 8, seed: -1 })).toThrow(/seed must be a whole number/);
     expect(() => empiricalKernel('arora2019:depth=2', X, [[1, 2]], { width: 8 })).toThrow(/features/);
@@ -256,7 +256,6 @@ describe('(e) webntk empirical', () => {
     ['a negative seed', ['--arch', 'mlp:depth=2', '--width', '8', '--seed', '-1', '--x1', x1], /--seed must be a whole number/],
     ['no --x1', ['--arch', 'mlp:depth=2', '--width', '8'], /required option '--x1/],
     ['an unknown spec', ['--arch', 'nosuchnet:depth=2', '--width', '8', '--x1', x1], /unknown preset "nosuchnet"/],
-    ['webgpu', ['--arch', 'mlp:depth=2', '--width', '8', '--x1', x1, '--backend', 'webgpu'], /WebGPU are not built yet/],
     ['a conv spec', ['--arch', 'cntk:depth=2', '--width', '8', '--x1', x1], /convolutional specs/],
     ['two kernels without {kernel}', ['--arch', 'mlp:depth=2', '--width', '8', '--x1', x1, '--get', 'nngp,ntk'], /\{kernel\}/],
   ];

@@ -1,5 +1,5 @@
 /**
- * `webntk empirical`: the empirical NNGP/NTK of one sampled finite network (float64 CPU), written as
+ * `webntk empirical`: the empirical NNGP/NTK of one sampled finite network (float64 CPU or f32 WebGPU), written as
  * .npy (or CSV) with the conventions of `webntk gram`: `--get nngp,ntk` needs `{kernel}` in --out,
  * every check before any work, all files renamed into place together, nothing left on failure.
  */
@@ -9,6 +9,8 @@ import { InputError } from '../errors.js';
 import { formatCsv, MAX_CSV_ELEMENTS } from '../io/csv.js';
 import { encodeNpy, type NpyDtype } from '../io/npy.js';
 import { checkWidth } from '../mc/network.js';
+import { describeAdapter, getGpu } from '../gpu/device.js';
+import { useNodeWebGPU } from './webgpu.js';
 import type { Matrix2D } from '../matrix.js';
 import type { CliIO } from './cli-io.js';
 import { checkDistinctPaths, checkOutputPath, readArch, readKernelInput, writeFilesAtomic } from './files.js';
@@ -41,7 +43,7 @@ function wholeNumber(v: string, flag: string, check: (n: number) => void): numbe
   return n;
 }
 
-export function runEmpirical(opts: EmpiricalCliOptions, io: CliIO): void {
+export async function runEmpirical(opts: EmpiricalCliOptions, io: CliIO): Promise<void> {
   const t0 = performance.now();
   // Everything that can be wrong with the request is checked before any computation or file.
   checkEmpiricalBackend(opts.backend);
@@ -64,7 +66,11 @@ export function runEmpirical(opts: EmpiricalCliOptions, io: CliIO): void {
   formats.forEach((f, k) => {
     if (f === 'csv' && elements > MAX_CSV_ELEMENTS) throw new InputError(`${paths[k]}: ${elements} values are too many for CSV (at most ${MAX_CSV_ELEMENTS}); write .npy`);
   });
-  const r = empiricalKernel(typeof arch === 'string' ? arch : spec, x1, x2, { width, seed, get: kinds, backend: 'cpu' });
+  const archOrSpec = typeof arch === 'string' ? arch : spec;
+  const gpu = opts.backend === 'webgpu';
+  if (gpu) useNodeWebGPU();
+  const r = gpu ? await empiricalKernel(archOrSpec, x1, x2, { width, seed, get: kinds, backend: 'webgpu' }) : empiricalKernel(archOrSpec, x1, x2, { width, seed, get: kinds });
+  const adapter = gpu ? describeAdapter((await getGpu())!.adapter) : null;
   writeFilesAtomic(
     kinds.map((kind, k) => ({
       path: paths[k]!,
@@ -80,13 +86,14 @@ export function runEmpirical(opts: EmpiricalCliOptions, io: CliIO): void {
         spec: name,
         width,
         seed,
-        backend: 'cpu',
+        backend: r.backend,
+        ...(adapter ? { adapter } : {}),
         seconds,
       }) + '\n',
     );
   } else if (!opts.quiet) {
     kinds.forEach((kind, k) => {
-      io.err(`wrote ${paths[k]}: empirical ${kind} [${shape.join(', ')}] ${formats[k] === 'csv' ? 'csv' : opts.dtype} (${name}, width ${width}, seed ${seed}, cpu float64, ${seconds.toFixed(2)} s)\n`);
+      io.err(`wrote ${paths[k]}: empirical ${kind} [${shape.join(', ')}] ${formats[k] === 'csv' ? 'csv' : opts.dtype} (${name}, width ${width}, seed ${seed}, ${adapter ? `webgpu f32 on ${adapter}` : 'cpu float64'}, ${seconds.toFixed(2)} s)\n`);
     });
   }
 }
