@@ -402,6 +402,66 @@ function readImages(images: ImageBatch): { reps: Float64Array[]; C0: number; dim
   return { reps, C0, dims };
 }
 
+/** What every network sampled over one batch of images shares: the images, the layer list, L. */
+interface ConvSetup {
+  reps: Float64Array[];
+  m: number;
+  net: ResolvedLayer[];
+  outputAt: ResolvedLayer;
+  L: number;
+  input: Rep;
+}
+
+function convSetup(spec: ResolvedSpec, images: ImageBatch, width: number): ConvSetup {
+  if (!Number.isInteger(width) || width < 1) throw new InputError(`width must be an integer ≥ 1, got ${width}`);
+  if (spec.normalize !== 'none') throw new InputError('sampled conv networks have unnormalised kernels: the spec must have normalize "none"');
+  const { reps, C0, dims } = readImages(images);
+  const all = [...spec.layers, ...spec.readout];
+  const last = all[all.length - 1];
+  if (!last) throw new InputError('the spec has no layers');
+  const endsLinear = last.type === 'dense' || last.type === 'eq' || last.type === 'flatten' || last.type === 'gap';
+  const net: ResolvedLayer[] = endsLinear ? all : [...all, { type: 'dense', weightVar: 1, biasVar: 0, trainable: false }];
+  // The spec's input covariance: x·z/C0 ("dim") or x·z ("none"), per pixel pair.
+  const input: Rep = { C: C0, dims, s: spec.inputScale === 'dim' ? 1 / C0 : 1, x: reps };
+  return { reps, m: reps.length, net, outputAt: net[net.length - 1]!, L: countResidualBlocks(all), input };
+}
+
+/** Draws one network from `rng` and writes its empirical NNGP and NTK (all m × m pairs) at offset o. */
+function sampleConvNetwork(c: ConvSetup, width: number, rng: Rng, valsK: Float64Array, valsT: Float64Array, o: number): void {
+  const { m, reps } = c;
+  const sampler = new ConvSampler(rng, width, c.L);
+  const pass = sampler.layers(c.net, c.input, c.outputAt);
+  if (pass.out.dims.length > 0) {
+    throw new InputError('the network ends with an image; end it with a readout (eq, flatten or gap)');
+  }
+  pass.back(reps.map(() => Float64Array.of(1)));
+  const ro = sampler.readout!;
+  for (let i = 0; i < m; i++) {
+    for (let j = i; j < m; j++) {
+      const ai = ro.a[i]!;
+      const aj = ro.a[j]!;
+      let dot = 0;
+      for (let e = 0; e < ai.length; e++) dot += ai[e]! * aj[e]!;
+      const k = ro.wfac * dot + ro.bfac;
+      const th = sampler.ntk(i, j);
+      valsK[o + i * m + j] = valsK[o + j * m + i] = k;
+      valsT[o + i * m + j] = valsT[o + j * m + i] = th;
+    }
+  }
+}
+
+/**
+ * The empirical NNGP and NTK (m × m, all pairs) of the conv network of `spec` sampled at `width`
+ * from `seed`: the network `monteCarloConv` samples first for that seed.
+ */
+export function empiricalConvKernels(spec: ResolvedSpec, images: ImageBatch, width: number, seed: number): { nngp: Float64Array; ntk: Float64Array; m: number } {
+  const c = convSetup(spec, images, width);
+  const nngp = new Float64Array(c.m * c.m);
+  const ntk = new Float64Array(c.m * c.m);
+  sampleConvNetwork(c, width, new Rng(seed), nngp, ntk, 0);
+  return { nngp, ntk, m: c.m };
+}
+
 /**
  * Monte Carlo estimate of the NNGP and NTK of a conv spec over a batch of images (N × N, all
  * pairs): `options.samples` independent networks with `options.width` channels per hidden layer.
@@ -409,46 +469,13 @@ function readImages(images: ImageBatch): { reps: Float64Array[]; C0: number; dim
  */
 export function monteCarloConv(spec: ResolvedSpec, images: ImageBatch, options: MonteCarloOptions): MonteCarloResult {
   const { width, samples } = options;
-  if (!Number.isInteger(width) || width < 1) throw new InputError(`width must be an integer ≥ 1, got ${width}`);
+  const c = convSetup(spec, images, width);
   if (!Number.isInteger(samples) || samples < 2) throw new InputError(`samples must be an integer ≥ 2, got ${samples}`);
-  if (spec.normalize !== 'none') throw new InputError('the conv Monte Carlo oracle samples unnormalised kernels (normalize "none")');
-  const { reps, C0, dims } = readImages(images);
-  const m = reps.length;
-  const all = [...spec.layers, ...spec.readout];
-  const last = all[all.length - 1];
-  if (!last) throw new InputError('the spec has no layers');
-  const endsLinear = last.type === 'dense' || last.type === 'eq' || last.type === 'flatten' || last.type === 'gap';
-  const net: ResolvedLayer[] = endsLinear ? all : [...all, { type: 'dense', weightVar: 1, biasVar: 0, trainable: false }];
-  const outputAt = net[net.length - 1]!;
-  const L = countResidualBlocks(all);
+  const m = c.m;
   const rng = new Rng(options.seed ?? 0);
-  // The spec's input covariance: x·z/C0 ("dim") or x·z ("none"), per pixel pair.
-  const input: Rep = { C: C0, dims, s: spec.inputScale === 'dim' ? 1 / C0 : 1, x: reps };
-
   const valsK = new Float64Array(samples * m * m);
   const valsT = new Float64Array(samples * m * m);
-  for (let t = 0; t < samples; t++) {
-    const sampler = new ConvSampler(rng, width, L);
-    const pass = sampler.layers(net, input, outputAt);
-    if (pass.out.dims.length > 0) {
-      throw new InputError('the network ends with an image; end it with a readout (eq, flatten or gap)');
-    }
-    pass.back(reps.map(() => Float64Array.of(1)));
-    const ro = sampler.readout!;
-    const o = t * m * m;
-    for (let i = 0; i < m; i++) {
-      for (let j = i; j < m; j++) {
-        const ai = ro.a[i]!;
-        const aj = ro.a[j]!;
-        let dot = 0;
-        for (let e = 0; e < ai.length; e++) dot += ai[e]! * aj[e]!;
-        const k = ro.wfac * dot + ro.bfac;
-        const th = sampler.ntk(i, j);
-        valsK[o + i * m + j] = valsK[o + j * m + i] = k;
-        valsT[o + i * m + j] = valsT[o + j * m + i] = th;
-      }
-    }
-  }
+  for (let t = 0; t < samples; t++) sampleConvNetwork(c, width, rng, valsK, valsT, t * m * m);
   const result: MonteCarloResult = {
     nngp: estimateKernel(valsK, samples, m),
     ntk: estimateKernel(valsT, samples, m),

@@ -149,10 +149,10 @@ Examples:
   program
     .command('empirical')
     .description('The empirical NNGP and/or NTK of one sampled finite-width network (float64 CPU or f32 WebGPU), written as .npy or CSV.')
-    .requiredOption('--arch <spec>', 'preset reference or JSON spec file (dense, residual and denseBlock layers)')
+    .requiredOption('--arch <spec>', 'preset reference or JSON spec file (dense, residual, denseBlock; conv specs on the cpu backend)')
     .requiredOption('--width <n>', 'hidden width of every layer of the sampled network')
     .option('--seed <s>', 'seed of the weights (0 to 4294967295); the network is monteCarlo\'s first sample for this seed', '0')
-    .requiredOption('--x1 <file>', 'inputs, one per row: .npy, .csv or .tsv')
+    .requiredOption('--x1 <file>', 'inputs, one per row: .npy, .csv or .tsv (conv specs: images .npy [N, C, H, W] or [N, C, P])')
     .option('--x2 <file>', 'second inputs, as --x1 (default: x1, giving the symmetric X1 × X1)')
     .option('--get <kernels>', 'nngp, ntk, or nngp,ntk (then --out must contain {kernel})', 'ntk')
     .requiredOption('--out <file>', 'output file: .npy or .csv; {kernel} is replaced by nngp/ntk')

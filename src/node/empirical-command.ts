@@ -4,16 +4,15 @@
  * every check before any work, all files renamed into place together, nothing left on failure.
  */
 import { extname } from 'node:path';
-import { checkEmpiricalBackend, checkSeed, empiricalKernel, empiricalSpec } from '../empirical.js';
+import { checkEmpiricalBackend, checkEmpiricalTarget, checkSeed, empiricalKernel, empiricalSpec } from '../empirical.js';
 import { InputError } from '../errors.js';
 import { formatCsv, MAX_CSV_ELEMENTS } from '../io/csv.js';
 import { encodeNpy, type NpyDtype } from '../io/npy.js';
 import { checkWidth } from '../mc/network.js';
 import { describeAdapter, getGpu } from '../gpu/device.js';
 import { useNodeWebGPU } from './webgpu.js';
-import type { Matrix2D } from '../matrix.js';
 import type { CliIO } from './cli-io.js';
-import { checkDistinctPaths, checkOutputPath, readArch, readKernelInput, writeFilesAtomic } from './files.js';
+import { checkDistinctPaths, checkOutputPath, inputCount, readArch, readKernelInput, writeFilesAtomic } from './files.js';
 import { outputFormat, outputPaths, parseKinds } from './gram-command.js';
 
 export interface EmpiricalCliOptions {
@@ -59,9 +58,11 @@ export async function runEmpirical(opts: EmpiricalCliOptions, io: CliIO): Promis
   );
   const arch = readArch(opts.arch);
   const spec = empiricalSpec(arch);
-  const x1 = readKernelInput(opts.x1, spec, undefined, '--x1') as Matrix2D;
-  const x2 = opts.x2 !== undefined ? (readKernelInput(opts.x2, spec, undefined, '--x2') as Matrix2D) : null;
-  const shape = [x1.rows, (x2 ?? x1).rows];
+  checkEmpiricalTarget(spec, opts.backend);
+  // Rows for a dense spec, images [N, C, H, W] or [N, C, P] for a conv spec.
+  const x1 = readKernelInput(opts.x1, spec, undefined, '--x1');
+  const x2 = opts.x2 !== undefined ? readKernelInput(opts.x2, spec, undefined, '--x2') : null;
+  const shape = [inputCount(x1), inputCount(x2 ?? x1)];
   const elements = shape[0]! * shape[1]!;
   formats.forEach((f, k) => {
     if (f === 'csv' && elements > MAX_CSV_ELEMENTS) throw new InputError(`${paths[k]}: ${elements} values are too many for CSV (at most ${MAX_CSV_ELEMENTS}); write .npy`);
