@@ -58,7 +58,7 @@ const swish = {
 
 const cases: [string, Spec | string, number][] = [
   ['arora2019 (ReLU MLP)', 'arora2019:depth=3', 64],
-  ['arora2019 at width 1024', 'arora2019:depth=3', 1024],
+  ['arora2019, wide', 'arora2019:depth=3', 1024],
   ['mlp depth 10, biases', 'mlp:depth=10,cb2=0.2', 256],
   ['jacot2018 (β = 0.5)', 'jacot2018:depth=2,beta=0.5', 64],
   ['hayou2019 (biases)', 'hayou2019:depth=3,sigmaW2=1.5,sigmaB2=0.3', 64],
@@ -112,13 +112,16 @@ describe('WebGPU against the float64 CPU path, same width and seed', () => {
 });
 
 describe('refusals on WebGPU: one clear line', () => {
-  it('a convolutional spec, a numerical activation without WGSL, a bad width', async () => {
+  it('a convolutional spec, a numerical activation without WGSL or with WGSL that does not compile, a bad width', async () => {
     await expect(empiricalKernel('cntk:depth=2', X, null, { width: 8, backend: 'webgpu' })).rejects.toThrow(/convolutional specs .* not built yet/);
     const { wgsl: _, ...noWgsl } = swish;
     await expect(empiricalKernel(actMlp(noWgsl), X, null, { width: 8, backend: 'webgpu' })).rejects.toThrow(
       /empirical kernels on WebGPU do not support the swish \(numerical\) activation yet .* use backend "cpu"/,
     );
     await expect(empiricalKernel('mlp:depth=2', X, null, { width: 0, backend: 'webgpu' })).rejects.toThrow(/width must be an integer ≥ 1/);
+    // WGSL that does not compile is the user's input: an InputError naming it, not a GpuError.
+    const badWgsl = { ...swish, name: 'bad', wgsl: { fn: 'u / (1.0 + exp(-u)', deriv: '1.0' } };
+    await expect(empiricalKernel(actMlp(badWgsl), X, null, { width: 8, backend: 'webgpu' })).rejects.toThrow(/numerical activation "bad": wgsl.fn does not compile as WGSL/);
   });
 });
 

@@ -43,6 +43,8 @@ export interface WgslPointwise {
   dphi: string;
   params?: readonly number[];
   source?: readonly string[];
+  /** User-written WGSL to compile on its own first (as WgslCall.check): a mistake is an InputError naming it. */
+  check?: readonly { what: string; code: string }[];
 }
 
 /**

@@ -15,6 +15,7 @@ import type { DenseParams, Mat, NetNode, SampledNetwork } from '../mc/batched.js
 import type { GpuContext } from './device.js';
 import { ACCUMULATE_PARAMS, GEMM_PARAMS, POINTWISE_PARAMS, packStruct, wgslStruct } from './layout.js';
 import { pipelineFor } from './pipelines.js';
+import { checkUserWgsl } from './user-wgsl.js';
 import { EMPIRICAL_ACCUMULATE_WGSL, EMPIRICAL_COMMON_WGSL, EMPIRICAL_GEMM_WGSL, EMPIRICAL_POINTWISE_WGSL } from './shaders.generated.js';
 
 const GEMM_SOURCE = wgslStruct(GEMM_PARAMS) + EMPIRICAL_COMMON_WGSL + EMPIRICAL_GEMM_WGSL;
@@ -40,7 +41,7 @@ interface View {
 
 const columnsOf = (v: View, c0: number, cols: number): View => ({ ...v, cols, off: v.off + c0 });
 
-interface Record_ {
+interface DeviceRecord {
   p: DenseParams;
   A: View;
   delta: View;
@@ -200,7 +201,7 @@ class Runner {
 
 /** The forward pass of batched.ts on the device, keeping what the backward pass and the Grams need. */
 class DevicePass {
-  readonly records: Record_[] = [];
+  readonly records: DeviceRecord[] = [];
   readout: { A: View; p: DenseParams } | null = null;
 
   constructor(
@@ -323,6 +324,11 @@ class DevicePass {
   }
 }
 
+/** Every activation of a network's layers (to check their WGSL before any work). */
+function activationsOf(nodes: readonly NetNode[]): AnyActivation[] {
+  return nodes.flatMap((n): AnyActivation[] => (n.kind === 'act' ? [n.act] : n.kind === 'block' ? [n.act] : n.kind === 'residual' ? activationsOf(n.branch) : []));
+}
+
 /** Rows [0, n1) of V against rows [n1, n1 + n2) (or [0, n1) against themselves) into C (n1 × n2). */
 async function blockGram(r: Runner, V: View, b: GpuBlock, C: View): Promise<void> {
   const B = b.n2 === null ? V : { ...V, off: V.off + b.n1 * V.ld };
@@ -335,6 +341,8 @@ async function blockGram(r: Runner, V: View, b: GpuBlock, C: View): Promise<void
  */
 export async function empiricalOnGpu(ctx: GpuContext, net: SampledNetwork, X: Mat, b: GpuBlock, get: readonly ('nngp' | 'ntk')[]): Promise<{ nngp?: Float64Array; ntk?: Float64Array }> {
   const { device } = ctx;
+  // An activation without WGSL, or user WGSL that does not compile, is refused before any work.
+  await checkUserWgsl(device, activationsOf(net.nodes).flatMap((a) => wgslPointwise(a).check ?? []));
   const r = new Runner(ctx);
   device.pushErrorScope('out-of-memory');
   device.pushErrorScope('validation');
