@@ -62,7 +62,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
       if (c >= P.N) { break; }
       let o = P.offC + r * P.ldc + c;
       var v = P.alpha * (hi[i * 4u + j] + lo[i * 4u + j]);
-      if (P.hasBias == 1u) { v += P.biasScale * bias[c]; }
+      if (P.hasBias == 1u) { v += P.biasScale * bias[P.offBias + c]; }
       if (P.beta != 0.0) { v += P.beta * C[o]; }
       C[o] = v;
     }

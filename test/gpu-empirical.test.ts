@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { empiricalKernel, type Spec } from '../src/index.js';
 import { encodeNpy, parseNpy } from '../src/io/npy.js';
 import { runCli } from './cli-run.js';
+import { GEMM_SUBMIT } from '../src/gpu/empirical.js';
 import { normalisedError, releaseGpuForTests, requireGpu } from './gpu/setup.js';
 
 beforeAll(async () => {
@@ -100,6 +101,23 @@ describe('WebGPU against the float64 CPU path, same width and seed', () => {
       expect(crossError(cpu12.ntk!, gpu12.ntk!, cpu.ntk!, cpu22.ntk!, 6, 3)).toBeLessThan(TOL);
     });
   }
+
+  it('GEMMs split into many submits (blocks of rows and columns, biases offset) give the same values', async () => {
+    const arch = 'hayou2019:depth=3,sigmaW2=1.5,sigmaB2=0.3';
+    const Xw = Array.from({ length: 40 }, (_, i) => Array.from({ length: 5 }, (_, j) => Math.sin(2 + i * 3.1 + j * 0.7)));
+    const whole = await empiricalKernel(arch, Xw, null, { width: 96, seed: 2, backend: 'webgpu' });
+    const saved = GEMM_SUBMIT.macs;
+    GEMM_SUBMIT.macs = 2 ** 10;
+    try {
+      const split = await empiricalKernel(arch, Xw, null, { width: 96, seed: 2, backend: 'webgpu' });
+      expect(Array.from(split.ntk!)).toEqual(Array.from(whole.ntk!));
+      expect(Array.from(split.nngp!)).toEqual(Array.from(whole.nngp!));
+    } finally {
+      GEMM_SUBMIT.macs = saved;
+    }
+    const cpu = empiricalKernel(arch, Xw, null, { width: 96, seed: 2 });
+    expect(normalisedError(cpu.ntk!, whole.ntk!, 40)).toBeLessThan(TOL);
+  });
 
   it('get: only the kernels asked for; one seed gives one network (the same values twice), another a different one', async () => {
     const a = await empiricalKernel('resnet:depth=2,alpha=1', X, null, { width: 32, seed: 1, get: 'ntk', backend: 'webgpu' });

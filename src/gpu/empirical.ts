@@ -18,6 +18,9 @@ import { pipelineFor } from './pipelines.js';
 import { checkUserWgsl } from './user-wgsl.js';
 import { EMPIRICAL_ACCUMULATE_WGSL, EMPIRICAL_COMMON_WGSL, EMPIRICAL_GEMM_WGSL, EMPIRICAL_POINTWISE_WGSL } from './shaders.generated.js';
 
+/** Multiply-adds per GEMM submit (about 0.1–1 s on lavapipe); tests lower it to exercise the blocks. */
+export const GEMM_SUBMIT = { macs: 2 ** 27 };
+
 const GEMM_SOURCE = wgslStruct(GEMM_PARAMS) + EMPIRICAL_COMMON_WGSL + EMPIRICAL_GEMM_WGSL;
 const ACCUMULATE_SOURCE = wgslStruct(ACCUMULATE_PARAMS) + EMPIRICAL_COMMON_WGSL + EMPIRICAL_ACCUMULATE_WGSL;
 
@@ -125,26 +128,41 @@ class Runner {
     return [x, Math.ceil(groups / x)];
   }
 
-  /** C = alpha·A·op(B) + biasScale·bias (transB: B is C.cols × K, else K × C.cols). */
+  /**
+   * C = alpha·A·op(B) + biasScale·bias (transB: B is C.cols × K, else K × C.cols), submitted in
+   * blocks of C of at most GEMM_SUBMIT.macs multiply-adds each: one long submit on a CPU adapter
+   * came back with parts of C unwritten (256 × 4096 × 4096 on lavapipe), so no submit runs long.
+   */
   async gemm(A: View, B: View, transB: boolean, C: View, alpha: number, bias: GPUBuffer | null = null, biasScale = 0): Promise<void> {
-    const params = packStruct(GEMM_PARAMS, {
-      M: C.rows,
-      N: C.cols,
-      K: A.cols,
-      lda: A.ld,
-      ldb: B.ld,
-      ldc: C.ld,
-      offA: A.off,
-      offB: B.off,
-      offC: C.off,
-      transB: transB ? 1 : 0,
-      hasBias: bias ? 1 : 0,
-      alpha,
-      beta: 0,
-      biasScale,
-      one: 1,
-    });
-    await this.dispatch(GEMM_SOURCE, 'webntk empirical: gemm', params, [A.buf, B.buf, C.buf, bias ?? this.noBias], Math.ceil(C.cols / 32), Math.ceil(C.rows / 32));
+    const K = A.cols;
+    // Column blocks of whole 32-wide tiles, then row blocks of whole 32-row tiles, within the budget.
+    const cols = Math.min(C.cols, Math.max(32, Math.floor(GEMM_SUBMIT.macs / (32 * Math.max(1, K)) / 32) * 32));
+    const rows = Math.min(C.rows, Math.max(32, Math.floor(GEMM_SUBMIT.macs / (cols * Math.max(1, K)) / 32) * 32));
+    for (let r0 = 0; r0 < C.rows; r0 += rows) {
+      for (let c0 = 0; c0 < C.cols; c0 += cols) {
+        const M = Math.min(rows, C.rows - r0);
+        const N = Math.min(cols, C.cols - c0);
+        const params = packStruct(GEMM_PARAMS, {
+          M,
+          N,
+          K,
+          lda: A.ld,
+          ldb: B.ld,
+          ldc: C.ld,
+          offA: A.off + r0 * A.ld,
+          offB: B.off + (transB ? c0 * B.ld : c0),
+          offC: C.off + r0 * C.ld + c0,
+          transB: transB ? 1 : 0,
+          hasBias: bias ? 1 : 0,
+          offBias: c0,
+          alpha,
+          beta: 0,
+          biasScale,
+          one: 1,
+        });
+        await this.dispatch(GEMM_SOURCE, 'webntk empirical: gemm', params, [A.buf, B.buf, C.buf, bias ?? this.noBias], Math.ceil(N / 32), Math.ceil(M / 32));
+      }
+    }
   }
 
   /** op 0: Y = φ(X); 1: Y = b·Y + G ⊙ φ′(X); 2: Y = a·X + b·G (act null). */

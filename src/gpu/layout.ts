@@ -123,6 +123,7 @@ export const GEMM_PARAMS = schema('Params', [
   { name: 'offC', type: 'u32' },
   { name: 'transB', type: 'u32', doc: '1: B is N × K (C = A·Bᵀ); 0: B is K × N' },
   { name: 'hasBias', type: 'u32' },
+  { name: 'offBias', type: 'u32', doc: 'bias of column c at bias[offBias + c]' },
   { name: 'alpha', type: 'f32' },
   { name: 'beta', type: 'f32', doc: '0: C is overwritten (never read)' },
   { name: 'biasScale', type: 'f32' },
