@@ -130,8 +130,8 @@ class Runner {
 
   /**
    * C = alpha·A·op(B) + biasScale·bias (transB: B is C.cols × K, else K × C.cols), submitted in
-   * blocks of C of at most GEMM_SUBMIT.macs multiply-adds each: one long submit on a CPU adapter
-   * came back with parts of C unwritten (256 × 4096 × 4096 on lavapipe), so no submit runs long.
+   * blocks of C of at most GEMM_SUBMIT.macs multiply-adds each, so that no submit runs long (as
+   * gram.ts bounds its own: a GPU watchdog may reset a device whose submit runs for seconds).
    */
   async gemm(A: View, B: View, transB: boolean, C: View, alpha: number, bias: GPUBuffer | null = null, biasScale = 0): Promise<void> {
     const K = A.cols;
