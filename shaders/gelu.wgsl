@@ -2,26 +2,8 @@
 // and Ṡ, and the gap 1 − ρ' by the quadrature (the instance `geluq` of smooth_quadrature.wgsl)
 // below g = 1/4, where the closed form's S/√(AB) cancels; above, ρ' = S/√(AB).
 
-// erfc(x) for x ≥ 0 (Numerical Recipes' Chebyshev fit, relative error < 1.2e−7 everywhere).
-fn erfc_pos(x: f32) -> f32 {
-  let t = 1.0 / (1.0 + 0.5 * x);
-  let p = -1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277))))))));
-  return t * exp(-x * x + p);
-}
-
-// Φ(u) = ½·erfc(−u/√2), with full relative precision in the lower tail.
-fn normal_cdf(u: f32) -> f32 {
-  let r = 0.5 * erfc_pos(abs(u) * 0.7071067811865476);
-  return select(1.0 - r, r, u < 0.0);
-}
-
-fn geluq_phi(u: f32) -> f32 {
-  return u * normal_cdf(u);
-}
-
-fn geluq_dphi(u: f32) -> f32 {
-  return normal_cdf(u) + u * 0.3989422804014327 * exp(-0.5 * u * u);
-}
+// erfc_pos, normal_cdf and geluq_phi/geluq_dphi are in special_pointwise.wgsl (the pointwise φ
+// and φ' are shared with sampled networks on WebGPU).
 
 // asin(x) for x ∈ [−1, 1] (odd extension of asin_c).
 fn asin_signed(x: f32) -> f32 {

@@ -19,10 +19,15 @@ import type { ResolvedSpec, Spec } from './spec/types.js';
 import { isSpatialSpec, resolveSpec } from './spec/validate.js';
 import { SampledNetwork, type Mat, type Tape } from './mc/batched.js';
 import { checkWidth } from './mc/network.js';
-import { Rng } from './mc/rng.js';
-import { empiricalConvKernel } from './empirical-conv.js';
-import { isImagesInput, type ImageLayout, type ImagesInput } from './images.js';
+import { empiricalConvKernels, type ImageBatch } from './mc/conv.js';
+import { checkImagePair, toImages, type Images, type ImagesInput } from './images.js';
 import { compileSpatial } from './program/spatial.js';
+import { Rng } from './mc/rng.js';
+import { empiricalOnGpu } from './gpu/empirical.js';
+import { resolveBackend } from './api.js';
+
+/** Rows of inputs (dense specs) or images {data, shape: [N, C, H, W] or [N, C, P]} (conv specs). */
+export type EmpiricalInput = MatrixInput | ImagesInput;
 
 export interface EmpiricalOptions {
   /** Hidden width n of every layer (a whole number ≥ 1). */
@@ -31,17 +36,12 @@ export interface EmpiricalOptions {
   seed?: number;
   /** Which kernels (default both). */
   get?: KernelKind | readonly KernelKind[];
-  /** "cpu" (float64, the default); "webgpu" is refused: it is not built yet. */
+  /** "cpu" (float64, the default) or "webgpu" (f32 on the device; then the result is a Promise). */
   backend?: 'cpu' | 'webgpu';
-  /** Conv specs: where the images' channel axis is ("nchw", the default, or "nhwc"). */
-  layout?: ImageLayout;
 }
 
-/** A [N, d] matrix (dense specs) or images {data, shape} (conv specs). */
-export type EmpiricalInput = MatrixInput | ImagesInput;
-
 export type EmpiricalResult = GramResult & {
-  backend: 'cpu';
+  backend: 'cpu' | 'webgpu';
   /** The preset reference or the spec's name. */
   computed: string;
   spec: ResolvedSpec;
@@ -56,20 +56,20 @@ export function checkSeed(seed: number): void {
   if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) throw new InputError(`seed must be a whole number from 0 to 4294967295, got ${seed}`);
 }
 
-/** The backend of an empirical kernel: the float64 CPU only, for now. */
+/** The backend of an empirical kernel: "cpu" (float64) or "webgpu". */
 export function checkEmpiricalBackend(backend: unknown): void {
-  if (backend === undefined || backend === 'cpu') return;
-  if (backend === 'webgpu') throw new InputError('empirical kernels on WebGPU are not built yet: use backend "cpu" (float64)');
-  throw new InputError(`unknown backend "${String(backend)}" for empirical kernels (available: cpu)`);
+  if (backend === undefined || backend === 'cpu' || backend === 'webgpu') return;
+  throw new InputError(`unknown backend "${String(backend)}" for empirical kernels (available: cpu, webgpu)`);
 }
 
-/** The spec of an arch (dense specs run on the batched sampler, conv specs on empirical-conv.ts). */
+/** Refuses what is not built: conv specs on WebGPU. */
+export function checkEmpiricalTarget(spec: ResolvedSpec, backend: unknown): void {
+  if (backend === 'webgpu' && isSpatialSpec(spec)) throw new InputError('empirical kernels of convolutional specs on WebGPU are not built yet: use backend "cpu" (float64)');
+}
+
+/** The resolved spec of an arch (dense specs: the batched sampler; conv specs: the conv sampler of mc/conv.ts). */
 export function empiricalSpec(arch: Spec | ResolvedSpec | string): ResolvedSpec {
-  const spec = resolveSpec(typeof arch === 'string' ? parsePresetRef(arch) : arch);
-  if (isSpatialSpec(spec) && spec.normalize !== 'none') {
-    throw new InputError('empirical kernels of convolutional specs with normalize "diagonal" are not defined (the conv sampler draws unnormalised kernels)');
-  }
-  return spec;
+  return resolveSpec(typeof arch === 'string' ? parsePresetRef(arch) : arch);
 }
 
 /** Weights of a network of `spec` at `width` on inputs of dimension d, counted before any is drawn (an upper bound for denseBlock). */
@@ -168,37 +168,46 @@ export function stackRows(x1: Matrix2D, x2: Matrix2D | null): Mat {
   return { rows: x1.rows + x2.rows, cols: x1.cols, data };
 }
 
+/** Stacks x1's images then x2's into one batch (x1 alone when x2 is null). */
+function stackImages(a: Images, b: Images | null): ImageBatch {
+  const data = b ? new Float64Array(a.data.length + b.data.length) : a.data;
+  if (b) {
+    data.set(a.data, 0);
+    data.set(b.data, a.data.length);
+  }
+  return { data, shape: [a.n + (b?.n ?? 0), a.channels, ...a.dims] };
+}
+
+/** Rows [0, n1) × columns [c0, c0 + n2) of an m × m matrix. */
+function subBlock(M: Float64Array, m: number, n1: number, c0: number, n2: number): Float64Array {
+  const out = new Float64Array(n1 * n2);
+  for (let i = 0; i < n1; i++) out.set(M.subarray(i * m + c0, i * m + c0 + n2), i * n2);
+  return out;
+}
+
 /**
- * The empirical NNGP and/or NTK of the finite network of `arch` sampled at `width` from `seed`,
- * over X1 × X2 (X1 × X1 when x2 is omitted), float64.
+ * The empirical kernels of a conv spec's sampled network (float64 CPU): the conv Monte Carlo
+ * oracle's first network for the seed (`monteCarloConv(…, {seed}).perSample`), over all pairs of
+ * the stacked images, then the X1 × X2 block. Images are [N, C, H, W] or [N, C, P] ("nchw").
  */
-export function empiricalKernel(arch: Spec | ResolvedSpec | string, x1: EmpiricalInput, x2?: EmpiricalInput | null, options?: EmpiricalOptions): EmpiricalResult {
-  if (!options) throw new InputError('empiricalKernel needs options with a width ({ width, seed })');
-  checkEmpiricalBackend(options.backend);
-  const spec = empiricalSpec(arch);
-  if (isSpatialSpec(spec)) return empiricalConv(arch, spec, x1, x2 ?? null, options);
-  if (options.layout !== undefined) throw new InputError('layout applies to images, and this spec is fully connected (its input is a [N, d] matrix)');
-  const a = toMatrix(x1 as MatrixInput, 'x1');
-  const b = x2 == null ? null : toMatrix(x2 as MatrixInput, 'x2');
-  const get = kernelKinds(options.get);
-  checkRequest(a, b, { get, diagonal: false, allDepths: false });
+function empiricalConv(arch: Spec | ResolvedSpec | string, spec: ResolvedSpec, x1: unknown, x2: unknown, options: EmpiricalOptions): EmpiricalResult {
+  checkEmpiricalTarget(spec, options.backend);
+  checkWidth(options.width);
   const seed = options.seed ?? 0;
-  const n2 = b ? b.rows : a.rows;
-  if (a.rows * n2 > MAX_RESULT_ELEMENTS) throw new InputError(`the result would hold ${a.rows * n2} values per kernel (at most ${MAX_RESULT_ELEMENTS})`);
-  const net = sampleNetwork(spec, a.cols, options.width, seed);
-  const tape = net.run(stackRows(a, b));
-  const block: TapeBlock = { n1: a.rows, n2: b ? b.rows : null };
-  const { kNorm, tNorm } = net.arch;
-  const scaled = (v: Float64Array, c: number) => {
-    for (let e = 0; e < v.length; e++) v[e] = v[e]! / c;
-    return v;
-  };
-  const program = compile(spec);
+  checkSeed(seed);
+  const get = kernelKinds(options.get);
+  const a = toImages(x1 as ImagesInput, 'nchw', 'x1');
+  const b = x2 == null ? null : toImages(x2 as ImagesInput, 'nchw', 'x2');
+  checkImagePair(a, b);
+  const n2 = b ? b.n : a.n;
+  if (a.n * n2 > MAX_RESULT_ELEMENTS) throw new InputError(`the result would hold ${a.n * n2} values per kernel (at most ${MAX_RESULT_ELEMENTS})`);
+  const k = empiricalConvKernels(spec, stackImages(a, b), options.width, seed);
+  const block = (M: Float64Array) => (b ? subBlock(M, k.m, a.n, a.n, b.n) : M);
   return {
-    ...(get.includes('nngp') ? { nngp: scaled(tapeNngp(tape, block), kNorm) } : {}),
-    ...(get.includes('ntk') ? { ntk: scaled(tapeNtk(tape, block), tNorm) } : {}),
-    shape: [a.rows, n2],
-    depths: [program.depths[program.depths.length - 1]!],
+    ...(get.includes('nngp') ? { nngp: block(k.nngp) } : {}),
+    ...(get.includes('ntk') ? { ntk: block(k.ntk) } : {}),
+    shape: [a.n, n2],
+    depths: [compileSpatial(spec).depths.at(-1)!],
     symmetric: !b,
     diagonal: false,
     sweep: false,
@@ -210,32 +219,82 @@ export function empiricalKernel(arch: Spec | ResolvedSpec | string, x1: Empirica
   };
 }
 
-function empiricalConv(arch: Spec | ResolvedSpec | string, spec: ResolvedSpec, x1: EmpiricalInput, x2: EmpiricalInput | null, options: EmpiricalOptions): EmpiricalResult {
+/** What both backends share: the checked request, the sampled network and the stacked inputs. */
+interface Prepared {
+  spec: ResolvedSpec;
+  net: SampledNetwork;
+  X: Mat;
+  block: TapeBlock;
+  get: KernelKind[];
+  rows: number;
+  n2: number;
+  seed: number;
+}
+
+function prepareEmpirical(arch: Spec | ResolvedSpec | string, x1: MatrixInput, x2: MatrixInput | null | undefined, options: EmpiricalOptions | undefined): Prepared {
+  if (!options) throw new InputError('empiricalKernel needs options with a width ({ width, seed })');
+  checkEmpiricalBackend(options.backend);
+  const spec = empiricalSpec(arch);
+  const a = toMatrix(x1, 'x1');
+  const b = x2 == null ? null : toMatrix(x2, 'x2');
+  const get = kernelKinds(options.get);
+  checkRequest(a, b, { get, diagonal: false, allDepths: false });
   const seed = options.seed ?? 0;
-  checkWidth(options.width);
-  checkSeed(seed);
-  const asImages = (x: EmpiricalInput, what: string): ImagesInput => {
-    if (!isImagesInput(x)) throw new InputError(`${what}: a conv spec needs images {data, shape} with shape [N, C, H, W] or [N, C, P], not a matrix`);
-    return x;
+  const n2 = b ? b.rows : a.rows;
+  if (a.rows * n2 > MAX_RESULT_ELEMENTS) throw new InputError(`the result would hold ${a.rows * n2} values per kernel (at most ${MAX_RESULT_ELEMENTS})`);
+  const net = sampleNetwork(spec, a.cols, options.width, seed);
+  return { spec, net, X: stackRows(a, b), block: { n1: a.rows, n2: b ? b.rows : null }, get, rows: a.rows, n2, seed };
+}
+
+/** The result of either backend from the unnormalised kernels. */
+function finish(arch: Spec | ResolvedSpec | string, p: Prepared, width: number, backend: 'cpu' | 'webgpu', k: { nngp?: Float64Array; ntk?: Float64Array }): EmpiricalResult {
+  const { kNorm, tNorm } = p.net.arch;
+  const scaled = (v: Float64Array, c: number) => {
+    for (let e = 0; e < v.length; e++) v[e] = v[e]! / c;
+    return v;
   };
-  const r = empiricalConvKernel(spec, asImages(x1, 'x1'), x2 ? asImages(x2, 'x2') : null, {
-    width: options.width,
-    seed,
-    get: kernelKinds(options.get),
-    ...(options.layout !== undefined ? { layout: options.layout } : {}),
-  });
+  const program = compile(p.spec);
   return {
-    ...(r.nngp ? { nngp: r.nngp } : {}),
-    ...(r.ntk ? { ntk: r.ntk } : {}),
-    shape: r.shape,
-    depths: [compileSpatial(spec).depths.at(-1)!],
-    symmetric: !x2,
+    ...(k.nngp ? { nngp: scaled(k.nngp, kNorm) } : {}),
+    ...(k.ntk ? { ntk: scaled(k.ntk, tNorm) } : {}),
+    shape: [p.rows, p.n2],
+    depths: [program.depths[program.depths.length - 1]!],
+    symmetric: p.block.n2 === null,
     diagonal: false,
     sweep: false,
-    backend: 'cpu',
-    computed: typeof arch === 'string' ? arch : (spec.name ?? 'an unnamed spec'),
-    spec,
-    width: options.width,
-    seed,
+    backend,
+    computed: typeof arch === 'string' ? arch : (p.spec.name ?? 'an unnamed spec'),
+    spec: p.spec,
+    width,
+    seed: p.seed,
   };
+}
+
+/**
+ * The empirical NNGP and/or NTK of the finite network of `arch` sampled at `width` from `seed`,
+ * over X1 × X2 (X1 × X1 when x2 is omitted): float64 on the CPU, or (backend "webgpu", a Promise)
+ * f32 on the WebGPU device with the same network (the weights are drawn on the host).
+ */
+export function empiricalKernel(arch: Spec | ResolvedSpec | string, x1: EmpiricalInput, x2: EmpiricalInput | null | undefined, options: EmpiricalOptions & { backend: 'webgpu' }): Promise<EmpiricalResult>;
+export function empiricalKernel(arch: Spec | ResolvedSpec | string, x1: EmpiricalInput, x2?: EmpiricalInput | null, options?: EmpiricalOptions & { backend?: 'cpu' }): EmpiricalResult;
+export function empiricalKernel(arch: Spec | ResolvedSpec | string, x1: EmpiricalInput, x2?: EmpiricalInput | null, options?: EmpiricalOptions): EmpiricalResult | Promise<EmpiricalResult> {
+  if (options?.backend === 'webgpu') return empiricalKernelGpu(arch, x1, x2, options);
+  if (!options) throw new InputError('empiricalKernel needs options with a width ({ width, seed })');
+  checkEmpiricalBackend(options.backend);
+  const spec = empiricalSpec(arch);
+  if (isSpatialSpec(spec)) return empiricalConv(arch, spec, x1, x2, options);
+  const p = prepareEmpirical(arch, x1 as MatrixInput, (x2 ?? null) as MatrixInput | null, options);
+  const tape = p.net.run(p.X);
+  return finish(arch, p, options!.width, 'cpu', {
+    ...(p.get.includes('nngp') ? { nngp: tapeNngp(tape, p.block) } : {}),
+    ...(p.get.includes('ntk') ? { ntk: tapeNtk(tape, p.block) } : {}),
+  });
+}
+
+async function empiricalKernelGpu(arch: Spec | ResolvedSpec | string, x1: EmpiricalInput, x2: EmpiricalInput | null | undefined, options: EmpiricalOptions): Promise<EmpiricalResult> {
+  if (isSpatialSpec(empiricalSpec(arch))) return empiricalConv(arch, empiricalSpec(arch), x1, x2, options);
+  const p = prepareEmpirical(arch, x1 as MatrixInput, (x2 ?? null) as MatrixInput | null, options);
+  const ctx = await resolveBackend('webgpu');
+  const k = await empiricalOnGpu(ctx!, p.net, p.X, p.block, p.get);
+  return finish(arch, p, options.width, 'webgpu', k);
 }

@@ -14,6 +14,9 @@ import { empiricalKernel, kernelCpu, monteCarlo, resolveSpec, type Spec } from '
 import { sampleNetwork } from '../src/empirical.js';
 import { encodeNpy, parseNpy } from '../src/io/npy.js';
 import { runCli } from './cli-run.js';
+import { monteCarloConv } from '../src/mc/conv.js';
+import { parsePresetRef } from '../src/spec/presets.js';
+import { convImages } from './gpu/inputs.js';
 
 const X = [
   [1, 0, 0],
@@ -90,7 +93,7 @@ describe('(a) the Monte Carlo oracle’s per-network values', () => {
     expect(r.ntk).toBeUndefined();
     expect(r.computed).toBe('arora2019:depth=2');
     expect(r.depths).toEqual([kernelCpu('arora2019:depth=2', X).depths.at(-1)]);
-    expect(() => empiricalKernel('arora2019:depth=2', X, null, { width: 8, backend: 'webgpu' })).toThrow(/WebGPU are not built yet/);
+    expect(() => empiricalKernel('arora2019:depth=2', X, null, { width: 8, backend: 'tpu' as 'cpu' })).toThrow(/unknown backend "tpu" for empirical kernels \(available: cpu, webgpu\)/);
     expect(() => empiricalKernel('arora2019:depth=2', X, null, { width: 0 })).toThrow(/width must be an integer ≥ 1/);
     expect(() => empiricalKernel('arora2019:depth=2', X, null, { width: 8, seed: -1 })).toThrow(/seed must be a whole number/);
     expect(() => empiricalKernel('arora2019:depth=2', X, [[1, 2]], { width: 8 })).toThrow(/features/);
@@ -256,8 +259,7 @@ describe('(e) webntk empirical', () => {
     ['a negative seed', ['--arch', 'mlp:depth=2', '--width', '8', '--seed', '-1', '--x1', x1], /--seed must be a whole number/],
     ['no --x1', ['--arch', 'mlp:depth=2', '--width', '8'], /required option '--x1/],
     ['an unknown spec', ['--arch', 'nosuchnet:depth=2', '--width', '8', '--x1', x1], /unknown preset "nosuchnet"/],
-    ['webgpu', ['--arch', 'mlp:depth=2', '--width', '8', '--x1', x1, '--backend', 'webgpu'], /WebGPU are not built yet/],
-    ['a matrix for a conv spec', ['--arch', 'cntk:depth=2', '--width', '8', '--x1', x1], /images/],
+    ['a conv spec given rows', ['--arch', 'cntk:depth=2', '--width', '8', '--x1', x1], /images/],
     ['two kernels without {kernel}', ['--arch', 'mlp:depth=2', '--width', '8', '--x1', x1, '--get', 'nngp,ntk'], /\{kernel\}/],
   ];
   for (const [name, args, message] of bad) {
@@ -275,5 +277,51 @@ describe('(e) webntk empirical', () => {
     const r = await runCli('empirical', '--arch', 'mlp:depth=2', '--width', '8', '--x1', x1, '--out', join(dir, 'missing', 'K.npy'));
     expect(r.code).toBe(4);
     expect(r.err.trim().split('\n')).toHaveLength(1);
+  });
+});
+
+describe('conv specs (CPU): the conv Monte Carlo oracle’s per-network values', () => {
+  const imgs = convImages(2, [6], 3);
+  const imgs2 = convImages(2, [6], 8);
+  const stacked = { data: [...imgs.data, ...imgs2.data], shape: [imgs.shape[0]! + imgs2.shape[0]!, 2, 6] };
+  const m = imgs.shape[0]!;
+  const m2 = imgs2.shape[0]!;
+
+  for (const arch of ['cntk:depth=2', 'cntk:depth=3,readout=flatten,filter=3', 'rescnn:depth=2,alpha=0.5']) {
+    it(arch, () => {
+      const r = empiricalKernel(arch, imgs, null, { width: 8, seed: 4 });
+      expect(r.shape).toEqual([m, m]);
+      expect(r.symmetric).toBe(true);
+      const mc = monteCarloConv(resolveSpec(parsePresetRef(arch)), imgs, { width: 8, samples: 2, seed: 4, keepSamples: true });
+      // The same network and the same arithmetic: equal to the last bit.
+      expect(Array.from(r.nngp!)).toEqual(Array.from(mc.perSample!.nngp.subarray(0, m * m)));
+      expect(Array.from(r.ntk!)).toEqual(Array.from(mc.perSample!.ntk.subarray(0, m * m)));
+      // X1 × X2 is the block of the stacked batch (the weights do not depend on the inputs).
+      const cross = empiricalKernel(arch, imgs, imgs2, { width: 8, seed: 4 });
+      const all = empiricalKernel(arch, stacked, null, { width: 8, seed: 4 });
+      const M = m + m2;
+      expect(cross.shape).toEqual([m, m2]);
+      for (let i = 0; i < m; i++) {
+        for (let j = 0; j < m2; j++) {
+          expect(cross.ntk![i * m2 + j]).toBe(all.ntk![i * M + m + j]);
+          expect(cross.nngp![i * m2 + j]).toBe(all.nngp![i * M + m + j]);
+        }
+      }
+    });
+  }
+
+  it('the CLI reads images [N, C, P] and writes what the API returns', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'webntk-empirical-conv-'));
+    try {
+      const f = join(dir, 'I.npy');
+      writeFileSync(f, encodeNpy(imgs.data, imgs.shape));
+      const out = join(dir, 'K.npy');
+      const r = await runCli('empirical', '--arch', 'cntk:depth=2', '--width', '8', '--seed', '4', '--x1', f, '--out', out);
+      expect(r.code, r.err).toBe(0);
+      const api = empiricalKernel('cntk:depth=2', imgs, null, { width: 8, seed: 4 });
+      expect(Array.from(parseNpy(readFileSync(out)).data as Float64Array)).toEqual(Array.from(api.ntk!));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -1,5 +1,5 @@
 /** φ(u) = b·u for u > 0, a·u otherwise (neural-tangents' ABRelu). */
-import type { ActivationEntry, WgslCall } from './entry.js';
+import type { ActivationEntry, WgslCall, WgslPointwise } from './entry.js';
 import { knownKeys, num, requiredNumber } from './params.js';
 import { abReluDegenerateDual, abReluDual, abReluGap } from './rectifier-math.js';
 import { f32Pair } from '../gpu/f32.js';
@@ -28,6 +28,7 @@ export const abRelu: ActivationEntry<AbRelu> = {
   },
   homogeneous: () => true,
   wgsl: (a) => abReluWgsl(a.a, a.b),
+  pointwiseWgsl: (a) => abReluPointwise(a.a, a.b),
 };
 
 /**
@@ -38,4 +39,9 @@ export const abRelu: ActivationEntry<AbRelu> = {
 export function abReluWgsl(a: number, b: number): WgslCall {
   const n2 = a * a + b * b;
   return { fn: 'op_abrelu', params: [a, b, ...f32Pair(0.5 * n2), n2 > 0 ? ((a - b) * (a - b)) / n2 : 0] };
+}
+
+/** φ(u) = a·u (u ≤ 0), b·u (u > 0) and φ' in WGSL, a and b as data (sampled networks on WebGPU). */
+export function abReluPointwise(a: number, b: number): WgslPointwise {
+  return { phi: 'select(p.x * u, p.y * u, u > 0.0)', dphi: 'select(p.x, p.y, u > 0.0)', params: [a, b] };
 }

@@ -114,6 +114,19 @@ export const arccos: ActivationEntry<Arccos> = {
   },
   // Only order 1 is homogeneous of degree 1 (order 0 has degree 0, order 2 degree 2).
   homogeneous: (a) => a.order === 1,
+  // φ and φ' as the CPU's phi/dphi above (order 0: φ' = 0).
+  pointwiseWgsl(a) {
+    switch (a.order) {
+      case 0:
+        return { phi: 'select(0.0, 1.0, u > 0.0)', dphi: '0.0' };
+      case 1:
+        return { phi: 'max(u, 0.0)', dphi: 'select(0.0, 1.0, u > 0.0)' };
+      case 2:
+        return { phi: 'select(0.0, u * u, u > 0.0)', dphi: 'select(0.0, 2.0 * u, u > 0.0)' };
+      default:
+        return assertNever(a.order, 'arc-cosine order');
+    }
+  },
   wgsl(a) {
     switch (a.order) {
       case 0:

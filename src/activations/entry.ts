@@ -34,6 +34,20 @@ export interface WgslCall {
 }
 
 /**
+ * φ and φ' as WGSL expressions of the f32 variable `u` (and `p`, a vec2<f32> holding `params`, so
+ * that the numbers stay data), for sampled networks on WebGPU (src/gpu/empirical.ts). `source`:
+ * functions the expressions call (each chunk emitted once per shader).
+ */
+export interface WgslPointwise {
+  phi: string;
+  dphi: string;
+  params?: readonly number[];
+  source?: readonly string[];
+  /** User-written WGSL to compile on its own first (as WgslCall.check): a mistake is an InputError naming it. */
+  check?: readonly { what: string; code: string }[];
+}
+
+/**
  * One activation. `A` is its resolved layer object ({ type, ...parameters }). Methods are declared
  * as methods (bivariant in A) so that entries of different A share one registry.
  */
@@ -66,4 +80,6 @@ export interface ActivationEntry<A extends { type: string } = { type: string }> 
    * entry may instead throw an InputError that says what its layer lacks).
    */
   wgsl(a: A): WgslCall | null;
+  /** φ and φ' in WGSL for sampled networks on WebGPU; absent or null where not written (then refused). */
+  pointwiseWgsl?(a: A): WgslPointwise | null;
 }

@@ -3,6 +3,7 @@ import type { ActOut, ActivationEntry } from './entry.js';
 import { noParams } from './params.js';
 import { RHO_ROUNDOFF } from './rectifier-math.js';
 import { erf as erfFn } from './special.js';
+import { SPECIAL_POINTWISE_WGSL } from '../gpu/shaders.generated.js';
 
 const PI = Math.PI;
 
@@ -25,6 +26,7 @@ export const erf: ActivationEntry<Erf> = {
   gap: (_a, kxx, kzz, g, h, out) => erfGap(kxx, kzz, g, h, out),
   homogeneous: () => false,
   wgsl: () => ({ fn: 'op_erf', params: [] }),
+  pointwiseWgsl: () => ({ phi: 'erf_phi(u)', dphi: 'erf_dphi(u)', source: [SPECIAL_POINTWISE_WGSL] }),
 };
 
 function clampUnit(x: number): number {

@@ -13,7 +13,7 @@ import type { ActivationEntry } from './entry.js';
 import { noParams } from './params.js';
 import { numericalMoments } from './quadrature.js';
 import { normalCdf, normalPdf } from './special.js';
-import { GELU_WGSL } from '../gpu/shaders.generated.js';
+import { GELU_WGSL, SPECIAL_POINTWISE_WGSL } from '../gpu/shaders.generated.js';
 import { smoothQuadratureWgsl } from './wgsl-smooth.js';
 
 const PI = Math.PI;
@@ -76,5 +76,6 @@ export const gelu: ActivationEntry<Gelu> = {
   },
   homogeneous: () => false,
   // shaders/gelu.wgsl: the same closed forms in f32, the gap by the quadrature instance `geluq`.
-  wgsl: () => ({ fn: 'op_gelu', params: [], source: [GELU_WGSL, smoothQuadratureWgsl('geluq')] }),
+  wgsl: () => ({ fn: 'op_gelu', params: [], source: [SPECIAL_POINTWISE_WGSL, GELU_WGSL, smoothQuadratureWgsl('geluq')] }),
+  pointwiseWgsl: () => ({ phi: 'geluq_phi(u)', dphi: 'geluq_dphi(u)', source: [SPECIAL_POINTWISE_WGSL] }),
 };

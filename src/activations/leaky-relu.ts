@@ -2,7 +2,7 @@
 import type { ActivationEntry } from './entry.js';
 import { knownKeys, num, requiredNumber } from './params.js';
 import { abReluDegenerateDual, abReluDual, abReluGap } from './rectifier-math.js';
-import { abReluWgsl } from './ab-relu.js';
+import { abReluPointwise, abReluWgsl } from './ab-relu.js';
 
 export interface LeakyRelu {
   type: 'leakyRelu';
@@ -27,4 +27,5 @@ export const leakyRelu: ActivationEntry<LeakyRelu> = {
   },
   homogeneous: () => true,
   wgsl: (a) => abReluWgsl(a.slope, 1),
+  pointwiseWgsl: (a) => abReluPointwise(a.slope, 1),
 };

@@ -73,6 +73,15 @@ function wgslName(w: { fn: string; deriv: string }): string {
 
 const fnOf = (name: string, expr: string) => `fn ${name}(u: f32) -> f32 {\n  return ${expr};\n}\n`;
 
+/** Each expression compiled on its own first, so that a mistake in it is an InputError naming it. */
+function wgslChecks(name: string, w: { fn: string; deriv: string }): { what: string; code: string }[] {
+  const what = (key: string) => `numerical activation "${name}": wgsl.${key}`;
+  return [
+    { what: what('fn'), code: fnOf('phi', w.fn) },
+    { what: what('deriv'), code: fnOf('dphi', w.deriv) },
+  ];
+}
+
 export const numerical: ActivationEntry<Numerical> = {
   type: 'numerical',
   resolve(obj, path) {
@@ -90,6 +99,17 @@ export const numerical: ActivationEntry<Numerical> = {
   dual: (a, kxx, kzz, kxz, out) => numericalDual(a.fn, a.deriv, kxx, kzz, kxz, a.name, out),
   gap: (a, kxx, kzz, g, h, out) => smoothGap(a.fn, a.deriv, kxx, kzz, g, h, a.name, out),
   homogeneous: () => false,
+  // The same WGSL φ and φ' for sampled networks on WebGPU (null without `wgsl`: refused there).
+  pointwiseWgsl(a) {
+    if (!a.wgsl) return null;
+    const id = wgslName(a.wgsl);
+    return {
+      phi: `${id}_phi(u)`,
+      dphi: `${id}_dphi(u)`,
+      source: [fnOf(`${id}_phi`, a.wgsl.fn) + fnOf(`${id}_dphi`, a.wgsl.deriv)],
+      check: wgslChecks(a.name, a.wgsl),
+    };
+  },
   wgsl(a) {
     if (!a.wgsl) {
       throw new InputError(
@@ -98,15 +118,11 @@ export const numerical: ActivationEntry<Numerical> = {
       );
     }
     const id = wgslName(a.wgsl);
-    const what = (key: string) => `numerical activation "${a.name}": wgsl.${key}`;
     return {
       fn: `op_${id}`,
       params: [],
       source: [fnOf(`${id}_phi`, a.wgsl.fn) + fnOf(`${id}_dphi`, a.wgsl.deriv), smoothQuadratureWgsl(id)],
-      check: [
-        { what: what('fn'), code: fnOf('phi', a.wgsl.fn) },
-        { what: what('deriv'), code: fnOf('dphi', a.wgsl.deriv) },
-      ],
+      check: wgslChecks(a.name, a.wgsl),
     };
   },
 };

@@ -7,7 +7,7 @@ import { InputError, SpecError } from '../errors.js';
 import { jsValue } from '../jsvalue.js';
 import { abRelu } from './ab-relu.js';
 import { arccos } from './arccos.js';
-import type { ActivationEntry, ActOut, WgslCall } from './entry.js';
+import type { ActivationEntry, ActOut, WgslCall, WgslPointwise } from './entry.js';
 import { erf } from './erf.js';
 import { gelu } from './gelu.js';
 import { leakyRelu } from './leaky-relu.js';
@@ -128,4 +128,12 @@ export function wgslCall(a: AnyActivation): WgslCall {
   return call;
 }
 
-export type { ActivationEntry, ActOut, WgslCall } from './entry.js';
+/** φ and φ' of an activation in WGSL (sampled networks on WebGPU); an InputError naming it where not written. */
+export function wgslPointwise(a: AnyActivation): WgslPointwise {
+  const e = activationEntry(a);
+  const w = e.pointwiseWgsl?.(a);
+  if (!w) throw new InputError(`empirical kernels on WebGPU do not support the ${describeActivation(a)} activation yet (no WGSL φ and φ'); use backend "cpu"`);
+  return w;
+}
+
+export type { ActivationEntry, ActOut, WgslCall, WgslPointwise } from './entry.js';

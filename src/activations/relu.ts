@@ -27,4 +27,5 @@ export const relu: ActivationEntry<Relu> = {
   },
   homogeneous: () => true,
   wgsl: () => ({ fn: 'op_relu', params: [] }),
+  pointwiseWgsl: () => ({ phi: 'max(u, 0.0)', dphi: 'select(0.0, 1.0, u > 0.0)' }),
 };

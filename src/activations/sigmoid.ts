@@ -3,7 +3,7 @@ import type { ActivationEntry } from './entry.js';
 import { noParams } from './params.js';
 import { numericalDual } from './quadrature.js';
 import { smoothGap } from './smooth.js';
-import { builtinSmoothCall } from './wgsl-smooth.js';
+import { builtinSmoothCall, builtinSmoothPointwise } from './wgsl-smooth.js';
 
 export interface Sigmoid {
   type: 'sigmoid';
@@ -31,4 +31,5 @@ export const sigmoid: ActivationEntry<Sigmoid> = {
   gap: (_a, kxx, kzz, g, h, out) => smoothGap(logistic, logisticDerivative, kxx, kzz, g, h, 'sigmoid', out),
   homogeneous: () => false,
   wgsl: () => builtinSmoothCall('sigmoid'),
+  pointwiseWgsl: () => builtinSmoothPointwise('sigmoid'),
 };

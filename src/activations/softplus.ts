@@ -4,7 +4,7 @@ import { noParams } from './params.js';
 import { numericalDual } from './quadrature.js';
 import { logistic } from './sigmoid.js';
 import { smoothGap } from './smooth.js';
-import { builtinSmoothCall } from './wgsl-smooth.js';
+import { builtinSmoothCall, builtinSmoothPointwise } from './wgsl-smooth.js';
 
 export interface Softplus {
   type: 'softplus';
@@ -23,4 +23,5 @@ export const softplus: ActivationEntry<Softplus> = {
   gap: (_a, kxx, kzz, g, h, out) => smoothGap(phi, logistic, kxx, kzz, g, h, 'softplus', out),
   homogeneous: () => false,
   wgsl: () => builtinSmoothCall('softplus'),
+  pointwiseWgsl: () => builtinSmoothPointwise('softplus'),
 };

@@ -3,7 +3,7 @@ import type { ActivationEntry } from './entry.js';
 import { noParams } from './params.js';
 import { smoothGap } from './smooth.js';
 import { numericalDual } from './quadrature.js';
-import { builtinSmoothCall } from './wgsl-smooth.js';
+import { builtinSmoothCall, builtinSmoothPointwise } from './wgsl-smooth.js';
 
 export interface Tanh {
   type: 'tanh';
@@ -26,4 +26,5 @@ export const tanh: ActivationEntry<Tanh> = {
   gap: (_a, kxx, kzz, g, h, out) => smoothGap(phi, dphi, kxx, kzz, g, h, 'tanh', out),
   homogeneous: () => false,
   wgsl: () => builtinSmoothCall('tanh'),
+  pointwiseWgsl: () => builtinSmoothPointwise('tanh'),
 };

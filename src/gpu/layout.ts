@@ -109,3 +109,50 @@ export function wgslWordAccessors(s: StructSchema, array: string): string {
     `fn store_${fn}(o: u32, v: ${s.name}) {\n${s.fields.map((f, k) => `  ${array}[o + ${k}u] = ${to(f)};`).join('\n')}\n}\n`
   );
 }
+
+/** One GEMM of a sampled network (shaders/empirical_gemm.wgsl): C = alpha·A·op(B) + biasScale·bias + beta·C, on strided views. */
+export const GEMM_PARAMS = schema('Params', [
+  { name: 'M', type: 'u32', doc: 'rows of A and C' },
+  { name: 'N', type: 'u32', doc: 'columns of C' },
+  { name: 'K', type: 'u32', doc: 'the summed dimension' },
+  { name: 'lda', type: 'u32' },
+  { name: 'ldb', type: 'u32' },
+  { name: 'ldc', type: 'u32' },
+  { name: 'offA', type: 'u32' },
+  { name: 'offB', type: 'u32' },
+  { name: 'offC', type: 'u32' },
+  { name: 'transB', type: 'u32', doc: '1: B is N × K (C = A·Bᵀ); 0: B is K × N' },
+  { name: 'hasBias', type: 'u32' },
+  { name: 'offBias', type: 'u32', doc: 'bias of column c at bias[offBias + c]' },
+  { name: 'alpha', type: 'f32' },
+  { name: 'beta', type: 'f32', doc: '0: C is overwritten (never read)' },
+  { name: 'biasScale', type: 'f32' },
+  { name: 'one', type: 'f32', doc: '1.0, opaque to the compiler (keep)' },
+]);
+
+/** One elementwise op of a sampled network on strided views (shaders/empirical_pointwise.wgsl). */
+export const POINTWISE_PARAMS = schema('Params', [
+  { name: 'op', type: 'u32', doc: '0: Y = φ(X); 1: Y = b·Y + G ⊙ φ′(X); 2: Y = a·X + b·G' },
+  { name: 'rows', type: 'u32' },
+  { name: 'cols', type: 'u32' },
+  { name: 'ldX', type: 'u32' },
+  { name: 'offX', type: 'u32' },
+  { name: 'ldG', type: 'u32' },
+  { name: 'offG', type: 'u32' },
+  { name: 'ldY', type: 'u32' },
+  { name: 'offY', type: 'u32' },
+  { name: 'a', type: 'f32' },
+  { name: 'b', type: 'f32' },
+  { name: 'p0', type: 'f32', doc: "the activation's parameters (WgslPointwise.params)" },
+  { name: 'p1', type: 'f32' },
+  { name: 'one', type: 'f32' },
+]);
+
+/** One layer's term added to the empirical kernel (shaders/empirical_accumulate.wgsl). */
+export const ACCUMULATE_PARAMS = schema('Params', [
+  { name: 'op', type: 'u32', doc: '0: T += wfac·D⊙G + bfac·D (NTK); 1: T = wfac·G + bfac (NNGP)' },
+  { name: 'count', type: 'u32' },
+  { name: 'wfac', type: 'f32' },
+  { name: 'bfac', type: 'f32' },
+  { name: 'one', type: 'f32' },
+]);

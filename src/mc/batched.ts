@@ -43,10 +43,11 @@ export interface DenseParams {
   isOutput: boolean;
 }
 
-type Node =
+/** The network's structure, as the host of a GPU pass walks it too (src/gpu/empirical.ts). */
+export type NetNode =
   | { kind: 'dense'; p: DenseParams }
   | { kind: 'act'; act: Activation }
-  | { kind: 'residual'; alpha: number; beta: number; branch: Node[] }
+  | { kind: 'residual'; alpha: number; beta: number; branch: NetNode[] }
   | { kind: 'block'; act: Activation; n: number; denses: DenseParams[] };
 
 /** What one trainable dense layer contributes, for all N inputs. */
@@ -77,7 +78,8 @@ export class SampledNetwork {
   /** Every dense layer, trainable or not, in the order their weights were drawn. */
   readonly params: DenseParams[] = [];
   readonly arch: SampledArch;
-  private readonly nodes: Node[];
+  /** The layers, in forward order, holding the drawn weights. */
+  readonly nodes: NetNode[];
 
   /** Draws a network of `spec` for inputs of dimension d, at `width`, from `rng` (advanced past its weights). */
   constructor(
@@ -110,8 +112,8 @@ export class SampledNetwork {
   }
 
   /** The oracle's walk over the layers (weights drawn in forward order); s and dim: the input's normaliser and size. */
-  private build(layers: ResolvedLayer[], s: number, dim: number, rng: Rng, outputAt: ResolvedLayer | null): { nodes: Node[]; s: number; dim: number } {
-    const nodes: Node[] = [];
+  private build(layers: ResolvedLayer[], s: number, dim: number, rng: Rng, outputAt: ResolvedLayer | null): { nodes: NetNode[]; s: number; dim: number } {
+    const nodes: NetNode[] = [];
     for (const l of layers) {
       switch (l.type) {
         case 'dense': {
@@ -178,7 +180,7 @@ export class SampledNetwork {
     return { out: pass.out, readout: readout!, records };
   }
 
-  private forward(nodes: Node[], input: Mat, records: LayerRecord[], onOutput: (A: Mat, p: DenseParams) => void): Pass {
+  private forward(nodes: NetNode[], input: Mat, records: LayerRecord[], onOutput: (A: Mat, p: DenseParams) => void): Pass {
     let cur = input;
     const backs: ((g: Mat) => Mat)[] = [];
     for (const node of nodes) {
@@ -196,7 +198,7 @@ export class SampledNetwork {
     };
   }
 
-  private node(node: Node, input: Mat, records: LayerRecord[], onOutput: (A: Mat, p: DenseParams) => void): Pass {
+  private node(node: NetNode, input: Mat, records: LayerRecord[], onOutput: (A: Mat, p: DenseParams) => void): Pass {
     switch (node.kind) {
       case 'dense':
         if (node.p.isOutput) onOutput(input, node.p);
@@ -286,7 +288,7 @@ function columns(M: Mat, c0: number, n: number): Mat {
 }
 
 /** h_i = dense_i([φ(h_0) … φ(h_{i−1})]), i = 1..depth, as the oracle's denseBlock. */
-function denseBlockLayer(node: Extract<Node, { kind: 'block' }>, input: Mat, records: LayerRecord[]): Pass {
+function denseBlockLayer(node: Extract<NetNode, { kind: 'block' }>, input: Mat, records: LayerRecord[]): Pass {
   const { n, denses } = node;
   const depth = denses.length;
   const N = input.rows;

@@ -402,17 +402,19 @@ function readImages(images: ImageBatch): { reps: Float64Array[]; C0: number; dim
   return { reps, C0, dims };
 }
 
-/** What every sample of a conv spec on a batch shares: the layer list, the input representation. */
+/** What every network sampled over one batch of images shares: the images, the layer list, L. */
 interface ConvSetup {
+  reps: Float64Array[];
+  m: number;
   net: ResolvedLayer[];
   outputAt: ResolvedLayer;
   L: number;
   input: Rep;
-  m: number;
 }
 
-function convSetup(spec: ResolvedSpec, images: ImageBatch): ConvSetup {
-  if (spec.normalize !== 'none') throw new InputError('the conv Monte Carlo oracle samples unnormalised kernels (normalize "none")');
+function convSetup(spec: ResolvedSpec, images: ImageBatch, width: number): ConvSetup {
+  if (!Number.isInteger(width) || width < 1) throw new InputError(`width must be an integer ≥ 1, got ${width}`);
+  if (spec.normalize !== 'none') throw new InputError('sampled conv networks have unnormalised kernels: the spec must have normalize "none"');
   const { reps, C0, dims } = readImages(images);
   const all = [...spec.layers, ...spec.readout];
   const last = all[all.length - 1];
@@ -421,21 +423,18 @@ function convSetup(spec: ResolvedSpec, images: ImageBatch): ConvSetup {
   const net: ResolvedLayer[] = endsLinear ? all : [...all, { type: 'dense', weightVar: 1, biasVar: 0, trainable: false }];
   // The spec's input covariance: x·z/C0 ("dim") or x·z ("none"), per pixel pair.
   const input: Rep = { C: C0, dims, s: spec.inputScale === 'dim' ? 1 / C0 : 1, x: reps };
-  return { net, outputAt: net[net.length - 1]!, L: countResidualBlocks(all), input, m: reps.length };
+  return { reps, m: reps.length, net, outputAt: net[net.length - 1]!, L: countResidualBlocks(all), input };
 }
 
-/**
- * One network drawn from `rng` at `width`: its empirical NNGP and NTK over every pair of the batch,
- * written (m × m, symmetric) into k and th.
- */
-function sampleConvKernels(setup: ConvSetup, width: number, rng: Rng, k: Float64Array, th: Float64Array): void {
-  const { net, outputAt, L, input, m } = setup;
-  const sampler = new ConvSampler(rng, width, L);
-  const pass = sampler.layers(net, input, outputAt);
+/** Draws one network from `rng` and writes its empirical NNGP and NTK (all m × m pairs) at offset o. */
+function sampleConvNetwork(c: ConvSetup, width: number, rng: Rng, valsK: Float64Array, valsT: Float64Array, o: number): void {
+  const { m, reps } = c;
+  const sampler = new ConvSampler(rng, width, c.L);
+  const pass = sampler.layers(c.net, c.input, c.outputAt);
   if (pass.out.dims.length > 0) {
     throw new InputError('the network ends with an image; end it with a readout (eq, flatten or gap)');
   }
-  pass.back(input.x.map(() => Float64Array.of(1)));
+  pass.back(reps.map(() => Float64Array.of(1)));
   const ro = sampler.readout!;
   for (let i = 0; i < m; i++) {
     for (let j = i; j < m; j++) {
@@ -443,23 +442,24 @@ function sampleConvKernels(setup: ConvSetup, width: number, rng: Rng, k: Float64
       const aj = ro.a[j]!;
       let dot = 0;
       for (let e = 0; e < ai.length; e++) dot += ai[e]! * aj[e]!;
-      k[i * m + j] = k[j * m + i] = ro.wfac * dot + ro.bfac;
-      th[i * m + j] = th[j * m + i] = sampler.ntk(i, j);
+      const k = ro.wfac * dot + ro.bfac;
+      const th = sampler.ntk(i, j);
+      valsK[o + i * m + j] = valsK[o + j * m + i] = k;
+      valsT[o + i * m + j] = valsT[o + j * m + i] = th;
     }
   }
 }
 
 /**
- * The empirical NNGP and NTK (m × m over the batch) of the conv network at `width` drawn from
- * `seed`: the Monte Carlo oracle's first sample for that seed (bit for bit).
+ * The empirical NNGP and NTK (m × m, all pairs) of the conv network of `spec` sampled at `width`
+ * from `seed`: the network `monteCarloConv` samples first for that seed.
  */
-export function convNetworkKernels(spec: ResolvedSpec, images: ImageBatch, width: number, seed: number): { nngp: Float64Array; ntk: Float64Array; m: number } {
-  if (!Number.isInteger(width) || width < 1) throw new InputError(`width must be an integer ≥ 1, got ${width}`);
-  const setup = convSetup(spec, images);
-  const nngp = new Float64Array(setup.m * setup.m);
-  const ntk = new Float64Array(setup.m * setup.m);
-  sampleConvKernels(setup, width, new Rng(seed), nngp, ntk);
-  return { nngp, ntk, m: setup.m };
+export function empiricalConvKernels(spec: ResolvedSpec, images: ImageBatch, width: number, seed: number): { nngp: Float64Array; ntk: Float64Array; m: number } {
+  const c = convSetup(spec, images, width);
+  const nngp = new Float64Array(c.m * c.m);
+  const ntk = new Float64Array(c.m * c.m);
+  sampleConvNetwork(c, width, new Rng(seed), nngp, ntk, 0);
+  return { nngp, ntk, m: c.m };
 }
 
 /**
@@ -469,17 +469,13 @@ export function convNetworkKernels(spec: ResolvedSpec, images: ImageBatch, width
  */
 export function monteCarloConv(spec: ResolvedSpec, images: ImageBatch, options: MonteCarloOptions): MonteCarloResult {
   const { width, samples } = options;
-  if (!Number.isInteger(width) || width < 1) throw new InputError(`width must be an integer ≥ 1, got ${width}`);
+  const c = convSetup(spec, images, width);
   if (!Number.isInteger(samples) || samples < 2) throw new InputError(`samples must be an integer ≥ 2, got ${samples}`);
-  const setup = convSetup(spec, images);
-  const m = setup.m;
+  const m = c.m;
   const rng = new Rng(options.seed ?? 0);
   const valsK = new Float64Array(samples * m * m);
   const valsT = new Float64Array(samples * m * m);
-  for (let t = 0; t < samples; t++) {
-    const o = t * m * m;
-    sampleConvKernels(setup, width, rng, valsK.subarray(o, o + m * m), valsT.subarray(o, o + m * m));
-  }
+  for (let t = 0; t < samples; t++) sampleConvNetwork(c, width, rng, valsK, valsT, t * m * m);
   const result: MonteCarloResult = {
     nngp: estimateKernel(valsK, samples, m),
     ntk: estimateKernel(valsT, samples, m),

@@ -148,17 +148,16 @@ Examples:
 
   program
     .command('empirical')
-    .description('The empirical NNGP and/or NTK of one sampled finite-width network (float64 CPU), written as .npy or CSV.')
-    .requiredOption('--arch <spec>', 'preset reference or JSON spec file (dense, residual, denseBlock and conv specs)')
-    .requiredOption('--width <n>', 'hidden width (channels, for conv layers) of every layer of the sampled network')
+    .description('The empirical NNGP and/or NTK of one sampled finite-width network (float64 CPU or f32 WebGPU), written as .npy or CSV.')
+    .requiredOption('--arch <spec>', 'preset reference or JSON spec file (dense, residual, denseBlock; conv specs on the cpu backend)')
+    .requiredOption('--width <n>', 'hidden width of every layer of the sampled network')
     .option('--seed <s>', 'seed of the weights (0 to 4294967295); the network is monteCarlo\'s first sample for this seed', '0')
-    .requiredOption('--x1 <file>', 'inputs, one per row: .npy, .csv or .tsv (conv specs: images in a .npy of rank 3 or 4)')
+    .requiredOption('--x1 <file>', 'inputs, one per row: .npy, .csv or .tsv (conv specs: images .npy [N, C, H, W] or [N, C, P])')
     .option('--x2 <file>', 'second inputs, as --x1 (default: x1, giving the symmetric X1 × X1)')
     .option('--get <kernels>', 'nngp, ntk, or nngp,ntk (then --out must contain {kernel})', 'ntk')
     .requiredOption('--out <file>', 'output file: .npy or .csv; {kernel} is replaced by nngp/ntk')
     .addOption(new Option('--dtype <type>', 'element type of .npy output').choices(['float64', 'float32']).default('float64'))
-    .addOption(new Option('--backend <name>', 'cpu (float64); webgpu is not built yet (an error)').choices(['cpu', 'webgpu']).default('cpu'))
-    .option('--layout <order>', 'conv specs: nchw (default; [N, C, H, W] or [N, C, P]) or nhwc')
+    .addOption(new Option('--backend <name>', 'cpu (float64) or webgpu (f32, the same network: weights drawn on the host; an error without an adapter)').choices(['cpu', 'webgpu']).default('cpu'))
     .option('--quiet', 'no summary line (errors still go to stderr)')
     .option('--json', 'print a JSON summary on stdout (outputs, shape, width, seed, seconds)')
     .addHelpText(
@@ -166,7 +165,7 @@ Examples:
       `
 Θ(X1, X2) = Σ over trainable layers of σ_w²·s·(ΔΔᵀ) ⊙ (AAᵀ) + σ_b²·ΔΔᵀ from one batched forward and
 backward pass (never the Jacobian); the NNGP is the readout's feature covariance. Their mean over
-seeds is the analytic kernel of webntk gram, up to an O(1/width) bias. Exit codes: 0 success, 2 bad input, 4 file system.
+seeds is the analytic kernel of webntk gram, up to an O(1/width) bias. Exit codes: 0 success, 2 bad input, 3 WebGPU, 4 file system.
 
 Examples:
   webntk empirical --arch arora2019:depth=3 --width 256 --seed 1 --x1 X.npy --get ntk --out K.npy
@@ -175,7 +174,7 @@ Examples:
     )
     .action(async (opts: EmpiricalCliOptions) => {
       const { runEmpirical } = await import('./empirical-command.js');
-      runEmpirical(opts, io);
+      await runEmpirical(opts, io);
     });
 
   program

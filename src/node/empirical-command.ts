@@ -1,17 +1,18 @@
 /**
- * `webntk empirical`: the empirical NNGP/NTK of one sampled finite network (float64 CPU), written as
+ * `webntk empirical`: the empirical NNGP/NTK of one sampled finite network (float64 CPU or f32 WebGPU), written as
  * .npy (or CSV) with the conventions of `webntk gram`: `--get nngp,ntk` needs `{kernel}` in --out,
  * every check before any work, all files renamed into place together, nothing left on failure.
  */
 import { extname } from 'node:path';
-import { checkEmpiricalBackend, checkSeed, empiricalKernel, empiricalSpec, type EmpiricalInput } from '../empirical.js';
+import { checkEmpiricalBackend, checkEmpiricalTarget, checkSeed, empiricalKernel, empiricalSpec } from '../empirical.js';
 import { InputError } from '../errors.js';
 import { formatCsv, MAX_CSV_ELEMENTS } from '../io/csv.js';
 import { encodeNpy, type NpyDtype } from '../io/npy.js';
 import { checkWidth } from '../mc/network.js';
-import type { Matrix2D } from '../matrix.js';
+import { describeAdapter, getGpu } from '../gpu/device.js';
+import { useNodeWebGPU } from './webgpu.js';
 import type { CliIO } from './cli-io.js';
-import { checkDistinctPaths, checkOutputPath, inputCount, parseLayout, readArch, readKernelInput, writeFilesAtomic } from './files.js';
+import { checkDistinctPaths, checkOutputPath, inputCount, readArch, readKernelInput, writeFilesAtomic } from './files.js';
 import { outputFormat, outputPaths, parseKinds } from './gram-command.js';
 
 export interface EmpiricalCliOptions {
@@ -23,7 +24,6 @@ export interface EmpiricalCliOptions {
   get: string;
   out: string;
   backend: string;
-  layout?: string;
   dtype: NpyDtype;
   quiet?: boolean;
   json?: boolean;
@@ -42,7 +42,7 @@ function wholeNumber(v: string, flag: string, check: (n: number) => void): numbe
   return n;
 }
 
-export function runEmpirical(opts: EmpiricalCliOptions, io: CliIO): void {
+export async function runEmpirical(opts: EmpiricalCliOptions, io: CliIO): Promise<void> {
   const t0 = performance.now();
   // Everything that can be wrong with the request is checked before any computation or file.
   checkEmpiricalBackend(opts.backend);
@@ -56,18 +56,22 @@ export function runEmpirical(opts: EmpiricalCliOptions, io: CliIO): void {
     { '--x1': opts.x1, '--x2': opts.x2, '--arch': opts.arch.endsWith('.json') ? opts.arch : undefined },
     Object.fromEntries(paths.map((p, k) => [paths.length > 1 ? `--out (${kinds[k]})` : '--out', p])),
   );
-  const layout = parseLayout(opts.layout);
   const arch = readArch(opts.arch);
   const spec = empiricalSpec(arch);
-  // Images come back channel-first whatever --layout said.
-  const x1 = readKernelInput(opts.x1, spec, layout, '--x1');
-  const x2 = opts.x2 !== undefined ? readKernelInput(opts.x2, spec, layout, '--x2') : null;
+  checkEmpiricalTarget(spec, opts.backend);
+  // Rows for a dense spec, images [N, C, H, W] or [N, C, P] for a conv spec.
+  const x1 = readKernelInput(opts.x1, spec, undefined, '--x1');
+  const x2 = opts.x2 !== undefined ? readKernelInput(opts.x2, spec, undefined, '--x2') : null;
   const shape = [inputCount(x1), inputCount(x2 ?? x1)];
   const elements = shape[0]! * shape[1]!;
   formats.forEach((f, k) => {
     if (f === 'csv' && elements > MAX_CSV_ELEMENTS) throw new InputError(`${paths[k]}: ${elements} values are too many for CSV (at most ${MAX_CSV_ELEMENTS}); write .npy`);
   });
-  const r = empiricalKernel(typeof arch === 'string' ? arch : spec, x1 as EmpiricalInput, x2 as EmpiricalInput | null, { width, seed, get: kinds, backend: 'cpu' });
+  const archOrSpec = typeof arch === 'string' ? arch : spec;
+  const gpu = opts.backend === 'webgpu';
+  if (gpu) useNodeWebGPU();
+  const r = gpu ? await empiricalKernel(archOrSpec, x1, x2, { width, seed, get: kinds, backend: 'webgpu' }) : empiricalKernel(archOrSpec, x1, x2, { width, seed, get: kinds });
+  const adapter = gpu ? describeAdapter((await getGpu())!.adapter) : null;
   writeFilesAtomic(
     kinds.map((kind, k) => ({
       path: paths[k]!,
@@ -83,13 +87,14 @@ export function runEmpirical(opts: EmpiricalCliOptions, io: CliIO): void {
         spec: name,
         width,
         seed,
-        backend: 'cpu',
+        backend: r.backend,
+        ...(adapter ? { adapter } : {}),
         seconds,
       }) + '\n',
     );
   } else if (!opts.quiet) {
     kinds.forEach((kind, k) => {
-      io.err(`wrote ${paths[k]}: empirical ${kind} [${shape.join(', ')}] ${formats[k] === 'csv' ? 'csv' : opts.dtype} (${name}, width ${width}, seed ${seed}, cpu float64, ${seconds.toFixed(2)} s)\n`);
+      io.err(`wrote ${paths[k]}: empirical ${kind} [${shape.join(', ')}] ${formats[k] === 'csv' ? 'csv' : opts.dtype} (${name}, width ${width}, seed ${seed}, ${adapter ? `webgpu f32 on ${adapter}` : 'cpu float64'}, ${seconds.toFixed(2)} s)\n`);
     });
   }
 }
