@@ -8,20 +8,15 @@
  * the refusals: InputError naming the case, and "auto" computing on the CPU.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { kernel, kernelCpu, type Arch } from '../src/index.js';
+import { kernel, type Arch } from '../src/index.js';
 import { InputError } from '../src/errors.js';
 import type { ImagesInput } from '../src/images.js';
 import type { Layer, Spec } from '../src/spec/types.js';
-import { convImages, normalisedError, releaseGpuForTests, requireGpu } from './gpu/setup.js';
+import { convImages, releaseGpuForTests, requireGpu } from './gpu/setup.js';
+import { compareConvWithCpu } from './gpu/conv-compare.js';
 import { forceConvLayoutForTests } from '../src/gpu/conv.js';
 
 /** The shared measure (test/gpu/inputs.ts), which must be finite. */
-function finiteError(cpu: Float64Array, gpu: Float64Array, n: number, taps: number, keep?: (i: number, j: number) => boolean): number {
-  const e = normalisedError(cpu, gpu, n, taps, keep);
-  expect(Number.isFinite(e), 'a finite error').toBe(true);
-  return e;
-}
-
 beforeAll(async () => {
   await requireGpu();
 });
@@ -34,26 +29,8 @@ afterAll(async () => {
 
 const images = convImages;
 
-async function compare(name: string, arch: Arch, X: ImagesInput, tol: number, depths: 'all' | 'last' = 'all', nearTol = tol): Promise<void> {
-  const cpu = kernelCpu(arch, X, null, { depths });
-  const gpu = await kernel(arch, X, null, { backend: 'webgpu', depths });
-  expect(gpu.backend).toBe('webgpu');
-  expect(gpu.shape).toEqual(cpu.shape);
-  const taps = cpu.depths.length;
-  // Pair (0, 2) is the near-duplicate: measured apart, since a nonlinearity after a pool sees its ρ
-  // to f32 rounding (the CPU path's own caveat, a level down).
-  const near: [number, number] = [0, 2];
-  const others = (cpuK: Float64Array, gpuK: Float64Array) => finiteError(cpuK, gpuK, 4, taps, (i, j) => !((i === 0 && j === 2) || (i === 2 && j === 0)));
-  const ek = others(cpu.nngp!, gpu.nngp!);
-  const et = others(cpu.ntk!, gpu.ntk!);
-  const nk = finiteError(cpu.nngp!, gpu.nngp!, 4, taps, (i, j) => i === near[0] && j === near[1]);
-  const nt = finiteError(cpu.ntk!, gpu.ntk!, 4, taps, (i, j) => i === near[0] && j === near[1]);
-  worst.push(`  ${name}: NNGP ${ek.toExponential(1)}, NTK ${et.toExponential(1)}; near-duplicate NNGP ${nk.toExponential(1)}, NTK ${nt.toExponential(1)}`);
-  expect(ek, 'NNGP').toBeLessThanOrEqual(tol);
-  expect(et, 'NTK').toBeLessThanOrEqual(tol);
-  expect(nk, 'near-duplicate NNGP').toBeLessThanOrEqual(nearTol);
-  expect(nt, 'near-duplicate NTK').toBeLessThanOrEqual(nearTol);
-}
+const compare = (name: string, arch: Arch, X: ImagesInput, tol: number, depths: 'all' | 'last' = 'all', nearTol = tol) =>
+  compareConvWithCpu(worst, name, arch, X, tol, depths, nearTol);
 
 const conv = (over: Partial<Extract<Layer, { type: 'conv' }>> = {}): Layer => ({ type: 'conv', ...over });
 const pool = (window: number, stride?: number): Layer => ({ type: 'avgPool', window, ...(stride !== undefined ? { stride } : {}) });

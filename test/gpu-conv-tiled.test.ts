@@ -7,12 +7,13 @@
  * max |K_gpu − K_cpu| / √(K_cpu(x,x)·K_cpu(z,z)) over every depth of the sweep; printed at the end.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { kernel, kernelCpu, type Arch } from '../src/index.js';
+import type { Arch } from '../src/index.js';
 import { convLayout, convSteps, CONV_OP, CONV_REC, forceConvLayoutForTests, forceSlabBatchForTests, workgroupBytes } from '../src/gpu/conv.js';
 import type { GpuContext } from '../src/gpu/device.js';
 import type { ImagesInput } from '../src/images.js';
 import type { Layer, Spec } from '../src/spec/types.js';
-import { convImages, normalisedError, releaseGpuForTests, requireGpu } from './gpu/setup.js';
+import { convImages, releaseGpuForTests, requireGpu } from './gpu/setup.js';
+import { compareConvWithCpu } from './gpu/conv-compare.js';
 
 let ctx: GpuContext;
 beforeAll(async () => {
@@ -26,27 +27,8 @@ afterAll(async () => {
   await releaseGpuForTests();
 });
 
-/** Image 2 of convImages is the near-duplicate of image 0. */
-const nearPair = (i: number, j: number) => (i === 0 && j === 2) || (i === 2 && j === 0);
-
-async function compare(name: string, arch: Arch, X: ImagesInput, tol: number, depths: 'all' | 'last' = 'all', nearTol = tol): Promise<void> {
-  const cpu = kernelCpu(arch, X, null, { depths });
-  const gpu = await kernel(arch, X, null, { backend: 'webgpu', depths });
-  expect(gpu.backend).toBe('webgpu');
-  expect(gpu.shape).toEqual(cpu.shape);
-  const taps = cpu.depths.length;
-  const others = (i: number, j: number) => !nearPair(i, j);
-  const ek = normalisedError(cpu.nngp!, gpu.nngp!, 4, taps, others);
-  const et = normalisedError(cpu.ntk!, gpu.ntk!, 4, taps, others);
-  const nk = normalisedError(cpu.nngp!, gpu.nngp!, 4, taps, nearPair);
-  const nt = normalisedError(cpu.ntk!, gpu.ntk!, 4, taps, nearPair);
-  worst.push(`  ${name}: NNGP ${ek.toExponential(1)}, NTK ${et.toExponential(1)}; near-duplicate NNGP ${nk.toExponential(1)}, NTK ${nt.toExponential(1)}`);
-  for (const e of [ek, et, nk, nt]) expect(Number.isFinite(e), 'a finite error').toBe(true);
-  expect(ek, 'NNGP').toBeLessThanOrEqual(tol);
-  expect(et, 'NTK').toBeLessThanOrEqual(tol);
-  expect(nk, 'near-duplicate NNGP').toBeLessThanOrEqual(nearTol);
-  expect(nt, 'near-duplicate NTK').toBeLessThanOrEqual(nearTol);
-}
+const compare = (name: string, arch: Arch, X: ImagesInput, tol: number, depths: 'all' | 'last' = 'all', nearTol = tol) =>
+  compareConvWithCpu(worst, name, arch, X, tol, depths, nearTol);
 
 /**
  * The fewest pixels whose slab (with `slots` state slots) cannot be resident in this device's
