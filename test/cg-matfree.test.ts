@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { relativeL2 } from './norms.js';
 import { InputError, predict, predictFromKernels } from '../src/index.js';
 import { encodeNpy, parseNpy } from '../src/io/npy.js';
 import { Rng } from '../src/mc/rng.js';
@@ -22,16 +23,7 @@ function normals(rows: number, cols: number, seed: number): { data: Float64Array
   return { data: Float64Array.from({ length: rows * cols }, () => rng.normal()), rows, cols };
 }
 
-/** ‖a − b‖ / ‖b‖ over all entries. */
-function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < b.length; i++) {
-    num += (a[i]! - b[i]!) ** 2;
-    den += b[i]! ** 2;
-  }
-  return Math.sqrt(num / den);
-}
+const relErr = relativeL2;
 
 describe('the block product', () => {
   it('adds each block times the rows of P at its column offset into the rows at its row offset', () => {
