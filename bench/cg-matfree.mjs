@@ -14,7 +14,8 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { encodeNpy, parseNpy } from '../dist/index.js';
+import { regressionData, rmse } from './regression-data.mjs';
+import { parseNpy } from '../dist/index.js';
 import { renderSvg } from '../dist/plot/chart.js';
 
 const { values: o } = parseArgs({
@@ -29,24 +30,8 @@ const { values: o } = parseArgs({
 });
 const d = 10;
 const dir = mkdtempSync(join(tmpdir(), 'webntk-matfree-'));
-let s = 12345;
-const rnd = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
-const gauss = () => Math.sqrt(-2 * Math.log(rnd() + 1e-12)) * Math.cos(2 * Math.PI * rnd());
-const f = (x) => Math.sin(3 * x[0]) + x[1] * x[2];
-function dataset(n, name, noise) {
-  const X = new Float64Array(n * d);
-  const y = new Float64Array(n);
-  for (let i = 0; i < n; i++) {
-    const x = Array.from({ length: d }, () => 2 * rnd() - 1);
-    X.set(x, i * d);
-    y[i] = f(x) + noise * gauss();
-  }
-  writeFileSync(join(dir, `${name}-X.npy`), encodeNpy(X, [n, d]));
-  writeFileSync(join(dir, `${name}-y.npy`), encodeNpy(y, [n]));
-  return { X: join(dir, `${name}-X.npy`), y: join(dir, `${name}-y.npy`), yv: y };
-}
+const { dataset } = regressionData(dir, d);
 const test = dataset(500, 'test', 0);
-const rmse = (pred, y) => Math.sqrt(pred.reduce((a, v, i) => a + (v - y[i]) ** 2, 0) / y.length);
 
 function run(train, n, extra) {
   const out = join(dir, 'P.npy');
