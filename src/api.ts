@@ -15,6 +15,7 @@ import type { Backend, ExecOptions, Executor, SyncExecutor } from './exec/execut
 import { checkInfiniteRequest, describeLimit, infiniteDepthLimit, limitCpuOnly, limitExecutor, type InfiniteDepthLimit } from './exec/limit.js';
 import { checkSpatialRequest, spatialCpuExecutor } from './exec/spatial.js';
 import { spatialGpuRefusal, spatialGpuShapeRefusal, spatialWebgpuExecutor } from './exec/spatial-webgpu.js';
+import { executorTimes } from './exec/times.js';
 import { webgpuExecutor } from './exec/webgpu.js';
 import { getGpu, type AdapterSummary, type GpuContext } from './gpu/device.js';
 import { isImagesInput, toImages, type ImageLayout, type Images, type ImagesInput } from './images.js';
@@ -113,6 +114,8 @@ interface Target<X> {
   /** Why there is no WebGPU executor for these inputs (then "auto" means the CPU and "webgpu" is an error); null if there is one. */
   cpuOnly(x1: X, req: GramRequest): string | null;
   input(x: KernelInput, name: string): X;
+  /** Examples in an input (rows of a matrix, images of a batch). */
+  count(x: X): number;
   check(x1: X, x2: X | null, req: GramRequest): void;
   cpu(): SyncExecutor<X>;
   webgpu(ctx: GpuContext): Executor<X>;
@@ -140,6 +143,7 @@ function targetOf(arch: Arch, options: KernelOptions): Target<unknown> {
       computed: describeLimit(limit),
       cpuOnly: () => limitCpuOnly(limit),
       input: matrixInput,
+      count: (x) => x.rows,
       check: (x1, x2, req) => checkInfiniteRequest(limit, x1, x2, req),
       cpu: () => limitExecutor(limit, null),
       webgpu: (ctx) => limitExecutor(limit, ctx),
@@ -158,6 +162,7 @@ function targetOf(arch: Arch, options: KernelOptions): Target<unknown> {
       // the result's backend, "webgpu" is an error naming the layer.
       cpuOnly: (x, req) => spatialGpuRefusal(sp) ?? spatialGpuShapeRefusal(sp, x.dims, req.allDepths),
       input: (x, name) => toImages(x as ImagesInput, layout, name),
+      count: (x) => x.n,
       check: (x1, x2, req) => checkSpatialRequest(sp, x1, x2, req),
       cpu: () => spatialCpuExecutor(sp),
       webgpu: (ctx) => spatialWebgpuExecutor(ctx, sp),
@@ -171,6 +176,7 @@ function targetOf(arch: Arch, options: KernelOptions): Target<unknown> {
     computed,
     cpuOnly: () => null,
     input: matrixInput,
+    count: (x) => x.rows,
     check: checkRequest,
     cpu: () => cpuExecutor(p),
     webgpu: (ctx) => webgpuExecutor(ctx, p),
@@ -312,6 +318,35 @@ export async function* kernelBlocks(
   const { ex, threads } = await executorFor(prep, options);
   const label = threadLabel(threads);
   for await (const b of ex.blocks(prep.a, prep.b, prep.req, options)) yield { ...b, backend: ex.backend, ...label };
+}
+
+/**
+ * K(X1, X2)·P (X1 × X1 when x2 is omitted) for one kernel (`get`) of the full network, without
+ * storing K: what matrix-free solvers need. P is row-major (examples of X2) × k; the product comes
+ * back row-major (examples of X1) × k in float64. On WebGPU (FC specs) each block is multiplied on
+ * the device and only the product is read back (`onDevice`); elsewhere the streamed blocks are
+ * multiplied on the host as they arrive. Memory is one block plus O(n·k) either way.
+ */
+export async function kernelTimes(
+  arch: Arch,
+  x1: KernelInput,
+  x2: KernelInput | null | undefined,
+  P: Float64Array,
+  k: number,
+  options: Omit<KernelOptions, 'get' | 'depths' | 'diagonal'> & { get: KernelKind },
+): Promise<{ product: Float64Array; backend: Backend; onDevice: boolean }> {
+  const kinds = kernelKinds(options.get);
+  if (kinds.length !== 1) throw new InputError('kernelTimes multiplies one kernel at a time: get must be "nngp" or "ntk"');
+  const o = options as KernelOptions;
+  if (o.depths === 'all' || o.diagonal) throw new InputError('kernelTimes multiplies the full network\'s kernel of X1 × X2 (no depths: "all", no diagonal)');
+  const prep = prepare(arch, x1, x2, { ...options, depths: 'last', diagonal: false });
+  const n2 = prep.target.count(prep.b ?? prep.a);
+  if (!Number.isInteger(k) || k < 1 || P.length !== n2 * k) {
+    throw new InputError(`kernelTimes: P must hold ${n2} × k values (k ≥ 1 columns), got ${P.length} values for k = ${k}`);
+  }
+  const { ex } = await executorFor(prep, options);
+  const { product, onDevice } = await executorTimes(ex, prep.a, prep.b, prep.target.count(prep.a), prep.req, P, k, options);
+  return { product, backend: ex.backend, onDevice };
 }
 
 export type { AdapterSummary, GramBlock };

@@ -2,7 +2,7 @@
  * webntk: infinite-width NNGP and NTK kernels. This entry point is runtime-neutral (browsers, Deno,
  * Node); Node-only code (files, CLI) lives in `webntk/node`.
  */
-export { kernel, kernelBlocks, kernelCpu, program, resolveBackend, toSpec } from './api.js';
+export { kernel, kernelBlocks, kernelCpu, kernelTimes, program, resolveBackend, toSpec } from './api.js';
 export type { AdapterSummary, Arch, Backend, BackendChoice, KernelInput, KernelOptions, KernelResult, ProgramInfo } from './api.js';
 export { describeAdapter, getGpu, releaseGpu, setGpuProvider } from './gpu/device.js';
 export { setWorkerSpawner } from './exec/spawner.js';

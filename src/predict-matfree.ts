@@ -1,11 +1,11 @@
 /**
  * `predict` with solver "cg-matfree": preconditioned conjugate gradients on (K_XX + λI) α = Y
- * without storing K_XX. Every product K·P streams the blocks of K_XX from `kernelBlocks` (the
- * upper triangle computed once, each off-diagonal block also yielded transposed), multiplies each
- * into P in float64 as it arrives and drops it: memory is one block (plus the blocks the CPU
- * threads compute ahead) and O(n·(d + outputs)), whatever n. The price is one pass over K per
- * iteration. On WebGPU the blocks are computed on the device and multiplied on the host (the
- * streamed form; no fused kernel-times-matrix shader yet).
+ * without storing K_XX. Every product K·P is one `kernelTimes` pass over the blocks of K_XX (the
+ * upper triangle computed once): on WebGPU each block is multiplied into P on the device right
+ * after its recursion, in the same command buffer (gpu/gram-times.ts), and only K·P is read back;
+ * on the CPU the streamed blocks are multiplied into P in float64 as they arrive and dropped.
+ * Memory is one block (plus the blocks the CPU threads compute ahead) and O(n·(d + outputs)),
+ * whatever n. The price is one pass over K per iteration.
  *
  * The preconditioner is solve/cg.ts's pivoted Cholesky factor (from MATFREE_RANK rows of K, each a
  * 1 × n kernel, and diag K) or Jacobi. Here a product costs a whole pass over K while a pivot row
@@ -15,7 +15,7 @@
  * rank 300 took 35 / 60 and 40 / 48, and solve/cg.ts's default bound would have chosen Jacobi.
  * The mean at the test inputs streams K_*X the same way.
  */
-import { kernel, kernelBlocks, type Arch, type KernelInput } from './api.js';
+import { kernel, kernelTimes, type Arch, type KernelInput } from './api.js';
 import type { Matrix2D } from './matrix.js';
 import { rowsOf } from './predict-nystrom.js';
 import { solveCg, type CgResult } from './solve/cg.js';
@@ -36,31 +36,8 @@ export interface MatfreeRun {
   passes: number;
   /** Wall seconds of those passes (kernel blocks and products), all together. */
   passSeconds: number;
-}
-
-/** out[row0 + r, :] += B[r, :] · P[col0 …, :] for a rows × cols block B; P and out are row-major with k columns. */
-export function addBlockProduct(out: Float64Array, B: ArrayLike<number>, row0: number, col0: number, rows: number, cols: number, P: Float64Array, k: number): void {
-  if (k === 1) {
-    for (let r = 0; r < rows; r++) {
-      let s = 0;
-      const b = r * cols;
-      for (let j = 0; j < cols; j++) s += B[b + j]! * P[col0 + j]!;
-      out[row0 + r] = out[row0 + r]! + s;
-    }
-    return;
-  }
-  const acc = new Float64Array(k);
-  for (let r = 0; r < rows; r++) {
-    acc.fill(0);
-    const b = r * cols;
-    for (let j = 0; j < cols; j++) {
-      const a = B[b + j]!;
-      const p = (col0 + j) * k;
-      for (let c = 0; c < k; c++) acc[c] = acc[c]! + a * P[p + c]!;
-    }
-    const o = (row0 + r) * k;
-    for (let c = 0; c < k; c++) out[o + c] = out[o + c]! + acc[c]!;
-  }
+  /** Where the blocks were multiplied into the iterate (kernelTimes' onDevice). */
+  product: 'device' | 'host';
 }
 
 /** `X` is `train` as rows (inputRows, for the preconditioner's pivot rows); `m` the number of test inputs. */
@@ -85,22 +62,19 @@ export async function matfreePredict(
   const ridge = o.relativeRidge !== null ? o.relativeRidge * Math.max(md, 0) : o.ridge;
   let passes = 0;
   let passSeconds = 0;
+  let onDevice = false;
   const mul = async (P: Float64Array, kk: number): Promise<Float64Array> => {
     const t0 = performance.now();
-    const out = new Float64Array(n * kk);
-    for await (const b of kernelBlocks(arch, train, null, { ...same, reuseBlocks: true })) {
-      addBlockProduct(out, b[o.kind]!, b.row0, b.col0, b.rows, b.cols, P, kk);
-    }
+    const { product: out, onDevice: dev } = await kernelTimes(arch, train, null, P, kk, same);
+    onDevice = dev;
     passes++;
     passSeconds += (performance.now() - t0) / 1000;
     return out;
   };
   const row = async (i: number) => (await kernel(arch, rowsOf(train, X, [i]), train, same))[o.kind]!;
   const cg = await solveCg(n, k, Y.data, ridge, { diag, row }, mul, { tol: o.tol, rank: Math.min(n, MATFREE_RANK), maxBound: MATFREE_MAX_BOUND, ...(o.maxIterations !== undefined ? { maxIterations: o.maxIterations } : {}) });
-  // The mean K_*X α, streamed the same way (blocks of test rows × training rows).
-  const mean = new Float64Array(m * k);
-  for await (const b of kernelBlocks(arch, test, train, { ...same, reuseBlocks: true })) {
-    addBlockProduct(mean, b[o.kind]!, b.row0, b.col0, b.rows, b.cols, cg.x, k);
-  }
-  return { mean, cg, meanDiagonal: md, ridge, backend, passes, passSeconds };
+  // The mean K_*X α, the same way (blocks of test rows × training rows).
+  const { product: mean } = await kernelTimes(arch, test, train, cg.x, k, same);
+  if (mean.length !== m * k) throw new Error(`internal error: the mean has ${mean.length} values, expected ${m} × ${k}`);
+  return { mean, cg, meanDiagonal: md, ridge, backend, passes, passSeconds, product: onDevice ? 'device' : 'host' };
 }

@@ -132,6 +132,11 @@ export interface PredictionCore {
   kernelPasses?: number;
   /** Solver "cg-matfree": wall seconds of those passes, all together (seconds per iteration = this / kernelPasses). */
   kernelPassSeconds?: number;
+  /**
+   * Solver "cg-matfree": where each block of K_XX was multiplied into the iterate: "device" (WebGPU:
+   * right after it was computed, so the kernel never left the device) or "host" (float64 on the CPU).
+   */
+  kernelProduct?: 'device' | 'host';
   /** Solver "nystrom": landmarks, seed, iterations, residual, storage of K_nM. */
   nystrom?: NystromSummary;
   kernel: PredictKernel;
@@ -454,6 +459,7 @@ export async function predict(
       cg: cgSummary(r.cg),
       kernelPasses: r.passes,
       kernelPassSeconds: r.passSeconds,
+      kernelProduct: r.product,
       kernel: opts.kind,
       ridge: r.ridge,
       meanDiagonal: r.meanDiagonal,

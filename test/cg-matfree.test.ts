@@ -13,7 +13,7 @@ import { InputError, predict, predictFromKernels } from '../src/index.js';
 import { encodeNpy, parseNpy } from '../src/io/npy.js';
 import { Rng } from '../src/mc/rng.js';
 import { main, type CliIO } from '../src/node/cli.js';
-import { addBlockProduct } from '../src/predict-matfree.js';
+import { addBlockProduct } from '../src/exec/times.js';
 import { releaseGpuForTests, requireGpu } from './gpu/setup.js';
 
 afterAll(releaseGpuForTests);
@@ -63,6 +63,7 @@ describe('solver "cg-matfree" on the CPU', () => {
       expect(mf.solver).toBe('cg-matfree');
       expect(mf.solverReason).toBeUndefined();
       expect(mf.backend).toBe('cpu');
+      expect(mf.kernelProduct).toBe('host');
       expect(mf.cg!.converged).toBe(true);
       expect(mf.cg!.relativeResidual).toBeLessThan(1e-7);
       expect(mf.cg!.preconditioner).toMatch(/pivoted Cholesky/);
@@ -95,6 +96,7 @@ describe('solver "cg-matfree" on WebGPU', () => {
       const cpuDirect = await predict('arora2019:depth=3', X, Y, T, { ...opts, solver: 'direct' });
       const mf = await predict('arora2019:depth=3', X, Y, T, { ...opts, solver: 'cg-matfree', cgTol: 1e-8, backend: 'webgpu' });
       expect(mf.backend).toBe('webgpu');
+      expect(mf.kernelProduct).toBe('device');
       expect(mf.solver).toBe('cg-matfree');
       expect(mf.cg!.converged).toBe(true);
       const same = relErr(mf.mean[0]!, gpuDirect.mean[0]!);

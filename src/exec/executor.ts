@@ -59,6 +59,13 @@ export interface Executor<X = Matrix2D> {
    * (so a consumer never mirrors). Host memory stays one block.
    */
   blocks(x1: X, x2: X | null, req: GramRequest, options?: ExecOptions): Iterable<GramBlock> | AsyncIterable<GramBlock>;
+  /**
+   * K(X1, X2)·P (X1 × X1 when x2 is null) for the one kernel in req.get at the last depth, P
+   * row-major (rows of X2) × k, without the kernel leaving the executor (the WebGPU FC path
+   * multiplies each block on the device). Optional: where absent, the API multiplies the
+   * streamed blocks on the host (exec/times.ts), which is what a CPU executor would do anyway.
+   */
+  times?(x1: X, x2: X | null, req: GramRequest, P: Float64Array, k: number, options?: ExecOptions): Promise<Float64Array>;
 }
 
 /** An executor that computes synchronously (the CPU ones): what `kernelCpu` needs. */

@@ -4,6 +4,7 @@
  */
 import { describeAdapter, isCpuAdapter, type GpuContext } from '../gpu/device.js';
 import { gramBlocksWebGPU, gramWebGPU, planBlocks, type GpuRunOptions } from '../gpu/gram.js';
+import { gramTimesWebGPU } from '../gpu/gram-times.js';
 import type { Matrix2D } from '../matrix.js';
 import { normalizers } from '../cpu/interpreter.js';
 import type { KernelProgram, Normalizers } from '../program/program.js';
@@ -58,6 +59,7 @@ export function webgpuExecutor(ctx: GpuContext, p: KernelProgram): WebGpuExecuto
     check: checkRequest,
     gram: (x1, x2, req, options = {}) => gramWebGPU(ctx, p, x1, x2, req, gpuOptions(options, norms, ctx)),
     blocks: (x1, x2, req, options = {}) => gramBlocksWebGPU(ctx, p, x1, x2, req, gpuOptions(options, norms, ctx)),
+    times: (x1, x2, req, P, k, options = {}) => gramTimesWebGPU(ctx, p, x1, x2, req.get[0]!, P, k, gpuOptions(options, norms, ctx), norms),
     blockRows(x1, x2, req, options = {}) {
       const n2 = req.diagonal ? 1 : (x2 ?? x1).rows;
       const taps = req.allDepths && p.depths.length > 1;

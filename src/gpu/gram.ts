@@ -194,10 +194,18 @@ interface Run {
     staging: GPUBuffer[];
   };
   res: Resources;
+  /**
+   * Encoded after a block's last depth chunk in place of its readback (gram-times.ts: the block
+   * multiplied into right-hand sides on the device); the block's outputs are never read back.
+   */
+  tail?: BlockTail;
 }
 
+/** What runs after a block's recursion, in the same command buffer, reading its outputs from `out`. */
+export type BlockTail = (enc: GPUCommandEncoder, block: Readonly<BlockJob>, out: GPUBuffer) => void;
+
 /** One block's place in the whole result. */
-interface Job {
+export interface BlockJob {
   bi: number;
   bj: number;
   r0: number;
@@ -211,7 +219,7 @@ interface Job {
 
 // ---- phase 0: prepare ---------------------------------------------------------------------------
 
-async function prepare(ctx: GpuContext, p: KernelProgram, x1: Matrix2D, x2: Matrix2D | null, req: GramRequest, opt: GpuRunOptions): Promise<Run> {
+async function prepare(ctx: GpuContext, p: KernelProgram, x1: Matrix2D, x2: Matrix2D | null, req: GramRequest, opt: GpuRunOptions, tail?: BlockTail): Promise<Run> {
   const device = ctx.device;
   const inputScale = p.inputScale === 'dim' ? 1 / x1.cols : 1;
   let t0 = performance.now();
@@ -245,6 +253,8 @@ async function prepare(ctx: GpuContext, p: KernelProgram, x1: Matrix2D, x2: Matr
   const outBytes = tapsPerChunk * pairsMax * 16;
   // Two staging buffers only when a block has more than one chunk to read back.
   const readbacks = wantTaps && count > itersPerChunk ? 2 : 1;
+  // With a tail nothing is read back (one token staging buffer keeps submitChunk's signature).
+  const stagingBytes = tail ? 16 : outBytes;
   const buf: Run['buf'] = {
     aHi: res.buffer('rows A (hi)', rowBytes, U.STORAGE | U.COPY_DST),
     aLo: res.buffer('rows A (lo)', rowBytes, U.STORAGE | U.COPY_DST),
@@ -257,7 +267,7 @@ async function prepare(ctx: GpuContext, p: KernelProgram, x1: Matrix2D, x2: Matr
     coefs: res.buffer('coefficients', shader.coefs.byteLength, U.STORAGE | U.COPY_DST),
     gramParams: res.buffer('first-layer params', 32, U.UNIFORM | U.COPY_DST),
     recParams: res.buffer('recursion params', structBytes(RECURSION_PARAMS), U.UNIFORM | U.COPY_DST),
-    staging: Array.from({ length: readbacks }, (_, k) => res.buffer(`readback ${k}`, outBytes, U.MAP_READ | U.COPY_DST)),
+    staging: Array.from({ length: readbacks }, (_, k) => res.buffer(`readback ${k}`, stagingBytes, U.MAP_READ | U.COPY_DST)),
   };
   device.queue.writeBuffer(buf.coefs, 0, shader.coefs);
   return {
@@ -277,16 +287,17 @@ async function prepare(ctx: GpuContext, p: KernelProgram, x1: Matrix2D, x2: Matr
     buf,
     res,
     phases: opt.phases,
+    ...(tail ? { tail } : {}),
   };
 }
 
 /** The blocks of the upper triangle for X × X, all blocks for X1 × X2, diagonal blocks for the diagonal. */
-function jobsOf(run: Run): Job[] {
+function jobsOf(run: Run): BlockJob[] {
   const { A, B, req, symmetric } = run;
   const b = run.plan.blockRows;
   const blocksA = Math.ceil(A.rows / b);
   const blocksB = req.diagonal ? 1 : Math.ceil(B.rows / b);
-  const jobs: Job[] = [];
+  const jobs: BlockJob[] = [];
   for (let bi = 0; bi < blocksA; bi++) {
     // The diagonal: block bi alone; X × X: the upper triangle; X1 × X2: every block.
     const [from, to] = req.diagonal ? [bi, bi + 1] : [symmetric ? bi : 0, blocksB];
@@ -303,7 +314,7 @@ function jobsOf(run: Run): Job[] {
 
 // ---- phase 1: upload ----------------------------------------------------------------------------
 
-function upload(run: Run, job: Job): void {
+function upload(run: Run, job: BlockJob): void {
   const { A, B, req, buf } = run;
   const q = run.ctx.device.queue;
   const { r0, c0, rows, cols } = job;
@@ -323,7 +334,7 @@ function upload(run: Run, job: Job): void {
 
 // ---- phase 2: bind ------------------------------------------------------------------------------
 
-function bind(run: Run, job: Job): { gram: GPUBindGroup | null; rec: GPUBindGroup } {
+function bind(run: Run, job: BlockJob): { gram: GPUBindGroup | null; rec: GPUBindGroup } {
   const { buf, req } = run;
   const device = run.ctx.device;
   let gram: GPUBindGroup | null = null;
@@ -345,7 +356,7 @@ function bind(run: Run, job: Job): { gram: GPUBindGroup | null; rec: GPUBindGrou
 
 // ---- phase 3: dispatch --------------------------------------------------------------------------
 
-function firstLayer(run: Run, job: Job, bg: GPUBindGroup): void {
+function firstLayer(run: Run, job: BlockJob, bg: GPUBindGroup): void {
   const device = run.ctx.device;
   device.queue.writeBuffer(run.buf.gramParams, 0, chordParams(job.rows, job.cols, run.A.vec4s, job.diagBlock));
   const enc = device.createCommandEncoder({ label: `${LABEL}: first layer` });
@@ -368,7 +379,7 @@ interface Chunk {
   mapped: Promise<Error | null>;
 }
 
-function submitChunk(run: Run, job: Job, bg: GPUBindGroup, it0: number, first: boolean, staging: GPUBuffer): Chunk | null {
+function submitChunk(run: Run, job: BlockJob, bg: GPUBindGroup, it0: number, first: boolean, staging: GPUBuffer): Chunk | null {
   const device = run.ctx.device;
   const { count, wantTaps, req } = run;
   const it1 = Math.min(count, it0 + run.plan.itersPerChunk);
@@ -397,6 +408,11 @@ function submitChunk(run: Run, job: Job, bg: GPUBindGroup, it0: number, first: b
   pass.setBindGroup(0, bg);
   dispatch2d(pass, Math.ceil(job.pairs / 256), device.limits.maxComputeWorkgroupsPerDimension);
   pass.end();
+  if (run.tail && last) {
+    run.tail(enc, job, run.buf.out);
+    device.queue.submit([enc.finish()]);
+    return null;
+  }
   const nTaps = wantTaps ? it1 - it0 + (first ? 1 : 0) : last ? 1 : 0;
   const bytes = nTaps * job.pairs * 16;
   if (nTaps > 0) enc.copyBufferToBuffer(run.buf.out, 0, staging, 0, bytes);
@@ -423,7 +439,7 @@ interface Placement {
   mirrorBase: number;
 }
 
-function place(run: Run, job: Job, blockK: Float64Array | undefined, blockT: Float64Array | undefined, direct?: DirectSink): Placement {
+function place(run: Run, job: BlockJob, blockK: Float64Array | undefined, blockT: Float64Array | undefined, direct?: DirectSink): Placement {
   const mirrorAll = Boolean(direct && run.symmetric);
   if (!direct) return { outK: blockK, outT: blockT, rowStride: job.cols, tapStride: job.pairs, base: 0, mirrorAll, mirrorBase: 0 };
   return {
@@ -437,7 +453,7 @@ function place(run: Run, job: Job, blockK: Float64Array | undefined, blockT: Flo
   };
 }
 
-async function readBack(run: Run, job: Job, chunk: Chunk, at: Placement): Promise<void> {
+async function readBack(run: Run, job: BlockJob, chunk: Chunk, at: Placement): Promise<void> {
   let t0 = performance.now();
   const err = await chunk.mapped;
   addPhase(run.phases, 'readback', since(t0));
@@ -468,7 +484,7 @@ async function settle(run: Run, name: string, t0: number): Promise<void> {
 export const SMOOTH_FLAG_MIN = 2 ** 27;
 export const SMOOTH_VMAX = 64;
 
-function smoothRangeError(depth: number): InputError {
+export function smoothRangeError(depth: number): InputError {
   return new InputError(
     `at depth ${depth}, a smooth activation (gelu, tanh, sigmoid, softplus, numerical) met an input variance above ${SMOOTH_VMAX}, ` +
       'beyond the range of the WebGPU quadrature: rescale the inputs or lower the weight and bias variances, or use backend "cpu"',
@@ -476,7 +492,7 @@ function smoothRangeError(depth: number): InputError {
 }
 
 /** (mantissa, exponent) pairs → float64, divided by the normalisers, placed and mirrored. */
-function decode(run: Run, job: Job, chunk: Chunk, raw: ArrayBuffer, at: Placement): void {
+function decode(run: Run, job: BlockJob, chunk: Chunk, raw: ArrayBuffer, at: Placement): void {
   const { p, norms, wantTaps } = run;
   const T = p.depths.length;
   const { rows, cols, pairs, diagBlock } = job;
@@ -521,7 +537,7 @@ function decode(run: Run, job: Job, chunk: Chunk, raw: ArrayBuffer, at: Placemen
 }
 
 /** The depth chunks of one block, each chunk's readback overlapping the next chunk's compute. */
-async function runChunks(run: Run, job: Job, bg: GPUBindGroup, at: Placement, signal?: AbortSignal): Promise<void> {
+async function runChunks(run: Run, job: BlockJob, bg: GPUBindGroup, at: Placement, signal?: AbortSignal): Promise<void> {
   const pool = run.buf.staging;
   let pending: Chunk | null = null;
   let k = 0;
@@ -625,6 +641,60 @@ export async function* gramBlocksWebGPU(
   }
 }
 
+
+/**
+ * Every block of X1 × X2 (the upper triangle of X × X) computed on the device with `tail` encoded
+ * after each block's recursion, in the same command buffer, in place of any readback: what the
+ * tail leaves in its own buffers is the result. `req` asks for the last depth only. At most one
+ * block is in flight (the host waits for each before the next), so a cancel is honoured within a
+ * block and queued work stays bounded.
+ */
+export async function gramTailWebGPU(
+  ctx: GpuContext,
+  p: KernelProgram,
+  x1: Matrix2D,
+  x2: Matrix2D | null,
+  req: GramRequest,
+  opt: GpuRunOptions,
+  tail: BlockTail,
+): Promise<void> {
+  checkRequest(x1, x2, req);
+  if (req.allDepths || req.diagonal) throw new Error('internal error: a block tail needs the last depth of X1 × X2');
+  checkGpuActivations(p);
+  checkDevice(ctx);
+  const run = await prepare(ctx, p, x1, x2, req, opt, tail);
+  const device = ctx.device;
+  try {
+    const jobs = jobsOf(run);
+    let done = 0;
+    for (const job of jobs) {
+      checkAbort(opt.signal);
+      checkDevice(ctx);
+      upload(run, job);
+      device.pushErrorScope('validation');
+      device.pushErrorScope('out-of-memory');
+      const bg = bind(run, job);
+      if (bg.gram) firstLayer(run, job, bg.gram);
+      try {
+        for (let it0 = 0, first = true; first || it0 < run.count; it0 += run.plan.itersPerChunk, first = false) {
+          checkAbort(opt.signal);
+          submitChunk(run, job, bg.rec, it0, first, run.buf.staging[0]!);
+        }
+        await device.queue.onSubmittedWorkDone();
+      } finally {
+        const oom = await device.popErrorScope();
+        const val = await device.popErrorScope();
+        if (oom) throw new GpuError(`WebGPU out of memory: ${oom.message}`);
+        if (val) throw new GpuError(`WebGPU validation error: ${val.message}`);
+      }
+      checkDevice(ctx);
+      done++;
+      opt.onProgress?.({ blocksDone: done, blocks: jobs.length });
+    }
+  } finally {
+    run.res.destroy();
+  }
+}
 
 /** The whole result assembled in host memory (same shape as the CPU path). */
 export async function gramWebGPU(

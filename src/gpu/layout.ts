@@ -68,6 +68,20 @@ export const CHORD_PARAMS = schema('Params', [
   { name: 'tilesB', type: 'u32', doc: 'number of 64-wide column tiles' },
 ]);
 
+/** Parameters of one block's product with the right-hand sides inside a Gram run (shaders/gram_times.wgsl). */
+export const GRAM_TIMES_PARAMS = schema('Params', [
+  { name: 'rows', type: 'u32', doc: 'rows of the block' },
+  { name: 'cols', type: 'u32', doc: 'columns of the block (the recursion outputs are rows × cols)' },
+  { name: 'quads', type: 'u32', doc: 'right-hand sides / 4 (rounded up)' },
+  { name: 'r0', type: 'u32', doc: 'global index of the first row (into Y; into P for the transposed pass)' },
+  { name: 'c0', type: 'u32', doc: 'global index of the first column (into P; into Y for the transposed pass)' },
+  { name: 'diagBlock', type: 'u32', doc: '1: a diagonal block of X × X, only j ≥ i computed (the rest is its mirror)' },
+  { name: 'transposed', type: 'u32', doc: '1: an off-diagonal block of X × X, also multiplied transposed' },
+  { name: 'comp', type: 'u32', doc: 'which output: 0 the NNGP, 2 the NTK (word of the encoded pair)' },
+  { name: 'shift', type: 'i32', doc: 'added to every exponent (minus the normaliser\'s exponent)' },
+  { name: 'one', type: 'f32', doc: '1.0, opaque to the compiler (empirical_common.wgsl: keep)' },
+]);
+
 /** Parameters of one row block of K·P (shaders/matvec_rows.wgsl). */
 export const MATVEC_PARAMS = schema('Params', [
   { name: 'rows', type: 'u32', doc: 'rows in this block' },

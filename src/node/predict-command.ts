@@ -184,7 +184,7 @@ export async function runPredict(o: PredictCliOptions, io: CliIO): Promise<void>
         solver: r.solver,
         ...(r.solverReason ? { solverReason: r.solverReason } : {}),
         cg: r.cg ?? null,
-        ...(r.kernelPasses !== undefined ? { kernelPasses: r.kernelPasses, kernelPassSeconds: r.kernelPassSeconds } : {}),
+        ...(r.kernelPasses !== undefined ? { kernelPasses: r.kernelPasses, kernelPassSeconds: r.kernelPassSeconds, kernelProduct: r.kernelProduct } : {}),
         ...(r.nystrom ? { nystrom: r.nystrom } : {}),
         conditionNumber: r.conditionNumber,
         suggestedRidge: r.suggestedRidge ?? null,
@@ -198,7 +198,7 @@ export async function runPredict(o: PredictCliOptions, io: CliIO): Promise<void>
     const where = r.backend === 'webgpu' ? `kernels on webgpu (${adapter})` : 'kernels on the cpu';
     io.err(
       `wrote ${o.out}: ${o.kernel} predictions [${shape.join(', ')}] (${name ?? 'custom spec'}, ${where}, ` +
-        `${r.solver} solve${r.cg ? ` (${r.cg.iterations} iterations${r.kernelPasses !== undefined ? `, ${r.kernelPasses} passes over the blocks of K_XX` : ''}, relative residual ${r.cg.relativeResidual.toExponential(1)}, ${r.cg.preconditioner} preconditioner)` : ''}` +
+        `${r.solver} solve${r.cg ? ` (${r.cg.iterations} iterations${r.kernelPasses !== undefined ? `, ${r.kernelPasses} passes over the blocks of K_XX, multiplied on the ${r.kernelProduct}` : ''}, relative residual ${r.cg.relativeResidual.toExponential(1)}, ${r.cg.preconditioner} preconditioner)` : ''}` +
           `${r.nystrom ? ` (${r.nystrom.landmarks} landmarks by ${nystromChoice(r.nystrom)}, ${r.nystrom.iterations} CG iterations, K_nM in ${r.nystrom.storage})` : ''}, ` +
           `condition number${r.cg ? ' (preconditioned, Lanczos estimate)' : r.nystrom ? ' of K_MM (Cholesky estimate)' : ''} ${r.conditionNumber.toExponential(2)}, ${seconds.toFixed(2)} s)\n`,
     );
