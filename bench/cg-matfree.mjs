@@ -5,12 +5,13 @@
 //    iterations, wall time and peak memory (GNU time's max RSS; K_XX alone would be N²·4 = 576 MB
 //    in f32, 1152 MB in float64); its time per iteration is the last point of the scaling plot.
 // Data: x uniform on [−1, 1]^d, y = sin(3x₀) + x₁x₂ + 0.1·noise; 500 test points.
-// Writes bench/results/cg-matfree.json and docs/figures/cg-matfree-scaling.svg.
+// Writes bench/results/cg-matfree.json (cpu) or cg-matfree-webgpu.json (webgpu: each block multiplied
+// on the device) and docs/figures/cg-matfree-scaling.svg (every backend with a results file).
 //
 //   npm run build && nice -n 10 node bench/cg-matfree.mjs [--n 12000] [--sizes 1500,3000,6000] [--backend cpu] [--tol 1e-4]
 //   node bench/cg-matfree.mjs --plot-only   # redraw the figure from bench/results/cg-matfree.json
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -59,23 +60,29 @@ function run(train, n, extra) {
   };
 }
 
+const resultsFile = (backend) => `bench/results/cg-matfree${backend === 'cpu' ? '' : `-${backend}`}.json`;
+
 async function plot(result) {
   // Time per iteration against N²: a pass computes the N(N + 1)/2 pairs of the upper triangle and multiplies N² entries.
-  const pts = [...result.scaling, ...(result.goal ? [result.goal] : [])];
-  const x = pts.map((p) => p.n * p.n);
-  const y = pts.map((p) => p.secondsPerIteration);
-  const last = pts.length - 1;
+  const series = [];
+  for (const backend of ['cpu', 'webgpu']) {
+    const r = backend === result.backend ? result : existsSync(resultsFile(backend)) ? JSON.parse(readFileSync(resultsFile(backend), 'utf8')) : null;
+    if (!r) continue;
+    const pts = [...r.scaling, ...(r.goal ? [r.goal] : [])];
+    const x = pts.map((p) => p.n * p.n);
+    const y = pts.map((p) => p.secondsPerIteration);
+    const last = pts.length - 1;
+    series.push({ name: `${backend}, measured`, x, y, mark: 'line+points' });
+    series.push({ name: `${backend}, ∝ N² through the largest N`, x, y: x.map((v) => (y[last] * v) / x[last]), mark: 'line' });
+  }
   const svg = await renderSvg({
-    title: `cg-matfree: seconds per CG iteration against N² (arora2019:depth=3, d = ${result.d}, NNGP, ${result.backend}, ${result.cpus} shared cores)`,
+    title: `cg-matfree: seconds per CG iteration against N² (arora2019:depth=3, d = ${result.d}, NNGP, ${result.cpus} shared cores)`,
     panels: [
       {
         title: 'one pass over the blocks of K_XX per iteration',
         x: { title: 'N² (training inputs squared)', scale: 'log' },
         y: { title: 'seconds per iteration', scale: 'log' },
-        series: [
-          { name: 'measured', x, y, mark: 'line+points' },
-          { name: '∝ N² (through the largest N)', x, y: x.map((v) => (y[last] * v) / x[last]), mark: 'line' },
-        ],
+        series,
       },
     ],
   });
@@ -84,7 +91,7 @@ async function plot(result) {
 }
 
 if (o['plot-only']) {
-  await plot(JSON.parse(readFileSync('bench/results/cg-matfree.json', 'utf8')));
+  await plot(JSON.parse(readFileSync(resultsFile(o.backend), 'utf8')));
   rmSync(dir, { recursive: true, force: true });
   process.exit(0);
 }
@@ -92,7 +99,7 @@ if (o['plot-only']) {
 const result = { date: new Date().toISOString(), cpus: cpus().length, loadBefore: loadavg(), d, test: 500, arch: 'arora2019:depth=3', kernel: 'nngp', ridgeRel: Number(o['ridge-rel']), backend: o.backend, scaling: [] };
 const save = () => {
   mkdirSync('bench/results', { recursive: true });
-  writeFileSync('bench/results/cg-matfree.json', JSON.stringify(result, null, 1) + '\n');
+  writeFileSync(resultsFile(o.backend), JSON.stringify(result, null, 1) + '\n');
 };
 for (const n of o.sizes.split(',').map(Number)) {
   const r = run(dataset(n, `n${n}`, 0.1), n, ['--cg-max-iter', '2']);

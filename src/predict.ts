@@ -70,6 +70,12 @@ export interface PredictOptions {
   cgTol?: number;
   /** CG: iteration cap (default min(n, 2000) + 10; "nystrom": 200). */
   cgMaxIterations?: number;
+  /**
+   * Solvers "cg" and "cg-matfree": the largest rank of the pivoted-Cholesky preconditioner (0:
+   * Jacobi; default 100 for "cg", MATFREE_RANK = 1000 for "cg-matfree", where a product costs a
+   * whole pass over the kernel and a pivot column 1/n of one; at most n).
+   */
+  cgRank?: number;
   /** Solver "nystrom": the number M of landmarks (1 … n), drawn uniformly without replacement. */
   landmarks?: number;
   /** Solver "nystrom": the seed of the landmark draw (default 0). */
@@ -307,6 +313,7 @@ interface Checked {
   solver: SolverChoice;
   cgTol: number;
   cgMaxIterations: number | undefined;
+  cgRank: number | undefined;
   memoryBytes: number;
 }
 
@@ -364,9 +371,14 @@ function checkOptions(options: PredictOptions): Checked {
   if (cgMax !== undefined && !(Number.isInteger(cgMax) && cgMax >= 1)) {
     throw new InputError(`predict: cgMaxIterations must be a positive integer, got ${String(cgMax)}`);
   }
+  const cgRank = options.cgRank;
+  if (cgRank !== undefined) {
+    if (!(Number.isInteger(cgRank) && cgRank >= 0)) throw new InputError(`predict: cgRank must be an integer ≥ 0, got ${String(cgRank)}`);
+    if (solver !== 'cg' && solver !== 'cg-matfree' && solver !== 'auto') throw new InputError('predict: cgRank applies to solvers "cg" and "cg-matfree"');
+  }
   const memoryBytes = options.memoryBytes ?? KERNEL_MEMORY_BYTES;
   if (typeof memoryBytes !== 'number' || !(memoryBytes > 0)) throw new InputError(`predict: memoryBytes must be a number > 0, got ${String(memoryBytes)}`);
-  return { kind, ridge, relativeRidge: rel, times, variance, classes: options.classes, solver, cgTol, cgMaxIterations: cgMax, memoryBytes };
+  return { kind, ridge, relativeRidge: rel, times, variance, classes: options.classes, solver, cgTol, cgMaxIterations: cgMax, cgRank, memoryBytes };
 }
 
 /** Why a mean-only solver refuses the variance and finite t (the API and the CLI say the same). */
@@ -444,6 +456,7 @@ export async function predict(
       relativeRidge: opts.relativeRidge,
       tol: opts.cgTol,
       ...(opts.cgMaxIterations !== undefined ? { maxIterations: opts.cgMaxIterations } : {}),
+      ...(opts.cgRank !== undefined ? { rank: opts.cgRank } : {}),
       backend: options.backend ?? 'cpu',
     });
     const warnings = cgWarnings(r.cg, `K_XX + λI (${opts.kind}, λ = ${fmt(r.ridge)})`);
@@ -589,6 +602,7 @@ export async function predictFromKernelsCg(blocks: KernelBlocks, targets: Target
   try {
     cg = await solveCg(n, k, Y.data, opts.ridge, blocks.train, (p, kk) => onDevice.mul(p, kk), {
       tol: opts.cgTol,
+      ...(opts.cgRank !== undefined ? { rank: Math.min(n, opts.cgRank) } : {}),
       ...(opts.cgMaxIterations !== undefined ? { maxIterations: opts.cgMaxIterations } : {}),
     });
   } finally {

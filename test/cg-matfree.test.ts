@@ -94,7 +94,10 @@ describe('solver "cg-matfree" on WebGPU', () => {
       const opts = { kernel, relativeRidge: 1e-2 } as const;
       const gpuDirect = await predict('arora2019:depth=3', X, Y, T, { ...opts, solver: 'direct', backend: 'webgpu' });
       const cpuDirect = await predict('arora2019:depth=3', X, Y, T, { ...opts, solver: 'direct' });
-      const mf = await predict('arora2019:depth=3', X, Y, T, { ...opts, solver: 'cg-matfree', cgTol: 1e-8, backend: 'webgpu' });
+      // Rank 50 of 600, so that CG iterates (the default rank 1000 ≥ n would make it exact in one step).
+      const mf = await predict('arora2019:depth=3', X, Y, T, { ...opts, solver: 'cg-matfree', cgTol: 1e-8, cgRank: 50, backend: 'webgpu' });
+      expect(mf.cg!.preconditioner).toBe('pivoted Cholesky, rank 50');
+      expect(mf.cg!.iterations).toBeGreaterThan(5);
       expect(mf.backend).toBe('webgpu');
       expect(mf.kernelProduct).toBe('device');
       expect(mf.solver).toBe('cg-matfree');
@@ -173,7 +176,16 @@ describe('webntk predict --solver cg-matfree', () => {
       expect(c.cg.converged).toBe(false);
       expect(c.warnings.join('\n')).toMatch(/stopped after 2 iterations/);
 
+      const jacobi = await run(...common, '--solver', 'cg-matfree', '--cg-rank', '0', '--cg-tol', '1e-9', '--out', tmp('J.npy'), '--json');
+      expect(jacobi.code, jacobi.err).toBe(0);
+      const j = JSON.parse(jacobi.out) as { cg: { preconditioner: string; iterations: number; converged: boolean } };
+      expect(j.cg.preconditioner).toBe('Jacobi (diagonal)');
+      expect(j.cg.converged).toBe(true);
+      expect(j.cg.iterations).toBeGreaterThan(s.cg.iterations);
+      expect(relErr(parseNpy(fs.readFileSync(tmp('J.npy'))).data, parseNpy(fs.readFileSync(tmp('D.npy'))).data)).toBeLessThan(1e-6);
+
       for (const [extra, message] of [
+        [['--cg-rank', '-1'], /--cg-rank must be an integer ≥ 0, got "-1"/],
         [['--kernel', 'nngp', '--variance', tmp('V.npy')], /--solver cg-matfree gives the mean at t = inf only: --variance and finite --time need a stored kernel matrix/],
         [['--time', '1,inf'], /--solver cg-matfree gives the mean at t = inf only/],
         [['--cg-max-iter', '0'], /--cg-max-iter must be a positive integer, got "0"/],

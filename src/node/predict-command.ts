@@ -32,6 +32,7 @@ export interface PredictCliOptions {
   solver: SolverChoice;
   cgTol: string;
   cgMaxIter?: string;
+  cgRank?: string;
   landmarks?: string;
   landmarkSeed?: string;
   landmarkChoice?: string;
@@ -109,6 +110,12 @@ export async function runPredict(o: PredictCliOptions, io: CliIO): Promise<void>
         'the low-rank approximation (--solver nystrom) gives the mean at t = inf only too',
     );
   }
+  let cgRank: number | undefined;
+  if (o.cgRank !== undefined) {
+    cgRank = Number(o.cgRank);
+    if (!Number.isInteger(cgRank) || cgRank < 0) throw new InputError(`--cg-rank must be an integer ≥ 0, got "${o.cgRank}"`);
+    if (o.solver !== 'cg' && o.solver !== 'cg-matfree' && o.solver !== 'auto') throw new InputError('--cg-rank applies to --solver cg, cg-matfree or auto');
+  }
   let cgMaxIterations: number | undefined;
   if (o.cgMaxIter !== undefined) {
     cgMaxIterations = Number(o.cgMaxIter);
@@ -142,6 +149,7 @@ export async function runPredict(o: PredictCliOptions, io: CliIO): Promise<void>
     solver: o.solver,
     cgTol,
     ...(cgMaxIterations !== undefined ? { cgMaxIterations } : {}),
+    ...(cgRank !== undefined ? { cgRank } : {}),
     // The stored solvers hold K_XX in float64 and the dense solve copies it: a quarter of the machine's memory.
     memoryBytes: Math.floor(os.totalmem() / 4),
     ...(landmarks !== undefined ? { landmarks, landmarkSeed: landmarkSeed!, landmarkChoice: landmarkChoice! } : {}),

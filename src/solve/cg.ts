@@ -11,23 +11,27 @@
  * recomputed with one more product and reported; it is what the caller should trust, since an f32
  * product bounds how far the true residual can fall.
  *
- * Preconditioner: a rank-r pivoted Cholesky factor L of K (Harbrecht et al. 2012; the choice of
- * Gardner et al. 2018 for kernel matrices), applied as (LLᵀ + λI)⁻¹ by the Woodbury identity, when
+ * Preconditioner: a rank-r pivoted Cholesky factor F of K (Harbrecht et al. 2012; the choice of
+ * Gardner et al. 2018 for kernel matrices; the one implementation is solve/pivoted-cholesky.ts,
+ * shared with the Nyström landmarks), applied as (FFᵀ + λI)⁻¹ by the Woodbury identity, when
  * λ > 0 and the rank captures K down to the ridge's scale (see choosePreconditioner); otherwise the
  * diagonal (Jacobi).
  */
-import { CholeskyDecomposition, EigenvalueDecomposition, Matrix } from 'ml-matrix';
+import { EigenvalueDecomposition, Matrix } from 'ml-matrix';
+import { choleskyLower, solveLower, solveLowerT } from './dense-cholesky.js';
+import { pivotedCholesky } from './pivoted-cholesky.js';
 
 /** Row-major n × k products: out = K · p (K without the ridge). */
 export type MatMul = (p: Float64Array, k: number) => Promise<Float64Array>;
 
 /**
  * What the preconditioner reads of K when K is not stored (the matrix-free solver): its diagonal
- * and single rows on demand (the pivoted Cholesky factor reads `rank` of them).
+ * and blocks of columns on demand, K[:, idx] as a row-major n × idx.length array (the pivoted
+ * Cholesky factor reads `rank` columns).
  */
 export interface KernelRows {
   diag: Float64Array;
-  row(i: number): ArrayLike<number> | Promise<ArrayLike<number>>;
+  columns(idx: number[]): ArrayLike<number> | Promise<ArrayLike<number>>;
 }
 
 export interface CgOptions {
@@ -76,72 +80,83 @@ function jacobi(diag: Float64Array, ridge: number): Precond {
 }
 
 /**
- * Rank-r pivoted Cholesky of K (reads only r rows of it), as the preconditioner (LLᵀ + λI)⁻¹:
- *   (LLᵀ + λI)⁻¹ v = (v − L (λI + LᵀL)⁻¹ Lᵀ v) / λ.
+ * Rank-r pivoted Cholesky of K (solve/pivoted-cholesky.ts, greedy: reads diag K and r columns of
+ * K, a block of columns per call), as the preconditioner (FFᵀ + λI)⁻¹ by the Woodbury identity:
+ *   (FFᵀ + λI)⁻¹ v = (v − F (λI + FᵀF)⁻¹ Fᵀ v) / λ.
+ * Pivots stop once the largest residual is below the ridge's scale (further columns would not
+ * change M). Cost: the r columns, n·r²/2 for FᵀF, r³/6 for its Cholesky, and 2·n·r·k per apply.
  */
-export async function pivotedCholesky(
-  row: (i: number) => ArrayLike<number> | Promise<ArrayLike<number>>,
+export async function lowRankPreconditioner(
+  columns: KernelRows['columns'],
   diag: Float64Array,
   rank: number,
   ridge: number,
 ): Promise<Precond & { residualTrace: number }> {
   const n = diag.length;
-  const d = Float64Array.from(diag);
-  const L: Float64Array[] = [];
-  const trace = d.reduce((a, b) => a + b, 0);
-  for (let k = 0; k < rank; k++) {
-    let piv = 0;
-    for (let i = 1; i < n; i++) if (d[i]! > d[piv]!) piv = i;
-    // Stop when what is left is below the ridge's scale: further columns would not change M.
-    if (!(d[piv]! > Math.max(1e-3 * ridge, 1e-14 * trace))) break;
-    const s = Math.sqrt(d[piv]!);
-    const kr = await row(piv);
-    const col = new Float64Array(n);
-    for (let i = 0; i < n; i++) {
-      let v = kr[i]!;
-      for (const l of L) v -= l[i]! * l[piv]!;
-      col[i] = v / s;
+  const trace = diag.reduce((a, b) => a + Math.max(b, 0), 0);
+  const pc = await pivotedCholesky(diag, async (idx) => columns(idx), {
+    rule: 'greedy',
+    M: rank,
+    minPivot: Math.max(1e-3 * ridge, 1e-14 * trace),
+    block: PRECOND_BLOCK,
+  });
+  const F = pc.factor;
+  const M = pc.stride;
+  const r = pc.pivots.length;
+  // C = FᵀF + λI (r × r, row-major), accumulated row by row of F (lower triangle, then mirrored).
+  const C = new Float64Array(r * r);
+  const row = new Float64Array(r);
+  for (let i = 0; i < n; i++) {
+    for (let a = 0; a < r; a++) row[a] = F[i * M + a]!;
+    for (let a = 0; a < r; a++) {
+      const fa = row[a]!;
+      if (fa === 0) continue;
+      const ra = a * r;
+      for (let b = 0; b <= a; b++) C[ra + b] = C[ra + b]! + fa * row[b]!;
     }
-    for (let i = 0; i < n; i++) d[i] = Math.max(0, d[i]! - col[i]! * col[i]!);
-    L.push(col);
   }
-  const r = L.length;
-  const C = new Matrix(r, r);
   for (let a = 0; a < r; a++) {
-    for (let b = 0; b <= a; b++) {
-      let v = 0;
-      for (let i = 0; i < n; i++) v += L[a]![i]! * L[b]![i]!;
-      C.set(a, b, v + (a === b ? ridge : 0));
-      C.set(b, a, v + (a === b ? ridge : 0));
-    }
+    C[a * r + a] = C[a * r + a]! + ridge;
+    for (let b = 0; b < a; b++) C[b * r + a] = C[a * r + b]!;
   }
-  const chol = new CholeskyDecomposition(C);
+  const L = choleskyLower(C, r);
+  if (!L) throw new Error('internal error: FᵀF + λI is not positive definite in float64');
   return {
-    residualTrace: d.reduce((a, b) => a + b, 0),
+    residualTrace: pc.residualTrace,
     name: `pivoted Cholesky, rank ${r}`,
     apply(v, k) {
-      const Ltv = new Matrix(r, k);
-      for (let a = 0; a < r; a++) {
-        const la = L[a]!;
-        for (let c = 0; c < k; c++) {
-          let s = 0;
-          for (let i = 0; i < n; i++) s += la[i]! * v[i * k + c]!;
-          Ltv.set(a, c, s);
+      // w = (FᵀF + λI)⁻¹ Fᵀ v, then z = (v − F w) / λ.
+      const w = new Float64Array(r * k);
+      for (let i = 0; i < n; i++) {
+        const fi = i * M;
+        const vi = i * k;
+        for (let a = 0; a < r; a++) {
+          const f = F[fi + a]!;
+          if (f === 0) continue;
+          for (let c = 0; c < k; c++) w[a * k + c] = w[a * k + c]! + f * v[vi + c]!;
         }
       }
-      const w = r > 0 ? chol.solve(Ltv) : Ltv;
+      solveLower(L, r, w, k);
+      solveLowerT(L, r, w, k);
       const z = new Float64Array(v.length);
+      const acc = new Float64Array(k);
       for (let i = 0; i < n; i++) {
-        for (let c = 0; c < k; c++) {
-          let s = v[i * k + c]!;
-          for (let a = 0; a < r; a++) s -= L[a]![i]! * w.get(a, c);
-          z[i * k + c] = s / ridge;
+        const fi = i * M;
+        acc.fill(0);
+        for (let a = 0; a < r; a++) {
+          const f = F[fi + a]!;
+          if (f === 0) continue;
+          for (let c = 0; c < k; c++) acc[c] = acc[c]! + f * w[a * k + c]!;
         }
+        for (let c = 0; c < k; c++) z[i * k + c] = (v[i * k + c]! - acc[c]!) / ridge;
       }
       return z;
     },
   };
 }
+
+/** Kernel columns per call while the preconditioner picks its pivots. */
+export const PRECOND_BLOCK = 64;
 
 /**
  * Since K − LLᵀ is positive semi-definite, the eigenvalues of (LLᵀ + λI)⁻¹(K + λI) lie in
@@ -151,9 +166,9 @@ export async function pivotedCholesky(
  */
 export const PC_MAX_BOUND = 1e4;
 
-async function choosePreconditioner(row: KernelRows['row'], diag: Float64Array, rank: number, ridge: number, maxBound: number): Promise<Precond> {
+async function choosePreconditioner(columns: KernelRows['columns'], diag: Float64Array, rank: number, ridge: number, maxBound: number): Promise<Precond> {
   if (ridge > 0 && rank > 0) {
-    const pc = await pivotedCholesky(row, diag, rank, ridge);
+    const pc = await lowRankPreconditioner(columns, diag, rank, ridge);
     if (1 + pc.residualTrace / ridge <= maxBound) return pc;
   }
   return jacobi(diag, ridge);
@@ -175,9 +190,9 @@ export async function solveCg(
 ): Promise<CgResult> {
   const tol = options.tol ?? CG_TOL;
   const maxIt = options.maxIterations ?? Math.min(n, 2000) + 10;
-  const { diag, row } = isKernelRows(K) ? K : storedRows(K, n);
+  const { diag, columns } = isKernelRows(K) ? K : storedRows(K, n);
   const rank = options.rank ?? Math.min(n, 100);
-  const M = await choosePreconditioner(row, diag, rank, ridge, options.maxBound ?? PC_MAX_BOUND);
+  const M = await choosePreconditioner(columns, diag, rank, ridge, options.maxBound ?? PC_MAX_BOUND);
 
   const Aop = async (p: Float64Array) => {
     const q = await mul(p, k);
@@ -249,16 +264,20 @@ export async function solveCg(
 }
 
 function isKernelRows(K: ArrayLike<number> | KernelRows): K is KernelRows {
-  return typeof (K as KernelRows).row === 'function';
+  return typeof (K as KernelRows).columns === 'function';
 }
 
-/** Diagonal and rows of a stored K (rows as views where K is a typed array: no copies of K on the host). */
+/** Diagonal and columns of a stored K (a column block is copied out: r·n values in all). */
 function storedRows(K: ArrayLike<number>, n: number): KernelRows {
   const diag = new Float64Array(n);
   for (let i = 0; i < n; i++) diag[i] = K[i * n + i]!;
-  const row = (i: number): ArrayLike<number> =>
-    ArrayBuffer.isView(K) ? (K as Float64Array).subarray(i * n, (i + 1) * n) : Array.prototype.slice.call(K, i * n, (i + 1) * n);
-  return { diag, row };
+  const columns = (idx: number[]): Float64Array => {
+    const w = idx.length;
+    const out = new Float64Array(n * w);
+    for (let r = 0; r < n; r++) for (let c = 0; c < w; c++) out[r * w + c] = K[r * n + idx[c]!]!;
+    return out;
+  };
+  return { diag, columns };
 }
 
 /** Condition number of the Lanczos tridiagonal built from CG's α and β (1 when too short). */

@@ -18,7 +18,8 @@
  * Both never pick an input twice (its residual is 0 once picked) and never pick one whose residual
  * is below `floor` × max diag K (a duplicate of a landmark): K_MM stays well conditioned where
  * uniform landmarks may repeat near-duplicates. Cost: M column evaluations of K and n·M²/2
- * multiply-adds for F (n × M, float64 up to `f64Bytes`, else float32).
+ * multiply-adds for F (n × M, float64 up to `f64Bytes`, else float32), which is returned: the
+ * Nyström landmarks use the pivots, the CG preconditioner (solve/cg.ts) the factor.
  */
 import { Rng } from '../mc/rng.js';
 
@@ -34,6 +35,12 @@ export interface PivotedCholeskyOptions {
   block?: number;
   /** A residual below floor × max diag K is treated as 0 (default 1e-12). */
   floor?: number;
+  /**
+   * An absolute floor too: residuals at or below it are never picked, so greedy stops once the
+   * largest residual is this small (the CG preconditioner: what is left below the ridge's scale
+   * would not change it).
+   */
+  minPivot?: number;
   /** F is float64 up to this many bytes, float32 beyond (default 512 MiB). */
   f64Bytes?: number;
 }
@@ -48,6 +55,12 @@ export interface PivotedCholeskyResult {
   /** Kernel calls made (columns evaluated = candidates drawn). */
   columnCalls: number;
   columnsEvaluated: number;
+  /**
+   * The factor: F[r·stride + j] for the inputs r < n and the picks j < pivots.length, with
+   * K ≈ F·Fᵀ (F·Fᵀ = K_nS K_SS⁻¹ K_Sn, S the pivots). float64, or float32 beyond `f64Bytes`.
+   */
+  factor: Float64Array | Float32Array;
+  stride: number;
 }
 
 /**
@@ -69,7 +82,7 @@ export async function pivotedCholesky(
     trace += v;
     dmax = Math.max(dmax, v);
   }
-  const floor = (opt.floor ?? 1e-12) * dmax;
+  const floor = Math.max((opt.floor ?? 1e-12) * dmax, opt.minPivot ?? 0);
   const F = n * M * 8 <= (opt.f64Bytes ?? 512 * 2 ** 20) ? new Float64Array(n * M) : new Float32Array(n * M);
   const pivots: number[] = [];
   let calls = 0;
@@ -119,7 +132,7 @@ export async function pivotedCholesky(
   }
   let residualTrace = 0;
   for (const v of d) residualTrace += v;
-  return { pivots, residualTrace, trace, columnCalls: calls, columnsEvaluated: evaluated };
+  return { pivots, residualTrace, trace, columnCalls: calls, columnsEvaluated: evaluated, factor: F, stride: M };
 }
 
 function argmax(d: Float64Array): number {
