@@ -52,6 +52,7 @@ function run(train, n, extra) {
     converged: j.cg.converged,
     relativeResidual: j.cg.relativeResidual,
     preconditioner: j.cg.preconditioner,
+    preconditionerSeconds: j.cg.preconditionerSeconds,
     kernelPasses: j.kernelPasses,
     secondsPerIteration: j.kernelPassSeconds / j.kernelPasses,
     rmse: rmse(pred, test.yv),

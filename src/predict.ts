@@ -107,6 +107,8 @@ export interface CgSummary {
   relativeResidual: number;
   tol: number;
   preconditioner: string;
+  /** Wall seconds spent building the preconditioner (its pivot columns of K included). */
+  preconditionerSeconds: number;
 }
 
 export interface PredictionCore {
@@ -621,7 +623,14 @@ export async function predictFromKernelsCg(blocks: KernelBlocks, targets: Target
   };
 }
 
-const cgSummary = (cg: CgResult): CgSummary => ({ iterations: cg.iterations, converged: cg.converged, relativeResidual: cg.relativeResidual, tol: cg.tol, preconditioner: cg.preconditioner });
+const cgSummary = (cg: CgResult): CgSummary => ({
+  iterations: cg.iterations,
+  converged: cg.converged,
+  relativeResidual: cg.relativeResidual,
+  tol: cg.tol,
+  preconditioner: cg.preconditioner,
+  preconditionerSeconds: cg.preconditionerSeconds,
+});
 
 /** What a CG run (stored or matrix-free) must say: no convergence, a residual far above the rule, a bad condition number. */
 function cgWarnings(cg: CgResult, what: string): string[] {

@@ -87,6 +87,27 @@ describe('the main job', () => {
     expect(bad.err.trim()).toBe('webntk: error: --landmarks 31 is more than the 30 training images');
   });
 
+  it('webntk demo --data DIR --solver cg-matfree: the FC presets by CG on the never-stored kernel, the accuracy of the direct solve', { timeout: 300_000 }, async () => {
+    writeSplit('train', 'train');
+    writeSplit('test', 't10k');
+    const args = ['demo', '--data', dir, '--train-per-class', '30', '--test-per-class', '20', '--backend', 'webgpu'];
+    const r = await runCli(...args, '--solver', 'cg-matfree', '--cg-tol', '1e-8');
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toMatch(/Matrix-free CG on the exact 300 × 300 kernel, never stored \(one pass over it per iteration, tolerance 1e-8\)/);
+    expect(r.out).not.toMatch(/Convolutional/);
+    const accuracies = (out: string) => out.split('\n').filter((l) => /^(mlp|resnet)/.test(l)).map((l) => l.split(/\s{2,}/).slice(0, 3).join(' '));
+    const rows = r.out.split('\n').filter((l) => /^(mlp|resnet)/.test(l));
+    expect(rows).toHaveLength(4);
+    for (const l of rows) expect(l).toMatch(/pivoted Cholesky, rank \d+$/);
+    // Nyström with every training image as a landmark is exact kernel ridge regression: the same accuracy per row.
+    const exact = await runCli(...args, '--solver', 'nystrom', '--landmarks', '300');
+    expect(exact.code, exact.err).toBe(0);
+    expect(accuracies(r.out)).toEqual(accuracies(exact.out));
+    const bad = await runCli('demo', '--data', dir, '--solver', 'nystrom', '--cg-tol', '1e-3', '--backend', 'cpu');
+    expect(bad.code).toBe(2);
+    expect(bad.err.trim()).toBe('webntk: error: --cg-tol applies to --solver cg-matfree');
+  });
+
   it('a --data folder without the IDX files is one clear line', async () => {
     const r = await runCli('demo', '--data', join(dir, 'nowhere'));
     expect(r.code).not.toBe(0);

@@ -340,20 +340,32 @@ Examples:
     .option('--train-per-class <n>', 'with --data: training images per class', '200')
     .option('--test-per-class <n>', 'with --data: test images per class', '100')
     .addOption(new Option('--backend <name>', 'where the kernels are computed').choices(['cpu', 'webgpu', 'auto']).default('auto'))
-    .addOption(new Option('--solver <name>', 'direct: K(train, train) in float64; nystrom: the FC presets on --landmarks M inputs (the full set fits)').choices(['direct', 'nystrom']).default('direct'))
+    .addOption(
+      new Option('--solver <name>', 'direct: K(train, train) in float64; nystrom: the FC presets on --landmarks M inputs; cg-matfree: the FC presets by CG on the exact kernel, never stored (the full set fits either way)')
+        .choices(['direct', 'nystrom', 'cg-matfree'])
+        .default('direct'),
+    )
+    .option('--cg-tol <tol>', "with --solver cg-matfree: CG's relative-residual tolerance (default 1e-6)")
     .option('--landmarks <M>', 'with --solver nystrom: landmark inputs', '1000')
     .addOption(new Option('--landmark-choice <rule>', 'with --solver nystrom: how the landmarks are chosen').choices(['uniform', 'pivoted-cholesky', 'rp-cholesky']).default('uniform'))
     .addHelpText(
       'after',
       '\nExamples:\n  webntk demo   # what npm start runs\n  webntk demo --data /usr/share/datasets/fashion-mnist --train-per-class 1000 --test-per-class 500\n' +
-        '  webntk demo --data /usr/share/datasets/fashion-mnist --train-per-class 6000 --test-per-class 1000 --solver nystrom --landmarks 2000   # all 60 000',
+        '  webntk demo --data /usr/share/datasets/fashion-mnist --train-per-class 6000 --test-per-class 1000 --solver nystrom --landmarks 2000   # all 60 000\n' +
+        '  webntk demo --data /usr/share/datasets/fashion-mnist --train-per-class 6000 --test-per-class 1000 --solver cg-matfree --backend webgpu   # a real GPU',
     )
-    .action(async (o: { data?: string; trainPerClass: string; testPerClass: string; backend: 'cpu' | 'webgpu' | 'auto'; solver: 'direct' | 'nystrom'; landmarks: string; landmarkChoice: 'uniform' | 'pivoted-cholesky' | 'rp-cholesky' }) => {
+    .action(async (o: { data?: string; trainPerClass: string; testPerClass: string; backend: 'cpu' | 'webgpu' | 'auto'; solver: 'direct' | 'nystrom' | 'cg-matfree'; landmarks: string; landmarkChoice: 'uniform' | 'pivoted-cholesky' | 'rp-cholesky'; cgTol?: string }) => {
       const count = (v: string, name: string) => {
         const n = Number(v);
         if (!Number.isInteger(n) || n < 1) throw new InputError(`${name} must be a positive integer, got "${v}"`);
         return n;
       };
+      let cgTol: number | undefined;
+      if (o.cgTol !== undefined) {
+        cgTol = Number(o.cgTol);
+        if (!(cgTol > 0 && cgTol < 1)) throw new InputError(`--cg-tol must be a number in (0, 1), got "${o.cgTol}"`);
+        if (o.solver !== 'cg-matfree') throw new InputError('--cg-tol applies to --solver cg-matfree');
+      }
       const { runDemo } = await import('./demo.js');
       await runDemo(io, {
         ...(o.data !== undefined ? { data: o.data } : {}),
@@ -362,6 +374,7 @@ Examples:
         backend: o.backend,
         solver: o.solver,
         ...(o.solver === 'nystrom' ? { landmarks: count(o.landmarks, '--landmarks'), landmarkChoice: o.landmarkChoice } : {}),
+        ...(cgTol !== undefined ? { cgTol } : {}),
       });
     });
 

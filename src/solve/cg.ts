@@ -55,6 +55,8 @@ export interface CgResult {
   relativeResidual: number;
   tol: number;
   preconditioner: string;
+  /** Wall seconds spent building the preconditioner (its pivot columns of K included). */
+  preconditionerSeconds: number;
   /**
    * Lanczos estimate (from the CG coefficients of the first right-hand side) of the condition
    * number of the preconditioned system, which is what governs the iteration count.
@@ -192,8 +194,10 @@ export async function solveCg(
   const maxIt = options.maxIterations ?? Math.min(n, 2000) + 10;
   const { diag, columns } = isKernelRows(K) ? K : storedRows(K, n);
   const rank = options.rank ?? Math.min(n, 100);
+  const tPre = performance.now();
   const M = await choosePreconditioner(columns, diag, rank, ridge, options.maxBound ?? PC_MAX_BOUND);
 
+  const preconditionerSeconds = (performance.now() - tPre) / 1000;
   const Aop = async (p: Float64Array) => {
     const q = await mul(p, k);
     for (let i = 0; i < q.length; i++) q[i] = q[i]! + ridge * p[i]!;
@@ -260,7 +264,7 @@ export async function solveCg(
     for (let i = 0; i < n; i++) s += (Y[i * k + c]! - ax[i * k + c]!) ** 2;
     rel = Math.max(rel, Math.sqrt(s) / ynorm[c]!);
   }
-  return { x, iterations: it, converged, relativeResidual: rel, tol, preconditioner: M.name, conditionEstimate: lanczosCondition(alphas, betas) };
+  return { x, iterations: it, converged, relativeResidual: rel, tol, preconditioner: M.name, preconditionerSeconds, conditionEstimate: lanczosCondition(alphas, betas) };
 }
 
 function isKernelRows(K: ArrayLike<number> | KernelRows): K is KernelRows {
