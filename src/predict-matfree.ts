@@ -21,12 +21,14 @@ import { rowsOf } from './predict-nystrom.js';
 import { solveCg, type CgResult } from './solve/cg.js';
 
 /**
- * Pivot columns of the preconditioner (at most n; predict's cgRank overrides it). On 3000
- * Fashion-MNIST images (mlp:depth=3 NNGP, relative ridge 1e-4, ten outputs, tol 1e-6) rank 0 /
- * 300 / 1000 took 446 / 125 / 66 iterations; at n = 60 000 the 1000 columns cost 3 % of one pass
- * and FᵀF 3·10^10 multiply-adds on the host, against ~11 minutes per pass on lavapipe.
+ * Pivot columns of the preconditioner by default (at most n; predict's cgRank overrides it). Its
+ * host cost is ~n·r² multiply-adds (the factor, then FᵀF), against n²·(d + depth) per pass, so
+ * the best rank grows with the cost of a pass: on 3000 Fashion-MNIST images (d = 784,
+ * mlp:depth=3 NNGP, relative ridge 1e-4, ten outputs, tol 1e-6) rank 0 / 300 / 1000 took
+ * 446 / 125 / 66 iterations, and `webntk demo --solver cg-matfree` uses 1000; on the d = 10
+ * benchmark (arora2019:depth=3, n = 6000) rank 1000 cost more to build than its passes saved.
  */
-export const MATFREE_RANK = 1000;
+export const MATFREE_RANK = 300;
 /** The bound 1 + tr(K − LLᵀ)/λ up to which the low-rank preconditioner is used (solve/cg.ts's is 1e4). */
 export const MATFREE_MAX_BOUND = 1e8;
 

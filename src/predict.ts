@@ -72,8 +72,9 @@ export interface PredictOptions {
   cgMaxIterations?: number;
   /**
    * Solvers "cg" and "cg-matfree": the largest rank of the pivoted-Cholesky preconditioner (0:
-   * Jacobi; default 100 for "cg", MATFREE_RANK = 1000 for "cg-matfree", where a product costs a
-   * whole pass over the kernel and a pivot column 1/n of one; at most n).
+   * Jacobi; default 100 for "cg", MATFREE_RANK = 300 for "cg-matfree", where a product costs a
+   * whole pass over the kernel and a pivot column 1/n of one; at most n). Building it costs
+   * ~n·r² multiply-adds on the host: raise it where passes are expensive (large d).
    */
   cgRank?: number;
   /** Solver "nystrom": the number M of landmarks (1 … n), drawn uniformly without replacement. */

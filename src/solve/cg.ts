@@ -105,16 +105,24 @@ export async function lowRankPreconditioner(
   const F = pc.factor;
   const M = pc.stride;
   const r = pc.pivots.length;
-  // C = FᵀF + λI (r × r, row-major), accumulated row by row of F (lower triangle, then mirrored).
+  // C = FᵀF + λI (r × r, row-major; lower triangle, then mirrored), over chunks of CHUNK rows of
+  // F copied transposed, so that each entry is a contiguous dot product and C is swept once per
+  // chunk rather than once per row.
   const C = new Float64Array(r * r);
-  const row = new Float64Array(r);
-  for (let i = 0; i < n; i++) {
-    for (let a = 0; a < r; a++) row[a] = F[i * M + a]!;
+  const CHUNK = 64;
+  const Tc = new Float64Array(r * CHUNK);
+  for (let i0 = 0; i0 < n; i0 += CHUNK) {
+    const h = Math.min(CHUNK, n - i0);
+    for (let t = 0; t < h; t++) for (let a = 0; a < r; a++) Tc[a * CHUNK + t] = F[(i0 + t) * M + a]!;
     for (let a = 0; a < r; a++) {
-      const fa = row[a]!;
-      if (fa === 0) continue;
+      const ta = a * CHUNK;
       const ra = a * r;
-      for (let b = 0; b <= a; b++) C[ra + b] = C[ra + b]! + fa * row[b]!;
+      for (let b = 0; b <= a; b++) {
+        const tb = b * CHUNK;
+        let v = 0;
+        for (let t = 0; t < h; t++) v += Tc[ta + t]! * Tc[tb + t]!;
+        C[ra + b] = C[ra + b]! + v;
+      }
     }
   }
   for (let a = 0; a < r; a++) {

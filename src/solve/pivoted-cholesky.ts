@@ -114,11 +114,14 @@ export async function pivotedCholesky(
       // g = K[:, i] − F[:, :k]·F[i, :k]ᵀ, then the new column F[:, k] = g/√g_i.
       const k = pivots.length;
       const w = cand.length;
-      for (let r = 0; r < n; r++) g[r] = cols[r * w + c]!;
-      for (let j = 0; j < k; j++) {
-        const fij = F[i * M + j]!;
-        if (fij === 0) continue;
-        for (let r = 0; r < n; r++) g[r] = g[r]! - F[r * M + j]! * fij;
+      // Row by row (a dot product of rows r and i of F): contiguous reads, where a column-by-column
+      // update strides through F (8.2 s against ~1 s for n = 1500, M = 1000).
+      const fi = i * M;
+      for (let r = 0; r < n; r++) {
+        const fr = r * M;
+        let s = cols[r * w + c]!;
+        for (let j = 0; j < k; j++) s -= F[fr + j]! * F[fi + j]!;
+        g[r] = s;
       }
       const s = 1 / Math.sqrt(di);
       for (let r = 0; r < n; r++) {
