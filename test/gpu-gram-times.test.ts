@@ -42,6 +42,8 @@ describe('kernelTimes on WebGPU (the product on the device)', () => {
     ['arora2019:depth=3', 'arora2019:depth=3'],
     ['resnet:depth=4,gamma=0.5', 'resnet:depth=4,gamma=0.5'],
     ['a GELU network', geluNet],
+    // Normalised (normalize: "diagonal"): the normaliser's exponent shifts the entries on the device.
+    ['belfer2021:depth=100,alpha=0.5', 'belfer2021:depth=100,alpha=0.5'],
   ];
   for (const [name, arch] of archs) {
     for (const get of ['nngp', 'ntk'] as const) {
