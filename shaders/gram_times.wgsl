@@ -100,24 +100,23 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
       return;
     }
   }
+  // The row's entries times P's rows at the columns, or the column's entries times P's rows at the rows.
+  let count = select(params.rows, params.cols, byRow);
+  let pBase = select(params.r0, params.c0, byRow);
   var hi = vec4<f32>(0.0);
   var lo = vec4<f32>(0.0);
-  if (byRow) {
-    for (var j = t; j < params.cols; j += 64u) {
-      let at = 2u * ((params.c0 + j) * params.quads + q);
-      let term = times_ds(entry(line, j), Pm[at], Pm[at + 1u]);
-      let r = ds_add4(hi, lo, term[0], term[1]);
-      hi = r[0];
-      lo = r[1];
+  for (var u = t; u < count; u += 64u) {
+    var e: f32;
+    if (byRow) {
+      e = entry(line, u);
+    } else {
+      e = entry(u, line);
     }
-  } else {
-    for (var i = t; i < params.rows; i += 64u) {
-      let at = 2u * ((params.r0 + i) * params.quads + q);
-      let term = times_ds(entry(i, line), Pm[at], Pm[at + 1u]);
-      let r = ds_add4(hi, lo, term[0], term[1]);
-      hi = r[0];
-      lo = r[1];
-    }
+    let at = 2u * ((pBase + u) * params.quads + q);
+    let term = times_ds(e, Pm[at], Pm[at + 1u]);
+    let r = ds_add4(hi, lo, term[0], term[1]);
+    hi = r[0];
+    lo = r[1];
   }
   part_hi[t] = hi;
   part_lo[t] = lo;

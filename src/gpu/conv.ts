@@ -7,6 +7,7 @@
  * pre-pass, so this module knows nothing of the CPU engine; it returns the raw f32 outputs, one
  * vec4 per (pair, slab, tap), which the executor turns into kernels in float64.
  */
+import { GpuBuffers } from './buffers.js';
 import { wgslCall } from '../activations/registry.js';
 import { GpuError, InputError } from '../errors.js';
 import type { Activation } from '../spec/types.js';
@@ -402,12 +403,8 @@ export async function runConvPairs(ctx: GpuContext, plan: ConvPlan, inputs: Conv
   if (stateBytes > cap) throw new InputError(`one pair's ${global ? 'slab' : 'avgPool'} states need ${stateBytes} bytes, above this device's ${cap}-byte buffers: use smaller images or backend "cpu"`);
 
   const U = GPUBufferUsage;
-  const made: GPUBuffer[] = [];
-  const buffer = (name: string, size: number, usage: number) => {
-    const b = device.createBuffer({ label: `${LABEL}: ${name}`, size: Math.max(16, Math.ceil(size / 16) * 16), usage });
-    made.push(b);
-    return b;
-  };
+  const bufs = new GpuBuffers(device, LABEL);
+  const buffer = bufs.buffer.bind(bufs);
   const upload = (name: string, data: ArrayBufferView<ArrayBuffer>) => {
     const b = buffer(name, data.byteLength, U.STORAGE | U.COPY_DST);
     device.queue.writeBuffer(b, 0, data.buffer, data.byteOffset, data.byteLength);
@@ -575,7 +572,7 @@ export async function runConvPairs(ctx: GpuContext, plan: ConvPlan, inputs: Conv
   } finally {
     const oom = await device.popErrorScope();
     const val = await device.popErrorScope();
-    for (const b of made) b.destroy();
+    bufs.destroy();
     if (oom) throw new GpuError(`WebGPU out of memory: ${oom.message}`);
     if (val) throw new GpuError(`WebGPU validation error: ${val.message}`);
   }

@@ -19,6 +19,7 @@ import type { Matrix2D } from '../matrix.js';
 import type { KernelProgram, Normalizers } from '../program/program.js';
 import type { GramRequest, KernelKind } from '../result.js';
 import type { GpuContext } from './device.js';
+import { GpuBuffers } from './buffers.js';
 import { gramTailWebGPU, smoothRangeError, type BlockTail, type GpuRunOptions } from './gram.js';
 import { GRAM_TIMES_PARAMS, packStruct, structBytes, wgslStruct } from './layout.js';
 import { pipelineFor } from './pipelines.js';
@@ -67,12 +68,8 @@ export async function gramTimesWebGPU(
   const req: GramRequest = { get: [kind], diagonal: false, allDepths: false };
 
   const U = GPUBufferUsage;
-  const made: GPUBuffer[] = [];
-  const buffer = (name: string, size: number, usage: number) => {
-    const b = device.createBuffer({ label: `${LABEL}: ${name}`, size: Math.max(16, Math.ceil(size / 16) * 16), usage });
-    made.push(b);
-    return b;
-  };
+  const bufs = new GpuBuffers(device, LABEL);
+  const buffer = bufs.buffer.bind(bufs);
   device.pushErrorScope('validation');
   device.pushErrorScope('out-of-memory');
   let staged: { y: Float32Array; fault: number };
@@ -148,7 +145,7 @@ export async function gramTimesWebGPU(
   } finally {
     const oom = await device.popErrorScope();
     const val = await device.popErrorScope();
-    for (const b of made) b.destroy();
+    bufs.destroy();
     if (ctx.lost) throw new GpuError(`the WebGPU device was lost (${ctx.lost.reason}: ${ctx.lost.message || 'no message'}); no result was returned`);
     if (oom) throw new GpuError(`WebGPU out of memory: ${oom.message}`);
     if (val) throw new GpuError(`WebGPU validation error: ${val.message}`);

@@ -23,6 +23,7 @@ import { pipelineFor, pipelineStats } from './pipelines.js';
 import { addPhase, since, type PhaseTimes } from '../phases.js';
 import { ldexp64, prepareRows, type PreparedRows } from './rows.js';
 import { checkUserWgsl } from './user-wgsl.js';
+import { GpuBuffers } from './buffers.js';
 
 export interface GpuRunOptions {
   /** Rows per block (a multiple of 64); default: as large as the device limits allow. */
@@ -110,26 +111,26 @@ export function planBlocks(
 
 const LABEL = 'webntk gram';
 
-class Resources {
-  private buffers: GPUBuffer[] = [];
-  constructor(private device: GPUDevice) {}
-  buffer(name: string, size: number, usage: number): GPUBuffer {
-    const b = this.device.createBuffer({ label: `${LABEL}: ${name}`, size: Math.max(16, Math.ceil(size / 16) * 16), usage });
-    this.buffers.push(b);
-    return b;
-  }
-  destroy(): void {
-    for (const b of this.buffers) b.destroy();
-    this.buffers = [];
-  }
-}
-
 function checkDevice(ctx: GpuContext): void {
   if (ctx.lost) {
     throw new GpuError(`the WebGPU device was lost (${ctx.lost.reason}: ${ctx.lost.message || 'no message'}); no result was returned`);
   }
   const err = ctx.takeError();
   if (err) throw new GpuError(`WebGPU error: ${err}; no result was returned`);
+}
+
+/** Runs a block's GPU work inside validation and out-of-memory error scopes, and throws what they caught. */
+async function inErrorScopes(device: GPUDevice, work: () => Promise<void>): Promise<void> {
+  device.pushErrorScope('validation');
+  device.pushErrorScope('out-of-memory');
+  try {
+    await work();
+  } finally {
+    const oom = await device.popErrorScope();
+    const val = await device.popErrorScope();
+    if (oom) throw new GpuError(`WebGPU out of memory: ${oom.message}`);
+    if (val) throw new GpuError(`WebGPU validation error: ${val.message}`);
+  }
 }
 
 function checkAbort(signal?: AbortSignal): void {
@@ -193,7 +194,7 @@ interface Run {
     /** Readback pool: chunk k is mapped from staging[k % length] while chunk k + 1 computes. */
     staging: GPUBuffer[];
   };
-  res: Resources;
+  res: GpuBuffers;
   /**
    * Encoded after a block's last depth chunk in place of its readback (gram-times.ts: the block
    * multiplied into right-hand sides on the device); the block's outputs are never read back.
@@ -244,7 +245,7 @@ async function prepare(ctx: GpuContext, p: KernelProgram, x1: Matrix2D, x2: Matr
   addPhase(opt.phases, 'pipelinesCompiled', fresh);
   addPhase(opt.phases, 'pipelinesCached', pipes.length - fresh);
   const { blockRows, itersPerChunk } = plan;
-  const res = new Resources(device);
+  const res = new GpuBuffers(device, LABEL);
   const U = GPUBufferUsage;
   const rowBytes = blockRows * A.vec4s * 16;
   const pairsMax = req.diagonal ? blockRows : blockRows * blockRows;
@@ -607,22 +608,15 @@ export async function* gramBlocksWebGPU(
       let t0 = performance.now();
       upload(run, job);
       await settle(run, 'upload', t0);
-      device.pushErrorScope('validation');
-      device.pushErrorScope('out-of-memory');
-      const bg = bind(run, job);
-      t0 = performance.now();
-      if (bg.gram) firstLayer(run, job, bg.gram);
-      await settle(run, 'firstLayer', t0);
       const blockK = req.get.includes('nngp') && !direct ? blockArray('nngp', run.taps * job.pairs) : undefined;
       const blockT = req.get.includes('ntk') && !direct ? blockArray('ntk', run.taps * job.pairs) : undefined;
-      try {
+      await inErrorScopes(device, async () => {
+        const bg = bind(run, job);
+        t0 = performance.now();
+        if (bg.gram) firstLayer(run, job, bg.gram);
+        await settle(run, 'firstLayer', t0);
         await runChunks(run, job, bg.rec, place(run, job, blockK, blockT, direct), opt.signal);
-      } finally {
-        const oom = await device.popErrorScope();
-        const val = await device.popErrorScope();
-        if (oom) throw new GpuError(`WebGPU out of memory: ${oom.message}`);
-        if (val) throw new GpuError(`WebGPU validation error: ${val.message}`);
-      }
+      });
       checkDevice(ctx);
 
       const block: GramBlock = { row0: job.r0, col0: req.diagonal ? 0 : job.c0, rows: job.rows, cols: job.cols, ...(blockK ? { nngp: blockK } : {}), ...(blockT ? { ntk: blockT } : {}) };
@@ -671,22 +665,15 @@ export async function gramTailWebGPU(
       checkAbort(opt.signal);
       checkDevice(ctx);
       upload(run, job);
-      device.pushErrorScope('validation');
-      device.pushErrorScope('out-of-memory');
-      const bg = bind(run, job);
-      if (bg.gram) firstLayer(run, job, bg.gram);
-      try {
+      await inErrorScopes(device, async () => {
+        const bg = bind(run, job);
+        if (bg.gram) firstLayer(run, job, bg.gram);
         for (let it0 = 0, first = true; first || it0 < run.count; it0 += run.plan.itersPerChunk, first = false) {
           checkAbort(opt.signal);
           submitChunk(run, job, bg.rec, it0, first, run.buf.staging[0]!);
         }
         await device.queue.onSubmittedWorkDone();
-      } finally {
-        const oom = await device.popErrorScope();
-        const val = await device.popErrorScope();
-        if (oom) throw new GpuError(`WebGPU out of memory: ${oom.message}`);
-        if (val) throw new GpuError(`WebGPU validation error: ${val.message}`);
-      }
+      });
       checkDevice(ctx);
       done++;
       opt.onProgress?.({ blocksDone: done, blocks: jobs.length });
