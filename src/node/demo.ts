@@ -34,7 +34,7 @@ const RELATIVE_RIDGE = 1e-4;
  */
 const DEMO_CG_RANK = 1000;
 
-interface Split {
+export interface Split {
   X: Float64Array;
   labels: Float64Array;
   n: number;
@@ -119,11 +119,20 @@ export interface DemoOptions {
   cgTol?: number;
 }
 
+/**
+ * The demo's data: the first images per class of Fashion-MNIST's IDX files in `dir` (or the
+ * embedded subset), pixels to [0, 1] and centred by the training mean (784 features per row).
+ */
+export function fashionSplits(dir: string | undefined, trainPerClass = 200, testPerClass = 100): { train: Split; test: Split } {
+  const train = dir ? fromIdx(dir, 'train', trainPerClass) : fromEmbedded('train');
+  const test = dir ? fromIdx(dir, 't10k', testPerClass) : fromEmbedded('test');
+  preprocess(train, test, 784);
+  return { train, test };
+}
+
 export async function runDemo(io: CliIO, opts: DemoOptions = {}): Promise<void> {
   const d = 784;
-  const train = opts.data ? fromIdx(opts.data, 'train', opts.trainPerClass ?? 200) : fromEmbedded('train');
-  const test = opts.data ? fromIdx(opts.data, 't10k', opts.testPerClass ?? 100) : fromEmbedded('test');
-  preprocess(train, test, d);
+  const { train, test } = fashionSplits(opts.data, opts.trainPerClass, opts.testPerClass);
   const backend = opts.backend ?? 'auto';
   if (backend !== 'cpu') useNodeWebGPU();
   const ctx = backend === 'cpu' ? null : await getGpu();
