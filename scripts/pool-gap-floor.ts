@@ -1,13 +1,14 @@
 /**
- * Why a nonlinearity after avgPool reads the near-duplicate pair's pooled correlation only to
- * about 1e−5 on WebGPU (test/gpu-conv-pool.test.ts, NEAR and NEAR_DEEP): the float64 path with the
- * pool's input gaps 1 ∓ ρ perturbed by a relative ±eps/2 (a seeded stream), as the f32 slab states
- * that shaders/conv_pool.wgsl reads carry them, against the unperturbed float64 path. Perturbing
- * the off-diagonal pixel pairs (i, j ≠ i) alone reproduces the WebGPU errors; perturbing the
+ * Why a nonlinearity after avgPool read the near-duplicate pair's pooled correlation only to
+ * 2.6e−5 … 1.0e−4 (NTK) on WebGPU while the slab states were f32: the float64 path with the
+ * pool's input gaps 1 ∓ ρ perturbed by a relative ±eps/2 (a seeded stream), as f32 slab states
+ * that shaders/conv_pool.wgsl reads would carry them, against the unperturbed float64 path. Perturbing
+ * the off-diagonal pixel pairs (i, j ≠ i) alone reproduced the WebGPU errors; perturbing the
  * diagonal pairs alone (the near-duplicate's own gaps ~1e−8) changes nothing measurable. The
  * pooled gap 1 − ρ' of the near-duplicate (~1e−8) is as small as the absolute rounding of those
  * O(0.1–1) off-diagonal gaps, so no rearrangement of the pool's arithmetic recovers it: the states
- * before the pool would need more than f32 (double-single gaps through init, conv and activation).
+ * before the pool need more than f32, hence shaders/ds_gaps.wgsl (double-single gaps through the
+ * first layer, conv and ReLU of the segments before a pool).
  *
  *   npx tsx scripts/pool-gap-floor.ts
  *
