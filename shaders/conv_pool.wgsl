@@ -8,13 +8,16 @@
 // slab t holds the pairs (I, I + δ'), or (I, (I + δ') mod n) when the next segment's slabs are the
 // circular partition (it has a circular conv, or it is a gap readout's). The
 // pooled correlation is a ratio of sums, not gap-stable (the CPU path carries ρ itself here too):
-// K' is summed in double-single with each term ρ·√k_x·√k_z (ρ = 1 − q exact, roots as hi + lo),
-// and 1 ∓ ρ' = (m²R' ∓ m²K')/(m²R') with m² exact, so only the f32 rounding of the input gaps
-// q (relative 6e−8 of each ρ's distance to ±1) reaches ρ'.
+// K' is summed in double-single with each term √k_x·√k_z·ρ = r − r·q (or −r + r·(1 + ρ) on the
+// ρ < 0 side) for the double-single gap q of the input state (ds_gaps.wgsl: the segments before a
+// pool carry it so) and the roots as hi + lo, and 1 ∓ ρ' = (m²R' ∓ m²K')/(m²R') with m² exact, as
+// a double-single gap for the next segment. What reaches ρ' is the input gaps' own error (~2^−44).
 //
-// The states' w is the bad-pair flag (a smooth activation out of range), passed on to the next segment.
+// The states' w is the gap's low part, or STATE_BAD (a smooth activation out of range: the pair's
+// bad flag, passed on to the next segment; its gaps no longer matter).
 //
-// Prepended by src/gpu/conv.ts: struct Bank and kernel_ops.wgsl (double-single arithmetic, gaps).
+// Prepended by src/gpu/conv.ts: struct Bank, kernel_ops.wgsl (double-single arithmetic, gaps) and
+// ds_gaps.wgsl.
 
 struct PoolParams {
   pairCount: u32,
@@ -60,17 +63,7 @@ fn scaled2(t: vec2<f32>, k: i32) -> vec2<f32> {
 
 // √k_x·√k_z as a double-single from the roots' high and low parts.
 fn root_prod(ix: u32, iz: u32) -> vec2<f32> {
-  let a = sdiag[ix];
-  let b = sdiag[iz];
-  return ds_add(two_prod(a, b), vec2<f32>(a * sdiag[PP.sdiagLo + iz] + sdiag[PP.sdiagLo + ix] * b, 0.0));
-}
-
-// t / d for an f32 d (double-single quotient).
-fn ds_div_f(t: vec2<f32>, d: f32) -> vec2<f32> {
-  let q1 = t.x / d;
-  let p = two_prod(q1, d);
-  let r = keep(keep(keep(t.x - p.x) - p.y) + t.y);
-  return fast_two_sum(q1, r / d);
+  return roots_ds(sdiag[ix], sdiag[PP.sdiagLo + ix], sdiag[iz], sdiag[PP.sdiagLo + iz]);
 }
 
 @compute @workgroup_size(64)
@@ -127,12 +120,11 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
           }
           let si = u32(d0 - PP.inLo0) * PP.inCnt1 + u32(d1 - PP.inLo1);
           let v = state[slabBase + si * nIn + xi];
-          var rho = vec2<f32>(1.0, -v.x);
-          if (on_neg(v.x)) { rho = vec2<f32>(-1.0, gap_h(v.x)); }
+          let bad = v.w >= STATE_BAD;
           let r = root_prod(xb + PP.din + xi, zb + PP.din + zi);
-          K = ds_add(K, ds_mul_ds(r, rho));
+          K = ds_add(K, k_term_ds(r, vec2<f32>(v.x, select(v.w, 0.0, bad))));
           T = ds_add(T, v.yz);
-          flag = max(flag, v.w);
+          if (bad) { flag = STATE_BAD; }
         }
       }
     }
@@ -141,13 +133,11 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let m2 = m * m;
   let Ks = scaled2(K, PP.ein - PP.eout);
   let R = ds_mul(root_prod(xb + PP.dout + I, zb + PP.dout + J), m2);
-  var q = 1.0;
+  var q = vec2<f32>(1.0, 0.0);
   if (R.x > 0.0) {
-    let g = ds_add(R, -Ks);
-    let h = ds_add(R, Ks);
-    q = make_q(clamp((g.x + g.y) / R.x, 0.0, 2.0), clamp((h.x + h.y) / R.x, 0.0, 2.0));
+    q = make_q_ds(ds_div(ds_add(R, -Ks), R), ds_div(ds_add(R, Ks), R));
   }
-  if (pr.x == pr.y && I == J && diag[xb + PP.dout + I] > 0.0) { q = 0.0; }
+  if (pr.x == pr.y && I == J && diag[xb + PP.dout + I] > 0.0) { q = vec2<f32>(0.0, 0.0); }
   let th = ds_div_f(scaled2(T, PP.ein - PP.eout), m2);
-  state[dst] = vec4<f32>(q, th.x, th.y, flag);
+  state[dst] = vec4<f32>(q.x, th.x, th.y, select(q.y, STATE_BAD, flag != 0.0));
 }

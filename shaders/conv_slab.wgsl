@@ -2,7 +2,7 @@
 // whole network (wave2.md §1.4). The slab with offset δ holds the pixel pairs (i, i + δ) of K and Θ;
 // conv, activations and residual sums never mix slabs, so with stride 1 a slab evolves on its own,
 // reading only the per-pixel diagonals k_x[i] and k_z[i + δ] of the layer (from the float64
-// pre-pass, src/exec/spatial-webgpu.ts). eq and flatten need slab 0 only; gap needs every slab,
+// pre-ph, src/exec/spatial-webgpu.ts). eq and flatten need slab 0 only; gap needs every slab,
 // each writing its partial sums (summed on the host in float64: no float atomics).
 //
 // Per entry the state is the signed correlation gap q (kernel_ops.wgsl: 1 − ρ, or −(1 + ρ) on the
@@ -13,14 +13,18 @@
 // With avgPool the records are split into segments (src/exec/spatial-plan.ts), one dispatch each on
 // its own rectangle of slab offsets (CP.lo0/lo1/cnt1): OP_STORE ends a segment that a pool follows
 // (its slabs' states to `state`), OP_LOAD begins the next (the pooled states, conv_pool.wgsl).
+// The ops of a segment that a pool follows carry the gap in double-single (word 23 of their
+// records; ds_gaps.wgsl): init, conv and ReLU compute its low part, the state keeps it (POOLS:
+// the program has a pool), the other ops ph it on or reset it to 0.
 //
 // The ops come as records in `ops` (an interpreter: one pipeline per structure, depth 1000 is
-// data). Prepended by src/gpu/conv.ts: struct Bank, kernel_ops.wgsl, the activations' WGSL,
+// data). Prepended by src/gpu/conv.ts: struct Bank, kernel_ops.wgsl, ds_gaps.wgsl, the activations' WGSL,
 // the constants MAXP (entries of the largest slab), WG (threads sharing a slab, a power of two),
 // PER (entries per thread), SLOTS (current state, residual banks, the copy kept for the depth
-// taps), LAYERS and READOUTS (which ops it runs), and fn act_call(c, bank) (the program's
+// taps), LAYERS and READOUTS (which ops it runs), POOLS, and fn act_call(c, bank) (the program's
 // activations by case number). Appended: one of
-// three layouts, which hold the state behind gq/gt (read an entry's q and Θ), put (write both),
+// three layouts, which hold the state behind gq/gq2/gt (read an entry's q, q as hi + lo, and Θ),
+// put (write both, q as hi + lo),
 // put_conv and conv_done (a conv's output), and declare red, total, sync(), the bad-pair flag and main:
 //   conv_slab_workgroup.wgsl — WG threads of a workgroup share one slab in workgroup memory (GPUs);
 //   conv_slab_lanes.wgsl — one invocation runs one whole slab in private memory, WG = 1 (CPU
@@ -71,7 +75,7 @@ struct ConvParams {
 fn cf(k: u32) -> f32 { return bitcast<f32>(coef[k]); }
 
 // Op records (src/exec/spatial-plan.ts writes them): REC words each.
-const REC: u32 = 24u;
+const REC: u32 = 28u;
 const OP_INIT: u32 = 0u;
 const OP_CONV: u32 = 1u;
 const OP_ACT: u32 = 2u;
@@ -83,6 +87,18 @@ const OP_FLATTEN: u32 = 7u;
 const OP_GAP: u32 = 8u;
 const OP_LOAD: u32 = 9u;
 const OP_STORE: u32 = 10u;
+
+// Whether the op at record o carries the gap in double-single (its segment ends with a pool).
+fn in_ds(o: u32) -> bool {
+  return POOLS && ops[o + 23u] != 0u;
+}
+
+// How many of n entries thread lid runs (lid, lid + WG, …): a run-time bound for the loops around
+// the double-single code, which the compiler cannot unroll (on lavapipe, one unrolled copy per entry
+// took a minute to compile).
+fn entries_of(n: u32, lid: u32) -> u32 {
+  return select(0u, (n + WG - 1u - lid) / WG, lid < n);
+}
 
 // Per workgroup: the pair's diagonal bases and the final slab offset.
 var<private> xb: u32;
@@ -156,19 +172,33 @@ fn op_init(o: u32, lid: u32) {
     let e = lid + r * WG;
     if (e >= n) { break; }
     let j = partner(e, h.out0, h.out1, h.do0, h.do1);
-    var q = 1.0;
+    var q = vec2<f32>(1.0, 0.0);
     if (j >= 0 && diag[xb + h.dout + e] > 0.0 && diag[zb + h.dout + u32(j)] > 0.0) {
-      var cm = 0.0;
-      var cp = 0.0;
-      for (var c = 0u; c < C; c++) {
-        let a = unit[xu + e * C + c];
-        let b = unit[zu + u32(j) * C + c];
-        let dm = (a.x - b.x) + (a.y - b.y);
-        let dp = (a.x + b.x) + (a.y + b.y);
-        cm += dm * dm;
-        cp += dp * dp;
+      if (in_ds(o)) {
+        var cm = vec2<f32>(0.0, 0.0);
+        var cp = vec2<f32>(0.0, 0.0);
+        for (var c = 0u; c < C; c++) {
+          let a = unit[xu + e * C + c];
+          let b = unit[zu + u32(j) * C + c];
+          let dm = ds_add(a, -b);
+          let dp = ds_add(a, b);
+          cm = ds_add(cm, ds_mul_ds(dm, dm));
+          cp = ds_add(cp, ds_mul_ds(dp, dp));
+        }
+        q = make_q_ds(0.5 * cm, 0.5 * cp);
+      } else {
+        var cm = 0.0;
+        var cp = 0.0;
+        for (var c = 0u; c < C; c++) {
+          let a = unit[xu + e * C + c];
+          let b = unit[zu + u32(j) * C + c];
+          let dm = (a.x - b.x) + (a.y - b.y);
+          let dp = (a.x + b.x) + (a.y + b.y);
+          cm += dm * dm;
+          cp += dp * dp;
+        }
+        q.x = make_q(min(0.5 * cm, 2.0), min(0.5 * cp, 2.0));
       }
-      q = make_q(min(0.5 * cm, 2.0), min(0.5 * cp, 2.0));
     }
     put(e, q, vec2<f32>(0.0, 0.0));
   }
@@ -196,7 +226,7 @@ fn op_convl(o: u32, lid: u32) {
   let r1 = i32(q1 / 2u);
   let n0 = i32(h.in0);
   let n1 = i32(h.in1);
-  var nq: array<f32, PER>;
+  var nq: array<vec2<f32>, PER>;
   var nt: array<vec2<f32>, PER>;
   sync();
   for (var r = 0u; r < PER; r++) {
@@ -204,7 +234,7 @@ fn op_convl(o: u32, lid: u32) {
     if (I >= nOut) { break; }
     let J = partner(I, h.out0, h.out1, h.do0, h.do1);
     if (J < 0) {
-      nq[r] = 1.0;
+      nq[r] = vec2<f32>(1.0, 0.0);
       nt[r] = vec2<f32>(0.0, 0.0);
       continue;
     }
@@ -286,8 +316,17 @@ fn op_convl(o: u32, lid: u32) {
     // w as hi + lo: an f32 w = 2/9 alone biased Θ by its rounding at every layer (1e−5 at depth 1000).
     var t = ds_add(ds_mul(tt, w), vec2<f32>(tt.x * wl, 0.0));
     if (trainable) { t = ds_add(t, vec2<f32>(0.5 * (sh - sg), 0.0)); }
-    nq[r] = q;
+    nq[r] = vec2<f32>(q, 0.0);
     nt[r] = scaled(t, h.ein - h.eout);
+  }
+  if (in_ds(o)) {
+    // A loop bound the compiler cannot unroll (on lavapipe an unrolled copy per entry took minutes to compile).
+    for (var r = 0u; r < min(entries_of(nOut, lid), PER); r++) {
+      let I = lid + r * WG;
+      if (I >= nOut) { break; }
+      let J = partner(I, h.out0, h.out1, h.do0, h.do1);
+      if (J >= 0) { nq[r] = conv_gap_ds(o, h, I, u32(J)); }
+    }
   }
   sync();
   for (var r = 0u; r < PER; r++) {
@@ -298,12 +337,93 @@ fn op_convl(o: u32, lid: u32) {
   conv_done();
 }
 
+// The gap of the conv (record o) output entry (I, J) in double-single from the double-single gaps
+// of its inputs: op_convl's Lagrange form with u_a, v_a from the roots' hi + lo and √w, b as hi + lo
+// (words 24 and 25: f32 roundings of them are changes of the bias against the weights, which move
+// the off-diagonal gaps by ~1e−9, the size of a near-duplicate's pooled gap), every sum and product
+// error-free to ~2^−44, and the bias as the tap √b of both sides (b(1 − r)² for its Lagrange term).
+fn conv_gap_ds(o: u32, h: Head, I: u32, J: u32) -> vec2<f32> {
+  let q0 = i32(ops[o + 13u]);
+  let q1 = i32(ops[o + 14u]);
+  let zero = (ops[o + 17u] & 1u) != 0u;
+  let cw = vec2<f32>(rf(o + 18u), rf(o + 24u));
+  let b = vec2<f32>(rf(o + 20u), rf(o + 25u));
+  let n0 = i32(h.in0);
+  let n1 = i32(h.in1);
+  let Iq = I / h.out1;
+  let Jq = J / h.out1;
+  let I0 = i32(Iq * ops[o + 15u]) - q0 / 2;
+  let I1 = i32((I - Iq * h.out1) * ops[o + 16u]) - q1 / 2;
+  let J0 = i32(Jq * ops[o + 15u]) - q0 / 2;
+  let J1 = i32((J - Jq * h.out1) * ops[o + 16u]) - q1 / 2;
+  var U = b;
+  var V = b;
+  var sum = b;
+  var sg = vec2<f32>(0.0, 0.0);
+  var sh = 2.0 * b;
+  for (var ph = 0u; ph < 2u; ph++) {
+    var rr = vec2<f32>(0.0, 0.0);
+    if (ph == 1u) { rr = ds_div(sum, U); }
+    var lag = vec2<f32>(0.0, 0.0);
+    for (var a0 = 0; a0 < q0; a0++) {
+      for (var a1 = 0; a1 < q1; a1++) {
+        var x0 = I0 + a0;
+        var x1 = I1 + a1;
+        var z0 = J0 + a0;
+        var z1 = J1 + a1;
+        if (!zero) {
+          x0 = wrap(x0, n0);
+          x1 = wrap(x1, n1);
+          z0 = wrap(z0, n0);
+          z1 = wrap(z1, n1);
+        }
+        let xv = x0 >= 0 && x0 < n0 && x1 >= 0 && x1 < n1;
+        let zv = z0 >= 0 && z0 < n0 && z1 >= 0 && z1 < n1;
+        var u = vec2<f32>(0.0, 0.0);
+        var v = vec2<f32>(0.0, 0.0);
+        if (xv) {
+          let i = xb + h.din + u32(x0 * n1 + x1);
+          u = ds_mul_ds(vec2<f32>(sdiag[i], sdiag[CP.sdiagLo + i]), cw);
+        }
+        if (zv) {
+          let i = zb + h.din + u32(z0 * n1 + z1);
+          v = ds_mul_ds(vec2<f32>(sdiag[i], sdiag[CP.sdiagLo + i]), cw);
+        }
+        if (ph == 0u) {
+          U = ds_add(U, ds_mul_ds(u, u));
+          V = ds_add(V, ds_mul_ds(v, v));
+          if (xv && zv) {
+            let sa = ds_mul_ds(u, v);
+            let gh = gaps_ds(gq2(u32(x0 * n1 + x1)));
+            sum = ds_add(sum, sa);
+            sg = ds_add(sg, ds_mul_ds(sa, gh.xy));
+            sh = ds_add(sh, ds_mul_ds(sa, gh.zw));
+          }
+        } else {
+          let dv = ds_add(v, -ds_mul_ds(rr, u));
+          lag = ds_add(lag, ds_mul_ds(dv, dv));
+        }
+      }
+    }
+    if (ph == 1u) {
+      let R = ds_mul_ds(ds_sqrt(U), ds_sqrt(V));
+      let db = ds_add(vec2<f32>(1.0, 0.0), -rr);
+      lag = ds_mul_ds(ds_add(lag, ds_mul_ds(ds_mul_ds(db, db), b)), ds_div(U, ds_add(R, sum)));
+      return make_q_ds(ds_div(ds_add(lag, sg), R), ds_div(ds_add(lag, sh), R));
+    }
+    if (U.x <= 0.0 || V.x <= 0.0) { return vec2<f32>(1.0, 0.0); }
+  }
+  return vec2<f32>(1.0, 0.0);
+}
+
 // An activation, entrywise, through the FC path's own gap-form function on (k_x[i], k_z[j], q, Θ).
 fn op_actl(o: u32, lid: u32) {
   let h = head(o);
   let n = h.in0 * h.in1;
   let c = ops[o + 13u];
-  for (var r = 0u; r < PER; r++) {
+  // Word 14: a ReLU; in a segment that a pool follows its gap is computed again in double-single.
+  let relu_ds = in_ds(o) && ops[o + 14u] != 0u;
+  for (var r = 0u; r < select(PER, min(entries_of(n, lid), PER), relu_ds); r++) {
     let e = lid + r * WG;
     if (e >= n) { break; }
     let j = partner(e, h.in0, h.in1, h.di0, h.di1);
@@ -313,7 +433,12 @@ fn op_actl(o: u32, lid: u32) {
     if (out_of_range(a)) { mark_bad(); }
     // The pixel pairs (i, i) of one input have ρ = 1 exactly; an activation's f32 gap form leaves
     // noise there (erf: ~1e−7, from √u·√u ≠ u), which a later ReLU's θ = √(2g) would amplify.
-    put(e, select(a.g, 0.0, same && u32(j) == e && diag[xb + h.din + e] > 0.0), scaled(vec2<f32>(a.t, a.tl), a.e - h.eout));
+    var q = vec2<f32>(a.g, 0.0);
+    if (relu_ds && diag[xb + h.din + e] > 0.0 && diag[zb + h.din + u32(j)] > 0.0) {
+      q = relu_gap_ds(gq2(e));
+    }
+    if (same && u32(j) == e && diag[xb + h.din + e] > 0.0) { q = vec2<f32>(0.0, 0.0); }
+    put(e, q, scaled(vec2<f32>(a.t, a.tl), a.e - h.eout));
   }
 }
 
@@ -326,9 +451,9 @@ fn op_copy(o: u32, lid: u32, to: bool) {
     let e = lid + r * WG;
     if (e >= n) { break; }
     if (to) {
-      put(k + e, gq(e), gt(e));
+      put(k + e, gq2(e), gt(e));
     } else {
-      put(e, gq(k + e), gt(k + e));
+      put(e, gq2(k + e), gt(k + e));
     }
   }
 }
@@ -362,7 +487,7 @@ fn op_resmix(o: u32, lid: u32) {
       let lag = l * (l / (R + s1 + s2));
       q = make_q(min((lag + s1 * gap_g(qs) + s2 * gap_g(qc)) / R, 2.0), min((lag + s1 * gap_h(qs) + s2 * gap_h(qc)) / R, 2.0));
     }
-    put(e, q, ds_add(ds_mul(scaled(gt(k + e), esk - h.eout), cs), ds_mul(scaled(gt(e), h.ein - h.eout), cb)));
+    put(e, vec2<f32>(q, 0.0), ds_add(ds_mul(scaled(gt(k + e), esk - h.eout), cs), ds_mul(scaled(gt(e), h.ein - h.eout), cb)));
   }
 }
 
@@ -446,8 +571,10 @@ fn op_flatten(o: u32, lid: u32, pl: u32) {
 // gap: this slab's partial sums Σ K[i, i + δ] (double-single) and Σ Θ[i, i + δ]; the host sums the
 // slabs in float64. The pooled ρ = K(x, z)/√(R(K(x, x))·R(K(z, z))) is a ratio of such sums, not
 // gap-stable: with f32 sums a near-duplicate's 1 − ρ ~ 1e−8 drowned in rounding, and a ReLU after
-// the readout read 7e−5 off in the NTK. Each term is ρ·√k_x·√k_z with ρ = 1 − q exact and the roots
-// as hi + lo.
+// the readout read 7e−5 off in the NTK. Each term is ρ·√k_x·√k_z from the gap and the roots as
+// hi + lo (ds_gaps.wgsl: k_term_ds). In a program with a pool the states before a gap readout carry
+// the gap in double-single too (the same off-diagonal rounding as before a pool); without one they
+// are f32, and the near-duplicate's 1 − ρ carries their rounding (a ReLU after the readout: 1e−5).
 fn op_gap(o: u32, lid: u32, pl: u32, slab: u32) {
   let h = head(o);
   let n = h.in0 * h.in1;
@@ -460,15 +587,9 @@ fn op_gap(o: u32, lid: u32, pl: u32, slab: u32) {
     if (e >= n) { break; }
     let j = partner(e, h.in0, h.in1, h.di0, h.di1);
     if (j < 0) { continue; }
-    let q = gq(e);
-    var rho = vec2<f32>(1.0, -q);
-    if (on_neg(q)) { rho = vec2<f32>(-1.0, gap_h(q)); }
     let ix = xb + h.din + e;
     let iz = zb + h.din + u32(j);
-    let sxh = sdiag[ix];
-    let szh = sdiag[iz];
-    let corr = (rho.x + rho.y) * (sxh * sdiag[CP.sdiagLo + iz] + sdiag[CP.sdiagLo + ix] * szh);
-    acc = ds_add(acc, ds_add(ds_mul(ds_mul(rho, sxh), szh), vec2<f32>(corr, 0.0)));
+    acc = ds_add(acc, k_term_ds(roots_ds(sdiag[ix], sdiag[CP.sdiagLo + ix], sdiag[iz], sdiag[CP.sdiagLo + iz]), gq2(e)));
     let t = gt(e);
     tsum += t.x + t.y;
   }
@@ -494,18 +615,21 @@ fn op_state(o: u32, lid: u32, pl: u32, slab: u32, store: bool) {
   let n = h.out0 * h.out1;
   let at = (pl * CP.slabs + slab) * n;
   sync();
-  // The bad-pair flag (a smooth activation out of range) travels in w, so that the readout reports it.
-  let flag = f32(bad_flag());
+  // w is the gap's low part, or STATE_BAD: the bad-pair flag (a smooth activation out of range)
+  // travels there, so that the readout reports it.
+  let flagged = bad_flag() != 0u;
   for (var r = 0u; r < PER; r++) {
     let e = lid + r * WG;
     if (e >= n) { break; }
     if (store) {
       let t = gt(e);
-      state[CP.storeBase + at + e] = vec4<f32>(gq(e), t.x, t.y, flag);
+      let q = gq2(e);
+      state[CP.storeBase + at + e] = vec4<f32>(q.x, t.x, t.y, select(q.y, STATE_BAD, flagged));
     } else {
       let v = state[CP.loadBase + at + e];
-      put(e, v.x, v.yz);
-      if (v.w != 0.0) { mark_bad(); }
+      let bad = v.w >= STATE_BAD;
+      put(e, vec2<f32>(v.x, select(v.w, 0.0, bad)), v.yz);
+      if (bad) { mark_bad(); }
     }
   }
 }

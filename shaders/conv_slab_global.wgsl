@@ -1,7 +1,7 @@
 // The global layout of conv_slab.wgsl, for slabs whose state exceeds the device's workgroup memory
 // (src/gpu/conv.ts: convLayout). The state of (pair, slab) lives in `state` from
 // CP.slabBase + (pair · batch + slab − slab0) · (SLOTS + 1) · MAXP (a dispatch runs the slabs
-// [slab0, slab0 + batch) of each pair: all of them unless one pair's exceed a buffer), one vec4 (q, Θ hi, Θ lo, 0) per entry:
+// [slab0, slab0 + batch) of each pair: all of them unless one pair's exceed a buffer), one vec4 (q, Θ hi, Θ lo, q's low part) per entry:
 // two halves of MAXP entries for the current state, between which a conv ping-pongs (it reads its
 // neighbours from one while other workgroups write their outputs to the other; CP.parity says which
 // is current when a dispatch starts), then the residual banks and the copy kept for the taps.
@@ -22,9 +22,10 @@ fn at(k: u32) -> u32 {
   return gbase + MAXP + k;
 }
 fn gq(k: u32) -> f32 { return state[at(k)].x; }
+fn gq2(k: u32) -> vec2<f32> { return state[at(k)].xw; }
 fn gt(k: u32) -> vec2<f32> { return state[at(k)].yz; }
-fn put(k: u32, q: f32, t: vec2<f32>) { state[at(k)] = vec4<f32>(q, t, 0.0); }
-fn put_conv(k: u32, q: f32, t: vec2<f32>) { state[gbase + (1u - live) * MAXP + k] = vec4<f32>(q, t, 0.0); }
+fn put(k: u32, q: vec2<f32>, t: vec2<f32>) { state[at(k)] = vec4<f32>(q.x, t, q.y); }
+fn put_conv(k: u32, q: vec2<f32>, t: vec2<f32>) { state[gbase + (1u - live) * MAXP + k] = vec4<f32>(q.x, t, q.y); }
 fn conv_done() { live = 1u - live; }
 fn mark_bad() { state[CP.flagBase + gpair] = vec4<f32>(1.0); }
 fn bad_flag() -> u32 { return select(0u, 1u, state[CP.flagBase + gpair].x != 0.0); }

@@ -5,6 +5,7 @@
 // likewise). Prepended by src/gpu/conv.ts: LANES, the items per workgroup.
 
 var<private> sq: array<f32, SLOTS * MAXP>;
+var<private> sql: array<f32, QL>;
 var<private> st: array<vec2<f32>, SLOTS * MAXP>;
 var<private> red: array<vec4<f32>, WG>;
 var<private> total: vec4<f32>;

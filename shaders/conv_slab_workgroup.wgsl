@@ -2,6 +2,7 @@
 // in workgroup memory and meet at a barrier between ops that read their neighbours' entries.
 
 var<workgroup> sq: array<f32, SLOTS * MAXP>;
+var<workgroup> sql: array<f32, QL>;
 var<workgroup> st: array<vec2<f32>, SLOTS * MAXP>;
 var<workgroup> red: array<vec4<f32>, WG>;
 var<workgroup> total: vec4<f32>;

@@ -173,7 +173,9 @@ describe('erf, then ReLU, on a near-duplicate: flatten ≤ 1e−5; a ReLU after 
   // the NTK. It is now a series in ln(u/v) (shaders/kernel_ops.wgsl, op_erf): 1.2e−7. What is left
   // is the ReLU after the gap readout: the pooled ρ is a ratio of sums over every pixel pair of the
   // f32 states (x, z), (x, x) and (z, z), whose O(1) off-diagonal correlations each carry ~1e−7
-  // (measured 9.9e−6 here; 7.7e−5 before the erf change).
+  // (measured 7.7e−6 here; 9.9e−6 before the readout summed its terms from exact gaps, ds_gaps.wgsl
+  // k_term_ds, and 7.7e−5 before the erf change). A network with an avgPool carries those states'
+  // gaps in double-single (test/gpu-conv-pool.test.ts); this one, without a pool, does not.
   for (const [readout, tol] of [['flatten', 1e-5], ['gap', 2e-5]] as const) {
     it(`residual erf blocks, then ReLU, ${readout} then ReLU`, async () => {
       const spec: Spec = {

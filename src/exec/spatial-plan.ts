@@ -28,7 +28,7 @@
  * after the depth loop (so that every tap reads out the same slab grid).
  */
 import { InputError } from '../errors.js';
-import { CONV_OP, CONV_REC, type ConvPool, type ConvSegment } from '../gpu/conv.js';
+import { CONV_OP, CONV_PRECISE, CONV_REC, type ConvPool, type ConvSegment } from '../gpu/conv.js';
 import type { SpatialOp, SpatialProgram } from '../program/spatial.js';
 import type { Activation } from '../spec/types.js';
 import { drive, eqPixel, pixels, type Machine } from '../cpu/spatial-geometry.js';
@@ -253,6 +253,11 @@ export function recordPlan(p: SpatialProgram, dims: readonly number[], allDepths
   const closeSegment = (store: boolean) => {
     const g = an.segs[segIndex]!;
     if (store) rec(CONV_OP.store, cur, cur, []);
+    // A pool follows, or a gap readout in a program with a pool: the segment's ops carry the gap in
+    // double-single (shaders/ds_gaps.wgsl), for the sums over off-diagonal pixel pairs.
+    if (store || (p.readout.type === 'gap' && pools.length > 0)) {
+      for (let r = segStart * CONV_REC; r < words.length; r += CONV_REC) words[r + CONV_PRECISE] = 1;
+    }
     segments.push({ opStart: segStart, opCount: words.length / CONV_REC - segStart, lo: [g.lo[0], g.lo[1]], cnt: [g.cnt[0], g.cnt[1]], wrap: g.wrap, entries: pixels(cur.dims) });
     segStart = words.length / CONV_REC;
   };
@@ -268,7 +273,11 @@ export function recordPlan(p: SpatialProgram, dims: readonly number[], allDepths
           const out = { diag: k, dims: [Math.ceil(cur.dims[0] / s[0]), Math.ceil(cur.dims[1] / s[1])] as V2, M: [cur.M[0] / s[0], cur.M[1] / s[1]] as V2 };
           const w = o.weightVar / (q[0] * q[1]);
           const b = o.biasVar === 0 ? 0 : o.biasVar * 2 ** -exp(cur.diag);
-          rec(CONV_OP.conv, cur, out, [q[0], q[1], s[0], s[1], (o.padding === 'zero' ? 1 : 0) | (o.trainable ? 2 : 0), bits(Math.sqrt(w)), bits(w), bits(b), bits(Math.sqrt(b)), bits(w - Math.fround(w))]);
+          // Words 24 and 25: the low parts of √w and b, for the double-single gaps before a pool (word 23).
+          rec(CONV_OP.conv, cur, out, [
+            q[0], q[1], s[0], s[1], (o.padding === 'zero' ? 1 : 0) | (o.trainable ? 2 : 0), bits(Math.sqrt(w)), bits(w), bits(b), bits(Math.sqrt(b)), bits(w - Math.fround(w)),
+            0, bits(Math.sqrt(w) - Math.fround(Math.sqrt(w))), bits(b - Math.fround(b)),
+          ]);
           cur = out;
           maxEntries = Math.max(maxEntries, pixels(out.dims));
           return;
@@ -282,7 +291,8 @@ export function recordPlan(p: SpatialProgram, dims: readonly number[], allDepths
             actKey.set(key, c);
           }
           const out = { ...cur, diag: k };
-          rec(CONV_OP.act, cur, out, [c]);
+          // Word 14: a ReLU, whose gap the segments before a pool compute in double-single.
+          rec(CONV_OP.act, cur, out, [c, o.act.type === 'relu' ? 1 : 0]);
           cur = out;
           return;
         }
