@@ -76,6 +76,24 @@ describe('kernelTimes on WebGPU (the product on the device)', () => {
     expect(relativeL2(a.product, b.product)).toBeLessThan(1e-12);
   });
 
+  it('a cancel rejects with an AbortError between blocks, and the device computes the next product', async () => {
+    const P = normals(n, 2, 22).data;
+    const ac = new AbortController();
+    const run = kernelTimes('arora2019:depth=3', X, null, P, 2, {
+      get: 'nngp',
+      backend: 'webgpu',
+      blockRows: 64,
+      signal: ac.signal,
+      onProgress: ({ blocksDone }) => {
+        if (blocksDone === 2) ac.abort();
+      },
+    });
+    await expect(run).rejects.toThrow(/abort|cancel/i);
+    const after = await kernelTimes('arora2019:depth=3', X, null, P, 2, { get: 'nngp', backend: 'webgpu', blockRows: 64 });
+    const K = (await kernel('arora2019:depth=3', X, null, { get: 'nngp', backend: 'webgpu', blockRows: 64 })).nngp!;
+    expect(relativeL2(after.product, dense(K, n, n, P, 2))).toBeLessThan(1e-12);
+  });
+
   it('kernel values beyond what f32 products hold are an InputError, not a wrong product', async () => {
     const big = { ...X, data: X.data.map((v) => v * 1e20) };
     const P = normals(n, 1, 21).data;
