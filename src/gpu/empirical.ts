@@ -7,7 +7,8 @@
  * wfac·(ΔΔᵀ) ⊙ (AAᵀ) + bfac·ΔΔᵀ added to a double-single accumulator. Accuracy: each GEMM sums in
  * chunks whose partial sums enter a double-single accumulator (shaders/empirical_gemm.wgsl), and
  * the layers' terms are summed error-free, so what remains is f32 rounding of the activations
- * and weights (relative error ~1e−6, test/gpu-empirical.test.ts measures it).
+ * and weights (relative error ~1e−6, test/gpu-empirical.test.ts measures it). src/gpu/train.ts
+ * trains sampled networks by gradient descent on the same passes (Runner, DevicePass, addLayerTerm).
  */
 import { GpuError } from '../errors.js';
 import { wgslPointwise, type AnyActivation } from '../activations/registry.js';
@@ -109,7 +110,9 @@ export class Runner {
   }
 
   release(mark: number): void {
-    for (const b of this.owned.splice(mark)) b.destroy();
+    const gone = new Set(this.owned.splice(mark));
+    for (const [w, b] of this.weights) if (gone.has(b)) this.weights.delete(w);
+    for (const b of gone) b.destroy();
   }
 
   /**
