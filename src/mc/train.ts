@@ -21,7 +21,7 @@ import { symmetricEigenvalues } from '../solve/symmetric-eigen.js';
 import { checkSeed, empiricalSpec, rowGram, sampleNetwork, stackRows } from '../empirical.js';
 import { resolveBackend } from '../api.js';
 import { gpuTrainModel } from '../gpu/train.js';
-import type { Mat, SampledNetwork, Tape } from './batched.js';
+import type { Mat, Tape } from './batched.js';
 import { runAsync, runSync, wait, type Steps } from './drive.js';
 import type { TrainCopy, TrainModel } from './train-model.js';
 
