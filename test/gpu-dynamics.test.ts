@@ -18,6 +18,7 @@ import { dynamicsSweep, trainNetwork, type Spec } from '../src/index.js';
 import type { TrainOptions, TrainResult } from '../src/mc/train.js';
 import { spherePoints } from '../src/mc/rng.js';
 import { runCli } from './cli-run.js';
+import { GEMM_SUBMIT } from '../src/gpu/empirical.js';
 import { maxRelDiff, releaseGpuForTests, requireGpu } from './gpu/setup.js';
 
 beforeAll(async () => {
@@ -97,6 +98,19 @@ describe('trainNetwork on WebGPU: the CPU network, trained to f32 accuracy', () 
       expect(e.f).toBeLessThan(TOL);
       expect(e.theta).toBeLessThan(TOL);
       expect(e.drift).toBeLessThan(DRIFT_TOL);
+    }
+  }, 60_000);
+
+  it('the GEMMs in many submitted blocks (as at large width) give the same training', async () => {
+    const o = { width: 96, seed: 2, steps: 10, checkpoints: [0, 10], xTest: T };
+    const saved = GEMM_SUBMIT.macs;
+    GEMM_SUBMIT.macs = 2 ** 10;
+    try {
+      const e = compare(trainNetwork('resnet:depth=2,alpha=0.8', X, y, o), await trainNetwork('resnet:depth=2,alpha=0.8', X, y, { ...o, backend: 'webgpu' }));
+      expect(e.f).toBeLessThan(TOL);
+      expect(e.theta).toBeLessThan(TOL);
+    } finally {
+      GEMM_SUBMIT.macs = saved;
     }
   }, 60_000);
 
