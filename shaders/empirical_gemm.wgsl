@@ -1,5 +1,6 @@
 // One GEMM of a sampled network's forward pass, backward pass or Grams (src/gpu/empirical.ts):
-// C = alpha·A·op(B) + biasScale·bias + beta·C on strided row-major views. Each invocation computes
+// C = alpha·op(A)·op(B) + biasScale·bias + beta·C on strided row-major views (op(A) = Aᵀ for the
+// weight gradient Δᵀ·diag(r)·A of gradient descent). Each invocation computes
 // a 4 × 4 register tile of C (rows lid.y + 8i, columns lid.x + 8j of the workgroup's 32 × 32 tile),
 // loading straight from storage (no workgroup memory: barriers are costly on CPU adapters).
 // Accuracy over long sums (K up to width·depth): products are summed plainly over chunks of KC,
@@ -24,8 +25,11 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
   // Rows and columns past the edge read the last valid one (never written back): no branch per load.
   var ra: array<u32, 4>;
   var cb: array<u32, 4>;
+  // Steps in A between rows of op(A) and along k: lda and 1 for A (M × K), 1 and lda for Aᵀ.
+  let rsa = select(P.lda, 1u, P.transA == 1u);
+  let ka = select(1u, P.lda, P.transA == 1u);
   for (var i = 0u; i < 4u; i++) {
-    ra[i] = P.offA + min(r0 + 8u * i, P.M - 1u) * P.lda;
+    ra[i] = P.offA + min(r0 + 8u * i, P.M - 1u) * rsa;
     let c = min(c0 + 8u * i, P.N - 1u);
     cb[i] = P.offB + select(c, c * P.ldb, P.transB == 1u);
   }
@@ -38,7 +42,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
     var part = array<f32, 16>();
     let kend = min(k0 + KC, P.K);
     for (var k = k0; k < kend; k++) {
-      let a = vec4<f32>(A[ra[0] + k], A[ra[1] + k], A[ra[2] + k], A[ra[3] + k]);
+      let kk0 = k * ka;
+      let a = vec4<f32>(A[ra[0] + kk0], A[ra[1] + kk0], A[ra[2] + kk0], A[ra[3] + kk0]);
       let kk = k * kb;
       let b = vec4<f32>(B[cb[0] + kk], B[cb[1] + kk], B[cb[2] + kk], B[cb[3] + kk]);
       for (var i = 0u; i < 4u; i++) {

@@ -1,6 +1,7 @@
 // Elementwise ops of a sampled network on strided row-major views (src/gpu/empirical.ts): the
 // activation forward Y = φ(X), its backward Y = b·Y + G ⊙ φ′(X) (b = 1 accumulates the gradients
-// a denseBlock layer receives from every later layer), and the residual combination Y = a·X + b·G.
+// a denseBlock layer receives from every later layer), the residual combination Y = a·X + b·G, and
+// the row scaling Y = a·X ⊙ g of gradient descent (g a column, one value per input: the residual r).
 // A template: the host prepends `fn act_phi(u: f32, p: vec2<f32>) -> f32` and `act_dphi` from the
 // activation's WgslPointwise (src/activations/entry.ts), the generated struct Params and empirical_common.wgsl.
 
@@ -28,8 +29,11 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nw: vec3
       // b = 0 overwrites without reading (Y may hold anything there).
       Y[y] = select(g, P.b * Y[y] + g, P.b != 0.0);
     }
-    default: {
+    case 2u: {
       Y[y] = P.a * x + P.b * G[P.offG + r * P.ldG + c];
+    }
+    default: {
+      Y[y] = P.a * x * G[P.offG + r * P.ldG];
     }
   }
 }

@@ -109,7 +109,7 @@ describe('analyze dynamics', () => {
   it.each([
     ['--widths', '0'],
     ['--steps', '-1'],
-    ['--backend', 'webgpu'],
+    ['--backend', 'tpu'],
     ['--depths', '0'],
     ['--lr', '0'],
     ['--init', 'mirror'],

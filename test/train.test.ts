@@ -78,6 +78,8 @@ describe('trainNetwork', () => {
     expect(() => trainNetwork(spec, X, y, { width: 8, steps: -1 })).toThrow(/steps must be/);
     expect(() => trainNetwork(spec, X, y, { width: 8, steps: 1, lr: -1 })).toThrow(/step η/);
     expect(() => trainNetwork(spec, X, y, { width: 0, steps: 1 })).toThrow(/width/);
+    expect(() => trainNetwork('cntk:depth=2', X, y, { width: 8, steps: 1 })).toThrow(/dense specs only .* a convolutional spec cannot be trained yet/);
+    expect(() => trainNetwork(spec, X, y, { width: 8, steps: 1, backend: 'tpu' as never })).toThrow(/unknown backend "tpu" for training \(available: cpu, webgpu\)/);
     expect(() => trainNetwork(spec, X, y, { width: 8, steps: 1, xTest: [[1, 2]] })).toThrow(/features/);
     // A step far past 2n/λ_max overflows: one clear error, not NaN rows.
     expect(() => trainNetwork(spec, X, y, { width: 8, steps: 400, lr: 1e6 })).toThrow(/diverged at step \d+/);

@@ -8,14 +8,20 @@
  * test/empirical.test.ts). Fits: log drift, init fluctuation and gaps against log width, and with
  * `samples` the width threshold of λ_min and its exponent against the number of samples.
  * Step η: trainNetwork's default n/λ_max(Θ₀) in its loss (1/2n)‖f − y‖², unless `lr` is given.
+ * The training runs on the CPU (float64) or, with backend "webgpu", on the device (`trainSteps`
+ * on src/gpu/train.ts); the rest (Θ_∞, eigenvalues, fits) is float64 on the host either way, defined
+ * once as steps (mc/drive.ts) that both run.
  */
 import type { AnalysisReport, Cell } from './report.js';
 import { kernelCpu, type Arch } from '../api.js';
 import { InputError } from '../errors.js';
-import { trainNetwork, TrainingDiverged, type TrainInit } from '../mc/train.js';
+import { checkTrainable, trainSteps, TrainingDiverged, type TrainInit } from '../mc/train.js';
+import { runAsync, runSync, type Steps } from '../mc/drive.js';
+import { wgslPointwise } from '../activations/registry.js';
+import { activationsOf } from '../gpu/empirical.js';
 import { linearisedTestPredictions } from '../mc/linearised.js';
 import { symmetricEigenvalues } from '../solve/symmetric-eigen.js';
-import { empiricalSpec } from '../empirical.js';
+import { empiricalSpec, sampleNetwork } from '../empirical.js';
 import { toMatrix, type Matrix2D, type MatrixInput } from '../matrix.js';
 import { presetRefAtDepth } from '../spec/presets.js';
 import type { ResolvedSpec, Spec } from '../spec/types.js';
@@ -103,6 +109,8 @@ export interface DynamicsOptions {
   depths?: number[];
   /** Sample counts of the width-threshold search (the first m training points); default: none. */
   samples?: number[];
+  /** Where the networks are trained: "cpu" (float64, the default) or "webgpu" (f32; then the result is a Promise). */
+  backend?: 'cpu' | 'webgpu';
 }
 
 const NON_SMOOTH = /relu|leaky|abs|step|hardtanh/i;
@@ -215,7 +223,7 @@ function fitOf(rows: DynamicsRow[], runs: DynamicsRun[], o: DynamicsOptions, wid
 }
 
 /** The smallest width per sample count that keeps λ_min(Θ_t) ≥ λ_min(Θ₀)/2 at every checkpoint, for every seed. */
-function widthThreshold(spec: ResolvedSpec, depth: number | null, X: Matrix2D, y: ArrayLike<number>, o: DynamicsOptions, runs: ThresholdRun[]): WidthThreshold {
+function* widthThreshold(spec: ResolvedSpec, depth: number | null, X: Matrix2D, y: ArrayLike<number>, o: DynamicsOptions, runs: ThresholdRun[]): Steps<WidthThreshold> {
   const samples = o.samples!;
   const widths = [...o.widths].sort((a, b) => a - b);
   const found: (number | null)[] = [];
@@ -228,7 +236,7 @@ function widthThreshold(spec: ResolvedSpec, depth: number | null, X: Matrix2D, y
       for (let seed = 0; seed < o.seeds; seed++) {
         let minRatio: number | null = null;
         try {
-          const r = trainNetwork(spec, firstRows(X, m), Array.from(y).slice(0, m), { width, seed, steps: o.steps, lr: o.lr, checkpoints: marks, init: o.init });
+          const r = yield* trainSteps(spec, firstRows(X, m), Array.from(y).slice(0, m), { width, seed, steps: o.steps, lr: o.lr, checkpoints: marks, init: o.init, backend: o.backend });
           const l0 = extremes(r.checkpoints[0]!.ntk, m).lo;
           if (l0 > 0) minRatio = Math.min(...r.checkpoints.map((c) => extremes(c.ntk, m).lo)) / l0;
         } catch (e) {
@@ -250,7 +258,7 @@ function widthThreshold(spec: ResolvedSpec, depth: number | null, X: Matrix2D, y
   return { samples, widths: found, exponent: logSlope(ok.map((p) => p[0]), ok.map((p) => p[1])) };
 }
 
-function sweepDepth(arch: Arch, depth: number | null, X: Matrix2D, y: ArrayLike<number>, o: DynamicsOptions): DepthSweep {
+function* sweepDepth(arch: Arch, depth: number | null, X: Matrix2D, y: ArrayLike<number>, o: DynamicsOptions): Steps<DepthSweep> {
   const spec = empiricalSpec(arch);
   const n = X.rows;
   const smooth = !NON_SMOOTH.test(JSON.stringify(spec));
@@ -266,7 +274,7 @@ function sweepDepth(arch: Arch, depth: number | null, X: Matrix2D, y: ArrayLike<
   const unstable: number[] = [];
   for (const width of o.widths) {
     for (let seed = 0; seed < o.seeds; seed++) {
-      const r = trainNetwork(spec, X, y, { width, seed, steps: o.steps, lr: o.lr, checkpoints: marks, xTest: T ?? undefined, init: o.init });
+      const r = yield* trainSteps(spec, X, y, { width, seed, steps: o.steps, lr: o.lr, checkpoints: marks, xTest: T ?? undefined, init: o.init, backend: o.backend });
       const c0 = r.checkpoints[0]!;
       const raw = (K: Float64Array) => K.map((v) => v * r.tNorm);
       // The time-matched linearised models (discrete GD, the network's own step η), from the network's f₀.
@@ -301,25 +309,39 @@ function sweepDepth(arch: Arch, depth: number | null, X: Matrix2D, y: ArrayLike<
     }
   }
   const thresholdRuns: ThresholdRun[] = [];
-  const wt = o.samples ? widthThreshold(spec, depth, X, y, o, thresholdRuns) : null;
+  const wt = o.samples ? yield* widthThreshold(spec, depth, X, y, o, thresholdRuns) : null;
   const notes = unstable.length
     ? [`linGapInf${depth === null ? '' : ` (depth ${depth})`}: at width ${[...new Set(unstable)].join(', ')} the step η set by λ_max(Θ₀) gives η·λ_max(Θ_∞)/n ≥ 2, so the Θ_∞ model's iterate diverges and its gap is large.`]
     : [];
   return { rows, runs, thresholdRuns, fit: fitOf(rows, runs, o, wt), notes };
 }
 
-export function dynamicsSweep(arch: Arch, x: MatrixInput, y: ArrayLike<number>, n: number, o: DynamicsOptions): DynamicsResult {
+/**
+ * Trains sampled networks of `arch` on (x, y) over depths × widths × seeds and measures their NTK
+ * during training: float64 on the CPU, or (backend "webgpu", a Promise) the training on the device.
+ */
+export function dynamicsSweep(arch: Arch, x: MatrixInput, y: ArrayLike<number>, n: number, o: DynamicsOptions & { backend: 'webgpu' }): Promise<DynamicsResult>;
+export function dynamicsSweep(arch: Arch, x: MatrixInput, y: ArrayLike<number>, n: number, o: DynamicsOptions & { backend?: 'cpu' }): DynamicsResult;
+export function dynamicsSweep(arch: Arch, x: MatrixInput, y: ArrayLike<number>, n: number, o: DynamicsOptions): DynamicsResult | Promise<DynamicsResult> {
+  return o.backend === 'webgpu' ? runAsync(dynamicsSteps(arch, x, y, n, o)) : runSync(dynamicsSteps(arch, x, y, n, o));
+}
+
+function* dynamicsSteps(arch: Arch, x: MatrixInput, y: ArrayLike<number>, n: number, o: DynamicsOptions): Steps<DynamicsResult> {
   const X = toMatrix(x, 'x');
   if (X.rows !== n) throw new InputError(`x has ${X.rows} rows for n = ${n}`);
   for (const m of o.samples ?? []) {
     if (!Number.isInteger(m) || m < 2 || m > n) throw new InputError(`samples must be whole numbers from 2 to the ${n} training points, got ${m}`);
   }
   if (o.init !== undefined && o.init !== 'standard' && o.init !== 'antisymmetric') throw new InputError(`init must be "standard" or "antisymmetric", got "${String(o.init)}"`);
+  if (o.backend !== undefined && o.backend !== 'cpu' && o.backend !== 'webgpu') throw new InputError(`unknown backend "${String(o.backend)}" for training (available: cpu, webgpu)`);
   const depths = o.depths ?? [null];
   // Every depth's arch is built (and checked) before any network is trained.
   const archs = depths.map((L) => (L === null ? arch : archAtDepth(arch, L)));
-  archs.forEach((a) => empiricalSpec(a));
-  const parts = archs.map((a, i) => sweepDepth(a, depths[i]!, X, y, o));
+  archs.forEach((a) => checkTrainable(empiricalSpec(a)));
+  // On WebGPU, an activation without WGSL is refused before any network is trained (a one-unit sample names it).
+  if (o.backend === 'webgpu') for (const a of archs) activationsOf(sampleNetwork(empiricalSpec(a), X.cols, 1, 0).nodes).forEach((act) => wgslPointwise(act));
+  const parts: DepthSweep[] = [];
+  for (const [i, a] of archs.entries()) parts.push(yield* sweepDepth(a, depths[i]!, X, y, o));
   const rows = parts.flatMap((p) => p.rows);
   const runs = parts.flatMap((p) => p.runs);
   const smooth = !NON_SMOOTH.test(JSON.stringify(empiricalSpec(archs[0]!)));

@@ -7,22 +7,24 @@
  * wfac·(ΔΔᵀ) ⊙ (AAᵀ) + bfac·ΔΔᵀ added to a double-single accumulator. Accuracy: each GEMM sums in
  * chunks whose partial sums enter a double-single accumulator (shaders/empirical_gemm.wgsl), and
  * the layers' terms are summed error-free, so what remains is f32 rounding of the activations
- * and weights (relative error ~1e−6, test/gpu-empirical.test.ts measures it).
+ * and weights (relative error ~1e−6, test/gpu-empirical.test.ts measures it). src/gpu/train.ts
+ * trains sampled networks by gradient descent on the same passes (Runner, DevicePass, addLayerTerm).
  */
 import { GpuError } from '../errors.js';
 import { wgslPointwise, type AnyActivation } from '../activations/registry.js';
 import type { DenseParams, Mat, NetNode, SampledNetwork } from '../mc/batched.js';
 import type { GpuContext } from './device.js';
-import { ACCUMULATE_PARAMS, GEMM_PARAMS, POINTWISE_PARAMS, packStruct, wgslStruct } from './layout.js';
+import { ACCUMULATE_PARAMS, GEMM_PARAMS, POINTWISE_PARAMS, UPDATE_PARAMS, packStruct, wgslStruct } from './layout.js';
 import { pipelineFor } from './pipelines.js';
 import { checkUserWgsl } from './user-wgsl.js';
-import { EMPIRICAL_ACCUMULATE_WGSL, EMPIRICAL_COMMON_WGSL, EMPIRICAL_GEMM_WGSL, EMPIRICAL_POINTWISE_WGSL } from './shaders.generated.js';
+import { EMPIRICAL_ACCUMULATE_WGSL, EMPIRICAL_COMMON_WGSL, EMPIRICAL_GEMM_WGSL, EMPIRICAL_POINTWISE_WGSL, EMPIRICAL_UPDATE_WGSL } from './shaders.generated.js';
 
 /** Multiply-adds per GEMM submit (about 0.1–1 s on lavapipe); tests lower it to exercise the blocks. */
 export const GEMM_SUBMIT = { macs: 2 ** 27 };
 
 const GEMM_SOURCE = wgslStruct(GEMM_PARAMS) + EMPIRICAL_COMMON_WGSL + EMPIRICAL_GEMM_WGSL;
 const ACCUMULATE_SOURCE = wgslStruct(ACCUMULATE_PARAMS) + EMPIRICAL_COMMON_WGSL + EMPIRICAL_ACCUMULATE_WGSL;
+const UPDATE_SOURCE = wgslStruct(UPDATE_PARAMS) + EMPIRICAL_COMMON_WGSL + EMPIRICAL_UPDATE_WGSL;
 
 /** The elementwise shader for an activation (null: the identity, for the residual combinations) and its parameters. */
 function pointwiseShader(act: AnyActivation | null): { code: string; p: [number, number] } {
@@ -34,7 +36,7 @@ function pointwiseShader(act: AnyActivation | null): { code: string; p: [number,
 }
 
 /** A strided row-major view (rows × cols, row r at off + r·ld) of an f32 device buffer. */
-interface View {
+export interface View {
   buf: GPUBuffer;
   rows: number;
   cols: number;
@@ -42,9 +44,12 @@ interface View {
   off: number;
 }
 
-const columnsOf = (v: View, c0: number, cols: number): View => ({ ...v, cols, off: v.off + c0 });
+export const columnsOf = (v: View, c0: number, cols: number): View => ({ ...v, cols, off: v.off + c0 });
 
-interface DeviceRecord {
+/** Rows [r0, r0 + rows) of a view. */
+export const rowsOf = (v: View, r0: number, rows: number): View => ({ ...v, rows, off: v.off + r0 * v.ld });
+
+export interface DeviceRecord {
   p: DenseParams;
   A: View;
   delta: View;
@@ -61,7 +66,14 @@ export interface GpuBlock {
   n2: number | null;
 }
 
-class Runner {
+/** A trained layer's parameters on the device: hi (what the passes read) and lo, a double-single pair. */
+export interface DeviceParams {
+  hi: GPUBuffer;
+  lo: GPUBuffer;
+}
+
+/** The sampled-network operations on one device, owning every buffer it creates. */
+export class Runner {
   private readonly owned: GPUBuffer[] = [];
   private readonly weights = new Map<Float64Array, GPUBuffer>();
   private readonly noBias: GPUBuffer;
@@ -90,6 +102,32 @@ class Runner {
     const b = this.buffer(4 * data.length, label);
     this.ctx.device.queue.writeBuffer(b, 0, Float32Array.from(data));
     return b;
+  }
+
+  /** A scope of buffers: release(mark()) destroys those created since (work already submitted completes). */
+  mark(): number {
+    return this.owned.length;
+  }
+
+  release(mark: number): void {
+    const gone = new Set(this.owned.splice(mark));
+    for (const [w, b] of this.weights) if (gone.has(b)) this.weights.delete(w);
+    for (const b of gone) b.destroy();
+  }
+
+  /**
+   * Parameters to be trained: hi = fl32(w), the buffer every pass reads (weightsOf's), and
+   * lo = fl32(w − hi), so that hi + lo is w to about 2⁻⁴⁸ relative.
+   */
+  trainable(w: Float64Array, label: string): DeviceParams {
+    const hi = this.weightsOf(w, label);
+    const h = Float32Array.from(w);
+    return { hi, lo: this.upload(w.map((v, i) => v - h[i]!), `${label} (low part)`) };
+  }
+
+  /** Writes values (rounded to f32) at the start of a buffer. */
+  writeF32(buf: GPUBuffer, data: ArrayLike<number>): void {
+    this.ctx.device.queue.writeBuffer(buf, 0, Float32Array.from(data));
   }
 
   /** A layer's weights (or biases) on the device, uploaded once. */
@@ -129,12 +167,16 @@ class Runner {
   }
 
   /**
-   * C = alpha·A·op(B) + biasScale·bias (transB: B is C.cols × K, else K × C.cols), submitted in
-   * blocks of C of at most GEMM_SUBMIT.macs multiply-adds each, so that no submit runs long (as
-   * gram.ts bounds its own: a GPU watchdog may reset a device whose submit runs for seconds).
+   * C = alpha·op(A)·op(B) + biasScale·bias (transA: A is K × C.rows, else C.rows × K; transB: B is
+   * C.cols × K, else K × C.cols), submitted in blocks of C of at most GEMM_SUBMIT.macs multiply-adds
+   * each, so that no submit runs long (as gram.ts bounds its own: a GPU watchdog may reset a device
+   * whose submit runs for seconds).
    */
-  async gemm(A: View, B: View, transB: boolean, C: View, alpha: number, bias: GPUBuffer | null = null, biasScale = 0): Promise<void> {
-    const K = A.cols;
+  async gemm(A: View, B: View, C: View, o: { alpha: number; transA?: boolean; transB?: boolean; bias?: GPUBuffer | null; biasScale?: number }): Promise<void> {
+    const transA = o.transA === true;
+    const transB = o.transB === true;
+    const bias = o.bias ?? null;
+    const K = transA ? A.rows : A.cols;
     // Column blocks of whole 32-wide tiles, then row blocks of whole 32-row tiles, within the budget.
     const cols = Math.min(C.cols, Math.max(32, Math.floor(GEMM_SUBMIT.macs / (32 * Math.max(1, K)) / 32) * 32));
     const rows = Math.min(C.rows, Math.max(32, Math.floor(GEMM_SUBMIT.macs / (cols * Math.max(1, K)) / 32) * 32));
@@ -149,15 +191,16 @@ class Runner {
           lda: A.ld,
           ldb: B.ld,
           ldc: C.ld,
-          offA: A.off + r0 * A.ld,
+          offA: A.off + (transA ? r0 : r0 * A.ld),
           offB: B.off + (transB ? c0 * B.ld : c0),
           offC: C.off + r0 * C.ld + c0,
+          transA: transA ? 1 : 0,
           transB: transB ? 1 : 0,
           hasBias: bias ? 1 : 0,
           offBias: c0,
-          alpha,
+          alpha: o.alpha,
           beta: 0,
-          biasScale,
+          biasScale: o.biasScale ?? 0,
           one: 1,
         });
         await this.dispatch(GEMM_SOURCE, 'webntk empirical: gemm', params, [A.buf, B.buf, C.buf, bias ?? this.noBias], Math.ceil(N / 32), Math.ceil(M / 32));
@@ -165,8 +208,8 @@ class Runner {
     }
   }
 
-  /** op 0: Y = φ(X); 1: Y = b·Y + G ⊙ φ′(X); 2: Y = a·X + b·G (act null). */
-  async pointwise(op: 0 | 1 | 2, act: AnyActivation | null, X: View, G: View | null, Y: View, a = 0, b = 0): Promise<void> {
+  /** op 0: Y = φ(X); 1: Y = b·Y + G ⊙ φ′(X); 2: Y = a·X + b·G (act null); 3: Y = a·X ⊙ g, g a column (act null). */
+  async pointwise(op: 0 | 1 | 2 | 3, act: AnyActivation | null, X: View, G: View | null, Y: View, a = 0, b = 0): Promise<void> {
     const { code, p } = pointwiseShader(act);
     const g = G ?? X;
     const params = packStruct(POINTWISE_PARAMS, {
@@ -196,16 +239,32 @@ class Runner {
     await this.dispatch(ACCUMULATE_SOURCE, 'webntk empirical: accumulate', params, [D, G, T], x, y);
   }
 
+  /** (P.hi, P.lo) += a·U over `count` entries, error-free (a gradient-descent step). */
+  async update(U: GPUBuffer, P: DeviceParams, count: number, a: number): Promise<void> {
+    const [x, y] = this.grid(count);
+    await this.dispatch(UPDATE_SOURCE, 'webntk empirical: update', packStruct(UPDATE_PARAMS, { count, a, one: 1 }), [U, P.hi, P.lo], x, y);
+  }
+
+  /** `count` f32 values of a buffer from offset 0 (the staging buffer is destroyed at once). */
+  async readF32(T: GPUBuffer, count: number): Promise<Float32Array> {
+    const { device } = this.ctx;
+    const staging = device.createBuffer({ label: 'webntk empirical: readback', size: Math.max(16, 4 * count), usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+    try {
+      const enc = device.createCommandEncoder({ label: 'webntk empirical: readback' });
+      enc.copyBufferToBuffer(T, 0, staging, 0, 4 * count);
+      device.queue.submit([enc.finish()]);
+      await staging.mapAsync(GPUMapMode.READ);
+      const f = new Float32Array(staging.getMappedRange().slice(0, 4 * count));
+      staging.unmap();
+      return f;
+    } finally {
+      staging.destroy();
+    }
+  }
+
   /** The double-single pairs of T as float64 (hi + lo). */
   async read(T: GPUBuffer, count: number): Promise<Float64Array> {
-    const { device } = this.ctx;
-    const staging = this.buffer(8 * count, 'webntk empirical: readback', GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST);
-    const enc = device.createCommandEncoder({ label: 'webntk empirical: readback' });
-    enc.copyBufferToBuffer(T, 0, staging, 0, 8 * count);
-    device.queue.submit([enc.finish()]);
-    await staging.mapAsync(GPUMapMode.READ);
-    const f = new Float32Array(staging.getMappedRange().slice(0));
-    staging.unmap();
+    const f = await this.readF32(T, 2 * count);
     const out = new Float64Array(count);
     for (let e = 0; e < count; e++) out[e] = f[2 * e]! + f[2 * e + 1]!;
     return out;
@@ -218,7 +277,7 @@ class Runner {
 }
 
 /** The forward pass of batched.ts on the device, keeping what the backward pass and the Grams need. */
-class DevicePass {
+export class DevicePass {
   readonly records: DeviceRecord[] = [];
   readout: { A: View; p: DenseParams } | null = null;
 
@@ -280,13 +339,13 @@ class DevicePass {
     const Wv: View = { buf: W, rows: p.outDim, cols: p.fanIn, ld: p.fanIn, off: 0 };
     const bias = p.bias ? this.r.weightsOf(p.bias, 'webntk empirical: biases') : null;
     const out = this.r.matrix(this.N, p.outDim, 'webntk empirical: pre-activations');
-    await this.r.gemm(A, Wv, true, out, p.cw, bias, p.cb);
+    await this.r.gemm(A, Wv, out, { alpha: p.cw, transB: true, bias, biasScale: p.cb });
     return {
       out,
       back: async (G) => {
         if (p.trainable) this.records.push({ p, A, delta: G });
         const gin = this.r.matrix(this.N, p.fanIn, 'webntk empirical: input gradient');
-        await this.r.gemm(G, { ...Wv, rows: p.outDim }, false, gin, p.cw);
+        await this.r.gemm(G, Wv, gin, { alpha: p.cw });
         return gin;
       },
     };
@@ -343,14 +402,51 @@ class DevicePass {
 }
 
 /** Every activation of a network's layers (to check their WGSL before any work). */
-function activationsOf(nodes: readonly NetNode[]): AnyActivation[] {
+export function activationsOf(nodes: readonly NetNode[]): AnyActivation[] {
   return nodes.flatMap((n): AnyActivation[] => (n.kind === 'act' ? [n.act] : n.kind === 'block' ? [n.act] : n.kind === 'residual' ? activationsOf(n.branch) : []));
 }
 
-/** Rows [0, n1) of V against rows [n1, n1 + n2) (or [0, n1) against themselves) into C (n1 × n2). */
-async function blockGram(r: Runner, V: View, b: GpuBlock, C: View): Promise<void> {
-  const B = b.n2 === null ? V : { ...V, off: V.off + b.n1 * V.ld };
-  await r.gemm({ ...V, rows: b.n1 }, B, true, C, 1);
+/** Rows [r0, r0 + n1) of the batch against rows [c0, c0 + n2): empirical.ts's blocks, and training's. */
+export interface RowBlock {
+  r0: number;
+  n1: number;
+  c0: number;
+  n2: number;
+}
+
+const rowBlock = (b: GpuBlock): RowBlock => ({ r0: 0, n1: b.n1, c0: b.n2 === null ? 0 : b.n1, n2: b.n2 ?? b.n1 });
+
+/**
+ * One trainable layer's NTK term over a block, scale·(wfac·(ΔΔᵀ) ⊙ (AAᵀ) + bfac·ΔΔᵀ), added to the
+ * double-single T (n1·n2 pairs); D and G are n1 × n2 scratch views.
+ */
+export async function addLayerTerm(r: Runner, rec: DeviceRecord, b: RowBlock, D: View, G: View, T: GPUBuffer, scale = 1): Promise<void> {
+  const { p, A, delta } = rec;
+  await r.gemm(rowsOf(delta, b.r0, b.n1), rowsOf(delta, b.c0, b.n2), D, { alpha: 1, transB: true });
+  await r.gemm(rowsOf(A, b.r0, b.n1), rowsOf(A, b.c0, b.n2), G, { alpha: 1, transB: true });
+  await r.accumulate('ntk', D.buf, G.buf, T, b.n1 * b.n2, scale * p.wfac, scale * p.bfac);
+}
+
+/** Validation and out-of-memory errors of a device's work, checked at the end (or between steps of training). */
+export class ErrorScopes {
+  constructor(private readonly ctx: GpuContext) {
+    ctx.device.pushErrorScope('out-of-memory');
+    ctx.device.pushErrorScope('validation');
+  }
+
+  /** The first error since the scopes opened, or the device lost, as a GpuError (null: none); `reopen` opens new scopes. */
+  async close(what: string, reopen = false): Promise<GpuError | null> {
+    const { device } = this.ctx;
+    const val = await device.popErrorScope();
+    const oom = await device.popErrorScope();
+    if (reopen) {
+      device.pushErrorScope('out-of-memory');
+      device.pushErrorScope('validation');
+    }
+    if (this.ctx.lost) return new GpuError(`the WebGPU device was lost while ${what} (${this.ctx.lost.reason}: ${this.ctx.lost.message || 'no message'})`);
+    const err = oom ?? val;
+    return err ? new GpuError(`WebGPU error while ${what}: ${err.message}`) : null;
+  }
 }
 
 /**
@@ -362,8 +458,7 @@ export async function empiricalOnGpu(ctx: GpuContext, net: SampledNetwork, X: Ma
   // An activation without WGSL, or user WGSL that does not compile, is refused before any work.
   await checkUserWgsl(device, activationsOf(net.nodes).flatMap((a) => wgslPointwise(a).check ?? []));
   const r = new Runner(ctx);
-  device.pushErrorScope('out-of-memory');
-  device.pushErrorScope('validation');
+  const scopes = new ErrorScopes(ctx);
   let result: { nngp?: Float64Array; ntk?: Float64Array } = {};
   let thrown: unknown = null;
   try {
@@ -373,37 +468,30 @@ export async function empiricalOnGpu(ctx: GpuContext, net: SampledNetwork, X: Ma
     const pass = await dp.forward(net.nodes, input);
     const ones = r.upload(new Float64Array(N).fill(1), 'webntk empirical: ∂f/∂f');
     await pass.back({ buf: ones, rows: N, cols: 1, ld: 1, off: 0 });
-    const n2 = b.n2 ?? b.n1;
-    const count = b.n1 * n2;
-    const D = r.matrix(b.n1, n2, 'webntk empirical: ΔΔᵀ');
-    const G = r.matrix(b.n1, n2, 'webntk empirical: AAᵀ');
+    const rb = rowBlock(b);
+    const count = rb.n1 * rb.n2;
+    const D = r.matrix(rb.n1, rb.n2, 'webntk empirical: ΔΔᵀ');
+    const G = r.matrix(rb.n1, rb.n2, 'webntk empirical: AAᵀ');
     if (get.includes('nngp')) {
       const T = r.matrix(count, 2, 'webntk empirical: NNGP');
       const { A, p } = dp.readout!;
-      await blockGram(r, A, b, G);
+      await r.gemm(rowsOf(A, rb.r0, rb.n1), rowsOf(A, rb.c0, rb.n2), G, { alpha: 1, transB: true });
       await r.accumulate('nngp', G.buf, G.buf, T.buf, count, p.wfac, p.bfac);
       result.nngp = await r.read(T.buf, count);
     }
     if (get.includes('ntk')) {
       const T = r.matrix(count, 2, 'webntk empirical: NTK');
-      for (const { p, A, delta } of dp.records) {
-        await blockGram(r, delta, b, D);
-        await blockGram(r, A, b, G);
-        await r.accumulate('ntk', D.buf, G.buf, T.buf, count, p.wfac, p.bfac);
-      }
+      for (const rec of dp.records) await addLayerTerm(r, rec, rb, D, G, T.buf);
       result.ntk = await r.read(T.buf, count);
     }
   } catch (e) {
     thrown = e;
     result = {};
   }
-  const val = await device.popErrorScope();
-  const oom = await device.popErrorScope();
+  const err = await scopes.close('computing an empirical kernel');
   r.destroy();
   if (thrown instanceof GpuError) throw thrown;
-  if (ctx.lost) throw new GpuError(`the WebGPU device was lost while computing an empirical kernel (${ctx.lost.reason}: ${ctx.lost.message || 'no message'})`);
-  const err = oom ?? val;
-  if (err) throw new GpuError(`WebGPU error while computing an empirical kernel: ${err.message}`);
+  if (err) throw err;
   if (thrown) throw thrown;
   return result;
 }

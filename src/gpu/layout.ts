@@ -135,6 +135,7 @@ export const GEMM_PARAMS = schema('Params', [
   { name: 'offA', type: 'u32' },
   { name: 'offB', type: 'u32' },
   { name: 'offC', type: 'u32' },
+  { name: 'transA', type: 'u32', doc: '1: A is K × M (C = Aᵀ·op(B)); 0: A is M × K' },
   { name: 'transB', type: 'u32', doc: '1: B is N × K (C = A·Bᵀ); 0: B is K × N' },
   { name: 'hasBias', type: 'u32' },
   { name: 'offBias', type: 'u32', doc: 'bias of column c at bias[offBias + c]' },
@@ -146,7 +147,7 @@ export const GEMM_PARAMS = schema('Params', [
 
 /** One elementwise op of a sampled network on strided views (shaders/empirical_pointwise.wgsl). */
 export const POINTWISE_PARAMS = schema('Params', [
-  { name: 'op', type: 'u32', doc: '0: Y = φ(X); 1: Y = b·Y + G ⊙ φ′(X); 2: Y = a·X + b·G' },
+  { name: 'op', type: 'u32', doc: '0: Y = φ(X); 1: Y = b·Y + G ⊙ φ′(X); 2: Y = a·X + b·G; 3: Y = a·X ⊙ g (g a column: row r scaled by G[r])' },
   { name: 'rows', type: 'u32' },
   { name: 'cols', type: 'u32' },
   { name: 'ldX', type: 'u32' },
@@ -159,6 +160,13 @@ export const POINTWISE_PARAMS = schema('Params', [
   { name: 'b', type: 'f32' },
   { name: 'p0', type: 'f32', doc: "the activation's parameters (WgslPointwise.params)" },
   { name: 'p1', type: 'f32' },
+  { name: 'one', type: 'f32' },
+]);
+
+/** A gradient-descent step on double-single parameters (shaders/empirical_update.wgsl). */
+export const UPDATE_PARAMS = schema('Params', [
+  { name: 'count', type: 'u32' },
+  { name: 'a', type: 'f32', doc: '(hi, lo) += a·U' },
   { name: 'one', type: 'f32' },
 ]);
 

@@ -8,13 +8,24 @@
  *
  * `analysis/dynamics.ts` builds `analyze dynamics` on it. The default step η = n/λ_max(Θ₀) makes
  * the linearised dynamics f ← f − Θ r/λ_max stable.
+ *
+ * The loop (losses, step η, checkpoints, drift) is defined once (`trainSteps`) over a `TrainModel`:
+ * float64 on the CPU (below), or f32 on a WebGPU device (src/gpu/train.ts: the same network, its
+ * weights drawn here in float64, the passes and the update on the device, the Grams at checkpoints).
  */
 import { InputError } from '../errors.js';
 import { toMatrix, type MatrixInput } from '../matrix.js';
 import type { ResolvedSpec, Spec } from '../spec/types.js';
+import { isSpatialSpec } from '../spec/validate.js';
 import { symmetricEigenvalues } from '../solve/symmetric-eigen.js';
 import { checkSeed, empiricalSpec, rowGram, sampleNetwork, stackRows } from '../empirical.js';
-import type { SampledNetwork, Tape } from './batched.js';
+import { resolveBackend } from '../api.js';
+import { gpuTrainModel } from '../gpu/train.js';
+import type { Mat, Tape } from './batched.js';
+import { runAsync, runSync, wait, type Steps } from './drive.js';
+import type { TrainCopy, TrainModel } from './train-model.js';
+
+export type { TrainCopy, TrainModel } from './train-model.js';
 
 export interface TrainOptions {
   width: number;
@@ -33,6 +44,8 @@ export interface TrainOptions {
    * each copy is trained (the gradient of f flips sign for θ_B) and Θ_t = (Θ_A,t + Θ_B,t)/2.
    */
   init?: TrainInit;
+  /** "cpu" (float64, the default) or "webgpu" (f32 on the device; then the result is a Promise). */
+  backend?: 'cpu' | 'webgpu';
 }
 
 export type TrainInit = 'standard' | 'antisymmetric';
@@ -98,101 +111,36 @@ function sum(parts: Float64Array[], size: number): Float64Array {
   return out;
 }
 
-/** One copy of the trained model: f = Σ_c sign_c·f_c over the copies (one for "standard"). */
-interface Copy {
-  net: SampledNetwork;
-  sign: number;
-  tape: Tape;
-}
+/** The float64 model: batched.ts's tapes, and the update in the oracle's order. */
+class CpuModel implements TrainModel {
+  private readonly tapes: Tape[];
 
-/**
- * Per-layer raw NTK of f = Σ sign_c·f_c: Σ_c sign_c²·Θ_{c,ℓ} (the copies share no parameter).
- * Layer ℓ of every copy is the same layer of the same spec, so the terms add layer by layer.
- */
-function modelLayers(copies: Copy[], r0: number, n1: number, c0: number, n2: number, sym: boolean): Float64Array[] {
-  const per = copies.map((c) => layerGrams(c.tape, r0, n1, c0, n2, sym, c.sign ** 2));
-  return per[0]!.map((_, l) => sum(per.map((layers) => layers[l]!), n1 * n2));
-}
+  constructor(
+    private readonly copies: TrainCopy[],
+    private readonly batch: Mat,
+    private readonly n: number,
+  ) {
+    this.tapes = copies.map((c) => c.net.run(batch));
+  }
 
-/** Trains the network of `arch` sampled at (width, seed) on (x, y) by full-batch gradient descent. */
-export function trainNetwork(arch: Spec | ResolvedSpec | string, x: MatrixInput, y: ArrayLike<number>, options: TrainOptions): TrainResult {
-  const spec = empiricalSpec(arch);
-  const X = toMatrix(x, 'x');
-  const T = options.xTest === undefined ? null : toMatrix(options.xTest, 'xTest');
-  if (T && T.cols !== X.cols) throw new InputError(`x has ${X.cols} features (columns) but xTest has ${T.cols}`);
-  const n = X.rows;
-  if (y.length !== n) throw new InputError(`y has ${y.length} targets for ${n} inputs`);
-  for (let k = 0; k < n; k++) if (!Number.isFinite(y[k])) throw new InputError(`y[${k}] is not a finite number`);
-  const { steps } = options;
-  if (!Number.isInteger(steps) || steps < 0) throw new InputError(`steps must be a whole number ≥ 0, got ${steps}`);
-  const seed = options.seed ?? 0;
-  checkSeed(seed);
-  const init = options.init ?? 'standard';
-  if (init !== 'standard' && init !== 'antisymmetric') throw new InputError(`init must be "standard" or "antisymmetric", got "${String(init)}"`);
-  const marks = [...new Set(options.checkpoints ?? [0, steps])].sort((a, b) => a - b);
-  for (const c of marks) if (!Number.isInteger(c) || c < 0 || c > steps) throw new InputError(`checkpoint ${c} is not a step from 0 to ${steps}`);
-  const nt = T ? T.rows : 0;
-  const batch = stackRows(X, T);
-  // Antisymmetric: two identical copies (one seed) with signs ±1/√2, so f₀ = 0 to the last bit.
-  const signs = init === 'standard' ? [1] : [Math.SQRT1_2, -Math.SQRT1_2];
-  const copies: Copy[] = signs.map((sign) => {
-    const net = sampleNetwork(spec, X.cols, options.width, seed);
-    return { net, sign, tape: net.run(batch) };
-  });
-  const { tNorm } = copies[0]!.net.arch;
-  const f = new Float64Array(n + nt);
-  const output = () => {
-    f.fill(0);
-    for (const c of copies) for (let k = 0; k < n + nt; k++) f[k] = f[k]! + c.sign * c.tape.out.data[k]!;
-  };
-  const normed = (v: Float64Array) => v.map((e) => e / tNorm);
+  outputs(): Float64Array {
+    const f = new Float64Array(this.batch.rows);
+    this.copies.forEach((c, i) => {
+      const out = this.tapes[i]!.out.data;
+      for (let k = 0; k < f.length; k++) f[k] = f[k]! + c.sign * out[k]!;
+    });
+    return f;
+  }
 
-  let lr = options.lr ?? NaN;
-  let theta0: Float64Array | null = null;
-  let theta0Test: Float64Array | null = null;
-  const losses = new Float64Array(steps + 1);
-  const checkpoints: TrainCheckpoint[] = [];
-  const r = new Float64Array(n);
-  for (let step = 0; ; step++) {
-    output();
-    let loss = 0;
-    for (let k = 0; k < n; k++) {
-      r[k] = f[k]! - y[k]!;
-      loss += r[k]! ** 2;
-    }
-    loss /= 2 * n;
-    if (!Number.isFinite(loss)) {
-      throw new TrainingDiverged(`gradient descent diverged at step ${step} (width ${options.width}, seed ${seed}, η = ${lr}): the loss is not finite; use a smaller step (--lr) or a larger width`);
-    }
-    losses[step] = loss;
-    if (step === 0 && options.lr === undefined) {
-      const raw = sum(modelLayers(copies, 0, n, 0, n, true), n * n);
-      lr = n / symmetricEigenvalues(raw, n)[0]!;
-    }
-    if (!(lr > 0) || !Number.isFinite(lr)) throw new InputError(`the step η must be a finite number > 0, got ${lr}`);
-    if (step === 0 && marks[0] !== 0) {
-      // Θ₀ is the reference of every drift even when step 0 is not a checkpoint.
-      theta0 = normed(sum(modelLayers(copies, 0, n, 0, n, true), n * n));
-      if (T) theta0Test = normed(sum(modelLayers(copies, n, nt, 0, n, false), nt * n));
-    }
-    if (marks.includes(step)) {
-      const layers = modelLayers(copies, 0, n, 0, n, true).map(normed);
-      const ntk = sum(layers, n * n);
-      theta0 ??= ntk;
-      const cp: TrainCheckpoint = { step, t: lr * step, loss, ntk, layers, drift: frob(ntk, theta0) / frob(theta0), predictions: f.slice(0, n) };
-      if (T) {
-        const ntkTest = normed(sum(modelLayers(copies, n, nt, 0, n, false), nt * n));
-        theta0Test ??= ntkTest;
-        cp.ntkTest = ntkTest;
-        cp.driftTest = frob(ntkTest, theta0Test) / frob(theta0Test);
-        cp.predictionsTest = f.slice(n, n + nt);
-      }
-      checkpoints.push(cp);
-    }
-    if (step === steps) break;
-    // θ_c ← θ_c − η·∇_c L with ∇_c L = (1/n)·Σ_k r_k·sign_c·∂f_c(x_k)/∂θ_c, from this step's tapes.
-    for (const c of copies) {
-      for (const { p, A, delta } of c.tape.records) {
+  layers(r0: number, n1: number, c0: number, n2: number, sym: boolean): Float64Array[] {
+    const per = this.copies.map((c, i) => layerGrams(this.tapes[i]!, r0, n1, c0, n2, sym, c.sign ** 2));
+    return per[0]!.map((_, l) => sum(per.map((layers) => layers[l]!), n1 * n2));
+  }
+
+  step(r: Float64Array, lr: number): void {
+    const { n } = this;
+    this.copies.forEach((c, ci) => {
+      for (const { p, A, delta } of this.tapes[ci]!.records) {
         const g = (lr / n) * c.sign;
         const cw = g * p.cw;
         for (let i = 0; i < p.outDim; i++) {
@@ -208,8 +156,110 @@ export function trainNetwork(arch: Spec | ResolvedSpec | string, x: MatrixInput,
           if (p.bias) p.bias[i] = p.bias[i]! - g * p.cb * gb;
         }
       }
-      c.tape = c.net.run(batch);
+      this.tapes[ci] = c.net.run(this.batch);
+    });
+  }
+
+  close(): void {}
+}
+
+/** Refuses a spec whose networks cannot be trained: the batched pass is built for dense specs. */
+export function checkTrainable(spec: ResolvedSpec): void {
+  if (isSpatialSpec(spec)) throw new InputError('training sampled networks is built for dense specs only (MLPs, ResNets, DenseNets): a convolutional spec cannot be trained yet');
+}
+
+/**
+ * The training loop of `trainNetwork` on either backend: the checks, the sampled copies (drawn
+ * here in float64 for both backends, so one seed is one network), then per step the loss, the
+ * step η, the checkpoints and the update.
+ */
+export function* trainSteps(arch: Spec | ResolvedSpec | string, x: MatrixInput, y: ArrayLike<number>, options: TrainOptions): Steps<TrainResult> {
+  const spec = empiricalSpec(arch);
+  checkTrainable(spec);
+  const X = toMatrix(x, 'x');
+  const T = options.xTest === undefined ? null : toMatrix(options.xTest, 'xTest');
+  if (T && T.cols !== X.cols) throw new InputError(`x has ${X.cols} features (columns) but xTest has ${T.cols}`);
+  const n = X.rows;
+  if (y.length !== n) throw new InputError(`y has ${y.length} targets for ${n} inputs`);
+  for (let k = 0; k < n; k++) if (!Number.isFinite(y[k])) throw new InputError(`y[${k}] is not a finite number`);
+  const { steps } = options;
+  if (!Number.isInteger(steps) || steps < 0) throw new InputError(`steps must be a whole number ≥ 0, got ${steps}`);
+  const seed = options.seed ?? 0;
+  checkSeed(seed);
+  const init = options.init ?? 'standard';
+  if (init !== 'standard' && init !== 'antisymmetric') throw new InputError(`init must be "standard" or "antisymmetric", got "${String(init)}"`);
+  const backend = options.backend ?? 'cpu';
+  if (backend !== 'cpu' && backend !== 'webgpu') throw new InputError(`unknown backend "${String(backend)}" for training (available: cpu, webgpu)`);
+  const marks = [...new Set(options.checkpoints ?? [0, steps])].sort((a, b) => a - b);
+  for (const c of marks) if (!Number.isInteger(c) || c < 0 || c > steps) throw new InputError(`checkpoint ${c} is not a step from 0 to ${steps}`);
+  const nt = T ? T.rows : 0;
+  const batch = stackRows(X, T);
+  // Antisymmetric: two identical copies (one seed) with signs ±1/√2, so f₀ = 0 to the last bit.
+  const signs = init === 'standard' ? [1] : [Math.SQRT1_2, -Math.SQRT1_2];
+  const copies: TrainCopy[] = signs.map((sign) => ({ net: sampleNetwork(spec, X.cols, options.width, seed), sign }));
+  const { tNorm } = copies[0]!.net.arch;
+  const model: TrainModel =
+    backend === 'cpu' ? new CpuModel(copies, batch, n) : yield* wait(gpuTrainModel((yield* wait(resolveBackend('webgpu')))!, copies, batch, n));
+  const normed = (v: Float64Array) => v.map((e) => e / tNorm);
+
+  let lr = options.lr ?? NaN;
+  let theta0: Float64Array | null = null;
+  let theta0Test: Float64Array | null = null;
+  const losses = new Float64Array(steps + 1);
+  const checkpoints: TrainCheckpoint[] = [];
+  const r = new Float64Array(n);
+  let f: Float64Array = new Float64Array(n + nt);
+  try {
+    for (let step = 0; ; step++) {
+      f = yield* wait(model.outputs());
+      let loss = 0;
+      for (let k = 0; k < n; k++) {
+        r[k] = f[k]! - y[k]!;
+        loss += r[k]! ** 2;
+      }
+      loss /= 2 * n;
+      if (!Number.isFinite(loss)) {
+        throw new TrainingDiverged(`gradient descent diverged at step ${step} (width ${options.width}, seed ${seed}, η = ${lr}): the loss is not finite; use a smaller step (--lr) or a larger width`);
+      }
+      losses[step] = loss;
+      // The training Gram's layers at step 0 serve the default η, Θ₀ and a checkpoint at 0.
+      const layers0 = step === 0 ? yield* wait(model.layers(0, n, 0, n, true)) : null;
+      if (step === 0 && options.lr === undefined) lr = n / symmetricEigenvalues(sum(layers0!, n * n), n)[0]!;
+      if (!(lr > 0) || !Number.isFinite(lr)) throw new InputError(`the step η must be a finite number > 0, got ${lr}`);
+      if (step === 0 && marks[0] !== 0) {
+        // Θ₀ is the reference of every drift even when step 0 is not a checkpoint.
+        theta0 = normed(sum(layers0!, n * n));
+        if (T) theta0Test = normed(sum(yield* wait(model.layers(n, nt, 0, n, false)), nt * n));
+      }
+      if (marks.includes(step)) {
+        const layers = (layers0 ?? (yield* wait(model.layers(0, n, 0, n, true)))).map(normed);
+        const ntk = sum(layers, n * n);
+        theta0 ??= ntk;
+        const cp: TrainCheckpoint = { step, t: lr * step, loss, ntk, layers, drift: frob(ntk, theta0) / frob(theta0), predictions: f.slice(0, n) };
+        if (T) {
+          const ntkTest = normed(sum(yield* wait(model.layers(n, nt, 0, n, false)), nt * n));
+          theta0Test ??= ntkTest;
+          cp.ntkTest = ntkTest;
+          cp.driftTest = frob(ntkTest, theta0Test) / frob(theta0Test);
+          cp.predictionsTest = f.slice(n, n + nt);
+        }
+        checkpoints.push(cp);
+      }
+      if (step === steps) break;
+      yield* wait(model.step(r, lr));
     }
+  } finally {
+    yield* wait(model.close());
   }
   return { width: options.width, seed, lr, losses, checkpoints, predictions: f.slice(0, n), tNorm, init };
+}
+
+/**
+ * Trains the network of `arch` sampled at (width, seed) on (x, y) by full-batch gradient descent:
+ * float64 on the CPU, or (backend "webgpu", a Promise) f32 on the WebGPU device with the same network.
+ */
+export function trainNetwork(arch: Spec | ResolvedSpec | string, x: MatrixInput, y: ArrayLike<number>, options: TrainOptions & { backend: 'webgpu' }): Promise<TrainResult>;
+export function trainNetwork(arch: Spec | ResolvedSpec | string, x: MatrixInput, y: ArrayLike<number>, options: TrainOptions & { backend?: 'cpu' }): TrainResult;
+export function trainNetwork(arch: Spec | ResolvedSpec | string, x: MatrixInput, y: ArrayLike<number>, options: TrainOptions): TrainResult | Promise<TrainResult> {
+  return options.backend === 'webgpu' ? runAsync(trainSteps(arch, x, y, options)) : runSync(trainSteps(arch, x, y, options));
 }

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import Papa from 'papaparse';
 import { Command, Option } from 'commander';
 import { InputError } from '../errors.js';
-import { program as archProgram, takesImages, type Arch, type BackendChoice, type KernelInput } from '../api.js';
+import { program as archProgram, resolveBackend, takesImages, type Arch, type BackendChoice, type KernelInput } from '../api.js';
 import type { AnalysisReport } from '../analysis/report.js';
 import { convDecayReport, decayReport, depthReport, localityReport, fluctuationsReport, infiniteReport, leadingReport, profileReport, reportJsonReplacer, spectrumReport } from '../analysis/report.js';
 import { FLUCTUATION_FAMILIES, widthFluctuations, type FluctuationFamilyName } from '../analysis/fluctuations.js';
@@ -461,9 +461,11 @@ Examples:
       .addOption(new Option('--init <kind>', 'standard, or antisymmetric: f = (f(θ_A) − f(θ_B))/√2 with θ_A = θ_B at step 0, so f₀ = 0').choices(['standard', 'antisymmetric']).default('standard'))
       .option('--samples <list>', 'width threshold: for each m, the smallest of --widths keeping λ_min(Θ_t) ≥ λ_min(Θ₀)/2, trained on the first m training points'),
   )
-    .addHelpText('after', '\nExample:\n  webntk analyze dynamics --arch mlp:depth=2 --train x.npy --targets y.npy --test t.npy --widths 64,128,256 --steps 200 --seeds 2 --out dyn')
+    .addHelpText(
+      'after',
+      '\nTraining runs in float64 on the CPU, or with --backend webgpu in f32 on the device (the same networks; dense specs: MLPs, ResNets, DenseNets).\n\nExamples:\n  webntk analyze dynamics --arch mlp:depth=2 --train x.npy --targets y.npy --test t.npy --widths 64,128,256 --steps 200 --seeds 2 --out dyn\n  webntk analyze dynamics --arch mlp:depth=2 --train x.npy --targets y.npy --widths 1024,4096 --steps 200 --seeds 2 --backend webgpu --out dyn-wide',
+    )
     .action(async (o: CommonOptions & { arch?: string; train?: string; targets?: string; test?: string; widths: string; steps: string; lr?: string; seeds: string; depths?: string; init: TrainInit; samples?: string }) => {
-      if (o.backend !== 'cpu') throw new InputError('analyze dynamics: --backend webgpu is not built yet; use --backend cpu');
       if (o.arch === undefined) throw new InputError('analyze dynamics needs --arch');
       if (o.train === undefined || o.targets === undefined) throw new InputError('analyze dynamics needs --train and --targets');
       const widths = numList(o.widths, '--widths', { min: 1, integer: true });
@@ -482,8 +484,11 @@ Examples:
       if (Y.data.length !== n) throw new InputError(`--targets ${o.targets} has ${Y.data.length} values for ${n} training inputs`);
       const T = o.test === undefined ? undefined : readInputArray(o.test);
       if (T && (T.shape.length !== 2 || T.shape[1] !== X.shape[1])) throw new InputError(`--test ${o.test} must be m × ${X.shape[1]}, got shape [${T.shape.join(', ')}]`);
-      const r = dynamicsSweep(arch, { data: X.data, shape: X.shape }, Y.data, n, { widths, seeds, steps, lr, xTest: T ? { data: T.data, shape: T.shape } : undefined, init: o.init, depths, samples });
-      await emit(dynamicsReport(r, { arch: o.arch, widths, seeds, steps, lr: lr ?? 'default n/λ_max(Θ₀)', init: o.init, depths: depths ?? null, samples: samples ?? null, backend: 'cpu', n }), o, io);
+      // auto: the device when there is an adapter, else the CPU.
+      const backend = (await resolveBackend(o.backend)) ? 'webgpu' : 'cpu';
+      const opts = { widths, seeds, steps, lr, xTest: T ? { data: T.data, shape: T.shape } : undefined, init: o.init, depths, samples };
+      const r = backend === 'webgpu' ? await dynamicsSweep(arch, { data: X.data, shape: X.shape }, Y.data, n, { ...opts, backend }) : dynamicsSweep(arch, { data: X.data, shape: X.shape }, Y.data, n, opts);
+      await emit(dynamicsReport(r, { arch: o.arch, widths, seeds, steps, lr: lr ?? 'default n/λ_max(Θ₀)', init: o.init, depths: depths ?? null, samples: samples ?? null, backend, n }), o, io);
     });
 
   withCommon(
