@@ -13,15 +13,16 @@
 // With avgPool the records are split into segments (src/exec/spatial-plan.ts), one dispatch each on
 // its own rectangle of slab offsets (CP.lo0/lo1/cnt1): OP_STORE ends a segment that a pool follows
 // (its slabs' states to `state`), OP_LOAD begins the next (the pooled states, conv_pool.wgsl).
-// The ops of a segment that a pool follows carry the gap in double-single (word 23 of their
-// records; ds_gaps.wgsl): init, conv and ReLU compute its low part, the state keeps it (POOLS:
-// the program has a pool), the other ops ph it on or reset it to 0.
+// The ops whose gap a pool reads, or a gap readout in a program with a pool or a nonlinearity after
+// the readout, carry it in double-single (word 23 of their records, src/exec/spatial-plan.ts
+// markPrecise; ds_gaps.wgsl): init, conv and ReLU compute its low part, the state keeps it
+// (PRECISE: some op does), the copies pass it on and the other ops reset it to 0.
 //
 // The ops come as records in `ops` (an interpreter: one pipeline per structure, depth 1000 is
 // data). Prepended by src/gpu/conv.ts: struct Bank, kernel_ops.wgsl, ds_gaps.wgsl, the activations' WGSL,
 // the constants MAXP (entries of the largest slab), WG (threads sharing a slab, a power of two),
 // PER (entries per thread), SLOTS (current state, residual banks, the copy kept for the depth
-// taps), LAYERS and READOUTS (which ops it runs), POOLS, and fn act_call(c, bank) (the program's
+// taps), LAYERS and READOUTS (which ops it runs), PRECISE, and fn act_call(c, bank) (the program's
 // activations by case number). Appended: one of
 // three layouts, which hold the state behind gq/gq2/gt (read an entry's q, q as hi + lo, and Θ),
 // put (write both, q as hi + lo),
@@ -88,9 +89,9 @@ const OP_GAP: u32 = 8u;
 const OP_LOAD: u32 = 9u;
 const OP_STORE: u32 = 10u;
 
-// Whether the op at record o carries the gap in double-single (its segment ends with a pool).
+// Whether the op at record o carries the gap in double-single (a pool or a gap readout reads it).
 fn in_ds(o: u32) -> bool {
-  return POOLS && ops[o + 23u] != 0u;
+  return PRECISE && ops[o + 23u] != 0u;
 }
 
 // How many of n entries thread lid runs (lid, lid + WG, …): a run-time bound for the loops around
@@ -421,7 +422,7 @@ fn op_actl(o: u32, lid: u32) {
   let h = head(o);
   let n = h.in0 * h.in1;
   let c = ops[o + 13u];
-  // Word 14: a ReLU; in a segment that a pool follows its gap is computed again in double-single.
+  // Word 14: a ReLU; where the op carries the gap in double-single its gap is computed again so.
   let relu_ds = in_ds(o) && ops[o + 14u] != 0u;
   for (var r = 0u; r < select(PER, min(entries_of(n, lid), PER), relu_ds); r++) {
     let e = lid + r * WG;
@@ -572,9 +573,10 @@ fn op_flatten(o: u32, lid: u32, pl: u32) {
 // slabs in float64. The pooled ρ = K(x, z)/√(R(K(x, x))·R(K(z, z))) is a ratio of such sums, not
 // gap-stable: with f32 sums a near-duplicate's 1 − ρ ~ 1e−8 drowned in rounding, and a ReLU after
 // the readout read 7e−5 off in the NTK. Each term is ρ·√k_x·√k_z from the gap and the roots as
-// hi + lo (ds_gaps.wgsl: k_term_ds). In a program with a pool the states before a gap readout carry
-// the gap in double-single too (the same off-diagonal rounding as before a pool); without one they
-// are f32, and the near-duplicate's 1 − ρ carries their rounding (a ReLU after the readout: 1e−5).
+// hi + lo (ds_gaps.wgsl: k_term_ds). In a program with a pool, or with a nonlinearity after the
+// readout, the states before it carry the gap in double-single too (the same off-diagonal rounding
+// as before a pool: a ReLU after the readout read 6.2e−5 with f32 states); otherwise they are f32
+// (the readout's ρ is then only multiplied).
 fn op_gap(o: u32, lid: u32, pl: u32, slab: u32) {
   let h = head(o);
   let n = h.in0 * h.in1;

@@ -1,17 +1,17 @@
 // The state accessors of conv_slab.wgsl for a slab resident in one workgroup (conv_slab_workgroup.wgsl)
 // or one invocation (conv_slab_lanes.wgsl): entry k of slot k / MAXP in the arrays sq (the gap),
-// sql (its low part, held where POOLS; QL entries) and st. A conv writes its output in place after
+// sql (its low part, held where PRECISE; QL entries) and st. A conv writes its output in place after
 // its barrier (op_convl keeps it in registers until then).
 
 fn gq(k: u32) -> f32 { return sq[k]; }
 fn gq2(k: u32) -> vec2<f32> {
-  if (POOLS) { return vec2<f32>(sq[k], sql[k]); }
+  if (PRECISE) { return vec2<f32>(sq[k], sql[k]); }
   return vec2<f32>(sq[k], 0.0);
 }
 fn gt(k: u32) -> vec2<f32> { return st[k]; }
 fn put(k: u32, q: vec2<f32>, t: vec2<f32>) {
   sq[k] = q.x;
-  if (POOLS) { sql[k] = q.y; }
+  if (PRECISE) { sql[k] = q.y; }
   st[k] = t;
 }
 fn put_conv(k: u32, q: vec2<f32>, t: vec2<f32>) { put(k, q, t); }

@@ -1,5 +1,6 @@
-// Double-single correlation gaps, for the pixel pairs that an avgPool reads (conv_slab.wgsl in the
-// segments that end with a pool, and conv_pool.wgsl). A pooled correlation mixes pixel pairs
+// Double-single correlation gaps, for the pixel pairs that an avgPool or a gap readout followed by
+// a nonlinearity reads (conv_slab.wgsl, the ops marked by src/exec/spatial-plan.ts markPrecise, and
+// conv_pool.wgsl). A pooled correlation mixes pixel pairs
 // (i, j ≠ i) whose gaps are O(0.1–1); the pooled gap of a near-duplicate pair (~1e−8) is as small
 // as their f32 rounding, so that a ReLU after the pool read it to tens of percent (its κ0 = 1 − θ/π
 // has dθ/dg = 1/θ ~ 1e4): 2e−5 … 1e−4 in the NTK (scripts/pool-gap-floor.ts: half an ulp of f32 on

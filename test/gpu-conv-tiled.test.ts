@@ -86,6 +86,14 @@ describe('forced on small images: every readout, both paddings, 1-D and 2-D, eve
     });
   }
 
+  it('a depth loop of ReLUs after a gap readout (the gaps before it in double-single, their low parts in the state buffer)', async () => {
+    const spec: Spec = {
+      layers: [conv({ biasVar: 0.1 }), { type: 'relu' }, conv({ weightVar: 2 }), { type: 'gap', weightVar: 2 }, { type: 'repeat', count: 3, layers: [{ type: 'relu' }, { type: 'dense', weightVar: 2 }] }],
+    };
+    await compare('forced: loop in the tail, gap 1-D', spec, X1, 1e-5);
+    await compare('forced: loop in the tail, gap 2-D', spec, X2, 1e-5);
+  });
+
   it('stride 2, biases, a frozen conv, a residual block with erf, a dense tail', async () => {
     for (const readout of ['eq', 'flatten', 'gap'] as const) {
       const padding = readout === 'gap' ? 'circular' : 'zero';

@@ -29,6 +29,7 @@
  */
 import { InputError } from '../errors.js';
 import { CONV_OP, CONV_PRECISE, CONV_REC, type ConvPool, type ConvSegment } from '../gpu/conv.js';
+import type { KernelProgram } from '../program/program.js';
 import type { SpatialOp, SpatialProgram } from '../program/spatial.js';
 import type { Activation } from '../spec/types.js';
 import { drive, eqPixel, pixels, type Machine } from '../cpu/spatial-geometry.js';
@@ -202,6 +203,8 @@ export interface RecordedPlan {
   tapDiag: number[];
   segments: ConvSegment[];
   pools: ConvPool[];
+  /** Whether some op carries the gap in double-single (CONV_PRECISE): the shaders then hold its low part. */
+  precise: boolean;
 }
 
 /**
@@ -253,11 +256,11 @@ export function recordPlan(p: SpatialProgram, dims: readonly number[], allDepths
   const closeSegment = (store: boolean) => {
     const g = an.segs[segIndex]!;
     if (store) rec(CONV_OP.store, cur, cur, []);
-    // A pool follows, or a gap readout in a program with a pool: the segment's ops carry the gap in
-    // double-single (shaders/ds_gaps.wgsl), for the sums over off-diagonal pixel pairs.
-    if (store || (p.readout.type === 'gap' && pools.length > 0)) {
-      for (let r = segStart * CONV_REC; r < words.length; r += CONV_REC) words[r + CONV_PRECISE] = 1;
-    }
+    // A pool follows, or a gap readout in a program with a pool or whose dense tail has a
+    // nonlinearity: the segment's ops whose gap it reads carry it in double-single (ds_gaps.wgsl), for
+    // the sums over off-diagonal pixel pairs (a near-duplicate's pooled 1 − ρ ~ 1e−8 is the size of
+    // their f32 rounding, and a ReLU after it reads it ~1e4 times amplified).
+    if (store || (p.readout.type === 'gap' && (pools.length > 0 || tailHasAct(p.tail)))) markPrecise(words, segStart, words.length / CONV_REC);
     segments.push({ opStart: segStart, opCount: words.length / CONV_REC - segStart, lo: [g.lo[0], g.lo[1]], cnt: [g.cnt[0], g.cnt[1]], wrap: g.wrap, entries: pixels(cur.dims) });
     segStart = words.length / CONV_REC;
   };
@@ -273,7 +276,7 @@ export function recordPlan(p: SpatialProgram, dims: readonly number[], allDepths
           const out = { diag: k, dims: [Math.ceil(cur.dims[0] / s[0]), Math.ceil(cur.dims[1] / s[1])] as V2, M: [cur.M[0] / s[0], cur.M[1] / s[1]] as V2 };
           const w = o.weightVar / (q[0] * q[1]);
           const b = o.biasVar === 0 ? 0 : o.biasVar * 2 ** -exp(cur.diag);
-          // Words 24 and 25: the low parts of √w and b, for the double-single gaps before a pool (word 23).
+          // Words 24 and 25: the low parts of √w and b, for the double-single gaps (word 23, markPrecise).
           rec(CONV_OP.conv, cur, out, [
             q[0], q[1], s[0], s[1], (o.padding === 'zero' ? 1 : 0) | (o.trainable ? 2 : 0), bits(Math.sqrt(w)), bits(w), bits(b), bits(Math.sqrt(b)), bits(w - Math.fround(w)),
             0, bits(Math.sqrt(w) - Math.fround(Math.sqrt(w))), bits(b - Math.fround(b)),
@@ -291,7 +294,7 @@ export function recordPlan(p: SpatialProgram, dims: readonly number[], allDepths
             actKey.set(key, c);
           }
           const out = { ...cur, diag: k };
-          // Word 14: a ReLU, whose gap the segments before a pool compute in double-single.
+          // Word 14: a ReLU, whose gap can be computed in double-single (markPrecise).
           rec(CONV_OP.act, cur, out, [c, o.act.type === 'relu' ? 1 : 0]);
           cur = out;
           return;
@@ -356,5 +359,56 @@ export function recordPlan(p: SpatialProgram, dims: readonly number[], allDepths
   const renumber = new Map(order.map((o, c) => [o.k, c]));
   for (let r = 0; r < words.length; r += CONV_REC) if (words[r] === CONV_OP.act) words[r + 13] = renumber.get(words[r + 13]!)!;
   const sorted = order.map((o) => acts[o.k]!);
-  return { ops: Uint32Array.from(words), acts: sorted, maxEntries, slots, taps, final, tapDiag, segments, pools };
+  let precise = false;
+  for (let r = 0; r < words.length; r += CONV_REC) precise ||= words[r + CONV_PRECISE] !== 0;
+  return { ops: Uint32Array.from(words), acts: sorted, maxEntries, slots, taps, final, tapDiag, segments, pools, precise };
+}
+
+/**
+ * Marks (word CONV_PRECISE) the ops of records [from, to), one segment, whose gap's low part a
+ * later op of the segment reads: backwards from the store and the gap readouts, through the slots
+ * (0: the current state; banks and the copy kept for the taps) that the copies move it between.
+ * init, conv and ReLU compute it from their inputs' (a marked op's input is live too); the other
+ * activations and the residual sum read the high parts alone and write a low part of 0, so what
+ * comes before them is left in f32 (it would change nothing there).
+ */
+export function markPrecise(words: number[], from: number, to: number): void {
+  const live = new Set<number>();
+  for (let k = to - 1; k >= from; k--) {
+    const r = k * CONV_REC;
+    const slot = words[r + 13]!;
+    switch (words[r]) {
+      case CONV_OP.store:
+      case CONV_OP.gap:
+        live.add(0);
+        break;
+      case CONV_OP.copyTo: // slot ← current
+        if (live.delete(slot)) live.add(0);
+        break;
+      case CONV_OP.copyFrom: // current ← slot
+        if (live.delete(0)) live.add(slot);
+        break;
+      case CONV_OP.conv:
+        if (live.has(0)) words[r + CONV_PRECISE] = 1;
+        break;
+      case CONV_OP.init:
+        if (live.delete(0)) words[r + CONV_PRECISE] = 1;
+        break;
+      case CONV_OP.act:
+        if (words[r + 14] === 0) live.delete(0);
+        else if (live.has(0)) words[r + CONV_PRECISE] = 1;
+        break;
+      case CONV_OP.mix:
+      case CONV_OP.load:
+        live.delete(0);
+        break;
+      default: // eq, flatten: read the high parts only
+    }
+  }
+}
+
+/** Whether the dense tail after the readout has a nonlinearity anywhere (prefix, loops, sweep, suffix). */
+function tailHasAct(t: KernelProgram): boolean {
+  const ops = [...t.prefix.flatMap((s) => (s.kind === 'ops' ? s.ops : s.body)), ...(t.sweep?.body ?? []), ...t.suffix];
+  return ops.some((o) => o.op === 'act');
 }

@@ -102,7 +102,7 @@ function prepareInputs(ctx: GpuContext, p: SpatialProgram, images: Images[], req
   });
   const last = rec.segments[rec.segments.length - 1]!;
   const slabs = last.cnt[0] * last.cnt[1];
-  const plan: ConvPlan = { ...rec, slabs, perInput, channels: C, pixels0: P0, ...convLayout(ctx, rec.maxEntries, rec.slots, rec.pools.length > 0) };
+  const plan: ConvPlan = { ...rec, slabs, perInput, channels: C, pixels0: P0, ...convLayout(ctx, rec.maxEntries, rec.slots, rec.precise) };
   checkConvPlan(ctx, plan, n);
   return { plan, sides, tapExp: rec.tapDiag.map((k) => exps[k + 1]!), diag, sdiag, unit };
 }

@@ -24,7 +24,7 @@ import { checkUserWgsl } from './user-wgsl.js';
 
 /** Words per op record (shaders/conv_slab.wgsl: REC). */
 export const CONV_REC = 28;
-/** The record word that marks an op of a segment that a pool follows (conv_slab.wgsl: in_ds). */
+/** The record word that marks an op that carries the gap in double-single (conv_slab.wgsl: in_ds). */
 export const CONV_PRECISE = 23;
 export const CONV_OP = { init: 0, conv: 1, act: 2, copyTo: 3, mix: 4, copyFrom: 5, eq: 6, flatten: 7, gap: 8, load: 9, store: 10 } as const;
 
@@ -91,6 +91,12 @@ export interface ConvPlan {
   /** The op stream's dispatches (one without avgPool) and the pools between them. */
   segments: ConvSegment[];
   pools: ConvPool[];
+  /**
+   * Whether some op carries the gap in double-single (record word CONV_PRECISE: the segments before
+   * a pool, and the last one before a gap readout in a program with a pool or a nonlinearity after
+   * the readout): the shaders then hold the gap's low part (PRECISE); others compile without it.
+   */
+  precise: boolean;
   /** The readout's dims, as [n0, n1] (1-D: [1, n]). */
   final: [number, number];
   /** Diagonal words per input. */
@@ -146,14 +152,14 @@ export function forceConvLayoutForTests(layout: ConvLayout | null): void {
  * share a slab among a workgroup ('workgroup'): 64 threads, 256 past 64 pixels (more entries per
  * thread unrolls more code: 28×28 with 64 threads took 30 s to compile).
  */
-export function convLayout(ctx: GpuContext, maxEntries: number, slots: number, pooled = false): { layout: ConvLayout; threads: number } {
+export function convLayout(ctx: GpuContext, maxEntries: number, slots: number, precise = false): { layout: ConvLayout; threads: number } {
   const cpu = isCpuAdapter(ctx.adapter);
   const layout = forcedLayout ?? (cpu && declaredEntries(maxEntries) <= LANES_MAX_ENTRIES ? 'lanes' : 'workgroup');
   if (layout === 'lanes') return { layout, threads: LANES };
   const global = { layout: 'global' as const, threads: cpu ? 64 : 256 };
   if (layout === 'global') return global;
   const resident = residentThreads(ctx, maxEntries);
-  if (!forcedLayout && workgroupBytes({ layout, slots, maxEntries, threads: resident, pooled }) > ctx.limits.maxComputeWorkgroupStorageSize) return global;
+  if (!forcedLayout && workgroupBytes({ layout, slots, maxEntries, threads: resident, precise }) > ctx.limits.maxComputeWorkgroupStorageSize) return global;
   return { layout, threads: resident };
 }
 
@@ -174,18 +180,17 @@ export function declaredEntries(maxEntries: number): number {
 
 /**
  * Workgroup memory the plan's shader declares (bytes; none in the 'lanes' layout, the readout's
- * reduction in the 'global' one): per entry and slot the gap, Θ as hi + lo and, with a pool
- * (`pooled`), the gap's low part (ds_gaps.wgsl).
+ * reduction in the 'global' one): per entry and slot the gap, Θ as hi + lo and, where some op
+ * carries the gap in double-single (`precise`: a pool, or a gap readout before a nonlinearity),
+ * its low part (ds_gaps.wgsl).
  */
-export function workgroupBytes(plan: Pick<ConvPlan, 'slots' | 'maxEntries' | 'threads' | 'layout'> & { pooled?: boolean }): number {
+export function workgroupBytes(plan: Pick<ConvPlan, 'slots' | 'maxEntries' | 'threads' | 'layout'> & { precise?: boolean }): number {
   if (plan.layout === 'lanes') return 0;
   if (plan.layout === 'global') return plan.threads * 16 + 16;
-  const ql = plan.pooled ? plan.slots * declaredEntries(plan.maxEntries) : 1;
+  const ql = plan.precise ? plan.slots * declaredEntries(plan.maxEntries) : 1;
   return plan.slots * declaredEntries(plan.maxEntries) * 12 + ql * 4 + plan.threads * 16 + 8;
 }
 
-/** Whether the plan has an avgPool: its shaders then carry gaps in double-single before each pool. */
-const pooledPlan = (plan: Pick<ConvPlan, 'pools'>): boolean => plan.pools.length > 0;
 
 class Coefs implements CoefficientSink {
   words: number[] = [];
@@ -229,8 +234,8 @@ const PER: u32 = ${per}u;
 const SLOTS: u32 = ${plan.slots}u;
 const LAYERS: bool = ${plan.layout !== 'global' || layer};
 const READOUTS: bool = ${plan.layout !== 'global' || !layer};
-const POOLS: bool = ${pooledPlan(plan)};
-const QL: u32 = ${pooledPlan(plan) ? plan.slots * declaredEntries(plan.maxEntries) : 1}u;
+const PRECISE: bool = ${plan.precise};
+const QL: u32 = ${plan.precise ? plan.slots * declaredEntries(plan.maxEntries) : 1}u;
 ${lanes ? `const LANES: u32 = ${plan.threads}u;\n` : ''}
 fn act_call(c: u32, cur: Bank) -> Bank {
   var r = cur;
@@ -263,7 +268,7 @@ function checkAbort(signal?: AbortSignal): void {
 
 /** Refuses, before any GPU work, a plan this device cannot hold. */
 export function checkConvPlan(ctx: GpuContext, plan: ConvPlan, inputs: number): void {
-  const need = workgroupBytes({ ...plan, pooled: pooledPlan(plan) });
+  const need = workgroupBytes(plan);
   const have = ctx.limits.maxComputeWorkgroupStorageSize;
   if (need > have) {
     throw new InputError(
