@@ -1,5 +1,5 @@
-// Shared by the sampled-network shaders (empirical_gemm, empirical_pointwise, empirical_accumulate;
-// prepended by src/gpu/empirical.ts): an opaque 1.0 and identity (as in kernel_ops.wgsl) so that the
+// Shared by the sampled-network shaders (empirical_gemm, empirical_pointwise, empirical_accumulate,
+// empirical_update; prepended by src/gpu/empirical.ts) and by gram_times.wgsl (src/gpu/gram-times.ts): an opaque 1.0 and identity (as in kernel_ops.wgsl) so that the
 // error-free two_sum is not simplified away by the compiler.
 
 var<private> ONE: f32 = 1.0;

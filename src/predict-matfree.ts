@@ -5,11 +5,12 @@
  * after its recursion, in the same command buffer (gpu/gram-times.ts), and only K·P is read back;
  * on the CPU the streamed blocks are multiplied into P in float64 as they arrive and dropped.
  * Memory is one block (plus the blocks the CPU threads compute ahead) and O(n·(d + outputs)),
- * whatever n. The price is one pass over K per iteration.
+ * whatever n, plus the preconditioner's n × r factor (n·r·8 bytes; f32 beyond 512 MiB). The price
+ * is one pass over K per iteration.
  *
  * The preconditioner is solve/cg.ts's pivoted Cholesky factor (from MATFREE_RANK columns of K,
- * PRECOND_BLOCK columns per kernel call, and diag K) or Jacobi. Here a product costs a whole pass over K while a pivot row
- * costs 1/n of one, so the rank is higher than the stored solver's 100 and the factor is kept up
+ * PRECOND_BLOCK columns per kernel call, and diag K) or Jacobi. Here a product costs a whole pass over K while a pivot
+ * column costs 1/n of one, so the rank is higher than the stored solver's 100 and the factor is kept up
  * to a looser bound (MATFREE_MAX_BOUND): on arora2019:depth=3, n = 1500, d = 10, three outputs,
  * tol 1e-7, relative ridge 1e-2 / 1e-3, Jacobi took 172 / 226 iterations (NNGP) and 91 / 96 (NTK),
  * rank 300 took 35 / 60 and 40 / 48, and solve/cg.ts's default bound would have chosen Jacobi.
@@ -29,7 +30,7 @@ import { solveCg, type CgResult } from './solve/cg.js';
  * benchmark (arora2019:depth=3, n = 6000) rank 1000 cost more to build than its passes saved.
  */
 export const MATFREE_RANK = 300;
-/** The bound 1 + tr(K − LLᵀ)/λ up to which the low-rank preconditioner is used (solve/cg.ts's is 1e4). */
+/** The bound 1 + tr(K − FFᵀ)/λ up to which the low-rank preconditioner is used (solve/cg.ts's is 1e4). */
 export const MATFREE_MAX_BOUND = 1e8;
 
 export interface MatfreeRun {
@@ -47,7 +48,7 @@ export interface MatfreeRun {
   product: 'device' | 'host';
 }
 
-/** `X` is `train` as rows (inputRows, for the preconditioner's pivot rows); `m` the number of test inputs. */
+/** `X` is `train` as rows (inputRows, for the preconditioner's pivot columns); `m` the number of test inputs. */
 export async function matfreePredict(
   arch: Arch,
   train: KernelInput,

@@ -377,7 +377,7 @@ function checkOptions(options: PredictOptions): Checked {
   const cgRank = options.cgRank;
   if (cgRank !== undefined) {
     if (!(Number.isInteger(cgRank) && cgRank >= 0)) throw new InputError(`predict: cgRank must be an integer ≥ 0, got ${String(cgRank)}`);
-    if (solver !== 'cg' && solver !== 'cg-matfree' && solver !== 'auto') throw new InputError('predict: cgRank applies to solvers "cg" and "cg-matfree"');
+    if (solver !== 'cg' && solver !== 'cg-matfree' && solver !== 'auto') throw new InputError('predict: cgRank applies to solvers "cg", "cg-matfree" and "auto" (when it picks one of them)');
   }
   const memoryBytes = options.memoryBytes ?? KERNEL_MEMORY_BYTES;
   if (typeof memoryBytes !== 'number' || !(memoryBytes > 0)) throw new InputError(`predict: memoryBytes must be a number > 0, got ${String(memoryBytes)}`);

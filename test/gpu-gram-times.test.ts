@@ -94,6 +94,21 @@ describe('kernelTimes on WebGPU (the product on the device)', () => {
     expect(relativeL2(after.product, dense(K, n, n, P, 2))).toBeLessThan(1e-12);
   });
 
+  it('right-hand sides of any scale (1e±36, a zero column): each column is scaled by a power of two on the way up', async () => {
+    const K = (await kernel('arora2019:depth=3', X, null, { get: 'nngp', backend: 'webgpu' })).nngp!;
+    const base = normals(n, 3, 23).data;
+    const P = Float64Array.from(base, (v, i) => (i % 3 === 0 ? v * 1e36 : i % 3 === 1 ? v * 1e-36 : 0));
+    const r = await kernelTimes('arora2019:depth=3', X, null, P, 3, { get: 'nngp', backend: 'webgpu' });
+    const ref = dense(K, n, n, P, 3);
+    for (let c = 0; c < 3; c++) {
+      const col = (a: Float64Array) => Float64Array.from({ length: n }, (_, i) => a[i * 3 + c]!);
+      if (c === 2) expect(col(r.product).every((v) => v === 0)).toBe(true);
+      else expect(relativeL2(col(r.product), col(ref))).toBeLessThan(1e-12);
+    }
+    const bad = Float64Array.from(base.subarray(0, n), (v, i) => (i === 5 ? Infinity : v));
+    await expect(kernelTimes('arora2019:depth=3', X, null, bad, 1, { get: 'nngp', backend: 'webgpu' })).rejects.toThrow(/right-hand sides hold a non-finite value \(column 0\)/);
+  });
+
   it('kernel values beyond what f32 products hold are an InputError, not a wrong product', async () => {
     const big = { ...X, data: X.data.map((v) => v * 1e20) };
     const P = normals(n, 1, 21).data;

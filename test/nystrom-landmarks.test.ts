@@ -86,6 +86,26 @@ describe('pivoted Cholesky landmarks', () => {
     expect(d[one.pivots[0]!]).toBe(Math.max(...d));
   });
 
+  it('greedy on a flat diagonal (inputs on the sphere): no kernel column is evaluated twice, the picks unchanged', async () => {
+    const r = lcg(11);
+    const S = Array.from({ length: n }, () => {
+      const v = Array.from({ length: 4 }, r);
+      const norm = Math.hypot(...v);
+      return v.map((x) => x / norm);
+    });
+    const K = (await kernel(ARCH, S, null, { get: 'nngp' })).nngp!;
+    const fetched: number[] = [];
+    const columns = async (idx: number[]) => {
+      fetched.push(...idx);
+      return oracle(K).columns(idx);
+    };
+    const one = await pivotedCholesky(diagOf(K), oracle(K).columns, { rule: 'greedy', M: 20, block: 1 });
+    const eight = await pivotedCholesky(diagOf(K), columns, { rule: 'greedy', M: 20, block: 8 });
+    expect(eight.pivots).toEqual(one.pivots);
+    expect(new Set(fetched).size).toBe(fetched.length);
+    expect(eight.columnsEvaluated).toBe(fetched.length);
+  });
+
   it('rp: seeded, and a duplicate input is never picked twice', async () => {
     const K = await fullKernel();
     const a = await pivotedCholesky(diagOf(K), oracle(K).columns, { rule: 'rp', M: 10, seed: 1 });

@@ -9,10 +9,13 @@
  * also multiplied transposed.
  *
  * Precision: the entries are the f32 kernel of the Gram path (the same values as its blocks); P goes
- * up as double-single pairs, each term is formed exactly and the sums are double-single, so the
- * result is the float64 product of that f32 kernel to about 2^-44 relative: a fixed operator, so
+ * up as double-single pairs (each column scaled by an exact power of two), each term is formed
+ * exactly and the sums are double-single, so the result is the float64 product of that f32 kernel
+ * to about 2^-44 of Σ_j |K_ij·P_j| (less where the sum cancels): a fixed operator, so
  * CG converges to the solution of the f32 kernel's system (a product rounded to f32 per term
  * stalled 1.7e-5 away from it at n = 600). The normaliser's mantissa is applied in float64 on the host.
+ * Faults (shaders/gram_times.wgsl) come back with the product, so they are reported after the last
+ * block rather than at the first bad one.
  */
 import { GpuError, InputError } from '../errors.js';
 import type { Matrix2D } from '../matrix.js';
@@ -20,7 +23,7 @@ import type { KernelProgram, Normalizers } from '../program/program.js';
 import type { GramRequest, KernelKind } from '../result.js';
 import type { GpuContext } from './device.js';
 import { GpuBuffers } from './buffers.js';
-import { gramTailWebGPU, smoothRangeError, type BlockTail, type GpuRunOptions } from './gram.js';
+import { checkDevice, gramTailWebGPU, inErrorScopes, smoothRangeError, type BlockTail, type GpuRunOptions } from './gram.js';
 import { GRAM_TIMES_PARAMS, packStruct, structBytes, wgslStruct } from './layout.js';
 import { pipelineFor } from './pipelines.js';
 import { EMPIRICAL_COMMON_WGSL, GRAM_TIMES_WGSL } from './shaders.generated.js';
@@ -67,93 +70,100 @@ export async function gramTimesWebGPU(
   const shift = norms ? -norms.exp[T - 1]! : 0;
   const req: GramRequest = { get: [kind], diagonal: false, allDepths: false };
 
+  // Each column of P is scaled by an exact power of two to a largest entry in [1, 2), so that
+  // neither the f32 products nor Dekker's error terms overflow or flush to zero whatever P's scale.
+  const colScale = new Float64Array(k).fill(1);
+  for (let c = 0; c < k; c++) {
+    let m = 0;
+    for (let i = 0; i < n2; i++) m = Math.max(m, Math.abs(P[i * k + c]!));
+    if (!Number.isFinite(m)) throw new InputError(`the right-hand sides hold a non-finite value (column ${c})`);
+    if (m > 0) colScale[c] = 2 ** -Math.floor(Math.log2(m));
+  }
+
   const U = GPUBufferUsage;
   const bufs = new GpuBuffers(device, LABEL);
   const buffer = bufs.buffer.bind(bufs);
-  device.pushErrorScope('validation');
-  device.pushErrorScope('out-of-memory');
-  let staged: { y: Float32Array; fault: number };
+  let staged!: { y: Float32Array; fault: number };
   try {
-    const pipeline = await pipelineFor(device, SOURCE, LABEL).catch((e: unknown) => {
-      throw new GpuError(`compiling the ${LABEL} shader failed: ${(e as Error).message}`);
+    await inErrorScopes(device, async () => {
+      const pipeline = await pipelineFor(device, SOURCE, LABEL).catch((e: unknown) => {
+        throw new GpuError(`compiling the ${LABEL} shader failed: ${(e as Error).message}`);
+      });
+      const params = buffer('params', structBytes(GRAM_TIMES_PARAMS), U.UNIFORM | U.COPY_DST);
+      const pBuf = buffer('P', pBytes, U.STORAGE | U.COPY_DST);
+      const yBuf = buffer('K·P (double-single)', yBytes, U.STORAGE | U.COPY_SRC);
+      const flags = buffer('faults', 16, U.STORAGE | U.COPY_SRC);
+      const yRead = buffer('K·P readback', yBytes, U.MAP_READ | U.COPY_DST);
+      const fRead = buffer('faults readback', 16, U.MAP_READ | U.COPY_DST);
+      // P as double-single pairs: vec4 hi then vec4 lo per (row, quad).
+      const pf = new Float32Array(n2 * quads * 8);
+      for (let i = 0; i < n2; i++) {
+        for (let c = 0; c < k; c++) {
+          const at = 2 * (i * quads + Math.floor(c / 4)) * 4 + (c % 4);
+          const v = P[i * k + c]! * colScale[c]!;
+          const hi = Math.fround(v);
+          pf[at] = hi;
+          pf[at + 4] = v - hi;
+        }
+      }
+      device.queue.writeBuffer(pBuf, 0, pf);
+
+      // One bind group per outputs buffer (a run has one).
+      let bound: { out: GPUBuffer; group: GPUBindGroup } | null = null;
+      const maxPerDim = device.limits.maxComputeWorkgroupsPerDimension;
+      const tail: BlockTail = (enc, job, out) => {
+        const transposed = !x2 && !job.diagBlock;
+        device.queue.writeBuffer(
+          params,
+          0,
+          packStruct(GRAM_TIMES_PARAMS, {
+            rows: job.rows,
+            cols: job.cols,
+            quads,
+            r0: job.r0,
+            c0: job.c0,
+            diagBlock: job.diagBlock ? 1 : 0,
+            transposed: transposed ? 1 : 0,
+            comp: kind === 'nngp' ? 0 : 2,
+            shift,
+            one: 1,
+          }),
+        );
+        if (!bound || bound.out !== out) {
+          const group = device.createBindGroup({
+            label: `${LABEL}: bindings`,
+            layout: pipeline.getBindGroupLayout(0),
+            entries: [params, out, pBuf, yBuf, flags].map((b, binding) => ({ binding, resource: { buffer: b } })),
+          });
+          bound = { out, group };
+        }
+        const pass = enc.beginComputePass({ label: `${LABEL}: block` });
+        pass.setPipeline(pipeline);
+        pass.setBindGroup(0, bound.group);
+        const groups = (job.rows + (transposed ? job.cols : 0)) * quads;
+        const x = Math.min(groups, maxPerDim);
+        pass.dispatchWorkgroups(x, Math.ceil(groups / x));
+        pass.end();
+      };
+      await gramTailWebGPU(ctx, p, x1, x2, req, opt, tail);
+
+      const enc = device.createCommandEncoder({ label: `${LABEL}: readback` });
+      enc.copyBufferToBuffer(yBuf, 0, yRead, 0, yBytes);
+      enc.copyBufferToBuffer(flags, 0, fRead, 0, 16);
+      device.queue.submit([enc.finish()]);
+      await Promise.all([yRead.mapAsync(GPUMapMode.READ), fRead.mapAsync(GPUMapMode.READ)]);
+      staged = { y: new Float32Array(yRead.getMappedRange().slice(0)), fault: new Uint32Array(fRead.getMappedRange())[0]! };
+      yRead.unmap();
+      fRead.unmap();
     });
-    const params = buffer('params', structBytes(GRAM_TIMES_PARAMS), U.UNIFORM | U.COPY_DST);
-    const pBuf = buffer('P', pBytes, U.STORAGE | U.COPY_DST);
-    const yBuf = buffer('K·P (double-single)', yBytes, U.STORAGE | U.COPY_SRC);
-    const flags = buffer('faults', 16, U.STORAGE | U.COPY_SRC);
-    const yRead = buffer('K·P readback', yBytes, U.MAP_READ | U.COPY_DST);
-    const fRead = buffer('faults readback', 16, U.MAP_READ | U.COPY_DST);
-    // P as double-single pairs: vec4 hi then vec4 lo per (row, quad).
-    const pf = new Float32Array(n2 * quads * 8);
-    for (let i = 0; i < n2; i++) {
-      for (let c = 0; c < k; c++) {
-        const at = 2 * (i * quads + Math.floor(c / 4)) * 4 + (c % 4);
-        const hi = Math.fround(P[i * k + c]!);
-        pf[at] = hi;
-        pf[at + 4] = P[i * k + c]! - hi;
-      }
-    }
-    device.queue.writeBuffer(pBuf, 0, pf);
-
-    // One bind group per outputs buffer (a run has one).
-    let bound: { out: GPUBuffer; group: GPUBindGroup } | null = null;
-    const maxPerDim = device.limits.maxComputeWorkgroupsPerDimension;
-    const tail: BlockTail = (enc, job, out) => {
-      const transposed = !x2 && !job.diagBlock;
-      device.queue.writeBuffer(
-        params,
-        0,
-        packStruct(GRAM_TIMES_PARAMS, {
-          rows: job.rows,
-          cols: job.cols,
-          quads,
-          r0: job.r0,
-          c0: job.c0,
-          diagBlock: job.diagBlock ? 1 : 0,
-          transposed: transposed ? 1 : 0,
-          comp: kind === 'nngp' ? 0 : 2,
-          shift,
-          one: 1,
-        }),
-      );
-      if (!bound || bound.out !== out) {
-        const group = device.createBindGroup({
-          label: `${LABEL}: bindings`,
-          layout: pipeline.getBindGroupLayout(0),
-          entries: [params, out, pBuf, yBuf, flags].map((b, binding) => ({ binding, resource: { buffer: b } })),
-        });
-        bound = { out, group };
-      }
-      const pass = enc.beginComputePass({ label: `${LABEL}: block` });
-      pass.setPipeline(pipeline);
-      pass.setBindGroup(0, bound.group);
-      const groups = (job.rows + (transposed ? job.cols : 0)) * quads;
-      const x = Math.min(groups, maxPerDim);
-      pass.dispatchWorkgroups(x, Math.ceil(groups / x));
-      pass.end();
-    };
-    await gramTailWebGPU(ctx, p, x1, x2, req, opt, tail);
-
-    const enc = device.createCommandEncoder({ label: `${LABEL}: readback` });
-    enc.copyBufferToBuffer(yBuf, 0, yRead, 0, yBytes);
-    enc.copyBufferToBuffer(flags, 0, fRead, 0, 16);
-    device.queue.submit([enc.finish()]);
-    await Promise.all([yRead.mapAsync(GPUMapMode.READ), fRead.mapAsync(GPUMapMode.READ)]);
-    staged = { y: new Float32Array(yRead.getMappedRange().slice(0)), fault: new Uint32Array(fRead.getMappedRange())[0]! };
-    yRead.unmap();
-    fRead.unmap();
   } finally {
-    const oom = await device.popErrorScope();
-    const val = await device.popErrorScope();
     bufs.destroy();
-    if (ctx.lost) throw new GpuError(`the WebGPU device was lost (${ctx.lost.reason}: ${ctx.lost.message || 'no message'}); no result was returned`);
-    if (oom) throw new GpuError(`WebGPU out of memory: ${oom.message}`);
-    if (val) throw new GpuError(`WebGPU validation error: ${val.message}`);
   }
+  checkDevice(ctx);
   const { y, fault } = staged;
   if (fault & FAULT_SMOOTH) throw smoothRangeError(p.depths[T - 1]!);
   if (fault & FAULT_NONFINITE) {
-    throw new InputError(`the kernel overflows float64 at depth ${p.depths[T - 1]}; reduce the depth, the variances or α, or rescale the inputs`);
+    throw new InputError(`the kernel is not finite at depth ${p.depths[T - 1]}; reduce the depth, the variances or α, or rescale the inputs`);
   }
   if (fault & FAULT_RANGE) {
     throw new InputError(
@@ -167,7 +177,11 @@ export async function gramTimesWebGPU(
     for (let c = 0; c < k; c++) {
       const q = Math.floor(c / 4);
       const at = 2 * (i * quads + q) * 4 + (c % 4);
-      out[i * k + c] = (y[at]! + y[at + 4]!) * inv;
+      const v = ((y[at]! + y[at + 4]!) * inv) / colScale[c]!;
+      if (!Number.isFinite(v)) {
+        throw new InputError(`K·P is not finite in f32 on WebGPU (row ${i}, column ${c}): the sums overflow; rescale the inputs or P, or use backend "cpu"`);
+      }
+      out[i * k + c] = v;
     }
   }
   return out;

@@ -111,7 +111,7 @@ export function planBlocks(
 
 const LABEL = 'webntk gram';
 
-function checkDevice(ctx: GpuContext): void {
+export function checkDevice(ctx: GpuContext): void {
   if (ctx.lost) {
     throw new GpuError(`the WebGPU device was lost (${ctx.lost.reason}: ${ctx.lost.message || 'no message'}); no result was returned`);
   }
@@ -119,8 +119,8 @@ function checkDevice(ctx: GpuContext): void {
   if (err) throw new GpuError(`WebGPU error: ${err}; no result was returned`);
 }
 
-/** Runs a block's GPU work inside validation and out-of-memory error scopes, and throws what they caught. */
-async function inErrorScopes(device: GPUDevice, work: () => Promise<void>): Promise<void> {
+/** Runs GPU work inside validation and out-of-memory error scopes, and throws what they caught. */
+export async function inErrorScopes(device: GPUDevice, work: () => Promise<void>): Promise<void> {
   device.pushErrorScope('validation');
   device.pushErrorScope('out-of-memory');
   try {

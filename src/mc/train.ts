@@ -209,6 +209,8 @@ export function* trainSteps(arch: Spec | ResolvedSpec | string, x: MatrixInput, 
   const checkpoints: TrainCheckpoint[] = [];
   const r = new Float64Array(n);
   let f: Float64Array = new Float64Array(n + nt);
+  // A failure in training (divergence, a device error) is what the caller hears, not a later one in close().
+  let failed = false;
   try {
     for (let step = 0; ; step++) {
       f = yield* wait(model.outputs());
@@ -248,8 +250,15 @@ export function* trainSteps(arch: Spec | ResolvedSpec | string, x: MatrixInput, 
       if (step === steps) break;
       yield* wait(model.step(r, lr));
     }
+  } catch (e) {
+    failed = true;
+    throw e;
   } finally {
-    yield* wait(model.close());
+    try {
+      yield* wait(model.close());
+    } catch (e) {
+      if (!failed) throw e;
+    }
   }
   return { width: options.width, seed, lr, losses, checkpoints, predictions: f.slice(0, n), tNorm, init };
 }

@@ -25,7 +25,7 @@ import { pivotedCholesky } from './pivoted-cholesky.js';
 export type MatMul = (p: Float64Array, k: number) => Promise<Float64Array>;
 
 /**
- * What the preconditioner reads of K when K is not stored (the matrix-free solver): its diagonal
+ * What the preconditioner reads of K when K is not stored (or, for a stored K, views of it) (the matrix-free solver): its diagonal
  * and blocks of columns on demand, K[:, idx] as a row-major n × idx.length array (the pivoted
  * Cholesky factor reads `rank` columns).
  */
@@ -41,7 +41,7 @@ export interface CgOptions {
   maxIterations?: number;
   /** Rank of the pivoted-Cholesky preconditioner (default min(n, 100)); 0 selects Jacobi. */
   rank?: number;
-  /** Largest bound 1 + tr(K − LLᵀ)/λ at which the pivoted-Cholesky preconditioner is used (default PC_MAX_BOUND). */
+  /** Largest bound 1 + tr(K − FFᵀ)/λ at which the pivoted-Cholesky preconditioner is used (default PC_MAX_BOUND). */
   maxBound?: number;
 }
 
@@ -169,8 +169,8 @@ export async function lowRankPreconditioner(
 export const PRECOND_BLOCK = 64;
 
 /**
- * Since K − LLᵀ is positive semi-definite, the eigenvalues of (LLᵀ + λI)⁻¹(K + λI) lie in
- * [1, 1 + tr(K − LLᵀ)/λ]. The low-rank preconditioner is used when that bound is at most
+ * Since K − FFᵀ is positive semi-definite, the eigenvalues of (FFᵀ + λI)⁻¹(K + λI) lie in
+ * [1, 1 + tr(K − FFᵀ)/λ]. The low-rank preconditioner is used when that bound is at most
  * PC_MAX_BOUND; otherwise (a ridge far below what the low rank leaves out, where it would make
  * things worse) the diagonal.
  */

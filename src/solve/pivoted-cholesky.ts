@@ -25,6 +25,9 @@ import { Rng } from '../mc/rng.js';
 
 export type PivotRule = 'greedy' | 'rp';
 
+/** Memory for fetched columns that were not picked (kept, since K's columns do not change). */
+const CACHE_BYTES = 64 * 2 ** 20;
+
 export interface PivotedCholeskyOptions {
   rule: PivotRule;
   /** Landmarks wanted (fewer come back when the residual runs out first). */
@@ -88,14 +91,29 @@ export async function pivotedCholesky(
   let calls = 0;
   let evaluated = 0;
   const g = new Float64Array(n);
+  const cache = new Map<number, Float64Array>();
+  const cacheColumns = Math.max(2 * B, Math.floor(CACHE_BYTES / (8 * n)));
   while (pivots.length < M) {
     const want = Math.min(B, M - pivots.length);
     const cand = opt.rule === 'greedy' ? largest(d, want, floor) : drawn(d, want, floor, rng);
     if (cand.length === 0) break;
     const snapshot = cand.map((i) => d[i]!);
-    const cols = await columns(cand);
-    calls++;
-    evaluated += cand.length;
+    const w = cand.length;
+    // Columns fetched in an earlier block and not picked are still K's columns: only the rest are
+    // evaluated (greedy on a nearly flat diagonal would otherwise fetch a block per pivot).
+    const need = [...new Set(cand.filter((i) => !cache.has(i)))];
+    const fetched = need.length > 0 ? await columns(need) : null;
+    if (fetched) {
+      calls++;
+      evaluated += need.length;
+    }
+    const needAt = new Map(need.map((i, c) => [i, c] as const));
+    const cols = new Float64Array(n * w);
+    cand.forEach((i, c) => {
+      const kept = cache.get(i);
+      const q = needAt.get(i);
+      for (let r = 0; r < n; r++) cols[r * w + c] = kept ? kept[r]! : fetched![r * need.length + q!]!;
+    });
     const at = new Map(cand.map((i, c) => [i, c] as const));
     for (let t = 0; t < cand.length && pivots.length < M; t++) {
       let c = t;
@@ -113,7 +131,6 @@ export async function pivotedCholesky(
       if (opt.rule === 'rp' && rng.uniform() * snapshot[c]! > di) continue;
       // g = K[:, i] − F[:, :k]·F[i, :k]ᵀ, then the new column F[:, k] = g/√g_i.
       const k = pivots.length;
-      const w = cand.length;
       // Row by row (a dot product of rows r and i of F): contiguous reads, where a column-by-column
       // update strides through F (8.2 s against ~1 s for n = 1500, M = 1000).
       const fi = i * M;
@@ -131,6 +148,15 @@ export async function pivotedCholesky(
       }
       d[i] = 0;
       pivots.push(i);
+    }
+    // Keep this block's unpicked columns (the most recent ones, up to CACHE_BYTES or 2·B columns).
+    cand.forEach((i, c) => {
+      if (d[i]! > 0 && !cache.has(i)) cache.set(i, Float64Array.from({ length: n }, (_, r) => cols[r * w + c]!));
+      else if (!(d[i]! > 0)) cache.delete(i);
+    });
+    for (const key of cache.keys()) {
+      if (cache.size <= cacheColumns) break;
+      cache.delete(key);
     }
   }
   let residualTrace = 0;
