@@ -120,6 +120,31 @@ fn wrap(a: i32, n: i32) -> i32 {
   return select(select(a, a - n, a >= n), a + n, a < 0);
 }
 
+// The input pixels under tap (a0, a1) of a conv for output pixel (I0, I1) of x and (J0, J1) of z:
+// their flat indices (wrapped for circular padding) and whether each lies inside the image.
+struct TapPair {
+  xi: i32,
+  zi: i32,
+  xv: bool,
+  zv: bool,
+}
+
+fn tap_pair(I0: i32, I1: i32, J0: i32, J1: i32, a0: i32, a1: i32, n0: i32, n1: i32, zero: bool) -> TapPair {
+  var x0 = I0 + a0;
+  var x1 = I1 + a1;
+  var z0 = J0 + a0;
+  var z1 = J1 + a1;
+  if (!zero) {
+    x0 = wrap(x0, n0);
+    x1 = wrap(x1, n1);
+    z0 = wrap(z0, n0);
+    z1 = wrap(z1, n1);
+  }
+  let xv = x0 >= 0 && x0 < n0 && x1 >= 0 && x1 < n1;
+  let zv = z0 >= 0 && z0 < n0 && z1 >= 0 && z1 < n1;
+  return TapPair(x0 * n1 + x1, z0 * n1 + z1, xv, zv);
+}
+
 // The partner j of entry i at dims (n0, n1) in the slab with offset (d0, d1): its flat index, or −1
 // when it lies outside the image (masked slabs only).
 fn partner(i: u32, n0: u32, n1: u32, d0: i32, d1: i32) -> i32 {
@@ -256,26 +281,17 @@ fn op_convl(o: u32, lid: u32) {
     var tt = vec2<f32>(0.0, 0.0);
     for (var a0 = 0; a0 < i32(q0); a0++) {
       for (var a1 = 0; a1 < i32(q1); a1++) {
-        var x0 = I0 + a0;
-        var x1 = I1 + a1;
-        var z0 = J0 + a0;
-        var z1 = J1 + a1;
-        if (!zero) {
-          x0 = wrap(x0, n0);
-          x1 = wrap(x1, n1);
-          z0 = wrap(z0, n0);
-          z1 = wrap(z1, n1);
-        }
-        let xv = x0 >= 0 && x0 < n0 && x1 >= 0 && x1 < n1;
-        let zv = z0 >= 0 && z0 < n0 && z1 >= 0 && z1 < n1;
+        let tp = tap_pair(I0, I1, J0, J1, a0, a1, n0, n1, zero);
+        let xv = tp.xv;
+        let zv = tp.zv;
         var u = 0.0;
         var v = 0.0;
-        if (xv) { u = cw * sdiag[xb + h.din + u32(x0 * n1 + x1)]; }
-        if (zv) { v = cw * sdiag[zb + h.din + u32(z0 * n1 + z1)]; }
+        if (xv) { u = cw * sdiag[xb + h.din + u32(tp.xi)]; }
+        if (zv) { v = cw * sdiag[zb + h.din + u32(tp.zi)]; }
         U += u * u;
         V += v * v;
         if (xv && zv) {
-          let src = u32(x0 * n1 + x1);
+          let src = u32(tp.xi);
           let sa = u * v;
           let q = gq(src);
           sum += sa;
@@ -292,20 +308,11 @@ fn op_convl(o: u32, lid: u32) {
       var lag = 0.0;
       for (var a0 = 0; a0 < i32(q0); a0++) {
         for (var a1 = 0; a1 < i32(q1); a1++) {
-          var x0 = I0 + a0;
-          var x1 = I1 + a1;
-          var z0 = J0 + a0;
-          var z1 = J1 + a1;
-          if (!zero) {
-            x0 = wrap(x0, n0);
-            x1 = wrap(x1, n1);
-            z0 = wrap(z0, n0);
-            z1 = wrap(z1, n1);
-          }
+          let tp = tap_pair(I0, I1, J0, J1, a0, a1, n0, n1, zero);
           var u = 0.0;
           var v = 0.0;
-          if (x0 >= 0 && x0 < n0 && x1 >= 0 && x1 < n1) { u = cw * sdiag[xb + h.din + u32(x0 * n1 + x1)]; }
-          if (z0 >= 0 && z0 < n0 && z1 >= 0 && z1 < n1) { v = cw * sdiag[zb + h.din + u32(z0 * n1 + z1)]; }
+          if (tp.xv) { u = cw * sdiag[xb + h.din + u32(tp.xi)]; }
+          if (tp.zv) { v = cw * sdiag[zb + h.din + u32(tp.zi)]; }
           let dv = v - rr * u;
           lag += dv * dv;
         }
@@ -368,26 +375,17 @@ fn conv_gap_ds(o: u32, h: Head, I: u32, J: u32) -> vec2<f32> {
     var lag = vec2<f32>(0.0, 0.0);
     for (var a0 = 0; a0 < q0; a0++) {
       for (var a1 = 0; a1 < q1; a1++) {
-        var x0 = I0 + a0;
-        var x1 = I1 + a1;
-        var z0 = J0 + a0;
-        var z1 = J1 + a1;
-        if (!zero) {
-          x0 = wrap(x0, n0);
-          x1 = wrap(x1, n1);
-          z0 = wrap(z0, n0);
-          z1 = wrap(z1, n1);
-        }
-        let xv = x0 >= 0 && x0 < n0 && x1 >= 0 && x1 < n1;
-        let zv = z0 >= 0 && z0 < n0 && z1 >= 0 && z1 < n1;
+        let tp = tap_pair(I0, I1, J0, J1, a0, a1, n0, n1, zero);
+        let xv = tp.xv;
+        let zv = tp.zv;
         var u = vec2<f32>(0.0, 0.0);
         var v = vec2<f32>(0.0, 0.0);
         if (xv) {
-          let i = xb + h.din + u32(x0 * n1 + x1);
+          let i = xb + h.din + u32(tp.xi);
           u = ds_mul_ds(vec2<f32>(sdiag[i], sdiag[CP.sdiagLo + i]), cw);
         }
         if (zv) {
-          let i = zb + h.din + u32(z0 * n1 + z1);
+          let i = zb + h.din + u32(tp.zi);
           v = ds_mul_ds(vec2<f32>(sdiag[i], sdiag[CP.sdiagLo + i]), cw);
         }
         if (ph == 0u) {
@@ -395,7 +393,7 @@ fn conv_gap_ds(o: u32, h: Head, I: u32, J: u32) -> vec2<f32> {
           V = ds_add(V, ds_mul_ds(v, v));
           if (xv && zv) {
             let sa = ds_mul_ds(u, v);
-            let gh = gaps_ds(gq2(u32(x0 * n1 + x1)));
+            let gh = gaps_ds(gq2(u32(tp.xi)));
             sum = ds_add(sum, sa);
             sg = ds_add(sg, ds_mul_ds(sa, gh.xy));
             sh = ds_add(sh, ds_mul_ds(sa, gh.zw));
