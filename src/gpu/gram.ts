@@ -567,6 +567,28 @@ async function runChunks(run: Run, job: BlockJob, bg: GPUBindGroup, at: Placemen
   }
 }
 
+/**
+ * One block on the device: upload, first layer and depth chunks inside error scopes, its outputs
+ * read back into `at` — or, for a run with a tail, left to the tail, waiting for the block so that
+ * one block at a time is in flight.
+ */
+async function computeBlock(run: Run, job: BlockJob, at: Placement, signal?: AbortSignal): Promise<void> {
+  checkAbort(signal);
+  checkDevice(run.ctx);
+  let t0 = performance.now();
+  upload(run, job);
+  await settle(run, 'upload', t0);
+  await inErrorScopes(run.ctx.device, async () => {
+    const bg = bind(run, job);
+    t0 = performance.now();
+    if (bg.gram) firstLayer(run, job, bg.gram);
+    await settle(run, 'firstLayer', t0);
+    await runChunks(run, job, bg.rec, at, signal);
+    if (run.tail) await run.ctx.device.queue.onSubmittedWorkDone();
+  });
+  checkDevice(run.ctx);
+}
+
 // ---- the run ------------------------------------------------------------------------------------
 
 /**
@@ -588,7 +610,6 @@ export async function* gramBlocksWebGPU(
   checkGpuActivations(p);
   checkDevice(ctx);
   const run = await prepare(ctx, p, x1, x2, req, opt);
-  const device = ctx.device;
   // reuseBlocks: one set of arrays, sized for the largest block, behind every yielded block.
   const pool: Partial<Record<'nngp' | 'ntk' | 'trNngp' | 'trNtk', Float64Array>> = {};
   const blockArray = (key: keyof typeof pool, length: number): Float64Array => {
@@ -603,21 +624,9 @@ export async function* gramBlocksWebGPU(
     const jobs = jobsOf(run);
     let done = 0;
     for (const job of jobs) {
-      checkAbort(opt.signal);
-      checkDevice(ctx);
-      let t0 = performance.now();
-      upload(run, job);
-      await settle(run, 'upload', t0);
       const blockK = req.get.includes('nngp') && !direct ? blockArray('nngp', run.taps * job.pairs) : undefined;
       const blockT = req.get.includes('ntk') && !direct ? blockArray('ntk', run.taps * job.pairs) : undefined;
-      await inErrorScopes(device, async () => {
-        const bg = bind(run, job);
-        t0 = performance.now();
-        if (bg.gram) firstLayer(run, job, bg.gram);
-        await settle(run, 'firstLayer', t0);
-        await runChunks(run, job, bg.rec, place(run, job, blockK, blockT, direct), opt.signal);
-      });
-      checkDevice(ctx);
+      await computeBlock(run, job, place(run, job, blockK, blockT, direct), opt.signal);
 
       const block: GramBlock = { row0: job.r0, col0: req.diagonal ? 0 : job.c0, rows: job.rows, cols: job.cols, ...(blockK ? { nngp: blockK } : {}), ...(blockT ? { ntk: blockT } : {}) };
       yield block;
@@ -657,24 +666,11 @@ export async function gramTailWebGPU(
   checkGpuActivations(p);
   checkDevice(ctx);
   const run = await prepare(ctx, p, x1, x2, req, opt, tail);
-  const device = ctx.device;
   try {
     const jobs = jobsOf(run);
     let done = 0;
     for (const job of jobs) {
-      checkAbort(opt.signal);
-      checkDevice(ctx);
-      upload(run, job);
-      await inErrorScopes(device, async () => {
-        const bg = bind(run, job);
-        if (bg.gram) firstLayer(run, job, bg.gram);
-        for (let it0 = 0, first = true; first || it0 < run.count; it0 += run.plan.itersPerChunk, first = false) {
-          checkAbort(opt.signal);
-          submitChunk(run, job, bg.rec, it0, first, run.buf.staging[0]!);
-        }
-        await device.queue.onSubmittedWorkDone();
-      });
-      checkDevice(ctx);
+      await computeBlock(run, job, place(run, job, undefined, undefined), opt.signal);
       done++;
       opt.onProgress?.({ blocksDone: done, blocks: jobs.length });
     }
