@@ -12,7 +12,7 @@ import { relativeL2 } from './norms.js';
 import { InputError, predict, predictFromKernels } from '../src/index.js';
 import { encodeNpy, parseNpy } from '../src/io/npy.js';
 import { Rng } from '../src/mc/rng.js';
-import { main, type CliIO } from '../src/node/cli.js';
+import { runCli } from './cli-run.js';
 import { addBlockProduct } from '../src/exec/times.js';
 import { releaseGpuForTests, requireGpu } from './gpu/setup.js';
 
@@ -152,12 +152,7 @@ describe('webntk predict --solver cg-matfree', () => {
       fs.writeFileSync(tmp('X.npy'), encodeNpy(X.data, [120, 4]));
       fs.writeFileSync(tmp('T.npy'), encodeNpy(T.data, [10, 4]));
       fs.writeFileSync(tmp('y.npy'), encodeNpy(normals(120, 2, 11).data, [120, 2]));
-      const run = async (...argv: string[]) => {
-        let out = '';
-        let err = '';
-        const io: CliIO = { out: (s) => void (out += s), err: (s) => void (err += s) };
-        return { code: await main(argv, io), out, err };
-      };
+      const run = runCli;
       const common = ['predict', '--arch', 'resnet:depth=4,gamma=0.5', '--train', tmp('X.npy'), '--targets', tmp('y.npy'), '--test', tmp('T.npy'), '--kernel', 'ntk', '--ridge-rel', '1e-2'];
       const mf = await run(...common, '--solver', 'cg-matfree', '--cg-tol', '1e-9', '--out', tmp('P.npy'), '--json');
       expect(mf.code, mf.err).toBe(0);

@@ -10,7 +10,7 @@ import { Matrix, solve } from 'ml-matrix';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { accuracy, DIRECT_MAX_N, InputError, kernel, kernelCpu, predict, predictFromKernels, predictFromKernelsCg, type KernelBlocks } from '../src/index.js';
 import { encodeNpy, parseNpy } from '../src/io/npy.js';
-import { main, type CliIO } from '../src/node/cli.js';
+import { runCli } from './cli-run.js';
 import { Rng } from '../src/mc/rng.js';
 import { solveCg } from '../src/solve/cg.js';
 import { maxRelDiff, releaseGpuForTests, requireGpu } from './gpu/setup.js';
@@ -175,12 +175,7 @@ describe('solver choice and the CLI', () => {
       fs.writeFileSync(tmp('X.npy'), encodeNpy(X.flat(), [150, 4]));
       fs.writeFileSync(tmp('T.npy'), encodeNpy(T.flat(), [10, 4]));
       fs.writeFileSync(tmp('y.npy'), encodeNpy(X.map((r) => r[0]! * r[1]!), [150]));
-      const run = async (...argv: string[]) => {
-        let out = '';
-        let err = '';
-        const io: CliIO = { out: (s) => void (out += s), err: (s) => void (err += s) };
-        return { code: await main(argv, io), out, err };
-      };
+      const run = runCli;
       const common = ['predict', '--arch', 'resnet:depth=4,gamma=0.5', '--train', tmp('X.npy'), '--targets', tmp('y.npy'), '--test', tmp('T.npy'), '--kernel', 'ntk', '--ridge', '1e-2'];
       const cg = await run(...common, '--solver', 'cg', '--out', tmp('P.npy'), '--json');
       expect(cg.code, cg.err).toBe(0);
