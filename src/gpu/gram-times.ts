@@ -17,15 +17,14 @@
  * Faults (shaders/gram_times.wgsl) come back with the product, so they are reported after the last
  * block rather than at the first bad one.
  */
-import { GpuError, InputError } from '../errors.js';
+import { InputError } from '../errors.js';
 import type { Matrix2D } from '../matrix.js';
 import type { KernelProgram, Normalizers } from '../program/program.js';
 import type { GramRequest, KernelKind } from '../result.js';
 import type { GpuContext } from './device.js';
 import { GpuBuffers } from './buffers.js';
-import { checkDevice, gramTailWebGPU, inErrorScopes, smoothRangeError, type BlockTail, type GpuRunOptions } from './gram.js';
+import { checkDevice, compiled, dispatch2d, gramTailWebGPU, inErrorScopes, smoothRangeError, type BlockTail, type GpuRunOptions } from './gram.js';
 import { GRAM_TIMES_PARAMS, packStruct, structBytes, wgslStruct } from './layout.js';
-import { pipelineFor } from './pipelines.js';
 import { EMPIRICAL_COMMON_WGSL, GRAM_TIMES_WGSL } from './shaders.generated.js';
 
 const SOURCE = wgslStruct(GRAM_TIMES_PARAMS) + EMPIRICAL_COMMON_WGSL + GRAM_TIMES_WGSL;
@@ -86,9 +85,7 @@ export async function gramTimesWebGPU(
   let staged!: { y: Float32Array; fault: number };
   try {
     await inErrorScopes(device, async () => {
-      const pipeline = await pipelineFor(device, SOURCE, LABEL).catch((e: unknown) => {
-        throw new GpuError(`compiling the ${LABEL} shader failed: ${(e as Error).message}`);
-      });
+      const pipeline = await compiled(device, SOURCE, LABEL);
       const params = buffer('params', structBytes(GRAM_TIMES_PARAMS), U.UNIFORM | U.COPY_DST);
       const pBuf = buffer('P', pBytes, U.STORAGE | U.COPY_DST);
       const yBuf = buffer('K·P (double-single)', yBytes, U.STORAGE | U.COPY_SRC);
@@ -140,9 +137,7 @@ export async function gramTimesWebGPU(
         const pass = enc.beginComputePass({ label: `${LABEL}: block` });
         pass.setPipeline(pipeline);
         pass.setBindGroup(0, bound.group);
-        const groups = (job.rows + (transposed ? job.cols : 0)) * quads;
-        const x = Math.min(groups, maxPerDim);
-        pass.dispatchWorkgroups(x, Math.ceil(groups / x));
+        dispatch2d(pass, (job.rows + (transposed ? job.cols : 0)) * quads, maxPerDim);
         pass.end();
       };
       await gramTailWebGPU(ctx, p, x1, x2, req, opt, tail);

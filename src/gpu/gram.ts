@@ -140,7 +140,7 @@ function checkAbort(signal?: AbortSignal): void {
   }
 }
 
-async function compiled(device: GPUDevice, code: string, label: string): Promise<GPUComputePipeline> {
+export async function compiled(device: GPUDevice, code: string, label: string): Promise<GPUComputePipeline> {
   try {
     return await pipelineFor(device, code, label);
   } catch (e) {
@@ -148,7 +148,7 @@ async function compiled(device: GPUDevice, code: string, label: string): Promise
   }
 }
 
-function dispatch2d(pass: GPUComputePassEncoder, groups: number, maxPerDim: number): void {
+export function dispatch2d(pass: GPUComputePassEncoder, groups: number, maxPerDim: number): void {
   const x = Math.min(groups, maxPerDim);
   pass.dispatchWorkgroups(x, Math.ceil(groups / x));
 }
