@@ -376,6 +376,30 @@ describe("quiet output: the WebGPU runtime's own diagnostics only with --verbose
     // Dawn on lavapipe warns that it reduced two limits; whatever it says goes to stderr unfiltered.
     expect(verbose.err).toMatch(/Warning: /);
   });
+
+  it('filters in-process where stderr can be reopened (terminal, pipe, /dev/null, 2>>) and behind a child where it cannot (2> file, a socket)', { timeout: 120_000 }, async () => {
+    const probe = (redirect: string): string => {
+      const js = `import(${JSON.stringify(join(BUILD, 'dist/node/quiet.js'))}).then((m) => process.stdout.write(String(m.canQuietNative())))`;
+      const r = spawnSync('bash', ['-c', `node -e '${js}' ${redirect}`], { cwd: dir, encoding: 'utf8' });
+      expect(r.status, r.stderr).toBe(0);
+      return r.stdout;
+    };
+    expect(probe('')).toBe('false'); // Node's 'pipe' stdio is a socket pair: not reopenable
+    expect(probe('2>&1 | cat')).toBe('true'); // a shell pipe
+    expect(probe('2>/dev/null')).toBe('true');
+    expect(probe('2>>probe-append.txt')).toBe('true');
+    expect(probe('2>probe-write.txt')).toBe('false');
+    // A file the shell opened at an offset: what the shell writes next must follow this process's
+    // lines, not overwrite them (a reopened descriptor would not advance the shell's offset).
+    const x = npy('quiet-file.npy', 8, 3);
+    for (const op of ['>', '>>']) {
+      const log = join(dir, `quiet-${op === '>' ? 'write' : 'append'}.log`);
+      const cmd = `{ node ${CLI} gram --arch arora2019:depth=3 --x1 ${x} --backend webgpu --out ${join(dir, 'quiet-file-K.npy')}; echo after >&2; } 2${op}${log}`;
+      const r = spawnSync('bash', ['-c', cmd], { cwd: dir, encoding: 'utf8' });
+      expect(r.status, r.stderr).toBe(0);
+      expect(readFileSync(log, 'utf8')).toMatch(/^wrote .*quiet-file-K\.npy: ntk \[8, 8\] float64 \(arora2019, webgpu on .*\)\nafter\n$/);
+    }
+  });
 });
 
 describe('the stderr filter (src/node/quiet.ts)', () => {

@@ -7,6 +7,7 @@
  * so `releaseNodeWebGPU` destroys the device; the pinned instance alone does not hold the process.
  */
 import { releaseGpu, setGpuProvider } from '../gpu/device.js';
+import { nativeQuiet } from './quiet.js';
 
 let instance: unknown = null;
 
@@ -20,8 +21,17 @@ export function useNodeWebGPU(flags: string[] = []): void {
       return null; // the optional dependency is not installed
     }
     Object.assign(globalThis, mod.globals);
-    if (!instance) instance = mod.create(flags);
-    return { gpu: instance as GPU, runtime: `node ${process.versions.node} (dawn.node)` };
+    // Dawn prints its warnings from native code inside create() and requestAdapter() (quiet.ts).
+    if (!instance) instance = nativeQuiet(() => mod.create(flags));
+    const dawn = instance as GPU;
+    const gpu = new Proxy(dawn, {
+      get(target, key) {
+        if (key === 'requestAdapter') return (o?: GPURequestAdapterOptions) => nativeQuiet(() => target.requestAdapter(o));
+        const v = Reflect.get(target, key, target) as unknown;
+        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+      },
+    });
+    return { gpu, runtime: `node ${process.versions.node} (dawn.node)` };
   });
 }
 
