@@ -314,7 +314,6 @@ export function empiricalKernel(arch: Spec | ResolvedSpec | string, x1: Empirica
 }
 
 async function empiricalKernelGpu(arch: Spec | ResolvedSpec | string, x1: EmpiricalInput, x2: EmpiricalInput | null | undefined, options: EmpiricalOptions): Promise<EmpiricalResult> {
-  checkEmpiricalBackend(options.backend);
   const spec = empiricalSpec(arch);
   if (isSpatialSpec(spec)) return empiricalConvGpu(arch, spec, x1, x2, options);
   const p = prepareEmpirical(arch, x1 as MatrixInput, (x2 ?? null) as MatrixInput | null, options);

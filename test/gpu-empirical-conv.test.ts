@@ -110,6 +110,7 @@ describe('empirical conv kernels on WebGPU agree with the float64 CPU', () => {
     await expect(empiricalKernel(spec, x, null, { width: 4, backend: 'webgpu' })).rejects.toThrow(/swish \(numerical\) activation .* use backend "cpu"/);
     await expect(empiricalKernel('cntk:depth=2', x, null, { width: 0, backend: 'webgpu' })).rejects.toThrow(/width must be/);
     await expect(empiricalKernel('cntk:depth=2', [[1, 2, 3]], null, { width: 4, backend: 'webgpu' })).rejects.toThrow(/a conv spec needs images/);
+    await expect(empiricalKernel({ ...ONE_PIXEL, normalize: 'diagonal' } as Spec, x, null, { width: 4, backend: 'webgpu' })).rejects.toThrow(/"diagonal" is defined for fully connected specs only/);
   });
 });
 
