@@ -18,6 +18,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { empiricalKernel, type Spec } from '../src/index.js';
 import { encodeNpy, parseNpy } from '../src/io/npy.js';
 import { runCli } from './cli-run.js';
+import { GEMM_SUBMIT } from '../src/gpu/empirical.js';
 import { normalisedError, releaseGpuForTests, requireGpu } from './gpu/setup.js';
 import { ENGINE_CASES, ENGINE_IMAGES, seededImages } from './mc-conv-engine-cases.js';
 
@@ -76,6 +77,23 @@ describe('empirical conv kernels on WebGPU agree with the float64 CPU', () => {
       const eT = normalisedError(cpu.ntk!, gpu.ntk!, 3);
       expect(eK).toBeLessThan(TOL);
       expect(eT).toBeLessThan(TOL);
+    }
+  });
+
+  it('GEMMs split into many submits (width 40: ragged 32-wide tiles) give the same values bit for bit', async () => {
+    const arch = 'rescnn:depth=2,alpha=0.8,readout=flatten';
+    const a = ENGINE_IMAGES['2d'];
+    const b = seededImages(2, 2, [4, 4], 13);
+    const o = { width: 40, seed: 6, get: ['nngp', 'ntk'] as ('nngp' | 'ntk')[], backend: 'webgpu' as const };
+    const whole = await empiricalKernel(arch, a, b, o);
+    const saved = GEMM_SUBMIT.macs;
+    GEMM_SUBMIT.macs = 2 ** 10;
+    try {
+      const split = await empiricalKernel(arch, a, b, o);
+      expect(Array.from(split.ntk!)).toEqual(Array.from(whole.ntk!));
+      expect(Array.from(split.nngp!)).toEqual(Array.from(whole.nngp!));
+    } finally {
+      GEMM_SUBMIT.macs = saved;
     }
   });
 
