@@ -19,6 +19,7 @@ import { empiricalKernel, type Spec } from '../src/index.js';
 import { encodeNpy, parseNpy } from '../src/io/npy.js';
 import { runCli } from './cli-run.js';
 import { GEMM_SUBMIT } from '../src/gpu/empirical.js';
+import { WEIGHT_GRADIENTS } from '../src/gpu/empirical-conv.js';
 import { normalisedError, releaseGpuForTests, requireGpu } from './gpu/setup.js';
 import { ENGINE_CASES, ENGINE_IMAGES, seededImages } from './mc-conv-engine-cases.js';
 
@@ -80,20 +81,30 @@ describe('empirical conv kernels on WebGPU agree with the float64 CPU', () => {
     }
   });
 
-  it('GEMMs split into many submits (width 40: ragged 32-wide tiles) give the same values bit for bit', async () => {
+  it('GEMMs split into many submits (width 40: ragged 32-wide tiles), weight gradients in chunks of inputs: the same values bit for bit', async () => {
     const arch = 'rescnn:depth=2,alpha=0.8,readout=flatten';
     const a = ENGINE_IMAGES['2d'];
     const b = seededImages(2, 2, [4, 4], 13);
     const o = { width: 40, seed: 6, get: ['nngp', 'ntk'] as ('nngp' | 'ntk')[], backend: 'webgpu' as const };
-    const whole = await empiricalKernel(arch, a, b, o);
-    const saved = GEMM_SUBMIT.macs;
-    GEMM_SUBMIT.macs = 2 ** 10;
-    try {
-      const split = await empiricalKernel(arch, a, b, o);
-      expect(Array.from(split.ntk!)).toEqual(Array.from(whole.ntk!));
-      expect(Array.from(split.nngp!)).toEqual(Array.from(whole.nngp!));
-    } finally {
-      GEMM_SUBMIT.macs = saved;
+    for (const x2 of [null, b]) {
+      const whole = await empiricalKernel(arch, a, x2, o);
+      const saved = { macs: GEMM_SUBMIT.macs, bytes: WEIGHT_GRADIENTS.bytes };
+      // Chunks of 2 inputs for the 40 × 360 weight gradients of the inner convs, then of 1 everywhere.
+      for (const [macs, bytes] of [
+        [2 ** 10, 2 * 4 * 40 * 360],
+        [saved.macs, 1],
+      ]) {
+        GEMM_SUBMIT.macs = macs!;
+        WEIGHT_GRADIENTS.bytes = bytes!;
+        try {
+          const split = await empiricalKernel(arch, a, x2, o);
+          expect(Array.from(split.ntk!)).toEqual(Array.from(whole.ntk!));
+          expect(Array.from(split.nngp!)).toEqual(Array.from(whole.nngp!));
+        } finally {
+          GEMM_SUBMIT.macs = saved.macs;
+          WEIGHT_GRADIENTS.bytes = saved.bytes;
+        }
+      }
     }
   });
 

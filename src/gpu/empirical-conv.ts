@@ -16,7 +16,8 @@
  * NTK term of a layer with P_out > 1: the Gram of the per-input weight gradients
  * ∂f(x)/∂W = cw·Δ_xᵀ·col_x (Cout × C·|A| each, one transposed-A GEMM per input), wfac·J Jᵀ, plus
  * bfac·(Σ_I δ_x[I])·(Σ_J δ_z[J]). Chosen over Σ_a of Hadamard products of pixel-pair Grams because its
- * memory is N·Cout·Cin·|A| floats (one layer at a time) instead of (N·P)² per Gram, and it is only
+ * memory is N·Cout·Cin·|A| floats (one layer at a time, and held for at most two chunks of inputs of
+ * WEIGHT_GRADIENTS.bytes each, so N is not bounded by it) instead of (N·P)² per Gram, and it is only
  * GEMMs with the dense path's accurate chunked double-single sums; the sum over (I, J, a) of the CPU's
  * formula is exactly ⟨∂f(x)/∂W, ∂f(z)/∂W⟩. Layers with P_out = 1 (dense layers and readouts) use the
  * dense path's factorisation wfac·(ΔΔᵀ) ⊙ (col colᵀ) + bfac·ΔΔᵀ. Every term enters a double-single
@@ -34,6 +35,9 @@ import { ErrorScopes, Runner, rowsOf, type GpuBlock, type View } from './empiric
 import { CONV_GATHER_PARAMS, packStruct, wgslStruct } from './layout.js';
 import { EMPIRICAL_COMMON_WGSL, EMPIRICAL_CONV_GATHER_WGSL } from './shaders.generated.js';
 import { checkUserWgsl } from './user-wgsl.js';
+
+/** Bytes of per-input weight gradients held at once (two chunks of inputs); tests lower it to exercise the chunks. */
+export const WEIGHT_GRADIENTS = { bytes: 2 ** 27 };
 
 const GATHER_SOURCE = wgslStruct(CONV_GATHER_PARAMS) + EMPIRICAL_COMMON_WGSL + EMPIRICAL_CONV_GATHER_WGSL;
 
@@ -409,13 +413,30 @@ export async function empiricalConvOnGpu(ctx: GpuContext, spec: ResolvedSpec, im
           await gram(rec.col, G);
           await r.accumulate('ntk', D.buf, G.buf, T.buf, count, rec.wfac, rec.bfac);
         } else {
-          // J row n: Δ_nᵀ·col_n (Cout × K), the weight gradient of input n over cw.
           const { Pout, Cout, K } = rec;
-          const J: View = r.matrix(N, Cout * K, 'webntk empirical conv: weight gradients');
-          for (let n = 0; n < N; n++) {
-            await r.gemm(rowsOf(rec.delta, n * Pout, Pout), rowsOf(rec.col, n * Pout, Pout), { buf: J.buf, rows: Cout, cols: K, ld: K, off: n * Cout * K }, { alpha: 1, transA: true });
+          // J row n: Δ_nᵀ·col_n (Cout × K), the weight gradient of input n over cw, for B inputs at a
+          // time: D's block of row chunk i and column chunk j is J_i J_jᵀ (each entry summed as in one GEMM).
+          const B = Math.max(1, Math.floor(WEIGHT_GRADIENTS.bytes / (4 * Cout * K)));
+          const weightGradients = async (n0: number, rows: number): Promise<View> => {
+            const J = r.matrix(rows, Cout * K, 'webntk empirical conv: weight gradients');
+            for (let n = 0; n < rows; n++) {
+              await r.gemm(rowsOf(rec.delta, (n0 + n) * Pout, Pout), rowsOf(rec.col, (n0 + n) * Pout, Pout), { buf: J.buf, rows: Cout, cols: K, ld: K, off: n * Cout * K }, { alpha: 1, transA: true });
+            }
+            return J;
+          };
+          for (let i = 0; i < n1; i += B) {
+            const bi = Math.min(B, n1 - i);
+            const chunk = r.mark();
+            const Ji = await weightGradients(r0 + i, bi);
+            for (let j = 0; j < n2; j += B) {
+              const bj = Math.min(B, n2 - j);
+              const inner = r.mark();
+              const Jj = c0 + j === r0 + i && bj === bi ? Ji : await weightGradients(c0 + j, bj);
+              await r.gemm(Ji, Jj, { buf: D.buf, rows: bi, cols: bj, ld: n2, off: i * n2 + j }, { alpha: 1, transB: true });
+              r.release(inner);
+            }
+            r.release(chunk);
           }
-          await gram(J, D);
           await r.accumulate('ntk', D.buf, ones, T.buf, count, rec.wfac, 0);
           if (rec.bfac > 0) {
             const all: [number, number][] = Array.from({ length: Pout }, (_, I) => [I, 0]);
