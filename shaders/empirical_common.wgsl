@@ -1,4 +1,4 @@
-// Shared by the sampled-network shaders (empirical_gemm, empirical_pointwise, empirical_accumulate,
+// Shared by the sampled-network shaders (empirical_gemm, empirical_pointwise, empirical_accumulate, empirical_conv_gather,
 // empirical_update; prepended by src/gpu/empirical.ts) and by gram_times.wgsl (src/gpu/gram-times.ts): an opaque 1.0 and identity (as in kernel_ops.wgsl) so that the
 // error-free two_sum is not simplified away by the compiler.
 

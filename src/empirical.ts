@@ -24,6 +24,7 @@ import { checkImagePair, toImages, type Images, type ImagesInput } from './image
 import { compileSpatial } from './program/spatial.js';
 import { Rng } from './mc/rng.js';
 import { empiricalOnGpu } from './gpu/empirical.js';
+import { empiricalConvOnGpu } from './gpu/empirical-conv.js';
 import { resolveBackend } from './api.js';
 
 /** Rows of inputs (dense specs) or images {data, shape: [N, C, H, W] or [N, C, P]} (conv specs). */
@@ -60,11 +61,6 @@ export function checkSeed(seed: number): void {
 export function checkEmpiricalBackend(backend: unknown): void {
   if (backend === undefined || backend === 'cpu' || backend === 'webgpu') return;
   throw new InputError(`unknown backend "${String(backend)}" for empirical kernels (available: cpu, webgpu)`);
-}
-
-/** Refuses what is not built: conv specs on WebGPU. */
-export function checkEmpiricalTarget(spec: ResolvedSpec, backend: unknown): void {
-  if (backend === 'webgpu' && isSpatialSpec(spec)) throw new InputError('empirical kernels of convolutional specs on WebGPU are not built yet: use backend "cpu" (float64)');
 }
 
 /** The resolved spec of an arch (dense specs: the batched sampler; conv specs: the conv sampler of mc/conv.ts). */
@@ -185,13 +181,16 @@ function subBlock(M: Float64Array, m: number, n1: number, c0: number, n2: number
   return out;
 }
 
-/**
- * The empirical kernels of a conv spec's sampled network (float64 CPU): the conv Monte Carlo
- * oracle's first network for the seed (`monteCarloConv(…, {seed}).perSample`), over all pairs of
- * the stacked images, then the X1 × X2 block. Images are [N, C, H, W] or [N, C, P] ("nchw").
- */
-function empiricalConv(arch: Spec | ResolvedSpec | string, spec: ResolvedSpec, x1: unknown, x2: unknown, options: EmpiricalOptions): EmpiricalResult {
-  checkEmpiricalTarget(spec, options.backend);
+/** The checked request of a conv spec: images [N, C, H, W] or [N, C, P] ("nchw"), x1's then x2's stacked. */
+interface PreparedConv {
+  a: Images;
+  b: Images | null;
+  images: ImageBatch;
+  get: KernelKind[];
+  seed: number;
+}
+
+function prepareConv(x1: unknown, x2: unknown, options: EmpiricalOptions): PreparedConv {
   checkWidth(options.width);
   const seed = options.seed ?? 0;
   checkSeed(seed);
@@ -201,22 +200,45 @@ function empiricalConv(arch: Spec | ResolvedSpec | string, spec: ResolvedSpec, x
   checkImagePair(a, b);
   const n2 = b ? b.n : a.n;
   if (a.n * n2 > MAX_RESULT_ELEMENTS) throw new InputError(`the result would hold ${a.n * n2} values per kernel (at most ${MAX_RESULT_ELEMENTS})`);
-  const k = empiricalConvKernels(spec, stackImages(a, b), options.width, seed);
-  const block = (M: Float64Array) => (b ? subBlock(M, k.m, a.n, a.n, b.n) : M);
+  return { a, b, images: stackImages(a, b), get, seed };
+}
+
+function convResult(arch: Spec | ResolvedSpec | string, spec: ResolvedSpec, c: PreparedConv, width: number, backend: 'cpu' | 'webgpu', k: { nngp?: Float64Array; ntk?: Float64Array }): EmpiricalResult {
   return {
-    ...(get.includes('nngp') ? { nngp: block(k.nngp) } : {}),
-    ...(get.includes('ntk') ? { ntk: block(k.ntk) } : {}),
-    shape: [a.n, n2],
+    ...(c.get.includes('nngp') ? { nngp: k.nngp! } : {}),
+    ...(c.get.includes('ntk') ? { ntk: k.ntk! } : {}),
+    shape: [c.a.n, c.b ? c.b.n : c.a.n],
     depths: [compileSpatial(spec).depths.at(-1)!],
-    symmetric: !b,
+    symmetric: !c.b,
     diagonal: false,
     sweep: false,
-    backend: 'cpu',
+    backend,
     computed: typeof arch === 'string' ? arch : (spec.name ?? 'an unnamed spec'),
     spec,
-    width: options.width,
-    seed,
+    width,
+    seed: c.seed,
   };
+}
+
+/**
+ * The empirical kernels of a conv spec's sampled network (float64 CPU): the conv Monte Carlo
+ * oracle's first network for the seed (`monteCarloConv(…, {seed}).perSample`), over all pairs of
+ * the stacked images, then the X1 × X2 block. Images are [N, C, H, W] or [N, C, P] ("nchw").
+ */
+function empiricalConv(arch: Spec | ResolvedSpec | string, spec: ResolvedSpec, x1: unknown, x2: unknown, options: EmpiricalOptions): EmpiricalResult {
+  const c = prepareConv(x1, x2, options);
+  const { a, b } = c;
+  const k = empiricalConvKernels(spec, c.images, options.width, c.seed);
+  const block = (M: Float64Array) => (b ? subBlock(M, k.m, a.n, a.n, b.n) : M);
+  return convResult(arch, spec, c, options.width, 'cpu', { nngp: block(k.nngp), ntk: block(k.ntk) });
+}
+
+/** The same network's kernels on WebGPU (src/gpu/empirical-conv.ts): only the X1 × X2 block is formed. */
+async function empiricalConvGpu(arch: Spec | ResolvedSpec | string, spec: ResolvedSpec, x1: unknown, x2: unknown, options: EmpiricalOptions): Promise<EmpiricalResult> {
+  const c = prepareConv(x1, x2, options);
+  const ctx = await resolveBackend('webgpu');
+  const k = await empiricalConvOnGpu(ctx!, spec, c.images, options.width, c.seed, { n1: c.a.n, n2: c.b ? c.b.n : null }, c.get);
+  return convResult(arch, spec, c, options.width, 'webgpu', k);
 }
 
 /** What both backends share: the checked request, the sampled network and the stacked inputs. */
@@ -292,7 +314,8 @@ export function empiricalKernel(arch: Spec | ResolvedSpec | string, x1: Empirica
 }
 
 async function empiricalKernelGpu(arch: Spec | ResolvedSpec | string, x1: EmpiricalInput, x2: EmpiricalInput | null | undefined, options: EmpiricalOptions): Promise<EmpiricalResult> {
-  if (isSpatialSpec(empiricalSpec(arch))) return empiricalConv(arch, empiricalSpec(arch), x1, x2, options);
+  const spec = empiricalSpec(arch);
+  if (isSpatialSpec(spec)) return empiricalConvGpu(arch, spec, x1, x2, options);
   const p = prepareEmpirical(arch, x1 as MatrixInput, (x2 ?? null) as MatrixInput | null, options);
   const ctx = await resolveBackend('webgpu');
   const k = await empiricalOnGpu(ctx!, p.net, p.X, p.block, p.get);

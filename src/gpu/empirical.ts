@@ -104,6 +104,19 @@ export class Runner {
     return b;
   }
 
+  /** Index data (the conv gathers' maps, src/gpu/empirical-conv.ts) on the device, as i32. */
+  uploadI32(data: Int32Array, label: string): GPUBuffer {
+    const b = this.buffer(4 * data.length, label);
+    this.ctx.device.queue.writeBuffer(b, 0, Int32Array.from(data));
+    return b;
+  }
+
+  /** One shader over `count` items in 64-wide workgroups (the conv gathers of src/gpu/empirical-conv.ts). */
+  async run1d(code: string, label: string, params: ArrayBuffer, buffers: GPUBuffer[], count: number): Promise<void> {
+    const [x, y] = this.grid(count);
+    await this.dispatch(code, label, params, buffers, x, y);
+  }
+
   /** A scope of buffers: release(mark()) destroys those created since (work already submitted completes). */
   mark(): number {
     return this.owned.length;

@@ -163,6 +163,25 @@ export const POINTWISE_PARAMS = schema('Params', [
   { name: 'one', type: 'f32' },
 ]);
 
+/** One index move of a sampled conv network (shaders/empirical_conv_gather.wgsl): im2col or a CSR sum. */
+export const CONV_GATHER_PARAMS = schema('Params', [
+  { name: 'op', type: 'u32', doc: '0: im2col through the tap maps; 1: Out row = scale·Σ over its CSR list' },
+  { name: 'N', type: 'u32', doc: 'inputs in the batch' },
+  { name: 'Rin', type: 'u32', doc: 'rows (pixels) of In per input' },
+  { name: 'Rout', type: 'u32', doc: 'rows (pixels) of Out per input' },
+  { name: 'C', type: 'u32', doc: 'channels' },
+  { name: 'A', type: 'u32', doc: 'taps (op 0)' },
+  { name: 'ldIn', type: 'u32' },
+  { name: 'offIn', type: 'u32' },
+  { name: 'ldOut', type: 'u32' },
+  { name: 'offOut', type: 'u32' },
+  { name: 'cstride', type: 'u32', doc: 'op 1: In column of channel c is c·cstride + tap' },
+  { name: 'srcOff', type: 'u32', doc: 'op 1: where the entries\' source rows start in idx' },
+  { name: 'tapOff', type: 'u32', doc: 'op 1: where the entries\' taps start in idx' },
+  { name: 'scale', type: 'f32' },
+  { name: 'one', type: 'f32' },
+]);
+
 /** A gradient-descent step on double-single parameters (shaders/empirical_update.wgsl). */
 export const UPDATE_PARAMS = schema('Params', [
   { name: 'count', type: 'u32' },

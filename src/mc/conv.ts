@@ -35,7 +35,7 @@ export interface ImageBatch {
 }
 
 /** A representation of every input: C channels × P pixels each, stored [c][pixel]. */
-interface Rep {
+export interface Rep {
   C: number;
   /** Spatial sizes; [] for a vector. */
   dims: number[];
@@ -402,8 +402,8 @@ function readImages(images: ImageBatch): { reps: Float64Array[]; C0: number; dim
   return { reps, C0, dims };
 }
 
-/** What every network sampled over one batch of images shares: the images, the layer list, L. */
-interface ConvSetup {
+/** What every network sampled over one batch of images shares: the images, the layer list, L (also the WebGPU walk's, src/gpu/empirical-conv.ts). */
+export interface ConvSetup {
   reps: Float64Array[];
   m: number;
   net: ResolvedLayer[];
@@ -412,7 +412,7 @@ interface ConvSetup {
   input: Rep;
 }
 
-function convSetup(spec: ResolvedSpec, images: ImageBatch, width: number): ConvSetup {
+export function convSetup(spec: ResolvedSpec, images: ImageBatch, width: number): ConvSetup {
   if (!Number.isInteger(width) || width < 1) throw new InputError(`width must be an integer ≥ 1, got ${width}`);
   if (spec.normalize !== 'none') throw new InputError('sampled conv networks have unnormalised kernels: the spec must have normalize "none"');
   const { reps, C0, dims } = readImages(images);

@@ -4,7 +4,7 @@
  * every check before any work, all files renamed into place together, nothing left on failure.
  */
 import { extname } from 'node:path';
-import { checkEmpiricalBackend, checkEmpiricalTarget, checkSeed, empiricalKernel, empiricalSpec } from '../empirical.js';
+import { checkEmpiricalBackend, checkSeed, empiricalKernel, empiricalSpec } from '../empirical.js';
 import { InputError } from '../errors.js';
 import { formatCsv, MAX_CSV_ELEMENTS } from '../io/csv.js';
 import { encodeNpy, type NpyDtype } from '../io/npy.js';
@@ -58,7 +58,6 @@ export async function runEmpirical(opts: EmpiricalCliOptions, io: CliIO): Promis
   );
   const arch = readArch(opts.arch);
   const spec = empiricalSpec(arch);
-  checkEmpiricalTarget(spec, opts.backend);
   // Rows for a dense spec, images [N, C, H, W] or [N, C, P] for a conv spec.
   const x1 = readKernelInput(opts.x1, spec, undefined, '--x1');
   const x2 = opts.x2 !== undefined ? readKernelInput(opts.x2, spec, undefined, '--x2') : null;
