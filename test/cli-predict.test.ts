@@ -5,19 +5,12 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { predict } from '../src/index.js';
 import { encodeNpy, parseNpy } from '../src/io/npy.js';
-import { main, type CliIO } from '../src/node/cli.js';
+import { runCli as run } from './cli-run.js';
 import { Rng } from '../src/mc/rng.js';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'webntk-cli-predict-'));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 const tmp = (n: string) => path.join(dir, n);
-
-async function run(...argv: string[]) {
-  let out = '';
-  let err = '';
-  const io: CliIO = { out: (s) => void (out += s), err: (s) => void (err += s) };
-  return { code: await main(argv, io), out, err };
-}
 
 const rng = new Rng(11);
 const X = Array.from({ length: 30 }, () => Array.from({ length: 4 }, () => rng.normal()));
