@@ -180,6 +180,7 @@ export class Runner {
    * lo = fl32(w − hi), so that hi + lo is w to about 2⁻⁴⁸ relative (the parameters gradient descent updates).
    */
   take(p: DenseParams, trained: boolean): DeviceLayer {
+    if (p.W.length !== p.outDim * p.fanIn) throw new Error('webntk empirical: a layer whose weights went to another device (or were never drawn) cannot be uploaded');
     const lo = (v: number) => v - Math.fround(v);
     const W = this.upload(p.W, trained ? 'webntk train: weights' : 'webntk empirical: weights');
     const Wlo = trained ? this.buffer(4 * p.W.length, 'webntk train: weights (low part)') : null;
