@@ -22,4 +22,6 @@ $cli gram --arch mlp:depth=2 --x1 "$dir/x64.npy" --get nngp,ntk --backend cpu --
 for s in 5 1; do run $cli analyze dynamics --arch mlp:depth=2 --train "$dir/x64.npy" --targets "$dir/y64.npy" --widths 16384 --steps $s --seeds 1 --backend webgpu --out "$dir/dyn16384-s$s" --json; done
 # (c) n = 1024 training samples at width 512: 20 steps and 1 step.
 for s in 20 1; do run $cli analyze dynamics --arch mlp:depth=2 --train "$dir/x1024.npy" --targets "$dir/y1024.npy" --widths 512 --steps $s --seeds 1 --backend webgpu --out "$dir/dyn1024-s$s" --json; done
+# (d) the kernels of 1024 inputs at width 2048.
+run $cli empirical --arch mlp:depth=2 --width 2048 --backend webgpu --x1 "$dir/x1024.npy" --get nngp,ntk --out "$dir/emp1024n-{kernel}.npy" --json
 echo "outputs in $dir"
