@@ -90,7 +90,7 @@ const gib = (bytes: number): string => `${(bytes / 2 ** 30).toFixed(bytes < 2 **
  * all of them (held: "network", the CPU), or its largest layer (held: "layer", drawn into a device).
  */
 export function checkHostWeights(shapes: readonly LayerShape[], width: number, held: 'network' | 'layer', limit = MAX_NETWORK_PARAMETERS): void {
-  const count = held === 'network' ? shapes.reduce((s, l) => s + layerWeights(l), 0) : Math.max(0, ...shapes.map(layerWeights));
+  const count = held === 'network' ? shapes.reduce((s, l) => s + layerWeights(l), 0) : shapes.reduce((m, l) => Math.max(m, layerWeights(l)), 0);
   if (count <= limit) return;
   const what = held === 'network' ? 'the sampled network holds' : 'its largest layer holds';
   const hint = held === 'network' ? 'use a smaller width, or backend "webgpu" (drawn one layer at a time)' : 'use a smaller width';
