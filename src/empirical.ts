@@ -17,8 +17,8 @@ import { checkRequest, kernelKinds, MAX_RESULT_ELEMENTS, type GramResult, type K
 import { parsePresetRef } from './spec/presets.js';
 import type { ResolvedSpec, Spec } from './spec/types.js';
 import { isSpatialSpec, resolveSpec } from './spec/validate.js';
-import { SampledNetwork, type Mat, type Tape } from './mc/batched.js';
-import { checkWidth } from './mc/network.js';
+import { SampledNetwork, type LayerShape, type LayerSink, type Mat, type Tape } from './mc/batched.js';
+import { checkWidth, sampledArch } from './mc/network.js';
 import { empiricalConvKernels, type ImageBatch } from './mc/conv.js';
 import { checkImagePair, toImages, type Images, type ImagesInput } from './images.js';
 import { compileSpatial } from './program/spatial.js';
@@ -50,8 +50,11 @@ export type EmpiricalResult = GramResult & {
   seed: number;
 };
 
-/** Most weights one sampled network may hold (2 GiB of float64). */
-export const MAX_NETWORK_PARAMETERS = 2 ** 28;
+/**
+ * Most float64 weights the host holds at once (2³⁰: 8 GiB): the whole network on the CPU; on
+ * WebGPU, where the weights are drawn and uploaded one layer at a time, the largest layer.
+ */
+export const MAX_NETWORK_PARAMETERS = 2 ** 30;
 
 export function checkSeed(seed: number): void {
   if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) throw new InputError(`seed must be a whole number from 0 to 4294967295, got ${seed}`);
@@ -68,34 +71,37 @@ export function empiricalSpec(arch: Spec | ResolvedSpec | string): ResolvedSpec 
   return resolveSpec(typeof arch === 'string' ? parsePresetRef(arch) : arch);
 }
 
-/** Weights of a network of `spec` at `width` on inputs of dimension d, counted before any is drawn (an upper bound for denseBlock). */
-function parameterCount(spec: ResolvedSpec, d: number, width: number): number {
-  // Every dense layer reads at most max(d, width·depth) features: a cheap bound that refuses absurd widths early.
-  let layers = 0;
-  let widest = Math.max(d, width);
-  const walk = (ls: ResolvedSpec['layers'], times: number): void => {
-    for (const l of ls) {
-      if (l.type === 'dense') layers += times;
-      else if (l.type === 'repeat') walk(l.layers, times * l.count);
-      else if (l.type === 'residual') walk(l.branch, times);
-      else if (l.type === 'denseBlock') {
-        layers += times * l.depth;
-        widest = Math.max(widest, width * l.depth);
-      }
-    }
-  };
-  walk([...spec.layers, ...spec.readout], 1);
-  return (layers + 1) * widest * width;
+/** Weights (and biases) of one dense layer. */
+const layerWeights = (l: LayerShape): number => l.outDim * l.fanIn + (l.bias ? l.outDim : 0);
+
+/** The exact number of weights and biases of the network of `spec` at `width` on inputs of dimension d (nothing is drawn). */
+export function parameterCount(spec: ResolvedSpec, d: number, width: number): number {
+  return SampledNetwork.plan(spec, d, width).shapes.reduce((s, l) => s + layerWeights(l), 0);
 }
 
-/** Samples the network for (spec, d, width, seed), refusing one too large to hold. */
-export function sampleNetwork(spec: ResolvedSpec, d: number, width: number, seed: number): SampledNetwork {
+const gib = (bytes: number): string => `${(bytes / 2 ** 30).toFixed(bytes < 2 ** 30 ? 2 : 1)} GiB`;
+
+/**
+ * Refuses a network whose float64 weights held at once on the host exceed MAX_NETWORK_PARAMETERS:
+ * all of them (held: "network", the CPU), or its largest layer (held: "layer", drawn into a device).
+ */
+export function checkHostWeights(shapes: readonly LayerShape[], width: number, held: 'network' | 'layer', limit = MAX_NETWORK_PARAMETERS): void {
+  const count = held === 'network' ? shapes.reduce((s, l) => s + layerWeights(l), 0) : shapes.reduce((m, l) => Math.max(m, layerWeights(l)), 0);
+  if (count <= limit) return;
+  const what = held === 'network' ? 'the sampled network holds' : 'its largest layer holds';
+  const hint = held === 'network' ? 'use a smaller width, or backend "webgpu" (drawn one layer at a time)' : 'use a smaller width';
+  throw new InputError(`width ${width}: ${what} ${count} weights, ${count * 8} bytes (${gib(count * 8)}) of float64 on the host, above the limit of ${limit} weights (${gib(limit * 8)}); ${hint}`);
+}
+
+/**
+ * Samples the network for (spec, d, width, seed), refusing one too large to hold; with a sink
+ * (a device), each layer's weights go to it as drawn and only one layer is held at a time.
+ */
+export function sampleNetwork(spec: ResolvedSpec, d: number, width: number, seed: number, sink?: LayerSink): SampledNetwork {
   checkWidth(width);
   checkSeed(seed);
-  if (parameterCount(spec, d, width) > MAX_NETWORK_PARAMETERS) {
-    throw new InputError(`width ${width}: the sampled network would hold more than ${MAX_NETWORK_PARAMETERS} weights (2 GiB); use a smaller width`);
-  }
-  return new SampledNetwork(spec, d, width, new Rng(seed));
+  checkHostWeights(SampledNetwork.plan(spec, d, width).shapes, width, sink ? 'layer' : 'network');
+  return new SampledNetwork(spec, d, width, new Rng(seed), sink);
 }
 
 /** out[i·n2 + j] = M[r0 + i]·M[c0 + j]; the upper triangle mirrored when `sym` (then r0 = c0, n1 = n2). */
@@ -244,7 +250,8 @@ async function empiricalConvGpu(arch: Spec | ResolvedSpec | string, spec: Resolv
 /** What both backends share: the checked request, the sampled network and the stacked inputs. */
 interface Prepared {
   spec: ResolvedSpec;
-  net: SampledNetwork;
+  /** The network drawn on the host (CPU); null when the device draws it (WebGPU). */
+  net: SampledNetwork | null;
   X: Mat;
   block: TapeBlock;
   get: KernelKind[];
@@ -253,7 +260,7 @@ interface Prepared {
   seed: number;
 }
 
-function prepareEmpirical(arch: Spec | ResolvedSpec | string, x1: MatrixInput, x2: MatrixInput | null | undefined, options: EmpiricalOptions | undefined): Prepared {
+function prepareEmpirical(arch: Spec | ResolvedSpec | string, x1: MatrixInput, x2: MatrixInput | null | undefined, options: EmpiricalOptions | undefined, draw = true): Prepared {
   if (!options) throw new InputError('empiricalKernel needs options with a width ({ width, seed })');
   checkEmpiricalBackend(options.backend);
   const spec = empiricalSpec(arch);
@@ -264,13 +271,15 @@ function prepareEmpirical(arch: Spec | ResolvedSpec | string, x1: MatrixInput, x
   const seed = options.seed ?? 0;
   const n2 = b ? b.rows : a.rows;
   if (a.rows * n2 > MAX_RESULT_ELEMENTS) throw new InputError(`the result would hold ${a.rows * n2} values per kernel (at most ${MAX_RESULT_ELEMENTS})`);
-  const net = sampleNetwork(spec, a.cols, options.width, seed);
+  checkWidth(options.width);
+  checkSeed(seed);
+  const net = draw ? sampleNetwork(spec, a.cols, options.width, seed) : null;
   return { spec, net, X: stackRows(a, b), block: { n1: a.rows, n2: b ? b.rows : null }, get, rows: a.rows, n2, seed };
 }
 
 /** The result of either backend from the unnormalised kernels. */
 function finish(arch: Spec | ResolvedSpec | string, p: Prepared, width: number, backend: 'cpu' | 'webgpu', k: { nngp?: Float64Array; ntk?: Float64Array }): EmpiricalResult {
-  const { kNorm, tNorm } = p.net.arch;
+  const { kNorm, tNorm } = sampledArch(p.spec);
   const scaled = (v: Float64Array, c: number) => {
     for (let e = 0; e < v.length; e++) v[e] = v[e]! / c;
     return v;
@@ -306,7 +315,7 @@ export function empiricalKernel(arch: Spec | ResolvedSpec | string, x1: Empirica
   const spec = empiricalSpec(arch);
   if (isSpatialSpec(spec)) return empiricalConv(arch, spec, x1, x2, options);
   const p = prepareEmpirical(arch, x1 as MatrixInput, (x2 ?? null) as MatrixInput | null, options);
-  const tape = p.net.run(p.X);
+  const tape = p.net!.run(p.X);
   return finish(arch, p, options!.width, 'cpu', {
     ...(p.get.includes('nngp') ? { nngp: tapeNngp(tape, p.block) } : {}),
     ...(p.get.includes('ntk') ? { ntk: tapeNtk(tape, p.block) } : {}),
@@ -316,8 +325,12 @@ export function empiricalKernel(arch: Spec | ResolvedSpec | string, x1: Empirica
 async function empiricalKernelGpu(arch: Spec | ResolvedSpec | string, x1: EmpiricalInput, x2: EmpiricalInput | null | undefined, options: EmpiricalOptions): Promise<EmpiricalResult> {
   const spec = empiricalSpec(arch);
   if (isSpatialSpec(spec)) return empiricalConvGpu(arch, spec, x1, x2, options);
-  const p = prepareEmpirical(arch, x1 as MatrixInput, (x2 ?? null) as MatrixInput | null, options);
+  const p = prepareEmpirical(arch, x1 as MatrixInput, (x2 ?? null) as MatrixInput | null, options, false);
+  // Drawn one layer at a time into the device: the host holds one layer's float64 weights at a time.
+  const plan = SampledNetwork.plan(p.spec, p.X.cols, options.width);
+  checkHostWeights(plan.shapes, options.width, 'layer');
   const ctx = await resolveBackend('webgpu');
-  const k = await empiricalOnGpu(ctx!, p.net, p.X, p.block, p.get);
+  const draw = (sink: LayerSink) => sampleNetwork(p.spec, p.X.cols, options.width, p.seed, sink);
+  const k = await empiricalOnGpu(ctx!, { plan, draw }, p.X, p.block, p.get);
   return finish(arch, p, options.width, 'webgpu', k);
 }

@@ -11,7 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { empiricalKernel, kernelCpu, monteCarlo, resolveSpec, type Spec } from '../src/index.js';
-import { sampleNetwork } from '../src/empirical.js';
+import { checkHostWeights, MAX_NETWORK_PARAMETERS, parameterCount, sampleNetwork } from '../src/empirical.js';
+import { SampledNetwork, type DenseParams } from '../src/mc/batched.js';
 import { encodeNpy, parseNpy } from '../src/io/npy.js';
 import { runCli } from './cli-run.js';
 import { monteCarloConv } from '../src/mc/conv.js';
@@ -98,7 +99,8 @@ describe('(a) the Monte Carlo oracle’s per-network values', () => {
     expect(() => empiricalKernel('arora2019:depth=2', X, null, { width: 8, seed: -1 })).toThrow(/seed must be a whole number/);
     expect(() => empiricalKernel('arora2019:depth=2', X, [[1, 2]], { width: 8 })).toThrow(/features/);
     expect(() => empiricalKernel('cntk:depth=2', X, null, { width: 8 })).toThrow(/a conv spec needs images/);
-    expect(() => empiricalKernel('mlp:depth=2', X, null, { width: 1e6 })).toThrow(/2 GiB/);
+    // The exact count, 3·10⁶ + 2·10¹² + 10⁶ weights: far above the host's 2³⁰ float64 weights, refused before any is drawn.
+    expect(() => empiricalKernel('mlp:depth=2', X, null, { width: 1e6 })).toThrow(new RegExp(`^width 1000000: the sampled network holds ${parameterCount(resolveSpec(parsePresetRef('mlp:depth=2')), 3, 1e6)} weights, \\d+ bytes \\([\\d.]+ GiB\\) of float64 on the host, above the limit of ${2 ** 30} weights \\(8\\.0 GiB\\)`));
   });
 });
 
@@ -322,6 +324,69 @@ describe('conv specs (CPU): the conv Monte Carlo oracle’s per-network values',
       expect(Array.from(parseNpy(readFileSync(out)).data as Float64Array)).toEqual(Array.from(api.ntk!));
     } finally {
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('the size of a sampled network, before any weight is drawn', () => {
+  const specs: [string, Spec | string][] = [
+    ['mlp:depth=2', 'mlp:depth=2'],
+    ['MLP with biases', 'hayou2019:depth=3,sigmaW2=1.5,sigmaB2=0.3'],
+    ['ResNet', 'resnet:depth=3,alpha=0.8'],
+    ['DenseNet', 'densenet:depth=3'],
+    [
+      'DenseNet block (concat mean) after a frozen stem, erf readout',
+      { layers: [{ type: 'dense', trainable: false }, { type: 'denseBlock', depth: 3, concat: 'mean', activation: { type: 'tanh' }, biasVar: 0.1 }, { type: 'erf' }, { type: 'dense' }] },
+    ],
+  ];
+  for (const [name, arch] of specs) {
+    it(`${name}: the exact parameter count is the drawn network's`, () => {
+      const rs = resolveSpec(typeof arch === 'string' ? parsePresetRef(arch) : arch);
+      for (const [d, width] of [
+        [3, 5],
+        [7, 16],
+      ] as const) {
+        const net = sampleNetwork(rs, d, width, 1);
+        const drawn = net.params.reduce((s, p) => s + p.W.length + (p.bias?.length ?? 0), 0);
+        expect(parameterCount(rs, d, width)).toBe(drawn);
+        expect(SampledNetwork.plan(rs, d, width).shapes).toEqual(net.params.map((p) => ({ outDim: p.outDim, fanIn: p.fanIn, bias: p.bias !== null, trainable: p.trainable })));
+      }
+    });
+  }
+
+  it('mlp:depth=2 at width 16 384 on d = 5: d·w + 2w² + w weights (two hidden w × w layers), within the CPU limit', () => {
+    const rs = resolveSpec(parsePresetRef('mlp:depth=2'));
+    const w = 16384;
+    const biases = SampledNetwork.plan(rs, 5, 3).shapes.some((l) => l.bias);
+    expect(biases).toBe(false);
+    expect(parameterCount(rs, 5, w)).toBe(5 * w + 2 * w * w + w);
+    expect(parameterCount(rs, 5, w)).toBeLessThanOrEqual(MAX_NETWORK_PARAMETERS);
+  });
+
+  it('the host limit: the whole network on the CPU, the largest layer when drawn into a device; one line naming the width, the count and the bytes', () => {
+    const shapes = SampledNetwork.plan(resolveSpec(parsePresetRef('mlp:depth=2')), 5, 100).shapes;
+    const total = 5 * 100 + 2 * 100 * 100 + 100;
+    expect(() => checkHostWeights(shapes, 100, 'network', total)).not.toThrow();
+    expect(() => checkHostWeights(shapes, 100, 'network', total - 1)).toThrow(`width 100: the sampled network holds ${total} weights, ${8 * total} bytes (0.00 GiB) of float64 on the host, above the limit of ${total - 1} weights`);
+    expect(() => checkHostWeights(shapes, 100, 'layer', 100 * 100)).not.toThrow();
+    expect(() => checkHostWeights(shapes, 100, 'layer', 100 * 100 - 1)).toThrow(/^width 100: its largest layer holds 10000 weights, 80000 bytes .* use a smaller width$/);
+  });
+
+  it('drawn layer by layer into a sink: the same weights, bit for bit, as the network drawn at once, and no host copy kept', () => {
+    for (const arch of ['hayou2019:depth=3,sigmaW2=1.5,sigmaB2=0.3', 'resnet:depth=2,alpha=0.8', 'densenet:depth=2']) {
+      const rs = resolveSpec(parsePresetRef(arch));
+      const whole = sampleNetwork(rs, 4, 12, 7);
+      const taken: { W: Float64Array; bias: Float64Array | null; p: DenseParams }[] = [];
+      const sunk = sampleNetwork(rs, 4, 12, 7, { take: (p) => taken.push({ W: Float64Array.from(p.W), bias: p.bias && Float64Array.from(p.bias), p }) });
+      expect(taken.map((t) => t.p)).toEqual(sunk.params.map((p) => p));
+      expect(taken).toHaveLength(whole.params.length);
+      whole.params.forEach((p, i) => {
+        expect(taken[i]!.W.length).toBe(p.W.length);
+        expect(Buffer.from(taken[i]!.W.buffer).equals(Buffer.from(p.W.buffer))).toBe(true);
+        expect(taken[i]!.bias === null ? null : Array.from(taken[i]!.bias!)).toEqual(p.bias === null ? null : Array.from(p.bias));
+        expect(sunk.params[i]!.W.length).toBe(0);
+      });
+      expect(() => sunk.run({ rows: 1, cols: 4, data: new Float64Array(4) })).toThrow(/holds no weights on the host/);
     }
   });
 });

@@ -18,7 +18,7 @@ import { dynamicsSweep, trainNetwork, type Spec } from '../src/index.js';
 import type { TrainOptions, TrainResult } from '../src/mc/train.js';
 import { spherePoints } from '../src/mc/rng.js';
 import { runCli } from './cli-run.js';
-import { GEMM_SUBMIT } from '../src/gpu/empirical.js';
+import { BINDING_LIMIT, GEMM_SUBMIT } from '../src/gpu/empirical.js';
 import { maxRelDiff, releaseGpuForTests, requireGpu } from './gpu/setup.js';
 
 beforeAll(async () => {
@@ -111,6 +111,21 @@ describe('trainNetwork on WebGPU: the CPU network, trained to f32 accuracy', () 
       expect(e.theta).toBeLessThan(TOL);
     } finally {
       GEMM_SUBMIT.macs = saved;
+    }
+  }, 60_000);
+
+  it('matrices larger than one storage binding (windows of rows, K in chunks, updates in chunks) give the same training', async () => {
+    const o = { width: 96, seed: 2, steps: 10, checkpoints: [0, 10], xTest: T };
+    const saved = BINDING_LIMIT.bytes;
+    BINDING_LIMIT.bytes = 4096;
+    try {
+      for (const arch of ['mlp:depth=2,cb2=0.5', 'densenet:depth=2']) {
+        const e = compare(trainNetwork(arch, X, y, o), await trainNetwork(arch, X, y, { ...o, backend: 'webgpu' }));
+        expect(e.f).toBeLessThan(TOL);
+        expect(e.theta).toBeLessThan(TOL);
+      }
+    } finally {
+      BINDING_LIMIT.bytes = saved;
     }
   }, 60_000);
 

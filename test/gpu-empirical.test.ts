@@ -16,7 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { empiricalKernel, type Spec } from '../src/index.js';
 import { encodeNpy, parseNpy } from '../src/io/npy.js';
 import { runCli } from './cli-run.js';
-import { GEMM_SUBMIT } from '../src/gpu/empirical.js';
+import { BINDING_LIMIT, GEMM_SUBMIT } from '../src/gpu/empirical.js';
 import { normalisedError, releaseGpuForTests, requireGpu } from './gpu/setup.js';
 
 beforeAll(async () => {
@@ -122,6 +122,24 @@ describe('WebGPU against the float64 CPU path, same width and seed', () => {
     expect(normalisedError(cpu.ntk!, whole.ntk!, 40)).toBeLessThan(TOL);
   });
 
+  it('matrices larger than one storage binding (as a 16 384-wide layer on lavapipe): bound in windows of rows, sums over K in chunks, the same kernels to f32 accuracy', async () => {
+    // 4 KiB bindings: the 96 × 96 weights, the 40 × 96 activations and the 40 × 40 kernels are all
+    // windowed, the backward pass Δ·W sums K = 96 in chunks of 10 rows, the accumulation in chunks.
+    const Xw = Array.from({ length: 40 }, (_, i) => Array.from({ length: 5 }, (_, j) => Math.sin(2 + i * 3.1 + j * 0.7)));
+    for (const arch of ['hayou2019:depth=3,sigmaW2=1.5,sigmaB2=0.3', 'densenet:depth=2']) {
+      const cpu = empiricalKernel(arch, Xw, null, { width: 96, seed: 2 });
+      const saved = BINDING_LIMIT.bytes;
+      BINDING_LIMIT.bytes = 4096;
+      try {
+        const win = await empiricalKernel(arch, Xw, null, { width: 96, seed: 2, backend: 'webgpu' });
+        expect(normalisedError(cpu.ntk!, win.ntk!, 40)).toBeLessThan(TOL);
+        expect(normalisedError(cpu.nngp!, win.nngp!, 40)).toBeLessThan(TOL);
+      } finally {
+        BINDING_LIMIT.bytes = saved;
+      }
+    }
+  });
+
   it('get: only the kernels asked for; one seed gives one network (the same values twice), another a different one', async () => {
     const a = await empiricalKernel('resnet:depth=2,alpha=1', X, null, { width: 32, seed: 1, get: 'ntk', backend: 'webgpu' });
     expect(a.nngp).toBeUndefined();
@@ -140,6 +158,17 @@ describe('refusals on WebGPU: one clear line', () => {
       /empirical kernels on WebGPU do not support the swish \(numerical\) activation yet .* use backend "cpu"/,
     );
     await expect(empiricalKernel('mlp:depth=2', X, null, { width: 0, backend: 'webgpu' })).rejects.toThrow(/width must be an integer ≥ 1/);
+    // Above the device's maxBufferSize (a 32768² f32 matrix is 4 GiB; lavapipe's limit is 2³² − 1
+    // bytes): refused from the shapes, before a weight is drawn (drawing it would take a minute).
+    const limit = (await requireGpu()).device.limits.maxBufferSize;
+    const w = Math.ceil(Math.sqrt((limit + 4) / 4));
+    if (w * w <= 2 ** 30) {
+      const t0 = performance.now();
+      await expect(empiricalKernel('mlp:depth=2', X, null, { width: w, backend: 'webgpu' })).rejects.toThrow(
+        new RegExp(`^width ${w}: the f32 weights of a ${w} × ${w} layer need ${4 * w * w} bytes .* above this device's maxBufferSize of ${limit} bytes`),
+      );
+      expect(performance.now() - t0).toBeLessThan(5000);
+    }
     // WGSL that does not compile is the user's input: an InputError naming it, not a GpuError.
     const badWgsl = { ...swish, name: 'bad', wgsl: { fn: 'u / (1.0 + exp(-u)', deriv: '1.0' } };
     await expect(empiricalKernel(actMlp(badWgsl), X, null, { width: 8, backend: 'webgpu' })).rejects.toThrow(/numerical activation "bad": wgsl.fn does not compile as WGSL/);

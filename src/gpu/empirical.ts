@@ -12,11 +12,12 @@
  */
 import { GpuError } from '../errors.js';
 import { wgslPointwise, type AnyActivation } from '../activations/registry.js';
-import type { DenseParams, Mat, NetNode, SampledNetwork } from '../mc/batched.js';
+import type { DenseParams, LayerSink, Mat, NetNode, SampledNetwork } from '../mc/batched.js';
 import type { GpuContext } from './device.js';
 import { ACCUMULATE_PARAMS, GEMM_PARAMS, POINTWISE_PARAMS, UPDATE_PARAMS, packStruct, wgslStruct } from './layout.js';
 import { pipelineFor } from './pipelines.js';
 import { checkUserWgsl } from './user-wgsl.js';
+import { checkDeviceFits } from './net-memory.js';
 import { EMPIRICAL_ACCUMULATE_WGSL, EMPIRICAL_COMMON_WGSL, EMPIRICAL_GEMM_WGSL, EMPIRICAL_POINTWISE_WGSL, EMPIRICAL_UPDATE_WGSL } from './shaders.generated.js';
 
 /** Multiply-adds per GEMM submit (about 0.1–1 s on lavapipe); tests lower it to exercise the blocks. */
@@ -72,35 +73,94 @@ export interface DeviceParams {
   lo: GPUBuffer;
 }
 
+/** A layer's parameters on the device: its weights and biases, with low parts when trained. */
+interface DeviceLayer {
+  W: GPUBuffer;
+  Wlo: GPUBuffer | null;
+  bias: GPUBuffer | null;
+  biasLo: GPUBuffer | null;
+}
+
+/** Elements written per writeBuffer when uploading (16 MiB of f32): the host never holds a whole layer in f32. */
+const UPLOAD_CHUNK = 2 ** 22;
+
+/**
+ * Largest storage binding the runner uses (bytes), below the device's maxStorageBufferBindingSize;
+ * tests lower it to exercise the windows on small networks.
+ */
+export const BINDING_LIMIT = { bytes: Infinity };
+
+/** A buffer, or elements of it from `base` on, as bound to a shader. */
+interface Window {
+  b: GPUBufferBinding;
+  base: number;
+}
+
 /** The sampled-network operations on one device, owning every buffer it creates. */
 export class Runner {
   private readonly owned: GPUBuffer[] = [];
-  private readonly weights = new Map<Float64Array, GPUBuffer>();
+  private readonly layers = new Map<DenseParams, DeviceLayer>();
   private readonly noBias: GPUBuffer;
+  /** Largest buffer (maxBufferSize) and largest storage binding (bytes). */
+  private readonly maxBuffer: number;
   private readonly cap: number;
+  /** Elements of a window's alignment (minStorageBufferOffsetAlignment / 4). */
+  private readonly align: number;
 
   constructor(private readonly ctx: GpuContext) {
     const { limits } = ctx.device;
-    this.cap = Math.min(limits.maxStorageBufferBindingSize, limits.maxBufferSize);
+    this.maxBuffer = limits.maxBufferSize;
+    this.cap = Math.min(limits.maxStorageBufferBindingSize, limits.maxBufferSize, BINDING_LIMIT.bytes);
+    this.align = Math.max(1, limits.minStorageBufferOffsetAlignment / 4);
     this.noBias = this.buffer(16, 'webntk empirical: no bias');
   }
 
   private buffer(bytes: number, label: string, usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST): GPUBuffer {
-    if (bytes > this.cap) {
-      throw new GpuError(`${label}: ${bytes} bytes exceed this adapter's storage-buffer limit (${this.cap} bytes); use a smaller width or fewer inputs, or backend "cpu"`);
+    const limit = usage & GPUBufferUsage.UNIFORM ? this.cap : this.maxBuffer;
+    if (bytes > limit) {
+      throw new GpuError(`${label}: ${bytes} bytes exceed this adapter's buffer limit (${limit} bytes); use a smaller width or fewer inputs, or backend "cpu"`);
     }
     const b = this.ctx.device.createBuffer({ label, size: Math.max(16, Math.ceil(bytes / 4) * 4), usage });
     this.owned.push(b);
     return b;
   }
 
+  /**
+   * Elements [lo, hi) of an f32 buffer as one binding: the whole buffer when it fits one binding
+   * (base 0), else a window from an aligned offset (the shader's offsets are then relative to base).
+   * `force`: a window even for a small buffer (shaders that index every buffer alike from 0).
+   */
+  private window(buf: GPUBuffer, lo: number, hi: number, force = false, elementBytes = 4): Window {
+    if (!force && buf.size <= this.cap) return { b: { buffer: buf }, base: 0 };
+    const base = Math.floor(lo / this.align) * this.align;
+    const size = Math.max(elementBytes, elementBytes * (hi - base));
+    if (size > this.cap || elementBytes * base + size > buf.size) {
+      throw new GpuError(`webntk empirical: a window of ${size} bytes at ${elementBytes * base} does not fit a binding (${this.cap} bytes) of a ${buf.size}-byte buffer`);
+    }
+    return { b: { buffer: buf, offset: elementBytes * base, size }, base };
+  }
+
+  /** Elements one window holds whatever its alignment. */
+  private get span(): number {
+    return Math.floor(this.cap / 4) - this.align;
+  }
+
   matrix(rows: number, cols: number, label: string): View {
     return { buf: this.buffer(4 * rows * cols, label), rows, cols, ld: cols, off: 0 };
   }
 
+  /** Writes f(data[i]) as f32 from element `at` on, in chunks (no whole-length f32 copy on the host). */
+  private write(buf: GPUBuffer, data: ArrayLike<number>, f: (v: number) => number = (v) => v, at = 0): void {
+    for (let i = 0; i < data.length; i += UPLOAD_CHUNK) {
+      const chunk = new Float32Array(Math.min(UPLOAD_CHUNK, data.length - i));
+      for (let j = 0; j < chunk.length; j++) chunk[j] = f(data[i + j]!);
+      this.ctx.device.queue.writeBuffer(buf, 4 * (at + i), chunk);
+    }
+  }
+
   upload(data: ArrayLike<number>, label: string): GPUBuffer {
     const b = this.buffer(4 * data.length, label);
-    this.ctx.device.queue.writeBuffer(b, 0, Float32Array.from(data));
+    this.write(b, data);
     return b;
   }
 
@@ -124,36 +184,51 @@ export class Runner {
 
   release(mark: number): void {
     const gone = new Set(this.owned.splice(mark));
-    for (const [w, b] of this.weights) if (gone.has(b)) this.weights.delete(w);
+    for (const [p, l] of this.layers) if (gone.has(l.W)) this.layers.delete(p);
     for (const b of gone) b.destroy();
   }
 
   /**
-   * Parameters to be trained: hi = fl32(w), the buffer every pass reads (weightsOf's), and
-   * lo = fl32(w − hi), so that hi + lo is w to about 2⁻⁴⁸ relative.
+   * Uploads a layer's parameters: hi = fl32(w), the buffer every pass reads, and when `trained`
+   * lo = fl32(w − hi), so that hi + lo is w to about 2⁻⁴⁸ relative (the parameters gradient descent updates).
    */
-  trainable(w: Float64Array, label: string): DeviceParams {
-    const hi = this.weightsOf(w, label);
-    const h = Float32Array.from(w);
-    return { hi, lo: this.upload(w.map((v, i) => v - h[i]!), `${label} (low part)`) };
+  take(p: DenseParams, trained: boolean): DeviceLayer {
+    if (p.W.length !== p.outDim * p.fanIn) throw new Error('webntk empirical: a layer whose weights went to another device (or were never drawn) cannot be uploaded');
+    const lo = (v: number) => v - Math.fround(v);
+    const W = this.upload(p.W, trained ? 'webntk train: weights' : 'webntk empirical: weights');
+    const Wlo = trained ? this.buffer(4 * p.W.length, 'webntk train: weights (low part)') : null;
+    if (Wlo) this.write(Wlo, p.W, lo);
+    const bias = p.bias ? this.upload(p.bias, 'webntk empirical: biases') : null;
+    const biasLo = p.bias && trained ? this.buffer(4 * p.bias.length, 'webntk train: biases (low part)') : null;
+    if (biasLo) this.write(biasLo, p.bias!, lo);
+    const l = { W, Wlo, bias, biasLo };
+    this.layers.set(p, l);
+    return l;
+  }
+
+  /** A sink for SampledNetwork: each layer uploaded as drawn (its trainable layers with low parts when `train`). */
+  sink(train: boolean): LayerSink {
+    return { take: (p) => void this.take(p, train && p.trainable) };
+  }
+
+  /** A layer's weights and biases on the device (uploaded now from the host if not yet). */
+  layerOf(p: DenseParams): DeviceLayer {
+    return this.layers.get(p) ?? this.take(p, false);
+  }
+
+  /** A trained layer's double-single weights and biases (uploaded now, with low parts, if not yet). */
+  trainedOf(p: DenseParams): { W: DeviceParams; bias: DeviceParams | null } {
+    let l = this.layers.get(p);
+    if (!l?.Wlo) l = this.take(p, true);
+    return { W: { hi: l.W, lo: l.Wlo! }, bias: l.bias ? { hi: l.bias, lo: l.biasLo! } : null };
   }
 
   /** Writes values (rounded to f32) at the start of a buffer. */
   writeF32(buf: GPUBuffer, data: ArrayLike<number>): void {
-    this.ctx.device.queue.writeBuffer(buf, 0, Float32Array.from(data));
+    this.write(buf, data);
   }
 
-  /** A layer's weights (or biases) on the device, uploaded once. */
-  weightsOf(w: Float64Array, label: string): GPUBuffer {
-    let b = this.weights.get(w);
-    if (!b) {
-      b = this.upload(w, label);
-      this.weights.set(w, b);
-    }
-    return b;
-  }
-
-  private async dispatch(code: string, label: string, params: ArrayBuffer, buffers: GPUBuffer[], x: number, y: number): Promise<void> {
+  private async dispatch(code: string, label: string, params: ArrayBuffer, buffers: (GPUBuffer | GPUBufferBinding)[], x: number, y: number): Promise<void> {
     const { device } = this.ctx;
     const pipeline = await pipelineFor(device, code, label);
     const uniform = this.buffer(params.byteLength, `${label}: params`, GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST);
@@ -161,7 +236,7 @@ export class Runner {
     const group = device.createBindGroup({
       label,
       layout: pipeline.getBindGroupLayout(0),
-      entries: [uniform, ...buffers].map((buffer, binding) => ({ binding, resource: { buffer } })),
+      entries: [uniform, ...buffers].map((b, binding) => ({ binding, resource: 'buffer' in b ? b : { buffer: b } })),
     });
     const enc = device.createCommandEncoder({ label });
     const pass = enc.beginComputePass({ label });
@@ -180,10 +255,28 @@ export class Runner {
   }
 
   /**
+   * Chunks [e0, e0 + c) of `count` elements that shaders indexing every buffer alike from 0 (update,
+   * accumulate) run one at a time when a buffer exceeds one binding: c·bytes fits a window. One
+   * chunk (and whole bindings) otherwise.
+   */
+  private elementChunks(count: number, bufs: { buf: GPUBuffer; bytes: number }[]): [number, number, boolean][] {
+    if (bufs.every(({ buf }) => buf.size <= this.cap)) return [[0, count, false]];
+    const widest = Math.max(...bufs.map((b) => b.bytes));
+    const c = Math.max(this.align, Math.floor(Math.floor(this.cap / widest) / this.align) * this.align);
+    const out: [number, number, boolean][] = [];
+    for (let e0 = 0; e0 < count; e0 += c) out.push([e0, Math.min(c, count - e0), true]);
+    return out;
+  }
+
+  /**
    * C = alpha·op(A)·op(B) + biasScale·bias (transA: A is K × C.rows, else C.rows × K; transB: B is
    * C.cols × K, else K × C.cols), submitted in blocks of C of at most GEMM_SUBMIT.macs multiply-adds
    * each, so that no submit runs long (as gram.ts bounds its own: a GPU watchdog may reset a device
-   * whose submit runs for seconds).
+   * whose submit runs for seconds). An operand larger than one storage binding (a wide layer's
+   * weights: 16384² f32 is 1 GiB) is bound in windows: blocks of C small enough that each block's
+   * rows fit one, and where a block reads down the columns of an operand (K along its rows: the
+   * backward pass Δ·W, the gradient Rᵀ·A), the sum over K in chunks added to C (beta = 1), each
+   * chunk's sum rounded to f32 once.
    */
   async gemm(A: View, B: View, C: View, o: { alpha: number; transA?: boolean; transB?: boolean; bias?: GPUBuffer | null; biasScale?: number }): Promise<void> {
     const transA = o.transA === true;
@@ -191,71 +284,123 @@ export class Runner {
     const bias = o.bias ?? null;
     const K = transA ? A.rows : A.cols;
     // Column blocks of whole 32-wide tiles, then row blocks of whole 32-row tiles, within the budget.
-    const cols = Math.min(C.cols, Math.max(32, Math.floor(GEMM_SUBMIT.macs / (32 * Math.max(1, K)) / 32) * 32));
-    const rows = Math.min(C.rows, Math.max(32, Math.floor(GEMM_SUBMIT.macs / (cols * Math.max(1, K)) / 32) * 32));
+    let cols = Math.min(C.cols, Math.max(32, Math.floor(GEMM_SUBMIT.macs / (32 * Math.max(1, K)) / 32) * 32));
+    let rows = Math.min(C.rows, Math.max(32, Math.floor(GEMM_SUBMIT.macs / (cols * Math.max(1, K)) / 32) * 32));
+    // Workgroups per dimension: ⌈cols/32⌉ and ⌈rows/32⌉ tiles.
+    const wmax = 32 * this.ctx.device.limits.maxComputeWorkgroupsPerDimension;
+    cols = Math.min(cols, wmax);
+    rows = Math.min(rows, wmax);
+    // Windows: how many rows of an operand (leading dimension ld, `len` elements each) one binding holds.
+    const big = (v: View) => v.buf.size > this.cap;
+    const fit = (n: number, len: number, ld: number) => {
+      const m = Math.floor((this.span - len) / ld) + 1;
+      if (m < 1) throw new GpuError(`webntk empirical: a row of ${len} f32 does not fit one storage binding (${this.cap} bytes)`);
+      return Math.min(n, m >= 32 ? Math.floor(m / 32) * 32 : m);
+    };
+    if (big(A) && !transA) rows = fit(rows, K, A.ld);
+    if (big(B) && transB) cols = fit(cols, K, B.ld);
+    if (big(C)) rows = fit(rows, cols, C.ld);
+    let kc = Math.max(1, K);
+    if (big(A) && transA) kc = Math.min(kc, fit(kc, rows, A.ld));
+    if (big(B) && !transB) kc = Math.min(kc, fit(kc, cols, B.ld));
     for (let r0 = 0; r0 < C.rows; r0 += rows) {
       for (let c0 = 0; c0 < C.cols; c0 += cols) {
         const M = Math.min(rows, C.rows - r0);
         const N = Math.min(cols, C.cols - c0);
-        const params = packStruct(GEMM_PARAMS, {
-          M,
-          N,
-          K,
-          lda: A.ld,
-          ldb: B.ld,
-          ldc: C.ld,
-          offA: A.off + (transA ? r0 : r0 * A.ld),
-          offB: B.off + (transB ? c0 * B.ld : c0),
-          offC: C.off + r0 * C.ld + c0,
-          transA: transA ? 1 : 0,
-          transB: transB ? 1 : 0,
-          hasBias: bias ? 1 : 0,
-          offBias: c0,
-          alpha: o.alpha,
-          beta: 0,
-          biasScale: o.biasScale ?? 0,
-          one: 1,
-        });
-        await this.dispatch(GEMM_SOURCE, 'webntk empirical: gemm', params, [A.buf, B.buf, C.buf, bias ?? this.noBias], Math.ceil(N / 32), Math.ceil(M / 32));
+        for (let k0 = 0; k0 === 0 || k0 < K; k0 += kc) {
+          const Kc = Math.min(kc, K - k0);
+          const offA = A.off + (transA ? r0 + k0 * A.ld : r0 * A.ld + k0);
+          const offB = B.off + (transB ? c0 * B.ld + k0 : c0 + k0 * B.ld);
+          const offC = C.off + r0 * C.ld + c0;
+          const wA = this.window(A.buf, offA, offA + (transA ? Math.max(0, Kc - 1) * A.ld + M : (M - 1) * A.ld + Kc));
+          const wB = this.window(B.buf, offB, offB + (transB ? (N - 1) * B.ld + Kc : Math.max(0, Kc - 1) * B.ld + N));
+          const wC = this.window(C.buf, offC, offC + (M - 1) * C.ld + N);
+          const first = k0 === 0;
+          const params = packStruct(GEMM_PARAMS, {
+            M,
+            N,
+            K: Kc,
+            lda: A.ld,
+            ldb: B.ld,
+            ldc: C.ld,
+            offA: offA - wA.base,
+            offB: offB - wB.base,
+            offC: offC - wC.base,
+            transA: transA ? 1 : 0,
+            transB: transB ? 1 : 0,
+            hasBias: bias && first ? 1 : 0,
+            offBias: c0,
+            alpha: o.alpha,
+            beta: first ? 0 : 1,
+            biasScale: o.biasScale ?? 0,
+            one: 1,
+          });
+          await this.dispatch(GEMM_SOURCE, 'webntk empirical: gemm', params, [wA.b, wB.b, wC.b, bias ?? this.noBias], Math.ceil(N / 32), Math.ceil(M / 32));
+        }
       }
     }
   }
 
-  /** op 0: Y = φ(X); 1: Y = b·Y + G ⊙ φ′(X); 2: Y = a·X + b·G (act null); 3: Y = a·X ⊙ g, g a column (act null). */
+  /**
+   * op 0: Y = φ(X); 1: Y = b·Y + G ⊙ φ′(X); 2: Y = a·X + b·G (act null); 3: Y = a·X ⊙ g, g a column (act null).
+   * In blocks of rows whose windows fit one binding when a view's buffer exceeds one.
+   */
   async pointwise(op: 0 | 1 | 2 | 3, act: AnyActivation | null, X: View, G: View | null, Y: View, a = 0, b = 0): Promise<void> {
     const { code, p } = pointwiseShader(act);
     const g = G ?? X;
-    const params = packStruct(POINTWISE_PARAMS, {
-      op,
-      rows: Y.rows,
-      cols: Y.cols,
-      ldX: X.ld,
-      offX: X.off,
-      ldG: g.ld,
-      offG: g.off,
-      ldY: Y.ld,
-      offY: Y.off,
-      a,
-      b,
-      p0: p[0],
-      p1: p[1],
-      one: 1,
-    });
-    const [x, y] = this.grid(Y.rows * Y.cols);
-    await this.dispatch(code, 'webntk empirical: pointwise', params, [X.buf, g.buf, Y.buf], x, y);
+    const gcols = op === 3 ? 1 : Y.cols;
+    let rows = Y.rows;
+    for (const [v, cols] of [[X, Y.cols], [g, gcols], [Y, Y.cols]] as const) {
+      if (v.buf.size > this.cap) rows = Math.min(rows, Math.max(1, Math.floor((this.span - cols) / v.ld) + 1));
+    }
+    for (let r0 = 0; r0 < Y.rows; r0 += rows) {
+      const m = Math.min(rows, Y.rows - r0);
+      const at = (v: View, cols: number) => {
+        const off = v.off + r0 * v.ld;
+        const w = this.window(v.buf, off, off + (m - 1) * v.ld + cols);
+        return { w, off: off - w.base };
+      };
+      const x = at(X, Y.cols);
+      const gg = at(g, gcols);
+      const y = at(Y, Y.cols);
+      const params = packStruct(POINTWISE_PARAMS, {
+        op,
+        rows: m,
+        cols: Y.cols,
+        ldX: X.ld,
+        offX: x.off,
+        ldG: g.ld,
+        offG: gg.off,
+        ldY: Y.ld,
+        offY: y.off,
+        a,
+        b,
+        p0: p[0],
+        p1: p[1],
+        one: 1,
+      });
+      const [gx, gy] = this.grid(m * Y.cols);
+      await this.dispatch(code, 'webntk empirical: pointwise', params, [x.w.b, gg.w.b, y.w.b], gx, gy);
+    }
   }
 
   /** T (count double-single pairs) += wfac·D⊙G + bfac·D (ntk), or T = wfac·G + bfac (nngp, D unused). */
   async accumulate(kind: 'ntk' | 'nngp', D: GPUBuffer, G: GPUBuffer, T: GPUBuffer, count: number, wfac: number, bfac: number): Promise<void> {
-    const params = packStruct(ACCUMULATE_PARAMS, { op: kind === 'ntk' ? 0 : 1, count, wfac, bfac, one: 1 });
-    const [x, y] = this.grid(count);
-    await this.dispatch(ACCUMULATE_SOURCE, 'webntk empirical: accumulate', params, [D, G, T], x, y);
+    for (const [e0, c, win] of this.elementChunks(count, [{ buf: D, bytes: 4 }, { buf: G, bytes: 4 }, { buf: T, bytes: 8 }])) {
+      const params = packStruct(ACCUMULATE_PARAMS, { op: kind === 'ntk' ? 0 : 1, count: c, wfac, bfac, one: 1 });
+      const [x, y] = this.grid(c);
+      const bind = (buf: GPUBuffer, bytes: number) => (win ? this.window(buf, e0, e0 + c, true, bytes).b : buf);
+      await this.dispatch(ACCUMULATE_SOURCE, 'webntk empirical: accumulate', params, [bind(D, 4), bind(G, 4), bind(T, 8)], x, y);
+    }
   }
 
   /** (P.hi, P.lo) += a·U over `count` entries, error-free (a gradient-descent step). */
   async update(U: GPUBuffer, P: DeviceParams, count: number, a: number): Promise<void> {
-    const [x, y] = this.grid(count);
-    await this.dispatch(UPDATE_SOURCE, 'webntk empirical: update', packStruct(UPDATE_PARAMS, { count, a, one: 1 }), [U, P.hi, P.lo], x, y);
+    for (const [e0, c, win] of this.elementChunks(count, [{ buf: U, bytes: 4 }, { buf: P.hi, bytes: 4 }, { buf: P.lo, bytes: 4 }])) {
+      const [x, y] = this.grid(c);
+      const bind = (buf: GPUBuffer) => (win ? this.window(buf, e0, e0 + c, true).b : buf);
+      await this.dispatch(UPDATE_SOURCE, 'webntk empirical: update', packStruct(UPDATE_PARAMS, { count: c, a, one: 1 }), [bind(U), bind(P.hi), bind(P.lo)], x, y);
+    }
   }
 
   /** `count` f32 values of a buffer from offset 0 (the staging buffer is destroyed at once). */
@@ -348,9 +493,8 @@ export class DevicePass {
 
   /** h = cw·A Wᵀ + cb·b; backward records (A, Δ) and returns cw·Δ W. */
   private async dense(p: DenseParams, A: View): Promise<Pass> {
-    const W = this.r.weightsOf(p.W, 'webntk empirical: weights');
+    const { W, bias } = this.r.layerOf(p);
     const Wv: View = { buf: W, rows: p.outDim, cols: p.fanIn, ld: p.fanIn, off: 0 };
-    const bias = p.bias ? this.r.weightsOf(p.bias, 'webntk empirical: biases') : null;
     const out = this.r.matrix(this.N, p.outDim, 'webntk empirical: pre-activations');
     await this.r.gemm(A, Wv, out, { alpha: p.cw, transB: true, bias, biasScale: p.cb });
     return {
@@ -462,23 +606,35 @@ export class ErrorScopes {
   }
 }
 
+/** A network the device draws itself: its plan (shapes, activations) and the draw into a sink, one layer at a time. */
+export interface DeviceDraw {
+  plan: SampledNetwork;
+  draw: (sink: LayerSink) => SampledNetwork;
+}
+
 /**
  * The unnormalised empirical NNGP and/or NTK of `net` over the rows of X (stacked [X1; X2] as in
- * empirical.ts), on the device of `ctx`; f32 on the device, returned as float64.
+ * empirical.ts), on the device of `ctx`; f32 on the device, returned as float64. `net` drawn on the
+ * host, or (a DeviceDraw) refused before any draw when its buffers cannot fit (net-memory.ts), then
+ * drawn layer by layer into the device.
  */
-export async function empiricalOnGpu(ctx: GpuContext, net: SampledNetwork, X: Mat, b: GpuBlock, get: readonly ('nngp' | 'ntk')[]): Promise<{ nngp?: Float64Array; ntk?: Float64Array }> {
+export async function empiricalOnGpu(ctx: GpuContext, net: SampledNetwork | DeviceDraw, X: Mat, b: GpuBlock, get: readonly ('nngp' | 'ntk')[]): Promise<{ nngp?: Float64Array; ntk?: Float64Array }> {
   const { device } = ctx;
+  const plan = 'draw' in net ? net.plan : net;
   // An activation without WGSL, or user WGSL that does not compile, is refused before any work.
-  await checkUserWgsl(device, activationsOf(net.nodes).flatMap((a) => wgslPointwise(a).check ?? []));
+  await checkUserWgsl(device, activationsOf(plan.nodes).flatMap((a) => wgslPointwise(a).check ?? []));
+  const rb0 = rowBlock(b);
+  checkDeviceFits(plan.shapes, plan.width, X.rows, { kind: 'kernel', n1: rb0.n1, n2: rb0.n2 }, device.limits);
   const r = new Runner(ctx);
   const scopes = new ErrorScopes(ctx);
   let result: { nngp?: Float64Array; ntk?: Float64Array } = {};
   let thrown: unknown = null;
   try {
+    const network = 'draw' in net ? net.draw(r.sink(false)) : net;
     const N = X.rows;
     const input: View = { buf: r.upload(X.data, 'webntk empirical: inputs'), rows: N, cols: X.cols, ld: X.cols, off: 0 };
     const dp = new DevicePass(r, N);
-    const pass = await dp.forward(net.nodes, input);
+    const pass = await dp.forward(network.nodes, input);
     const ones = r.upload(new Float64Array(N).fill(1), 'webntk empirical: ∂f/∂f');
     await pass.back({ buf: ones, rows: N, cols: 1, ld: 1, off: 0 });
     const rb = rowBlock(b);

@@ -11,10 +11,11 @@
  * r = f − y in float64 on the host; the per-layer Grams only at checkpoints.
  */
 import { wgslPointwise } from '../activations/registry.js';
-import type { Mat } from '../mc/batched.js';
+import type { LayerSink, Mat, SampledNetwork } from '../mc/batched.js';
+import { checkDeviceFits } from './net-memory.js';
 import type { TrainCopy, TrainModel } from '../mc/train-model.js';
 import type { GpuContext } from './device.js';
-import { activationsOf, addLayerTerm, DevicePass, ErrorScopes, rowsOf, Runner, type DeviceParams, type DeviceRecord, type View } from './empirical.js';
+import { activationsOf, addLayerTerm, DevicePass, ErrorScopes, rowsOf, Runner, type DeviceRecord, type View } from './empirical.js';
 import { checkUserWgsl } from './user-wgsl.js';
 
 interface CopyState {
@@ -25,7 +26,6 @@ interface CopyState {
 }
 
 class GpuTrainModel implements TrainModel {
-  private readonly params = new Map<Float64Array, DeviceParams>();
   private readonly states: CopyState[] = [];
   private readonly input: View;
   private readonly ones: View;
@@ -55,15 +55,13 @@ class GpuTrainModel implements TrainModel {
     let wMax = 1;
     for (const { net } of copies) {
       for (const p of net.params) {
-        // Every layer's weights are uploaded once, here; the trained ones with their low parts.
+        // Every layer's weights are on the device (uploaded as drawn); the trained ones with their low parts.
         if (p.trainable) {
-          this.params.set(p.W, r.trainable(p.W, 'webntk train: weights'));
-          if (p.bias) this.params.set(p.bias, r.trainable(p.bias, 'webntk train: biases'));
+          r.trainedOf(p);
           outMax = Math.max(outMax, p.outDim);
           wMax = Math.max(wMax, p.outDim * p.fanIn);
         } else {
-          r.weightsOf(p.W, 'webntk train: weights');
-          if (p.bias) r.weightsOf(p.bias, 'webntk train: biases');
+          r.layerOf(p);
         }
       }
     }
@@ -125,11 +123,12 @@ class GpuTrainModel implements TrainModel {
         const U: View = { buf: this.U, rows: p.outDim, cols: p.fanIn, ld: p.fanIn, off: 0 };
         await r.pointwise(3, null, d, this.rCol, R, 1);
         await r.gemm(R, rowsOf(A, 0, n), U, { alpha: 1, transA: true });
-        await r.update(this.U, this.params.get(p.W)!, p.outDim * p.fanIn, -g * p.cw);
-        if (p.bias) {
+        const P = r.trainedOf(p);
+        await r.update(this.U, P.W, p.outDim * p.fanIn, -g * p.cw);
+        if (P.bias) {
           const u: View = { ...U, rows: 1, cols: p.outDim, ld: p.outDim };
           await r.gemm(this.rRow, d, u, { alpha: 1 });
-          await r.update(this.U, this.params.get(p.bias)!, p.outDim, -g * p.cb);
+          await r.update(this.U, P.bias, p.outDim, -g * p.cb);
         }
       }
     }
@@ -143,14 +142,25 @@ class GpuTrainModel implements TrainModel {
   }
 }
 
-/** The device model of `trainSteps` for the copies of one sampled network over a batch (n training rows first). */
-export async function gpuTrainModel(ctx: GpuContext, copies: TrainCopy[], batch: Mat, n: number): Promise<TrainModel> {
+/** The network of training on the device: its plan (shapes, activations) and the draw of its copies into a sink. */
+export interface DeviceTrainNet {
+  plan: SampledNetwork;
+  draw: (sink: LayerSink) => TrainCopy[];
+}
+
+/**
+ * The device model of `trainSteps` for the copies of one sampled network over a batch (n training
+ * rows first): refused before anything is drawn when its buffers cannot fit this device
+ * (net-memory.ts), then drawn one layer at a time straight into device buffers.
+ */
+export async function gpuTrainModel(ctx: GpuContext, net: DeviceTrainNet, batch: Mat, n: number, copies: number): Promise<TrainModel> {
   // An activation without WGSL, or user WGSL that does not compile, is refused before any work.
-  await checkUserWgsl(ctx.device, activationsOf(copies[0]!.net.nodes).flatMap((a) => wgslPointwise(a).check ?? []));
+  await checkUserWgsl(ctx.device, activationsOf(net.plan.nodes).flatMap((a) => wgslPointwise(a).check ?? []));
+  checkDeviceFits(net.plan.shapes, net.plan.width, batch.rows, { kind: 'train', n, copies }, ctx.device.limits);
   const scopes = new ErrorScopes(ctx);
   const r = new Runner(ctx);
   try {
-    const m = new GpuTrainModel(r, scopes, copies, batch, n);
+    const m = new GpuTrainModel(r, scopes, net.draw(r.sink(true)), batch, n);
     await m.pass();
     return m;
   } catch (e) {

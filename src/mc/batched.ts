@@ -74,27 +74,62 @@ interface Pass {
   back: (g: Mat) => Mat;
 }
 
+/** A dense layer's shape, known before any weight is drawn. */
+export interface LayerShape {
+  outDim: number;
+  fanIn: number;
+  bias: boolean;
+  trainable: boolean;
+}
+
+/**
+ * Where a network's weights go as they are drawn: `take` gets each dense layer right after its
+ * weights (in the draw order), and the network then drops its host copy of W (p.W becomes empty),
+ * so the host holds one layer's float64 weights at a time (a WebGPU runner uploads them).
+ */
+export interface LayerSink {
+  take(p: DenseParams): void;
+}
+
+const NO_WEIGHTS = new Float64Array(0);
+
 export class SampledNetwork {
   /** Every dense layer, trainable or not, in the order their weights were drawn. */
   readonly params: DenseParams[] = [];
   readonly arch: SampledArch;
   /** The layers, in forward order, holding the drawn weights. */
   readonly nodes: NetNode[];
+  /** Every dense layer's shape, in the draw order (as `params`). */
+  readonly shapes: LayerShape[] = [];
+  /** False when the weights went to a sink (or none were drawn): then `run` is refused. */
+  readonly hostWeights: boolean;
 
-  /** Draws a network of `spec` for inputs of dimension d, at `width`, from `rng` (advanced past its weights). */
+  /**
+   * Draws a network of `spec` for inputs of dimension d, at `width`, from `rng` (advanced past its
+   * weights); with a sink, each layer's W is handed to it and dropped (same draws, same order).
+   * rng null: nothing is drawn (the shapes alone, `SampledNetwork.plan`).
+   */
   constructor(
     spec: ResolvedSpec,
     readonly d: number,
     readonly width: number,
-    rng: Rng,
+    rng: Rng | null,
+    private readonly sink?: LayerSink,
   ) {
     this.arch = sampledArch(spec);
+    this.hostWeights = rng !== null && sink === undefined;
     const s0 = inputNormaliser(spec, d);
     this.nodes = this.build(this.arch.net, s0, d, rng, this.arch.outputAt).nodes;
   }
 
-  private dense(l: { weightVar: number; biasVar: number; trainable: boolean }, s: number, fanIn: number, outDim: number, isOutput: boolean, rng: Rng): DenseParams {
-    const { W, bias } = drawDense(rng, outDim, fanIn, l.biasVar);
+  /** The network of `spec` at `width` on inputs of dimension d with nothing drawn: its structure and `shapes` alone. */
+  static plan(spec: ResolvedSpec, d: number, width: number): SampledNetwork {
+    return new SampledNetwork(spec, d, width, null);
+  }
+
+  private dense(l: { weightVar: number; biasVar: number; trainable: boolean }, s: number, fanIn: number, outDim: number, isOutput: boolean, rng: Rng | null): DenseParams {
+    this.shapes.push({ outDim, fanIn, bias: l.biasVar > 0, trainable: l.trainable });
+    const { W, bias } = rng ? drawDense(rng, outDim, fanIn, l.biasVar) : { W: NO_WEIGHTS, bias: null };
     const p: DenseParams = {
       W,
       bias,
@@ -108,11 +143,15 @@ export class SampledNetwork {
       isOutput,
     };
     this.params.push(p);
+    if (rng && this.sink) {
+      this.sink.take(p);
+      p.W = NO_WEIGHTS;
+    }
     return p;
   }
 
   /** The oracle's walk over the layers (weights drawn in forward order); s and dim: the input's normaliser and size. */
-  private build(layers: ResolvedLayer[], s: number, dim: number, rng: Rng, outputAt: ResolvedLayer | null): { nodes: NetNode[]; s: number; dim: number } {
+  private build(layers: ResolvedLayer[], s: number, dim: number, rng: Rng | null, outputAt: ResolvedLayer | null): { nodes: NetNode[]; s: number; dim: number } {
     const nodes: NetNode[] = [];
     for (const l of layers) {
       switch (l.type) {
@@ -170,6 +209,7 @@ export class SampledNetwork {
   /** f(x) for every row of X (N × d), with the tape of per-layer inputs and output gradients. */
   run(X: Mat): Tape {
     if (X.cols !== this.d) throw new InputError(`the network takes inputs of dimension ${this.d}, got ${X.cols}`);
+    if (!this.hostWeights) throw new Error('this sampled network holds no weights on the host (they were handed to a device or never drawn)');
     const records: LayerRecord[] = [];
     let readout: Tape['readout'] | null = null;
     const onOutput = (A: Mat, p: DenseParams) => (readout = { A, p });

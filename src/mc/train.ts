@@ -18,10 +18,11 @@ import { toMatrix, type MatrixInput } from '../matrix.js';
 import type { ResolvedSpec, Spec } from '../spec/types.js';
 import { isSpatialSpec } from '../spec/validate.js';
 import { symmetricEigenvalues } from '../solve/symmetric-eigen.js';
-import { checkSeed, empiricalSpec, rowGram, sampleNetwork, stackRows } from '../empirical.js';
+import { checkHostWeights, checkSeed, empiricalSpec, rowGram, sampleNetwork, stackRows } from '../empirical.js';
 import { resolveBackend } from '../api.js';
 import { gpuTrainModel } from '../gpu/train.js';
-import type { Mat, Tape } from './batched.js';
+import { SampledNetwork, type LayerSink, type Mat, type Tape } from './batched.js';
+import { checkWidth, sampledArch } from './network.js';
 import { runAsync, runSync, wait, type Steps } from './drive.js';
 import type { TrainCopy, TrainModel } from './train-model.js';
 
@@ -186,6 +187,7 @@ export function* trainSteps(arch: Spec | ResolvedSpec | string, x: MatrixInput, 
   if (!Number.isInteger(steps) || steps < 0) throw new InputError(`steps must be a whole number ≥ 0, got ${steps}`);
   const seed = options.seed ?? 0;
   checkSeed(seed);
+  checkWidth(options.width);
   const init = options.init ?? 'standard';
   if (init !== 'standard' && init !== 'antisymmetric') throw new InputError(`init must be "standard" or "antisymmetric", got "${String(init)}"`);
   const backend = options.backend ?? 'cpu';
@@ -196,10 +198,16 @@ export function* trainSteps(arch: Spec | ResolvedSpec | string, x: MatrixInput, 
   const batch = stackRows(X, T);
   // Antisymmetric: two identical copies (one seed) with signs ±1/√2, so f₀ = 0 to the last bit.
   const signs = init === 'standard' ? [1] : [Math.SQRT1_2, -Math.SQRT1_2];
-  const copies: TrainCopy[] = signs.map((sign) => ({ net: sampleNetwork(spec, X.cols, options.width, seed), sign }));
-  const { tNorm } = copies[0]!.net.arch;
-  const model: TrainModel =
-    backend === 'cpu' ? new CpuModel(copies, batch, n) : yield* wait(gpuTrainModel((yield* wait(resolveBackend('webgpu')))!, copies, batch, n));
+  // The copies drawn on the host (CPU), or one layer at a time into the device (WebGPU); one seed, one network.
+  const draw = (sink?: LayerSink): TrainCopy[] => signs.map((sign) => ({ net: sampleNetwork(spec, X.cols, options.width, seed, sink), sign }));
+  const { tNorm } = sampledArch(spec);
+  let model: TrainModel;
+  if (backend === 'cpu') model = new CpuModel(draw(), batch, n);
+  else {
+    checkHostWeights(SampledNetwork.plan(spec, X.cols, options.width).shapes, options.width, 'layer');
+    const ctx = (yield* wait(resolveBackend('webgpu')))!;
+    model = yield* wait(gpuTrainModel(ctx, { plan: SampledNetwork.plan(spec, X.cols, options.width), draw }, batch, n, signs.length));
+  }
   const normed = (v: Float64Array) => v.map((e) => e / tNorm);
 
   let lr = options.lr ?? NaN;
