@@ -18,7 +18,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { empiricalKernel, type Spec } from '../src/index.js';
 import { encodeNpy, parseNpy } from '../src/io/npy.js';
 import { runCli } from './cli-run.js';
-import { GEMM_SUBMIT } from '../src/gpu/empirical.js';
+import { BINDING_LIMIT, GEMM_SUBMIT } from '../src/gpu/empirical.js';
 import { WEIGHT_GRADIENTS } from '../src/gpu/empirical-conv.js';
 import { normalisedError, releaseGpuForTests, requireGpu } from './gpu/setup.js';
 import { ENGINE_CASES, ENGINE_IMAGES, seededImages } from './mc-conv-engine-cases.js';
@@ -105,6 +105,24 @@ describe('empirical conv kernels on WebGPU agree with the float64 CPU', () => {
           WEIGHT_GRADIENTS.bytes = saved.bytes;
         }
       }
+    }
+  });
+
+  it('storage bindings smaller than a row of weight gradients: output channels in chunks, every operand in windows; the CPU’s values', async () => {
+    // 4 KiB bindings (1008 f32 after alignment): a conv's 40 × 360 weight-gradient row is split into
+    // channel chunks of 2, and the images, columns and weights are bound in windows.
+    const arch = 'cntk:depth=2,readout=gap,pad=circular';
+    const a = ENGINE_IMAGES['2d'];
+    const cpu = empiricalKernel(arch, a, null, { width: 40, seed: 6 });
+    const saved = BINDING_LIMIT.bytes;
+    BINDING_LIMIT.bytes = 4096;
+    try {
+      const win = await empiricalKernel(arch, a, null, { width: 40, seed: 6, backend: 'webgpu' });
+      const n = Math.round(Math.sqrt(cpu.ntk!.length));
+      expect(normalisedError(cpu.ntk!, win.ntk!, n)).toBeLessThan(TOL);
+      expect(normalisedError(cpu.nngp!, win.nngp!, n)).toBeLessThan(TOL);
+    } finally {
+      BINDING_LIMIT.bytes = saved;
     }
   });
 

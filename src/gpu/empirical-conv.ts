@@ -31,7 +31,7 @@ import { Rng } from '../mc/rng.js';
 import { residualAlpha } from '../program/compile.js';
 import type { Activation, ResolvedLayer, ResolvedSpec } from '../spec/types.js';
 import type { GpuContext } from './device.js';
-import { ErrorScopes, Runner, rowsOf, type GpuBlock, type View } from './empirical.js';
+import { columnsOf, ErrorScopes, Runner, rowsOf, type GpuBlock, type View } from './empirical.js';
 import { CONV_GATHER_PARAMS, packStruct, wgslStruct } from './layout.js';
 import { EMPIRICAL_COMMON_WGSL, EMPIRICAL_CONV_GATHER_WGSL } from './shaders.generated.js';
 import { checkUserWgsl } from './user-wgsl.js';
@@ -414,30 +414,39 @@ export async function empiricalConvOnGpu(ctx: GpuContext, spec: ResolvedSpec, im
           await r.accumulate('ntk', D.buf, G.buf, T.buf, count, rec.wfac, rec.bfac);
         } else {
           const { Pout, Cout, K } = rec;
-          // J row n: Δ_nᵀ·col_n (Cout × K), the weight gradient of input n over cw, for B inputs at a
-          // time: D's block of row chunk i and column chunk j is J_i J_jᵀ (each entry summed as in one GEMM).
-          const B = Math.max(1, Math.floor(WEIGHT_GRADIENTS.bytes / (4 * Cout * K)));
-          const weightGradients = async (n0: number, rows: number): Promise<View> => {
-            const J = r.matrix(rows, Cout * K, 'webntk empirical conv: weight gradients');
-            for (let n = 0; n < rows; n++) {
-              await r.gemm(rowsOf(rec.delta, (n0 + n) * Pout, Pout), rowsOf(rec.col, (n0 + n) * Pout, Pout), { buf: J.buf, rows: Cout, cols: K, ld: K, off: n * Cout * K }, { alpha: 1, transA: true });
+          // J row n: Δ_nᵀ·col_n (Cout × K), the weight gradient of input n over cw, for output
+          // channels [o0, o0 + cc) (so that a row of J fits one storage binding: at width 2048 a whole
+          // row is 2048·2048·9 f32, 151 MB) and B inputs at a time: D's block of row chunk i and
+          // column chunk j is J_i J_jᵀ (each entry summed as in one GEMM), and each channel chunk's
+          // D is added to the double-single T.
+          if (K > r.span) throw new InputError(`width ${Cout}: one output channel's weight gradient (${K} f32) does not fit one storage binding of this device`);
+          const cc = Math.min(Cout, Math.floor(r.span / K));
+          for (let o0 = 0; o0 < Cout; o0 += cc) {
+            const co = Math.min(cc, Cout - o0);
+            const B = Math.max(1, Math.floor(WEIGHT_GRADIENTS.bytes / (4 * co * K)));
+            const weightGradients = async (n0: number, rows: number): Promise<View> => {
+              const J = r.matrix(rows, co * K, 'webntk empirical conv: weight gradients');
+              for (let n = 0; n < rows; n++) {
+                const delta = columnsOf(rowsOf(rec.delta, (n0 + n) * Pout, Pout), o0, co);
+                await r.gemm(delta, rowsOf(rec.col, (n0 + n) * Pout, Pout), { buf: J.buf, rows: co, cols: K, ld: K, off: n * co * K }, { alpha: 1, transA: true });
+              }
+              return J;
+            };
+            for (let i = 0; i < n1; i += B) {
+              const bi = Math.min(B, n1 - i);
+              const chunk = r.mark();
+              const Ji = await weightGradients(r0 + i, bi);
+              for (let j = 0; j < n2; j += B) {
+                const bj = Math.min(B, n2 - j);
+                const inner = r.mark();
+                const Jj = c0 + j === r0 + i && bj === bi ? Ji : await weightGradients(c0 + j, bj);
+                await r.gemm(Ji, Jj, { buf: D.buf, rows: bi, cols: bj, ld: n2, off: i * n2 + j }, { alpha: 1, transB: true });
+                r.release(inner);
+              }
+              r.release(chunk);
             }
-            return J;
-          };
-          for (let i = 0; i < n1; i += B) {
-            const bi = Math.min(B, n1 - i);
-            const chunk = r.mark();
-            const Ji = await weightGradients(r0 + i, bi);
-            for (let j = 0; j < n2; j += B) {
-              const bj = Math.min(B, n2 - j);
-              const inner = r.mark();
-              const Jj = c0 + j === r0 + i && bj === bi ? Ji : await weightGradients(c0 + j, bj);
-              await r.gemm(Ji, Jj, { buf: D.buf, rows: bi, cols: bj, ld: n2, off: i * n2 + j }, { alpha: 1, transB: true });
-              r.release(inner);
-            }
-            r.release(chunk);
+            await r.accumulate('ntk', D.buf, ones, T.buf, count, rec.wfac, 0);
           }
-          await r.accumulate('ntk', D.buf, ones, T.buf, count, rec.wfac, 0);
           if (rec.bfac > 0) {
             const all: [number, number][] = Array.from({ length: Pout }, (_, I) => [I, 0]);
             const Bsum = await dp.sum(rec.delta, [all], Pout, Cout, 1);

@@ -141,7 +141,7 @@ export class Runner {
   }
 
   /** Elements one window holds whatever its alignment. */
-  private get span(): number {
+  get span(): number {
     return Math.floor(this.cap / 4) - this.align;
   }
 
