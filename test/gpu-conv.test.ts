@@ -240,6 +240,54 @@ describe('depth sweeps: layers after the depth loop, a depth loop in the dense t
   }
 });
 
+describe('gap after a strided conv inside and after the depth loop (a plan per readout grid; ≤ 1e−5)', () => {
+  // Each depth tap of a stride-2 conv in the loop reads out its own grid: the taps of one grid run
+  // as one plan (spatial-plan.ts tapGroups), its slab offsets at that grid mapped back through the
+  // strides (δ·M). Images 8×8 and 16 pixels (the strides divide every size on the way), then 10
+  // pixels (10 → 5 → 3: masked slabs, zero padding only).
+  const XB2 = images(2, [8, 8], 21);
+  const XB1 = images(2, [16], 22);
+  const XB10 = images(2, [10], 23);
+  const body = (padding: 'zero' | 'circular'): Spec => ({
+    layers: [conv({ biasVar: 0.1, padding }), { type: 'relu' }, { type: 'repeat', count: 2, layers: [conv({ stride: 2, weightVar: 2, biasVar: 0.05, padding }), { type: 'relu' }] }],
+    readout: [{ type: 'gap', weightVar: 1.5 }],
+  });
+  const suffix = (padding: 'zero' | 'circular'): Spec => ({
+    layers: [conv({ biasVar: 0.1, padding }), { type: 'relu' }, { type: 'repeat', count: 3, layers: [conv({ weightVar: 2, padding }), { type: 'relu' }] }],
+    readout: [conv({ stride: 2, weightVar: 2, biasVar: 0.1, padding }), { type: 'relu' }, { type: 'gap' }],
+  });
+  const both = (padding: 'zero' | 'circular'): Spec => ({
+    layers: [conv({ padding }), { type: 'relu' }, { type: 'repeat', count: 1, layers: [conv({ stride: 2, weightVar: 2, padding }), { type: 'relu' }, conv({ weightVar: 2, biasVar: 0.1, padding })] }],
+    readout: [{ type: 'relu' }, conv({ stride: 2, weightVar: 2, padding }), { type: 'gap' }, { type: 'relu' }, { type: 'dense', weightVar: 2 }],
+  });
+  for (const padding of ['zero', 'circular'] as const) {
+    for (const depths of ['all', 'last'] as const) {
+      it(`a stride-2 conv in the loop, ${padding}, depths ${depths}, 1-D and 2-D`, async () => {
+        await compare(`strided loop gap ${padding} ${depths} 2-D`, body(padding), XB2, 1e-5, depths);
+        await compare(`strided loop gap ${padding} ${depths} 1-D`, body(padding), XB1, 1e-5, depths);
+      });
+      it(`a stride-2 conv after the loop, ${padding}, depths ${depths}, 1-D and 2-D`, async () => {
+        await compare(`strided suffix gap ${padding} ${depths} 2-D`, suffix(padding), XB2, 1e-5, depths);
+        await compare(`strided suffix gap ${padding} ${depths} 1-D`, suffix(padding), XB1, 1e-5, depths);
+      });
+      it(`stride-2 convs in and after the loop, a ReLU after the readout, ${padding}, depths ${depths}, 1-D and 2-D`, async () => {
+        await compare(`strided loop+suffix gap relu ${padding} ${depths} 2-D`, both(padding), XB2, 1e-5, depths);
+        await compare(`strided loop+suffix gap relu ${padding} ${depths} 1-D`, both(padding), XB1, 1e-5, depths);
+      });
+    }
+  }
+  it('zero padding on 10 pixels (10 → 5 → 3: masked slabs), in and after the loop, depths all and last', async () => {
+    for (const depths of ['all', 'last'] as const) {
+      await compare(`strided loop gap zero 10 px ${depths}`, body('zero'), XB10, 1e-5, depths);
+      await compare(`strided loop+suffix gap relu zero 10 px ${depths}`, both('zero'), XB10, 1e-5, depths);
+    }
+  });
+  it('circular padding where a stride in the loop does not divide a tap\'s grid: an InputError naming it, "auto" on the CPU', async () => {
+    await expect(kernel(body('circular'), XB10, null, { backend: 'webgpu' })).rejects.toThrow(/cannot combine a circular conv with a conv whose stride does not divide its input size \(stride 2 on 5 pixels\)/);
+    expect((await kernel(body('circular'), XB10, null, { backend: 'auto' })).backend).toBe('cpu');
+  });
+});
+
 describe('the API', () => {
   it('zero images, and inputs whose scales differ by more than 2^60 (an InputError, not a silent underflow)', async () => {
     const a = Array.from({ length: 72 }, (_, k) => Math.sin(k));

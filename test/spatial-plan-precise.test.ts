@@ -57,7 +57,7 @@ describe('markPrecise', () => {
 
 describe('recordPlan: the gap readout', () => {
   const conv: Layer = { type: 'conv', biasVar: 0.1 };
-  const plan = (layers: Layer[]) => recordPlan(compileSpatial({ layers } as Spec), [6, 6], false, () => 0, () => 0);
+  const plan = (layers: Layer[]) => recordPlan(compileSpatial({ layers } as Spec), [6, 6], false, () => 0, () => 0, [0]);
   const flags = (p: ReturnType<typeof plan>) => Array.from({ length: p.ops.length / CONV_REC }, (_, k) => p.ops[k * CONV_REC + CONV_PRECISE]);
   it('a nonlinearity after it (directly or in a loop of the dense tail): the ops before it in double-single', () => {
     for (const tail of [[{ type: 'relu' }, { type: 'dense' }], [{ type: 'repeat', count: 2, layers: [{ type: 'dense' }, { type: 'erf' }] }]] as Layer[][]) {
