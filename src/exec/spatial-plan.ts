@@ -22,10 +22,23 @@
  * runs the whole circular partition instead (the pool reads any pair from it), which needs the
  * segment's strides to divide the sizes; otherwise it is refused.
  *
+ * Depth taps and strides: a gap readout needs every pixel pair of its tap's grid, and one segment's
+ * slabs are one rectangle of offsets at one grid. With a strided conv in the depth loop the taps read
+ * out different grids, so the taps are grouped by readout grid (tapGroups: consecutive taps) and each
+ * group runs as its own plan: the program up to the group's last readout, without the earlier taps'
+ * suffixes, copies and readouts, its last segment's slabs at the group's grid. Offsets map back
+ * through the strides as everywhere (slab δ at the end grid is δ·M at an op whose remaining stride
+ * product is M); a segment's M is the stride product at its store or last readout, along the
+ * loop's path (a tap's suffix, strided or not, runs off it: its copy restores the state). The taps
+ * of one grid have no stride between them on any axis where it is wider than one pixel (a stride
+ * s ≥ 2 in the loop shrinks every later readout grid wider than 1: ⌈n/S⌉ > ⌈n/(sS)⌉), and on a
+ * 1-pixel axis every offset is 0 (M is 0 there). eq and flatten
+ * read slab 0 only: one plan. Extra cost: a plan per grid, each up to its last tap.
+ *
  * Refused (InputError before any work, "auto" computes on the CPU): a readout before a pool (an
  * avgPool inside or after the depth loop with depths "all"), a residual block around a pool, and
- * the circular convs with non-dividing strides above; for a gap readout, strided convs inside or
- * after the depth loop (so that every tap reads out the same slab grid).
+ * the circular convs with non-dividing strides above (for a gap readout: a circular conv with a
+ * conv, before a group's readout, whose stride does not divide its input size).
  */
 import { InputError } from '../errors.js';
 import { CONV_OP, CONV_PRECISE, CONV_REC, type ConvPool, type ConvSegment } from '../gpu/conv.js';

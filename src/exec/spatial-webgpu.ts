@@ -7,6 +7,8 @@
  * Scales: every layer's diagonals go up scaled by one exact power of two 2^−E per layer (E from the
  * largest diagonal of the call's inputs), so f32 never overflows however the kernel grows with depth.
  * The gap readout's normaliser R(K(x, x)) is the same GPU kernel on the pairs (x, x), run first.
+ * A gap readout whose depth taps read out different grids (a strided conv in the depth loop) runs a
+ * plan per grid (spatial-plan.ts tapGroups), each on every pair; the taps' results are merged here.
  */
 import { InputError } from '../errors.js';
 import { checkSpatialRequest, prepareSide, runTail } from '../cpu/spatial.js';
