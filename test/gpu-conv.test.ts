@@ -114,6 +114,14 @@ describe("the GPUs' layout (threads sharing a slab in workgroup memory), forced 
     await compare('workgroup layout: loop in the tail, gap 1-D', spec, X1, 1e-5);
     await compare('workgroup layout: loop in the tail, gap 2-D', spec, X2, 1e-5);
   });
+  it('a gap readout after a stride-2 conv in the loop, depths all (a plan per readout grid)', async () => {
+    const spec: Spec = {
+      layers: [conv({ biasVar: 0.1 }), { type: 'relu' }, { type: 'repeat', count: 2, layers: [conv({ stride: 2, weightVar: 2 }), { type: 'relu' }] }],
+      readout: [{ type: 'gap' }, { type: 'relu' }, { type: 'dense' }],
+    };
+    await compare('workgroup layout: strided loop, gap, relu 2-D', spec, images(2, [8, 8], 21), 1e-5);
+    await compare('workgroup layout: strided loop, gap, relu 1-D', spec, images(2, [16], 22), 1e-5);
+  });
 });
 
 const conv = (over: Partial<Extract<Layer, { type: 'conv' }>> = {}): Layer => ({ type: 'conv', ...over });
