@@ -114,6 +114,14 @@ describe("the GPUs' layout (threads sharing a slab in workgroup memory), forced 
     await compare('workgroup layout: loop in the tail, gap 1-D', spec, X1, 1e-5);
     await compare('workgroup layout: loop in the tail, gap 2-D', spec, X2, 1e-5);
   });
+  it('a gap readout after a stride-2 conv in the loop, depths all (a plan per readout grid)', async () => {
+    const spec: Spec = {
+      layers: [conv({ biasVar: 0.1 }), { type: 'relu' }, { type: 'repeat', count: 2, layers: [conv({ stride: 2, weightVar: 2 }), { type: 'relu' }] }],
+      readout: [{ type: 'gap' }, { type: 'relu' }, { type: 'dense' }],
+    };
+    await compare('workgroup layout: strided loop, gap, relu 2-D', spec, images(2, [8, 8], 21), 1e-5);
+    await compare('workgroup layout: strided loop, gap, relu 1-D', spec, images(2, [16], 22), 1e-5);
+  });
 });
 
 const conv = (over: Partial<Extract<Layer, { type: 'conv' }>> = {}): Layer => ({ type: 'conv', ...over });
@@ -238,6 +246,78 @@ describe('depth sweeps: layers after the depth loop, a depth loop in the dense t
       await compare(`loop in the tail, ${readout}`, spec, X1, 1e-5);
     });
   }
+});
+
+describe('gap after a strided conv inside and after the depth loop (a plan per readout grid; ≤ 1e−5)', () => {
+  // Each depth tap of a stride-2 conv in the loop reads out its own grid: the taps of one grid run
+  // as one plan (spatial-plan.ts tapGroups), its slab offsets at that grid mapped back through the
+  // strides (δ·M). Images 8×8 and 16 pixels (the strides divide every size on the way), then 10
+  // pixels (10 → 5 → 3: masked slabs, zero padding only).
+  const XB2 = images(2, [8, 8], 21);
+  const XB1 = images(2, [16], 22);
+  const XB10 = images(2, [10], 23);
+  // compare, and the near-duplicate pair (images 0 and 2) printed apart.
+  const check = async (name: string, arch: Arch, X: ImagesInput, depths: 'all' | 'last'): Promise<void> => {
+    await compare(name, arch, X, 1e-5, depths);
+    const cpu = kernelCpu(arch, X, null, { depths });
+    const gpu = await kernel(arch, X, null, { backend: 'webgpu', depths });
+    const near = (i: number, j: number) => (i === 0 && j === 2) || (i === 2 && j === 0);
+    const ek = finiteError(cpu.nngp!, gpu.nngp!, 4, cpu.depths.length, near);
+    const et = finiteError(cpu.ntk!, gpu.ntk!, 4, cpu.depths.length, near);
+    worst.push(`    its near-duplicate pair: NNGP ${ek.toExponential(1)}, NTK ${et.toExponential(1)}`);
+    expect(Math.max(ek, et), 'the near-duplicate pair').toBeLessThanOrEqual(1e-5);
+  };
+  const body = (padding: 'zero' | 'circular'): Spec => ({
+    layers: [conv({ biasVar: 0.1, padding }), { type: 'relu' }, { type: 'repeat', count: 2, layers: [conv({ stride: 2, weightVar: 2, biasVar: 0.05, padding }), { type: 'relu' }] }],
+    readout: [{ type: 'gap', weightVar: 1.5 }],
+  });
+  const suffix = (padding: 'zero' | 'circular'): Spec => ({
+    layers: [conv({ biasVar: 0.1, padding }), { type: 'relu' }, { type: 'repeat', count: 3, layers: [conv({ weightVar: 2, padding }), { type: 'relu' }] }],
+    readout: [conv({ stride: 2, weightVar: 2, biasVar: 0.1, padding }), { type: 'relu' }, { type: 'gap' }],
+  });
+  const both = (padding: 'zero' | 'circular'): Spec => ({
+    layers: [conv({ padding }), { type: 'relu' }, { type: 'repeat', count: 1, layers: [conv({ stride: 2, weightVar: 2, padding }), { type: 'relu' }, conv({ weightVar: 2, biasVar: 0.1, padding })] }],
+    readout: [{ type: 'relu' }, conv({ stride: 2, weightVar: 2, padding }), { type: 'gap' }, { type: 'relu' }, { type: 'dense', weightVar: 2 }],
+  });
+  for (const padding of ['zero', 'circular'] as const) {
+    for (const depths of ['all', 'last'] as const) {
+      it(`a stride-2 conv in the loop, ${padding}, depths ${depths}, 1-D and 2-D`, async () => {
+        await check(`strided loop gap ${padding} ${depths} 2-D`, body(padding), XB2, depths);
+        await check(`strided loop gap ${padding} ${depths} 1-D`, body(padding), XB1, depths);
+      });
+      it(`a stride-2 conv after the loop, ${padding}, depths ${depths}, 1-D and 2-D`, async () => {
+        await check(`strided suffix gap ${padding} ${depths} 2-D`, suffix(padding), XB2, depths);
+        await check(`strided suffix gap ${padding} ${depths} 1-D`, suffix(padding), XB1, depths);
+      });
+      it(`stride-2 convs in and after the loop, a ReLU after the readout, ${padding}, depths ${depths}, 1-D and 2-D`, async () => {
+        await check(`strided loop+suffix gap relu ${padding} ${depths} 2-D`, both(padding), XB2, depths);
+        await check(`strided loop+suffix gap relu ${padding} ${depths} 1-D`, both(padding), XB1, depths);
+      });
+    }
+  }
+  it('zero padding on 10 pixels (10 → 5 → 3: masked slabs), in and after the loop, depths all and last', async () => {
+    for (const depths of ['all', 'last'] as const) {
+      await check(`strided loop gap zero 10 px ${depths}`, body('zero'), XB10, depths);
+      await check(`strided loop+suffix gap relu zero 10 px ${depths}`, both('zero'), XB10, depths);
+    }
+  });
+  it('an avgPool before a strided loop (the segment before it per plan), both paddings, depths all and last', async () => {
+    for (const padding of ['zero', 'circular'] as const) {
+      // 8×8 → 4×4 → 2×2 → 1×1 with 1×1 filters in the loop; 16 → 8 → 4 → 2 with 3.
+      const spec = (filter: number): Spec => ({
+        layers: [conv({ biasVar: 0.1, padding }), { type: 'relu' }, { type: 'avgPool', window: 2 }, { type: 'repeat', count: 2, layers: [conv({ stride: 2, weightVar: 2, padding, filter }), { type: 'relu' }] }],
+        readout: [{ type: 'gap' }, { type: 'relu' }, { type: 'dense' }],
+      });
+      for (const depths of ['all', 'last'] as const) {
+        await check(`pool, strided loop, gap, relu ${padding} ${depths} 2-D`, spec(1), XB2, depths);
+        await check(`pool, strided loop, gap, relu ${padding} ${depths} 1-D`, spec(3), XB1, depths);
+      }
+    }
+  });
+  it('circular padding where a stride in the loop does not divide a tap\'s grid: an InputError naming it, "auto" on the CPU', async () => {
+    await expect(kernel(body('circular'), XB10, null, { backend: 'webgpu' })).rejects.toThrow(/cannot combine a circular conv with a conv whose stride does not divide its input size \(stride 2 on 5 pixels\)/);
+    expect((await kernel(body('circular'), XB10, null, { backend: 'auto' })).backend).toBe('cpu');
+  });
 });
 
 describe('the API', () => {

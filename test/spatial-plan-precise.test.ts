@@ -7,10 +7,12 @@
  * network with a pool or with a nonlinearity after the readout (the near-duplicate's pooled
  * 1 − ρ ~ 1e−8 read by a ReLU; test/gpu-conv.test.ts), not otherwise (plans.precise false: the
  * shaders compile without the low parts).
+ * Then the depth taps of a gap readout after strided convs: grouped by readout grid, a plan each,
+ * whose slab-offset multipliers map the group's grid back through the strides.
  */
 import { describe, expect, it } from 'vitest';
 import { CONV_OP, CONV_PRECISE, CONV_REC } from '../src/gpu/conv.js';
-import { markPrecise, recordPlan } from '../src/exec/spatial-plan.js';
+import { markPrecise, recordPlan, spatialGpuShapeRefusal, tapGroups } from '../src/exec/spatial-plan.js';
 import { compileSpatial } from '../src/program/spatial.js';
 import type { Layer, Spec } from '../src/spec/types.js';
 
@@ -57,7 +59,7 @@ describe('markPrecise', () => {
 
 describe('recordPlan: the gap readout', () => {
   const conv: Layer = { type: 'conv', biasVar: 0.1 };
-  const plan = (layers: Layer[]) => recordPlan(compileSpatial({ layers } as Spec), [6, 6], false, () => 0, () => 0);
+  const plan = (layers: Layer[]) => recordPlan(compileSpatial({ layers } as Spec), [6, 6], false, () => 0, () => 0, [0]);
   const flags = (p: ReturnType<typeof plan>) => Array.from({ length: p.ops.length / CONV_REC }, (_, k) => p.ops[k * CONV_REC + CONV_PRECISE]);
   it('a nonlinearity after it (directly or in a loop of the dense tail): the ops before it in double-single', () => {
     for (const tail of [[{ type: 'relu' }, { type: 'dense' }], [{ type: 'repeat', count: 2, layers: [{ type: 'dense' }, { type: 'erf' }] }]] as Layer[][]) {
@@ -72,5 +74,47 @@ describe('recordPlan: the gap readout', () => {
       expect(p.precise).toBe(false);
       expect(flags(p).every((f) => f === 0)).toBe(true);
     }
+  });
+});
+
+describe('recordPlan: gap taps after strided convs (a plan per readout grid)', () => {
+  const conv = (stride = 1, padding: 'zero' | 'circular' = 'zero'): Layer => ({ type: 'conv', stride, padding });
+  const loop: Spec = { layers: [conv(), { type: 'repeat', count: 2, layers: [conv(2), { type: 'relu' }] }], readout: [{ type: 'gap' }] };
+  const suffix: Spec = { layers: [conv(), { type: 'repeat', count: 2, layers: [conv(), { type: 'relu' }] }], readout: [conv(2), { type: 'gap' }] };
+  // Record word 9/10: the input's slab-offset multiplier M of each op; word 1/2 its dims.
+  const field = (ops: Uint32Array, w: number) => Array.from({ length: ops.length / CONV_REC }, (_, k) => ops[k * CONV_REC + w]!);
+  it('a strided conv in the loop: a group per tap, each ending on its own grid, M the stride product still to come', () => {
+    const p = compileSpatial(loop);
+    expect(tapGroups(p, [8, 8], true)).toEqual([[0], [1], [2]]);
+    expect(tapGroups(p, [8, 8], false)).toEqual([[0]]);
+    const plans = tapGroups(p, [8, 8], true).map((g) => recordPlan(p, [8, 8], true, () => 0, () => 0, g));
+    expect(plans.map((r) => r.final)).toEqual([[8, 8], [4, 4], [2, 2]]);
+    expect(plans.map((r) => r.segments[0]!.cnt)).toEqual([[8, 8], [4, 4], [2, 2]]);
+    // The last plan: init and the first conv at M 4, the strided convs read 4 and 2, the ReLUs 2 and 1.
+    const last = plans[2]!;
+    expect(field(last.ops, 0)).toEqual([CONV_OP.init, CONV_OP.conv, CONV_OP.conv, CONV_OP.act, CONV_OP.conv, CONV_OP.act, CONV_OP.gap]);
+    expect(field(last.ops, 9)).toEqual([4, 4, 4, 2, 2, 1, 1]);
+    expect(field(last.ops, 11)).toEqual([4, 4, 2, 2, 1, 1, 1]);
+    expect(last.tapIndex).toEqual([2]);
+  });
+  it('a strided conv after the loop: one group; the loop at M 2, each tap\'s suffix restored from the kept copy', () => {
+    const p = compileSpatial(suffix);
+    expect(tapGroups(p, [8], true)).toEqual([[0, 1, 2]]);
+    const r = recordPlan(p, [8], true, () => 0, () => 0, [0, 1, 2]);
+    expect(r.final).toEqual([1, 4]);
+    const kinds = field(r.ops, 0);
+    const M = field(r.ops, 10);
+    kinds.forEach((k, i) => {
+      if (k === CONV_OP.gap) expect(M[i]).toBe(1);
+      if (k === CONV_OP.init) expect(M[i]).toBe(2);
+    });
+    expect(field(r.ops, 9).every((m) => m === 0)).toBe(true); // 1-D: one row, offset 0
+  });
+  it('circular padding with a stride that does not divide a tap\'s grid is refused, naming it; dividing ones are not', () => {
+    const circ: Spec = { layers: [conv(1, 'circular'), { type: 'repeat', count: 2, layers: [conv(2, 'circular'), { type: 'relu' }] }], readout: [{ type: 'gap' }] };
+    const p = compileSpatial(circ);
+    expect(spatialGpuShapeRefusal(p, [8, 8], true)).toBeNull();
+    expect(spatialGpuShapeRefusal(p, [10], true)).toMatch(/stride 2 on 5 pixels/);
+    expect(spatialGpuShapeRefusal(compileSpatial(loop), [10], true)).toBeNull(); // zero padding: masked slabs
   });
 });

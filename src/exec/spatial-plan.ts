@@ -22,26 +22,36 @@
  * runs the whole circular partition instead (the pool reads any pair from it), which needs the
  * segment's strides to divide the sizes; otherwise it is refused.
  *
+ * Depth taps and strides: a gap readout needs every pixel pair of its tap's grid, and one segment's
+ * slabs are one rectangle of offsets at one grid. With a strided conv in the depth loop the taps read
+ * out different grids, so the taps are grouped by readout grid (tapGroups: consecutive taps) and each
+ * group runs as its own plan: the program up to the group's last readout, without the earlier taps'
+ * suffixes, copies and readouts, its last segment's slabs at the group's grid. Offsets map back
+ * through the strides as everywhere (slab δ at the end grid is δ·M at an op whose remaining stride
+ * product is M); a segment's M is the stride product at its store or last readout, along the
+ * loop's path (a tap's suffix, strided or not, runs off it: its copy restores the state). The taps
+ * of one grid have no stride between them on any axis where it is wider than one pixel (a stride
+ * s ≥ 2 in the loop shrinks every later readout grid wider than 1: ⌈n/S⌉ > ⌈n/(sS)⌉), and on a
+ * 1-pixel axis every offset is 0 (M is 0 there). eq and flatten
+ * read slab 0 only: one plan. Extra cost: a plan per grid, each up to its last tap.
+ *
  * Refused (InputError before any work, "auto" computes on the CPU): a readout before a pool (an
  * avgPool inside or after the depth loop with depths "all"), a residual block around a pool, and
- * the circular convs with non-dividing strides above; for a gap readout, strided convs inside or
- * after the depth loop (so that every tap reads out the same slab grid).
+ * the circular convs with non-dividing strides above (for a gap readout: a circular conv with a
+ * conv, before a group's readout, whose stride does not divide its input size).
  */
 import { InputError } from '../errors.js';
 import { CONV_OP, CONV_PRECISE, CONV_REC, type ConvPool, type ConvSegment } from '../gpu/conv.js';
 import type { KernelProgram } from '../program/program.js';
 import type { SpatialOp, SpatialProgram } from '../program/spatial.js';
 import type { Activation } from '../spec/types.js';
-import { drive, eqPixel, pixels, type Machine } from '../cpu/spatial-geometry.js';
+import { drive, eqPixel, pixels } from '../cpu/spatial-geometry.js';
 
-/** Why a program cannot run on the WebGPU slab shader at all (any images), or null. */
-export function spatialGpuRefusal(p: SpatialProgram): string | null {
-  if (p.readout.type === 'gap') {
-    const strided = (list: readonly SpatialOp[]) => list.some((o) => o.op === 'conv' && [o.stride].flat().some((s) => s !== 1));
-    if (strided([...(p.sweep?.body ?? []), ...p.suffix])) {
-      return 'a gap readout after a strided conv inside or after the depth loop has no WebGPU kernel yet: use backend "cpu" (or "auto")';
-    }
-  }
+/**
+ * Why a program cannot run on the WebGPU slab shader at all (any images), or null. Every refusal
+ * depends on the images' dims (spatialGpuShapeRefusal); kept for the API's shape-free check.
+ */
+export function spatialGpuRefusal(_p: SpatialProgram): string | null {
   return null;
 }
 
@@ -51,18 +61,79 @@ type V2 = [number, number];
 const as2 = (v: readonly number[]): V2 => (v.length === 1 ? [1, v[0]!] : [v[0]!, v[1]!]);
 const axes = (v: number | number[], D: number): V2 => as2(typeof v === 'number' ? new Array<number>(D).fill(v) : v);
 
-/** The program's ops in drive's order, as one list (taps included). */
-type Event = { kind: 'op'; op: SpatialOp } | { kind: 'tapBegin' } | { kind: 'readout'; tap: number } | { kind: 'tapEnd' };
+/**
+ * The program's ops in drive's order, as one list (taps included); `k` is the op's index in drive's
+ * order (its diagonal), `tap` the tap's ordinal (the readout's output index).
+ */
+type Event = { kind: 'op'; op: SpatialOp; k: number } | { kind: 'tapBegin'; tap: number } | { kind: 'readout'; tap: number } | { kind: 'tapEnd'; tap: number };
 
-function events(p: SpatialProgram, allDepths: boolean): Event[] {
+function allEvents(p: SpatialProgram, allDepths: boolean): Event[] {
   const ev: Event[] = [];
+  let k = 0;
+  let tap = 0;
   drive(p, allDepths, {
-    op: (op) => ev.push({ kind: 'op', op }),
-    tapBegin: () => ev.push({ kind: 'tapBegin' }),
-    readout: (tap) => ev.push({ kind: 'readout', tap }),
-    tapEnd: () => ev.push({ kind: 'tapEnd' }),
+    op: (op) => ev.push({ kind: 'op', op, k: k++ }),
+    tapBegin: () => ev.push({ kind: 'tapBegin', tap }),
+    readout: () => ev.push({ kind: 'readout', tap }),
+    tapEnd: () => ev.push({ kind: 'tapEnd', tap: tap++ }),
   });
   return ev;
+}
+
+/**
+ * The events of one dispatch group of taps (tapGroups): up to the readout of its last tap, without
+ * the taps before it (their suffix ops, copies and readouts: nothing of them reaches the group's taps).
+ */
+function events(p: SpatialProgram, allDepths: boolean, group: readonly number[]): Event[] {
+  const last = group[group.length - 1]!;
+  const out: Event[] = [];
+  let skipping = false;
+  for (const e of allEvents(p, allDepths)) {
+    if (e.kind === 'tapBegin') skipping = !group.includes(e.tap);
+    if (!skipping) out.push(e);
+    if (e.kind === 'tapEnd') skipping = false;
+    if (e.kind === 'readout' && e.tap === last) break;
+  }
+  return out;
+}
+
+/**
+ * The taps in groups of consecutive taps, one slab-shader plan each. A gap readout needs every
+ * pixel pair of its tap's grid, and the slab offsets of a segment are one rectangle at one grid:
+ * taps whose readout grids differ (a strided conv inside the depth loop) cannot share it, so each
+ * grid's taps run as their own plan (the program up to the group's last tap, the earlier taps
+ * dropped). eq and flatten read slab 0 only: one group.
+ */
+export function tapGroups(p: SpatialProgram, dims: readonly number[], allDepths: boolean): number[][] {
+  const D = dims.length;
+  const groups: { grid: V2; taps: number[] }[] = [];
+  let cur = as2(dims);
+  let kept = cur;
+  for (const e of allEvents(p, allDepths)) {
+    if (e.kind === 'tapBegin') kept = cur;
+    else if (e.kind === 'tapEnd') cur = kept;
+    else if (e.kind === 'op') cur = opDims(e.op, cur, D);
+    else {
+      const g = groups[groups.length - 1];
+      if (g && (p.readout.type !== 'gap' || (g.grid[0] === cur[0] && g.grid[1] === cur[1]))) g.taps.push(e.tap);
+      else groups.push({ grid: cur, taps: [e.tap] });
+    }
+  }
+  return groups.map((g) => g.taps);
+}
+
+/** The dims after an op (conv and pool change them). */
+function opDims(o: SpatialOp, cur: V2, D: number): V2 {
+  if (o.op === 'conv') {
+    const s = axes(o.stride, D);
+    return [Math.ceil(cur[0] / s[0]), Math.ceil(cur[1] / s[1])];
+  }
+  if (o.op === 'pool') {
+    const w = axes(o.window, D);
+    const s = axes(o.stride, D);
+    return [Math.floor((cur[0] - w[0]) / s[0]) + 1, Math.floor((cur[1] - w[1]) / s[1]) + 1];
+  }
+  return cur;
 }
 
 /** A segment's slab set and geometry, before recording. */
@@ -95,47 +166,67 @@ const onlyZero = (g: Pick<SegGeom, 'lo' | 'cnt'>) => g.lo[0] === 0 && g.lo[1] ==
  * pool reads, or, where it has a circular conv (whose wrap-around pairs would lie in other masked
  * slabs), the whole circular partition, which needs its strides to divide the sizes.
  */
-function analyse(p: SpatialProgram, dims: readonly number[], allDepths: boolean): Analysis {
+function analyse(p: SpatialProgram, dims: readonly number[], allDepths: boolean, group: readonly number[]): Analysis {
   const D = dims.length;
-  const ev = events(p, allDepths);
   const gap = p.readout.type === 'gap';
   const segs: SegGeom[] = [];
   const pools: { w: V2; s: V2; out: V2 }[] = [];
   let cur = as2(dims);
   let kept = cur;
+  // P: the product of the conv strides since the segment's start along the path to the current
+  // state (a tap's suffix runs off the loop's path: tapEnd restores it). A segment's M is P at its
+  // store or at its last readout, so that an op's slab-offset multiplier M / P(op) is the product
+  // of the strides between it and the readout it reaches (the same for every tap of the group: on
+  // an axis whose readout grid exceeds 1, the taps of one grid have no stride between them).
+  let P: V2 = [1, 1];
+  let keptP = P;
   const fresh = (): SegGeom => ({ lo: [0, 0], cnt: [1, 1], M: [1, 1], end: cur, circular: false, nonDividing: null, wrap: false });
   let seg = fresh();
   const bankSeg: number[] = [];
   let refusal: string | null = null;
+  // A readout before a pool, anywhere in the program (the groups drop the taps before theirs).
   let readoutSeen = false;
-  for (const e of ev) {
-    if (e.kind === 'tapBegin') kept = cur;
-    else if (e.kind === 'tapEnd') cur = kept;
-    else if (e.kind === 'readout') readoutSeen = true;
-    else {
+  for (const e of allEvents(p, allDepths)) {
+    if (e.kind === 'readout') readoutSeen = true;
+    else if (e.kind === 'op' && e.op.op === 'pool' && readoutSeen) {
+      refusal ??= `an avgPool inside or after the depth loop with depths "all" has no WebGPU kernel (a readout before a pool): ${POOL_HINT}`;
+    }
+  }
+  for (const e of events(p, allDepths, group)) {
+    if (e.kind === 'tapBegin') {
+      kept = cur;
+      keptP = P;
+    } else if (e.kind === 'tapEnd') {
+      cur = kept;
+      P = keptP;
+    } else if (e.kind === 'readout') {
+      seg.M = P;
+      seg.end = cur;
+    } else {
       const o = e.op;
       if (o.op === 'conv') {
         const s = axes(o.stride, D);
         const a = [0, 1].find((k) => cur[k]! % s[k]! !== 0);
         if (a !== undefined && !seg.nonDividing) seg.nonDividing = { n: cur[a]!, s: s[a]! };
-        seg.M = [seg.M[0] * s[0], seg.M[1] * s[1]];
+        P = [P[0] * s[0], P[1] * s[1]];
         seg.circular ||= o.padding === 'circular';
-        cur = [Math.ceil(cur[0] / s[0]), Math.ceil(cur[1] / s[1])];
+        cur = opDims(o, cur, D);
       } else if (o.op === 'save') bankSeg[o.bank] = segs.length;
       else if (o.op === 'mix') {
         if (bankSeg[o.bank] !== segs.length) refusal ??= `a residual block around an avgPool has no WebGPU kernel: ${POOL_HINT}`;
       } else if (o.op === 'pool') {
-        if (readoutSeen) refusal ??= `an avgPool inside or after the depth loop with depths "all" has no WebGPU kernel (a readout before a pool): ${POOL_HINT}`;
         const w = axes(o.window, D);
         const s = axes(o.stride, D);
-        segs.push({ ...seg, end: cur });
-        cur = [Math.floor((cur[0] - w[0]) / s[0]) + 1, Math.floor((cur[1] - w[1]) / s[1]) + 1];
+        segs.push({ ...seg, M: P, end: cur });
+        cur = opDims(o, cur, D);
         pools.push({ w, s, out: cur });
+        P = [1, 1];
         seg = fresh();
       }
     }
   }
-  segs.push({ ...seg, end: cur });
+  // The last segment ends at the group's last readout (seg.M and seg.end set there).
+  segs.push(seg);
   const hasPool = pools.length > 0;
   const wrapAll = (g: SegGeom) => {
     g.wrap = true;
@@ -188,7 +279,11 @@ function analyse(p: SpatialProgram, dims: readonly number[], allDepths: boolean)
  * whose offset is δ ± n when one side wraps: another slab).
  */
 export function spatialGpuShapeRefusal(p: SpatialProgram, dims: readonly number[], allDepths = false): string | null {
-  return analyse(p, dims, allDepths).refusal;
+  for (const g of tapGroups(p, dims, allDepths)) {
+    const why = analyse(p, dims, allDepths, g).refusal;
+    if (why) return why;
+  }
+  return null;
 }
 
 export interface RecordedPlan {
@@ -197,6 +292,8 @@ export interface RecordedPlan {
   maxEntries: number;
   slots: number;
   taps: number;
+  /** The program's taps (ordinals) that this plan reads out, in its output order. */
+  tapIndex: number[];
   /** The readout's dims of every tap (all equal for gap). */
   final: [number, number];
   /** Diagonal index (−1 = input covariance) read by each tap's readout, for its scale. */
@@ -208,12 +305,14 @@ export interface RecordedPlan {
 }
 
 /**
- * Records the op stream. `off(k)` is the word offset of diagonal k (−1: the input's) in an
- * input's block and `exp(k)` its scale exponent.
+ * Records the op stream of one group of taps (tapGroups). `off(k)` is the word offset of diagonal
+ * k (−1: the input's) in an input's block and `exp(k)` its scale exponent.
  */
-export function recordPlan(p: SpatialProgram, dims: readonly number[], allDepths: boolean, off: (k: number) => number, exp: (k: number) => number): RecordedPlan {
+export function recordPlan(
+  p: SpatialProgram, dims: readonly number[], allDepths: boolean, off: (k: number) => number, exp: (k: number) => number, group: readonly number[],
+): RecordedPlan {
   const D = dims.length;
-  const an = analyse(p, dims, allDepths);
+  const an = analyse(p, dims, allDepths, group);
   if (an.refusal) throw new InputError(an.refusal);
   const words: number[] = [];
   const fl = new Float32Array(1);
@@ -225,17 +324,16 @@ export function recordPlan(p: SpatialProgram, dims: readonly number[], allDepths
   const actKey = new Map<string, number>();
   const keepSlot = p.banks;
   const slots = p.banks + 1;
-  const totalTaps = p.sweep && allDepths ? p.sweep.count + 1 : 1;
+  const totalTaps = group.length;
   const keepNeeded = p.suffix.length > 0;
-  // Slab-offset multiplier: the product of the strides still to come in the segment (slab 0 only:
-  // 0, every op reads offset 0).
-  const M0 = (g: SegGeom): V2 => (onlyZero(g) ? [0, 0] : [g.M[0], g.M[1]]);
+  // Slab-offset multiplier: the product of the strides still to come in the segment (0 on an axis
+  // with offset 0 only: every op reads offset 0 there).
+  const M0 = (g: SegGeom): V2 => [g.lo[0] === 0 && g.cnt[0] === 1 ? 0 : g.M[0], g.lo[1] === 0 && g.cnt[1] === 1 ? 0 : g.M[1]];
   let segIndex = 0;
   let cur = { diag: -1, dims: as2(dims), M: M0(an.segs[0]!) };
   let maxEntries = pixels(dims);
   const banks: (typeof cur)[] = [];
   let kept = cur;
-  let cursor = 0;
   let taps = 0;
   let tapsBegun = 0;
   let tapsEnded = 0;
@@ -266,9 +364,8 @@ export function recordPlan(p: SpatialProgram, dims: readonly number[], allDepths
   };
   rec(CONV_OP.init, cur, cur, []);
 
-  const m: Machine = {
-    op(o: SpatialOp) {
-      const k = cursor++;
+  const m = {
+    op(o: SpatialOp, k: number) {
       switch (o.op) {
         case 'conv': {
           const q = axes(o.filter, D);
@@ -343,6 +440,7 @@ export function recordPlan(p: SpatialProgram, dims: readonly number[], allDepths
       if (p.readout.type === 'gap' && taps > 0 && (cur.dims[0] !== final[0] || cur.dims[1] !== final[1])) {
         throw new Error('internal error: gap taps at different sizes');
       }
+      if (p.readout.type === 'gap' && cur.M.some((v) => v !== 0 && v !== 1)) throw new Error('internal error: a gap readout off its slab grid');
       final = cur.dims;
       tapDiag.push(cur.diag);
       rec(kind, cur, cur, [taps++, eqAt]);
@@ -352,7 +450,12 @@ export function recordPlan(p: SpatialProgram, dims: readonly number[], allDepths
       cur = kept;
     },
   };
-  drive(p, allDepths, m);
+  for (const e of events(p, allDepths, group)) {
+    if (e.kind === 'op') m.op(e.op, e.k);
+    else if (e.kind === 'tapBegin') m.tapBegin();
+    else if (e.kind === 'readout') m.readout();
+    else m.tapEnd();
+  }
   closeSegment(false);
   // Case numbers in a canonical order, so that programs with the same activations share a pipeline.
   const order = acts.map((a, k) => ({ key: JSON.stringify(a), k })).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
@@ -361,7 +464,7 @@ export function recordPlan(p: SpatialProgram, dims: readonly number[], allDepths
   const sorted = order.map((o) => acts[o.k]!);
   let precise = false;
   for (let r = 0; r < words.length; r += CONV_REC) precise ||= words[r + CONV_PRECISE] !== 0;
-  return { ops: Uint32Array.from(words), acts: sorted, maxEntries, slots, taps, final, tapDiag, segments, pools, precise };
+  return { ops: Uint32Array.from(words), acts: sorted, maxEntries, slots, taps, tapIndex: [...group], final, tapDiag, segments, pools, precise };
 }
 
 /**

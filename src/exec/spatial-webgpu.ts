@@ -7,6 +7,8 @@
  * Scales: every layer's diagonals go up scaled by one exact power of two 2^−E per layer (E from the
  * largest diagonal of the call's inputs), so f32 never overflows however the kernel grows with depth.
  * The gap readout's normaliser R(K(x, x)) is the same GPU kernel on the pairs (x, x), run first.
+ * A gap readout whose depth taps read out different grids (a strided conv in the depth loop) runs a
+ * plan per grid (spatial-plan.ts tapGroups), each on every pair; the taps' results are merged here.
  */
 import { InputError } from '../errors.js';
 import { checkSpatialRequest, prepareSide, runTail } from '../cpu/spatial.js';
@@ -19,7 +21,7 @@ import type { SpatialProgram } from '../program/spatial.js';
 import { transposeBlock, type GramBlock, type GramRequest, type GramResult } from '../result.js';
 import { throwIfAborted, type ExecOptions, type Executor } from './executor.js';
 import { IMAGE_ROWS, spatialDepths } from './spatial.js';
-import { recordPlan, spatialGpuRefusal, spatialGpuShapeRefusal } from './spatial-plan.js';
+import { recordPlan, spatialGpuRefusal, spatialGpuShapeRefusal, tapGroups } from './spatial-plan.js';
 
 /** Scaled diagonals below this (relative to the layer's largest) would lose f32 precision. */
 const MIN_SCALED = 2 ** -60;
@@ -37,9 +39,10 @@ export function checkSpatialWebGPU(p: SpatialProgram, x1: Images, x2: Images | n
 }
 
 interface Prepared {
-  plan: ConvPlan;
+  /** One plan per group of taps (spatial-plan.ts tapGroups: a gap readout's taps on different grids run apart). */
+  plans: (ConvPlan & { tapIndex: number[] })[];
   sides: Side[];
-  /** Scale exponent of each tap's readout. */
+  /** Scale exponent of each tap's readout (taps in the program's order). */
   tapExp: number[];
   diag: Float32Array<ArrayBuffer>;
   sdiag: Float32Array<ArrayBuffer>;
@@ -73,7 +76,7 @@ function prepareInputs(ctx: GpuContext, p: SpatialProgram, images: Images[], req
       }
     }
   }
-  const rec = recordPlan(p, images[0]!.dims, req.allDepths, (k) => off[k + 1]!, (k) => exps[k + 1]!);
+  const recs = tapGroups(p, images[0]!.dims, req.allDepths).map((g) => recordPlan(p, images[0]!.dims, req.allDepths, (k) => off[k + 1]!, (k) => exps[k + 1]!, g));
   const n = sides.length;
   const P0 = first.diag0.length;
   const C = images[0]!.channels;
@@ -100,11 +103,16 @@ function prepareInputs(ctx: GpuContext, p: SpatialProgram, images: Images[], req
       unit[(i * P0 * C + e) * 2 + 1] = u - hi;
     }
   });
-  const last = rec.segments[rec.segments.length - 1]!;
-  const slabs = last.cnt[0] * last.cnt[1];
-  const plan: ConvPlan = { ...rec, slabs, perInput, channels: C, pixels0: P0, ...convLayout(ctx, rec.maxEntries, rec.slots, rec.precise) };
-  checkConvPlan(ctx, plan, n);
-  return { plan, sides, tapExp: rec.tapDiag.map((k) => exps[k + 1]!), diag, sdiag, unit };
+  const tapExp: number[] = [];
+  const plans = recs.map((rec) => {
+    const last = rec.segments[rec.segments.length - 1]!;
+    const slabs = last.cnt[0] * last.cnt[1];
+    const plan = { ...rec, slabs, perInput, channels: C, pixels0: P0, ...convLayout(ctx, rec.maxEntries, rec.slots, rec.precise) };
+    checkConvPlan(ctx, plan, n);
+    rec.tapDiag.forEach((k, t) => (tapExp[rec.tapIndex[t]!] = exps[k + 1]!));
+    return plan;
+  });
+  return { plans, sides, tapExp, diag, sdiag, unit };
 }
 
 function smoothRangeError(): InputError {
@@ -129,14 +137,23 @@ export async function gramSpatialWebGPU(ctx: GpuContext, p: SpatialProgram, x1: 
   checkSpatialWebGPU(p, x1, x2, req);
   throwIfAborted(opt.signal);
   const prep = prepareInputs(ctx, p, x2 ? [x1, x2] : [x1], req);
-  const { plan, sides, tapExp } = prep;
+  const { plans, sides, tapExp } = prep;
   const inputs = { diag: prep.diag, sdiag: prep.sdiag, unit: prep.unit };
-  const run = (pairs: Uint32Array) => runConvPairs(ctx, plan, inputs, pairs, { ...(opt.maxPairOpsPerSubmit !== undefined ? { maxPairOpsPerSubmit: opt.maxPairOpsPerSubmit } : {}), ...(opt.signal ? { signal: opt.signal } : {}) });
+  const runOpt = { ...(opt.maxPairOpsPerSubmit !== undefined ? { maxPairOpsPerSubmit: opt.maxPairOpsPerSubmit } : {}), ...(opt.signal ? { signal: opt.signal } : {}) };
+  // Every plan on the pairs: their outputs, one per plan (group of taps).
+  const run = async (pairs: Uint32Array): Promise<Float32Array[]> => {
+    const outs: Float32Array[] = [];
+    for (const plan of plans) outs.push(await runConvPairs(ctx, plan, inputs, pairs, runOpt));
+    return outs;
+  };
+  // Tap t: its plan and its output index there.
+  const tapAt: { g: number; t: number }[] = [];
+  plans.forEach((plan, g) => plan.tapIndex.forEach((t, k) => (tapAt[t] = { g, t: k })));
 
   const n1 = x1.n;
   const n2 = req.diagonal ? 1 : (x2 ?? x1).n;
   const zOf = (j: number) => (x2 ? n1 + j : j);
-  const T = plan.taps;
+  const T = tapAt.length;
   const plane = req.diagonal ? n1 : n1 * n2;
   const wantK = req.get.includes('nngp');
   const wantT = req.get.includes('ntk');
@@ -146,30 +163,34 @@ export async function gramSpatialWebGPU(ctx: GpuContext, p: SpatialProgram, x1: 
   const ntk = wantT ? new Float64Array(depthsOut * plane) : undefined;
   const symmetric = !x2 && !req.diagonal;
   const gap = p.readout.type === 'gap';
-  const [f0, f1] = plan.final;
-  const P2 = (f0 * f1) ** 2;
-  const S = plan.slabs;
 
-  // The result of pair `pl` at tap t as the tail's input (kx, kz from the pre-pass or the gap pass).
-  const readoutOf = (out: Float32Array, pl: number, t: number): { g: number; h: number; k: number; th: number } => {
-    const o = (pl * S * T + t) * 4;
+  // The result of pair `pl` at tap `tap` as the tail's input (kx, kz from the pre-pass or the gap pass).
+  const readoutOf = (outs: Float32Array[], pl: number, tap: number): { g: number; h: number; k: number; th: number } => {
+    const { g: gi, t } = tapAt[tap]!;
+    const plan = plans[gi]!;
+    const out = outs[gi]!;
+    const S = plan.slabs;
+    const Tg = plan.taps;
+    const o = (pl * S * Tg + t) * 4;
     if (gap) {
+      const [f0, f1] = plan.final;
+      const P2 = (f0 * f1) ** 2;
       let k = 0;
       let th = 0;
       for (let s = 0; s < S; s++) {
-        const r = (pl * S + s) * T + t;
+        const r = (pl * S + s) * Tg + t;
         if (out[r * 4 + 3] !== 0) throw smoothRangeError();
         k += out[r * 4]! + out[r * 4 + 1]!;
         th += out[r * 4 + 2]!;
       }
-      return { g: 0, h: 0, k: ldexp64(k / P2, tapExp[t]!), th: ldexp64(th / P2, tapExp[t]!) };
+      return { g: 0, h: 0, k: ldexp64(k / P2, tapExp[tap]!), th: ldexp64(th / P2, tapExp[tap]!) };
     }
     if (out[o + 3] !== 0) throw smoothRangeError();
     if (p.readout.type === 'eq') {
       const [g, h] = gapsOf(out[o]!);
-      return { g, h, k: 0, th: ldexp64(out[o + 1]! + out[o + 2]!, tapExp[t]!) };
+      return { g, h, k: 0, th: ldexp64(out[o + 1]! + out[o + 2]!, tapExp[tap]!) };
     }
-    return { g: out[o]!, h: out[o + 1]!, k: 0, th: ldexp64(out[o + 2]!, tapExp[t]!) };
+    return { g: out[o]!, h: out[o + 1]!, k: 0, th: ldexp64(out[o + 2]!, tapExp[tap]!) };
   };
 
   const write = (at: number, depthTap: number, init: { kx: number; kz: number; g: number; h: number; t: number }) => {
@@ -214,7 +235,7 @@ export async function gramSpatialWebGPU(ctx: GpuContext, p: SpatialProgram, x1: 
   const todo = gap ? list.filter(([a, b]) => !same(a, b)) : list;
   const pairs = new Uint32Array(todo.length * 2);
   todo.forEach(([a, b], k) => pairs.set([a, b], 2 * k));
-  const out = todo.length > 0 ? await run(pairs) : new Float32Array(0);
+  const out = todo.length > 0 ? await run(pairs) : [];
   throwIfAborted(opt.signal);
 
   for (let t = 0; t < T; t++) {
