@@ -2,7 +2,7 @@
  * The empirical NNGP/NTK of one sampled finite network (src/empirical.ts):
  * (a) it is the Monte Carlo oracle's per-network value (same seed, same width) to 1e−12;
  * (b) it is JJᵀ of an explicit Jacobian by central differences on tiny networks (1e−6);
- * (c) its mean over seeds is the analytic kernel (kernelCpu) within 4 standard errors;
+ * (c) its mean over seeds is the analytic kernel (kernelCpu) within 4 standard errors (MLP, ResNet, DenseNet);
  * (d) its spread over seeds falls like width^−½;
  * (e) the CLI writes what the API returns and refuses bad input with exit 2, one line, no file.
  */
@@ -194,7 +194,7 @@ function overSeeds(arch: string, width: number, S: number, seed0: number) {
 
 describe('(c, d) over seeds: the analytic mean and the n^−½ spread', () => {
   const S = 240;
-  for (const arch of ['arora2019:depth=2', 'resnet:depth=2,alpha=0.8']) {
+  for (const arch of ['arora2019:depth=2', 'resnet:depth=2,alpha=0.8', 'densenet:depth=3']) {
     it(`${arch}: mean within 4 standard errors of kernelCpu; sd(64)/sd(256) ≈ 2`, () => {
       const exact = kernelCpu(arch, X.slice(0, 3));
       const a = overSeeds(arch, 64, S, 0);

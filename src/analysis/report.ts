@@ -439,6 +439,8 @@ function fluctuationsPredictReport(r: FluctuationResult, parameters: Record<stri
     parameters: { ...parameters, predict: true },
     data: { ...r, rows },
     table: { columns: [...columns], rows: rows.map((row) => columns.map((k) => row[k] ?? 'n/a')) },
+    // The pinned contract (issue 15) reads `rows` at the top level, as `analyze dynamics` has them; data.rows stays for older readers.
+    top: { rows },
     figure: {
       title: `Finite-width fluctuations of the empirical ${r.kind.toUpperCase()}: Monte Carlo (${r.cells[0]?.samples ?? 0} networks per point) against the leading-order closed forms`,
       panels: [
