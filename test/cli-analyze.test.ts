@@ -201,6 +201,16 @@ describe('analyze decay, spectrum, infinite, fluctuations', () => {
     expect(r.out).toMatch(/densenet: no closed-form comparison .*not derived/);
   });
 
+  it('analyze --help lists every analysis, dynamics included; fluctuations --help documents --rho', async () => {
+    const h = await runCli('analyze', '--help');
+    expect(h.code).toBe(0);
+    for (const k of ['profile', 'depth', 'spectrum', 'decay', 'conv-decay', 'locality', 'infinite', 'fluctuations', 'dynamics']) expect(h.out).toMatch(new RegExp(`\\b${k}\\b`));
+    expect(h.out.replace(/\s+/g, ' ')).toMatch(/infinite, fluctuations, dynamics \(see each --help\)/);
+    const f = await runCli('analyze', 'fluctuations', '--help');
+    expect(f.code).toBe(0);
+    expect(f.out).toContain('--rho <r>');
+  });
+
   it('fluctuations --predict --rho 0: the generated pair at ρ = 0 and the one-hidden-layer 8.87/n off the diagonal; --rho outside [−1, 1] is exit 2', async () => {
     const r = await runCli('analyze', 'fluctuations', '--predict', '--family', 'mlp', '--depths', '1', '--widths', '16', '--samples', '50', '--rho', '0', '--json');
     expect(r.code, r.err).toBe(0);

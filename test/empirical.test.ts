@@ -308,6 +308,15 @@ describe('(e) webntk empirical', () => {
     });
   }
 
+  it('--help: conv specs on both backends (not the cpu backend only), and the two-file rule of --out', async () => {
+    const h = await runCli('empirical', '--help');
+    expect(h.code).toBe(0);
+    const text = h.out.replace(/\s+/g, ' ');
+    expect(text).toMatch(/conv specs; every spec on both backends/);
+    expect(text).not.toMatch(/conv specs on the cpu backend/);
+    expect(text).toMatch(/with --get nngp,ntk and no \{kernel\}, F\.npy writes F-nngp\.npy and F-ntk\.npy/);
+  });
+
   it('an output folder that does not exist: exit 4', async () => {
     const r = await runCli('empirical', '--arch', 'mlp:depth=2', '--width', '8', '--x1', x1, '--out', join(dir, 'missing', 'K.npy'));
     expect(r.code).toBe(4);
