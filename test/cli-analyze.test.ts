@@ -218,6 +218,7 @@ describe('analyze decay, spectrum, infinite, fluctuations', () => {
     expect(json.parameters.rho).toBe(0);
     expect(json.data.rho).toBe(0);
     expect(json.data.z).toEqual([0, 1]);
+    expect(json.rows[0]!.rho).toBe(0);
     expect(json.rows[0]!.predicted).toBe(3 / 16);
     expect(json.rows[0]!.predictedOffDiagonal).toBeCloseTo(oneHiddenCoefficient(0)! / 16, 14);
     expect(oneHiddenCoefficient(0)!).toBeCloseTo(8.87, 2);

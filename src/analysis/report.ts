@@ -367,6 +367,8 @@ export interface FluctuationPredictRow {
   predicted: number | null;
   /** Allowance for the O(1/n²) remainder (0 where c/n is exact). */
   allowance: number | null;
+  /** The correlation ρ of the input pair x, z (the off-diagonal entries are Θ(x,z)). */
+  rho: number;
   /** The same for Θ(x,z). */
   measuredOffDiagonal: number;
   stderrOffDiagonal: number;
@@ -384,6 +386,7 @@ export function fluctuationPredictRows(r: FluctuationResult): FluctuationPredict
     stderr: c.diagonal.relVarSE,
     predicted: c.prediction.diagonal,
     allowance: c.prediction.diagonal === null ? null : c.prediction.allowance,
+    rho: r.rho,
     measuredOffDiagonal: c.offDiagonal.relVar,
     stderrOffDiagonal: c.offDiagonal.relVarSE,
     predictedOffDiagonal: c.prediction.offDiagonal,
