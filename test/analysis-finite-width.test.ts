@@ -221,6 +221,32 @@ describe('finite-width closed forms against the Monte Carlo sampler (float64, se
     expect(mlpCells.length).toBe(6);
   }, 60_000);
 
+  it('ResNet α = L^−½ (resnet-sqrt) at L = 4: the width-extrapolated coefficient within 4 batch standard errors of the sum; α = 1’s value rejected', async () => {
+    // n·v = c + d/n + O(1/n²) at fixed L, so 2·(n·v)(2n) − (n·v)(n) = c + O(1/n²): Richardson's
+    // extrapolation removes the leading remainder, leaving the sampling error as the tolerance. That
+    // error is measured from independent batches (seeds): the delta-method standard error of v is too
+    // small here by about 2× (the kernel's skewed tail), e.g. 1600 networks at seeds 0–5 gave
+    // extrapolated values 3.3–5.6 with delta errors of ~0.4 each.
+    const L = 4;
+    const B = 8;
+    const batches: number[] = [];
+    let pred = NaN;
+    for (let seed = 0; seed < B; seed++) {
+      const r = await widthFluctuations({ families: ['resnet-sqrt'], depths: [L], widths: [64, 128], samples: 200, seed });
+      const [a, b] = r.cells as [FluctuationCell, FluctuationCell];
+      pred = a.prediction.coefficient!;
+      expect(b.prediction.coefficient).toBe(pred);
+      batches.push(2 * 128 * b.diagonal.relVar - 64 * a.diagonal.relVar);
+    }
+    expect(pred).toBeCloseTo(resnetCoefficient(L, 1 / Math.sqrt(L)), 12);
+    const mean = batches.reduce((x, y) => x + y, 0) / B;
+    const se = Math.sqrt(batches.reduce((x, y) => x + (y - mean) ** 2, 0) / (B - 1) / B);
+    console.log(`resnet-sqrt L = ${L}, ${B} batches of 200 networks at n = 64 and 128: extrapolated n·v = ${mean.toFixed(3)} ± ${se.toFixed(3)} against ${pred.toFixed(3)} (α = 1: ${resnetCoefficient(L, 1).toFixed(3)})`);
+    // 4 standard errors: the batch error has B − 1 = 7 degrees of freedom (P(|t₇| > 4) ≈ 0.5 %).
+    expect(Math.abs(mean - pred)).toBeLessThanOrEqual(4 * se);
+    expect(Math.abs(mean - resnetCoefficient(L, 1))).toBeGreaterThan(4 * se);
+  }, 60_000);
+
   it('frozen layers anywhere (middle, readout, alternating) follow the share recipe within 3 SE + the allowance', async () => {
     // Seed 7, 3000 networks at n = 128 gave n·v = 10.06 ± 0.28, 11.27 ± 0.29, 11.30 ± 0.34 against 9.667, 11.444, 11.000.
     const mk = (mask: boolean[]) => ({
@@ -238,6 +264,35 @@ describe('finite-width closed forms against the Monte Carlo sampler (float64, se
       expect(within(c, c.prediction.diagonal!), `${c.family}: ${c.diagonal.relVar * 128} vs ${c.prediction.coefficient}`).toBe(true);
     });
   }, 60_000);
+
+  it('one hidden layer at ρ = 0 (rho option): Θ(x,z) matches the exact 8.87/n within 3 SE, and the ρ = ½ value 4.68/n is rejected', async () => {
+    const r = await widthFluctuations({ families: ['mlp'], depths: [1], widths: [64], samples: 3000, seed: 0, rho: 0 });
+    expect(r.rho).toBe(0);
+    expect(r.z).toEqual([0, 1]);
+    const c = r.cells[0]!;
+    expect(c.prediction.offDiagonal).toBeCloseTo(oneHiddenCoefficient(0)! / 64, 14);
+    const d = Math.abs(c.offDiagonal.relVar - c.prediction.offDiagonal!);
+    console.log(`one hidden layer, ρ = 0, n = 64, 3000 networks: n·Var/mean² of Θ(x,z) = ${(64 * c.offDiagonal.relVar).toFixed(3)} ± ${(64 * c.offDiagonal.relVarSE).toFixed(3)} against ${oneHiddenCoefficient(0)!.toFixed(3)} (z = ${(d / c.offDiagonal.relVarSE).toFixed(2)}); diagonal ${(64 * c.diagonal.relVar).toFixed(3)} ± ${(64 * c.diagonal.relVarSE).toFixed(3)} against 3`);
+    expect(d).toBeLessThanOrEqual(3 * c.offDiagonal.relVarSE);
+    expect(Math.abs(c.diagonal.relVar - 3 / 64)).toBeLessThanOrEqual(3 * c.diagonal.relVarSE);
+    // The closed form at the wrong correlation is far outside the errors: the check sees ρ.
+    expect(Math.abs(c.offDiagonal.relVar - oneHiddenCoefficient(0.5)! / 64)).toBeGreaterThan(3 * c.offDiagonal.relVarSE);
+  });
+
+  it('one hidden layer at ρ = 1: z = x, so Θ(x,z) is the diagonal entry and both match 3/n within 3 SE', async () => {
+    const r = await widthFluctuations({ families: ['mlp'], depths: [1], widths: [32], samples: 2000, seed: 1, rho: 1 });
+    const c = r.cells[0]!;
+    expect(r.z).toEqual(r.x);
+    expect(c.prediction.offDiagonal).toBeCloseTo(3 / 32, 14);
+    expect(c.offDiagonal.relVar).toBe(c.diagonal.relVar);
+    console.log(`one hidden layer, ρ = 1, n = 32, 2000 networks: n·Var/mean² = ${(32 * c.diagonal.relVar).toFixed(3)} ± ${(32 * c.diagonal.relVarSE).toFixed(3)} against 3`);
+    expect(Math.abs(c.diagonal.relVar - 3 / 32)).toBeLessThanOrEqual(3 * c.diagonal.relVarSE);
+  });
+
+  it('rho: a number in [−1, 1], and not together with inputs (one InputError line)', async () => {
+    for (const rho of [1.5, -2, Number.NaN]) await expect(widthFluctuations({ families: ['mlp'], depths: [1], widths: [8], samples: 4, rho })).rejects.toThrow(/^fluctuations: rho must be a number in \[−1, 1\]/);
+    await expect(widthFluctuations({ families: ['mlp'], depths: [1], widths: [8], samples: 4, rho: 0, inputs: [[1, 0], [0, 1]] })).rejects.toThrow(/give inputs or rho, not both/);
+  });
 
   it('one hidden layer: Θ(x,z) at ρ = ½ matches the exact 4.68/n within 3 SE (no allowance: exact)', async () => {
     const r = await widthFluctuations({ families: ['mlp'], depths: [1], widths: [64, 128], samples: 2000, seed: 0 });

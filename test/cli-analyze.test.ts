@@ -7,6 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { cuspSlope, depthSweep, kernelProfile } from '../src/index.js';
 import { runCli } from './cli-run.js';
 import { releaseNodeWebGPU } from '../src/node/webgpu.js';
+import { oneHiddenCoefficient } from '../src/analysis/finite-width.js';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'webntk-cli-analyze-'));
 afterAll(async () => {
@@ -168,8 +169,22 @@ describe('analyze decay, spectrum, infinite, fluctuations', () => {
     const r = await runCli('analyze', 'fluctuations', '--predict', '--family', 'mlp,densenet', '--depths', '1,2', '--widths', '16,32', '--samples', '100', '--out', prefix);
     expect(r.code, r.err).toBe(0);
     const { json, csv, svg } = readOutputs(prefix);
-    const rows = (json.data as unknown as { rows: Record<string, unknown>[] }).rows;
+    // The pinned rows sit at the JSON's top level (as analyze dynamics has them); data.rows is the same list.
+    const rows = (json as unknown as { rows: Record<string, unknown>[] }).rows;
     expect(rows).toHaveLength(8);
+    expect((json.data as unknown as { rows: Record<string, unknown>[] }).rows).toEqual(rows);
+    for (const row of rows) {
+      expect(typeof row.family).toBe('string');
+      for (const k of ['depth', 'width', 'measured', 'stderr']) {
+        expect(typeof row[k], `${String(row.family)} ${k}`).toBe('number');
+        expect(Number.isFinite(row[k] as number)).toBe(true);
+      }
+      expect(row.stderr as number).toBeGreaterThan(0);
+      expect('predicted' in row).toBe(true);
+      // A number wherever a closed form was derived (the MLP here); null for the DenseNet, which has none.
+      if (row.family === 'mlp') expect(typeof row.predicted).toBe('number');
+      else expect(row.predicted).toBeNull();
+    }
     for (const k of ['family', 'depth', 'width', 'measured', 'stderr', 'predicted']) expect(csv[0]).toContain(k);
     const mlp2 = rows.find((x) => x.family === 'mlp' && x.depth === 2 && x.width === 32)!;
     expect(mlp2.predicted).toBeCloseTo(58 / 9 / 32, 12); // L(11L+7)/(3(L+1)) at L = 2 (wave2 §3.3)
@@ -184,5 +199,31 @@ describe('analyze decay, spectrum, infinite, fluctuations', () => {
     expect(svg).toMatch(/closed form/);
     expect(r.out).toMatch(/mlp: measured\/predicted = /);
     expect(r.out).toMatch(/densenet: no closed-form comparison .*not derived/);
+  });
+
+  it('analyze --help lists every analysis, dynamics included; fluctuations --help documents --rho', async () => {
+    const h = await runCli('analyze', '--help');
+    expect(h.code).toBe(0);
+    for (const k of ['profile', 'depth', 'spectrum', 'decay', 'conv-decay', 'locality', 'infinite', 'fluctuations', 'dynamics']) expect(h.out).toMatch(new RegExp(`\\b${k}\\b`));
+    expect(h.out.replace(/\s+/g, ' ')).toMatch(/infinite, fluctuations, dynamics \(see each --help\)/);
+    const f = await runCli('analyze', 'fluctuations', '--help');
+    expect(f.code).toBe(0);
+    expect(f.out).toContain('--rho <r>');
+  });
+
+  it('fluctuations --predict --rho 0: the generated pair at ρ = 0 and the one-hidden-layer 8.87/n off the diagonal; --rho outside [−1, 1] is exit 2', async () => {
+    const r = await runCli('analyze', 'fluctuations', '--predict', '--family', 'mlp', '--depths', '1', '--widths', '16', '--samples', '50', '--rho', '0', '--json');
+    expect(r.code, r.err).toBe(0);
+    const json = JSON.parse(r.out) as { parameters: { rho: number }; data: { rho: number; z: number[] }; rows: Record<string, number>[] };
+    expect(json.parameters.rho).toBe(0);
+    expect(json.data.rho).toBe(0);
+    expect(json.data.z).toEqual([0, 1]);
+    expect(json.rows[0]!.rho).toBe(0);
+    expect(json.rows[0]!.predicted).toBe(3 / 16);
+    expect(json.rows[0]!.predictedOffDiagonal).toBeCloseTo(oneHiddenCoefficient(0)! / 16, 14);
+    expect(oneHiddenCoefficient(0)!).toBeCloseTo(8.87, 2);
+    const bad = await runCli('analyze', 'fluctuations', '--family', 'mlp', '--depths', '1', '--widths', '8', '--samples', '4', '--rho', '1.5');
+    expect(bad.code).toBe(2);
+    expect(bad.err).toMatch(/--rho must be ≤ 1, got 1\.5/);
   });
 });

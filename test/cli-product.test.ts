@@ -34,9 +34,29 @@ describe('gram', () => {
     expect(Array.from(parseNpy(fs.readFileSync(tmp('K-nngp.npy'))).data)).toEqual(Array.from(ref.nngp!));
     expect(Array.from(parseNpy(fs.readFileSync(tmp('K-ntk.npy'))).data)).toEqual(Array.from(ref.ntk!));
     expect(r.err.trim().split('\n')).toHaveLength(2);
-    const bad = await runCli('gram', '--arch', 'densenet:depth=3', '--x1', xNpy, '--get', 'nngp,ntk', '--out', tmp('K.npy'));
-    expect(bad.code).toBe(2);
-    expect(bad.err).toMatch(/give --out with \{kernel\}/);
+  });
+
+  it('--get nngp,ntk --out K.npy (no {kernel}): K-nngp.npy and K-ntk.npy, both named in the summary; as .csv too', async () => {
+    const r = await runCli('gram', '--arch', 'densenet:depth=3', '--x1', xNpy, '--get', 'nngp,ntk', '--out', tmp('P.npy'));
+    expect(r.code, r.err).toBe(0);
+    const ref = kernelCpu('densenet:depth=3', X);
+    expect(Array.from(parseNpy(fs.readFileSync(tmp('P-nngp.npy'))).data)).toEqual(Array.from(ref.nngp!));
+    expect(Array.from(parseNpy(fs.readFileSync(tmp('P-ntk.npy'))).data)).toEqual(Array.from(ref.ntk!));
+    expect(fs.existsSync(tmp('P.npy'))).toBe(false);
+    const lines = r.err.trim().split('\n');
+    expect(lines).toHaveLength(2);
+    expect(lines[0]).toMatch(/^wrote .*P-nngp\.npy: nngp /);
+    expect(lines[1]).toMatch(/^wrote .*P-ntk\.npy: ntk /);
+    const c = await runCli('gram', '--arch', 'densenet:depth=3', '--x1', xNpy, '--get', 'nngp,ntk', '--out', tmp('P.csv'), '--json');
+    expect(c.code, c.err).toBe(0);
+    expect(JSON.parse(c.out).outputs.map((o: { path: string }) => path.basename(o.path))).toEqual(['P-nngp.csv', 'P-ntk.csv']);
+    // A derived name that is an input is refused before anything is written (exit 2, no file).
+    fs.copyFileSync(xNpy, tmp('In-ntk.npy'));
+    const clash = await runCli('gram', '--arch', 'densenet:depth=3', '--x1', tmp('In-ntk.npy'), '--get', 'nngp,ntk', '--out', tmp('In.npy'));
+    expect(clash.code).toBe(2);
+    expect(clash.err.trim().split('\n')).toHaveLength(1);
+    expect(fs.existsSync(tmp('In-nngp.npy'))).toBe(false);
+    expect(Array.from(parseNpy(fs.readFileSync(tmp('In-ntk.npy'))).data)).toEqual(X.flat());
   });
 
   it('--dtype float32 writes float32 values (the float64 result rounded once)', async () => {

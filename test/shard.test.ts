@@ -197,13 +197,15 @@ describe('webntk gram --shard and webntk merge', () => {
     expect(temps()).toEqual([]);
   });
 
-  it('--get nngp,ntk with --depths all, X1 × X2 and float32: one shard file per kernel, each merged byte for byte', { timeout: 60_000 }, async () => {
+  it('--get nngp,ntk with --depths all, X1 × X2 and float32: one shard file per kernel (--out with {kernel} or without: K.npy → K-nngp.npy, K-ntk.npy), each merged byte for byte', { timeout: 60_000 }, async () => {
     const gram = ['gram', '--arch', 'densenet:depth=6', '--x1', 'X.npy', '--get', 'nngp,ntk', '--depths', 'all', '--quiet'];
     for (const [x2, dtype] of [[[], 'float64'], [['--x2', 'T.npy'], 'float32']] as const) {
       const tag = x2.length ? 'rect' : 'sym';
       const whole = await run([...gram, ...x2, '--dtype', dtype, '--out', `W-${tag}-{kernel}.npy`]);
       expect(whole.code, whole.err).toBe(0);
-      const shards = await Promise.all([2, 0, 1].map((i) => run([...gram, ...x2, '--dtype', dtype, '--out', `D-${tag}-{kernel}.npy`, '--shard', `${i}/3`, '--block-rows', '6'])));
+      // --out D-rect.npy (no {kernel}) names the same files as D-rect-{kernel}.npy: D-rect-nngp.npy, D-rect-ntk.npy.
+      const out = x2.length ? `D-${tag}.npy` : `D-${tag}-{kernel}.npy`;
+      const shards = await Promise.all([2, 0, 1].map((i) => run([...gram, ...x2, '--dtype', dtype, '--out', out, '--shard', `${i}/3`, '--block-rows', '6'])));
       for (const r of shards) expect(r.code, r.err).toBe(0);
       expect(readdirSync(dir).filter((f) => f.startsWith(`D-${tag}-`)).sort()).toEqual(
         ['nngp', 'ntk'].flatMap((k) => [0, 1, 2].map((i) => `D-${tag}-${k}.npy.shard-${i}-of-3`)).sort(),

@@ -3,8 +3,9 @@
 // (derived in ../shared/research/wave2.md §3.3, not the paper's own formulas, which could not be
 // recovered). Families × depths × widths; the DenseNet has no closed form and is measured only.
 // Writes bench/results/littwin2020-corrections.json and docs/figures/littwin2020-corrections.svg.
-// Slow on purpose (944 s at 500 networks per cell on this shared 2-core machine): `npm run build && node bench/papers/littwin2020-corrections.mjs`
-// (not picked up by run-all.mjs). SAMPLES=… and QUICK=1 (small grid) for a trial run.
+// Slow on purpose (587 s at 500 networks per cell on this shared 2-core machine, the `seconds` of its
+// JSON): `npm run build && node bench/papers/littwin2020-corrections.mjs`, or with every paper by
+// run-all.mjs (`npm run papers`). SAMPLES=… and QUICK=1 (small grid) for a trial run.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';

@@ -72,6 +72,11 @@ export interface FluctuationOptions {
   seed?: number;
   /** Two rows x and z (default x = e₁, z = ½e₁ + (√3/2)e₂: unit inputs at correlation ½). */
   inputs?: MatrixInput;
+  /**
+   * Instead of `inputs`: the correlation ρ ∈ [−1, 1] of the generated unit pair x = e₁,
+   * z = ρe₁ + √(1 − ρ²)e₂ (default ½). ρ = 1 puts z on x (Θ(x,z) is then the diagonal entry).
+   */
+  rho?: number;
   /** Which kernel (default "ntk"). */
   kind?: KernelKind;
   /** Backend of the infinite-width reference kernel() (default "cpu"); the sampling is float64 CPU. */
@@ -454,7 +459,13 @@ export async function widthFluctuations(options: FluctuationOptions = {}): Promi
     throw new InputError(`fluctuations: timeLimitSeconds must be > 0, got ${String(timeLimit)}`);
   }
 
-  const X = toMatrix(options.inputs ?? [[1, 0], [0.5, Math.sqrt(3) / 2]], 'inputs');
+  const rhoIn = options.rho;
+  if (rhoIn !== undefined) {
+    if (typeof rhoIn !== 'number' || !(rhoIn >= -1 && rhoIn <= 1)) throw new InputError(`fluctuations: rho must be a number in [−1, 1], got ${String(rhoIn)}`);
+    if (options.inputs !== undefined) throw new InputError('fluctuations: give inputs or rho, not both (rho generates the pair x = e₁, z = ρe₁ + √(1 − ρ²)e₂)');
+  }
+  const r0 = rhoIn ?? 0.5;
+  const X = toMatrix(options.inputs ?? [[1, 0], [r0, Math.sqrt(Math.max(1 - r0 * r0, 0))]], 'inputs');
   if (X.rows !== 2) throw new InputError(`fluctuations: inputs must have exactly two rows (x and z), got ${X.rows}`);
   const d = X.cols;
   const x = Array.from(X.data.subarray(0, d));

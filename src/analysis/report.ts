@@ -367,6 +367,8 @@ export interface FluctuationPredictRow {
   predicted: number | null;
   /** Allowance for the O(1/n²) remainder (0 where c/n is exact). */
   allowance: number | null;
+  /** The correlation ρ of the input pair x, z (the off-diagonal entries are Θ(x,z)). */
+  rho: number;
   /** The same for Θ(x,z). */
   measuredOffDiagonal: number;
   stderrOffDiagonal: number;
@@ -384,6 +386,7 @@ export function fluctuationPredictRows(r: FluctuationResult): FluctuationPredict
     stderr: c.diagonal.relVarSE,
     predicted: c.prediction.diagonal,
     allowance: c.prediction.diagonal === null ? null : c.prediction.allowance,
+    rho: r.rho,
     measuredOffDiagonal: c.offDiagonal.relVar,
     stderrOffDiagonal: c.offDiagonal.relVarSE,
     predictedOffDiagonal: c.prediction.offDiagonal,
@@ -439,6 +442,8 @@ function fluctuationsPredictReport(r: FluctuationResult, parameters: Record<stri
     parameters: { ...parameters, predict: true },
     data: { ...r, rows },
     table: { columns: [...columns], rows: rows.map((row) => columns.map((k) => row[k] ?? 'n/a')) },
+    // The pinned contract (issue 15) reads `rows` at the top level, as `analyze dynamics` has them; data.rows stays for older readers.
+    top: { rows },
     figure: {
       title: `Finite-width fluctuations of the empirical ${r.kind.toUpperCase()}: Monte Carlo (${r.cells[0]?.samples ?? 0} networks per point) against the leading-order closed forms`,
       panels: [

@@ -166,7 +166,7 @@ async function prepareBackend(o: CommonOptions & { x?: string }): Promise<void> 
 export function addAnalyzeCommand(program: Command, io: CliIO): void {
   const analyze = program
     .command('analyze')
-    .description('Kernel analyses with figures: profile, depth, spectrum, decay, conv-decay, locality, infinite, fluctuations (see each --help).')
+    .description('Kernel analyses with figures: profile, depth, spectrum, decay, conv-decay, locality, infinite, fluctuations, dynamics (see each --help).')
     .addHelpText(
       'after',
       `
@@ -426,10 +426,11 @@ Examples:
       .option('--seed <s>', 'seed', '0')
       .option('--predict', 'rows of measured vs the leading-order closed forms (family, depth, width, measured, stderr, predicted) and their figure')
       .option('--cut <r>', 'fit measured/predicted over the cells with L/n ≤ r', '0.0625')
+      .option('--rho <r>', 'correlation ρ ∈ [−1, 1] of the input pair x = e₁, z = ρe₁ + √(1 − ρ²)e₂ (Θ(x,z) is the off-diagonal entry; ρ = 1: z = x)', '0.5')
       .addOption(kindOption()),
   )
-    .addHelpText('after', '\nExamples:\n  webntk analyze fluctuations --family mlp,resnet-sqrt --depths 2,8,32 --widths 32,64 --samples 300 --out fluct\n  webntk analyze fluctuations --predict --family mlp,resnet-const --depths 1,2,4,8 --widths 64,128 --samples 400 --out fluct')
-    .action(async (o: CommonOptions & { family: string; depths: string; widths: string; samples: string; seed: string; kind: KernelKind; predict?: boolean; cut: string }) => {
+    .addHelpText('after', '\nExamples:\n  webntk analyze fluctuations --family mlp,resnet-sqrt --depths 2,8,32 --widths 32,64 --samples 300 --out fluct\n  webntk analyze fluctuations --predict --family mlp,resnet-const --depths 1,2,4,8 --widths 64,128 --samples 400 --out fluct\n  webntk analyze fluctuations --predict --family mlp --depths 1 --widths 64 --samples 2000 --rho 0 --out one-hidden   # 8.87/n off the diagonal')
+    .action(async (o: CommonOptions & { family: string; depths: string; widths: string; samples: string; seed: string; kind: KernelKind; predict?: boolean; cut: string; rho: string }) => {
       await prepareBackend(o);
       const names = o.family.split(',').map((s) => s.trim());
       for (const f of names) {
@@ -441,8 +442,9 @@ Examples:
       const seed = num(o.seed, '--seed', { min: 0, integer: true });
       const cut = num(o.cut, '--cut', { min: 0 });
       if (!(cut > 0)) throw new InputError(`--cut must be > 0, got ${o.cut}`);
-      const r = await widthFluctuations({ families: names as FluctuationFamilyName[], depths, widths, samples, seed, kind: o.kind, backend: o.backend, smallDepthCut: cut });
-      await emit(fluctuationsReport(r, { families: names, depths, widths, samples, seed, kind: o.kind, backend: r.backend, cut }, { predict: o.predict === true }), o, io);
+      const rho = num(o.rho, '--rho', { min: -1, max: 1 });
+      const r = await widthFluctuations({ families: names as FluctuationFamilyName[], depths, widths, samples, seed, kind: o.kind, backend: o.backend, smallDepthCut: cut, rho });
+      await emit(fluctuationsReport(r, { families: names, depths, widths, samples, seed, kind: o.kind, backend: r.backend, cut, rho }, { predict: o.predict === true }), o, io);
     });
 
   withCommon(

@@ -76,8 +76,8 @@ that would not fit or would overwrite an input), 3 GPU failure (no adapter for i
     .requiredOption('--arch <spec>', 'preset reference (name or name:key=value,...) or a JSON spec file')
     .requiredOption('--x1 <file>', 'inputs, one per row: .npy (any float/int dtype), .csv or .tsv; for a conv spec, images .npy [N, C, H, W] or [N, C, P]')
     .option('--x2 <file>', 'second inputs, as --x1 (default: x1, giving the symmetric X1 × X1)')
-    .option('--get <kernels>', 'nngp, ntk, or nngp,ntk (both in one pass; then --out must contain {kernel})', 'ntk')
-    .requiredOption('--out <file>', 'output file: .npy (C order) or .csv (one matrix, small); {kernel} is replaced by nngp/ntk')
+    .option('--get <kernels>', 'nngp, ntk, or nngp,ntk (both in one pass, into two files: see --out)', 'ntk')
+    .requiredOption('--out <file>', 'output file: .npy (C order) or .csv (one matrix, small); {kernel} is replaced by nngp/ntk; with --get nngp,ntk and no {kernel}, F.npy writes F-nngp.npy and F-ntk.npy')
     .addOption(new Option('--dtype <type>', 'element type of .npy output').choices(['float64', 'float32']).default('float64'))
     .addOption(
       new Option('--backend <name>', 'cpu (float64 reference), webgpu (an error without an adapter) or auto (WebGPU when an adapter exists)')
@@ -124,7 +124,7 @@ Examples:
   program
     .command('merge')
     .description('Assemble Gram matrices from the shard files that gram --shard wrote (K.npy from K.npy.shard-I-of-N).')
-    .argument('<out...>', 'the merged .npy file(s): the --out of the sharded runs, {kernel} replaced')
+    .argument('<out...>', 'the merged .npy file(s): the --out of the sharded runs, {kernel} replaced (or, for --get nngp,ntk with --out K.npy, K-nngp.npy K-ntk.npy)')
     .option('--quiet', 'no summary line')
     .option('--json', 'a JSON summary on stdout')
     .addHelpText(
@@ -149,13 +149,13 @@ Examples:
   program
     .command('empirical')
     .description('The empirical NNGP and/or NTK of one sampled finite-width network (float64 CPU or f32 WebGPU), written as .npy or CSV.')
-    .requiredOption('--arch <spec>', 'preset reference or JSON spec file (dense, residual, denseBlock; conv specs on the cpu backend)')
+    .requiredOption('--arch <spec>', 'preset reference or JSON spec file (dense, residual, denseBlock, and conv specs; every spec on both backends)')
     .requiredOption('--width <n>', 'hidden width of every layer of the sampled network')
     .option('--seed <s>', 'seed of the weights (0 to 4294967295); the network is monteCarlo\'s first sample for this seed', '0')
     .requiredOption('--x1 <file>', 'inputs, one per row: .npy, .csv or .tsv (conv specs: images .npy [N, C, H, W] or [N, C, P])')
     .option('--x2 <file>', 'second inputs, as --x1 (default: x1, giving the symmetric X1 × X1)')
-    .option('--get <kernels>', 'nngp, ntk, or nngp,ntk (then --out must contain {kernel})', 'ntk')
-    .requiredOption('--out <file>', 'output file: .npy or .csv; {kernel} is replaced by nngp/ntk')
+    .option('--get <kernels>', 'nngp, ntk, or nngp,ntk (both from one pass, into two files: see --out)', 'ntk')
+    .requiredOption('--out <file>', 'output file: .npy or .csv; {kernel} is replaced by nngp/ntk; with --get nngp,ntk and no {kernel}, F.npy writes F-nngp.npy and F-ntk.npy')
     .addOption(new Option('--dtype <type>', 'element type of .npy output').choices(['float64', 'float32']).default('float64'))
     .addOption(new Option('--backend <name>', 'cpu (float64) or webgpu (f32, the same network: weights drawn on the host; an error without an adapter)').choices(['cpu', 'webgpu']).default('cpu'))
     .option('--quiet', 'no summary line (errors still go to stderr)')
@@ -170,6 +170,7 @@ seeds is the analytic kernel of webntk gram, up to an O(1/width) bias. Exit code
 Examples:
   webntk empirical --arch arora2019:depth=3 --width 256 --seed 1 --x1 X.npy --get ntk --out K.npy
   webntk empirical --arch resnet:depth=4,alpha=1 --width 128 --seed 7 --x1 X.npy --x2 T.npy --get nngp,ntk --out K-{kernel}.npy
+  webntk empirical --arch mlp:depth=2 --width 512 --seed 3 --x1 X.npy --get nngp,ntk --out E.npy   # writes E-nngp.npy, E-ntk.npy
   webntk empirical --arch cntk:depth=3,readout=gap --width 32 --x1 images.npy --get ntk --out K.npy`,
     )
     .action(async (opts: EmpiricalCliOptions) => {

@@ -1,6 +1,7 @@
 /**
  * `webntk empirical`: the empirical NNGP/NTK of one sampled finite network (float64 CPU or f32 WebGPU), written as
- * .npy (or CSV) with the conventions of `webntk gram`: `--get nngp,ntk` needs `{kernel}` in --out,
+ * .npy (or CSV) with the conventions of `webntk gram`: `--get nngp,ntk` writes two files (`{kernel}` in
+ * --out replaced, or F.npy → F-nngp.npy and F-ntk.npy),
  * every check before any work, all files renamed into place together, nothing left on failure.
  */
 import { extname } from 'node:path';

@@ -95,13 +95,17 @@ export function outputFormat(p: string): 'npy' | 'csv' {
   return ext === '.csv' ? 'csv' : 'npy';
 }
 
-/** One output path per kernel: `--out` as given, or with `{kernel}` replaced when both are asked for. */
+/**
+ * One output path per kernel: `--out` as given, `{kernel}` replaced by the kernel's name; with both
+ * kernels and no `{kernel}` in the name, the name with `-nngp` / `-ntk` inserted before the
+ * extension (F.npy → F-nngp.npy and F-ntk.npy; a name without an extension gets it appended).
+ */
 export function outputPaths(out: string, kinds: KernelKind[]): string[] {
-  if (kinds.length === 1) return [out.replace('{kernel}', kinds[0]!)];
-  if (!out.includes('{kernel}')) {
-    throw new InputError(`with --get ${kinds.join(',')} give --out with {kernel} in it, e.g. K-{kernel}.npy`);
-  }
-  return kinds.map((k) => out.replaceAll('{kernel}', k));
+  if (kinds.length === 1) return [out.replaceAll('{kernel}', kinds[0]!)];
+  if (out.includes('{kernel}')) return kinds.map((k) => out.replaceAll('{kernel}', k));
+  const ext = extname(out);
+  const stem = out.slice(0, out.length - ext.length);
+  return kinds.map((k) => `${stem}-${k}${ext}`);
 }
 
 export async function runGram(opts: GramOptions, io: CliIO, terminal: boolean): Promise<void> {
