@@ -11,7 +11,7 @@
 // float32 is its peer and float64 where NumPy float64 is; NumPy writes nothing (its time is the
 // process: import, generation of nothing — the rows come from the same .npy file — and the recursion).
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -57,11 +57,20 @@ function rowsFile(n, d) {
   return file;
 }
 
+// Each contender's stderr is a file opened for appending, as `2>>log` gives it (a terminal or a
+// shell pipe behaves the same): webntk filters Dawn's warnings in-process there. spawnSync's own
+// 'pipe' is a socket, which would put webntk behind its child-process filter (a second Node start)
+// and time what no shell user sees.
+const errFile = join(tmp, 'stderr.log');
+
 function timed(cmd, args) {
+  writeFileSync(errFile, '');
+  const errFd = openSync(errFile, 'a');
   const t0 = performance.now();
-  const r = spawnSync(cmd, args, { cwd: root, encoding: 'utf8', maxBuffer: 1 << 24 });
+  const r = spawnSync(cmd, args, { cwd: root, encoding: 'utf8', maxBuffer: 1 << 24, stdio: ['ignore', 'pipe', errFd] });
   const seconds = (performance.now() - t0) / 1000;
-  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.status}): ${r.stderr}`);
+  closeSync(errFd);
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.status}): ${readFileSync(errFile, 'utf8')}`);
   return { seconds, stdout: r.stdout };
 }
 
