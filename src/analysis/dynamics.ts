@@ -5,7 +5,10 @@
  * time-matched linearised models with Θ₀ and with Θ_∞ (`mc/linearised.ts`, from the network's own f₀,
  * which the antisymmetric init makes 0). Per run: the initial rate and ‖Θ₀ − Θ_∞‖/‖Θ_∞‖ against the
  * analytic kernel (kernelCpu of the same spec: the empirical mean over seeds is that kernel,
- * test/empirical.test.ts). Fits: log drift, init fluctuation and gaps against log width, and with
+ * test/empirical.test.ts). Fits: log drift against log width at the common time t* (the earliest final
+ * t = η·steps over the runs, each run's drift interpolated log–log between checkpoints) and at each
+ * run's final step, log drift against log t, the initial rate (central difference, C¹ activations
+ * only: the activation registry's `isSmooth`), init fluctuation and gaps against log width, and with
  * `samples` the width threshold of λ_min and its exponent against the number of samples.
  * Step η: trainNetwork's default n/λ_max(Θ₀) in its loss (1/2n)‖f − y‖², unless `lr` is given.
  * The training runs on the CPU (float64) or, with backend "webgpu", on the device (`trainSteps`
