@@ -14,7 +14,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { kernelCpu, monteCarlo, stax, type Spec } from '../src/index.js';
-import { actGap, dual, pointwise, registerActivation, resolveActivation, wgslCall, type ActivationEntry } from '../src/activations/registry.js';
+import { actGap, dual, isSmooth, pointwise, registerActivation, resolveActivation, wgslCall, type ActivationEntry } from '../src/activations/registry.js';
 import { numericalDual, numericalMoments } from '../src/activations/quadrature.js';
 import { erf } from '../src/mc/montecarlo.js';
 import { Rng } from '../src/mc/rng.js';
@@ -305,6 +305,23 @@ describe('adding an activation is one entry', () => {
     expect(describeSpec(resolveSpec(withIdentity))).toMatch(/dense\(σw² = 1\.5, σb² = 0\.2\), identity, dense/);
     expect(() => registerActivation(identity)).toThrow(/"identity" is already a layer type/);
     expect(() => registerActivation({ ...identity, type: 'dense' } as never)).toThrow(InputError);
+  });
+
+  it('smoothness (φ C¹): optional, absent means not known smooth; where given it is the entry\'s word, and not a function is refused', () => {
+    expect(isSmooth({ type: 'identity' })).toBe(false);
+    registerActivation({ ...identity, type: 'identitySmooth', smooth: () => true } as never);
+    expect(isSmooth({ type: 'identitySmooth' })).toBe(true);
+    expect(() => registerActivation({ ...identity, type: 'identityBad', smooth: true } as never)).toThrow(/smooth must be a function/);
+    // The built-ins: C¹ unless φ' jumps (ReLU-like units, the arc-cosine unit of order 0 and 1).
+    const smooth = ['erf', 'gelu', 'tanh', 'sigmoid', 'softplus'].map((type) => isSmooth({ type }));
+    const kinked = [{ type: 'relu' }, { type: 'leakyRelu', slope: 0.1 }, { type: 'abRelu', a: -0.5, b: 1 }, { type: 'arccos', order: 0 }, { type: 'arccos', order: 1 }].map((a) => isSmooth(a));
+    expect(smooth.every(Boolean) && kinked.every((v) => !v)).toBe(true);
+    expect(isSmooth({ type: 'arccos', order: 2 } as never)).toBe(true);
+    // numerical: the layer's smooth flag (default false), checked when the spec is resolved.
+    const num = (extra: object) => resolveSpec({ layers: [{ type: 'dense' }, { type: 'numerical', name: 'sq', fn: (u: number) => u * u, deriv: (u: number) => 2 * u, ...extra }, { type: 'dense' }] } as never);
+    const act = (extra: object) => num(extra).layers[1] as { type: string };
+    expect([isSmooth(act({})), isSmooth(act({ smooth: true })), isSmooth(act({ smooth: false }))]).toEqual([false, true, false]);
+    expect(() => num({ smooth: 'yes' })).toThrow(/smooth: must be true or false/);
   });
 });
 

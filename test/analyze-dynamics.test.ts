@@ -4,7 +4,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runCli } from './cli-run.js';
-import { empiricalKernel, kernelCpu, trainNetwork } from '../src/index.js';
+import { dynamicsSweep, empiricalKernel, isSmooth, kernelAfterStep, kernelCpu, trainNetwork, type Spec } from '../src/index.js';
+import { initialRate } from '../src/analysis/dynamics.js';
+import { numerical } from '../src/spec/stax.js';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'webntk-dyn-'));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -71,9 +73,11 @@ describe('analyze dynamics', () => {
     expect(row.alignment).toBeGreaterThan(0);
     const e = empiricalKernel('resnet:depth=3,gamma=1', xs, null, { width: 64, seed: 0 }).ntk!;
     d3.checkpoints[0]!.ntk.forEach((v, i) => expect(v).toBeCloseTo(e[i]!, 12));
-    // The pooled slope is the mean of the per-depth slopes (every depth has the same widths).
-    const mean = (j.fit.perDepth[0].driftSlope + j.fit.perDepth[1].driftSlope) / 2;
-    expect(j.fit.driftSlope).toBeCloseTo(mean, 10);
+    // The pooled final-step slope is the mean of the per-depth ones (every depth has the same widths);
+    // the pooled driftSlope is at the earliest final time over both depths, so it is not.
+    const mean = (j.fit.perDepth[0].driftSlopeFinal + j.fit.perDepth[1].driftSlopeFinal) / 2;
+    expect(j.fit.driftSlopeFinal).toBeCloseTo(mean, 10);
+    expect(j.fit.t).toBe(Math.min(...j.fit.perDepth.map((d: { t: number }) => d.t)));
     expect(j.runs.every((x: { initialRate: number | null }) => x.initialRate === null)).toBe(true);
     expect(r.out).toMatch(/antisymmetric initialisation makes dΘ\/dt\|₀ = 0/);
     // f₀ = 0: the gaps are undefined (null) at step 0.
@@ -135,4 +139,122 @@ describe('archAtDepth', () => {
     expect(spec.layers[1].count).toBe(2); // the caller's spec is not changed
     expect(() => archAtDepth({ layers: [{ type: 'dense' }] }, 3)).toThrow(/exactly one top-level "repeat"/);
   });
+});
+
+// The API: smoothness from the activation registry, the initial rate, the fits at the common time
+// t* and the per-checkpoint values, each recomputed here from trainNetwork's checkpoints.
+describe('dynamicsSweep values', () => {
+  const ys = xs.map((r) => 2 * r[0]! * r[1]!);
+  const tanhSpec = { inputScale: 'dim', layers: [{ type: 'dense', biasVar: 0.1 }, { type: 'tanh' }, { type: 'dense', weightVar: 1.5 }, { type: 'tanh' }, { type: 'dense' }] } as unknown as Spec;
+  const frob = (a: ArrayLike<number>, b?: ArrayLike<number>) => Math.sqrt(Array.from(a).reduce((s, v, i) => s + (v - (b ? b[i]! : 0)) ** 2, 0));
+  /** Ordinary least squares slope of ln y on ln x, written out again. */
+  const olsLogLog = (x: number[], y: number[]) => {
+    const lx = x.map(Math.log);
+    const ly = y.map(Math.log);
+    const mx = lx.reduce((a, b) => a + b, 0) / lx.length;
+    const my = ly.reduce((a, b) => a + b, 0) / ly.length;
+    return lx.reduce((a, v, i) => a + (v - mx) * (ly[i]! - my), 0) / lx.reduce((a, v) => a + (v - mx) ** 2, 0);
+  };
+
+  it('initialRate needs a C¹ activation (registry): tanh and a numerical one with smooth: true give a rate; ReLU and a numerical one without give null and the note', () => {
+    const o = { widths: [16], seeds: 1, steps: 2 };
+    const t = dynamicsSweep(tanhSpec, xs, ys, 12, o);
+    expect(t.runs[0]!.initialRate).toBeGreaterThan(0);
+    const relu = dynamicsSweep('mlp:depth=2', xs, ys, 12, o);
+    expect(relu.runs[0]!.initialRate).toBeNull();
+    expect(relu.notes.join('\n')).toMatch(/rates need smooth activations/);
+    const swish = (smooth?: boolean) =>
+      ({
+        inputScale: 'dim',
+        layers: [{ type: 'dense' }, numerical('swish', (u) => u / (1 + Math.exp(-u)), (u) => (1 + Math.exp(-u) + u * Math.exp(-u)) / (1 + Math.exp(-u)) ** 2, undefined, smooth), { type: 'dense' }],
+      }) as unknown as Spec;
+    expect(dynamicsSweep(swish(true), xs, ys, 12, o).runs[0]!.initialRate).toBeGreaterThan(0);
+    const unsaid = dynamicsSweep(swish(), xs, ys, 12, o);
+    expect(unsaid.runs[0]!.initialRate).toBeNull();
+    expect(unsaid.notes.join('\n')).toMatch(/numerical one without smooth: true/);
+    expect(isSmooth({ type: 'arccos', order: 2 } as never)).toBe(true);
+    expect(isSmooth({ type: 'arccos', order: 1 } as never)).toBe(false);
+  }, 60_000);
+
+  it('initialRate is the central difference: Richardson-stable in ε, O(η) away from the forward difference of step 1', () => {
+    const width = 16;
+    const eta = trainNetwork(tanhSpec, xs, ys, { width, seed: 1, steps: 0 }).lr;
+    const rate = (eps: number) => initialRate(tanhSpec, xs, ys, { width, seed: 1, eps });
+    const r1 = rate(1e-3 * eta);
+    const r2 = rate(0.5e-3 * eta);
+    // O(ε²): halving ε changes the rate by 3/4 of its error; float64 round-off is ~1e−13/ε.
+    expect(Math.abs(r1 - r2) / r1).toBeLessThan(1e-5);
+    // dynamicsSweep's run is this number (ε = 10⁻³·η).
+    const sweep = dynamicsSweep(tanhSpec, xs, ys, 12, { widths: [width], seeds: 2, steps: 1 });
+    expect(sweep.runs[1]!.initialRate).toBeCloseTo(r1, 12);
+    // One step of +η is trainNetwork's step 1.
+    const tr = trainNetwork(tanhSpec, xs, ys, { width, seed: 1, steps: 1, checkpoints: [0, 1] });
+    const k1 = kernelAfterStep(tanhSpec, xs, ys, { width, seed: 1, lr: eta });
+    expect(frob(k1, tr.checkpoints[1]!.ntk) / frob(tr.checkpoints[1]!.ntk)).toBeLessThan(1e-13);
+    // The forward difference from step 1 (the old rate) is off by O(η): its error halves with the step.
+    const fwd = (h: number) => frob(kernelAfterStep(tanhSpec, xs, ys, { width, seed: 1, lr: h }), tr.checkpoints[0]!.ntk) / (h * frob(tr.checkpoints[0]!.ntk));
+    expect(fwd(eta)).toBeCloseTo(tr.checkpoints[1]!.drift / eta, 10);
+    const e1 = fwd(eta) - r1;
+    const e2 = fwd(eta / 2) - r1;
+    console.log(`initial rate ${r1} (ε = 1e−3·η), ${r2} (ε/2); forward difference errors ${e1 / r1} (η), ${e2 / r1} (η/2)`);
+    expect(Math.abs(e1 / r1)).toBeGreaterThan(100 * Math.abs(r1 - r2) / r1);
+    expect(e1 / e2).toBeGreaterThan(1.6);
+    expect(e1 / e2).toBeLessThan(2.4);
+  }, 60_000);
+
+  it('fit.driftSlope is the slope at the common time t* (log–log interpolation per run), recomputed from the rows', () => {
+    const r = dynamicsSweep(tanhSpec, xs, ys, 12, { widths: [16, 32, 64], seeds: 2, steps: 20 });
+    const finals = r.rows.filter((x) => x.step === 20);
+    const tStar = Math.min(...finals.map((x) => x.t));
+    expect(r.fit.t).toBe(tStar);
+    const at = finals.map((f) => {
+      const run = r.rows.filter((x) => x.width === f.width && x.seed === f.seed && x.step > 0);
+      // The checkpoint interval holding t* (the first one when t* precedes step 1's t).
+      let k = run.findIndex((x) => x.t >= tStar);
+      k = Math.max(k, 1);
+      const [a, b] = [run[k - 1]!, run[k]!];
+      const w = (Math.log(tStar) - Math.log(a.t)) / (Math.log(b.t) - Math.log(a.t));
+      return { width: f.width, seed: f.seed, drift: Math.exp((1 - w) * Math.log(a.drift) + w * Math.log(b.drift)) };
+    });
+    expect(r.fit.driftSlope!).toBeCloseTo(olsLogLog(at.map((x) => x.width), at.map((x) => x.drift)), 10);
+    expect(r.fit.driftSlopeFinal!).toBeCloseTo(olsLogLog(finals.map((x) => x.width), finals.map((x) => x.drift)), 10);
+    for (const s of [0, 1]) {
+      const mine = at.filter((x) => x.seed === s);
+      expect(r.fit.perSeed[s]!.slope!).toBeCloseTo(olsLogLog(mine.map((x) => x.width), mine.map((x) => x.drift)), 10);
+    }
+    const means = [16, 32, 64].map((w) => at.filter((x) => x.width === w).reduce((a, x) => a + x.drift, 0) / 2);
+    expect(r.fit.driftSlopeSeedMean!).toBeCloseTo(olsLogLog([16, 32, 64], means), 10);
+    const moving = r.rows.filter((x) => x.step > 0);
+    expect(r.fit.driftTimeSlope!).toBeCloseTo(olsLogLog(moving.map((x) => x.t), moving.map((x) => x.drift)), 10);
+    expect(r.fit.initialRateSlope!).toBeCloseTo(olsLogLog(r.runs.map((x) => x.width), r.runs.map((x) => x.initialRate!)), 10);
+    // The widths really are at different final times (else t* changes nothing).
+    expect(new Set(finals.map((x) => x.t)).size).toBeGreaterThan(1);
+    expect(r.notes.join('\n')).toMatch(/common time t\*/);
+  }, 60_000);
+
+  it('layerDrift, λ_min, λ_max and alignment of the rows, recomputed from trainNetwork’s checkpoints', async () => {
+    const { symmetricEigenvalues } = await import('../src/solve/symmetric-eigen.js');
+    const marks = [0, 1, 1, 2, 2, 3, 4, 4, 5, 6, 6].filter((v, i, a) => a.indexOf(v) === i); // marksFor(6): 0, 1, round(6k/10)
+    const r = dynamicsSweep(tanhSpec, xs, ys, 12, { widths: [24], seeds: 1, steps: 6 });
+    expect(r.rows.map((x) => x.step)).toEqual(marks);
+    const tr = trainNetwork(tanhSpec, xs, ys, { width: 24, seed: 0, steps: 6, checkpoints: marks });
+    const c0 = tr.checkpoints[0]!;
+    const base = frob(c0.ntk);
+    tr.checkpoints.forEach((c, i) => {
+      const row = r.rows[i]!;
+      // Θ = Σ_ℓ Θ_ℓ.
+      const total = c.layers.reduce((acc, L) => acc.map((v, e) => v + L[e]!), new Float64Array(c.ntk.length));
+      expect(frob(total, c.ntk) / frob(c.ntk)).toBeLessThan(1e-14);
+      expect(row.layerDrift.length).toBe(c.layers.length);
+      c.layers.forEach((L, l) => expect(Math.abs(row.layerDrift[l]! - frob(L, c0.layers[l]!) / base)).toBeLessThan(1e-12));
+      const ev = symmetricEigenvalues(c.ntk, 12);
+      expect(row.lambdaMin).toBeCloseTo(Math.min(...ev), 12);
+      expect(row.lambdaMax).toBeCloseTo(Math.max(...ev), 12);
+      // ⟨Θ, yyᵀ⟩/(‖Θ‖_F‖y‖²).
+      let num = 0;
+      for (let a = 0; a < 12; a++) for (let b = 0; b < 12; b++) num += c.ntk[a * 12 + b]! * ys[a]! * ys[b]!;
+      const yy = ys.reduce((s, v) => s + v * v, 0);
+      expect(Math.abs(row.alignment - num / (frob(c.ntk) * yy))).toBeLessThan(1e-12);
+    });
+  }, 60_000);
 });

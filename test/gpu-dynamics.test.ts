@@ -163,6 +163,28 @@ describe('dynamicsSweep on WebGPU', () => {
   }, 120_000);
 });
 
+describe('the initial rate on WebGPU', () => {
+  it('the central difference with ε = 0.1·η in f32 agrees with the float64 CPU one (ε = 10⁻³·η) within a few percent', async () => {
+    const { initialRate } = await import('../src/analysis/dynamics.js');
+    for (const width of [64, 256]) {
+      const eta = trainNetwork(tanh, X, y, { width, seed: 2, steps: 0 }).lr;
+      const cpu = initialRate(tanh, X, y, { width, seed: 2, eps: 1e-3 * eta });
+      const gpu = await initialRate(tanh, X, y, { width, seed: 2, eps: 0.1 * eta, backend: 'webgpu' });
+      // The same difference on the CPU at ε = 0.1·η: what is truncation (O(ε²)), what is f32.
+      const cpuWide = initialRate(tanh, X, y, { width, seed: 2, eps: 0.1 * eta });
+      console.log(`width ${width}: rate CPU ${cpu} (ε = 1e−3·η), CPU ${cpuWide} and WebGPU ${gpu} (ε = 0.1·η)`);
+      expect(Math.abs(gpu - cpu) / cpu).toBeLessThan(0.03);
+      // At equal ε the device's f32 passes (double-single weights) leave far less than that.
+      expect(Math.abs(gpu - cpuWide) / cpuWide).toBeLessThan(1e-4);
+    }
+    // dynamicsSweep on the device uses ε = 0.1·η and says so.
+    const sweep = await dynamicsSweep(tanh, X, y, 16, { widths: [64], seeds: 1, steps: 2, backend: 'webgpu' });
+    const eta = sweep.runs[0]!.lr;
+    expect(sweep.runs[0]!.initialRate!).toBeCloseTo(await initialRate(tanh, X, y, { width: 64, seed: 0, eps: 0.1 * eta, backend: 'webgpu' }), 6);
+    expect(sweep.notes.join('\n')).toMatch(/ε = 0\.1·η \(f32/);
+  }, 120_000);
+});
+
 describe('webntk analyze dynamics --backend webgpu', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'webntk-gpu-dyn-'));
   afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));

@@ -1,7 +1,10 @@
 // Li, Luo, Yip (arXiv 2007.03714), the finite-width part: full-batch GD of sampled networks
 // (`dynamicsSweep`, float64 CPU) for a ReLU MLP, a tanh MLP and a tanh ResNet with α = 1/L
-// (Du et al.'s scaling, the paper's smooth-activation setting). Per arch: the slope of log final NTK
-// drift against log width (lazy theory: −1), ‖Θ₀ − Θ_∞‖/‖Θ_∞‖ (−½), the test gaps to the
+// (Du et al.'s scaling, the paper's smooth-activation setting). Per arch: the slope of log NTK drift
+// against log width at the common time t* (the earliest final t = η·steps over the runs, since
+// η = n/λ_max(Θ₀) differs by width; lazy theory: −1), the same at each run's final step, the slope of
+// log drift against log t, for the tanh nets the initial rate ‖dΘ/dt|₀‖/‖Θ₀‖ (central difference)
+// and its slope against width, ‖Θ₀ − Θ_∞‖/‖Θ_∞‖ (−½), the test gaps to the
 // time-matched linearised models with Θ₀ and Θ_∞, and the width threshold of λ_min(Θ_t) ≥ λ_min(Θ₀)/2
 // against the number of samples (the paper: width ∝ n³ suffices for ResNets, n⁴ for MLPs).
 // Writes bench/results/li2020-dynamics.json and docs/figures/li2020-dynamics.svg.
@@ -13,6 +16,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { dynamicsSweep } from '../../dist/index.js';
 import { spherePoints } from '../../dist/mc/rng.js';
+import { driftAt } from '../../dist/analysis/dynamics.js';
 import { fmt, saveFigure } from './lib.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -58,6 +62,7 @@ if (process.env.ASI === '1') {
     const r = dynamicsSweep(arch, X, y, nTrain, { widths: asiWidths, seeds, steps, xTest: T, init: 'antisymmetric' });
     const final = r.rows.filter((x) => x.step === steps);
     const mean = (w, key) => final.filter((x) => x.width === w).reduce((a, x) => a + x[key], 0) / seeds;
+    console.log(`${label} (antisymmetric): t* = ${fmt(r.fit.t, 3)}, drift slope at t* ${fmt(r.fit.driftSlope, 3)} (final step ${fmt(r.fit.driftSlopeFinal, 3)}), against t ${fmt(r.fit.driftTimeSlope, 3)}`);
     saved.results[i].antisymmetric = {
       widths: asiWidths,
       fit: r.fit,
@@ -82,34 +87,56 @@ for (const [label, arch] of archs) {
     const v = final.filter((x) => x.width === w).map((x) => x[key]);
     return v.reduce((a, b) => a + b, 0) / v.length;
   };
-  const fluct = (w) => {
-    const v = r.runs.filter((x) => x.width === w).map((x) => x.initFluctuation);
+  const runMean = (w, key) => {
+    const v = r.runs.filter((x) => x.width === w).map((x) => x[key]);
+    return v.some((e) => e === null) ? null : v.reduce((a, b) => a + b, 0) / v.length;
+  };
+  // Drift at the fit's common time t* per width (mean over seeds), interpolated as the fit does.
+  const atT = (w) => {
+    const v = [...new Set(final.filter((x) => x.width === w).map((x) => x.seed))].map((s) =>
+      driftAt(r.rows.filter((x) => x.width === w && x.seed === s && x.step > 0).sort((a, b) => a.t - b.t), r.fit.t),
+    );
     return v.reduce((a, b) => a + b, 0) / v.length;
   };
   results.push({
     label,
     arch,
     fit: { ...r.fit, widthThreshold: th.fit.widthThreshold },
-    perWidth: widths.map((w) => ({ width: w, drift: mean(w, 'drift'), initFluctuation: fluct(w), linGap0: mean(w, 'linGap0'), linGapInf: mean(w, 'linGapInf'), loss: mean(w, 'loss') })),
+    perWidth: widths.map((w) => ({
+      width: w,
+      t: mean(w, 't'),
+      drift: mean(w, 'drift'),
+      driftAtT: atT(w),
+      initialRate: runMean(w, 'initialRate'),
+      initFluctuation: runMean(w, 'initFluctuation'),
+      linGap0: mean(w, 'linGap0'),
+      linGapInf: mean(w, 'linGapInf'),
+      loss: mean(w, 'loss'),
+    })),
     rows: r.rows,
     runs: r.runs,
     thresholdRuns: th.thresholdRuns,
     notes: [...r.notes, ...th.notes],
     seconds: (performance.now() - t) / 1000,
   });
-  console.log(`${label}: drift slope ${fmt(r.fit.driftSlope, 3)}, init fluctuation slope ${fmt(r.fit.initFluctuationSlope, 3)}, gap slopes ${fmt(r.fit.linGap0Slope, 3)} (Θ₀), ${fmt(r.fit.linGapInfSlope, 3)} (Θ_∞); threshold ${JSON.stringify(th.fit.widthThreshold)} (${fmt((performance.now() - t) / 1000, 3)} s)`);
+  console.log(`${label}: t* = ${fmt(r.fit.t, 3)}, drift slope at t* ${fmt(r.fit.driftSlope, 3)} (final step ${fmt(r.fit.driftSlopeFinal, 3)}), against t ${fmt(r.fit.driftTimeSlope, 3)}, initial-rate slope ${fmt(r.fit.initialRateSlope, 3)}, init fluctuation slope ${fmt(r.fit.initFluctuationSlope, 3)}, gap slopes ${fmt(r.fit.linGap0Slope, 3)} (Θ₀), ${fmt(r.fit.linGapInfSlope, 3)} (Θ_∞); threshold ${JSON.stringify(th.fit.widthThreshold)} (${fmt((performance.now() - t) / 1000, 3)} s)`);
 }
 
 const table = [
-  '| net | width | drift ‖Θ_T − Θ₀‖/‖Θ₀‖ | ‖Θ₀ − Θ_∞‖/‖Θ_∞‖ | test gap vs Θ₀ model | test gap vs Θ_∞ model | final loss |',
-  '|---|---|---|---|---|---|---|',
-  ...results.flatMap((r) => r.perWidth.map((p) => `| ${r.label} | ${p.width} | ${fmt(p.drift, 3)} | ${fmt(p.initFluctuation, 3)} | ${fmt(p.linGap0, 3)} | ${fmt(p.linGapInf, 3)} | ${fmt(p.loss, 2)} |`)),
+  '| net | width | final t = η·T | drift at T | drift at t* | ‖dΘ/dt\\|₀‖/‖Θ₀‖ | ‖Θ₀ − Θ_∞‖/‖Θ_∞‖ | test gap vs Θ₀ model | test gap vs Θ_∞ model | final loss |',
+  '|---|---|---|---|---|---|---|---|---|---|',
+  ...results.flatMap((r) =>
+    r.perWidth.map(
+      (p) =>
+        `| ${r.label} | ${p.width} | ${fmt(p.t, 3)} | ${fmt(p.drift, 3)} | ${fmt(p.driftAtT, 3)} | ${p.initialRate === null ? 'n/a (not C¹)' : fmt(p.initialRate, 3)} | ${fmt(p.initFluctuation, 3)} | ${fmt(p.linGap0, 3)} | ${fmt(p.linGapInf, 3)} | ${fmt(p.loss, 2)} |`,
+    ),
+  ),
   '',
-  '| net | slope: drift | slope: init fluctuation | slope: gap vs Θ₀ | slope: gap vs Θ_∞ | width threshold (samples → width) | exponent |',
-  '|---|---|---|---|---|---|---|',
+  '| net | t* | slope: drift at t* | slope: drift at T | slope: drift vs t | slope: initial rate | slope: init fluctuation | slope: gap vs Θ₀ | slope: gap vs Θ_∞ | width threshold (samples → width) | exponent |',
+  '|---|---|---|---|---|---|---|---|---|---|---|',
   ...results.map((r) => {
     const w = r.fit.widthThreshold;
-    return `| ${r.label} | ${fmt(r.fit.driftSlope, 3)} | ${fmt(r.fit.initFluctuationSlope, 3)} | ${fmt(r.fit.linGap0Slope, 3)} | ${fmt(r.fit.linGapInfSlope, 3)} | ${w.samples.map((m, i) => `${m} → ${w.widths[i] ?? 'none'}`).join(', ')} | ${fmt(w.exponent, 3)} |`;
+    return `| ${r.label} | ${fmt(r.fit.t, 3)} | ${fmt(r.fit.driftSlope, 3)} | ${fmt(r.fit.driftSlopeFinal, 3)} | ${fmt(r.fit.driftTimeSlope, 3)} | ${r.fit.initialRateSlope === null ? 'n/a' : fmt(r.fit.initialRateSlope, 3)} | ${fmt(r.fit.initFluctuationSlope, 3)} | ${fmt(r.fit.linGap0Slope, 3)} | ${fmt(r.fit.linGapInfSlope, 3)} | ${w.samples.map((m, i) => `${m} → ${w.widths[i] ?? 'none'}`).join(', ')} | ${fmt(w.exponent, 3)} |`;
   }),
 ].join('\n');
 console.log(table);
@@ -117,7 +144,7 @@ console.log(table);
 mkdirSync(dirname(out), { recursive: true });
 writeFileSync(
   out,
-  JSON.stringify({ date: new Date().toISOString(), quick, setting: { d, nTrain, nTest: T.length, widths, steps, seeds, samples, thresholdWidths, lr: 'n/λ_max(Θ₀)', init: 'standard' }, results, table, seconds: (performance.now() - t0) / 1000 }, null, 1) + '\n',
+  JSON.stringify({ date: new Date().toISOString(), quick, setting: { d, nTrain, nTest: T.length, widths, steps, seeds, samples, thresholdWidths, lr: 'n/λ_max(Θ₀)', init: 'standard', initialRate: 'central difference, ε = 1e−3·η (float64 CPU)' }, results, table, seconds: (performance.now() - t0) / 1000 }, null, 1) + '\n',
 );
 await saveFigure('li2020', 'dynamics', {
   title: 'Li, Luo, Yip (finite width): NTK drift and initialisation fluctuation against width',

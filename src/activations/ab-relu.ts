@@ -27,6 +27,7 @@ export const abRelu: ActivationEntry<AbRelu> = {
     abReluGap(a.a, a.b, kxx, kzz, g, h, !(kxx > 0 && kzz > 0), out);
   },
   homogeneous: () => true,
+  smooth: () => false,
   wgsl: (a) => abReluWgsl(a.a, a.b),
   pointwiseWgsl: (a) => abReluPointwise(a.a, a.b),
 };

@@ -114,6 +114,8 @@ export const arccos: ActivationEntry<Arccos> = {
   },
   // Only order 1 is homogeneous of degree 1 (order 0 has degree 0, order 2 degree 2).
   homogeneous: (a) => a.order === 1,
+  // φ is C¹ only from order 2 on (order 0 is a step, order 1 has a kink at 0).
+  smooth: (a) => a.order >= 2,
   // φ and φ' as the CPU's phi/dphi above (order 0: φ' = 0).
   pointwiseWgsl(a) {
     switch (a.order) {

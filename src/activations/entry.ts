@@ -76,6 +76,12 @@ export interface ActivationEntry<A extends { type: string } = { type: string }> 
    */
   homogeneous(a: A): boolean;
   /**
+   * Whether φ is C¹ (φ' continuous), so that the NTK of a trained network is differentiable in time
+   * and dΘ/dt|₀ exists (`analyze dynamics`' initial rate). False for ReLU-like units (φ' jumps).
+   * Optional for registered entries: absent means false (not known smooth).
+   */
+  smooth?(a: A): boolean;
+  /**
    * The WebGPU call, or null where the WebGPU backend does not support this activation yet (an
    * entry may instead throw an InputError that says what its layer lacks).
    */

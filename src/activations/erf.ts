@@ -25,6 +25,7 @@ export const erf: ActivationEntry<Erf> = {
   },
   gap: (_a, kxx, kzz, g, h, out) => erfGap(kxx, kzz, g, h, out),
   homogeneous: () => false,
+  smooth: () => true,
   wgsl: () => ({ fn: 'op_erf', params: [] }),
   pointwiseWgsl: () => ({ phi: 'erf_phi(u)', dphi: 'erf_dphi(u)', source: [SPECIAL_POINTWISE_WGSL] }),
 };

@@ -75,6 +75,7 @@ export const gelu: ActivationEntry<Gelu> = {
     }
   },
   homogeneous: () => false,
+  smooth: () => true,
   // shaders/gelu.wgsl: the same closed forms in f32, the gap by the quadrature instance `geluq`.
   wgsl: () => ({ fn: 'op_gelu', params: [], source: [SPECIAL_POINTWISE_WGSL, GELU_WGSL, smoothQuadratureWgsl('geluq')] }),
   pointwiseWgsl: () => ({ phi: 'geluq_phi(u)', dphi: 'geluq_dphi(u)', source: [SPECIAL_POINTWISE_WGSL] }),

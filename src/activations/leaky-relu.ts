@@ -26,6 +26,7 @@ export const leakyRelu: ActivationEntry<LeakyRelu> = {
     abReluGap(a.slope, 1, kxx, kzz, g, h, !(kxx > 0 && kzz > 0), out);
   },
   homogeneous: () => true,
+  smooth: () => false,
   wgsl: (a) => abReluWgsl(a.slope, 1),
   pointwiseWgsl: (a) => abReluPointwise(a.slope, 1),
 };

@@ -10,6 +10,8 @@
  * (shaders/smooth_quadrature.wgsl). The text is structure (part of the pipeline's source); each
  * expression is compiled on its own before the pipeline (so it may use WGSL built-ins only), and a
  * compile error is an InputError naming the activation. Without `wgsl` the WebGPU backend refuses it.
+ * `smooth: true` says that φ is C¹ (default false: a user's φ is not assumed smooth), which
+ * `analyze dynamics` needs before it measures an initial rate dΘ/dt|₀.
  */
 import { InputError, SpecError } from '../errors.js';
 import { jsValue } from '../jsvalue.js';
@@ -27,6 +29,11 @@ export interface Numerical {
   deriv: (u: number) => number;
   /** φ and φ' as WGSL expressions in the f32 variable `u`, for the WebGPU backend. */
   wgsl?: { fn: string; deriv: string };
+  /**
+   * Whether φ is C¹ (φ' continuous), so that a trained network's dΘ/dt exists (`analyze dynamics`
+   * measures its initial rate only then). The user's word: default false (not known smooth).
+   */
+  smooth?: boolean;
 }
 
 const ONLY_API = 'a "numerical" activation takes JavaScript functions, so it exists only in the API (a JSON spec file cannot hold a function)';
@@ -85,12 +92,16 @@ function wgslChecks(name: string, w: { fn: string; deriv: string }): { what: str
 export const numerical: ActivationEntry<Numerical> = {
   type: 'numerical',
   resolve(obj, path) {
-    knownKeys(obj, ['type', 'name', 'fn', 'deriv', 'wgsl'], path);
+    knownKeys(obj, ['type', 'name', 'fn', 'deriv', 'wgsl', 'smooth'], path);
     const name = obj.name;
     if (typeof name !== 'string' || name.length === 0) throw new SpecError(`${path}.name`, `must be a non-empty string, got ${jsValue(name)}`);
     const out: Numerical = { type: 'numerical', name, fn: fnParam(obj, 'fn', path), deriv: fnParam(obj, 'deriv', path) };
     const wgsl = wgslParam(obj, path);
     if (wgsl) out.wgsl = wgsl;
+    if (obj.smooth !== undefined) {
+      if (typeof obj.smooth !== 'boolean') throw new SpecError(`${path}.smooth`, `must be true or false (whether φ is C¹), got ${jsValue(obj.smooth)}`);
+      out.smooth = obj.smooth;
+    }
     return out;
   },
   describe: (a) => `${a.name} (numerical)`,
@@ -99,6 +110,8 @@ export const numerical: ActivationEntry<Numerical> = {
   dual: (a, kxx, kzz, kxz, out) => numericalDual(a.fn, a.deriv, kxx, kzz, kxz, a.name, out),
   gap: (a, kxx, kzz, g, h, out) => smoothGap(a.fn, a.deriv, kxx, kzz, g, h, a.name, out),
   homogeneous: () => false,
+  // The user's word (`smooth: true` in the layer); a user-defined φ is not assumed C¹.
+  smooth: (a) => a.smooth === true,
   // The same WGSL φ and φ' for sampled networks on WebGPU (null without `wgsl`: refused there).
   pointwiseWgsl(a) {
     if (!a.wgsl) return null;

@@ -64,6 +64,8 @@ export function registerActivation<A extends { type: string }>(entry: Activation
   for (const m of ['resolve', 'describe', 'phi', 'dphi', 'dual', 'gap', 'homogeneous', 'wgsl'] as const) {
     if (typeof entry[m] !== 'function') throw new InputError(`registerActivation: "${type}" has no function ${m}`);
   }
+  // Optional (absent: not known smooth), but a function where given.
+  if (entry.smooth !== undefined && typeof entry.smooth !== 'function') throw new InputError(`registerActivation: "${type}"'s smooth must be a function (a) => boolean`);
   add(entry as unknown as ActivationEntry);
 }
 
@@ -109,6 +111,14 @@ export function pointwise(a: AnyActivation): [(u: number) => number, (u: number)
 /** Whether φ is positively homogeneous of degree 1 (the interpreter materialises before the others). */
 export function isHomogeneous(a: AnyActivation): boolean {
   return activationEntry(a).homogeneous(a);
+}
+
+/**
+ * Whether φ is C¹ (the entry's `smooth`; false where the entry does not say): then dΘ/dt exists
+ * for trained networks (`analyze dynamics` measures initial rates only for such activations).
+ */
+export function isSmooth(a: AnyActivation): boolean {
+  return activationEntry(a).smooth?.(a) === true;
 }
 
 export function describeActivation(a: AnyActivation): string {

@@ -26,6 +26,7 @@ export const relu: ActivationEntry<Relu> = {
     abReluGap(0, 1, kxx, kzz, g, h, !(kxx > 0 && kzz > 0), out);
   },
   homogeneous: () => true,
+  smooth: () => false,
   wgsl: () => ({ fn: 'op_relu', params: [] }),
   pointwiseWgsl: () => ({ phi: 'max(u, 0.0)', dphi: 'select(0.0, 1.0, u > 0.0)' }),
 };

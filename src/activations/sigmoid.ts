@@ -30,6 +30,7 @@ export const sigmoid: ActivationEntry<Sigmoid> = {
   dual: (_a, kxx, kzz, kxz, out) => numericalDual(logistic, logisticDerivative, kxx, kzz, kxz, 'sigmoid', out),
   gap: (_a, kxx, kzz, g, h, out) => smoothGap(logistic, logisticDerivative, kxx, kzz, g, h, 'sigmoid', out),
   homogeneous: () => false,
+  smooth: () => true,
   wgsl: () => builtinSmoothCall('sigmoid'),
   pointwiseWgsl: () => builtinSmoothPointwise('sigmoid'),
 };

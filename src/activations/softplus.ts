@@ -22,6 +22,7 @@ export const softplus: ActivationEntry<Softplus> = {
   dual: (_a, kxx, kzz, kxz, out) => numericalDual(phi, logistic, kxx, kzz, kxz, 'softplus', out),
   gap: (_a, kxx, kzz, g, h, out) => smoothGap(phi, logistic, kxx, kzz, g, h, 'softplus', out),
   homogeneous: () => false,
+  smooth: () => true,
   wgsl: () => builtinSmoothCall('softplus'),
   pointwiseWgsl: () => builtinSmoothPointwise('softplus'),
 };

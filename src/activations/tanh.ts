@@ -25,6 +25,7 @@ export const tanh: ActivationEntry<Tanh> = {
   dual: (_a, kxx, kzz, kxz, out) => numericalDual(phi, dphi, kxx, kzz, kxz, 'tanh', out),
   gap: (_a, kxx, kzz, g, h, out) => smoothGap(phi, dphi, kxx, kzz, g, h, 'tanh', out),
   homogeneous: () => false,
+  smooth: () => true,
   wgsl: () => builtinSmoothCall('tanh'),
   pointwiseWgsl: () => builtinSmoothPointwise('tanh'),
 };

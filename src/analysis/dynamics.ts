@@ -5,7 +5,10 @@
  * time-matched linearised models with Θ₀ and with Θ_∞ (`mc/linearised.ts`, from the network's own f₀,
  * which the antisymmetric init makes 0). Per run: the initial rate and ‖Θ₀ − Θ_∞‖/‖Θ_∞‖ against the
  * analytic kernel (kernelCpu of the same spec: the empirical mean over seeds is that kernel,
- * test/empirical.test.ts). Fits: log drift, init fluctuation and gaps against log width, and with
+ * test/empirical.test.ts). Fits: log drift against log width at the common time t* (the earliest final
+ * t = η·steps over the runs, each run's drift interpolated log–log between checkpoints) and at each
+ * run's final step, log drift against log t, the initial rate (central difference, C¹ activations
+ * only: the activation registry's `isSmooth`), init fluctuation and gaps against log width, and with
  * `samples` the width threshold of λ_min and its exponent against the number of samples.
  * Step η: trainNetwork's default n/λ_max(Θ₀) in its loss (1/2n)‖f − y‖², unless `lr` is given.
  * The training runs on the CPU (float64) or, with backend "webgpu", on the device (`trainSteps`
@@ -15,9 +18,9 @@
 import type { AnalysisReport, Cell } from './report.js';
 import { kernelCpu, type Arch } from '../api.js';
 import { InputError } from '../errors.js';
-import { checkTrainable, trainSteps, TrainingDiverged, type TrainInit } from '../mc/train.js';
+import { checkTrainable, kernelAfterStepSteps, trainSteps, TrainingDiverged, type TrainInit } from '../mc/train.js';
 import { runAsync, runSync, type Steps } from '../mc/drive.js';
-import { wgslPointwise } from '../activations/registry.js';
+import { isSmooth, wgslPointwise } from '../activations/registry.js';
 import { activationsOf } from '../gpu/empirical.js';
 import { linearisedTestPredictions } from '../mc/linearised.js';
 import { symmetricEigenvalues } from '../solve/symmetric-eigen.js';
@@ -51,7 +54,12 @@ export interface DynamicsRun {
   width: number;
   seed: number;
   lr: number;
-  /** ‖dΘ/dt|₀‖_F/‖Θ₀‖_F from the first step (null for non-smooth activations and the antisymmetric init). */
+  /**
+   * ‖dΘ/dt|₀‖_F/‖Θ₀‖_F of gradient flow, by the central difference ‖Θ(θ₀ − ε∇L) − Θ(θ₀ + ε∇L)‖_F/(2ε‖Θ₀‖_F)
+   * (one step of ±ε from the same initial network; error O(ε²)), ε = 10⁻³·η on the CPU and 0.1·η on
+   * WebGPU (f32 cannot resolve a smaller difference). Null for activations not known to be C¹ and for
+   * the antisymmetric init (where it is exactly 0).
+   */
   initialRate: number | null;
   /** ‖Θ₀ − Θ_∞‖_F/‖Θ_∞‖_F on the training Gram, Θ_∞ the analytic NTK (kernelCpu) of the same spec. */
   initFluctuation: number;
@@ -77,9 +85,26 @@ export interface WidthThreshold {
 }
 
 export interface DynamicsFit {
+  /**
+   * The common gradient-flow time of the drift fits: the smallest final t = η·steps over the fit's
+   * runs (η = n/λ_max(Θ₀) differs by width and seed, so their final steps are at different t).
+   */
+  t: number | null;
+  /**
+   * Slope of log drift(t*) against log width over all runs, drift(t*) interpolated per run linearly
+   * in log drift against log t between its checkpoints (steps > 0): widths compared at equal t.
+   */
   driftSlope: number | null;
+  /** The same at each run's final step (its own t = η·steps): the raw slope of log final drift against log width. */
+  driftSlopeFinal: number | null;
+  /** Slope of log drift(t*) against log width of the per-width means over seeds. */
   driftSlopeSeedMean: number | null;
+  /** Per seed, the slope of log drift(t*) against log width. */
   perSeed: { seed: number; slope: number | null }[];
+  /** Slope of log drift against log t, pooled over runs and checkpoints with step > 0 (theory ≈ 1 at short times). */
+  driftTimeSlope: number | null;
+  /** Slope of log initialRate against log width (null where the rates are null). */
+  initialRateSlope: number | null;
   /** Slope of log initFluctuation against log width (theory: −½). */
   initFluctuationSlope: number | null;
   /** Slopes of log final linGap0 / linGapInf against log width. */
@@ -92,7 +117,10 @@ export interface DynamicsResult {
   rows: DynamicsRow[];
   runs: DynamicsRun[];
   thresholdRuns: ThresholdRun[];
-  /** Over all rows (with several depths the pooled slope is the mean of the per-depth slopes: every depth has the same widths). */
+  /**
+   * Over all rows (with several depths, t* is the earliest final time over every depth; the pooled
+   * driftSlopeFinal is the mean of the per-depth ones, as every depth has the same widths).
+   */
   fit: DynamicsFit & { perDepth: (DynamicsFit & { depth: number })[] | null };
   notes: string[];
 }
@@ -113,7 +141,34 @@ export interface DynamicsOptions {
   backend?: 'cpu' | 'webgpu';
 }
 
-const NON_SMOOTH = /relu|leaky|abs|step|hardtanh/i;
+/** Steps ±ε of the initial rate's central difference, in units of η: float64 resolves 10⁻³·η, f32 only about 0.1·η. */
+export const RATE_EPS = { cpu: 1e-3, webgpu: 0.1 } as const;
+
+/** Whether every activation of the spec is C¹ (the activation registry's `isSmooth`): then dΘ/dt exists. */
+export function specIsSmooth(spec: ResolvedSpec, inputDim: number): boolean {
+  return activationsOf(sampleNetwork(spec, inputDim, 1, 0).nodes).every(isSmooth);
+}
+
+/**
+ * ‖dΘ/dt|₀‖_F/‖Θ₀‖_F of the network sampled at (width, seed) under gradient flow on (X, y) with the
+ * loss (1/2n)‖f − y‖², by the central difference of Θ after one gradient-descent step of +eps and of
+ * −eps from the same initialisation (O(eps²) error), normalised by Θ₀ of the same network.
+ */
+export function* initialRateSteps(arch: Arch, x: MatrixInput, y: ArrayLike<number>, o: { width: number; seed: number; eps: number; backend?: 'cpu' | 'webgpu' }): Steps<number> {
+  if (!(o.eps > 0) || !Number.isFinite(o.eps)) throw new InputError(`eps must be a finite number > 0, got ${o.eps}`);
+  const at = (lr: number) => kernelAfterStepSteps(arch, x, y, { width: o.width, seed: o.seed, lr, backend: o.backend });
+  const k0 = yield* at(0);
+  const plus = yield* at(o.eps);
+  const minus = yield* at(-o.eps);
+  return frob(plus, minus) / (2 * o.eps * frob(k0));
+}
+
+/** `initialRateSteps` on the CPU (float64) or on WebGPU (the steps in f32; a Promise). */
+export function initialRate(arch: Arch, x: MatrixInput, y: ArrayLike<number>, o: { width: number; seed: number; eps: number; backend: 'webgpu' }): Promise<number>;
+export function initialRate(arch: Arch, x: MatrixInput, y: ArrayLike<number>, o: { width: number; seed: number; eps: number; backend?: 'cpu' }): number;
+export function initialRate(arch: Arch, x: MatrixInput, y: ArrayLike<number>, o: { width: number; seed: number; eps: number; backend?: 'cpu' | 'webgpu' }): number | Promise<number> {
+  return o.backend === 'webgpu' ? runAsync(initialRateSteps(arch, x, y, o)) : runSync(initialRateSteps(arch, x, y, o));
+}
 
 /** Least-squares slope of ln y on ln x (null with fewer than two distinct x). */
 export function logSlope(x: number[], y: number[]): number | null {
@@ -196,25 +251,53 @@ interface DepthSweep {
   fit: DynamicsFit;
 }
 
+/**
+ * drift(t) of one run (its rows with step > 0, ascending), linear in log drift against log t between
+ * checkpoints (beyond the first or last, the nearest interval's line).
+ */
+export function driftAt(rows: readonly { t: number; drift: number }[], t: number): number {
+  const pts = rows.map((r) => [Math.log(r.t), Math.log(r.drift)] as const);
+  if (pts.length === 1) return rows[0]!.drift;
+  const lt = Math.log(t);
+  let i = 0;
+  while (i < pts.length - 2 && lt > pts[i + 1]![0]) i++;
+  const [a, b] = [pts[i]!, pts[i + 1]!];
+  if (lt === b[0]) return Math.exp(b[1]);
+  return Math.exp(a[1] + ((b[1] - a[1]) * (lt - a[0])) / (b[0] - a[0]));
+}
+
 function fitOf(rows: DynamicsRow[], runs: DynamicsRun[], o: DynamicsOptions, widthThreshold: WidthThreshold | null): DynamicsFit {
   const finals = rows.filter((r) => r.step === o.steps);
+  // One entry per run (depth, width, seed): its drift at the common time t* = the earliest final t.
+  const tStar = finals.length && o.steps > 0 ? Math.min(...finals.map((r) => r.t)) : null;
+  const atT = finals.map((f) => ({
+    width: f.width,
+    seed: f.seed,
+    drift: tStar === null ? NaN : driftAt(rows.filter((r) => r.depth === f.depth && r.width === f.width && r.seed === f.seed && r.step > 0).sort((a, b) => a.t - b.t), tStar),
+  }));
   const perSeed = Array.from({ length: o.seeds }, (_, seed) => {
-    const f = finals.filter((r) => r.seed === seed);
+    const f = atT.filter((r) => r.seed === seed);
     return { seed, slope: logSlope(f.map((r) => r.width), f.map((r) => r.drift)) };
   });
-  const widths = [...new Set(finals.map((r) => r.width))];
+  const widths = [...new Set(atT.map((r) => r.width))];
   const means = widths.map((w) => {
-    const f = finals.filter((r) => r.width === w);
+    const f = atT.filter((r) => r.width === w);
     return f.reduce((s, r) => s + r.drift, 0) / f.length;
   });
   const gapSlope = (key: 'linGap0' | 'linGapInf') => {
     const f = finals.filter((r) => r[key] !== null);
     return logSlope(f.map((r) => r.width), f.map((r) => r[key]!));
   };
+  const moving = rows.filter((r) => r.step > 0);
+  const rated = runs.filter((r) => r.initialRate !== null);
   return {
-    driftSlope: logSlope(finals.map((r) => r.width), finals.map((r) => r.drift)),
+    t: tStar,
+    driftSlope: logSlope(atT.map((r) => r.width), atT.map((r) => r.drift)),
+    driftSlopeFinal: logSlope(finals.map((r) => r.width), finals.map((r) => r.drift)),
     driftSlopeSeedMean: logSlope(widths, means),
     perSeed,
+    driftTimeSlope: logSlope(moving.map((r) => r.t), moving.map((r) => r.drift)),
+    initialRateSlope: rated.length ? logSlope(rated.map((r) => r.width), rated.map((r) => r.initialRate!)) : null,
     initFluctuationSlope: logSlope(runs.map((r) => r.width), runs.map((r) => r.initFluctuation)),
     linGap0Slope: gapSlope('linGap0'),
     linGapInfSlope: gapSlope('linGapInf'),
@@ -261,7 +344,7 @@ function* widthThreshold(spec: ResolvedSpec, depth: number | null, X: Matrix2D, 
 function* sweepDepth(arch: Arch, depth: number | null, X: Matrix2D, y: ArrayLike<number>, o: DynamicsOptions): Steps<DepthSweep> {
   const spec = empiricalSpec(arch);
   const n = X.rows;
-  const smooth = !NON_SMOOTH.test(JSON.stringify(spec));
+  const smooth = specIsSmooth(spec, X.cols);
   const asym = o.init === 'antisymmetric';
   const marks = marksFor(o.steps);
   const T = o.xTest === undefined ? null : toMatrix(o.xTest, 'xTest');
@@ -304,8 +387,8 @@ function* sweepDepth(arch: Arch, depth: number | null, X: Matrix2D, y: ArrayLike
           linGapInf: linInf ? relGap(c.predictionsTest!, linInf[i]!) : null,
         });
       });
-      const c1 = r.checkpoints.find((c) => c.step === 1);
-      runs.push({ depth, width, seed, lr: r.lr, initialRate: smooth && !asym && c1 ? c1.drift / r.lr : null, initFluctuation: frob(c0.ntk, inf) / frob(inf) });
+      const rate = smooth && !asym ? yield* initialRateSteps(spec, X, y, { width, seed, eps: RATE_EPS[o.backend ?? 'cpu'] * r.lr, backend: o.backend }) : null;
+      runs.push({ depth, width, seed, lr: r.lr, initialRate: rate, initFluctuation: frob(c0.ntk, inf) / frob(inf) });
     }
   }
   const thresholdRuns: ThresholdRun[] = [];
@@ -344,10 +427,17 @@ function* dynamicsSteps(arch: Arch, x: MatrixInput, y: ArrayLike<number>, n: num
   for (const [i, a] of archs.entries()) parts.push(yield* sweepDepth(a, depths[i]!, X, y, o));
   const rows = parts.flatMap((p) => p.rows);
   const runs = parts.flatMap((p) => p.runs);
-  const smooth = !NON_SMOOTH.test(JSON.stringify(empiricalSpec(archs[0]!)));
+  const smooth = archs.every((a) => specIsSmooth(empiricalSpec(a), X.cols));
+  const pooled = fitOf(rows, runs, o, parts.length === 1 ? parts[0]!.fit.widthThreshold : null);
   const notes: string[] = [];
   if (o.init === 'antisymmetric') notes.push('initialRate is null: the antisymmetric initialisation makes dΘ/dt|₀ = 0 exactly; measure rates on the standard one.');
-  else if (!smooth) notes.push('initialRate is null: the spec has a non-smooth activation (ReLU-like), whose Θ jumps at step 0; rates need smooth activations (gelu, tanh, softplus).');
+  else if (!smooth) notes.push('initialRate is null: the spec has an activation not known to be C¹ (ReLU-like, or a numerical one without smooth: true), for which dΘ/dt need not exist; rates need smooth activations (gelu, tanh, softplus, erf, sigmoid).');
+  else notes.push(`initialRate: central difference of Θ after one step of ±ε from the same initialisation, ε = ${RATE_EPS[o.backend ?? 'cpu']}·η (${o.backend === 'webgpu' ? 'f32 cannot resolve a smaller difference' : 'float64'}).`);
+  if (o.steps > 0) {
+    notes.push(
+      `driftSlope is taken at the common time t* = ${f3(pooled.t)} (the earliest final t = η·steps over the runs; η = n/λ_max(Θ₀) differs by width), each run's drift interpolated in log–log between checkpoints, so widths are compared at equal t; driftSlopeFinal is the raw slope of log final drift (each run at its own t) against log width.`,
+    );
+  }
   if (o.xTest === undefined) notes.push('linGap0 and linGapInf need test inputs (--test).');
   notes.push(...parts.flatMap((p) => p.notes));
   if (o.samples) {
@@ -357,7 +447,6 @@ function* dynamicsSteps(arch: Arch, x: MatrixInput, y: ArrayLike<number>, n: num
     );
   }
   const perDepth = o.depths ? parts.map((p, i) => ({ depth: o.depths![i]!, ...p.fit })) : null;
-  const pooled = fitOf(rows, runs, o, parts.length === 1 ? parts[0]!.fit.widthThreshold : null);
   return { rows, runs, thresholdRuns: parts.flatMap((p) => p.thresholdRuns), fit: { ...pooled, perDepth }, notes };
 }
 
@@ -384,10 +473,12 @@ export function dynamicsReport(r: DynamicsResult, parameters: Record<string, unk
       panels: [{ title: '‖Θ_t − Θ₀‖_F/‖Θ₀‖_F', x: { title: 't = η·step', scale: 'log' }, y: { title: 'drift', scale: 'log' }, series }],
     },
     summary: [
-      `drift slope (log final drift vs log width): ${f3(r.fit.driftSlope)} (all seeds), ${f3(r.fit.driftSlopeSeedMean)} (seed means); theory ≈ −1`,
+      `drift slope (log drift at the common t* = ${f3(r.fit.t)} vs log width): ${f3(r.fit.driftSlope)} (all seeds), ${f3(r.fit.driftSlopeSeedMean)} (seed means); theory ≈ −1`,
+      `drift slope at each run's final step (own t): ${f3(r.fit.driftSlopeFinal)}; drift against t (log–log, all checkpoints): ${f3(r.fit.driftTimeSlope)} (theory ≈ 1 at short times)`,
+      `initial rate ‖dΘ/dt|₀‖/‖Θ₀‖ slope against width: ${f3(r.fit.initialRateSlope)}`,
       `init fluctuation ‖Θ₀ − Θ_∞‖/‖Θ_∞‖ slope against width: ${f3(r.fit.initFluctuationSlope)}; theory −½`,
       `final test gap to the linearised model, slope against width: ${f3(r.fit.linGap0Slope)} (Θ₀), ${f3(r.fit.linGapInfSlope)} (Θ_∞)`,
-      ...(r.fit.perDepth ?? []).map((d) => `depth ${d.depth}: drift slope ${f3(d.driftSlope)}, init fluctuation slope ${f3(d.initFluctuationSlope)}` + (d.widthThreshold ? `, width-threshold exponent ${f3(d.widthThreshold.exponent)}` : '')),
+      ...(r.fit.perDepth ?? []).map((d) => `depth ${d.depth}: drift slope ${f3(d.driftSlope)} at t* = ${f3(d.t)} (final ${f3(d.driftSlopeFinal)}), init fluctuation slope ${f3(d.initFluctuationSlope)}` + (d.widthThreshold ? `, width-threshold exponent ${f3(d.widthThreshold.exponent)}` : '')),
       ...(wt ? [`width threshold (λ_min(Θ_t) ≥ λ_min(Θ₀)/2): samples ${wt.samples.join(', ')} → widths ${wt.widths.map((w) => w ?? 'none').join(', ')}; exponent ${f3(wt.exponent)}`] : []),
       ...r.notes,
     ],

@@ -14,7 +14,7 @@
  * weights drawn here in float64, the passes and the update on the device, the Grams at checkpoints).
  */
 import { InputError } from '../errors.js';
-import { toMatrix, type MatrixInput } from '../matrix.js';
+import { toMatrix, type Matrix2D, type MatrixInput } from '../matrix.js';
 import type { ResolvedSpec, Spec } from '../spec/types.js';
 import { isSpatialSpec } from '../spec/validate.js';
 import { symmetricEigenvalues } from '../solve/symmetric-eigen.js';
@@ -169,6 +169,82 @@ export function checkTrainable(spec: ResolvedSpec): void {
   if (isSpatialSpec(spec)) throw new InputError('training sampled networks is built for dense specs only (MLPs, ResNets, DenseNets): a convolutional spec cannot be trained yet');
 }
 
+/** The model of the network sampled at (width, seed) over the batch (the n rows of X, then T's), at its initialisation. */
+function* openModel(spec: ResolvedSpec, X: Matrix2D, T: Matrix2D | null, n: number, width: number, seed: number, init: TrainInit, backend: 'cpu' | 'webgpu'): Steps<{ model: TrainModel; tNorm: number }> {
+  const batch = stackRows(X, T);
+  // Antisymmetric: two identical copies (one seed) with signs ±1/√2, so f₀ = 0 to the last bit.
+  const signs = init === 'standard' ? [1] : [Math.SQRT1_2, -Math.SQRT1_2];
+  // The copies drawn on the host (CPU), or one layer at a time into the device (WebGPU); one seed, one network.
+  const draw = (sink?: LayerSink): TrainCopy[] => signs.map((sign) => ({ net: sampleNetwork(spec, X.cols, width, seed, sink), sign }));
+  const { tNorm } = sampledArch(spec);
+  if (backend === 'cpu') return { model: new CpuModel(draw(), batch, n), tNorm };
+  checkHostWeights(SampledNetwork.plan(spec, X.cols, width).shapes, width, 'layer');
+  const ctx = (yield* wait(resolveBackend('webgpu')))!;
+  const model = yield* wait(gpuTrainModel(ctx, { plan: SampledNetwork.plan(spec, X.cols, width), draw }, batch, n, signs.length));
+  return { model, tNorm };
+}
+
+export interface StepKernelOptions {
+  width: number;
+  seed?: number;
+  /** The signed step: θ₁ = θ₀ − lr·∇L(θ₀) (lr < 0 steps up the loss; 0 gives Θ₀). */
+  lr: number;
+  init?: TrainInit;
+  backend?: 'cpu' | 'webgpu';
+}
+
+/**
+ * Θ on the training inputs (normalised as `ntk` of a checkpoint) of the network sampled at
+ * (width, seed) after one full-batch gradient-descent step of signed size `lr` from its fresh
+ * initialisation: the same network and update as `trainSteps`, with a step of either sign, so that
+ * (Θ(θ₀ − ε∇L) − Θ(θ₀ + ε∇L))/(2ε) is dΘ/dt|₀ of gradient flow to O(ε²) (`analyze dynamics`' initial rate).
+ */
+export function* kernelAfterStepSteps(arch: Spec | ResolvedSpec | string, x: MatrixInput, y: ArrayLike<number>, options: StepKernelOptions): Steps<Float64Array> {
+  const spec = empiricalSpec(arch);
+  checkTrainable(spec);
+  const X = toMatrix(x, 'x');
+  const n = X.rows;
+  if (y.length !== n) throw new InputError(`y has ${y.length} targets for ${n} inputs`);
+  for (let k = 0; k < n; k++) if (!Number.isFinite(y[k])) throw new InputError(`y[${k}] is not a finite number`);
+  const seed = options.seed ?? 0;
+  checkSeed(seed);
+  checkWidth(options.width);
+  if (!Number.isFinite(options.lr)) throw new InputError(`the step must be a finite number, got ${options.lr}`);
+  const init = options.init ?? 'standard';
+  if (init !== 'standard' && init !== 'antisymmetric') throw new InputError(`init must be "standard" or "antisymmetric", got "${String(init)}"`);
+  const backend = options.backend ?? 'cpu';
+  if (backend !== 'cpu' && backend !== 'webgpu') throw new InputError(`unknown backend "${String(backend)}" for training (available: cpu, webgpu)`);
+  const { model, tNorm } = yield* openModel(spec, X, null, n, options.width, seed, init, backend);
+  let failed = false;
+  try {
+    const f = yield* wait(model.outputs());
+    const r = new Float64Array(n);
+    for (let k = 0; k < n; k++) r[k] = f[k]! - y[k]!;
+    if (options.lr !== 0) {
+      yield* wait(model.step(r, options.lr));
+      // (On a device, this also reports an error of the step.)
+      yield* wait(model.outputs());
+    }
+    return sum(yield* wait(model.layers(0, n, 0, n, true)), n * n).map((e) => e / tNorm);
+  } catch (e) {
+    failed = true;
+    throw e;
+  } finally {
+    try {
+      yield* wait(model.close());
+    } catch (e) {
+      if (!failed) throw e;
+    }
+  }
+}
+
+/** `kernelAfterStepSteps` on the CPU (float64), or on WebGPU (f32, a Promise). */
+export function kernelAfterStep(arch: Spec | ResolvedSpec | string, x: MatrixInput, y: ArrayLike<number>, options: StepKernelOptions & { backend: 'webgpu' }): Promise<Float64Array>;
+export function kernelAfterStep(arch: Spec | ResolvedSpec | string, x: MatrixInput, y: ArrayLike<number>, options: StepKernelOptions & { backend?: 'cpu' }): Float64Array;
+export function kernelAfterStep(arch: Spec | ResolvedSpec | string, x: MatrixInput, y: ArrayLike<number>, options: StepKernelOptions): Float64Array | Promise<Float64Array> {
+  return options.backend === 'webgpu' ? runAsync(kernelAfterStepSteps(arch, x, y, options)) : runSync(kernelAfterStepSteps(arch, x, y, options));
+}
+
 /**
  * The training loop of `trainNetwork` on either backend: the checks, the sampled copies (drawn
  * here in float64 for both backends, so one seed is one network), then per step the loss, the
@@ -195,19 +271,7 @@ export function* trainSteps(arch: Spec | ResolvedSpec | string, x: MatrixInput, 
   const marks = [...new Set(options.checkpoints ?? [0, steps])].sort((a, b) => a - b);
   for (const c of marks) if (!Number.isInteger(c) || c < 0 || c > steps) throw new InputError(`checkpoint ${c} is not a step from 0 to ${steps}`);
   const nt = T ? T.rows : 0;
-  const batch = stackRows(X, T);
-  // Antisymmetric: two identical copies (one seed) with signs ±1/√2, so f₀ = 0 to the last bit.
-  const signs = init === 'standard' ? [1] : [Math.SQRT1_2, -Math.SQRT1_2];
-  // The copies drawn on the host (CPU), or one layer at a time into the device (WebGPU); one seed, one network.
-  const draw = (sink?: LayerSink): TrainCopy[] => signs.map((sign) => ({ net: sampleNetwork(spec, X.cols, options.width, seed, sink), sign }));
-  const { tNorm } = sampledArch(spec);
-  let model: TrainModel;
-  if (backend === 'cpu') model = new CpuModel(draw(), batch, n);
-  else {
-    checkHostWeights(SampledNetwork.plan(spec, X.cols, options.width).shapes, options.width, 'layer');
-    const ctx = (yield* wait(resolveBackend('webgpu')))!;
-    model = yield* wait(gpuTrainModel(ctx, { plan: SampledNetwork.plan(spec, X.cols, options.width), draw }, batch, n, signs.length));
-  }
+  const { model, tNorm } = yield* openModel(spec, X, T, n, options.width, seed, init, backend);
   const normed = (v: Float64Array) => v.map((e) => e / tNorm);
 
   let lr = options.lr ?? NaN;

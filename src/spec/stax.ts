@@ -28,14 +28,16 @@ export const sigmoid = (): Activation => ({ type: 'sigmoid' });
 export const softplus = (): Activation => ({ type: 'softplus' });
 /**
  * Any elementwise φ with its derivative, by quadrature (API only: a JSON file cannot hold functions);
- * `wgsl` gives φ and φ' as WGSL expressions in `u` for the WebGPU backend.
+ * `wgsl` gives φ and φ' as WGSL expressions in `u` for the WebGPU backend; `smooth: true` says φ is
+ * C¹ (default: not known smooth; `analyze dynamics` measures initial rates only for C¹ activations).
  */
 export const numerical = (
   name: string,
   fn: (u: number) => number,
   deriv: (u: number) => number,
   wgsl?: { fn: string; deriv: string },
-): Activation => ({ type: 'numerical', name, fn, deriv, ...(wgsl ? { wgsl } : {}) });
+  smooth?: boolean,
+): Activation => ({ type: 'numerical', name, fn, deriv, ...(wgsl ? { wgsl } : {}), ...(smooth !== undefined ? { smooth } : {}) });
 
 export type ResidualScale =
   | { alpha: number; beta?: number }
