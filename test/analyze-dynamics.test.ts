@@ -35,6 +35,7 @@ describe('analyze dynamics', () => {
     // Lazy training: drift ∝ 1/width (slope −1); with 2 widths, 2 seeds and 20 steps the seed noise
     // is large, so only the sign and a loose bound are checked (the pilot gives ≈ −0.6 to −1).
     expect(j.data.fit.driftSlope).toBeLessThan(-0.3);
+    expect(j.data.fit.driftSlopeAtT).toBeLessThan(-0.3);
     expect(j.fit.driftSlope).toBe(j.data.fit.driftSlope); // the pinned top-level names
     expect(j.rows.length).toBe(rows.length);
     expect(j.data.runs.every((x: { initialRate: number | null }) => x.initialRate === null)).toBe(true);
@@ -74,9 +75,9 @@ describe('analyze dynamics', () => {
     const e = empiricalKernel('resnet:depth=3,gamma=1', xs, null, { width: 64, seed: 0 }).ntk!;
     d3.checkpoints[0]!.ntk.forEach((v, i) => expect(v).toBeCloseTo(e[i]!, 12));
     // The pooled final-step slope is the mean of the per-depth ones (every depth has the same widths);
-    // the pooled driftSlope is at the earliest final time over both depths, so it is not.
-    const mean = (j.fit.perDepth[0].driftSlopeFinal + j.fit.perDepth[1].driftSlopeFinal) / 2;
-    expect(j.fit.driftSlopeFinal).toBeCloseTo(mean, 10);
+    // the pooled driftSlopeAtT is at the earliest final time over both depths, so it is not.
+    const mean = (j.fit.perDepth[0].driftSlope + j.fit.perDepth[1].driftSlope) / 2;
+    expect(j.fit.driftSlope).toBeCloseTo(mean, 10);
     expect(j.fit.t).toBe(Math.min(...j.fit.perDepth.map((d: { t: number }) => d.t)));
     expect(j.runs.every((x: { initialRate: number | null }) => x.initialRate === null)).toBe(true);
     expect(r.out).toMatch(/antisymmetric initialisation makes dΘ\/dt\|₀ = 0/);
@@ -202,7 +203,7 @@ describe('dynamicsSweep values', () => {
     expect(e1 / e2).toBeLessThan(2.4);
   }, 60_000);
 
-  it('fit.driftSlope is the slope at the common time t* (log–log interpolation per run), recomputed from the rows', () => {
+  it('fit.driftSlopeAtT is the slope at the common time t* (log–log interpolation per run), fit.driftSlope the final-step one, recomputed from the rows', () => {
     const r = dynamicsSweep(tanhSpec, xs, ys, 12, { widths: [16, 32, 64], seeds: 2, steps: 20 });
     const finals = r.rows.filter((x) => x.step === 20);
     const tStar = Math.min(...finals.map((x) => x.t));
@@ -216,8 +217,8 @@ describe('dynamicsSweep values', () => {
       const w = (Math.log(tStar) - Math.log(a.t)) / (Math.log(b.t) - Math.log(a.t));
       return { width: f.width, seed: f.seed, drift: Math.exp((1 - w) * Math.log(a.drift) + w * Math.log(b.drift)) };
     });
-    expect(r.fit.driftSlope!).toBeCloseTo(olsLogLog(at.map((x) => x.width), at.map((x) => x.drift)), 10);
-    expect(r.fit.driftSlopeFinal!).toBeCloseTo(olsLogLog(finals.map((x) => x.width), finals.map((x) => x.drift)), 10);
+    expect(r.fit.driftSlopeAtT!).toBeCloseTo(olsLogLog(at.map((x) => x.width), at.map((x) => x.drift)), 10);
+    expect(r.fit.driftSlope!).toBeCloseTo(olsLogLog(finals.map((x) => x.width), finals.map((x) => x.drift)), 10);
     for (const s of [0, 1]) {
       const mine = at.filter((x) => x.seed === s);
       expect(r.fit.perSeed[s]!.slope!).toBeCloseTo(olsLogLog(mine.map((x) => x.width), mine.map((x) => x.drift)), 10);

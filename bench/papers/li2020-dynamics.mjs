@@ -62,7 +62,7 @@ if (process.env.ASI === '1') {
     const r = dynamicsSweep(arch, X, y, nTrain, { widths: asiWidths, seeds, steps, xTest: T, init: 'antisymmetric' });
     const final = r.rows.filter((x) => x.step === steps);
     const mean = (w, key) => final.filter((x) => x.width === w).reduce((a, x) => a + x[key], 0) / seeds;
-    console.log(`${label} (antisymmetric): t* = ${fmt(r.fit.t, 3)}, drift slope at t* ${fmt(r.fit.driftSlope, 3)} (final step ${fmt(r.fit.driftSlopeFinal, 3)}), against t ${fmt(r.fit.driftTimeSlope, 3)}`);
+    console.log(`${label} (antisymmetric): t* = ${fmt(r.fit.t, 3)}, drift slope at t* ${fmt(r.fit.driftSlopeAtT, 3)} (final step ${fmt(r.fit.driftSlope, 3)}), against t ${fmt(r.fit.driftTimeSlope, 3)}`);
     saved.results[i].antisymmetric = {
       widths: asiWidths,
       fit: r.fit,
@@ -119,7 +119,7 @@ for (const [label, arch] of archs) {
     notes: [...r.notes, ...th.notes],
     seconds: (performance.now() - t) / 1000,
   });
-  console.log(`${label}: t* = ${fmt(r.fit.t, 3)}, drift slope at t* ${fmt(r.fit.driftSlope, 3)} (final step ${fmt(r.fit.driftSlopeFinal, 3)}), against t ${fmt(r.fit.driftTimeSlope, 3)}, initial-rate slope ${fmt(r.fit.initialRateSlope, 3)}, init fluctuation slope ${fmt(r.fit.initFluctuationSlope, 3)}, gap slopes ${fmt(r.fit.linGap0Slope, 3)} (Θ₀), ${fmt(r.fit.linGapInfSlope, 3)} (Θ_∞); threshold ${JSON.stringify(th.fit.widthThreshold)} (${fmt((performance.now() - t) / 1000, 3)} s)`);
+  console.log(`${label}: t* = ${fmt(r.fit.t, 3)}, drift slope at t* ${fmt(r.fit.driftSlopeAtT, 3)} (final step ${fmt(r.fit.driftSlope, 3)}), against t ${fmt(r.fit.driftTimeSlope, 3)}, initial-rate slope ${fmt(r.fit.initialRateSlope, 3)}, init fluctuation slope ${fmt(r.fit.initFluctuationSlope, 3)}, gap slopes ${fmt(r.fit.linGap0Slope, 3)} (Θ₀), ${fmt(r.fit.linGapInfSlope, 3)} (Θ_∞); threshold ${JSON.stringify(th.fit.widthThreshold)} (${fmt((performance.now() - t) / 1000, 3)} s)`);
 }
 
 const table = [
@@ -136,7 +136,7 @@ const table = [
   '|---|---|---|---|---|---|---|---|---|---|---|',
   ...results.map((r) => {
     const w = r.fit.widthThreshold;
-    return `| ${r.label} | ${fmt(r.fit.t, 3)} | ${fmt(r.fit.driftSlope, 3)} | ${fmt(r.fit.driftSlopeFinal, 3)} | ${fmt(r.fit.driftTimeSlope, 3)} | ${r.fit.initialRateSlope === null ? 'n/a' : fmt(r.fit.initialRateSlope, 3)} | ${fmt(r.fit.initFluctuationSlope, 3)} | ${fmt(r.fit.linGap0Slope, 3)} | ${fmt(r.fit.linGapInfSlope, 3)} | ${w.samples.map((m, i) => `${m} → ${w.widths[i] ?? 'none'}`).join(', ')} | ${fmt(w.exponent, 3)} |`;
+    return `| ${r.label} | ${fmt(r.fit.t, 3)} | ${fmt(r.fit.driftSlopeAtT, 3)} | ${fmt(r.fit.driftSlope, 3)} | ${fmt(r.fit.driftTimeSlope, 3)} | ${r.fit.initialRateSlope === null ? 'n/a' : fmt(r.fit.initialRateSlope, 3)} | ${fmt(r.fit.initFluctuationSlope, 3)} | ${fmt(r.fit.linGap0Slope, 3)} | ${fmt(r.fit.linGapInfSlope, 3)} | ${w.samples.map((m, i) => `${m} → ${w.widths[i] ?? 'none'}`).join(', ')} | ${fmt(w.exponent, 3)} |`;
   }),
 ].join('\n');
 console.log(table);

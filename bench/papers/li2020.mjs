@@ -71,10 +71,10 @@ const dynPath = join(dirname(fileURLToPath(import.meta.url)), '..', 'results', '
 const dyn = existsSync(dynPath) ? JSON.parse(readFileSync(dynPath, 'utf8')) : null;
 if (dyn && !dyn.quick) {
   // Drift slopes at the common time t* (each fit's earliest final t = η·T: η = n/λ_max(Θ₀) differs by width).
-  const slopes = dyn.results.map((r) => `${r.label}: ${fmt(r.fit.driftSlope, 3)} at t* = ${fmt(r.fit.t, 3)} (${fmt(r.fit.driftSlopeFinal, 3)} at each run's final step)`).join(', ');
+  const slopes = dyn.results.map((r) => `${r.label}: ${fmt(r.fit.driftSlopeAtT, 3)} at t* = ${fmt(r.fit.t, 3)} (${fmt(r.fit.driftSlope, 3)} at each run's final step)`).join(', ');
   const smooth = dyn.results.filter((r) => !/ReLU/.test(r.label));
   const near = (v) => v !== null && Math.abs(v + 1) < 0.3;
-  const driftOk = smooth.every((r) => near(r.fit.driftSlope));
+  const driftOk = smooth.every((r) => near(r.fit.driftSlopeAtT));
   const rateOk = smooth.every((r) => near(r.fit.initialRateSlope));
   check(
     claims,

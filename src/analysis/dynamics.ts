@@ -91,12 +91,16 @@ export interface DynamicsFit {
    */
   t: number | null;
   /**
-   * Slope of log drift(t*) against log width over all runs, drift(t*) interpolated per run linearly
-   * in log drift against log t between its checkpoints (steps > 0): widths compared at equal t.
+   * Slope of log final drift against log width over all runs, each run at its own final step
+   * (t = η·steps): the pinned `fit.driftSlope` of `analyze dynamics` (issue 15).
    */
   driftSlope: number | null;
-  /** The same at each run's final step (its own t = η·steps): the raw slope of log final drift against log width. */
-  driftSlopeFinal: number | null;
+  /**
+   * Slope of log drift(t*) against log width over all runs, drift(t*) interpolated per run linearly
+   * in log drift against log t between its checkpoints (steps > 0): widths compared at equal t, which
+   * is what the lazy-training theory's −1 is about.
+   */
+  driftSlopeAtT: number | null;
   /** Slope of log drift(t*) against log width of the per-width means over seeds. */
   driftSlopeSeedMean: number | null;
   /** Per seed, the slope of log drift(t*) against log width. */
@@ -119,7 +123,7 @@ export interface DynamicsResult {
   thresholdRuns: ThresholdRun[];
   /**
    * Over all rows (with several depths, t* is the earliest final time over every depth; the pooled
-   * driftSlopeFinal is the mean of the per-depth ones, as every depth has the same widths).
+   * driftSlope is the mean of the per-depth ones, as every depth has the same widths).
    */
   fit: DynamicsFit & { perDepth: (DynamicsFit & { depth: number })[] | null };
   notes: string[];
@@ -292,8 +296,8 @@ function fitOf(rows: DynamicsRow[], runs: DynamicsRun[], o: DynamicsOptions, wid
   const rated = runs.filter((r) => r.initialRate !== null);
   return {
     t: tStar,
-    driftSlope: logSlope(atT.map((r) => r.width), atT.map((r) => r.drift)),
-    driftSlopeFinal: logSlope(finals.map((r) => r.width), finals.map((r) => r.drift)),
+    driftSlope: logSlope(finals.map((r) => r.width), finals.map((r) => r.drift)),
+    driftSlopeAtT: logSlope(atT.map((r) => r.width), atT.map((r) => r.drift)),
     driftSlopeSeedMean: logSlope(widths, means),
     perSeed,
     driftTimeSlope: logSlope(moving.map((r) => r.t), moving.map((r) => r.drift)),
@@ -435,7 +439,7 @@ function* dynamicsSteps(arch: Arch, x: MatrixInput, y: ArrayLike<number>, n: num
   else notes.push(`initialRate: central difference of Θ after one step of ±ε from the same initialisation, ε = ${RATE_EPS[o.backend ?? 'cpu']}·η (${o.backend === 'webgpu' ? 'f32 cannot resolve a smaller difference' : 'float64'}).`);
   if (o.steps > 0) {
     notes.push(
-      `driftSlope is taken at the common time t* = ${f3(pooled.t)} (the earliest final t = η·steps over the runs; η = n/λ_max(Θ₀) differs by width), each run's drift interpolated in log–log between checkpoints, so widths are compared at equal t; driftSlopeFinal is the raw slope of log final drift (each run at its own t) against log width.`,
+      `driftSlopeAtT is taken at the common time t* = ${f3(pooled.t)} (the earliest final t = η·steps over the runs; η = n/λ_max(Θ₀) differs by width), each run's drift interpolated in log–log between checkpoints, so widths are compared at equal t (as the theory's −1 is); driftSlope is the slope of log final drift (each run at its own t) against log width.`,
     );
   }
   if (o.xTest === undefined) notes.push('linGap0 and linGapInf need test inputs (--test).');
@@ -473,12 +477,12 @@ export function dynamicsReport(r: DynamicsResult, parameters: Record<string, unk
       panels: [{ title: '‖Θ_t − Θ₀‖_F/‖Θ₀‖_F', x: { title: 't = η·step', scale: 'log' }, y: { title: 'drift', scale: 'log' }, series }],
     },
     summary: [
-      `drift slope (log drift at the common t* = ${f3(r.fit.t)} vs log width): ${f3(r.fit.driftSlope)} (all seeds), ${f3(r.fit.driftSlopeSeedMean)} (seed means); theory ≈ −1`,
-      `drift slope at each run's final step (own t): ${f3(r.fit.driftSlopeFinal)}; drift against t (log–log, all checkpoints): ${f3(r.fit.driftTimeSlope)} (theory ≈ 1 at short times)`,
+      `drift slope (log drift at the common t* = ${f3(r.fit.t)} vs log width): ${f3(r.fit.driftSlopeAtT)} (all seeds), ${f3(r.fit.driftSlopeSeedMean)} (seed means); theory ≈ −1`,
+      `drift slope at each run's final step (own t; fit.driftSlope): ${f3(r.fit.driftSlope)}; drift against t (log–log, all checkpoints): ${f3(r.fit.driftTimeSlope)} (theory ≈ 1 at short times)`,
       `initial rate ‖dΘ/dt|₀‖/‖Θ₀‖ slope against width: ${f3(r.fit.initialRateSlope)}`,
       `init fluctuation ‖Θ₀ − Θ_∞‖/‖Θ_∞‖ slope against width: ${f3(r.fit.initFluctuationSlope)}; theory −½`,
       `final test gap to the linearised model, slope against width: ${f3(r.fit.linGap0Slope)} (Θ₀), ${f3(r.fit.linGapInfSlope)} (Θ_∞)`,
-      ...(r.fit.perDepth ?? []).map((d) => `depth ${d.depth}: drift slope ${f3(d.driftSlope)} at t* = ${f3(d.t)} (final ${f3(d.driftSlopeFinal)}), init fluctuation slope ${f3(d.initFluctuationSlope)}` + (d.widthThreshold ? `, width-threshold exponent ${f3(d.widthThreshold.exponent)}` : '')),
+      ...(r.fit.perDepth ?? []).map((d) => `depth ${d.depth}: drift slope ${f3(d.driftSlopeAtT)} at t* = ${f3(d.t)} (final ${f3(d.driftSlope)}), init fluctuation slope ${f3(d.initFluctuationSlope)}` + (d.widthThreshold ? `, width-threshold exponent ${f3(d.widthThreshold.exponent)}` : '')),
       ...(wt ? [`width threshold (λ_min(Θ_t) ≥ λ_min(Θ₀)/2): samples ${wt.samples.join(', ')} → widths ${wt.widths.map((w) => w ?? 'none').join(', ')}; exponent ${f3(wt.exponent)}`] : []),
       ...r.notes,
     ],

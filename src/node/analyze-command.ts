@@ -450,7 +450,7 @@ Examples:
   withCommon(
     analyze
       .command('dynamics')
-      .description('NTK drift during full-batch gradient descent of sampled finite networks over widths × seeds, with the slope of log drift against log width (≈ −1 in the lazy regime) at the common time t* (the earliest final t = η·steps over the runs; the raw final-step slope is fit.driftSlopeFinal), and for C¹ activations the initial rate ‖dΘ/dt|₀‖/‖Θ₀‖.')
+      .description('NTK drift during full-batch gradient descent of sampled finite networks over widths × seeds, with fit.driftSlope, the slope of log final drift against log width, and fit.driftSlopeAtT, the same at the common time t* (the earliest final t = η·steps over the runs; ≈ −1 in the lazy regime), and for C¹ activations the initial rate ‖dΘ/dt|₀‖/‖Θ₀‖.')
       .option('--arch <spec>', 'preset reference or JSON spec file')
       .option('--train <file>', 'training inputs (.npy/.csv, n × d)')
       .option('--targets <file>', 'training targets (n values)')
