@@ -290,16 +290,21 @@ ${second.join('\n')}
 }
 `;
   });
-  const cases = sizes.map(([q0, q1]) => `    case ${q0 * 256 + q1}u: { r = conv_taps_${q0}_${q1}(${TAP_CALL}); }`);
+  // Every conv of the plan has one of `sizes` unless some filter is above UNROLL_MAX_TAPS: then
+  // the loops stay as the fallback, else the last size is the default (a smaller shader to create).
+  const all = unroll && sizes.length === filterSizes(ops).length && sizes.length > 0;
+  const call = ([q0, q1]: [number, number]) => `conv_taps_${q0}_${q1}(${TAP_CALL})`;
+  const cases = (all ? sizes.slice(0, -1) : sizes).map((q) => `    case ${q[0] * 256 + q[1]}u: { r = ${call(q)}; }`);
+  const fallback = all ? call(sizes[sizes.length - 1]!) : `conv_taps_any(${TAP_CALL})`;
   return `${fns.join('\n')}
 fn conv_taps(${TAP_ARGS}) -> ConvAcc {
 ${
   cases.length === 0
-    ? `  return conv_taps_any(${TAP_CALL});`
+    ? `  return ${fallback};`
     : `  var r: ConvAcc;
   switch (q0 * 256u + q1) {
 ${cases.join('\n')}
-    default: { r = conv_taps_any(${TAP_CALL}); }
+    default: { r = ${fallback}; }
   }
   return r;`
 }
