@@ -4,9 +4,11 @@
 // CPU time, the Gram alone: the pipeline is created and cached by a first call).
 //   npx tsx bench/conv-lanes-dump.ts --out /tmp/a.json        (values)
 //   npx tsx bench/conv-lanes-dump.ts --time [--reps 3]         (timings)
+//   --layout workgroup|global: force that layout (the values of the layouts a CPU adapter does not pick)
 import { writeFileSync } from 'node:fs';
 import { kernel } from '../src/index.js';
 import { releaseNodeWebGPU, useNodeWebGPU } from '../src/node/index.js';
+import { forceConvLayoutForTests } from '../src/gpu/conv.js';
 import type { Layer, Spec } from '../src/spec/types.js';
 
 const argv = process.argv.slice(2);
@@ -93,6 +95,8 @@ cases.push({
 cases.push({ name: 'cntk 5x5 filter', arch: { layers: [conv({ filter: 5, biasVar: 0.1 }), { type: 'relu' }, conv({ filter: 5, weightVar: 2 }), { type: 'relu' }], readout: [{ type: 'gap' }] } as Spec, x: images(4, 2, [7, 7], 20) });
 
 useNodeWebGPU();
+// --layout workgroup|global: every plan in that layout (the other layouts' code shares conv_taps_any).
+if (arg('--layout')) forceConvLayoutForTests(arg('--layout') as 'workgroup' | 'global');
 const hex = (v: number): string => {
   const b = new DataView(new ArrayBuffer(8));
   b.setFloat64(0, v);
