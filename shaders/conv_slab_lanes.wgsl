@@ -26,17 +26,18 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   ONE = CP.one;
   _ = coef[0];
   let g = wid.x + wid.y * nwg.x;
+  // One call of run_slab (two made the pipeline slower to create, though PAIR_BLOCKS is a constant).
+  var pl: u32;
+  var slab: u32;
   if (PAIR_BLOCKS) {
-    let pl = g / CP.blocks;
-    let slab = (g - pl * CP.blocks) * LANES + li;
-    if (pl >= CP.pairCount || slab >= CP.slabs) { return; }
-    bad = 0u;
-    run_slab(pl, slab, 0u);
+    pl = g / CP.blocks;
+    slab = (g - pl * CP.blocks) * LANES + li;
   } else {
     let item = g * LANES + li;
-    let pl = item / CP.slabs;
-    if (pl >= CP.pairCount) { return; }
-    bad = 0u;
-    run_slab(pl, item % CP.slabs, 0u);
+    pl = item / CP.slabs;
+    slab = item - pl * CP.slabs;
   }
+  if (pl >= CP.pairCount || slab >= CP.slabs) { return; }
+  bad = 0u;
+  run_slab(pl, slab, 0u);
 }

@@ -225,21 +225,22 @@ function filterSizes(ops: Uint32Array): [number, number][] {
   return [...seen.values()];
 }
 
-/** Filters with more taps than this keep the loops (code size: one block of code per tap). */
+/** A plan with a filter of more taps than this keeps the loops (code size: one block of code per tap). */
 const UNROLL_MAX_TAPS = 25;
 
 const TAP_ARGS = 'q0: u32, q1: u32, I0: i32, I1: i32, J0: i32, J1: i32, n0: i32, n1: i32, zero: bool, cw: f32, b: f32, sb: f32, din: u32';
 const TAP_CALL = 'q0, q1, I0, I1, J0, J1, n0, n1, zero, cw, b, sb, din';
 
 /**
- * conv_taps for the shader (conv_slab.wgsl: conv_taps_any's contract): with `unroll`, one copy of
- * conv_taps_any per filter size of the plan with its taps written out, the offsets (a0, a1)
- * constants, and each tap's roots u, v loaded once and kept for the second sum (the loop loads
- * them again); the same operations in the same order, so the same bits. Other sizes fall back
- * to the loops.
+ * TAPS_UNROLLED and conv_taps for the shader (conv_slab.wgsl, op_convl): with `unroll`, and where
+ * every filter of the plan has at most UNROLL_MAX_TAPS taps, one copy of op_convl's tap loops per
+ * filter size with its taps written out, the offsets (a0, a1) constants, and each tap's roots u, v
+ * loaded once and kept for the second sum (the loops load them again); the same operations in the
+ * same order, so the same bits. Otherwise a stub that op_convl never calls (it keeps its loops).
  */
 export function convTapsWgsl(ops: Uint32Array, unroll: boolean): string {
-  const sizes = unroll ? filterSizes(ops).filter(([a, b]) => a * b <= UNROLL_MAX_TAPS) : [];
+  const all = filterSizes(ops);
+  const sizes = unroll && all.length > 0 && all.every(([a, b]) => a * b <= UNROLL_MAX_TAPS) ? all : [];
   const fns = sizes.map(([q0, q1]) => {
     const first: string[] = [];
     const second: string[] = [];
@@ -290,21 +291,25 @@ ${second.join('\n')}
 }
 `;
   });
-  // Every conv of the plan has one of `sizes` unless some filter is above UNROLL_MAX_TAPS: then
-  // the loops stay as the fallback, else the last size is the default (a smaller shader to create).
-  const all = unroll && sizes.length === filterSizes(ops).length && sizes.length > 0;
+  if (sizes.length === 0) {
+    return `const TAPS_UNROLLED: bool = false;
+fn conv_taps(${TAP_ARGS}) -> ConvAcc { return ConvAcc(1.0, 0.0, 0.0, vec2<f32>(0.0, 0.0)); }
+`;
+  }
+  // Every conv of the plan has one of `sizes`: the last is the switch's default.
   const call = ([q0, q1]: [number, number]) => `conv_taps_${q0}_${q1}(${TAP_CALL})`;
-  const cases = (all ? sizes.slice(0, -1) : sizes).map((q) => `    case ${q[0] * 256 + q[1]}u: { r = ${call(q)}; }`);
-  const fallback = all ? call(sizes[sizes.length - 1]!) : `conv_taps_any(${TAP_CALL})`;
-  return `${fns.join('\n')}
+  const cases = sizes.slice(0, -1).map((q) => `    case ${q[0] * 256 + q[1]}u: { r = ${call(q)}; }`);
+  const last = call(sizes[sizes.length - 1]!);
+  return `const TAPS_UNROLLED: bool = true;
+${fns.join('\n')}
 fn conv_taps(${TAP_ARGS}) -> ConvAcc {
 ${
   cases.length === 0
-    ? `  return ${fallback};`
+    ? `  return ${last};`
     : `  var r: ConvAcc;
   switch (q0 * 256u + q1) {
 ${cases.join('\n')}
-    default: { r = ${fallback}; }
+    default: { r = ${last}; }
   }
   return r;`
 }
