@@ -22,8 +22,9 @@
 // data). Prepended by src/gpu/conv.ts: struct Bank, kernel_ops.wgsl, ds_gaps.wgsl, the activations' WGSL,
 // the constants MAXP (entries of the largest slab), WG (threads sharing a slab, a power of two),
 // PER (entries per thread), SLOTS (current state, residual banks, the copy kept for the depth
-// taps), LAYERS and READOUTS (which ops it runs), PRECISE, and fn act_call(c, bank) (the program's
-// activations by case number). Appended: one of
+// taps), LAYERS and READOUTS (which ops it runs), PRECISE, fn act_call(c, bank) (the program's
+// activations by case number), TAPS_UNROLLED and fn conv_taps (a conv entry's taps, unrolled for the
+// plan's filter sizes). Appended: one of
 // three layouts, which hold the state behind gq/gq2/gt (read an entry's q, q as hi + lo, and Θ),
 // put (write both, q as hi + lo),
 // put_conv and conv_done (a conv's output), and declare red, total, sync(), the bad-pair flag and main:
@@ -60,6 +61,8 @@ struct ConvParams {
   flagBase: u32,
   slab0: u32,
   batch: u32,
+  // The lanes layout with PAIR_BLOCKS (conv_slab_lanes.wgsl): workgroups per pair, ⌈slabs / LANES⌉.
+  blocks: u32,
 }
 
 @group(0) @binding(0) var<uniform> CP: ConvParams;
@@ -230,6 +233,19 @@ fn op_init(o: u32, lid: u32) {
   }
 }
 
+// One conv output entry's taps (op_convl): the output gap q, the sums Σ s_a g(q_a) and Σ s_a h(q_a)
+// (with the bias), and Σ Θ_a. Where TAPS_UNROLLED (the lanes layout with PAIR_BLOCKS: a gap readout,
+// src/gpu/conv.ts convTapsWgsl) conv_taps computes them with op_convl's loops unrolled for the plan's
+// filter sizes: the same operations in the same order (the same bits), each tap's roots loaded once
+// and kept in registers for the second sum, the tap offsets constants. Elsewhere the loops stay
+// inline (conv_taps is a stub): an out-of-line copy made the flatten shader slower to create.
+struct ConvAcc {
+  q: f32,
+  sg: f32,
+  sh: f32,
+  tt: vec2<f32>,
+}
+
 // One conv layer. An output entry (I, J) sums the q^D shifted input entries (I + a, J + a) and the
 // bias: 1 ∓ ρ' = [Lag/(R + s) + Σ s_a(1 ∓ ρ_a)]/R with u_a = √(w k_x[I + a]), v_a = √(w k_z[J + a]),
 // s_a = u_a v_a, s = b + Σ s_a, R = √(UV) and Lag = U·[Σ (v_a − r u_a)² + (√b − r√b)²], r = s/U
@@ -270,57 +286,67 @@ fn op_convl(o: u32, lid: u32) {
     let I1 = i32(I - Iq * h.out1) * i32(s1) - r1;
     let J0 = Jq * i32(s0) - r0;
     let J1 = (J - Jq * i32(h.out1)) * i32(s1) - r1;
-    // U and V as the same f32 sums as s, so that the identity holds exactly: the pair (x, x) keeps
-    // 1 − ρ = 0 on slab 0 (the float64 diagonals, rounded apart, left a gap of ~1e−14 whose
-    // θ = √(2g) ~ 1e−7 biased κ0 and Θ(x, x) by 1e−5 over 100 layers).
-    var U = b;
-    var V = b;
-    var sum = b;
-    var sg = 0.0;
-    var sh = 2.0 * b;
-    var tt = vec2<f32>(0.0, 0.0);
-    for (var a0 = 0; a0 < i32(q0); a0++) {
-      for (var a1 = 0; a1 < i32(q1); a1++) {
-        let tp = tap_pair(I0, I1, J0, J1, a0, a1, n0, n1, zero);
-        let xv = tp.xv;
-        let zv = tp.zv;
-        var u = 0.0;
-        var v = 0.0;
-        if (xv) { u = cw * sdiag[xb + h.din + u32(tp.xi)]; }
-        if (zv) { v = cw * sdiag[zb + h.din + u32(tp.zi)]; }
-        U += u * u;
-        V += v * v;
-        if (xv && zv) {
-          let src = u32(tp.xi);
-          let sa = u * v;
-          let q = gq(src);
-          sum += sa;
-          sg += sa * gap_g(q);
-          sh += sa * gap_h(q);
-          tt = ds_add(tt, gt(src));
-        }
-      }
-    }
-    let R = sqrt(U) * sqrt(V);
-    var q = 1.0;
-    if (R > 0.0) {
-      let rr = sum / U;
-      var lag = 0.0;
+    var acc: ConvAcc;
+    if (TAPS_UNROLLED) {
+      acc = conv_taps(q0, q1, I0, I1, J0, J1, n0, n1, zero, cw, b, sb, h.din);
+    } else {
+      // U and V as the same f32 sums as s, so that the identity holds exactly: the pair (x, x) keeps
+      // 1 − ρ = 0 on slab 0 (the float64 diagonals, rounded apart, left a gap of ~1e−14 whose
+      // θ = √(2g) ~ 1e−7 biased κ0 and Θ(x, x) by 1e−5 over 100 layers).
+      var U = b;
+      var V = b;
+      var sum = b;
+      var sg = 0.0;
+      var sh = 2.0 * b;
+      var tt = vec2<f32>(0.0, 0.0);
       for (var a0 = 0; a0 < i32(q0); a0++) {
         for (var a1 = 0; a1 < i32(q1); a1++) {
           let tp = tap_pair(I0, I1, J0, J1, a0, a1, n0, n1, zero);
+          let xv = tp.xv;
+          let zv = tp.zv;
           var u = 0.0;
           var v = 0.0;
-          if (tp.xv) { u = cw * sdiag[xb + h.din + u32(tp.xi)]; }
-          if (tp.zv) { v = cw * sdiag[zb + h.din + u32(tp.zi)]; }
-          let dv = v - rr * u;
-          lag += dv * dv;
+          if (xv) { u = cw * sdiag[xb + h.din + u32(tp.xi)]; }
+          if (zv) { v = cw * sdiag[zb + h.din + u32(tp.zi)]; }
+          U += u * u;
+          V += v * v;
+          if (xv && zv) {
+            let src = u32(tp.xi);
+            let sa = u * v;
+            let q = gq(src);
+            sum += sa;
+            sg += sa * gap_g(q);
+            sh += sa * gap_h(q);
+            tt = ds_add(tt, gt(src));
+          }
         }
       }
-      let db = sb - rr * sb;
-      lag = (U / (R + sum)) * (lag + db * db);
-      q = make_q(min((lag + sg) / R, 2.0), min((lag + sh) / R, 2.0));
+      let R = sqrt(U) * sqrt(V);
+      var q = 1.0;
+      if (R > 0.0) {
+        let rr = sum / U;
+        var lag = 0.0;
+        for (var a0 = 0; a0 < i32(q0); a0++) {
+          for (var a1 = 0; a1 < i32(q1); a1++) {
+            let tp = tap_pair(I0, I1, J0, J1, a0, a1, n0, n1, zero);
+            var u = 0.0;
+            var v = 0.0;
+            if (tp.xv) { u = cw * sdiag[xb + h.din + u32(tp.xi)]; }
+            if (tp.zv) { v = cw * sdiag[zb + h.din + u32(tp.zi)]; }
+            let dv = v - rr * u;
+            lag += dv * dv;
+          }
+        }
+        let db = sb - rr * sb;
+        lag = (U / (R + sum)) * (lag + db * db);
+        q = make_q(min((lag + sg) / R, 2.0), min((lag + sh) / R, 2.0));
+      }
+      acc = ConvAcc(q, sg, sh, tt);
     }
+    let sg = acc.sg;
+    let sh = acc.sh;
+    let tt = acc.tt;
+    let q = acc.q;
     // w as hi + lo: an f32 w = 2/9 alone biased Θ by its rounding at every layer (1e−5 at depth 1000).
     var t = ds_add(ds_mul(tt, w), vec2<f32>(tt.x * wl, 0.0));
     if (trainable) { t = ds_add(t, vec2<f32>(0.5 * (sh - sg), 0.0)); }

@@ -200,6 +200,123 @@ class Coefs implements CoefficientSink {
   }
 }
 
+/**
+ * Fewest slabs per pair (every segment's) for which the 'lanes' layout runs one pair per workgroup
+ * (PAIR_BLOCKS, conv_slab_lanes.wgsl) and unrolls a conv's taps: the SIMD width of lavapipe on
+ * AVX2, so that a workgroup's idle lanes never fill a whole SIMD batch. Below it (eq, flatten: one
+ * slab) the workgroup packs LANES pairs and the shader keeps the tap loops: there the Gram is a
+ * small part of the process and an unrolled shader took longer to create than it saved.
+ */
+const PAIR_BLOCK_MIN = 8;
+
+/** Whether the plan runs in the 'lanes' layout one pair per workgroup, with its conv taps unrolled. */
+export function pairBlocks(plan: Pick<ConvPlan, 'layout' | 'segments'>): boolean {
+  return plan.layout === 'lanes' && Math.min(...plan.segments.map(slabCount)) >= PAIR_BLOCK_MIN;
+}
+
+/** The filter sizes (q0, q1) of the plan's convs, each once. */
+function filterSizes(ops: Uint32Array): [number, number][] {
+  const seen = new Map<string, [number, number]>();
+  for (let o = 0; o < ops.length; o += CONV_REC) {
+    if (ops[o] !== CONV_OP.conv) continue;
+    const q: [number, number] = [ops[o + 13]!, ops[o + 14]!];
+    seen.set(q.join(','), q);
+  }
+  return [...seen.values()];
+}
+
+/** A plan with a filter of more taps than this keeps the loops (code size: one block of code per tap). */
+const UNROLL_MAX_TAPS = 25;
+
+const TAP_ARGS = 'q0: u32, q1: u32, I0: i32, I1: i32, J0: i32, J1: i32, n0: i32, n1: i32, zero: bool, cw: f32, b: f32, sb: f32, din: u32';
+const TAP_CALL = 'q0, q1, I0, I1, J0, J1, n0, n1, zero, cw, b, sb, din';
+
+/**
+ * TAPS_UNROLLED and conv_taps for the shader (conv_slab.wgsl, op_convl): with `unroll`, and where
+ * every filter of the plan has at most UNROLL_MAX_TAPS taps, one copy of op_convl's tap loops per
+ * filter size with its taps written out, the offsets (a0, a1) constants, and each tap's roots u, v
+ * loaded once and kept for the second sum (the loops load them again); the same operations in the
+ * same order, so the same bits. Otherwise a stub that op_convl never calls (it keeps its loops).
+ */
+export function convTapsWgsl(ops: Uint32Array, unroll: boolean): string {
+  const all = filterSizes(ops);
+  const sizes = unroll && all.length > 0 && all.every(([a, b]) => a * b <= UNROLL_MAX_TAPS) ? all : [];
+  const fns = sizes.map(([q0, q1]) => {
+    const first: string[] = [];
+    const second: string[] = [];
+    for (let a0 = 0; a0 < q0; a0++) {
+      for (let a1 = 0; a1 < q1; a1++) {
+        const k = a0 * q1 + a1;
+        first.push(
+          `  let p${k} = tap_pair(I0, I1, J0, J1, ${a0}, ${a1}, n0, n1, zero);`,
+          `  var u${k} = 0.0;`,
+          `  var v${k} = 0.0;`,
+          `  if (p${k}.xv) { u${k} = cw * sdiag[xd + u32(p${k}.xi)]; }`,
+          `  if (p${k}.zv) { v${k} = cw * sdiag[zd + u32(p${k}.zi)]; }`,
+          `  U += u${k} * u${k};`,
+          `  V += v${k} * v${k};`,
+          `  if (p${k}.xv && p${k}.zv) {`,
+          `    let sa = u${k} * v${k};`,
+          `    let q = gq(u32(p${k}.xi));`,
+          `    sum += sa;`,
+          `    sg += sa * gap_g(q);`,
+          `    sh += sa * gap_h(q);`,
+          `    tt = ds_add(tt, gt(u32(p${k}.xi)));`,
+          `  }`,
+        );
+        second.push(`    let d${k} = v${k} - rr * u${k};`, `    lag += d${k} * d${k};`);
+      }
+    }
+    return `fn conv_taps_${q0}_${q1}(${TAP_ARGS}) -> ConvAcc {
+  let xd = xb + din;
+  let zd = zb + din;
+  var U = b;
+  var V = b;
+  var sum = b;
+  var sg = 0.0;
+  var sh = 2.0 * b;
+  var tt = vec2<f32>(0.0, 0.0);
+${first.join('\n')}
+  let R = sqrt(U) * sqrt(V);
+  var q = 1.0;
+  if (R > 0.0) {
+    let rr = sum / U;
+    var lag = 0.0;
+${second.join('\n')}
+    let db = sb - rr * sb;
+    lag = (U / (R + sum)) * (lag + db * db);
+    q = make_q(min((lag + sg) / R, 2.0), min((lag + sh) / R, 2.0));
+  }
+  return ConvAcc(q, sg, sh, tt);
+}
+`;
+  });
+  if (sizes.length === 0) {
+    return `const TAPS_UNROLLED: bool = false;
+fn conv_taps(${TAP_ARGS}) -> ConvAcc { return ConvAcc(1.0, 0.0, 0.0, vec2<f32>(0.0, 0.0)); }
+`;
+  }
+  // Every conv of the plan has one of `sizes`: the last is the switch's default.
+  const call = ([q0, q1]: [number, number]) => `conv_taps_${q0}_${q1}(${TAP_CALL})`;
+  const cases = sizes.slice(0, -1).map((q) => `    case ${q[0] * 256 + q[1]}u: { r = ${call(q)}; }`);
+  const last = call(sizes[sizes.length - 1]!);
+  return `const TAPS_UNROLLED: bool = true;
+${fns.join('\n')}
+fn conv_taps(${TAP_ARGS}) -> ConvAcc {
+${
+  cases.length === 0
+    ? `  return ${last};`
+    : `  var r: ConvAcc;
+  switch (q0 * 256u + q1) {
+${cases.join('\n')}
+    default: { r = ${last}; }
+  }
+  return r;`
+}
+}
+`;
+}
+
 /** Invocations per workgroup of the global layout's layer dispatch. */
 const LAYER_ITEMS = 64;
 
@@ -215,6 +332,7 @@ export function convShader(plan: ConvPlan, part: 'layer' | 'readout' = 'layer'):
     return `    case ${k}u: { r = ${activationCall(a, c)}; }`;
   });
   const lanes = plan.layout === 'lanes';
+  const blocks = pairBlocks(plan);
   const layer = plan.layout === 'global' && part === 'layer';
   // 'lanes': one invocation holds the whole slab (WG = 1 thread per slab, PER = every entry);
   // the global layer dispatch: one invocation per entry (WG = PER = 1).
@@ -236,7 +354,7 @@ const LAYERS: bool = ${plan.layout !== 'global' || layer};
 const READOUTS: bool = ${plan.layout !== 'global' || !layer};
 const PRECISE: bool = ${plan.precise};
 const QL: u32 = ${plan.precise ? plan.slots * declaredEntries(plan.maxEntries) : 1}u;
-${lanes ? `const LANES: u32 = ${plan.threads}u;\n` : ''}
+${lanes ? `const LANES: u32 = ${plan.threads}u;\nconst PAIR_BLOCKS: bool = ${blocks};\n` : ''}
 fn act_call(c: u32, cur: Bank) -> Bank {
   var r = cur;
   switch c {
@@ -246,6 +364,7 @@ ${cases.join('\n')}
   return r;
 }
 
+${convTapsWgsl(plan.ops, blocks)}
 ${CONV_SLAB_WGSL}
 ${tail}`;
   const words = new Uint32Array(Math.max(1, c.words.length));
@@ -387,6 +506,7 @@ export async function runConvPairs(ctx: GpuContext, plan: ConvPlan, inputs: Conv
   const nPairs = pairs.length / 2;
   const shader = convShader(plan);
   const global = plan.layout === 'global';
+  const blocks = pairBlocks(plan);
   await checkUserWgsl(device, plan.acts.flatMap((a) => wgslCall(a).check ?? []));
   let pipe: GPUComputePipeline;
   let readPipe: GPUComputePipeline | null = null;
@@ -496,7 +616,7 @@ export async function runConvPairs(ctx: GpuContext, plan: ConvPlan, inputs: Conv
         i.set([g.lo[0], g.lo[1]], 9);
         u.set([g.cnt[1], half, 0, inputs.sdiag.length / 2], 11);
         new Float32Array(pv)[15] = 1;
-        u.set([parity, slabBase, flagBase, slab0, count], 16);
+        u.set([parity, slabBase, flagBase, slab0, count, Math.ceil(slabCount(g) / plan.threads)], 16);
         return pv;
       };
       plan.segments.forEach((g, k) => device.queue.writeBuffer(segParams[k]!, 0, slabParams(g, g.opStart, g.opStart + g.opCount, 0)));
@@ -555,7 +675,8 @@ export async function runConvPairs(ctx: GpuContext, plan: ConvPlan, inputs: Conv
         } else if (plan.layout === 'lanes') {
           pass.setPipeline(pipe);
           pass.setBindGroup(0, segGroups[k]!);
-          const groups = Math.ceil((n * S) / plan.threads);
+          // One pair per workgroup (PAIR_BLOCKS: ⌈S / LANES⌉ each), or LANES items packed.
+          const groups = blocks ? n * Math.ceil(S / plan.threads) : Math.ceil((n * S) / plan.threads);
           const x = Math.min(groups, maxDim);
           pass.dispatchWorkgroups(x, Math.ceil(groups / x));
         } else {
