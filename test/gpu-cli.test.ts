@@ -1,6 +1,6 @@
 /** The CLI on WebGPU, as a real process: `gram --backend webgpu|auto`, `info`, and no adapter. */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -69,5 +69,32 @@ describe('webntk on WebGPU from the command line', () => {
     const info = cli(['info'], noGpu);
     expect(info.code).toBe(3);
     expect(info.out).toMatch(/no adapter/);
+  });
+
+  // After a WebGPU command the process ends with process.exit (cli.ts runMain: Dawn's teardown is
+  // skipped), once stdout and stderr have flushed: the JSON must arrive whole through a socket
+  // (spawnSync's pipe) and through a file, in-process filter or child filter alike, with the code.
+  it.each([
+    ['stderr a socket (child-process filter)', 'pipe'],
+    ['stderr a file opened for appending (in-process filter)', 'file'],
+  ] as const)('the fast exit after a device: --json arrives whole, exit codes kept (%s)', (_, how) => {
+    const errPath = join(dir, `err-${how}.log`);
+    const run = (args: string[]) => {
+      writeFileSync(errPath, '');
+      const errFd = how === 'file' ? openSync(errPath, 'a') : 'pipe';
+      const r = spawnSync(process.execPath, ['dist/node/bin.js', ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', errFd], timeout: 60_000 });
+      if (typeof errFd === 'number') closeSync(errFd);
+      return { code: r.status, out: r.stdout, err: how === 'file' ? readFileSync(errPath, 'utf8') : r.stderr };
+    };
+    const out = join(dir, `J-${how}.npy`);
+    const r = run(['gram', '--arch', 'arora2019:depth=4', '--x1', xFile, '--backend', 'webgpu', '--get', 'nngp,ntk', '--out', out, '--json', '--profile']);
+    expect(r.code, r.err).toBe(0);
+    const j = JSON.parse(r.out.trim());
+    expect(j.phases.device).toBeGreaterThan(0);
+    expect(existsSync(join(dir, `J-${how}-ntk.npy`))).toBe(true);
+    // An output into a folder that does not exist: exit 4 (an I/O fault), its one line kept.
+    const bad = run(['gram', '--arch', 'arora2019:depth=4', '--x1', xFile, '--backend', 'webgpu', '--out', join(dir, 'no-such-dir', 'K.npy')]);
+    expect(bad.code).toBe(4);
+    expect(bad.err).toMatch(/no-such-dir/);
   });
 });

@@ -135,16 +135,20 @@ export async function getGpu(): Promise<GpuContext | null> {
   return ctx;
 }
 
-/** Destroys the shared device (tests and shutdown); the next getGpu() creates a new one. */
-export async function releaseGpu(): Promise<void> {
+/**
+ * Destroys the shared device (tests and shutdown); the next getGpu() creates a new one. Resolves to
+ * whether there was a device to destroy.
+ */
+export async function releaseGpu(): Promise<boolean> {
   const c = cached;
   cached = null;
   const ctx = c ? await c.catch(() => null) : null;
-  if (!ctx) return;
+  if (!ctx) return false;
   ctx.device.destroy();
   // Dawn settles the destroyed device's work on its own threads; dropping the instance before
   // `lost` resolves lets V8 collect it mid-teardown (intermittent SIGSEGV/SIGABRT at exit).
   await ctx.device.lost;
+  return true;
 }
 
 export function describeAdapter(a: AdapterSummary): string {

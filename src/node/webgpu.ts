@@ -35,8 +35,12 @@ export function useNodeWebGPU(flags: string[] = []): void {
   });
 }
 
-/** Destroys the device (waiting until Dawn reports it lost) so that the process can exit. */
-export async function releaseNodeWebGPU(): Promise<void> {
-  await releaseGpu();
+/**
+ * Destroys the device (waiting until Dawn reports it lost) so that the process can exit; resolves
+ * to whether a device had been opened.
+ */
+export async function releaseNodeWebGPU(): Promise<boolean> {
+  const had = await releaseGpu();
   setGpuProvider(null);
+  return had;
 }
