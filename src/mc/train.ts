@@ -204,19 +204,10 @@ export function* kernelAfterStepSteps(arch: Spec | ResolvedSpec | string, x: Mat
   checkTrainable(spec);
   const X = toMatrix(x, 'x');
   const n = X.rows;
-  if (y.length !== n) throw new InputError(`y has ${y.length} targets for ${n} inputs`);
-  for (let k = 0; k < n; k++) if (!Number.isFinite(y[k])) throw new InputError(`y[${k}] is not a finite number`);
-  const seed = options.seed ?? 0;
-  checkSeed(seed);
-  checkWidth(options.width);
   if (!Number.isFinite(options.lr)) throw new InputError(`the step must be a finite number, got ${options.lr}`);
-  const init = options.init ?? 'standard';
-  if (init !== 'standard' && init !== 'antisymmetric') throw new InputError(`init must be "standard" or "antisymmetric", got "${String(init)}"`);
-  const backend = options.backend ?? 'cpu';
-  if (backend !== 'cpu' && backend !== 'webgpu') throw new InputError(`unknown backend "${String(backend)}" for training (available: cpu, webgpu)`);
+  const { seed, init, backend } = checkRun(options, y, n);
   const { model, tNorm } = yield* openModel(spec, X, null, n, options.width, seed, init, backend);
-  let failed = false;
-  try {
+  return yield* closing(model, function* () {
     const f = yield* wait(model.outputs());
     const r = new Float64Array(n);
     for (let k = 0; k < n; k++) r[k] = f[k]! - y[k]!;
@@ -226,6 +217,31 @@ export function* kernelAfterStepSteps(arch: Spec | ResolvedSpec | string, x: Mat
       yield* wait(model.outputs());
     }
     return sum(yield* wait(model.layers(0, n, 0, n, true)), n * n).map((e) => e / tNorm);
+  });
+}
+
+/** The checks shared by `trainSteps` and `kernelAfterStepSteps`: targets, seed, width, init and backend. */
+function checkRun(options: { width: number; seed?: number; init?: TrainInit; backend?: 'cpu' | 'webgpu' }, y: ArrayLike<number>, n: number): { seed: number; init: TrainInit; backend: 'cpu' | 'webgpu' } {
+  if (y.length !== n) throw new InputError(`y has ${y.length} targets for ${n} inputs`);
+  for (let k = 0; k < n; k++) if (!Number.isFinite(y[k])) throw new InputError(`y[${k}] is not a finite number`);
+  const seed = options.seed ?? 0;
+  checkSeed(seed);
+  checkWidth(options.width);
+  const init = options.init ?? 'standard';
+  if (init !== 'standard' && init !== 'antisymmetric') throw new InputError(`init must be "standard" or "antisymmetric", got "${String(init)}"`);
+  const backend = options.backend ?? 'cpu';
+  if (backend !== 'cpu' && backend !== 'webgpu') throw new InputError(`unknown backend "${String(backend)}" for training (available: cpu, webgpu)`);
+  return { seed, init, backend };
+}
+
+/**
+ * Runs `body` and then closes `model`: a failure of the body (divergence, a device error) is what
+ * the caller hears, not a later one in close().
+ */
+function* closing<T>(model: TrainModel, body: () => Steps<T>): Steps<T> {
+  let failed = false;
+  try {
+    return yield* body();
   } catch (e) {
     failed = true;
     throw e;
@@ -257,17 +273,9 @@ export function* trainSteps(arch: Spec | ResolvedSpec | string, x: MatrixInput, 
   const T = options.xTest === undefined ? null : toMatrix(options.xTest, 'xTest');
   if (T && T.cols !== X.cols) throw new InputError(`x has ${X.cols} features (columns) but xTest has ${T.cols}`);
   const n = X.rows;
-  if (y.length !== n) throw new InputError(`y has ${y.length} targets for ${n} inputs`);
-  for (let k = 0; k < n; k++) if (!Number.isFinite(y[k])) throw new InputError(`y[${k}] is not a finite number`);
   const { steps } = options;
   if (!Number.isInteger(steps) || steps < 0) throw new InputError(`steps must be a whole number ≥ 0, got ${steps}`);
-  const seed = options.seed ?? 0;
-  checkSeed(seed);
-  checkWidth(options.width);
-  const init = options.init ?? 'standard';
-  if (init !== 'standard' && init !== 'antisymmetric') throw new InputError(`init must be "standard" or "antisymmetric", got "${String(init)}"`);
-  const backend = options.backend ?? 'cpu';
-  if (backend !== 'cpu' && backend !== 'webgpu') throw new InputError(`unknown backend "${String(backend)}" for training (available: cpu, webgpu)`);
+  const { seed, init, backend } = checkRun(options, y, n);
   const marks = [...new Set(options.checkpoints ?? [0, steps])].sort((a, b) => a - b);
   for (const c of marks) if (!Number.isInteger(c) || c < 0 || c > steps) throw new InputError(`checkpoint ${c} is not a step from 0 to ${steps}`);
   const nt = T ? T.rows : 0;
@@ -281,9 +289,7 @@ export function* trainSteps(arch: Spec | ResolvedSpec | string, x: MatrixInput, 
   const checkpoints: TrainCheckpoint[] = [];
   const r = new Float64Array(n);
   let f: Float64Array = new Float64Array(n + nt);
-  // A failure in training (divergence, a device error) is what the caller hears, not a later one in close().
-  let failed = false;
-  try {
+  yield* closing(model, function* () {
     for (let step = 0; ; step++) {
       f = yield* wait(model.outputs());
       let loss = 0;
@@ -322,16 +328,7 @@ export function* trainSteps(arch: Spec | ResolvedSpec | string, x: MatrixInput, 
       if (step === steps) break;
       yield* wait(model.step(r, lr));
     }
-  } catch (e) {
-    failed = true;
-    throw e;
-  } finally {
-    try {
-      yield* wait(model.close());
-    } catch (e) {
-      if (!failed) throw e;
-    }
-  }
+  });
   return { width: options.width, seed, lr, losses, checkpoints, predictions: f.slice(0, n), tNorm, init };
 }
 
