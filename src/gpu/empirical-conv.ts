@@ -26,7 +26,7 @@
 import { wgslPointwise, type AnyActivation } from '../activations/registry.js';
 import { GpuError, InputError } from '../errors.js';
 import { convSetup, type ConvSetup, type ImageBatch } from '../mc/conv.js';
-import { convMaps, pixelIndex, poolMaps } from '../mc/conv-geometry.js';
+import { checkLayerReads, checkResidualShape, convMaps, pixelIndex, poolMaps } from '../mc/conv-geometry.js';
 import { Rng } from '../mc/rng.js';
 import { residualAlpha } from '../program/compile.js';
 import type { Activation, ResolvedLayer, ResolvedSpec } from '../spec/types.js';
@@ -291,22 +291,19 @@ class DeviceConvPass {
   private async layer(l: ResolvedLayer, input: DRep, outputAt: ResolvedLayer | null): Promise<Pass> {
     const spatial = input.dims.length > 0;
     const isOutput = l === outputAt;
+    checkLayerReads(l.type, spatial);
     switch (l.type) {
       case 'conv': {
-        if (!spatial) throw new InputError('a conv layer reads an image, but here the representation is a vector');
         const { outDims, maps } = convMaps(input.dims, l.filter, l.stride, l.padding);
         return this.linear(l, input, maps, outDims, this.width, false);
       }
       case 'avgPool':
-        if (!spatial) throw new InputError('an avgPool layer reads an image, but here the representation is a vector');
         return this.avgPool(l, input);
       case 'eq':
       case 'flatten':
       case 'gap':
-        if (!spatial) throw new InputError(`a ${l.type} readout reads an image, but here the representation is a vector`);
         return this.spatialReadout(l, input, isOutput);
       case 'dense':
-        if (spatial) throw new InputError('a dense layer reads a vector; put a readout (eq, flatten or gap) before it');
         return this.linear(l, input, [Int32Array.of(0)], [], isOutput ? 1 : this.width, isOutput);
       case 'repeat': {
         const backs: Pass['back'][] = [];
@@ -322,11 +319,7 @@ class DeviceConvPass {
         const alpha = residualAlpha(l, this.L);
         const branch = await this.layers(l.branch, input, null);
         const b = branch.out;
-        if (b.C !== input.C || b.dims.join('×') !== input.dims.join('×') || Math.abs(b.s - input.s) > 1e-15 * input.s) {
-          throw new InputError(
-            `residual block: the branch maps ${input.C} channels × [${input.dims.join(', ')}] pixels to ${b.C} × [${b.dims.join(', ')}]; skip and branch must have the same shape`,
-          );
-        }
+        checkResidualShape(input, b);
         const out = this.r.matrix(input.v.rows, input.C, 'webntk empirical conv: residual');
         await this.r.pointwise(2, null, input.v, b.v, out, l.beta, alpha);
         return {

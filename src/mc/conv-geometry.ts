@@ -129,3 +129,23 @@ export function pixelIndex(pixel: number[] | undefined, dims: number[]): number 
   }
   return flat;
 }
+
+/**
+ * Refuses a layer that cannot read the representation it is given (an image where `spatial`, else a
+ * vector): the one wording for both samplers of conv networks (mc/conv.ts, gpu/empirical-conv.ts).
+ */
+export function checkLayerReads(type: string, spatial: boolean): void {
+  if (type === 'conv' && !spatial) throw new InputError('a conv layer reads an image, but here the representation is a vector');
+  if (type === 'avgPool' && !spatial) throw new InputError('an avgPool layer reads an image, but here the representation is a vector');
+  if ((type === 'eq' || type === 'flatten' || type === 'gap') && !spatial) throw new InputError(`a ${type} readout reads an image, but here the representation is a vector`);
+  if (type === 'dense' && spatial) throw new InputError('a dense layer reads a vector; put a readout (eq, flatten or gap) before it');
+}
+
+/** A residual block's skip and branch must have the same shape (channels, pixels, scale). */
+export function checkResidualShape(skip: { C: number; dims: readonly number[]; s: number }, branch: { C: number; dims: readonly number[]; s: number }): void {
+  if (branch.C !== skip.C || branch.dims.join('×') !== skip.dims.join('×') || Math.abs(branch.s - skip.s) > 1e-15 * skip.s) {
+    throw new InputError(
+      `residual block: the branch maps ${skip.C} channels × [${skip.dims.join(', ')}] pixels to ${branch.C} × [${branch.dims.join(', ')}]; skip and branch must have the same shape`,
+    );
+  }
+}

@@ -24,7 +24,7 @@
 import { InputError } from '../errors.js';
 import { countResidualBlocks, residualAlpha } from '../program/compile.js';
 import type { Activation, ResolvedLayer, ResolvedSpec } from '../spec/types.js';
-import { convMaps, pixelIndex, poolMaps } from './conv-geometry.js';
+import { checkLayerReads, checkResidualShape, convMaps, pixelIndex, poolMaps } from './conv-geometry.js';
 import { estimateKernel, pointwise, type MonteCarloOptions, type MonteCarloResult } from './montecarlo.js';
 import { Rng } from './rng.js';
 
@@ -271,22 +271,19 @@ class ConvSampler {
   layer(l: ResolvedLayer, input: Rep, outputAt: ResolvedLayer | null): Pass {
     const spatial = input.dims.length > 0;
     const isOutput = l === outputAt;
+    checkLayerReads(l.type, spatial);
     switch (l.type) {
       case 'conv': {
-        if (!spatial) throw new InputError('a conv layer reads an image, but here the representation is a vector');
         const { outDims, maps } = convMaps(input.dims, l.filter, l.stride, l.padding);
         return this.linear(l, input, maps, outDims, this.width, false);
       }
       case 'avgPool':
-        if (!spatial) throw new InputError('an avgPool layer reads an image, but here the representation is a vector');
         return this.avgPool(l, input);
       case 'eq':
       case 'flatten':
       case 'gap':
-        if (!spatial) throw new InputError(`a ${l.type} readout reads an image, but here the representation is a vector`);
         return this.spatialReadout(l, input, isOutput);
       case 'dense':
-        if (spatial) throw new InputError('a dense layer reads a vector; put a readout (eq, flatten or gap) before it');
         return this.linear(l, input, [Int32Array.of(0)], [], isOutput ? 1 : this.width, isOutput);
       case 'repeat': {
         const passes: Pass[] = [];
@@ -302,11 +299,7 @@ class ConvSampler {
         const alpha = residualAlpha(l, this.L);
         const branch = this.layers(l.branch, input, null);
         const b = branch.out;
-        if (b.C !== input.C || b.dims.join('×') !== input.dims.join('×') || Math.abs(b.s - input.s) > 1e-15 * input.s) {
-          throw new InputError(
-            `residual block: the branch maps ${input.C} channels × [${input.dims.join(', ')}] pixels to ${b.C} × [${b.dims.join(', ')}]; skip and branch must have the same shape`,
-          );
-        }
+        checkResidualShape(input, b);
         const out = input.x.map((h, k) => {
           const bk = b.x[k]!;
           const y = new Float64Array(h.length);
