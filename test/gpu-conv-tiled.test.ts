@@ -8,7 +8,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Arch } from '../src/index.js';
-import { convLayout, convSteps, CONV_OP, CONV_REC, forceConvLayoutForTests, forceSlabBatchForTests, workgroupBytes } from '../src/gpu/conv.js';
+import { convLayout, convSteps, CONV_OP, CONV_REC, forceConvLayoutForTests, forceSlabBatchForTests, pairBlocks, workgroupBytes } from '../src/gpu/conv.js';
 import type { GpuContext } from '../src/gpu/device.js';
 import type { ImagesInput } from '../src/images.js';
 import type { Layer, Spec } from '../src/spec/types.js';
@@ -67,6 +67,22 @@ describe('the dispatches of the global layout', () => {
       expect(workgroupBytes({ layout: 'workgroup', slots, maxEntries: P, threads: 8 })).toBeGreaterThan(ctx.limits.maxComputeWorkgroupStorageSize);
     }
     expect(convLayout(ctx, 36, 1).layout).not.toBe('global');
+  });
+});
+
+describe("the 'lanes' layout's pair blocks (one pair per workgroup, unrolled taps)", () => {
+  it('are for llvmpipe only: SwiftShader keeps the packed loops (its unrolled pipeline took > 150 s and lost the GPU process)', () => {
+    const on = (adapter: Partial<GpuContext['adapter']>) => convLayout({ ...ctx, adapter: { ...ctx.adapter, ...adapter } }, 36, 1);
+    // The adapter these tests run on is lavapipe: the unrolled path is the one they exercise.
+    expect(convLayout(ctx, 36, 1)).toMatchObject({ layout: 'lanes', pairBlocksOk: true });
+    expect(on({ description: 'llvmpipe (LLVM 15.0.6, 256 bits)', device: '' }).pairBlocksOk).toBe(true);
+    const swift = on({ description: '', device: '', vendor: 'google', architecture: 'swiftshader', isFallbackAdapter: true });
+    expect(swift).toMatchObject({ layout: 'lanes', pairBlocksOk: false });
+    const seg = (n: number) => [{ cnt: [n, n] as [number, number] }];
+    expect(pairBlocks({ layout: 'lanes', pairBlocksOk: true, segments: seg(3) })).toBe(true); // 9 slabs (gap)
+    expect(pairBlocks({ layout: 'lanes', pairBlocksOk: true, segments: seg(1) })).toBe(false); // eq, flatten
+    expect(pairBlocks({ layout: 'lanes', pairBlocksOk: false, segments: seg(3) })).toBe(false);
+    expect(pairBlocks({ layout: 'workgroup', pairBlocksOk: true, segments: seg(3) })).toBe(false);
   });
 });
 

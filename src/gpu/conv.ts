@@ -13,7 +13,7 @@ import { GpuError, InputError } from '../errors.js';
 import type { Activation } from '../spec/types.js';
 import type { CoefficientSink } from './codegen.js';
 import { activationCall } from './codegen.js';
-import { isCpuAdapter, type GpuContext } from './device.js';
+import { isCpuAdapter, isLlvmpipe, type GpuContext } from './device.js';
 import { BANK, wgslStruct } from './layout.js';
 import { pipelineFor } from './pipelines.js';
 import {
@@ -83,6 +83,12 @@ export interface ConvPlan {
    */
   layout: ConvLayout;
   threads: number;
+  /**
+   * Whether the 'lanes' layout may run a pair per workgroup with its conv taps unrolled (pairBlocks):
+   * on llvmpipe only (convLayout). Chromium's SwiftShader spent over 150 s creating that pipeline for
+   * cntk depth 4 on 6×6 images and then lost its GPU process; elsewhere the packed loops stay.
+   */
+  pairBlocksOk?: boolean;
   /** State slots: current, residual banks, the copy kept for the taps. */
   slots: number;
   taps: number;
@@ -152,10 +158,10 @@ export function forceConvLayoutForTests(layout: ConvLayout | null): void {
  * share a slab among a workgroup ('workgroup'): 64 threads, 256 past 64 pixels (more entries per
  * thread unrolls more code: 28×28 with 64 threads took 30 s to compile).
  */
-export function convLayout(ctx: GpuContext, maxEntries: number, slots: number, precise = false): { layout: ConvLayout; threads: number } {
+export function convLayout(ctx: GpuContext, maxEntries: number, slots: number, precise = false): { layout: ConvLayout; threads: number; pairBlocksOk?: boolean } {
   const cpu = isCpuAdapter(ctx.adapter);
   const layout = forcedLayout ?? (cpu && declaredEntries(maxEntries) <= LANES_MAX_ENTRIES ? 'lanes' : 'workgroup');
-  if (layout === 'lanes') return { layout, threads: LANES };
+  if (layout === 'lanes') return { layout, threads: LANES, pairBlocksOk: isLlvmpipe(ctx.adapter) };
   const global = { layout: 'global' as const, threads: cpu ? 64 : 256 };
   if (layout === 'global') return global;
   const resident = residentThreads(ctx, maxEntries);
@@ -210,8 +216,8 @@ class Coefs implements CoefficientSink {
 const PAIR_BLOCK_MIN = 8;
 
 /** Whether the plan runs in the 'lanes' layout one pair per workgroup, with its conv taps unrolled. */
-export function pairBlocks(plan: Pick<ConvPlan, 'layout' | 'segments'>): boolean {
-  return plan.layout === 'lanes' && Math.min(...plan.segments.map(slabCount)) >= PAIR_BLOCK_MIN;
+export function pairBlocks(plan: Pick<ConvPlan, 'layout' | 'pairBlocksOk'> & { segments: readonly Pick<ConvSegment, 'cnt'>[] }): boolean {
+  return plan.layout === 'lanes' && plan.pairBlocksOk === true && Math.min(...plan.segments.map(slabCount)) >= PAIR_BLOCK_MIN;
 }
 
 /** The filter sizes (q0, q1) of the plan's convs, each once. */

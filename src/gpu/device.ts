@@ -21,6 +21,15 @@ export function isCpuAdapter(a: AdapterSummary): boolean {
   return a.isFallbackAdapter || /software|swiftshader|cpu/i.test(a.architecture);
 }
 
+/**
+ * Whether the adapter is Mesa's llvmpipe (lavapipe, in Node's Dawn or Deno's wgpu), the CPU
+ * adapter some kernels are tuned on: SwiftShader (Chromium's) compiles large unrolled shaders far
+ * more slowly, so such variants are kept to llvmpipe.
+ */
+export function isLlvmpipe(a: AdapterSummary): boolean {
+  return /llvmpipe/i.test(`${a.description} ${a.device}`);
+}
+
 export interface GpuContext {
   device: GPUDevice;
   adapter: AdapterSummary;
