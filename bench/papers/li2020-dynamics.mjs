@@ -10,13 +10,14 @@
 // Writes bench/results/li2020-dynamics.json and docs/figures/li2020-dynamics.svg.
 // Slow (minutes on this shared 2-core machine): `npm run build && node bench/papers/li2020-dynamics.mjs`
 // (not picked up by run-all.mjs; li2020.mjs reads the JSON it writes), then ASI=1 for the
-// antisymmetric-initialisation pass added to that JSON. QUICK=1 for a trial run.
+// antisymmetric-initialisation pass added to that JSON, then RATES=1 for the initial rates over 16 seeds
+// (no training; under a minute). QUICK=1 for a trial run.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { dynamicsSweep } from '../../dist/index.js';
+import { dynamicsSweep, trainNetwork } from '../../dist/index.js';
 import { spherePoints } from '../../dist/mc/rng.js';
-import { driftAt } from '../../dist/analysis/dynamics.js';
+import { driftAt, initialRate, logSlope, RATE_EPS } from '../../dist/analysis/dynamics.js';
 import { fmt, saveFigure } from './lib.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -71,6 +72,39 @@ if (process.env.ASI === '1') {
       seconds: (performance.now() - t) / 1000,
     };
     console.log(`${label} (antisymmetric): gaps ${saved.results[i].antisymmetric.perWidth.map((p) => `${p.width}: ${fmt(p.linGap0, 3)}, ${fmt(p.linGapInf, 3)}`).join('; ')}; slopes ${fmt(r.fit.linGap0Slope, 3)}, ${fmt(r.fit.linGapInfSlope, 3)}`);
+  }
+  writeFileSync(out, JSON.stringify(saved, null, 1) + '\n');
+  console.log(`wrote ${out}`);
+  process.exit(0);
+}
+
+if (process.env.RATES === '1') {
+  // The initial rate with more seeds (no training: one step of ±ε from each initialisation, about
+  // a second a network here), added to the JSON of a finished run: the main pass's 2 seeds left its
+  // slope against width noisy (the ResNet's rate came out higher at width 128 than at 64).
+  const saved = JSON.parse(readFileSync(out, 'utf8'));
+  const rateSeeds = quick ? 4 : 16;
+  for (const [i, [label, arch]] of archs.entries()) {
+    if (saved.results[i].runs.every((r) => r.initialRate === null)) continue; // not C¹ (ReLU)
+    const t = performance.now();
+    const runs = [];
+    for (const width of widths) {
+      for (let seed = 0; seed < rateSeeds; seed++) {
+        const lr = trainNetwork(arch, X, y, { width, seed, steps: 0 }).lr;
+        runs.push({ width, seed, lr, initialRate: initialRate(arch, X, y, { width, seed, eps: RATE_EPS.cpu * lr }) });
+      }
+    }
+    const lx = runs.map((r) => Math.log(r.width));
+    const ly = runs.map((r) => Math.log(r.initialRate));
+    const slope = logSlope(runs.map((r) => r.width), runs.map((r) => r.initialRate));
+    const mx = lx.reduce((a, b) => a + b, 0) / lx.length;
+    const my = ly.reduce((a, b) => a + b, 0) / ly.length;
+    const sxx = lx.reduce((a, x) => a + (x - mx) ** 2, 0);
+    const rss = ly.reduce((a, v, k) => a + (v - my - slope * (lx[k] - mx)) ** 2, 0);
+    const slopeSE = Math.sqrt(rss / (runs.length - 2) / sxx);
+    const perWidth = widths.map((w) => ({ width: w, meanRate: runs.filter((r) => r.width === w).reduce((a, r) => a + r.initialRate, 0) / rateSeeds }));
+    saved.results[i].ratesMoreSeeds = { seeds: rateSeeds, widths, eps: `${RATE_EPS.cpu}·η`, slope, slopeSE, perWidth, runs, seconds: (performance.now() - t) / 1000 };
+    console.log(`${label}: initial-rate slope over ${rateSeeds} seeds ${fmt(slope, 3)} ± ${fmt(slopeSE, 2)}; means ${perWidth.map((p) => `${p.width}: ${fmt(p.meanRate, 3)}`).join(', ')}`);
   }
   writeFileSync(out, JSON.stringify(saved, null, 1) + '\n');
   console.log(`wrote ${out}`);

@@ -5,7 +5,7 @@
 // Order: alphabetical, so a <paper>-<topic>.mjs runs before the <paper>.mjs that reads its JSON
 // (li2020.mjs reads li2020-dynamics.json, littwin2020.mjs cites littwin2020-corrections).
 // Recorded runtimes on the shared 2-core machine: littwin2020-corrections.mjs 587 s (its JSON's
-// `seconds`); li2020-dynamics.mjs 710 s for the main pass plus 225 s for its ASI=1 pass (2026-12-06; 1147 s for the main pass in an earlier, busier run), so about 16 to 25 minutes
+// `seconds`); li2020-dynamics.mjs 710 s for the main pass plus 225 s for its ASI=1 pass and 41 s for its RATES=1 pass (2026-12-06; 1147 s for the main pass in an earlier, busier run), so about 16 to 25 minutes
 // together: it runs only with --with-dynamics (both passes), else li2020.mjs reads the committed JSON.
 // Under WEBNTK_BACKEND=webgpu the finite-width scripts are skipped: their sampling is float64 on the
 // CPU whatever the backend, and they write no .webgpu.json.
@@ -31,7 +31,7 @@ const gpu = (process.env.WEBNTK_BACKEND ?? 'cpu') === 'webgpu';
 /** Scripts that sample on the CPU only (no WebGPU variant of their results). */
 const CPU_ONLY = new Set(['li2020-dynamics.mjs', 'littwin2020-corrections.mjs']);
 /** Opt-in scripts and the passes each runs (extra environment per pass). */
-const OPT_IN = { 'li2020-dynamics.mjs': { on: withDynamics, passes: [{}, { ASI: '1' }] } };
+const OPT_IN = { 'li2020-dynamics.mjs': { on: withDynamics, passes: [{}, { ASI: '1' }, { RATES: '1' }] } };
 
 const all = readdirSync(here).filter((f) => /^[a-z]+\d{4}(-[a-z0-9-]+)?\.mjs$/.test(f)).sort();
 for (const s of skip) {
