@@ -148,9 +148,9 @@ export interface DynamicsOptions {
 /** Steps ±ε of the initial rate's central difference, in units of η: float64 resolves 10⁻³·η, f32 only about 0.1·η. */
 export const RATE_EPS = { cpu: 1e-3, webgpu: 0.1 } as const;
 
-/** Whether every activation of the spec is C¹ (the activation registry's `isSmooth`): then dΘ/dt exists. */
-export function specIsSmooth(spec: ResolvedSpec, inputDim: number): boolean {
-  return activationsOf(sampleNetwork(spec, inputDim, 1, 0).nodes).every(isSmooth);
+/** The activations of a spec's sampled network (one unit wide: only its layers matter). */
+function activationsOfSpec(spec: ResolvedSpec, inputDim: number): ReturnType<typeof activationsOf> {
+  return activationsOf(sampleNetwork(spec, inputDim, 1, 0).nodes);
 }
 
 /**
@@ -345,10 +345,9 @@ function* widthThreshold(spec: ResolvedSpec, depth: number | null, X: Matrix2D, 
   return { samples, widths: found, exponent: logSlope(ok.map((p) => p[0]), ok.map((p) => p[1])) };
 }
 
-function* sweepDepth(arch: Arch, depth: number | null, X: Matrix2D, y: ArrayLike<number>, o: DynamicsOptions): Steps<DepthSweep> {
-  const spec = empiricalSpec(arch);
+/** One depth's sweep; `smooth`: every activation of `spec` is C¹ (the registry's isSmooth), so rates are measured. */
+function* sweepDepth(spec: ResolvedSpec, smooth: boolean, depth: number | null, X: Matrix2D, y: ArrayLike<number>, o: DynamicsOptions): Steps<DepthSweep> {
   const n = X.rows;
-  const smooth = specIsSmooth(spec, X.cols);
   const asym = o.init === 'antisymmetric';
   const marks = marksFor(o.steps);
   const T = o.xTest === undefined ? null : toMatrix(o.xTest, 'xTest');
@@ -423,15 +422,17 @@ function* dynamicsSteps(arch: Arch, x: MatrixInput, y: ArrayLike<number>, n: num
   if (o.backend !== undefined && o.backend !== 'cpu' && o.backend !== 'webgpu') throw new InputError(`unknown backend "${String(o.backend)}" for training (available: cpu, webgpu)`);
   const depths = o.depths ?? [null];
   // Every depth's arch is built (and checked) before any network is trained.
-  const archs = depths.map((L) => (L === null ? arch : archAtDepth(arch, L)));
-  archs.forEach((a) => checkTrainable(empiricalSpec(a)));
-  // On WebGPU, an activation without WGSL is refused before any network is trained (a one-unit sample names it).
-  if (o.backend === 'webgpu') for (const a of archs) activationsOf(sampleNetwork(empiricalSpec(a), X.cols, 1, 0).nodes).forEach((act) => wgslPointwise(act));
+  const specs = depths.map((L) => empiricalSpec(L === null ? arch : archAtDepth(arch, L)));
+  specs.forEach(checkTrainable);
+  const acts = specs.map((s) => activationsOfSpec(s, X.cols));
+  // On WebGPU, an activation without WGSL is refused before any network is trained.
+  if (o.backend === 'webgpu') acts.flat().forEach((act) => wgslPointwise(act));
+  const smooths = acts.map((a) => a.every(isSmooth));
   const parts: DepthSweep[] = [];
-  for (const [i, a] of archs.entries()) parts.push(yield* sweepDepth(a, depths[i]!, X, y, o));
+  for (const [i, spec] of specs.entries()) parts.push(yield* sweepDepth(spec, smooths[i]!, depths[i]!, X, y, o));
   const rows = parts.flatMap((p) => p.rows);
   const runs = parts.flatMap((p) => p.runs);
-  const smooth = archs.every((a) => specIsSmooth(empiricalSpec(a), X.cols));
+  const smooth = smooths.every(Boolean);
   const pooled = fitOf(rows, runs, o, parts.length === 1 ? parts[0]!.fit.widthThreshold : null);
   const notes: string[] = [];
   if (o.init === 'antisymmetric') notes.push('initialRate is null: the antisymmetric initialisation makes dΘ/dt|₀ = 0 exactly; measure rates on the standard one.');

@@ -178,9 +178,10 @@ function* openModel(spec: ResolvedSpec, X: Matrix2D, T: Matrix2D | null, n: numb
   const draw = (sink?: LayerSink): TrainCopy[] => signs.map((sign) => ({ net: sampleNetwork(spec, X.cols, width, seed, sink), sign }));
   const { tNorm } = sampledArch(spec);
   if (backend === 'cpu') return { model: new CpuModel(draw(), batch, n), tNorm };
-  checkHostWeights(SampledNetwork.plan(spec, X.cols, width).shapes, width, 'layer');
+  const plan = SampledNetwork.plan(spec, X.cols, width);
+  checkHostWeights(plan.shapes, width, 'layer');
   const ctx = (yield* wait(resolveBackend('webgpu')))!;
-  const model = yield* wait(gpuTrainModel(ctx, { plan: SampledNetwork.plan(spec, X.cols, width), draw }, batch, n, signs.length));
+  const model = yield* wait(gpuTrainModel(ctx, { plan, draw }, batch, n, signs.length));
   return { model, tNorm };
 }
 
