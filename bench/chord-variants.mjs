@@ -47,6 +47,7 @@ const x = { data, rows: n, cols: d };
 const variants = [
   { name: 'shipped gram_chord.wgsl (tiled, GPUs)', code: firstLayerSource('tiled') },
   { name: 'shipped gram_chord_direct.wgsl (CPU adapters)', code: firstLayerSource('direct') },
+  ...(ctx.subgroupSize ? [{ name: `shipped gram_chord_subgroup.wgsl (llvmpipe, ${ctx.subgroupSize} lanes)`, code: firstLayerSource('subgroup', ctx.subgroupSize) }] : []),
 ];
 const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);

@@ -33,7 +33,9 @@ export async function timestampDevice(ctx) {
   if (!adapter || !adapter.features.has('timestamp-query')) return null;
   const limits = {};
   for (const k of ['maxStorageBufferBindingSize', 'maxBufferSize', 'maxComputeWorkgroupsPerDimension']) limits[k] = adapter.limits[k];
-  const device = await adapter.requestDevice({ requiredFeatures: ['timestamp-query'], requiredLimits: limits });
+  // The library's device has 'subgroups' where it uses them (device.ts); so does this one.
+  const features = ['timestamp-query', ...(ctx.subgroupSize ? ['subgroups'] : [])];
+  const device = await adapter.requestDevice({ requiredFeatures: features, requiredLimits: limits });
   return { device };
 }
 

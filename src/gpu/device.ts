@@ -38,6 +38,11 @@ export interface GpuContext {
   /** The adapter's limits (what could have been requested). */
   adapterLimits: GPUSupportedLimits;
   features: string[];
+  /**
+   * The subgroup size of a device created with the 'subgroups' feature, where the adapter fixes it
+   * (min = max); null otherwise. Requested on llvmpipe only, for its first-layer kernel (first-layer.ts).
+   */
+  subgroupSize: number | null;
   /** Runtime name for reports: "node (dawn)", "deno", "browser". */
   runtime: string;
   /** Set when the device is lost; every computation checks it. */
@@ -79,6 +84,14 @@ const WANTED_LIMITS = [
   'maxStorageBuffersPerShaderStage',
 ] as const;
 
+/** The subgroup size to request 'subgroups' for: llvmpipe's, where it offers the feature with one fixed size. */
+function fixedSubgroupSize(adapter: GPUAdapter, a: AdapterSummary): number | null {
+  if (!isLlvmpipe(a) || !adapter.features.has('subgroups')) return null;
+  const info = adapter.info as { subgroupMinSize?: number; subgroupMaxSize?: number } | undefined;
+  const min = info?.subgroupMinSize;
+  return typeof min === 'number' && min > 0 && min === info?.subgroupMaxSize ? min : null;
+}
+
 async function create(): Promise<GpuContext | null> {
   const source = await (provider ?? defaultProvider())();
   if (!source) return null;
@@ -89,18 +102,22 @@ async function create(): Promise<GpuContext | null> {
     const v = (adapter.limits as unknown as Record<string, number | undefined>)[k];
     if (typeof v === 'number') requiredLimits[k] = v;
   }
-  const device = await adapter.requestDevice({ requiredLimits });
   const info = adapter.info ?? ({} as GPUAdapterInfo);
+  const summary: AdapterSummary = {
+    vendor: info.vendor ?? '',
+    architecture: info.architecture ?? '',
+    device: info.device ?? '',
+    description: info.description ?? '',
+    isFallbackAdapter: Boolean((info as { isFallbackAdapter?: boolean }).isFallbackAdapter ?? (adapter as { isFallbackAdapter?: boolean }).isFallbackAdapter),
+  };
+  const subgroupSize = fixedSubgroupSize(adapter, summary);
+  const requiredFeatures: GPUFeatureName[] = subgroupSize === null ? [] : ['subgroups' as GPUFeatureName];
+  const device = await adapter.requestDevice({ requiredLimits, requiredFeatures });
   let firstError: string | null = null;
   const ctx: GpuContext = {
     device,
-    adapter: {
-      vendor: info.vendor ?? '',
-      architecture: info.architecture ?? '',
-      device: info.device ?? '',
-      description: info.description ?? '',
-      isFallbackAdapter: Boolean((info as { isFallbackAdapter?: boolean }).isFallbackAdapter ?? (adapter as { isFallbackAdapter?: boolean }).isFallbackAdapter),
-    },
+    adapter: summary,
+    subgroupSize,
     limits: device.limits,
     adapterLimits: adapter.limits,
     features: [...adapter.features].sort(),
