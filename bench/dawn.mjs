@@ -4,6 +4,8 @@
 // features). Both devices must come from one Dawn instance: devices of two instances in one
 // process aborted the process here (std::system_error / futex errors on lavapipe).
 import { getGpu, releaseGpu, setGpuProvider } from '../dist/index.js';
+import { isCpuAdapter } from '../dist/gpu/device.js';
+import { setPoliteWaiting, wrapDawnWaits } from '../dist/node/polite-wait.js';
 
 let dawn = null; // must stay referenced while any device is in use (see src/node/webgpu.ts)
 
@@ -17,10 +19,13 @@ export async function dawnGpu() {
       return null;
     }
     Object.assign(globalThis, mod.globals);
+    wrapDawnWaits(mod.globals); // as useNodeWebGPU does (src/node/polite-wait.ts)
     dawn ??= mod.create([]);
     return { gpu: dawn, runtime: `node ${process.versions.node} (dawn.node)` };
   });
-  return getGpu();
+  const ctx = await getGpu();
+  if (ctx) setPoliteWaiting(isCpuAdapter(ctx.adapter));
+  return ctx;
 }
 
 /**

@@ -6,7 +6,8 @@
  * 10 of 10 runs; `webntk info` died that way in 1 run of 5). A live device keeps the process alive,
  * so `releaseNodeWebGPU` destroys the device; the pinned instance alone does not hold the process.
  */
-import { releaseGpu, setGpuProvider } from '../gpu/device.js';
+import { isCpuAdapter, releaseGpu, setGpuProvider } from '../gpu/device.js';
+import { setPoliteWaiting, wrapDawnWaits } from './polite-wait.js';
 import { nativeQuiet } from './quiet.js';
 
 let instance: unknown = null;
@@ -21,18 +22,33 @@ export function useNodeWebGPU(flags: string[] = []): void {
       return null; // the optional dependency is not installed
     }
     Object.assign(globalThis, mod.globals);
+    // dawn.node busy-polls while a promise is pending; on a CPU adapter that takes a core from it.
+    wrapDawnWaits(mod.globals);
     // Dawn prints its warnings from native code inside create() and requestAdapter() (quiet.ts).
     if (!instance) instance = nativeQuiet(() => mod.create(flags));
     const dawn = instance as GPU;
     const gpu = new Proxy(dawn, {
       get(target, key) {
-        if (key === 'requestAdapter') return (o?: GPURequestAdapterOptions) => nativeQuiet(() => target.requestAdapter(o));
+        if (key === 'requestAdapter') {
+          return (o?: GPURequestAdapterOptions) =>
+            nativeQuiet(() => target.requestAdapter(o)).then((a) => {
+              if (a) setPoliteWaiting(adapterOnCpu(a));
+              return a;
+            });
+        }
         const v = Reflect.get(target, key, target) as unknown;
         return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
       },
     });
     return { gpu, runtime: `node ${process.versions.node} (dawn.node)` };
   });
+}
+
+/** Whether an adapter runs on the host's cores (lavapipe, SwiftShader): polite-wait.ts. */
+function adapterOnCpu(a: GPUAdapter): boolean {
+  const info = a.info ?? ({} as GPUAdapterInfo);
+  const fallback = Boolean((info as { isFallbackAdapter?: boolean }).isFallbackAdapter ?? (a as { isFallbackAdapter?: boolean }).isFallbackAdapter);
+  return isCpuAdapter({ vendor: info.vendor ?? '', architecture: info.architecture ?? '', device: info.device ?? '', description: info.description ?? '', isFallbackAdapter: fallback });
 }
 
 /**
