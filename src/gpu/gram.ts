@@ -252,8 +252,9 @@ async function prepare(ctx: GpuContext, p: KernelProgram, x1: Matrix2D, x2: Matr
   const needState = count > itersPerChunk;
   const tapsPerChunk = wantTaps ? Math.min(itersPerChunk, count) + 1 : 1;
   const outBytes = tapsPerChunk * pairsMax * 16;
-  // Two staging buffers only when a block has more than one chunk to read back.
-  const readbacks = wantTaps && count > itersPerChunk ? 2 : 1;
+  // Two staging buffers when a block has more than one chunk to read back, or when blocks are
+  // pipelined (the next block's output lands in the other one while this one is decoded).
+  const readbacks = (wantTaps && count > itersPerChunk) || (!tail && pipelines(wantTaps, blockCount(A, B, req, blockRows))) ? 2 : 1;
   // With a tail nothing is read back (one token staging buffer keeps submitChunk's signature).
   const stagingBytes = tail ? 16 : outBytes;
   const buf: Run['buf'] = {
@@ -311,6 +312,24 @@ function jobsOf(run: Run): BlockJob[] {
     }
   }
   return jobs;
+}
+
+/** Blocks of a run (as jobsOf lists them), from the sizes alone. */
+function blockCount(A: PreparedRows, B: PreparedRows, req: GramRequest, b: number): number {
+  const blocksA = Math.ceil(A.rows / b);
+  if (req.diagonal) return blocksA;
+  const blocksB = Math.ceil(B.rows / b);
+  return A === B ? (blocksA * (blocksA + 1)) / 2 : blocksA * blocksB;
+}
+
+/**
+ * Whether the blocks of a run are pipelined (gramBlocksWebGPU): block k + 1 is queued on the device
+ * before block k is read back, decoded and handed to the caller, so that the host's share (decode,
+ * mirroring, the caller's writing) overlaps the device's. Runs with one block have nothing to
+ * overlap; runs that read every depth back read each block in several chunks and stay serial.
+ */
+function pipelines(wantTaps: boolean, blocks: number): boolean {
+  return !wantTaps && blocks > 1;
 }
 
 // ---- phase 1: upload ----------------------------------------------------------------------------
@@ -463,8 +482,16 @@ async function readBack(run: Run, job: BlockJob, chunk: Chunk, at: Placement): P
     throw new GpuError(`reading the result back failed: ${err.message}`);
   }
   t0 = performance.now();
+  let raw: ArrayBuffer;
   try {
-    decode(run, job, chunk, chunk.staging.getMappedRange(0, chunk.nTaps * job.pairs * 16), at);
+    raw = chunk.staging.getMappedRange(0, chunk.nTaps * job.pairs * 16);
+  } catch (e) {
+    // Mapped, then the device went away (destroyed or lost) before the range was taken.
+    checkDevice(run.ctx);
+    throw new GpuError(`reading the result back failed: the device was lost or destroyed (${(e as Error).name})`);
+  }
+  try {
+    decode(run, job, chunk, raw, at);
   } finally {
     chunk.staging.unmap();
   }
@@ -511,27 +538,48 @@ function decode(run: Run, job: BlockJob, chunk: Chunk, raw: ArrayBuffer, at: Pla
     const it = tn === 0 ? 0 : 1 / tn;
     const o = k * pairs * 4;
     const plane = slot * at.tapStride;
+    // Only the kernels asked for are decoded (an overflowing NNGP overflows the NTK too: Θ ≥ K).
+    const overflow = (): InputError =>
+      new InputError(`the kernel overflows float64 at depth ${p.depths[tap]}; ` + 'reduce the depth, the variances or α, or rescale the inputs');
+    const mirrorBlock = at.mirrorAll && !diagBlock;
     for (let i = 0; i < rows; i++) {
+      const row = plane + base + i * rowStride;
       for (let jj = diagBlock ? i : 0; jj < cols; jj++) {
         const q = o + 4 * (i * cols + jj);
-        if (ints[q + 1]! >= SMOOTH_FLAG_MIN) throw smoothRangeError(p.depths[tap]!);
-        const kv = ldexp64(f[q]! * ik, ints[q + 1]! - ne);
-        const tv = ldexp64(f[q + 2]! * it, ints[q + 3]! - ne);
-        if (!Number.isFinite(kv) || !Number.isFinite(tv)) {
-          throw new InputError(
-            `the kernel overflows float64 at depth ${p.depths[tap]}; ` + 'reduce the depth, the variances or α, or rescale the inputs',
-          );
+        const ek = ints[q + 1]!;
+        if (ek >= SMOOTH_FLAG_MIN) throw smoothRangeError(p.depths[tap]!);
+        if (outK) {
+          const kv = ldexp64(f[q]! * ik, ek - ne);
+          if (!Number.isFinite(kv)) throw overflow();
+          outK[row + jj] = kv;
+          if (mirrorBlock) outK[plane + at.mirrorBase + jj * rowStride + i] = kv;
         }
-        const dst = plane + base + i * rowStride + jj;
-        if (outK) outK[dst] = kv;
-        if (outT) outT[dst] = tv;
-        // X × X: the lower triangle is the mirror image (inside diagonal blocks always; of whole
-        // blocks only when writing the caller's result).
-        if ((diagBlock && jj > i) || (at.mirrorAll && !diagBlock)) {
-          const m = diagBlock ? plane + base + jj * rowStride + i : plane + at.mirrorBase + jj * rowStride + i;
-          if (outK) outK[m] = kv;
-          if (outT) outT[m] = tv;
+        if (outT) {
+          const tv = ldexp64(f[q + 2]! * it, ints[q + 3]! - ne);
+          if (!Number.isFinite(tv)) throw overflow();
+          outT[row + jj] = tv;
+          if (mirrorBlock) outT[plane + at.mirrorBase + jj * rowStride + i] = tv;
         }
+      }
+    }
+    // X × X: inside a diagonal block the lower triangle is the mirror image of the upper, copied
+    // in 32 × 32 tiles so that neither side strides across the whole block.
+    if (diagBlock) {
+      if (outK) mirrorUpper(outK, plane + base, rowStride, rows);
+      if (outT) mirrorUpper(outT, plane + base, rowStride, rows);
+    }
+  }
+}
+
+/** a[o + j·stride + i] = a[o + i·stride + j] for j > i, over an n × n square at offset o, by tiles. */
+function mirrorUpper(a: Float64Array, o: number, stride: number, n: number): void {
+  for (let i0 = 0; i0 < n; i0 += 32) {
+    const i1 = Math.min(n, i0 + 32);
+    for (let j0 = i0; j0 < n; j0 += 32) {
+      const j1 = Math.min(n, j0 + 32);
+      for (let i = i0; i < i1; i++) {
+        const r = o + i * stride;
+        for (let j = Math.max(j0, i + 1); j < j1; j++) a[o + j * stride + i] = a[r + j]!;
       }
     }
   }
@@ -589,6 +637,74 @@ async function computeBlock(run: Run, job: BlockJob, at: Placement, signal?: Abo
   checkDevice(run.ctx);
 }
 
+/** A pipelined block: queued on the device, its output chunk and error scopes not yet awaited. */
+interface Launched {
+  job: BlockJob;
+  chunk: Chunk;
+  /** The block's out-of-memory and validation scopes, popped once its work was queued. */
+  scopes: Promise<GPUError | null>[];
+}
+
+/**
+ * Queues one block (upload, first layer, depth chunks, the copy of its output into `staging`)
+ * without waiting for it: the pipelined counterpart of computeBlock for runs that read one chunk
+ * per block. With --profile (phases) settle() waits after each step, so the steps stay timed apart.
+ */
+async function launchBlock(run: Run, job: BlockJob, staging: GPUBuffer, signal?: AbortSignal): Promise<Launched> {
+  checkAbort(signal);
+  checkDevice(run.ctx);
+  const device = run.ctx.device;
+  let t0 = performance.now();
+  device.pushErrorScope('validation');
+  device.pushErrorScope('out-of-memory');
+  let chunk: Chunk | null = null;
+  let failure: unknown = null;
+  try {
+    upload(run, job);
+    await settle(run, 'upload', t0);
+    const bg = bind(run, job);
+    t0 = performance.now();
+    if (bg.gram) firstLayer(run, job, bg.gram);
+    await settle(run, 'firstLayer', t0);
+    for (let it0 = 0, first = true; first || it0 < run.count; it0 += run.plan.itersPerChunk, first = false) {
+      t0 = performance.now();
+      chunk = submitChunk(run, job, bg.rec, it0, first, staging) ?? chunk;
+      await settle(run, 'recursion', t0);
+    }
+  } catch (e) {
+    failure = e;
+  }
+  const scopes = [device.popErrorScope(), device.popErrorScope()];
+  if (failure !== null || !chunk) {
+    await Promise.allSettled(scopes);
+    if (chunk) await chunk.mapped;
+    throw failure ?? new Error('internal error: a pipelined block without an output chunk');
+  }
+  return { job, chunk, scopes };
+}
+
+/**
+ * Waits for a launched block, decodes it into `at` and checks its error scopes: what they caught is
+ * the error reported (it explains a failed readback); scopes that fail themselves mean a lost device.
+ */
+async function finishBlock(run: Run, l: Launched, at: Placement): Promise<void> {
+  let err: unknown = null;
+  try {
+    await readBack(run, l.job, l.chunk, at);
+  } catch (e) {
+    err = e;
+  }
+  const [oom, val] = await Promise.allSettled(l.scopes);
+  if (oom?.status === 'rejected' || val?.status === 'rejected') {
+    checkDevice(run.ctx);
+    throw err ?? new GpuError('the WebGPU device failed while computing a block; no result was returned');
+  }
+  if (oom?.value) throw new GpuError(`WebGPU out of memory: ${oom.value.message}`);
+  if (val?.value) throw new GpuError(`WebGPU validation error: ${val.value.message}`);
+  if (err) throw err;
+  checkDevice(run.ctx);
+}
+
 // ---- the run ------------------------------------------------------------------------------------
 
 /**
@@ -620,13 +736,25 @@ export async function* gramBlocksWebGPU(
     pool[key] = a;
     return a.subarray(0, length);
   };
+  const jobs = jobsOf(run);
+  const pipelined = pipelines(run.wantTaps, jobs.length);
+  // Pipelined: the next block, queued before this one is read back (one block ahead at most).
+  let ahead: Launched | null = null;
   try {
-    const jobs = jobsOf(run);
     let done = 0;
-    for (const job of jobs) {
+    for (const [k, job] of jobs.entries()) {
       const blockK = req.get.includes('nngp') && !direct ? blockArray('nngp', run.taps * job.pairs) : undefined;
       const blockT = req.get.includes('ntk') && !direct ? blockArray('ntk', run.taps * job.pairs) : undefined;
-      await computeBlock(run, job, place(run, job, blockK, blockT, direct), opt.signal);
+      const at = place(run, job, blockK, blockT, direct);
+      if (pipelined) {
+        const staging = run.buf.staging;
+        const cur: Launched = ahead ?? (await launchBlock(run, job, staging[k % 2]!, opt.signal));
+        ahead = null;
+        if (k + 1 < jobs.length) ahead = await launchBlock(run, jobs[k + 1]!, staging[(k + 1) % 2]!, opt.signal);
+        await finishBlock(run, cur, at);
+      } else {
+        await computeBlock(run, job, at, opt.signal);
+      }
 
       const block: GramBlock = { row0: job.r0, col0: req.diagonal ? 0 : job.c0, rows: job.rows, cols: job.cols, ...(blockK ? { nngp: blockK } : {}), ...(blockT ? { ntk: blockT } : {}) };
       yield block;
@@ -640,6 +768,13 @@ export async function* gramBlocksWebGPU(
       opt.onProgress?.({ blocksDone: done, blocks: jobs.length });
     }
   } finally {
+    // A block still queued (an error, a cancel, or the caller stopping early): let its mapping
+    // and scopes settle before the buffers are destroyed.
+    if (ahead) {
+      const left: Launched = ahead;
+      await left.chunk.mapped;
+      await Promise.allSettled(left.scopes);
+    }
     run.res.destroy();
   }
 }
