@@ -254,6 +254,8 @@ export async function runGram(opts: GramOptions, io: CliIO, terminal: boolean): 
       backend: opts.backend,
       diagonal: opts.diagonal ?? false,
       depths: stacked ? 'all' : 'last',
+      // Each block is written before the next is asked for: its arrays can serve the next one.
+      reuseBlocks: true,
       ...(phases ? { phases } : {}),
       ...(threads !== undefined ? { threads } : {}),
       onProgress: ({ blocksDone, blocks }) => {
