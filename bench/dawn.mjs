@@ -29,8 +29,10 @@ export async function dawnGpu() {
 }
 
 /**
- * A second device of the same adapter with timestamp queries, as a { device } context for
- * dist/gpu/bench.js; null when the adapter lacks the feature (then time with the library's device).
+ * A second device of the same adapter with timestamp queries, as a context for dist/gpu/bench.js
+ * (the library's, with this device: its adapter and subgroup size choose the kernels, as
+ * firstLayerShader does for the library); null when the adapter lacks the feature (then time with
+ * the library's device).
  */
 export async function timestampDevice(ctx) {
   if (!dawn || !ctx.features.includes('timestamp-query')) return null;
@@ -41,7 +43,8 @@ export async function timestampDevice(ctx) {
   // The library's device has 'subgroups' where it uses them (device.ts); so does this one.
   const features = ['timestamp-query', ...(ctx.subgroupSize ? ['subgroups'] : [])];
   const device = await adapter.requestDevice({ requiredFeatures: features, requiredLimits: limits });
-  return { device };
+  // The adapter and subgroup size come along, so that firstLayerShader picks what the library runs.
+  return { ...ctx, device };
 }
 
 /** Destroys the devices and drops the Dawn instance so that the process can exit. */

@@ -152,7 +152,7 @@ try {
   log(`no timestamp-query device (${e.message}); the microbenchmarks use the wall clock`);
 }
 // The microbenchmarks pick the first-layer kernel the library would use on this adapter.
-const micro = tsDev ? { device: tsDev.device, adapter: ctx.adapter } : ctx;
+const micro = tsDev ?? ctx;
 const microNote = tsDev ? 'a second device of the same adapter with timestamp-query' : 'the library device (wall clock)';
 
 const result = {
