@@ -7,7 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { GpuContext } from '../src/index.js';
+import { kernel, type GpuContext } from '../src/index.js';
 import { politeWaitState } from '../src/node/polite-wait.js';
 import { releaseGpuForTests, requireGpu } from './gpu/setup.js';
 
@@ -65,5 +65,23 @@ describe('waiting for dawn.node on a CPU adapter', () => {
     expect(r.wall).toBeGreaterThan(0.2);
     console.log(`main thread: ${r.cpu.toFixed(2)} s of CPU over a ${r.wall.toFixed(2)} s wait`);
     expect(r.cpu / r.wall).toBeLessThan(0.25);
+  });
+
+  it('a pipelined Gram cancelled or failing mid-run leaves no Dawn promise pending (its queued blocks settle first)', async () => {
+    const X = Array.from({ length: 300 }, (_, i) => [Math.sin(i), Math.cos(3 * i), (i % 7) / 7, 1, 0.5]);
+    for (let rep = 0; rep < 5; rep++) {
+      const ac = new AbortController();
+      let seen = 0;
+      const run = kernel('arora2019:depth=20', X, null, {
+        backend: 'webgpu',
+        blockRows: 64,
+        signal: ac.signal,
+        onProgress: () => {
+          if (++seen === 2 + rep) ac.abort();
+        },
+      });
+      await expect(run).rejects.toThrow(/cancel|abort/i);
+      expect(politeWaitState().pending).toBe(0);
+    }
   });
 });

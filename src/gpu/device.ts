@@ -110,9 +110,16 @@ async function create(): Promise<GpuContext | null> {
     description: info.description ?? '',
     isFallbackAdapter: Boolean((info as { isFallbackAdapter?: boolean }).isFallbackAdapter ?? (adapter as { isFallbackAdapter?: boolean }).isFallbackAdapter),
   };
-  const subgroupSize = fixedSubgroupSize(adapter, summary);
-  const requiredFeatures: GPUFeatureName[] = subgroupSize === null ? [] : ['subgroups' as GPUFeatureName];
-  const device = await adapter.requestDevice({ requiredLimits, requiredFeatures });
+  let subgroupSize = fixedSubgroupSize(adapter, summary);
+  let device: GPUDevice;
+  try {
+    device = await adapter.requestDevice({ requiredLimits, ...(subgroupSize === null ? {} : { requiredFeatures: ['subgroups' as GPUFeatureName] }) });
+  } catch (e) {
+    // The feature is only an optimisation (first-layer.ts): without it, the direct kernel.
+    if (subgroupSize === null) throw e;
+    subgroupSize = null;
+    device = await adapter.requestDevice({ requiredLimits });
+  }
   let firstError: string | null = null;
   const ctx: GpuContext = {
     device,

@@ -738,8 +738,8 @@ export async function* gramBlocksWebGPU(
   };
   const jobs = jobsOf(run);
   const pipelined = pipelines(run.wantTaps, jobs.length);
-  // Pipelined: the next block, queued before this one is read back (one block ahead at most).
-  let ahead: Launched | null = null;
+  // Pipelined: the blocks queued and not yet finished, oldest first (this one and at most the next).
+  const inFlight: Launched[] = [];
   try {
     let done = 0;
     for (const [k, job] of jobs.entries()) {
@@ -748,10 +748,10 @@ export async function* gramBlocksWebGPU(
       const at = place(run, job, blockK, blockT, direct);
       if (pipelined) {
         const staging = run.buf.staging;
-        const cur: Launched = ahead ?? (await launchBlock(run, job, staging[k % 2]!, opt.signal));
-        ahead = null;
-        if (k + 1 < jobs.length) ahead = await launchBlock(run, jobs[k + 1]!, staging[(k + 1) % 2]!, opt.signal);
-        await finishBlock(run, cur, at);
+        if (inFlight.length === 0) inFlight.push(await launchBlock(run, job, staging[k % 2]!, opt.signal));
+        if (k + 1 < jobs.length) inFlight.push(await launchBlock(run, jobs[k + 1]!, staging[(k + 1) % 2]!, opt.signal));
+        // finishBlock settles its block's mapping and scopes whatever happens.
+        await finishBlock(run, inFlight.shift()!, at);
       } else {
         await computeBlock(run, job, at, opt.signal);
       }
@@ -768,10 +768,9 @@ export async function* gramBlocksWebGPU(
       opt.onProgress?.({ blocksDone: done, blocks: jobs.length });
     }
   } finally {
-    // A block still queued (an error, a cancel, or the caller stopping early): let its mapping
+    // Blocks still queued (an error, a cancel, or the caller stopping early): let their mappings
     // and scopes settle before the buffers are destroyed.
-    if (ahead) {
-      const left: Launched = ahead;
+    for (const left of inFlight) {
       await left.chunk.mapped;
       await Promise.allSettled(left.scopes);
     }
