@@ -84,6 +84,18 @@ const WANTED_LIMITS = [
   'maxStorageBuffersPerShaderStage',
 ] as const;
 
+/** What a GPUAdapter says of itself (its info, and whether it is a fallback adapter). */
+export function adapterSummary(adapter: GPUAdapter): AdapterSummary {
+  const info = adapter.info ?? ({} as GPUAdapterInfo);
+  return {
+    vendor: info.vendor ?? '',
+    architecture: info.architecture ?? '',
+    device: info.device ?? '',
+    description: info.description ?? '',
+    isFallbackAdapter: Boolean((info as { isFallbackAdapter?: boolean }).isFallbackAdapter ?? (adapter as { isFallbackAdapter?: boolean }).isFallbackAdapter),
+  };
+}
+
 /** The subgroup size to request 'subgroups' for: llvmpipe's, where it offers the feature with one fixed size. */
 function fixedSubgroupSize(adapter: GPUAdapter, a: AdapterSummary): number | null {
   if (!isLlvmpipe(a) || !adapter.features.has('subgroups')) return null;
@@ -102,14 +114,7 @@ async function create(): Promise<GpuContext | null> {
     const v = (adapter.limits as unknown as Record<string, number | undefined>)[k];
     if (typeof v === 'number') requiredLimits[k] = v;
   }
-  const info = adapter.info ?? ({} as GPUAdapterInfo);
-  const summary: AdapterSummary = {
-    vendor: info.vendor ?? '',
-    architecture: info.architecture ?? '',
-    device: info.device ?? '',
-    description: info.description ?? '',
-    isFallbackAdapter: Boolean((info as { isFallbackAdapter?: boolean }).isFallbackAdapter ?? (adapter as { isFallbackAdapter?: boolean }).isFallbackAdapter),
-  };
+  const summary = adapterSummary(adapter);
   let subgroupSize = fixedSubgroupSize(adapter, summary);
   let device: GPUDevice;
   try {

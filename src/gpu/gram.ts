@@ -128,9 +128,14 @@ export async function inErrorScopes(device: GPUDevice, work: () => Promise<void>
   } finally {
     const oom = await device.popErrorScope();
     const val = await device.popErrorScope();
-    if (oom) throw new GpuError(`WebGPU out of memory: ${oom.message}`);
-    if (val) throw new GpuError(`WebGPU validation error: ${val.message}`);
+    throwScopeErrors(oom, val);
   }
+}
+
+/** What the out-of-memory and validation scopes caught, as the GpuError a run reports. */
+function throwScopeErrors(oom: GPUError | null, val: GPUError | null): void {
+  if (oom) throw new GpuError(`WebGPU out of memory: ${oom.message}`);
+  if (val) throw new GpuError(`WebGPU validation error: ${val.message}`);
 }
 
 function checkAbort(signal?: AbortSignal): void {
@@ -170,6 +175,8 @@ interface Run {
   A: PreparedRows;
   B: PreparedRows;
   symmetric: boolean;
+  /** The blocks, in the order they run (jobsOf). */
+  jobs: BlockJob[];
   wantTaps: boolean;
   taps: number;
   count: number;
@@ -252,9 +259,11 @@ async function prepare(ctx: GpuContext, p: KernelProgram, x1: Matrix2D, x2: Matr
   const needState = count > itersPerChunk;
   const tapsPerChunk = wantTaps ? Math.min(itersPerChunk, count) + 1 : 1;
   const outBytes = tapsPerChunk * pairsMax * 16;
+  const symmetric = !x2 && !req.diagonal;
+  const jobs = jobsOf(A, B, req, symmetric, blockRows);
   // Two staging buffers when a block has more than one chunk to read back, or when blocks are
   // pipelined (the next block's output lands in the other one while this one is decoded).
-  const readbacks = (wantTaps && count > itersPerChunk) || (!tail && pipelines(wantTaps, blockCount(A, B, req, blockRows))) ? 2 : 1;
+  const readbacks = (wantTaps && count > itersPerChunk) || (!tail && pipelines(wantTaps, jobs.length)) ? 2 : 1;
   // With a tail nothing is read back (one token staging buffer keeps submitChunk's signature).
   const stagingBytes = tail ? 16 : outBytes;
   const buf: Run['buf'] = {
@@ -278,7 +287,8 @@ async function prepare(ctx: GpuContext, p: KernelProgram, x1: Matrix2D, x2: Matr
     req,
     A,
     B,
-    symmetric: !x2 && !req.diagonal,
+    symmetric,
+    jobs,
     wantTaps,
     taps: req.allDepths ? T : 1,
     count,
@@ -294,9 +304,7 @@ async function prepare(ctx: GpuContext, p: KernelProgram, x1: Matrix2D, x2: Matr
 }
 
 /** The blocks of the upper triangle for X × X, all blocks for X1 × X2, diagonal blocks for the diagonal. */
-function jobsOf(run: Run): BlockJob[] {
-  const { A, B, req, symmetric } = run;
-  const b = run.plan.blockRows;
+function jobsOf(A: PreparedRows, B: PreparedRows, req: GramRequest, symmetric: boolean, b: number): BlockJob[] {
   const blocksA = Math.ceil(A.rows / b);
   const blocksB = req.diagonal ? 1 : Math.ceil(B.rows / b);
   const jobs: BlockJob[] = [];
@@ -312,14 +320,6 @@ function jobsOf(run: Run): BlockJob[] {
     }
   }
   return jobs;
-}
-
-/** Blocks of a run (as jobsOf lists them), from the sizes alone. */
-function blockCount(A: PreparedRows, B: PreparedRows, req: GramRequest, b: number): number {
-  const blocksA = Math.ceil(A.rows / b);
-  if (req.diagonal) return blocksA;
-  const blocksB = Math.ceil(B.rows / b);
-  return A === B ? (blocksA * (blocksA + 1)) / 2 : blocksA * blocksB;
 }
 
 /**
@@ -585,13 +585,18 @@ function mirrorUpper(a: Float64Array, o: number, stride: number, n: number): voi
   }
 }
 
+/** The depth chunks of a block: each chunk's first iteration, and whether it is the first chunk (which also runs the prefix). */
+function* chunkStarts(run: Run): Generator<[number, boolean]> {
+  for (let it0 = 0, first = true; first || it0 < run.count; it0 += run.plan.itersPerChunk, first = false) yield [it0, first];
+}
+
 /** The depth chunks of one block, each chunk's readback overlapping the next chunk's compute. */
 async function runChunks(run: Run, job: BlockJob, bg: GPUBindGroup, at: Placement, signal?: AbortSignal): Promise<void> {
   const pool = run.buf.staging;
   let pending: Chunk | null = null;
   let k = 0;
   try {
-    for (let it0 = 0, first = true; first || it0 < run.count; it0 += run.plan.itersPerChunk, first = false) {
+    for (const [it0, first] of chunkStarts(run)) {
       checkAbort(signal);
       const t0 = performance.now();
       const chunk = submitChunk(run, job, bg, it0, first, pool[k % pool.length]!);
@@ -666,7 +671,7 @@ async function launchBlock(run: Run, job: BlockJob, staging: GPUBuffer, signal?:
     t0 = performance.now();
     if (bg.gram) firstLayer(run, job, bg.gram);
     await settle(run, 'firstLayer', t0);
-    for (let it0 = 0, first = true; first || it0 < run.count; it0 += run.plan.itersPerChunk, first = false) {
+    for (const [it0, first] of chunkStarts(run)) {
       t0 = performance.now();
       chunk = submitChunk(run, job, bg.rec, it0, first, staging) ?? chunk;
       await settle(run, 'recursion', t0);
@@ -699,8 +704,7 @@ async function finishBlock(run: Run, l: Launched, at: Placement): Promise<void> 
     checkDevice(run.ctx);
     throw err ?? new GpuError('the WebGPU device failed while computing a block; no result was returned');
   }
-  if (oom?.value) throw new GpuError(`WebGPU out of memory: ${oom.value.message}`);
-  if (val?.value) throw new GpuError(`WebGPU validation error: ${val.value.message}`);
+  throwScopeErrors(oom?.value ?? null, val?.value ?? null);
   if (err) throw err;
   checkDevice(run.ctx);
 }
@@ -736,7 +740,7 @@ export async function* gramBlocksWebGPU(
     pool[key] = a;
     return a.subarray(0, length);
   };
-  const jobs = jobsOf(run);
+  const jobs = run.jobs;
   const pipelined = pipelines(run.wantTaps, jobs.length);
   // Pipelined: the blocks queued and not yet finished, oldest first (this one and at most the next).
   const inFlight: Launched[] = [];
@@ -801,7 +805,7 @@ export async function gramTailWebGPU(
   checkDevice(ctx);
   const run = await prepare(ctx, p, x1, x2, req, opt, tail);
   try {
-    const jobs = jobsOf(run);
+    const jobs = run.jobs;
     let done = 0;
     for (const job of jobs) {
       await computeBlock(run, job, place(run, job, undefined, undefined), opt.signal);

@@ -6,7 +6,7 @@
  * 10 of 10 runs; `webntk info` died that way in 1 run of 5). A live device keeps the process alive,
  * so `releaseNodeWebGPU` destroys the device; the pinned instance alone does not hold the process.
  */
-import { isCpuAdapter, releaseGpu, setGpuProvider } from '../gpu/device.js';
+import { adapterSummary, isCpuAdapter, releaseGpu, setGpuProvider } from '../gpu/device.js';
 import { setPoliteWaiting, wrapDawnWaits } from './polite-wait.js';
 import { nativeQuiet } from './quiet.js';
 
@@ -32,7 +32,7 @@ export function useNodeWebGPU(flags: string[] = []): void {
         if (key === 'requestAdapter') {
           return (o?: GPURequestAdapterOptions) =>
             nativeQuiet(() => target.requestAdapter(o)).then((a) => {
-              if (a) setPoliteWaiting(adapterOnCpu(a));
+              if (a) setPoliteWaiting(isCpuAdapter(adapterSummary(a)));
               return a;
             });
         }
@@ -42,13 +42,6 @@ export function useNodeWebGPU(flags: string[] = []): void {
     });
     return { gpu, runtime: `node ${process.versions.node} (dawn.node)` };
   });
-}
-
-/** Whether an adapter runs on the host's cores (lavapipe, SwiftShader): polite-wait.ts. */
-function adapterOnCpu(a: GPUAdapter): boolean {
-  const info = a.info ?? ({} as GPUAdapterInfo);
-  const fallback = Boolean((info as { isFallbackAdapter?: boolean }).isFallbackAdapter ?? (a as { isFallbackAdapter?: boolean }).isFallbackAdapter);
-  return isCpuAdapter({ vendor: info.vendor ?? '', architecture: info.architecture ?? '', device: info.device ?? '', description: info.description ?? '', isFallbackAdapter: fallback });
 }
 
 /**
