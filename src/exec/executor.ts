@@ -37,6 +37,14 @@ export interface ExecOptions {
    */
   reuseBlocks?: boolean;
   /**
+   * WebGPU, fully connected: how a bias-free network of degree-1 units (ReLU, LeakyReLU; every
+   * kernel then a function of the input angle) is evaluated. Unset: from its angle table (built and
+   * checked by the float64 reference, exec/angle-table.ts) when the request has at least 2^17 pairs,
+   * by the layer recursion otherwise; true: from the table whatever the size; false: by the layer
+   * recursion. Programs the table does not cover always run the recursion.
+   */
+  angleTable?: boolean;
+  /**
    * CPU backend, async calls (kernel, kernelBlocks): worker threads for a fully connected spec
    * (default: the logical cores, one for small inputs; 1: none). Results are identical to the last
    * bit whatever the count. kernelCpu is synchronous and takes 1 only.

@@ -9,6 +9,8 @@ import type { Matrix2D } from '../matrix.js';
 import { normalizers } from '../cpu/interpreter.js';
 import type { KernelProgram, Normalizers } from '../program/program.js';
 import { checkRequest, type GramRequest } from '../result.js';
+import { addPhase, since } from '../phases.js';
+import { buildAngleTable, isAngleProgram, type AngleTable } from './angle-table.js';
 import { programDepths } from './blocks.js';
 import type { ExecOptions, Executor } from './executor.js';
 
@@ -34,7 +36,20 @@ const CPU_ADAPTER_PAIR_OPS = 2 ** 28;
  */
 const CPU_ADAPTER_BLOCK_ROWS = 512;
 
-function gpuOptions(o: ExecOptions, norms: Normalizers | null, ctx: GpuContext): GpuRunOptions {
+/**
+ * Pairs from which the angle table is used unless the caller says otherwise: building it runs the
+ * float64 reference on ~4600 angles, on lavapipe about what the device's recursion costs for 10^5
+ * pairs at any depth.
+ */
+const ANGLE_TABLE_MIN_PAIRS = 2 ** 17;
+
+/** Pairs of a request: the upper triangle for X × X. */
+function pairsOf(x1: Matrix2D, x2: Matrix2D | null, req: GramRequest): number {
+  if (req.diagonal) return x1.rows;
+  return x2 ? x1.rows * x2.rows : (x1.rows * (x1.rows + 1)) / 2;
+}
+
+function gpuOptions(o: ExecOptions, norms: Normalizers | null, ctx: GpuContext, angleTable: AngleTable | null = null): GpuRunOptions {
   const cpu = isCpuAdapter(ctx.adapter);
   const budget = o.maxPairOpsPerSubmit ?? (cpu ? CPU_ADAPTER_PAIR_OPS : undefined);
   const blockRows = o.blockRows ?? (cpu ? CPU_ADAPTER_BLOCK_ROWS : undefined);
@@ -46,20 +61,39 @@ function gpuOptions(o: ExecOptions, norms: Normalizers | null, ctx: GpuContext):
     ...(o.onProgress ? { onProgress: o.onProgress } : {}),
     ...(o.phases ? { phases: o.phases } : {}),
     ...(o.reuseBlocks ? { reuseBlocks: true } : {}),
+    ...(angleTable ? { angleTable } : {}),
   };
 }
 
 export function webgpuExecutor(ctx: GpuContext, p: KernelProgram): WebGpuExecutor {
   // float64 on the host, as the CPU engine computes them: a shared property of the program.
   const norms = normalizers(p);
+  // The angle tables (of the last depth, and of every depth of the sweep), each built on first
+  // use; null: the program has none that passes its check.
+  const tables = new Map<boolean, AngleTable | null>();
+  const tableFor = (x1: Matrix2D, x2: Matrix2D | null, req: GramRequest, o: ExecOptions): AngleTable | null => {
+    if (o.angleTable === false || !isAngleProgram(p)) return null;
+    if (o.angleTable === undefined && pairsOf(x1, x2, req) < ANGLE_TABLE_MIN_PAIRS) return null;
+    const lastOnly = !(req.allDepths && p.depths.length > 1);
+    if (!tables.has(lastOnly)) {
+      const t0 = performance.now();
+      tables.set(lastOnly, buildAngleTable(p, lastOnly));
+      addPhase(o.phases, 'angleTable', since(t0));
+    }
+    const table = tables.get(lastOnly)!;
+    // A count: the table's segments (0: the layer recursion runs).
+    addPhase(o.phases, 'angleTableSegments', table?.segs ?? 0);
+    return table;
+  };
+  const opts = (x1: Matrix2D, x2: Matrix2D | null, req: GramRequest, o: ExecOptions) => gpuOptions(o, norms, ctx, tableFor(x1, x2, req, o));
   return {
     backend: 'webgpu',
     adapter: describeAdapter(ctx.adapter),
     depths: (req) => programDepths(p, req),
     check: checkRequest,
-    gram: (x1, x2, req, options = {}) => gramWebGPU(ctx, p, x1, x2, req, gpuOptions(options, norms, ctx)),
-    blocks: (x1, x2, req, options = {}) => gramBlocksWebGPU(ctx, p, x1, x2, req, gpuOptions(options, norms, ctx)),
-    times: (x1, x2, req, P, k, options = {}) => gramTimesWebGPU(ctx, p, x1, x2, req.get[0]!, P, k, gpuOptions(options, norms, ctx), norms),
+    gram: (x1, x2, req, options = {}) => gramWebGPU(ctx, p, x1, x2, req, opts(x1, x2, req, options)),
+    blocks: (x1, x2, req, options = {}) => gramBlocksWebGPU(ctx, p, x1, x2, req, opts(x1, x2, req, options)),
+    times: (x1, x2, req, P, k, options = {}) => gramTimesWebGPU(ctx, p, x1, x2, req.get[0]!, P, k, opts(x1, x2, req, options), norms),
     blockRows(x1, x2, req, options = {}) {
       const n2 = req.diagonal ? 1 : (x2 ?? x1).rows;
       const taps = req.allDepths && p.depths.length > 1;

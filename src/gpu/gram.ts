@@ -18,6 +18,7 @@ import { checkRequest, MAX_RESULT_ELEMENTS, transposeBlock, type GramBlock, type
 import { activationChecks, BANK_WORDS, checkGpuActivations, FLAG_FINAL, FLAG_INIT, FLAG_STORE, FLAG_TAPS, recursionShader } from './codegen.js';
 import type { GpuContext } from './device.js';
 import { chordDispatch, chordParams, firstLayerShader, TILE } from './first-layer.js';
+import { angleShader, type AngleTableData } from './angle-shader.js';
 import { packStruct, RECURSION_PARAMS, structBytes } from './layout.js';
 import { pipelineFor, pipelineStats } from './pipelines.js';
 import { addPhase, since, type PhaseTimes } from '../phases.js';
@@ -49,6 +50,12 @@ export interface GpuRunOptions {
   phases?: PhaseTimes;
   /** Streaming: reuse the yielded blocks' arrays for the next block (ExecOptions.reuseBlocks). */
   reuseBlocks?: boolean;
+  /**
+   * The program's angle table (exec/angle-table.ts; the caller builds it on the host, as the
+   * normalisers): each pair's taps are read from it (shaders/gram_angle.wgsl) instead of computed
+   * by the layer recursion, in one depth chunk unless every depth is read back.
+   */
+  angleTable?: AngleTableData;
 }
 
 // ---- the plan -----------------------------------------------------------------------------------
@@ -237,8 +244,11 @@ async function prepare(ctx: GpuContext, p: KernelProgram, x1: Matrix2D, x2: Matr
   const T = p.depths.length;
   const wantTaps = req.allDepths && T > 1;
   const count = p.sweep?.count ?? 0;
-  const plan = planBlocks(ctx.limits, p, A.rows, B.rows, A.vec4s, wantTaps, opt);
-  const shader = recursionShader(p);
+  const table = opt.angleTable ?? null;
+  const planned = planBlocks(ctx.limits, p, A.rows, B.rows, A.vec4s, wantTaps, opt);
+  // From a table the last depth costs what the first does: one chunk (taps still chunk by the output buffer).
+  const plan = table && !wantTaps ? { ...planned, itersPerChunk: Math.max(1, count) } : planned;
+  const shader = table ? angleShader(table) : recursionShader(p);
   t0 = performance.now();
   const before = pipelineStats(device).compiled;
   await checkUserWgsl(device, activationChecks(p));
@@ -256,7 +266,8 @@ async function prepare(ctx: GpuContext, p: KernelProgram, x1: Matrix2D, x2: Matr
   const U = GPUBufferUsage;
   const rowBytes = blockRows * A.vec4s * 16;
   const pairsMax = req.diagonal ? blockRows : blockRows * blockRows;
-  const needState = count > itersPerChunk;
+  // A table reads each chunk's taps from the first-layer gaps: no state between chunks.
+  const needState = !table && count > itersPerChunk;
   const tapsPerChunk = wantTaps ? Math.min(itersPerChunk, count) + 1 : 1;
   const outBytes = tapsPerChunk * pairsMax * 16;
   const symmetric = !x2 && !req.diagonal;

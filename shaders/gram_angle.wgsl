@@ -1,0 +1,77 @@
+// The kernels of a bias-free, positively homogeneous network from its angle table (src/exec/
+// angle-table.ts): K = √(K0(x,x)·K0(z,z))·F(θ0) for every tap, with F the table's cubic on the
+// segment of u = log(1 + θ0/c)/log(1 + π/c). It stands in for the generated recursion shader
+// (codegen.ts) with the same bindings, parameters and output: the same depth chunks, flags and taps,
+// each tap read from the table instead of computed layer by layer, so its cost is independent of
+// the depth. Composed after struct Bank, kernel_ops.wgsl (theta_of), struct Params, the FLAG_*
+// constants and INV_C = 1/c (src/gpu/angle-shader.ts).
+//
+// The table (binding 5, 32-bit words): segments, taps, the f32 bits of 1/log(1 + π/c), then per
+// tap and kernel (NNGP, NTK) the exponent of its scale, then the coefficients [tap][kernel]
+// [segment][4] as f32 bits.
+
+@group(0) @binding(0) var<uniform> P: Params;
+@group(0) @binding(1) var<storage, read> gap: array<f32>;
+@group(0) @binding(2) var<storage, read> rowScale: array<vec2<i32>>;
+@group(0) @binding(3) var<storage, read_write> state: array<u32>;
+@group(0) @binding(4) var<storage, read_write> outv: array<vec4<u32>>;
+@group(0) @binding(5) var<storage, read> table: array<u32>;
+
+// log(1 + x) for x ≥ 0, with full relative precision for small x (WGSL has no log1p).
+fn log1p_f(x: f32) -> f32 {
+  if (x < 1e-2) { return x * (1.0 - x * (0.5 - x * (1.0 / 3.0 - 0.25 * x))); }
+  return log(1.0 + x);
+}
+
+// The cubic of series j (tap·2 + kernel) on segment s at local t ∈ [0, 1].
+fn series_at(j: u32, s: u32, t: f32) -> f32 {
+  let segs = table[0];
+  let o = 3u + 2u * table[1] + (j * segs + s) * 4u;
+  let c0 = bitcast<f32>(table[o]);
+  let c1 = bitcast<f32>(table[o + 1u]);
+  let c2 = bitcast<f32>(table[o + 2u]);
+  let c3 = bitcast<f32>(table[o + 3u]);
+  return c0 + t * (c1 + t * (c2 + t * c3));
+}
+
+// Tap `tap` of a pair with scale 2^e·r at (segment s, t): (NNGP mantissa, exponent, NTK mantissa, exponent).
+fn tap_out(tap: u32, r: f32, e: i32, s: u32, t: f32) -> vec4<u32> {
+  let ek = e + bitcast<i32>(table[3u + 2u * tap]);
+  let et = e + bitcast<i32>(table[4u + 2u * tap]);
+  let k = r * series_at(2u * tap, s, t);
+  let th = r * series_at(2u * tap + 1u, s, t);
+  return vec4<u32>(bitcast<u32>(k), bitcast<u32>(ek), bitcast<u32>(th), bitcast<u32>(et));
+}
+
+@compute @workgroup_size(256)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let p = gid.x + gid.y * nwg.x * 256u;
+  if (p >= P.pairCount) { return; }
+  let i = p / P.cols;
+  let j = p % P.cols;
+  if (P.diagonal == 1u && j < i) { return; }
+  if (P.iterStart > P.iterEnd) { _ = state[0]; }  // binding 3 stays in the automatic layout
+  // The pair's scale √(K0(x,x)·K0(z,z)) = 2^e·√kxx·√kzz, as the recursion's init_bank has it.
+  let sa = rowScale[i];
+  let sb = rowScale[select(P.rowsA + j, i, P.diagonal == 2u)];
+  let ma = bitcast<f32>(sa.x);
+  let mb = bitcast<f32>(sb.x);
+  var e = max(sa.y, sb.y);
+  if (ma == 0.0 || mb == 0.0) { e = 0; }
+  var r = 0.0;
+  if (ma != 0.0 && mb != 0.0) { r = sqrt(ldexp(ma, sa.y - e)) * sqrt(ldexp(mb, sb.y - e)); }
+  var theta = 0.0;
+  if (P.diagonal != 2u) { theta = theta_of(gap[p]); }
+  let segs = table[0];
+  let x = clamp(log1p_f(theta * INV_C) * bitcast<f32>(table[2]), 0.0, 1.0) * f32(segs);
+  let s = min(u32(x), segs - 1u);
+  let t = x - f32(s);
+  let taps = (P.flags & FLAG_TAPS) != 0u;
+  if (taps && (P.flags & FLAG_INIT) != 0u) { outv[p] = tap_out(0u, r, e, s, t); }
+  if (taps) {
+    for (var it = P.iterStart; it < P.iterEnd; it++) {
+      outv[(it + 1u - P.tapBase) * P.pairCount + p] = tap_out(it + 1u, r, e, s, t);
+    }
+  }
+  if (!taps && (P.flags & FLAG_FINAL) != 0u) { outv[p] = tap_out(table[1] - 1u, r, e, s, t); }  // the last tap
+}

@@ -1,0 +1,169 @@
+/**
+ * The angle table of a bias-free, positively homogeneous network (every dense layer without bias,
+ * every activation of degree 1: ReLU, LeakyReLU, arc-cosine order 1; residual and dense sums are
+ * linear). Scaling an input by c > 0 scales every pre-activation by c, so each kernel of such a
+ * network is √(K0(x,x)·K0(z,z))·F(θ0), F a function of the input angle θ0 = arccos ρ0 alone, at any
+ * depth (limit.ts uses the same fact for the infinite-depth limits). The WebGPU executor then needs
+ * no layer recursion per pair: F is tabulated here, once, by the float64 interpreter
+ * (cpu/interpreter.ts, the reference itself), and the device evaluates the table at each pair's
+ * angle (shaders/gram_angle.wgsl) — a cost independent of the depth.
+ *
+ * Layout of the table: the variable u = log(1 + θ/c)/log(1 + π/c) (c: gpu/angle-shader.ts ANGLE_C)
+ * is cut into `segs` equal segments; on each, F of
+ * every tap and kernel is the cubic through 4 Chebyshev points, in powers of the local t ∈ [0, 1].
+ * Coefficients are float32, scaled per tap and kernel by a power of two (deep kernels exceed f32).
+ *
+ * Every table is checked before use: at 5 points inside every segment, the cubic with its float32
+ * coefficients against the interpreter, within TABLE_TOLERANCE of max |F| for each tap and kernel;
+ * a table that fails doubles its segments (up to MAX_SEGMENTS), and a program whose table never
+ * passes (or overflows float64) gets null: the executor then runs the layer recursion.
+ */
+import { activationEntry } from '../activations/registry.js';
+import { expOf, newState, nngpOf, runPair } from '../cpu/interpreter.js';
+import { ANGLE_C, type AngleTableData } from '../gpu/angle-shader.js';
+import { NTK, type KernelProgram, type Op } from '../program/program.js';
+
+/** Interpolation error allowed, relative to max |F| of a tap and kernel. */
+export const TABLE_TOLERANCE = 1e-7;
+const FIRST_SEGMENTS = 512;
+const MAX_SEGMENTS = 4096;
+/** Largest table (float32 words of coefficients), 64 MiB. */
+const MAX_TABLE_WORDS = 2 ** 24;
+/** Most interpreter op-steps spent on one table (~15 s here): beyond, the recursion is cheaper. */
+const MAX_BUILD_STEPS = 3e8;
+
+/** Ops the interpreter runs for one pair. */
+function opsPerPair(p: KernelProgram): number {
+  const prefix = p.prefix.reduce((n, s) => n + (s.kind === 'ops' ? s.ops.length : s.count * s.body.length), 0);
+  return prefix + (p.sweep ? p.sweep.count * p.sweep.body.length : 0) + p.suffix.length;
+}
+
+/** A checked table: coefficients [tap][kernel (0 NNGP, 1 NTK)][segment][4] as float32, scaled by 2^exps[tap·2 + kernel]. */
+export interface AngleTable extends AngleTableData {
+  /** Worst interpolation error found by the check, relative to max |F|. */
+  worst: number;
+}
+
+/** Whether every op of the program is bias-free and of degree 1 (so that its kernels are functions of the angle). */
+export function isAngleProgram(p: KernelProgram): boolean {
+  const ok = (ops: readonly Op[]) =>
+    ops.every((o) => {
+      if (o.op === 'affine') return o.biasVar === 0;
+      if (o.op === 'act') return activationEntry(o.act).homogeneous(o.act);
+      return true; // save, mix, clear, accumulate, load: linear in the kernels
+    });
+  return p.prefix.every((s) => ok(s.kind === 'ops' ? s.ops : s.body)) && (!p.sweep || ok(p.sweep.body)) && ok(p.suffix);
+}
+
+const LOG_RANGE = Math.log1p(Math.PI / ANGLE_C);
+
+/** θ at u ∈ [0, 1]. */
+export function angleAt(u: number): number {
+  return Math.min(Math.PI, ANGLE_C * Math.expm1(u * LOG_RANGE));
+}
+
+/** u at θ ∈ [0, π]. */
+export function uOfAngle(theta: number): number {
+  return Math.log1p(theta / ANGLE_C) / LOG_RANGE;
+}
+
+/** Chebyshev points of the first kind on [0, 1]. */
+const NODES = [0, 1, 2, 3].map((k) => 0.5 - 0.5 * Math.cos(((2 * k + 1) * Math.PI) / 8));
+const CHECKS = [0.02, 0.27, 0.5, 0.73, 0.98];
+
+/** The (NNGP, NTK) of unit inputs at angle θ of every tap (or the last only), as float64 values: out[tap·2 + kernel]. */
+function evaluator(p: KernelProgram, lastOnly: boolean): (theta: number, out: Float64Array) => void {
+  const { state, work } = newState(p);
+  const taps = lastOnly ? 1 : p.depths.length;
+  return (theta, out) => {
+    // 1 − cos θ and 1 + cos θ without cancellation.
+    const g = 2 * Math.sin(theta / 2) ** 2;
+    const h = 2 * Math.cos(theta / 2) ** 2;
+    const put = (t: number, k: number, th: number, e: number) => {
+      out[2 * t] = k * 2 ** e;
+      out[2 * t + 1] = th * 2 ** e;
+    };
+    if (taps === 1) {
+      runPair(p, state, work, { kxx: 1, kzz: 1, g, h });
+      put(0, nngpOf(work), work[NTK]!, expOf(work));
+    } else runPair(p, state, work, { kxx: 1, kzz: 1, g, h }, put);
+  };
+}
+
+/** The monomial coefficients (in t) of the cubic through (NODES[k], y[k]). */
+function cubicCoefs(y: readonly number[], out: Float64Array, at: number): void {
+  out.fill(0, at, at + 4);
+  for (let a = 0; a < 4; a++) {
+    // Lagrange basis polynomial of node a, expanded.
+    let poly = [1, 0, 0, 0];
+    let den = 1;
+    for (let b = 0; b < 4; b++) {
+      if (b === a) continue;
+      den *= NODES[a]! - NODES[b]!;
+      const next = [0, 0, 0, 0];
+      for (let k = 0; k < 3; k++) {
+        next[k + 1]! += poly[k]!;
+        next[k]! -= NODES[b]! * poly[k]!;
+      }
+      poly = next;
+    }
+    for (let k = 0; k < 4; k++) out[at + k]! += (y[a]! * poly[k]!) / den;
+  }
+}
+
+/**
+ * The table of a program for which isAngleProgram holds, of every tap of its depth sweep or (lastOnly)
+ * of the whole network only; null when no table within the limits passes its check.
+ */
+export function buildAngleTable(p: KernelProgram, lastOnly: boolean): AngleTable | null {
+  const taps = lastOnly ? 1 : p.depths.length;
+  const series = 2 * taps;
+  const F = evaluator(p, lastOnly);
+  const v = new Float64Array(series);
+  for (let segs = FIRST_SEGMENTS; segs <= MAX_SEGMENTS; segs *= 2) {
+    if (series * segs * 4 > MAX_TABLE_WORDS || segs * (4 + CHECKS.length) * opsPerPair(p) > MAX_BUILD_STEPS) return null;
+    // Values at every node, and the largest |F| of each series (at nodes and checks).
+    const ys = new Float64Array(segs * 4 * series);
+    const big = new Float64Array(series);
+    for (let s = 0; s < segs; s++) {
+      for (let k = 0; k < 4; k++) {
+        F(angleAt((s + NODES[k]!) / segs), v);
+        for (let j = 0; j < series; j++) {
+          const x = v[j]!;
+          if (!Number.isFinite(x)) return null;
+          ys[(s * 4 + k) * series + j] = x;
+          big[j] = Math.max(big[j]!, Math.abs(x));
+        }
+      }
+    }
+    const exps = new Int32Array(series);
+    for (let j = 0; j < series; j++) exps[j] = big[j]! > 0 ? Math.floor(Math.log2(big[j]!)) + 1 : 0;
+    const coefs = new Float32Array(series * segs * 4);
+    const c64 = new Float64Array(4);
+    const y = [0, 0, 0, 0];
+    for (let s = 0; s < segs; s++) {
+      for (let j = 0; j < series; j++) {
+        for (let k = 0; k < 4; k++) y[k] = ys[(s * 4 + k) * series + j]! / 2 ** exps[j]!;
+        cubicCoefs(y, c64, 0);
+        if (!c64.every(Number.isFinite)) return null;
+        coefs.set(c64, (j * segs + s) * 4);
+      }
+    }
+    // The check: the float32 coefficients against the interpreter between the nodes.
+    let worst = 0;
+    for (let s = 0; s < segs && worst <= TABLE_TOLERANCE; s++) {
+      for (const t of CHECKS) {
+        F(angleAt((s + t) / segs), v);
+        for (let j = 0; j < series; j++) {
+          const o = (j * segs + s) * 4;
+          const fit = (coefs[o]! + t * (coefs[o + 1]! + t * (coefs[o + 2]! + t * coefs[o + 3]!))) * 2 ** exps[j]!;
+          if (!Number.isFinite(v[j]!)) return null;
+          const scale = Math.max(big[j]!, Math.abs(v[j]!));
+          if (scale > 0) worst = Math.max(worst, Math.abs(fit - v[j]!) / scale);
+        }
+      }
+    }
+    if (worst <= TABLE_TOLERANCE) return { segs, taps, coefs, exps, worst };
+  }
+  return null;
+}
