@@ -4,7 +4,7 @@
  * removed by `abort()` (nothing appears at the target; an older file there is left as it was). What
  * the .npy block writer and the shard writer share.
  */
-import { closeSync, fsyncSync, ftruncateSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, ftruncateSync, openSync, renameSync, unlinkSync, writeSync, writevSync } from 'node:fs';
 import { fsError } from '../errors.js';
 import type { NpyDtype } from '../io/npy.js';
 import { checkOutputPath, tempPathFor } from './files.js';
@@ -40,12 +40,30 @@ export class PlacedFile {
     }
   }
 
+  /** Writes `parts` one after another from byte `pos` (one writev; a short write finishes piece by piece). */
+  writevAt(parts: readonly Uint8Array[], pos: number): void {
+    if (this.fd === null) throw new Error('internal error: write after commit/abort');
+    let done: number;
+    try {
+      done = writevSync(this.fd, parts, pos);
+    } catch (e) {
+      throw fsError(e, 'write', this.path);
+    }
+    for (const part of parts) {
+      if (done >= part.length) done -= part.length;
+      else {
+        this.writeAt(part.subarray(done), pos + done);
+        done = 0;
+      }
+      pos += part.length;
+    }
+  }
+
   /** Writes values[src … src + count) as `dtype` (little-endian) at byte `pos`. */
   writeValues(values: Float64Array, src: number, count: number, dtype: NpyDtype, pos: number): void {
-    const buf = new ArrayBuffer(count * (dtype === 'float64' ? 8 : 4));
-    const view = dtype === 'float64' ? new Float64Array(buf) : new Float32Array(buf);
-    for (let j = 0; j < count; j++) view[j] = values[src + j]!;
-    this.writeAt(new Uint8Array(buf), pos);
+    const view = dtype === 'float64' ? new Float64Array(count) : new Float32Array(count);
+    view.set(values.subarray(src, src + count));
+    this.writeAt(new Uint8Array(view.buffer), pos);
   }
 
   /** Writes `head` at 0 (what is known only at the end), then flushes and renames into place. */
