@@ -36,6 +36,22 @@ describe('webntk on WebGPU from the command line', () => {
     expect(normalisedError(cpu.ntk!, k.data, 30)).toBeLessThan(1e-5);
   });
 
+  it('gram --angle-table on/off: the table and the layer recursion agree, and --profile says which ran', () => {
+    const ks: Float64Array[] = [];
+    for (const mode of ['on', 'off']) {
+      const out = join(dir, `T-${mode}.npy`);
+      const r = cli(['gram', '--arch', 'resnet:depth=40,alpha=0.5', '--x1', xFile, '--backend', 'webgpu', '--angle-table', mode, '--out', out, '--json', '--profile']);
+      expect(r.code, r.err).toBe(0);
+      const segs = JSON.parse(r.out.trim().split('\n').at(-1)!).phases.angleTableSegments;
+      if (mode === 'on') expect(segs).toBeGreaterThan(0);
+      else expect(segs).toBe(0);
+      ks.push(parseNpy(readFileSync(out)).data);
+    }
+    expect(normalisedError(ks[1]!, ks[0]!, 30)).toBeLessThan(1e-6);
+    const cpu = kernelCpu('resnet:depth=40,alpha=0.5', X);
+    expect(normalisedError(cpu.ntk!, ks[0]!, 30)).toBeLessThan(1e-5);
+  });
+
   it('gram --backend auto uses the adapter', () => {
     const r = cli(['gram', '--arch', 'arora2019:depth=3', '--x1', xFile, '--backend', 'auto', '--out', join(dir, 'A.npy')]);
     expect(r.code, r.err).toBe(0);

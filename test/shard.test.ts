@@ -216,10 +216,13 @@ describe('webntk gram --shard and webntk merge', () => {
     }
   });
 
-  it('on WebGPU: a fully connected spec merges byte for byte; a conv spec agrees to float32 rounding (each call scales its inputs)', { timeout: 60_000 }, async () => {
-    for (const [arch, x, exact] of [['arora2019:depth=5', 'X.npy', true], ['cntk:depth=2,readout=gap', 'images.npy', false]] as const) {
-      const tag = exact ? 'fc' : 'conv';
-      const gram = ['gram', '--arch', arch, '--x1', x, '--backend', 'webgpu', '--quiet'];
+  it('on WebGPU: a fully connected spec merges byte for byte (layer recursion and angle table); a conv spec agrees to float32 rounding (each call scales its inputs)', { timeout: 90_000 }, async () => {
+    for (const [arch, x, exact, tag, table] of [
+      ['arora2019:depth=5', 'X.npy', true, 'fc', 'off'],
+      ['arora2019:depth=5', 'X.npy', true, 'fc-table', 'on'],
+      ['cntk:depth=2,readout=gap', 'images.npy', false, 'conv', 'auto'],
+    ] as const) {
+      const gram = ['gram', '--arch', arch, '--x1', x, '--backend', 'webgpu', '--angle-table', table, '--quiet'];
       const runs = await Promise.all([run([...gram, '--out', `G-${tag}.npy`]), ...[1, 0].map((i) => run([...gram, '--out', `H-${tag}.npy`, '--shard', `${i}/2`, '--block-rows', '16']))]);
       for (const r of runs) expect(r.code, r.err).toBe(0);
       expect((await run(['merge', `H-${tag}.npy`, '--quiet'])).code).toBe(0);

@@ -38,6 +38,19 @@ function opsPerPair(p: KernelProgram): number {
   return prefix + (p.sweep ? p.sweep.count * p.sweep.body.length : 0) + p.suffix.length;
 }
 
+/**
+ * Pairs from which the angle table is used unless the caller says otherwise (ExecOptions.angleTable):
+ * building it runs the float64 reference on ~4600 angles, on lavapipe about what the device's
+ * recursion costs for 10^5 pairs at any depth.
+ */
+export const ANGLE_TABLE_MIN_PAIRS = 2 ** 17;
+
+/** Pairs of a request of n1 (× n2) rows: the upper triangle for X × X, n1 for the diagonal. */
+export function angleTablePairs(n1: number, n2: number | null, diagonal: boolean): number {
+  if (diagonal) return n1;
+  return n2 !== null ? n1 * n2 : (n1 * (n1 + 1)) / 2;
+}
+
 /** A checked table: coefficients [tap][kernel (0 NNGP, 1 NTK)][segment][4] as float32, scaled by 2^exps[tap·2 + kernel]. */
 export interface AngleTable extends AngleTableData {
   /** Worst interpolation error found by the check, relative to max |F|. */

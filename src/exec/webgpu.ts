@@ -10,7 +10,7 @@ import { normalizers } from '../cpu/interpreter.js';
 import type { KernelProgram, Normalizers } from '../program/program.js';
 import { checkRequest, type GramRequest } from '../result.js';
 import { addPhase, since } from '../phases.js';
-import { buildAngleTable, isAngleProgram, type AngleTable } from './angle-table.js';
+import { ANGLE_TABLE_MIN_PAIRS, angleTablePairs, buildAngleTable, isAngleProgram, type AngleTable } from './angle-table.js';
 import { programDepths } from './blocks.js';
 import type { ExecOptions, Executor } from './executor.js';
 
@@ -36,18 +36,6 @@ const CPU_ADAPTER_PAIR_OPS = 2 ** 28;
  */
 const CPU_ADAPTER_BLOCK_ROWS = 512;
 
-/**
- * Pairs from which the angle table is used unless the caller says otherwise: building it runs the
- * float64 reference on ~4600 angles, on lavapipe about what the device's recursion costs for 10^5
- * pairs at any depth.
- */
-const ANGLE_TABLE_MIN_PAIRS = 2 ** 17;
-
-/** Pairs of a request: the upper triangle for X × X. */
-function pairsOf(x1: Matrix2D, x2: Matrix2D | null, req: GramRequest): number {
-  if (req.diagonal) return x1.rows;
-  return x2 ? x1.rows * x2.rows : (x1.rows * (x1.rows + 1)) / 2;
-}
 
 function gpuOptions(o: ExecOptions, norms: Normalizers | null, ctx: GpuContext, angleTable: AngleTable | null = null): GpuRunOptions {
   const cpu = isCpuAdapter(ctx.adapter);
@@ -72,15 +60,17 @@ export function webgpuExecutor(ctx: GpuContext, p: KernelProgram): WebGpuExecuto
   // use; null: the program has none that passes its check.
   const tables = new Map<boolean, AngleTable | null>();
   const tableFor = (x1: Matrix2D, x2: Matrix2D | null, req: GramRequest, o: ExecOptions): AngleTable | null => {
-    if (o.angleTable === false || !isAngleProgram(p)) return null;
-    if (o.angleTable === undefined && pairsOf(x1, x2, req) < ANGLE_TABLE_MIN_PAIRS) return null;
+    const wanted =
+      o.angleTable !== false &&
+      isAngleProgram(p) &&
+      (o.angleTable === true || angleTablePairs(x1.rows, x2 ? x2.rows : null, req.diagonal) >= ANGLE_TABLE_MIN_PAIRS);
     const lastOnly = !(req.allDepths && p.depths.length > 1);
-    if (!tables.has(lastOnly)) {
+    if (wanted && !tables.has(lastOnly)) {
       const t0 = performance.now();
       tables.set(lastOnly, buildAngleTable(p, lastOnly));
       addPhase(o.phases, 'angleTable', since(t0));
     }
-    const table = tables.get(lastOnly)!;
+    const table = wanted ? tables.get(lastOnly)! : null;
     // A count: the table's segments (0: the layer recursion runs).
     addPhase(o.phases, 'angleTableSegments', table?.segs ?? 0);
     return table;

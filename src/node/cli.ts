@@ -93,6 +93,11 @@ that would not fit or would overwrite an input), 3 GPU failure (no adapter for i
     .option('--shard <I/N|auto>', 'compute only shard I of N (numbered from 0) of the blocks, into <out>.shard-I-of-N, for `webntk merge`; auto: I and N from Slurm (SLURM_ARRAY_TASK_ID − SLURM_ARRAY_TASK_MIN, SLURM_ARRAY_TASK_COUNT) or Kubernetes (JOB_COMPLETION_INDEX with --shards N)')
     .option('--shards <n>', 'with --shard auto on Kubernetes Indexed Jobs: the number of shards (the Job\'s completions)')
     .option('--block-rows <n>', 'with --shard: rows per block of the shard grid (default 1024); every shard of a run must use the same')
+    .addOption(
+      new Option('--angle-table <mode>', 'webgpu, bias-free ReLU/LeakyReLU networks (every kernel a function of the input angle): on reads each pair from a table of that function built and checked by the float64 reference (cost independent of depth), off runs the layer recursion, auto uses the table from 2^17 pairs')
+        .choices(['auto', 'on', 'off'])
+        .default('auto'),
+    )
     .option('--quiet', 'no summary line (errors still go to stderr)')
     .option('--json', 'print a JSON summary on stdout (outputs, shape, backend, adapter, seconds)')
     .option('--profile', 'time the phases (process start, device, rows, compile, upload, first layer, recursion, readback, decode, write): in the --json summary as "phases", else one line on stderr; the WebGPU phases are timed apart by waiting for the device after each submit')

@@ -22,6 +22,7 @@ import { parseShard, shardPath } from './shard-option.js';
 import { addPhase, since, type PhaseTimes } from '../phases.js';
 import { useNodeWorkers } from './workers.js';
 import { MAX_THREADS } from '../exec/threads.js';
+import { ANGLE_TABLE_MIN_PAIRS, angleTablePairs } from '../exec/angle-table.js';
 import type { CliIO } from './cli-io.js';
 
 /** Upper bound on the bytes of one value in CSV output (17 significant digits, sign, exponent, separator). */
@@ -59,6 +60,8 @@ export interface GramOptions {
   shards?: string;
   /** Rows per block of the shard grid (default SHARD_BLOCK_ROWS); every shard of a run must use the same. */
   blockRows?: string;
+  /** WebGPU, bias-free degree-1 networks: auto (default), on or off (ExecOptions.angleTable). */
+  angleTable?: 'auto' | 'on' | 'off';
 }
 
 /** `--block-rows N`: a whole number ≥ 1, only with --shard (it sets the shard grid). */
@@ -183,6 +186,10 @@ export async function runGram(opts: GramOptions, io: CliIO, terminal: boolean): 
     return tapIndex && tapIndex.length < sweep.length ? pickPlanes(all, block.rows * block.cols, tapIndex) : all;
   };
   const depthLabels = !program ? ['inf'] : chosen ?? [program.depths[program.depths.length - 1]!];
+  // auto is decided on the whole matrix, so that every shard makes the single run's choice (and
+  // the merge equals it bit for bit).
+  const mode = opts.angleTable ?? 'auto';
+  const angleTable = mode === 'auto' ? angleTablePairs(n1, x2 ? n2 : null, opts.diagonal ?? false) >= ANGLE_TABLE_MIN_PAIRS : mode === 'on';
   if (shard) {
     const done = await writeShard({
       shard,
@@ -202,7 +209,7 @@ export async function runGram(opts: GramOptions, io: CliIO, terminal: boolean): 
       taps,
       shape,
       blockRows,
-      options: { get: kinds, backend: opts.backend, depths: stacked ? 'all' : 'last', ...(phases ? { phases } : {}), ...(threads !== undefined ? { threads } : {}) },
+      options: { get: kinds, backend: opts.backend, depths: stacked ? 'all' : 'last', angleTable, ...(phases ? { phases } : {}), ...(threads !== undefined ? { threads } : {}) },
       valuesOf,
     });
     const seconds = (performance.now() - t0) / 1000;
@@ -256,6 +263,7 @@ export async function runGram(opts: GramOptions, io: CliIO, terminal: boolean): 
       depths: stacked ? 'all' : 'last',
       // Each block is written before the next is asked for: its arrays can serve the next one.
       reuseBlocks: true,
+      angleTable,
       ...(phases ? { phases } : {}),
       ...(threads !== undefined ? { threads } : {}),
       onProgress: ({ blocksDone, blocks }) => {
