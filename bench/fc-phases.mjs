@@ -5,8 +5,8 @@
 //
 //   npm run build && node bench/fc-phases.mjs [--reps 3] [--case N,d,depth ...] [--out FILE]
 //
-// Cases (default): the issue-14 headline arora2019 N = 4096, d = 512, depth 20 (WebGPU and NumPy
-// float32); the same at depth 1 (the fixed cost); N = 2048 depth 20 (CPU float64 and NumPy
+// Cases (default): the issue-14 headline arora2019 N = 4096, d = 512, depth 20 (WebGPU, by default
+// from the angle table, and again with --angle-table off, the layer recursion; NumPy float32); the same at depth 1 (the fixed cost); N = 2048 depth 20 (CPU float64 and NumPy
 // float64); and the cold start, N = 64 (WebGPU and CPU). webntk writes float32 .npy where NumPy
 // float32 is its peer and float64 where NumPy float64 is; NumPy writes nothing (its time is the
 // process: import, generation of nothing — the rows come from the same .npy file — and the recursion).
@@ -36,7 +36,7 @@ for (let i = 0; i < argv.length; i++) {
 const CASES = opt.cases.length
   ? opt.cases.map(([n, d, depth]) => [n, d, depth, ['webgpu', 'cpu', 'numpy32', 'numpy64']])
   : [
-      [4096, 512, 20, ['webgpu', 'numpy32']],
+      [4096, 512, 20, ['webgpu', 'webgpuLayers', 'numpy32']],
       [4096, 512, 1, ['webgpu', 'numpy32']],
       [2048, 512, 20, ['cpu', 'numpy64', 'webgpu', 'numpy32']],
       [64, 512, 20, ['webgpu', 'cpu']],
@@ -77,9 +77,9 @@ function timed(cmd, args) {
 // webntk's whole-process time comes from runs without --profile (what a user runs: with it the
 // WebGPU phases are timed apart by waiting after each submit, which serialises the pipelined
 // blocks); its phases from one more run with --profile, after the timed ones.
-function runWebntk(backend, x, depth, dtype, profile = false) {
+function runWebntk(backend, x, depth, dtype, profile = false, extra = []) {
   const out = join(tmp, 'K.npy');
-  const r = timed(process.execPath, [join(root, 'dist/node/bin.js'), 'gram', '--arch', `arora2019:depth=${depth}`, '--x1', x, '--out', out, '--backend', backend, '--dtype', dtype, '--json', ...(profile ? ['--profile'] : [])]);
+  const r = timed(process.execPath, [join(root, 'dist/node/bin.js'), 'gram', '--arch', `arora2019:depth=${depth}`, '--x1', x, '--out', out, '--backend', backend, '--dtype', dtype, '--json', ...extra, ...(profile ? ['--profile'] : [])]);
   rmSync(out, { force: true });
   const j = JSON.parse(r.stdout.trim().split('\n').at(-1));
   return { seconds: r.seconds, adapter: j.adapter, ...(profile ? { phases: j.phases, profiledSeconds: r.seconds } : {}) };
@@ -93,6 +93,12 @@ function runNumpy(x, depth, dtype) {
 
 const CONTENDERS = {
   webgpu: { label: 'webntk WebGPU (float32 .npy)', run: (x, depth) => runWebntk('webgpu', x, depth, 'float32'), profile: (x, depth) => runWebntk('webgpu', x, depth, 'float32', true) },
+  // The same without the angle table (src/exec/angle-table.ts): every layer of the recursion on the device.
+  webgpuLayers: {
+    label: 'webntk WebGPU, layer recursion (--angle-table off)',
+    run: (x, depth) => runWebntk('webgpu', x, depth, 'float32', false, ['--angle-table', 'off']),
+    profile: (x, depth) => runWebntk('webgpu', x, depth, 'float32', true, ['--angle-table', 'off']),
+  },
   cpu: { label: 'webntk CPU float64 (float64 .npy)', run: (x, depth) => runWebntk('cpu', x, depth, 'float64'), profile: (x, depth) => runWebntk('cpu', x, depth, 'float64', true) },
   numpy32: { label: 'NumPy float32', run: (x, depth) => runNumpy(x, depth, 'float32') },
   numpy64: { label: 'NumPy float64', run: (x, depth) => runNumpy(x, depth, 'float64') },
@@ -125,6 +131,7 @@ for (const [n, d, depth, names] of CASES) {
   const s = (k) => row.results[k]?.seconds;
   row.ratios = {
     ...(s('webgpu') && s('numpy32') ? { webgpuOverNumpy32: s('numpy32') / s('webgpu') } : {}),
+    ...(s('webgpuLayers') && s('numpy32') ? { webgpuLayersOverNumpy32: s('numpy32') / s('webgpuLayers') } : {}),
     ...(s('cpu') && s('numpy64') ? { cpuOverNumpy64: s('numpy64') / s('cpu') } : {}),
     ...(s('webgpu') && s('cpu') ? { webgpuColdOverCpu: s('webgpu') / s('cpu') } : {}),
   };
@@ -137,7 +144,7 @@ mkdirSync(dirname(opt.out), { recursive: true });
 writeFileSync(opt.out, JSON.stringify(result, null, 2) + '\n');
 
 // The markdown table: whole-process seconds, then the phases of webntk's best run.
-const PH = ['processStart', 'device', 'rows', 'compile', 'upload', 'firstLayer', 'recursion', 'decode', 'kernel', 'write'];
+const PH = ['processStart', 'device', 'angleTable', 'rows', 'compile', 'upload', 'firstLayer', 'recursion', 'decode', 'kernel', 'write'];
 console.log('| case | contender | whole process (s) | ' + PH.join(' | ') + ' |');
 console.log('|---|---|---:|' + PH.map(() => '---:').join('|') + '|');
 for (const c of result.cases) {
