@@ -6,16 +6,17 @@
 // the depth. Composed after struct Bank, kernel_ops.wgsl (theta_of), struct Params, the FLAG_*
 // constants and INV_C = 1/c (src/gpu/angle-shader.ts).
 //
-// The table (binding 5, 32-bit words): segments, taps, the f32 bits of 1/log(1 + π/c), then per
-// tap and kernel (NNGP, NTK) the exponent of its scale, then the coefficients [tap][kernel]
-// [segment][4] as f32 bits.
+// The table (binding 5, 32-bit words in vec4s, so that a segment's 4 coefficients are one load):
+// segments, taps, the f32 bits of 1/log(1 + π/c), the vec4 where the coefficients start, then per
+// tap and kernel (NNGP, NTK) the exponent of its scale, then from that vec4 on the coefficients
+// [tap][kernel][segment] as vec4s of f32 bits.
 
 @group(0) @binding(0) var<uniform> P: Params;
 @group(0) @binding(1) var<storage, read> gap: array<f32>;
 @group(0) @binding(2) var<storage, read> rowScale: array<vec2<i32>>;
 @group(0) @binding(3) var<storage, read_write> state: array<u32>;
 @group(0) @binding(4) var<storage, read_write> outv: array<vec4<u32>>;
-@group(0) @binding(5) var<storage, read> table: array<u32>;
+@group(0) @binding(5) var<storage, read> table: array<vec4<u32>>;
 
 // log(1 + x) for x ≥ 0, with full relative precision for small x (WGSL has no log1p).
 fn log1p_f(x: f32) -> f32 {
@@ -25,19 +26,19 @@ fn log1p_f(x: f32) -> f32 {
 
 // The cubic of series j (tap·2 + kernel) on segment s at local t ∈ [0, 1].
 fn series_at(j: u32, s: u32, t: f32) -> f32 {
-  let segs = table[0];
-  let o = 3u + 2u * table[1] + (j * segs + s) * 4u;
-  let c0 = bitcast<f32>(table[o]);
-  let c1 = bitcast<f32>(table[o + 1u]);
-  let c2 = bitcast<f32>(table[o + 2u]);
-  let c3 = bitcast<f32>(table[o + 3u]);
-  return c0 + t * (c1 + t * (c2 + t * c3));
+  let c = bitcast<vec4<f32>>(table[table[0].w + j * table[0].x + s]);
+  return c.x + t * (c.y + t * (c.z + t * c.w));
+}
+
+// Word k of the header.
+fn word(k: u32) -> u32 {
+  return table[k / 4u][k % 4u];
 }
 
 // Tap `tap` of a pair with scale 2^e·r at (segment s, t): (NNGP mantissa, exponent, NTK mantissa, exponent).
 fn tap_out(tap: u32, r: f32, e: i32, s: u32, t: f32) -> vec4<u32> {
-  let ek = e + bitcast<i32>(table[3u + 2u * tap]);
-  let et = e + bitcast<i32>(table[4u + 2u * tap]);
+  let ek = e + bitcast<i32>(word(4u + 2u * tap));
+  let et = e + bitcast<i32>(word(5u + 2u * tap));
   let k = r * series_at(2u * tap, s, t);
   let th = r * series_at(2u * tap + 1u, s, t);
   return vec4<u32>(bitcast<u32>(k), bitcast<u32>(ek), bitcast<u32>(th), bitcast<u32>(et));
@@ -62,8 +63,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   if (ma != 0.0 && mb != 0.0) { r = sqrt(ldexp(ma, sa.y - e)) * sqrt(ldexp(mb, sb.y - e)); }
   var theta = 0.0;
   if (P.diagonal != 2u) { theta = theta_of(gap[p]); }
-  let segs = table[0];
-  let x = clamp(log1p_f(theta * INV_C) * bitcast<f32>(table[2]), 0.0, 1.0) * f32(segs);
+  let segs = table[0].x;
+  let x = clamp(log1p_f(theta * INV_C) * bitcast<f32>(table[0].z), 0.0, 1.0) * f32(segs);
   let s = min(u32(x), segs - 1u);
   let t = x - f32(s);
   let taps = (P.flags & FLAG_TAPS) != 0u;
@@ -73,5 +74,5 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
       outv[(it + 1u - P.tapBase) * P.pairCount + p] = tap_out(it + 1u, r, e, s, t);
     }
   }
-  if (!taps && (P.flags & FLAG_FINAL) != 0u) { outv[p] = tap_out(table[1] - 1u, r, e, s, t); }  // the last tap
+  if (!taps && (P.flags & FLAG_FINAL) != 0u) { outv[p] = tap_out(table[0].y - 1u, r, e, s, t); }  // the last tap
 }

@@ -23,13 +23,15 @@ export interface AngleTableData {
 export const ANGLE_C = 2 ** -14;
 
 export function angleShader(t: AngleTableData): RecursionShader {
-  const head = 3 + 2 * t.taps;
+  // Header: segments, taps, 1/log(1 + π/c), the vec4 where the coefficients start, 2·taps exponents.
+  const head = Math.ceil((4 + 2 * t.taps) / 4) * 4;
   const words = new Uint32Array(head + t.coefs.length);
   const f = new Float32Array(words.buffer);
   words[0] = t.segs;
   words[1] = t.taps;
   f[2] = 1 / Math.log1p(Math.PI / ANGLE_C);
-  new Int32Array(words.buffer, 12, 2 * t.taps).set(t.exps);
+  words[3] = head / 4;
+  new Int32Array(words.buffer, 16, 2 * t.taps).set(t.exps);
   f.set(t.coefs, head);
   const code = `${wgslStruct(BANK)}
 ${KERNEL_OPS_WGSL}
