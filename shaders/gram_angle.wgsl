@@ -8,8 +8,10 @@
 //
 // The table (binding 5, 32-bit words in vec4s, so that a segment's 4 coefficients are one load):
 // segments, taps, the f32 bits of 1/log(1 + π/c), the vec4 where the coefficients start, then per
-// tap and kernel (NNGP, NTK) the exponent of its scale, then from that vec4 on the coefficients
-// [tap][kernel][segment] as vec4s of f32 bits.
+// tap and kernel (NNGP, NTK) the exponent of its scale; then per segment (θ_s, w_s, 0, 0): its first
+// angle and 1 over its width, the local t = (θ − θ_s)·w_s being linear in θ (so that only θ's own
+// rounding enters, not log's times log(1 + π/c)); then the coefficients [tap][kernel][segment] as
+// vec4s of f32 bits.
 
 @group(0) @binding(0) var<uniform> P: Params;
 @group(0) @binding(1) var<storage, read> gap: array<f32>;
@@ -66,7 +68,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   let segs = table[0].x;
   let x = clamp(log1p_f(theta * INV_C) * bitcast<f32>(table[0].z), 0.0, 1.0) * f32(segs);
   let s = min(u32(x), segs - 1u);
-  let t = x - f32(s);
+  let b = bitcast<vec2<f32>>(table[table[0].w - segs + s].xy);
+  let t = (theta - b.x) * b.y;
   let taps = (P.flags & FLAG_TAPS) != 0u;
   if (taps && (P.flags & FLAG_INIT) != 0u) { outv[p] = tap_out(0u, r, e, s, t); }
   if (taps) {

@@ -10,7 +10,8 @@
  *
  * Layout of the table: the variable u = log(1 + θ/c)/log(1 + π/c) (c: gpu/angle-shader.ts ANGLE_C)
  * is cut into `segs` equal segments; on each, F of
- * every tap and kernel is the cubic through 4 Chebyshev points, in powers of the local t ∈ [0, 1].
+ * every tap and kernel is the cubic through 4 Chebyshev points, in powers of t ∈ [0, 1], linear in θ
+ * over the segment.
  * Coefficients are float32, scaled per tap and kernel by a power of two (deep kernels exceed f32).
  *
  * Every table is checked before use: at 5 points inside every segment, the cubic with its float32
@@ -135,12 +136,22 @@ export function buildAngleTable(p: KernelProgram, lastOnly: boolean): AngleTable
   const v = new Float64Array(series);
   for (let segs = FIRST_SEGMENTS; segs <= MAX_SEGMENTS; segs *= 2) {
     if (series * segs * 4 > MAX_TABLE_WORDS || segs * (4 + CHECKS.length) * opsPerPair(p) > MAX_BUILD_STEPS) return null;
+    // Segment s covers θ ∈ [θ_s, θ_s + 1/w_s], both float32 as the device holds them; the local
+    // variable is t = (θ − θ_s)·w_s, linear in θ, so that θ's rounding is all the device adds
+    // (t from u would carry log's rounding times log(1 + π/c)).
+    const bounds = new Float32Array(2 * segs);
+    for (let s = 0; s < segs; s++) {
+      const a = Math.fround(angleAt(s / segs));
+      bounds[2 * s] = a;
+      bounds[2 * s + 1] = 1 / (Math.fround(angleAt((s + 1) / segs)) - a);
+    }
+    const angle = (s: number, t: number) => bounds[2 * s]! + t / bounds[2 * s + 1]!;
     // Values at every node, and the largest |F| of each series (at nodes and checks).
     const ys = new Float64Array(segs * 4 * series);
     const big = new Float64Array(series);
     for (let s = 0; s < segs; s++) {
       for (let k = 0; k < 4; k++) {
-        F(angleAt((s + NODES[k]!) / segs), v);
+        F(angle(s, NODES[k]!), v);
         for (let j = 0; j < series; j++) {
           const x = v[j]!;
           if (!Number.isFinite(x)) return null;
@@ -166,7 +177,7 @@ export function buildAngleTable(p: KernelProgram, lastOnly: boolean): AngleTable
     let worst = 0;
     for (let s = 0; s < segs && worst <= TABLE_TOLERANCE; s++) {
       for (const t of CHECKS) {
-        F(angleAt((s + t) / segs), v);
+        F(angle(s, t), v);
         for (let j = 0; j < series; j++) {
           const o = (j * segs + s) * 4;
           const fit = (coefs[o]! + t * (coefs[o + 1]! + t * (coefs[o + 2]! + t * coefs[o + 3]!))) * 2 ** exps[j]!;
@@ -176,7 +187,7 @@ export function buildAngleTable(p: KernelProgram, lastOnly: boolean): AngleTable
         }
       }
     }
-    if (worst <= TABLE_TOLERANCE) return { segs, taps, coefs, exps, worst };
+    if (worst <= TABLE_TOLERANCE) return { segs, taps, bounds, coefs, exps, worst };
   }
   return null;
 }

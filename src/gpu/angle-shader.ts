@@ -11,6 +11,8 @@ import { GRAM_ANGLE_WGSL, KERNEL_OPS_WGSL } from './shaders.generated.js';
 export interface AngleTableData {
   segs: number;
   taps: number;
+  /** Per segment: its first angle θ_s and w_s, 1 over its width (t = (θ − θ_s)·w_s ∈ [0, 1]). */
+  bounds: Float32Array;
   coefs: Float32Array;
   exps: Int32Array;
 }
@@ -23,16 +25,19 @@ export interface AngleTableData {
 export const ANGLE_C = 2 ** -14;
 
 export function angleShader(t: AngleTableData): RecursionShader {
-  // Header: segments, taps, 1/log(1 + π/c), the vec4 where the coefficients start, 2·taps exponents.
+  // Header: segments, taps, 1/log(1 + π/c), the vec4 where the coefficients start, 2·taps
+  // exponents; then one vec4 (θ_s, w_s, 0, 0) per segment; then the coefficients.
   const head = Math.ceil((4 + 2 * t.taps) / 4) * 4;
-  const words = new Uint32Array(head + t.coefs.length);
+  const coefAt = head + 4 * t.segs;
+  const words = new Uint32Array(coefAt + t.coefs.length);
   const f = new Float32Array(words.buffer);
   words[0] = t.segs;
   words[1] = t.taps;
   f[2] = 1 / Math.log1p(Math.PI / ANGLE_C);
-  words[3] = head / 4;
+  words[3] = coefAt / 4;
   new Int32Array(words.buffer, 16, 2 * t.taps).set(t.exps);
-  f.set(t.coefs, head);
+  for (let s = 0; s < t.segs; s++) f.set(t.bounds.subarray(2 * s, 2 * s + 2), head + 4 * s);
+  f.set(t.coefs, coefAt);
   const code = `${wgslStruct(BANK)}
 ${KERNEL_OPS_WGSL}
 ${wgslStruct(RECURSION_PARAMS)}
