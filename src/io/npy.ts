@@ -71,6 +71,8 @@ const ARRAY_ALIGN = 64;
 /** numpy leaves room after the dict so the growth axis can be rewritten in place (len(str(8*2**64-1))). */
 const GROWTH_AXIS_MAX_DIGITS = 21;
 const TWO_53 = 2n ** 53n;
+/** Whether typed arrays on this platform are little-endian (as .npy files nearly always are). */
+const LITTLE_ENDIAN_PLATFORM = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 // ---------------------------------------------------------------------------------------------
 // Reading
@@ -131,12 +133,19 @@ export function parseNpy(bytes: Uint8Array | ArrayBufferLike, name = 'npy'): Npy
   const raw = new Float64Array(count);
   const le = type.littleEndian;
   let off = dataStart;
+  // The platform's byte order: whole copies of the bytes (any alignment), ~10× faster than DataView.
+  const native = le === LITTLE_ENDIAN_PLATFORM;
   switch (type.kind) {
     case 'f8':
-      for (let i = 0; i < count; i++, off += 8) raw[i] = view.getFloat64(off, le);
+      if (native) new Uint8Array(raw.buffer).set(u8.subarray(dataStart, dataStart + 8 * count));
+      else for (let i = 0; i < count; i++, off += 8) raw[i] = view.getFloat64(off, le);
       break;
     case 'f4':
-      for (let i = 0; i < count; i++, off += 4) raw[i] = view.getFloat32(off, le);
+      if (native) {
+        const f = new Float32Array(count);
+        new Uint8Array(f.buffer).set(u8.subarray(dataStart, dataStart + 4 * count));
+        raw.set(f);
+      } else for (let i = 0; i < count; i++, off += 4) raw[i] = view.getFloat32(off, le);
       break;
     case 'f2':
       for (let i = 0; i < count; i++, off += 2) raw[i] = halfToNumber(view.getUint16(off, le));
