@@ -69,6 +69,20 @@ describe('kernelTimes on WebGPU (the product on the device)', () => {
     }
   }
 
+  it('from the angle table: the product of the table kernel, on the device, normalised or not', async () => {
+    for (const arch of ['arora2019:depth=20', 'belfer2021:depth=100,alpha=0.5']) {
+      const P = normals(n, 3, 30).data;
+      const phases: Record<string, number> = {};
+      const gpuK = (await kernel(arch, X, null, { get: 'ntk', backend: 'webgpu', blockRows: 64, angleTable: true }))['ntk']!;
+      const cpuK = (await kernel(arch, X, null, { get: 'ntk' }))['ntk']!;
+      const r = await kernelTimes(arch, X, null, P, 3, { get: 'ntk', backend: 'webgpu', blockRows: 64, angleTable: true, phases });
+      expect(phases.angleTableSegments).toBeGreaterThan(0);
+      expect(r.onDevice).toBe(true);
+      expect(relativeL2(r.product, dense(gpuK, n, n, P, 3))).toBeLessThan(1e-12);
+      expect(relativeL2(r.product, dense(cpuK, n, n, P, 3))).toBeLessThan(1e-5);
+    }
+  });
+
   it('the default block size (one block here) gives the same product', async () => {
     const P = normals(n, 2, 20).data;
     const a = await kernelTimes('arora2019:depth=3', X, null, P, 2, { get: 'ntk', backend: 'webgpu' });
