@@ -20,6 +20,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describeAdapter, kernel, kernelCpu, toSpec } from '../dist/index.js';
 import { compile } from '../dist/program/compile.js';
+import { ANGLE_TABLE_MIN_PAIRS, angleTablePairs, isAngleProgram } from '../dist/exec/angle-table.js';
 import { inputs } from './inputs.mjs';
 import { dawnGpu, releaseDawn, timestampDevice } from './dawn.mjs';
 import { CHORD_FLOPS_PER_TERM, measurePeakFma, timeChordGemm } from '../dist/gpu/bench.js';
@@ -262,6 +263,8 @@ async function runCase(c, extra = {}) {
     d: c.d,
     depth: c.depth,
     opsPerPair: opsPerPair(ref),
+    // How the depth was computed: from the angle table (bias-free ReLU networks from 2^17 pairs) or layer by layer.
+    recursion: isAngleProgram(compile(toSpec(ref))) && angleTablePairs(c.n, null, false) >= ANGLE_TABLE_MIN_PAIRS ? 'angle table' : 'layers',
     webgpu: { seconds, runs: times, entriesLayersPerSecond: (entries * c.depth) / seconds },
     firstLayer: { seconds: gemm.seconds, gflops: gemm.usefulGflops, executedGflops: gemm.executedGflops, fractionOfPeak: gemm.fractionOfPeak, shareOfEndToEnd: gemm.seconds / seconds },
     cpu: 'not run',
@@ -361,12 +364,12 @@ if (result.numpyCheck) {
   console.log(`NumPy vs webntk CPU reference (${k.case}, N = ${k.n}, d = ${k.d}), max |diff| / max |K|: float64 NNGP ${k.float64.nngp.relative.toExponential(1)}, NTK ${k.float64.ntk.relative.toExponential(1)}; float32 NNGP ${k.float32.nngp.relative.toExponential(1)}, NTK ${k.float32.ntk.relative.toExponential(1)}\n`);
 }
 if (result.cases.length > 0) {
-  console.log('| preset | N | d | depth | WebGPU s | entries×layers/s | CPU s | WebGPU speedup vs CPU | 1st layer s | 1st-layer GFLOP/s | % of FMA peak | 1st layer share |');
-  console.log('|---|---|---|---|---|---|---|---|---|---|---|---|');
+  console.log('| preset | N | d | depth | depth computed | WebGPU s | entries×layers/s | CPU s | WebGPU speedup vs CPU | 1st layer s | 1st-layer GFLOP/s | % of FMA peak | 1st layer share |');
+  console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|');
   for (const r of result.cases) {
     const cpu = typeof r.cpu === 'object' ? r.cpu : null;
     console.log(
-      `| ${r.preset} | ${r.n} | ${r.d} | ${r.depth} | ${f(r.webgpu.seconds, 3)} | ${si(r.webgpu.entriesLayersPerSecond)} | ${cpu ? f(cpu.seconds, 3) : 'not run'} | ${cpu ? f(cpu.webgpuSpeedup) + '×' : '—'} | ${f(r.firstLayer.seconds, 3)} | ${f(r.firstLayer.gflops, 1)} | ${f(100 * r.firstLayer.fractionOfPeak, 1)}% | ${f(100 * r.firstLayer.shareOfEndToEnd, 0)}% |`,
+      `| ${r.preset} | ${r.n} | ${r.d} | ${r.depth} | ${r.recursion} | ${f(r.webgpu.seconds, 3)} | ${si(r.webgpu.entriesLayersPerSecond)} | ${cpu ? f(cpu.seconds, 3) : 'not run'} | ${cpu ? f(cpu.webgpuSpeedup) + '×' : '—'} | ${f(r.firstLayer.seconds, 3)} | ${f(r.firstLayer.gflops, 1)} | ${f(100 * r.firstLayer.fractionOfPeak, 1)}% | ${f(100 * r.firstLayer.shareOfEndToEnd, 0)}% |`,
     );
   }
 }
