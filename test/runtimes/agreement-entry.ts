@@ -10,7 +10,7 @@
  *
  * Node-free: imports only src/ (runtime-neutral), test/fixtures.ts and test/gpu/inputs.ts.
  */
-import { describeAdapter, getGpu, kernel, kernelCpu, predictFromKernels, predictFromKernelsCg, type Arch } from '../../src/index.js';
+import { describeAdapter, getGpu, kernel, kernelCpu, predictFromKernels, predictFromKernelsCg, type Arch, type KernelOptions } from '../../src/index.js';
 import { dense, gelu, network, sigmoid, softplus, tanh } from '../../src/spec/stax.js';
 import { CUSTOM } from '../fixtures.js';
 import { accuracyInputs, maxRelDiff, normalisedError } from '../gpu/inputs.js';
@@ -69,8 +69,14 @@ async function cgAgreement(): Promise<CgAgreement> {
   }
 }
 
-/** Square X × X cases: presets at depths 10 … 1000, and custom specs that use every other layer type. */
-const SQUARE: [string, Arch][] = [
+/**
+ * Square X × X cases: presets at depths 10 … 1000, custom specs that use every other layer type,
+ * and bias-free ReLU networks from their angle table (src/exec/angle-table.ts; shaders/gram_angle.wgsl).
+ */
+const SQUARE: [string, Arch, KernelOptions?][] = [
+  ['arora2019:depth=1000 (angle table)', 'arora2019:depth=1000', { angleTable: true }],
+  ['tirer2021 (angle table)', 'tirer2021', { angleTable: true }],
+  ['densenet:depth=20 (angle table)', 'densenet:depth=20', { angleTable: true }],
   ['arora2019:depth=10', 'arora2019:depth=10'],
   ['arora2019:depth=1000', 'arora2019:depth=1000'],
   ['tirer2021', 'tirer2021'],
@@ -112,8 +118,8 @@ function convImages(shape: number[]): { data: number[]; shape: number[] } {
   return { data: [...a, ...b, ...near, ...shifted], shape: [4, ...shape] };
 }
 
-/** X1 × X2 cases with every depth of the sweep. */
-const CROSS: string[] = ['arora2019:depth=10', 'tirer2021:depth=6'];
+/** X1 × X2 cases with every depth of the sweep (the last one from the angle table). */
+const CROSS: [string, KernelOptions?][] = [['arora2019:depth=10'], ['tirer2021:depth=6'], ['resnet:depth=6,alpha=0.7', { angleTable: true }]];
 
 /**
  * X2 for the cross cases: 7 rows (X1 has 11), float32-exact, with near-duplicates (1e−6, 1e−4 rad)
@@ -160,11 +166,13 @@ export async function run(): Promise<AgreementResult> {
   const n = X.length;
   const cases: AgreementCase[] = [];
 
-  for (const [name, arch] of SQUARE) {
+  for (const [name, arch, options] of SQUARE) {
     const c0 = performance.now();
     try {
       const cpu = kernelCpu(arch, X);
-      const gpu = await kernel(arch, X, null, { backend: 'webgpu' });
+      const phases: Record<string, number> = {};
+      const gpu = await kernel(arch, X, null, { ...options, backend: 'webgpu', ...(options?.angleTable ? { phases } : {}) });
+      if (options?.angleTable && !phases.angleTableSegments) throw new Error('the angle table was not used');
       cases.push({
         name,
         shape: gpu.shape,
@@ -203,14 +211,16 @@ export async function run(): Promise<AgreementResult> {
 
   const X2 = crossInputs();
   const n2 = X2.length;
-  for (const ref of CROSS) {
-    const name = `${ref} X1×X2 depths=all`;
+  for (const [ref, options] of CROSS) {
+    const name = `${ref} X1×X2 depths=all${options?.angleTable ? ' (angle table)' : ''}`;
     const c0 = performance.now();
     try {
       const cpu = kernelCpu(ref, X, X2, { depths: 'all' });
       const d1 = kernelCpu(ref, X, null, { depths: 'all', diagonal: true });
       const d2 = kernelCpu(ref, X2, null, { depths: 'all', diagonal: true });
-      const gpu = await kernel(ref, X, X2, { depths: 'all', backend: 'webgpu' });
+      const phases: Record<string, number> = {};
+      const gpu = await kernel(ref, X, X2, { ...options, depths: 'all', backend: 'webgpu', ...(options?.angleTable ? { phases } : {}) });
+      if (options?.angleTable && !phases.angleTableSegments) throw new Error('the angle table was not used');
       const taps = cpu.depths.length;
       const shapeOk =
         JSON.stringify(gpu.shape) === JSON.stringify([taps, n, n2]) &&
