@@ -4,7 +4,7 @@
 // (codegen.ts) with the same bindings, parameters and output: the same depth chunks, flags and taps,
 // each tap read from the table instead of computed layer by layer, so its cost is independent of
 // the depth. Composed after struct Bank, kernel_ops.wgsl (theta_of), struct Params, the FLAG_*
-// constants and INV_C = 1/c (src/gpu/angle-shader.ts).
+// constants, INV_C = 1/c and pair_dispatch.wgsl (src/gpu/angle-shader.ts).
 //
 // The table (binding 5, 32-bit words in vec4s, so that a segment's 4 coefficients are one load):
 // segments, taps, the f32 bits of 1/log(1 + π/c), the vec4 where the coefficients start, then per
@@ -48,12 +48,11 @@ fn tap_out(tap: u32, r: f32, e: i32, s: u32, t: f32) -> vec4<u32> {
 
 @compute @workgroup_size(256)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let p = gid.x + gid.y * nwg.x * 256u;
-  if (p >= P.pairCount) { return; }
+  if (P.iterStart > P.iterEnd) { _ = state[0]; }  // binding 3 stays in the automatic layout
+  let p = pair_index(gid, nwg);
+  if (pair_skipped(p)) { return; }
   let i = p / P.cols;
   let j = p % P.cols;
-  if (P.diagonal == 1u && j < i) { return; }
-  if (P.iterStart > P.iterEnd) { _ = state[0]; }  // binding 3 stays in the automatic layout
   // The pair's scale √(K0(x,x)·K0(z,z)) = 2^e·√kxx·√kzz, as the recursion's init_bank has it.
   let sa = rowScale[i];
   let sb = rowScale[select(P.rowsA + j, i, P.diagonal == 2u)];

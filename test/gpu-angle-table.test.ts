@@ -101,31 +101,27 @@ describe('the table against the float64 reference at angles it was not built or 
   }
 });
 
+/** WebGPU from the table (checked to have run) against the CPU on X, within 1e−6 normalised. */
+async function expectFromTable(spec: string | Spec): Promise<void> {
+  const cpu = kernelCpu(spec, X);
+  const phases: Record<string, number> = {};
+  const gpu = await kernel(spec, X, null, { backend: 'webgpu', angleTable: true, phases });
+  expect(phases.angleTableSegments, 'from the table').toBeGreaterThan(0);
+  expect(normalisedError(cpu.nngp!, gpu.nngp!, n), 'NNGP').toBeLessThanOrEqual(1e-6);
+  expect(normalisedError(cpu.ntk!, gpu.ntk!, n), 'NTK').toBeLessThanOrEqual(1e-6);
+}
+
 describe('WebGPU from the angle table agrees with the float64 reference on every preset that has one', () => {
   // Depth 10 000 for one preset: its tables cost seconds each to build and check.
   for (const L of ACCURACY_DEPTHS) {
     for (const ref of accuracyPresets(L).filter((r) => hasTable(r) && (L <= 1000 || r.startsWith('arora2019')))) {
       // 1e−6: ten times inside the suite's target (the table's own error is 1e−7 of max |F|, the
       // rest the float32 angle); the layer recursion measures 1e−7 … 8e−7 on these inputs.
-      it(`${ref} (≤ 1e-6)`, async () => {
-        const cpu = kernelCpu(ref, X);
-        const phases: Record<string, number> = {};
-        const gpu = await kernel(ref, X, null, { backend: 'webgpu', angleTable: true, phases });
-        expect(phases.angleTableSegments, 'from the table').toBeGreaterThan(0);
-        expect(normalisedError(cpu.nngp!, gpu.nngp!, n), 'NNGP').toBeLessThanOrEqual(1e-6);
-        expect(normalisedError(cpu.ntk!, gpu.ntk!, n), 'NTK').toBeLessThanOrEqual(1e-6);
-      });
+      it(`${ref} (≤ 1e-6)`, () => expectFromTable(ref));
     }
   }
   for (const { name, spec } of CONSTANT_ALPHA_CASES.filter((c) => hasTable(c.spec))) {
-    it(`${name} (≤ 1e-6)`, async () => {
-      const cpu = kernelCpu(spec, X);
-      const phases: Record<string, number> = {};
-      const gpu = await kernel(spec, X, null, { backend: 'webgpu', angleTable: true, phases });
-      expect(phases.angleTableSegments, 'from the table').toBeGreaterThan(0);
-      expect(normalisedError(cpu.nngp!, gpu.nngp!, n), 'NNGP').toBeLessThanOrEqual(1e-6);
-      expect(normalisedError(cpu.ntk!, gpu.ntk!, n), 'NTK').toBeLessThanOrEqual(1e-6);
-    });
+    it(`${name} (≤ 1e-6)`, () => expectFromTable(spec));
   }
 });
 

@@ -5,7 +5,7 @@
  */
 import { FLAG_FINAL, FLAG_INIT, FLAG_TAPS, type RecursionShader } from './codegen.js';
 import { BANK, RECURSION_PARAMS, wgslStruct } from './layout.js';
-import { GRAM_ANGLE_WGSL, KERNEL_OPS_WGSL } from './shaders.generated.js';
+import { GRAM_ANGLE_WGSL, KERNEL_OPS_WGSL, PAIR_DISPATCH_WGSL } from './shaders.generated.js';
 
 /** What the device needs of an angle table (src/exec/angle-table.ts AngleTable). */
 export interface AngleTableData {
@@ -45,6 +45,7 @@ const FLAG_INIT: u32 = ${FLAG_INIT}u;
 const FLAG_TAPS: u32 = ${FLAG_TAPS}u;
 const FLAG_FINAL: u32 = ${FLAG_FINAL}u;
 const INV_C: f32 = ${1 / ANGLE_C}.0;
+${PAIR_DISPATCH_WGSL}
 ${GRAM_ANGLE_WGSL}`;
   return { code, banks: 1, coefs: words };
 }

@@ -16,7 +16,7 @@ import type { KernelProgram, Op } from '../program/program.js';
 import type { Activation } from '../spec/types.js';
 import { f32Pair } from './f32.js';
 import { BANK, BANK_WORDS, RECURSION_PARAMS, wgslStruct, wgslWordAccessors } from './layout.js';
-import { KERNEL_OPS_WGSL } from './shaders.generated.js';
+import { KERNEL_OPS_WGSL, PAIR_DISPATCH_WGSL } from './shaders.generated.js';
 
 /** Flags of the recursion dispatch (Params.flags). */
 export const FLAG_INIT = 1;
@@ -230,7 +230,7 @@ ${wgslStruct(RECURSION_PARAMS)}
 @group(0) @binding(3) var<storage, read_write> state: array<u32>;
 @group(0) @binding(4) var<storage, read_write> outv: array<vec4<u32>>;
 @group(0) @binding(5) var<storage, read> coef: array<u32>;
-
+${PAIR_DISPATCH_WGSL}
 const BANKS: u32 = ${banks}u;
 
 // The program's numbers (codegen.ts: Coefficients): f32 bits, or u32 counts, offsets and flags.
@@ -271,11 +271,10 @@ fn init_bank(i: u32, j: u32, p: u32) -> Bank {
 
 @compute @workgroup_size(256)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let p = gid.x + gid.y * nwg.x * 256u;
-  if (p >= P.pairCount) { return; }
+  let p = pair_index(gid, nwg);
+  if (pair_skipped(p)) { return; }
   let i = p / P.cols;
   let j = p % P.cols;
-  if (P.diagonal == 1u && j < i) { return; }
   ONE = P.one;
   _ = coef[0];  // binding 5 stays in the automatic layout even for a program without numbers
   var cur: Bank;
