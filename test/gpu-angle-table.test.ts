@@ -13,7 +13,7 @@ import { buildAngleTable, isAngleProgram, TABLE_TOLERANCE, uOfAngle, type AngleT
 import { expOf, newState, nngpOf, runPair } from '../src/cpu/interpreter.js';
 import { NTK } from '../src/program/program.js';
 import { compile } from '../src/program/compile.js';
-import { dense, leakyRelu, network, repeat } from '../src/spec/stax.js';
+import { dense, leakyRelu, network, relu, repeat } from '../src/spec/stax.js';
 import type { Spec } from '../src/spec/types.js';
 import { CUSTOM } from './fixtures.js';
 import { ACCURACY_DEPTHS, accuracyPresets, CONSTANT_ALPHA_CASES } from './gpu/accuracy-cases.js';
@@ -123,6 +123,21 @@ describe('WebGPU from the angle table agrees with the float64 reference on every
   for (const { name, spec } of CONSTANT_ALPHA_CASES.filter((c) => hasTable(c.spec))) {
     it(`${name} (≤ 1e-6)`, () => expectFromTable(spec));
   }
+});
+
+describe('kernels beyond the float64 range at unit inputs', () => {
+  // σ_w² = 1 with ReLU halves the variance at every layer: ~2^−1100 at unit inputs, below the
+  // smallest float64. The table keeps each series' power of two apart (a table of float64 values
+  // was all zeros, passed its check, and gave zeros); normalised, the kernel is of order 1.
+  it('a ReLU net with σ_w² = 1 at depth 1100, normalised to the diagonal (≤ 1e-6)', async () => {
+    const spec = { ...network({}, dense({ weightVar: 1 }), repeat(1100, relu(), dense({ weightVar: 1 }))), normalize: 'diagonal' as const };
+    const t = buildAngleTable(compile(toSpec(spec)), true)!;
+    expect(t).not.toBeNull();
+    expect(t.exps[0]).toBeLessThan(-1000);
+    await expectFromTable(spec);
+    const gpu = await kernel(spec, X, null, { backend: 'webgpu', angleTable: true });
+    expect(Math.max(...gpu.ntk!)).toBeGreaterThan(0.5);
+  });
 });
 
 describe('every request shape from the table', () => {

@@ -20,7 +20,7 @@
  * passes (or overflows float64) gets null: the executor then runs the layer recursion.
  */
 import { activationEntry } from '../activations/registry.js';
-import { expOf, newState, nngpOf, runPair } from '../cpu/interpreter.js';
+import { expOf, ldexp, newState, nngpOf, runPair } from '../cpu/interpreter.js';
 import { ANGLE_C, type AngleTableData } from '../gpu/angle-shader.js';
 import { NTK, type KernelProgram, type Op } from '../program/program.js';
 
@@ -85,23 +85,36 @@ export function uOfAngle(theta: number): number {
 const NODES = [0, 1, 2, 3].map((k) => 0.5 - 0.5 * Math.cos(((2 * k + 1) * Math.PI) / 8));
 const CHECKS = [0.02, 0.27, 0.5, 0.73, 0.98];
 
-/** The (NNGP, NTK) of unit inputs at angle θ of every tap (or the last only), as float64 values: out[tap·2 + kernel]. */
-function evaluator(p: KernelProgram, lastOnly: boolean): (theta: number, out: Float64Array) => void {
+/**
+ * The (NNGP, NTK) of unit inputs at angle θ of every tap (or the last only) as the interpreter
+ * holds them, a mantissa and a power of two: value = m[tap·2 + kernel]·2^e[tap·2 + kernel]. The
+ * exponent is kept apart because deep kernels leave the float64 range (a ReLU net with σ_w² = 1
+ * at depth 1100 is ~2^−1100 at unit inputs, and only its ratio to a normaliser or its product with
+ * the inputs' norms is the answer).
+ */
+function evaluator(p: KernelProgram, lastOnly: boolean): (theta: number, m: Float64Array, e: Float64Array) => void {
   const { state, work } = newState(p);
   const taps = lastOnly ? 1 : p.depths.length;
-  return (theta, out) => {
+  return (theta, m, e) => {
     // 1 − cos θ and 1 + cos θ without cancellation.
     const g = 2 * Math.sin(theta / 2) ** 2;
     const h = 2 * Math.cos(theta / 2) ** 2;
-    const put = (t: number, k: number, th: number, e: number) => {
-      out[2 * t] = k * 2 ** e;
-      out[2 * t + 1] = th * 2 ** e;
+    const put = (t: number, k: number, th: number, x: number) => {
+      m[2 * t] = k;
+      m[2 * t + 1] = th;
+      e[2 * t] = x;
+      e[2 * t + 1] = x;
     };
     if (taps === 1) {
       runPair(p, state, work, { kxx: 1, kzz: 1, g, h });
       put(0, nngpOf(work), work[NTK]!, expOf(work));
     } else runPair(p, state, work, { kxx: 1, kzz: 1, g, h }, put);
   };
+}
+
+/** The binary exponent E of a finite x ≠ 0 with |x| ∈ [2^(E−1), 2^E). */
+function binaryExponent(x: number): number {
+  return Math.floor(Math.log2(Math.abs(x))) + 1;
 }
 
 /** The monomial coefficients (in t) of the cubic through (NODES[k], y[k]). */
@@ -133,9 +146,13 @@ export function buildAngleTable(p: KernelProgram, lastOnly: boolean): AngleTable
   const taps = lastOnly ? 1 : p.depths.length;
   const series = 2 * taps;
   const F = evaluator(p, lastOnly);
-  const v = new Float64Array(series);
+  const vm = new Float64Array(series);
+  const ve = new Float64Array(series);
+  let spent = 0;
   for (let segs = FIRST_SEGMENTS; segs <= MAX_SEGMENTS; segs *= 2) {
-    if (series * segs * 4 > MAX_TABLE_WORDS || segs * (4 + CHECKS.length) * opsPerPair(p) > MAX_BUILD_STEPS) return null;
+    // The limits count every attempt: a table that never passes costs at most MAX_BUILD_STEPS.
+    spent += segs * (4 + CHECKS.length) * opsPerPair(p);
+    if (series * segs * 4 > MAX_TABLE_WORDS || spent > MAX_BUILD_STEPS) return null;
     // Segment s covers θ ∈ [θ_s, θ_s + 1/w_s], both float32 as the device holds them; the local
     // variable is t = (θ − θ_s)·w_s, linear in θ, so that θ's rounding is all the device adds
     // (t from u would carry log's rounding times log(1 + π/c)).
@@ -146,28 +163,36 @@ export function buildAngleTable(p: KernelProgram, lastOnly: boolean): AngleTable
       bounds[2 * s + 1] = 1 / (Math.fround(angleAt((s + 1) / segs)) - a);
     }
     const angle = (s: number, t: number) => bounds[2 * s]! + t / bounds[2 * s + 1]!;
-    // Values at every node, and the largest |F| of each series (at nodes and checks).
-    const ys = new Float64Array(segs * 4 * series);
-    const big = new Float64Array(series);
+    // Every node's mantissa and exponent, and each series' exponent: that of its largest |value|.
+    const ms = new Float64Array(segs * 4 * series);
+    const es = new Float64Array(segs * 4 * series);
+    const exps = new Int32Array(series).fill(-(2 ** 31));
     for (let s = 0; s < segs; s++) {
       for (let k = 0; k < 4; k++) {
-        F(angle(s, NODES[k]!), v);
+        F(angle(s, NODES[k]!), vm, ve);
         for (let j = 0; j < series; j++) {
-          const x = v[j]!;
-          if (!Number.isFinite(x)) return null;
-          ys[(s * 4 + k) * series + j] = x;
-          big[j] = Math.max(big[j]!, Math.abs(x));
+          const [x, xe] = [vm[j]!, ve[j]!];
+          if (!Number.isFinite(x) || !Number.isFinite(xe)) return null;
+          ms[(s * 4 + k) * series + j] = x;
+          es[(s * 4 + k) * series + j] = xe;
+          if (x !== 0) exps[j] = Math.max(exps[j]!, xe + binaryExponent(x));
         }
       }
     }
-    const exps = new Int32Array(series);
-    for (let j = 0; j < series; j++) exps[j] = big[j]! > 0 ? Math.floor(Math.log2(big[j]!)) + 1 : 0;
+    for (let j = 0; j < series; j++) if (exps[j] === -(2 ** 31)) exps[j] = 0; // identically zero
+    // Values relative to 2^exps[j] (at most 1 in magnitude), and the largest of each series.
+    const rel = (x: number, xe: number, j: number) => ldexp(x, xe - exps[j]!);
+    const big = new Float64Array(series);
     const coefs = new Float32Array(series * segs * 4);
     const c64 = new Float64Array(4);
     const y = [0, 0, 0, 0];
     for (let s = 0; s < segs; s++) {
       for (let j = 0; j < series; j++) {
-        for (let k = 0; k < 4; k++) y[k] = ys[(s * 4 + k) * series + j]! / 2 ** exps[j]!;
+        for (let k = 0; k < 4; k++) {
+          const q = (s * 4 + k) * series + j;
+          y[k] = rel(ms[q]!, es[q]!, j);
+          big[j] = Math.max(big[j]!, Math.abs(y[k]!));
+        }
         cubicCoefs(y, c64, 0);
         if (!c64.every(Number.isFinite)) return null;
         coefs.set(c64, (j * segs + s) * 4);
@@ -177,13 +202,15 @@ export function buildAngleTable(p: KernelProgram, lastOnly: boolean): AngleTable
     let worst = 0;
     for (let s = 0; s < segs && worst <= TABLE_TOLERANCE; s++) {
       for (const t of CHECKS) {
-        F(angle(s, t), v);
+        F(angle(s, t), vm, ve);
         for (let j = 0; j < series; j++) {
+          if (!Number.isFinite(vm[j]!) || !Number.isFinite(ve[j]!)) return null;
+          const v = rel(vm[j]!, ve[j]!, j);
           const o = (j * segs + s) * 4;
-          const fit = (coefs[o]! + t * (coefs[o + 1]! + t * (coefs[o + 2]! + t * coefs[o + 3]!))) * 2 ** exps[j]!;
-          if (!Number.isFinite(v[j]!)) return null;
-          const scale = Math.max(big[j]!, Math.abs(v[j]!));
-          if (scale > 0) worst = Math.max(worst, Math.abs(fit - v[j]!) / scale);
+          const fit = coefs[o]! + t * (coefs[o + 1]! + t * (coefs[o + 2]! + t * coefs[o + 3]!));
+          const scale = Math.max(big[j]!, Math.abs(v));
+          // A series that is zero at every node must be zero here too.
+          worst = Math.max(worst, scale > 0 ? Math.abs(fit - v) / scale : 0);
         }
       }
     }
