@@ -16,6 +16,8 @@ import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { encodeNpy } from '../dist/io/npy.js';
+import { CHORD_FLOPS_PER_TERM, measurePeakFma } from '../dist/gpu/bench.js';
+import { dawnGpu, releaseDawn, timestampDevice } from './dawn.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
@@ -138,6 +140,32 @@ for (const [n, d, depth, names] of CASES) {
   result.cases.push(row);
   console.error(`N=${n} d=${d} depth=${depth}: ${names.map((k) => `${k} ${s(k).toFixed(2)} s`).join(', ')}`);
 }
+// The compute phases as a share of the adapter's measured FMA peak (shaders/bench_fma.wgsl, on a
+// device of the same adapter with timestamp queries where it has them), measured here after the
+// contenders: the first layer's executed flops (3 per pair and feature over the upper triangle),
+// and the depth's pairs (or pair-layers, for the layer recursion) per second, which have no flop
+// count to compare (arc-cosines, square roots, error-free sums).
+const ctx = await dawnGpu();
+if (ctx) {
+  const ts = await timestampDevice(ctx).catch(() => null);
+  const peak = await measurePeakFma(ts ?? ctx, { targetSeconds: 0.2 });
+  result.peakFma = { gflops: peak.gflops, method: peak.method };
+  for (const c of result.cases) {
+    const pairs = (c.n * (c.n + 1)) / 2;
+    for (const [k, v] of Object.entries(c.results)) {
+      if (!v.phases?.firstLayer) continue;
+      const gflops = (pairs * c.d * CHORD_FLOPS_PER_TERM) / v.phases.firstLayer / 1e9;
+      const layers = k === 'webgpuLayers' || !v.phases.angleTableSegments ? c.depth : 1;
+      v.compute = {
+        firstLayerGflops: gflops,
+        firstLayerShareOfPeak: gflops / peak.gflops,
+        recursionPairsPerSecond: v.phases.recursion > 0 ? pairs / v.phases.recursion : null,
+        recursionPairLayersPerSecond: v.phases.recursion > 0 ? (pairs * layers) / v.phases.recursion : null,
+      };
+    }
+  }
+  await releaseDawn(ts);
+}
 result.loadAverage.after = loadavg()[0];
 rmSync(tmp, { recursive: true, force: true });
 mkdirSync(dirname(opt.out), { recursive: true });
@@ -154,3 +182,11 @@ for (const c of result.cases) {
   }
 }
 for (const c of result.cases) console.log(`N=${c.n} L=${c.depth}: ${JSON.stringify(Object.fromEntries(Object.entries(c.ratios).map(([k, v]) => [k, +v.toFixed(2)])))}`);
+if (result.peakFma) {
+  console.log(`FMA peak ${result.peakFma.gflops.toFixed(1)} GFLOP/s (${result.peakFma.method})`);
+  for (const c of result.cases) {
+    for (const [k, v] of Object.entries(c.results)) {
+      if (v.compute) console.log(`N=${c.n} L=${c.depth} ${k}: first layer ${v.compute.firstLayerGflops.toFixed(1)} GFLOP/s = ${(100 * v.compute.firstLayerShareOfPeak).toFixed(1)}% of peak; depth ${(v.compute.recursionPairsPerSecond / 1e6).toFixed(1)} M pairs/s (${(v.compute.recursionPairLayersPerSecond / 1e6).toFixed(0)} M pair-layers/s)`);
+    }
+  }
+}
