@@ -53,15 +53,19 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   if (pair_skipped(p)) { return; }
   let i = p / P.cols;
   let j = p % P.cols;
-  // The pair's scale √(K0(x,x)·K0(z,z)) = 2^e·√kxx·√kzz, as the recursion's init_bank has it.
+  // The pair's scale √(K0(x,x)·K0(z,z)) = 2^e·r from the rows' mantissas in [0.5, 1) and exponents:
+  // e = ⌊(ea + eb)/2⌋ and r = √(ma·mb·2^(ea + eb − 2e)) ∈ [0.35, 1.4), whatever the norms' ratio (the
+  // recursion's init_bank puts both on the larger exponent, where a ratio beyond 2^149 underflows).
   let sa = rowScale[i];
   let sb = rowScale[select(P.rowsA + j, i, P.diagonal == 2u)];
   let ma = bitcast<f32>(sa.x);
   let mb = bitcast<f32>(sb.x);
-  var e = max(sa.y, sb.y);
-  if (ma == 0.0 || mb == 0.0) { e = 0; }
-  var r = 0.0;
-  if (ma != 0.0 && mb != 0.0) { r = sqrt(ldexp(ma, sa.y - e)) * sqrt(ldexp(mb, sb.y - e)); }
+  var e = (sa.y + sb.y) >> 1u;
+  var r = sqrt(ma * mb * f32(1 + (sa.y + sb.y) - 2 * e));
+  if (ma == 0.0 || mb == 0.0) {
+    e = 0;
+    r = 0.0;
+  }
   var theta = 0.0;
   if (P.diagonal != 2u) { theta = theta_of(gap[p]); }
   let segs = table[0].x;

@@ -198,6 +198,24 @@ describe('every request shape from the table', () => {
       expect(close(cpu[kind]!, gpu[kind]!, Math.max(...cpu[kind]!))).toBeLessThanOrEqual(1e-6);
     }
   });
+  it('norms 45 orders of magnitude apart: each pair scaled by its own power of two (≤ 1e-6); the layer recursion refuses them', async () => {
+    // Squared norms 2^±150 apart: on one exponent the smaller would underflow float32.
+    const W = [[1, 0, 0], [1e25, 5e24, 0], [3e-20, -1e-20, 2e-20], [0.6, 0.8, 0], [-2e22, 1e22, 4e21]];
+    const cpu = kernelCpu(ref, W);
+    const gpu = await kernel(ref, W, null, { backend: 'webgpu', angleTable: true });
+    for (const kind of ['nngp', 'ntk'] as const) {
+      expect(normalisedError(cpu[kind]!, gpu[kind]!, W.length), kind).toBeLessThanOrEqual(1e-6);
+      expect(gpu[kind]![1], `${kind} of 1e25 and 1`).not.toBe(0);
+    }
+    // The layer recursion holds a pair on one float32 exponent: it refuses such inputs (it gave
+    // zeros), and takes a span of 2^120 (norms 1e18 apart) at the suite's accuracy.
+    await expect(kernel(ref, W, null, { backend: 'webgpu', angleTable: false })).rejects.toThrow(
+      /^the inputs' squared norms span 2\^\d+, more than the 2\^120 that the WebGPU layer recursion holds in float32/,
+    );
+    const V = [[1, 0, 0], [1e18, 5e17, 0], [0.6, 0.8, 0.1], [-1e18, 3e17, 2e17]];
+    const gv = await kernel('jacot2018:depth=5', V, null, { backend: 'webgpu' });
+    expect(normalisedError(kernelCpu('jacot2018:depth=5', V).ntk!, gv.ntk!, V.length)).toBeLessThanOrEqual(1e-6);
+  });
   it('unset, the table is used from 2^17 pairs on and the recursion below', async () => {
     const big = Array.from({ length: 520 }, (_, i) => X[i % n]!.map((v, k) => v + 1e-3 * Math.sin(i * 7 + k)));
     const phases: Record<string, number> = {};

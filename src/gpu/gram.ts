@@ -241,10 +241,11 @@ async function prepare(ctx: GpuContext, p: KernelProgram, x1: Matrix2D, x2: Matr
   const A = prepareRows(x1, inputScale);
   const B = x2 ? prepareRows(x2, inputScale) : A;
   addPhase(opt.phases, 'rows', since(t0));
+  const table = opt.angleTable ?? null;
+  if (!table) checkNormRange(A, B);
   const T = p.depths.length;
   const wantTaps = req.allDepths && T > 1;
   const count = p.sweep?.count ?? 0;
-  const table = opt.angleTable ?? null;
   const planned = planBlocks(ctx.limits, p, A.rows, B.rows, A.vec4s, wantTaps, opt);
   // From a table the last depth costs what the first does: one chunk (taps still chunk by the output buffer).
   const plan = table && !wantTaps ? { ...planned, itersPerChunk: Math.max(1, count) } : planned;
@@ -312,6 +313,35 @@ async function prepare(ctx: GpuContext, p: KernelProgram, x1: Matrix2D, x2: Matr
     phases: opt.phases,
     ...(tail ? { tail } : {}),
   };
+}
+
+/**
+ * Widest span of the rows' squared norms (as powers of two) that the layer recursion takes. It
+ * holds both sides of a pair on the larger one's exponent in float32, where the smaller becomes
+ * subnormal beyond 2^126 and zero beyond 2^149: measured, a norm ratio of 1e18 (squared, 2^120)
+ * stays at 1e−7 of the CPU, 1e20 reaches 4e−5 and 1e22 0.15. The angle table scales each pair by
+ * its own power of two and has no such limit.
+ */
+export const MAX_NORM_SPAN_LOG2 = 120;
+
+/** Refuses rows whose squared norms span more than 2^MAX_NORM_SPAN_LOG2 (zero rows aside). */
+function checkNormRange(A: PreparedRows, B: PreparedRows): void {
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const R of A === B ? [A] : [A, B]) {
+    for (let i = 0; i < R.rows; i++) {
+      if (R.scale[2 * i] === 0) continue; // a zero row (mantissa bits 0)
+      const e = R.scale[2 * i + 1]!;
+      lo = Math.min(lo, e);
+      hi = Math.max(hi, e);
+    }
+  }
+  if (hi - lo > MAX_NORM_SPAN_LOG2) {
+    throw new InputError(
+      `the inputs' squared norms span 2^${hi - lo}, more than the 2^${MAX_NORM_SPAN_LOG2} that the WebGPU layer recursion holds in float32 ` +
+        '(rescale the inputs; or use the CPU backend, or a bias-free ReLU network with angleTable / --angle-table on)',
+    );
+  }
 }
 
 /** The blocks of the upper triangle for X × X, all blocks for X1 × X2, diagonal blocks for the diagonal. */
