@@ -4,6 +4,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { kernelCpu, toSpec } from '../dist/index.js';
 import { compile } from '../dist/program/compile.js';
+import { opsPerPair as programOpsPerPair } from '../dist/program/program.js';
 
 const n = Number(process.env.BENCH_N ?? 256);
 const d = 32;
@@ -22,9 +23,7 @@ const CASES = [
 ];
 
 function opsPerPair(ref) {
-  const p = compile(toSpec(ref)); // the program's ops: internal, from dist/program
-  const straight = p.prefix.reduce((s, st) => s + (st.kind === 'ops' ? st.ops.length : st.count * st.body.length), 0);
-  return straight + (p.sweep ? p.sweep.count * p.sweep.body.length : 0) + p.suffix.length;
+  return programOpsPerPair(compile(toSpec(ref))); // the program's ops: internal, from dist/program
 }
 
 const results = [];

@@ -20,7 +20,8 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describeAdapter, kernel, kernelCpu, toSpec } from '../dist/index.js';
 import { compile } from '../dist/program/compile.js';
-import { ANGLE_TABLE_MIN_PAIRS, angleTablePairs, isAngleProgram } from '../dist/exec/angle-table.js';
+import { opsPerPair as programOpsPerPair } from '../dist/program/program.js';
+import { angleTableChosen, isAngleProgram } from '../dist/exec/angle-table.js';
 import { inputs } from './inputs.mjs';
 import { dawnGpu, releaseDawn, timestampDevice } from './dawn.mjs';
 import { CHORD_FLOPS_PER_TERM, measurePeakFma, timeChordGemm } from '../dist/gpu/bench.js';
@@ -264,7 +265,7 @@ async function runCase(c, extra = {}) {
     depth: c.depth,
     opsPerPair: opsPerPair(ref),
     // How the depth was computed: from the angle table (bias-free ReLU networks from 2^17 pairs) or layer by layer.
-    recursion: isAngleProgram(compile(toSpec(ref))) && angleTablePairs(c.n, null, false) >= ANGLE_TABLE_MIN_PAIRS ? 'angle table' : 'layers',
+    recursion: isAngleProgram(compile(toSpec(ref))) && angleTableChosen(undefined, c.n, null, false) ? 'angle table' : 'layers',
     webgpu: { seconds, runs: times, entriesLayersPerSecond: (entries * c.depth) / seconds },
     firstLayer: { seconds: gemm.seconds, gflops: gemm.usefulGflops, executedGflops: gemm.executedGflops, fractionOfPeak: gemm.fractionOfPeak, shareOfEndToEnd: gemm.seconds / seconds },
     cpu: 'not run',
@@ -295,9 +296,7 @@ async function runCase(c, extra = {}) {
 }
 
 function opsPerPair(ref) {
-  const p = compile(toSpec(ref)); // the program's ops: internal, from dist/program
-  const straight = p.prefix.reduce((s, st) => s + (st.kind === 'ops' ? st.ops.length : st.count * st.body.length), 0);
-  return straight + (p.sweep ? p.sweep.count * p.sweep.body.length : 0) + p.suffix.length;
+  return programOpsPerPair(compile(toSpec(ref))); // the program's ops: internal, from dist/program
 }
 
 // ---- run ----------------------------------------------------------------------------------------------

@@ -215,6 +215,16 @@ describe('every request shape from the table', () => {
     const V = [[1, 0, 0], [1e18, 5e17, 0], [0.6, 0.8, 0.1], [-1e18, 3e17, 2e17]];
     const gv = await kernel('jacot2018:depth=5', V, null, { backend: 'webgpu' });
     expect(normalisedError(kernelCpu('jacot2018:depth=5', V).ntk!, gv.ntk!, V.length)).toBeLessThanOrEqual(1e-6);
+    // Only the pairs computed count: the diagonal pairs each row with itself, and X1 × X2 a row of
+    // X1 with a row of X2 (here X1 spans 2^133 and no cross pair more than 2^120).
+    const dw = await kernel('jacot2018:depth=5', W, null, { backend: 'webgpu', diagonal: true });
+    const dc = kernelCpu('jacot2018:depth=5', W, null, { diagonal: true });
+    for (let i = 0; i < W.length; i++) expect(Math.abs(dw.ntk![i]! / dc.ntk![i]! - 1), `diagonal ${i}`).toBeLessThanOrEqual(1e-6);
+    const X1 = [[1e10, 0, 0], [0, 2e-10, 1e-10]];
+    const X2 = [[1, 2, 3], [0.5, -0.2, 0.1]];
+    const gx = await kernel('jacot2018:depth=5', X1, X2, { backend: 'webgpu' });
+    const cx = kernelCpu('jacot2018:depth=5', X1, X2);
+    for (let k = 0; k < 4; k++) expect(Math.abs(gx.ntk![k]! / cx.ntk![k]! - 1), `X1 × X2 ${k}`).toBeLessThanOrEqual(1e-5);
   });
   it('unset, the table is used from 2^17 pairs on and the recursion below', async () => {
     const big = Array.from({ length: 520 }, (_, i) => X[i % n]!.map((v, k) => v + 1e-3 * Math.sin(i * 7 + k)));

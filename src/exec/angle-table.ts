@@ -22,7 +22,7 @@
 import { activationEntry } from '../activations/registry.js';
 import { expOf, ldexp, newState, nngpOf, runPair } from '../cpu/interpreter.js';
 import { ANGLE_C, type AngleTableData } from '../gpu/angle-shader.js';
-import { NTK, type KernelProgram, type Op } from '../program/program.js';
+import { NTK, opsPerPair, programOps, type KernelProgram } from '../program/program.js';
 
 /** Interpolation error allowed, relative to max |F| of a tap and kernel. */
 export const TABLE_TOLERANCE = 1e-7;
@@ -33,12 +33,6 @@ const MAX_TABLE_WORDS = 2 ** 24;
 /** Most interpreter op-steps spent on one table (~15 s here): beyond, the recursion is cheaper. */
 const MAX_BUILD_STEPS = 3e8;
 
-/** Ops the interpreter runs for one pair. */
-function opsPerPair(p: KernelProgram): number {
-  const prefix = p.prefix.reduce((n, s) => n + (s.kind === 'ops' ? s.ops.length : s.count * s.body.length), 0);
-  return prefix + (p.sweep ? p.sweep.count * p.sweep.body.length : 0) + p.suffix.length;
-}
-
 /**
  * Pairs from which the angle table is used unless the caller says otherwise (ExecOptions.angleTable):
  * building it runs the float64 reference on ~4600 angles, on lavapipe about what the device's
@@ -46,10 +40,15 @@ function opsPerPair(p: KernelProgram): number {
  */
 export const ANGLE_TABLE_MIN_PAIRS = 2 ** 17;
 
-/** Pairs of a request of n1 (× n2) rows: the upper triangle for X × X, n1 for the diagonal. */
-export function angleTablePairs(n1: number, n2: number | null, diagonal: boolean): number {
-  if (diagonal) return n1;
-  return n2 !== null ? n1 * n2 : (n1 * (n1 + 1)) / 2;
+/**
+ * Whether a request of n1 (× n2) rows is computed from the table, given the caller's choice
+ * (ExecOptions.angleTable): unset, when it has at least ANGLE_TABLE_MIN_PAIRS pairs (the upper
+ * triangle for X × X, n1 for the diagonal). The program must also have a table (isAngleProgram).
+ */
+export function angleTableChosen(choice: boolean | undefined, n1: number, n2: number | null, diagonal: boolean): boolean {
+  if (choice !== undefined) return choice;
+  const pairs = diagonal ? n1 : n2 !== null ? n1 * n2 : (n1 * (n1 + 1)) / 2;
+  return pairs >= ANGLE_TABLE_MIN_PAIRS;
 }
 
 /** A checked table: coefficients [tap][kernel (0 NNGP, 1 NTK)][segment][4] as float32, scaled by 2^exps[tap·2 + kernel]. */
@@ -60,13 +59,11 @@ export interface AngleTable extends AngleTableData {
 
 /** Whether every op of the program is bias-free and of degree 1 (so that its kernels are functions of the angle). */
 export function isAngleProgram(p: KernelProgram): boolean {
-  const ok = (ops: readonly Op[]) =>
-    ops.every((o) => {
-      if (o.op === 'affine') return o.biasVar === 0;
-      if (o.op === 'act') return activationEntry(o.act).homogeneous(o.act);
-      return true; // save, mix, clear, accumulate, load: linear in the kernels
-    });
-  return p.prefix.every((s) => ok(s.kind === 'ops' ? s.ops : s.body)) && (!p.sweep || ok(p.sweep.body)) && ok(p.suffix);
+  return programOps(p).every((o) => {
+    if (o.op === 'affine') return o.biasVar === 0;
+    if (o.op === 'act') return activationEntry(o.act).homogeneous(o.act);
+    return true; // save, mix, clear, accumulate, load: linear in the kernels
+  });
 }
 
 const LOG_RANGE = Math.log1p(Math.PI / ANGLE_C);
@@ -117,25 +114,25 @@ function binaryExponent(x: number): number {
   return Math.floor(Math.log2(Math.abs(x))) + 1;
 }
 
-/** The monomial coefficients (in t) of the cubic through (NODES[k], y[k]). */
-function cubicCoefs(y: readonly number[], out: Float64Array, at: number): void {
-  out.fill(0, at, at + 4);
-  for (let a = 0; a < 4; a++) {
-    // Lagrange basis polynomial of node a, expanded.
-    let poly = [1, 0, 0, 0];
-    let den = 1;
-    for (let b = 0; b < 4; b++) {
-      if (b === a) continue;
-      den *= NODES[a]! - NODES[b]!;
-      const next = [0, 0, 0, 0];
-      for (let k = 0; k < 3; k++) {
-        next[k + 1]! += poly[k]!;
-        next[k]! -= NODES[b]! * poly[k]!;
-      }
-      poly = next;
-    }
-    for (let k = 0; k < 4; k++) out[at + k]! += (y[a]! * poly[k]!) / den;
-  }
+/** Node a's Lagrange polynomial as POLY[a] (coefficients of t^0 … t^3) / DEN[a]: 1 at NODES[a], 0 at the others. */
+const POLY: number[][] = [];
+const DEN: number[] = [];
+NODES.forEach((xa, a) => {
+  let poly = [1, 0, 0, 0];
+  let den = 1;
+  NODES.forEach((xb, b) => {
+    if (b === a) return;
+    den *= xa - xb;
+    poly = poly.map((c, k) => (k > 0 ? poly[k - 1]! : 0) - xb * c); // poly·(t − xb)
+  });
+  POLY.push(poly);
+  DEN.push(den);
+});
+
+/** The monomial coefficients (in t) of the cubic through (NODES[k], y[k]), into out. */
+function cubicCoefs(y: readonly number[], out: Float64Array): void {
+  out.fill(0);
+  for (let a = 0; a < 4; a++) for (let k = 0; k < 4; k++) out[k]! += (y[a]! * POLY[a]![k]!) / DEN[a]!;
 }
 
 /**
@@ -193,7 +190,7 @@ export function buildAngleTable(p: KernelProgram, lastOnly: boolean): AngleTable
           y[k] = rel(ms[q]!, es[q]!, j);
           big[j] = Math.max(big[j]!, Math.abs(y[k]!));
         }
-        cubicCoefs(y, c64, 0);
+        cubicCoefs(y, c64);
         if (!c64.every(Number.isFinite)) return null;
         coefs.set(c64, (j * segs + s) * 4);
       }

@@ -5,7 +5,7 @@
 import { isBuiltinActivation } from '../activations/registry.js';
 import { InputError } from '../errors.js';
 import { jsValue } from '../jsvalue.js';
-import type { KernelProgram, Op } from '../program/program.js';
+import { opsPerPair, programOps, type KernelProgram } from '../program/program.js';
 import type { WorkerSpawner } from './pool.js';
 
 export const MAX_THREADS = 256;
@@ -30,17 +30,9 @@ export function checkThreads(threads: unknown, what = 'threads'): void {
   }
 }
 
-function ops(p: KernelProgram): Op[] {
-  const all: Op[] = [];
-  for (const s of p.prefix) all.push(...(s.kind === 'ops' ? s.ops : s.body));
-  if (p.sweep) all.push(...p.sweep.body);
-  return all.concat(p.suffix);
-}
-
 /** Pair-ops of a request: what SMALL_WORK is compared with. */
 export function pairOps(p: KernelProgram, pairs: number, d: number): number {
-  const perPair = p.prefix.reduce((s, st) => s + (st.kind === 'ops' ? st.ops.length : st.count * st.body.length), 0) + (p.sweep ? p.sweep.count * p.sweep.body.length : 0) + p.suffix.length;
-  return pairs * (perPair + d / 16);
+  return pairs * (opsPerPair(p) + d / 16);
 }
 
 /** The threads for an FC program's request of `work` pair-ops (the diagonal stays on one thread). */
@@ -52,7 +44,7 @@ export function planThreads(p: KernelProgram, requested: number | undefined, wor
   }
   const why = spawner.unavailable?.() ?? null;
   if (why) return { threads: 1, note: `${why}: computed on one thread` };
-  const custom = ops(p).find((o) => o.op === 'act' && !isBuiltinActivation(o.act.type));
+  const custom = programOps(p).find((o) => o.op === 'act' && !isBuiltinActivation(o.act.type));
   if (custom && custom.op === 'act') {
     return { threads: 1, note: `the activation "${custom.act.type}" was registered at run time, which worker threads do not see: computed on one thread` };
   }

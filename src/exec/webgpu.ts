@@ -10,7 +10,7 @@ import { normalizers } from '../cpu/interpreter.js';
 import type { KernelProgram, Normalizers } from '../program/program.js';
 import { checkRequest, type GramRequest } from '../result.js';
 import { addPhase, since } from '../phases.js';
-import { ANGLE_TABLE_MIN_PAIRS, angleTablePairs, buildAngleTable, isAngleProgram, type AngleTable } from './angle-table.js';
+import { angleTableChosen, buildAngleTable, isAngleProgram, type AngleTable } from './angle-table.js';
 import { programDepths } from './blocks.js';
 import type { ExecOptions, Executor } from './executor.js';
 
@@ -36,7 +36,6 @@ const CPU_ADAPTER_PAIR_OPS = 2 ** 28;
  */
 const CPU_ADAPTER_BLOCK_ROWS = 512;
 
-
 function gpuOptions(o: ExecOptions, norms: Normalizers | null, ctx: GpuContext, angleTable: AngleTable | null = null): GpuRunOptions {
   const cpu = isCpuAdapter(ctx.adapter);
   const budget = o.maxPairOpsPerSubmit ?? (cpu ? CPU_ADAPTER_PAIR_OPS : undefined);
@@ -60,10 +59,7 @@ export function webgpuExecutor(ctx: GpuContext, p: KernelProgram): WebGpuExecuto
   // use; null: the program has none that passes its check.
   const tables = new Map<boolean, AngleTable | null>();
   const tableFor = (x1: Matrix2D, x2: Matrix2D | null, req: GramRequest, o: ExecOptions): AngleTable | null => {
-    const wanted =
-      o.angleTable !== false &&
-      isAngleProgram(p) &&
-      (o.angleTable === true || angleTablePairs(x1.rows, x2 ? x2.rows : null, req.diagonal) >= ANGLE_TABLE_MIN_PAIRS);
+    const wanted = isAngleProgram(p) && angleTableChosen(o.angleTable, x1.rows, x2 ? x2.rows : null, req.diagonal);
     const lastOnly = !(req.allDepths && p.depths.length > 1);
     if (wanted && !tables.has(lastOnly)) {
       const t0 = performance.now();

@@ -242,7 +242,7 @@ async function prepare(ctx: GpuContext, p: KernelProgram, x1: Matrix2D, x2: Matr
   const B = x2 ? prepareRows(x2, inputScale) : A;
   addPhase(opt.phases, 'rows', since(t0));
   const table = opt.angleTable ?? null;
-  if (!table) checkNormRange(A, B);
+  if (!table) checkNormRange(A, B, req);
   const T = p.depths.length;
   const wantTaps = req.allDepths && T > 1;
   const count = p.sweep?.count ?? 0;
@@ -324,21 +324,31 @@ async function prepare(ctx: GpuContext, p: KernelProgram, x1: Matrix2D, x2: Matr
  */
 export const MAX_NORM_SPAN_LOG2 = 120;
 
-/** Refuses rows whose squared norms span more than 2^MAX_NORM_SPAN_LOG2 (zero rows aside). */
-function checkNormRange(A: PreparedRows, B: PreparedRows): void {
+/** The smallest and largest exponent of the rows' squared norms (zero rows aside). */
+function exponentRange(R: PreparedRows): [number, number] {
   let lo = Infinity;
   let hi = -Infinity;
-  for (const R of A === B ? [A] : [A, B]) {
-    for (let i = 0; i < R.rows; i++) {
-      if (R.scale[2 * i] === 0) continue; // a zero row (mantissa bits 0)
-      const e = R.scale[2 * i + 1]!;
-      lo = Math.min(lo, e);
-      hi = Math.max(hi, e);
-    }
+  for (let i = 0; i < R.rows; i++) {
+    if (R.scale[2 * i] === 0) continue; // a zero row (mantissa bits 0)
+    const e = R.scale[2 * i + 1]!;
+    lo = Math.min(lo, e);
+    hi = Math.max(hi, e);
   }
-  if (hi - lo > MAX_NORM_SPAN_LOG2) {
+  return [lo, hi];
+}
+
+/**
+ * Refuses a request with a pair whose squared norms differ by more than 2^MAX_NORM_SPAN_LOG2: a row
+ * of A against a row of B (A = B for X × X); the diagonal pairs each row with itself.
+ */
+function checkNormRange(A: PreparedRows, B: PreparedRows, req: GramRequest): void {
+  if (req.diagonal) return;
+  const [loA, hiA] = exponentRange(A);
+  const [loB, hiB] = A === B ? [loA, hiA] : exponentRange(B);
+  const span = Math.max(hiA - loB, hiB - loA);
+  if (span > MAX_NORM_SPAN_LOG2) {
     throw new InputError(
-      `the inputs' squared norms span 2^${hi - lo}, more than the 2^${MAX_NORM_SPAN_LOG2} that the WebGPU layer recursion holds in float32 ` +
+      `the inputs' squared norms span 2^${span}, more than the 2^${MAX_NORM_SPAN_LOG2} that the WebGPU layer recursion holds in float32 ` +
         '(rescale the inputs; or use the CPU backend, or a bias-free ReLU network with angleTable / --angle-table on)',
     );
   }

@@ -22,7 +22,7 @@ import { parseShard, shardPath } from './shard-option.js';
 import { addPhase, since, type PhaseTimes } from '../phases.js';
 import { useNodeWorkers } from './workers.js';
 import { MAX_THREADS } from '../exec/threads.js';
-import { ANGLE_TABLE_MIN_PAIRS, angleTablePairs } from '../exec/angle-table.js';
+import { angleTableChosen } from '../exec/angle-table.js';
 import type { CliIO } from './cli-io.js';
 
 /** Upper bound on the bytes of one value in CSV output (17 significant digits, sign, exponent, separator). */
@@ -189,7 +189,7 @@ export async function runGram(opts: GramOptions, io: CliIO, terminal: boolean): 
   // auto is decided on the whole matrix, so that every shard makes the single run's choice (and
   // the merge equals it bit for bit).
   const mode = opts.angleTable ?? 'auto';
-  const angleTable = mode === 'auto' ? angleTablePairs(n1, x2 ? n2 : null, opts.diagonal ?? false) >= ANGLE_TABLE_MIN_PAIRS : mode === 'on';
+  const angleTable = angleTableChosen(mode === 'auto' ? undefined : mode === 'on', n1, x2 ? n2 : null, opts.diagonal ?? false);
   if (shard) {
     const done = await writeShard({
       shard,

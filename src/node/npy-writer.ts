@@ -41,7 +41,6 @@ export class NpyBlockWriter {
   private readonly budget: number;
   /** Held rows by index (tap · planeRows + row). */
   private readonly held = new Map<number, HeldRow>();
-  private heldBytes = 0;
   /** Buffers of rows already written, for the next rows (stale values are never written: spans say what is filled). */
   private readonly spare: (Float32Array | Float64Array)[] = [];
   /** Elements written or held, per row: a row is complete at rowLen. */
@@ -109,11 +108,10 @@ export class NpyBlockWriter {
   /** A new buffer for row r, after writing out every held row if it would pass the budget. */
   private hold(r: number): HeldRow {
     const bytes = this.rowLen * this.item;
-    if (this.heldBytes + bytes > this.budget && this.held.size > 0) this.writeRows([...this.held.keys()]);
+    if ((this.held.size + 1) * bytes > this.budget && this.held.size > 0) this.writeRows([...this.held.keys()]);
     const values = this.spare.pop() ?? (this.dtype === 'float64' ? new Float64Array(this.rowLen) : new Float32Array(this.rowLen));
     const h: HeldRow = { values, spans: [] };
     this.held.set(r, h);
-    this.heldBytes += bytes;
     return h;
   }
 
@@ -146,7 +144,6 @@ export class NpyBlockWriter {
         }
       }
       this.held.delete(r);
-      this.heldBytes -= rowBytes;
       this.spare.push(h.values);
     }
     flushRun();
@@ -163,7 +160,6 @@ export class NpyBlockWriter {
   /** Removes the temporary file (after a failure); nothing appears at `path`. */
   abort(): void {
     this.held.clear();
-    this.heldBytes = 0;
     this.file.abort();
   }
 }

@@ -72,3 +72,17 @@ export interface KernelProgram {
   /** Number of residual blocks L, which sets α = alpha0·L^(−gamma). */
   residualBlocks: number;
 }
+
+/** Every op of the program once (prefix, depth loop body, suffix), whatever its repeat count. */
+export function programOps(p: KernelProgram): Op[] {
+  const all: Op[] = [];
+  for (const s of p.prefix) all.push(...(s.kind === 'ops' ? s.ops : s.body));
+  if (p.sweep) all.push(...p.sweep.body);
+  return all.concat(p.suffix);
+}
+
+/** Ops run for one pair through the whole program (loops counted out). */
+export function opsPerPair(p: KernelProgram): number {
+  const prefix = p.prefix.reduce((n, s) => n + (s.kind === 'ops' ? s.ops.length : s.count * s.body.length), 0);
+  return prefix + (p.sweep ? p.sweep.count * p.sweep.body.length : 0) + p.suffix.length;
+}
