@@ -3,10 +3,12 @@
 // package (dist/), as a user of webntk runs it; no tsx, so it also runs from the GPU bundle.
 //
 //   node bench/conv-run.mjs --backend cpu|webgpu --depth 5 --readout gap --c 3 --h 8 --n 48
-//        [--w W] [--n2 M] [--pad zero|circular] [--reps R] [--x X.npy [--x2 X2.npy]]
+//        [--w W] [--n2 M] [--pad zero|circular] [--reps R] [--x X.npy [--x2 X2.npy]] [--tiles on|off]
 //     Gram of n deterministic images uniform in [−1, 1) (or the [N, C, H, W] float64 .npy files,
 //     which then set the shape), × a second set of M images with --n2 / --x2, else X × X; prints one JSON line:
 //     kernel seconds (first call; with --reps R > 1 also warmSeconds, the median of the R − 1 later calls), max RSS,
+//     the global conv layout's layer dispatches tiled and not (--tiles forces its halo tiles on or off;
+//     by default GPUs tile and CPU adapters do not),
 //     backend, adapter, checksums. A failure prints { error, name } and exits 2 (InputError:
 //     e.g. conv specs not supported on WebGPU yet), 3 (GpuError) or 1 (anything else).
 //   node bench/conv-run.mjs --reference [--out FILE]
@@ -16,7 +18,7 @@ import { GpuError, InputError, kernel, kernelCpu } from '../dist/index.js';
 import { readNpy, releaseNodeWebGPU, useNodeWebGPU } from '../dist/node/index.js';
 
 const argv = process.argv.slice(2);
-const OPTIONS = ['--backend', '--depth', '--readout', '--c', '--h', '--w', '--n', '--n2', '--pad', '--reps', '--out', '--x', '--x2'];
+const OPTIONS = ['--backend', '--depth', '--readout', '--c', '--h', '--w', '--n', '--n2', '--pad', '--reps', '--out', '--x', '--x2', '--tiles'];
 const opt = {};
 for (let i = 0; i < argv.length; i++) {
   const a = argv[i];
@@ -95,6 +97,12 @@ const fromFile = (path) => {
 const x1 = opt.x ? fromFile(opt.x) : images(n, C, H, W, 12345);
 const x2 = opt.x2 ? fromFile(opt.x2) : n2 === null ? null : images(n2, C, H, W, 54321);
 
+const tiles = opt.tiles ?? 'auto';
+if (!['on', 'off', 'auto'].includes(tiles)) fail(new Error(`conv-run.mjs: --tiles must be on, off or auto, got ${tiles}`), 2);
+// Test hooks of the built package (dist/gpu/conv.js): the halo tiles forced, the dispatches counted.
+const convHooks = await import('../dist/gpu/conv.js');
+if (tiles !== 'auto') convHooks.forceConvTilesForTests(tiles === 'on');
+convHooks.layerDispatchesForTests();
 if (backend === 'webgpu') useNodeWebGPU();
 try {
   const times = [];
@@ -121,6 +129,8 @@ try {
     maxRss: process.resourceUsage().maxRSS * 1024,
     processSeconds: performance.now() / 1000,
     checksum: [sum(r.nngp), sum(r.ntk)],
+    tiles,
+    layerDispatches: convHooks.layerDispatchesForTests(),
   };
   console.log(JSON.stringify(out));
   if (backend === 'webgpu') await releaseNodeWebGPU();

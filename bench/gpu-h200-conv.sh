@@ -93,6 +93,22 @@ if [ "$BACKEND" != cpu ]; then
   done
 fi
 
+# Halo tiles of the global layout (images whose slab exceeds the workgroup memory: 64×64 with one
+# state slot needs 49 KiB, above the 48 KiB of NVIDIA's adapters): the same runs tiled and untiled.
+TILE_H=${TILE_H:-64}
+TILE_RUNS=${TILE_RUNS:-"flatten:16 gap:2"}
+if [ "$BACKEND" != cpu ]; then
+  for spec in $TILE_RUNS; do
+    set -- ${spec/:/ }
+    for t in on off; do
+      log "halo tiles $t: $1 n = $2 (×$2), depth $DEPTH, ${C}×${TILE_H}×${TILE_H}"
+      line=$(timeout "$STEP_S" bash -c "$(declare -f run); run node bench/conv-run.mjs --backend $BACKEND --depth $DEPTH --readout $1 --c $C --h $TILE_H --n $2 --n2 $2 --reps 3 --tiles $t" 2>>"$OUT/conv-log.txt" | tail -1)
+      [ -n "$line" ] || line="{\"error\": \"no output (timed out after $STEP_S s or crashed; see conv-log.txt)\", \"tiles\": \"$t\"}"
+      echo "$line" | tee -a "$OUT/conv-tiles.jsonl"
+    done
+  done
+fi
+
 if [ -z "${SKIP_PEERS:-}" ]; then
   log "$PEER_XP float32 peer (bench/conv_numpy.py --xp $PEER_XP)"
   for spec in $PEER_RUNS; do
@@ -134,5 +150,17 @@ if os.path.exists(p):
         r = json.loads(l)
         print(f"\n{r['implementation']} on {r['device']}: {r['arch']}, n = {r['n']}: whole process {r['seconds']:.2f} s, "
               f"first computation {r['compute_seconds']:.3f} s, warm {r['warm_seconds']:.3g} s = {1e3 * r['warm_seconds'] / r['pairs']:.3g} ms per entry")
+tiles = os.path.join(out, 'conv-tiles.jsonl')
+if os.path.exists(tiles):
+    print('\n| halo tiles | arch | images | n × n | layer dispatches tiled / untiled | first call s | warm s |')
+    print('|---|---|---|---|---|---|---|')
+    for l in open(tiles):
+        r = json.loads(l)
+        if 'error' in r:
+            print(f"| {r.get('tiles')} | failed: {r['error'][:120]} | | | | | |")
+            continue
+        d = r['layerDispatches']
+        print(f"| {r['tiles']} | {r['arch']} | {'×'.join(map(str, r['shape'][1:]))} | {r['shape'][0]}×{r['n2']} | {d['tiled']} / {d['untiled']} | "
+              f"{r['kernelSeconds']:.3f} | {r['warmSeconds'] or float('nan'):.3f} |")
 PY
 log "done"

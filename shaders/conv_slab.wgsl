@@ -63,6 +63,14 @@ struct ConvParams {
   batch: u32,
   // The lanes layout with PAIR_BLOCKS (conv_slab_lanes.wgsl): workgroups per pair, ⌈slabs / LANES⌉.
   blocks: u32,
+  // The global layout's layer dispatch in halo tiles (conv_slab_layer.wgsl; tilesSlab 0: entries in
+  // runs of ITEMS instead): tiles of (ITEMS / tile1) × tile1 entries of the step's grid (grid0, grid1),
+  // tilesRow per row of tiles, tilesSlab per slab.
+  tile1: u32,
+  tilesRow: u32,
+  tilesSlab: u32,
+  grid0: u32,
+  grid1: u32,
 }
 
 @group(0) @binding(0) var<uniform> CP: ConvParams;
@@ -271,6 +279,11 @@ fn op_convl(o: u32, lid: u32) {
   var nq: array<vec2<f32>, PER>;
   var nt: array<vec2<f32>, PER>;
   sync();
+  // The global layout's tiled layer dispatch: the workgroup's input tile with its halo into
+  // workgroup memory (conv_slab_global.wgsl), read by cq/ct/cq2 below.
+  if (TILED) {
+    if (CP.tilesSlab != 0u) { conv_tile(o); }
+  }
   for (var r = 0u; r < PER; r++) {
     let I = lid + r * WG;
     if (I >= nOut) { break; }
@@ -313,11 +326,11 @@ fn op_convl(o: u32, lid: u32) {
           if (xv && zv) {
             let src = u32(tp.xi);
             let sa = u * v;
-            let q = gq(src);
+            let q = cq(src, a0, a1);
             sum += sa;
             sg += sa * gap_g(q);
             sh += sa * gap_h(q);
-            tt = ds_add(tt, gt(src));
+            tt = ds_add(tt, ct(src, a0, a1));
           }
         }
       }
@@ -419,7 +432,7 @@ fn conv_gap_ds(o: u32, h: Head, I: u32, J: u32) -> vec2<f32> {
           V = ds_add(V, ds_mul_ds(v, v));
           if (xv && zv) {
             let sa = ds_mul_ds(u, v);
-            let gh = gaps_ds(gq2(u32(tp.xi)));
+            let gh = gaps_ds(cq2(u32(tp.xi), a0, a1));
             sum = ds_add(sum, sa);
             sg = ds_add(sg, ds_mul_ds(sa, gh.xy));
             sh = ds_add(sh, ds_mul_ds(sa, gh.zw));

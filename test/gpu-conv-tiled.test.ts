@@ -8,7 +8,22 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Arch } from '../src/index.js';
-import { convLayout, convSteps, CONV_OP, CONV_REC, forceConvLayoutForTests, forceSlabBatchForTests, pairBlocks, workgroupBytes } from '../src/gpu/conv.js';
+import {
+  convLayout,
+  convSteps,
+  convTileEntries,
+  convTiles,
+  CONV_OP,
+  CONV_REC,
+  forceConvLayoutForTests,
+  forceConvTilesForTests,
+  forceSlabBatchForTests,
+  layerDispatchesForTests,
+  pairBlocks,
+  stepTiles,
+  workgroupBytes,
+} from '../src/gpu/conv.js';
+import { kernel } from '../src/index.js';
 import type { GpuContext } from '../src/gpu/device.js';
 import type { ImagesInput } from '../src/images.js';
 import type { Layer, Spec } from '../src/spec/types.js';
@@ -23,6 +38,7 @@ beforeAll(async () => {
 const worst: string[] = [];
 afterAll(async () => {
   forceConvLayoutForTests(null);
+  forceConvTilesForTests(null);
   console.log(`WebGPU conv, global layout, worst normalised errors:\n${worst.join('\n')}`);
   await releaseGpuForTests();
 });
@@ -197,4 +213,105 @@ describe("a pair's slabs in batches, as where they exceed one buffer (forced: 3 
     const pooled: Spec = { layers: [conv(), { type: 'relu' }, pool(2), conv({ weightVar: 2 }), { type: 'relu' }], readout: [{ type: 'gap' }] };
     await compare('batched: pool 2/2 gap 6×6', pooled, convImages(2, [6, 6], 22), 1e-5);
   });
+});
+
+/** Op records of the given kinds, each with its input and output grid, filter (q0, q1) and stride (s0, s1). */
+function records(list: { kind: number; grid: [number, number]; out?: [number, number]; q?: [number, number]; s?: [number, number] }[]): Uint32Array<ArrayBuffer> {
+  const ops = new Uint32Array(list.length * CONV_REC);
+  list.forEach((r, i) => {
+    const o = i * CONV_REC;
+    const out = r.out ?? r.grid;
+    ops.set([r.kind, ...r.grid, ...out], o);
+    ops.set([...(r.q ?? [3, 3]), ...(r.s ?? [1, 1])], o + 13);
+  });
+  return ops;
+}
+
+describe('halo tiles of the global layout (conv_slab_global.wgsl: conv_tile; GPUs by default, forced on here)', () => {
+  afterAll(() => {
+    forceConvTilesForTests(null);
+    forceConvLayoutForTests(null);
+  });
+
+  it('tiles of 8 × 8 entries on images, a row of 64 in 1-D, taller on narrow grids; only for a step that a conv begins on one grid', () => {
+    const act = CONV_OP.act;
+    const conv8 = records([{ kind: CONV_OP.conv, grid: [8, 8] }, { kind: act, grid: [8, 8] }, { kind: CONV_OP.copyTo, grid: [8, 8] }]);
+    expect(stepTiles(conv8, { opStart: 0, opEnd: 3, readout: false, parity: 0 })).toEqual({ tile1: 8, tilesRow: 1, tilesSlab: 1, grid: [8, 8] });
+    const big = records([{ kind: CONV_OP.conv, grid: [20, 20] }]);
+    expect(stepTiles(big, { opStart: 0, opEnd: 1, readout: false, parity: 0 })).toEqual({ tile1: 8, tilesRow: 3, tilesSlab: 9, grid: [20, 20] });
+    const oneD = records([{ kind: CONV_OP.conv, grid: [1, 100] }]);
+    expect(stepTiles(oneD, { opStart: 0, opEnd: 1, readout: false, parity: 0 })).toEqual({ tile1: 64, tilesRow: 2, tilesSlab: 2, grid: [1, 100] });
+    const narrow = records([{ kind: CONV_OP.conv, grid: [20, 3] }]);
+    expect(stepTiles(narrow, { opStart: 0, opEnd: 1, readout: false, parity: 0 })).toEqual({ tile1: 4, tilesRow: 1, tilesSlab: 2, grid: [20, 3] });
+    // A strided conv: its output grid.
+    const strided = records([{ kind: CONV_OP.conv, grid: [16, 16], out: [8, 8], q: [5, 5], s: [2, 2] }, { kind: act, grid: [8, 8] }]);
+    expect(stepTiles(strided, { opStart: 0, opEnd: 2, readout: false, parity: 0 })?.grid).toEqual([8, 8]);
+    expect(convTileEntries(strided)).toBe((7 * 2 + 5) ** 2);
+    expect(convTileEntries(conv8)).toBe(10 * 10);
+    // Not tiled: a step that begins with another op, a readout, an op on another grid after the conv.
+    const init = records([{ kind: CONV_OP.init, grid: [8, 8] }, { kind: act, grid: [8, 8] }]);
+    expect(stepTiles(init, { opStart: 0, opEnd: 2, readout: false, parity: 0 })).toBeNull();
+    expect(stepTiles(conv8, { opStart: 0, opEnd: 1, readout: true, parity: 0 })).toBeNull();
+    const mixed = records([{ kind: CONV_OP.conv, grid: [8, 8] }, { kind: act, grid: [4, 4] }]);
+    expect(stepTiles(mixed, { opStart: 0, opEnd: 2, readout: false, parity: 0 })).toBeNull();
+    // The largest tile must fit the workgroup memory given to it; the other layouts never tile.
+    expect(convTiles({ layout: 'global', ops: conv8, tileBytes: 1600 })).toBe(true);
+    expect(convTiles({ layout: 'global', ops: conv8, tileBytes: 1599 })).toBe(false);
+    expect(convTiles({ layout: 'global', ops: conv8, tileBytes: 0 })).toBe(false);
+    expect(convTiles({ layout: 'workgroup', ops: conv8, tileBytes: 1 << 20 })).toBe(false);
+    expect(convTiles({ layout: 'global', ops: init, tileBytes: 1 << 20 })).toBe(false);
+  });
+
+  it("GPUs tile by default, with the device's workgroup memory; CPU adapters (lavapipe) do not (measured slower there)", () => {
+    forceConvLayoutForTests('global');
+    const gpu = { ...ctx, adapter: { ...ctx.adapter, isFallbackAdapter: false, architecture: 'hopper', description: 'NVIDIA H200', device: '' } };
+    expect(convLayout(gpu, 4096, 1).tileBytes).toBe(ctx.limits.maxComputeWorkgroupStorageSize);
+    expect(convLayout(ctx, 4096, 1).tileBytes).toBe(0);
+    forceConvTilesForTests(true);
+    expect(convLayout(ctx, 4096, 1).tileBytes).toBe(ctx.limits.maxComputeWorkgroupStorageSize);
+    forceConvTilesForTests(null);
+    forceConvLayoutForTests(null);
+  });
+
+  // Each case: tiled (checked against the float64 path), then untiled: the same values bit for bit
+  // (the tile holds the very values the taps read from the state buffer otherwise).
+  const cases: [string, Arch, ImagesInput][] = [
+    ['cntk gap zero 6×6 (partial tiles)', 'cntk:depth=4,readout=gap,pad=zero', convImages(3, [6, 6], 12)],
+    ['cntk gap circular 1-D 70 (two tiles per row)', 'cntk:depth=3,readout=gap,pad=circular', convImages(2, [70], 13)],
+    ['rescnn flatten zero 11×11, 5 × 5 filters (8 × 8 tiles and their remainders)', 'rescnn:depth=3,alpha=0.7,readout=flatten,pad=zero,filter=5', convImages(2, [11, 11], 14)],
+    ['cntk eq circular 9×10 (wrapped halos)', 'cntk:depth=3,readout=eq,pad=circular', convImages(2, [9, 10], 15)],
+    [
+      'stride 2, 5 × 5, bias, a frozen conv, a residual erf block, eq, zero 13×13',
+      {
+        layers: [
+          conv({ biasVar: 0.1, trainable: false }),
+          { type: 'relu' },
+          conv({ stride: 2, filter: 5, weightVar: 2, biasVar: 0.2 }),
+          { type: 'repeat', count: 2, layers: [{ type: 'residual', alpha: 0.7, branch: [{ type: 'erf' }, conv({ weightVar: 1.5, biasVar: 0.1 })] }] },
+          { type: 'eq', weightVar: 2 },
+        ],
+      },
+      convImages(2, [13, 13], 16),
+    ],
+    ['a pool between segments, gap 6×6', { layers: [conv(), { type: 'relu' }, pool(2), conv({ weightVar: 2 }), { type: 'relu' }], readout: [{ type: 'gap' }] }, convImages(2, [6, 6], 22)],
+  ];
+  for (const [name, arch, X] of cases) {
+    it(`bit for bit the untiled dispatch, and within 1e−5 of float64: ${name}`, async () => {
+      forceConvLayoutForTests('global');
+      forceConvTilesForTests(true);
+      layerDispatchesForTests();
+      const tiled = await compare(`tiled: ${name}`, arch, X, 1e-5);
+      const ran = layerDispatchesForTests();
+      expect(ran.tiled, 'tiled layer dispatches').toBeGreaterThan(0);
+      forceConvTilesForTests(false);
+      const plain = await kernel(arch, X, null, { backend: 'webgpu', depths: 'all' });
+      expect(layerDispatchesForTests().tiled).toBe(0);
+      forceConvTilesForTests(null);
+      forceConvLayoutForTests(null);
+      for (const k of ['nngp', 'ntk'] as const) {
+        const bytes = (a: Float64Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
+        expect(bytes(tiled[k]!).equals(bytes(plain[k]!)), `${k} bit for bit`).toBe(true);
+      }
+    });
+  }
 });

@@ -89,6 +89,11 @@ export interface ConvPlan {
    * cntk depth 4 on 6×6 images and then lost its GPU process; elsewhere the packed loops stay.
    */
   pairBlocksOk?: boolean;
+  /**
+   * The 'global' layout: workgroup memory (bytes) its layer dispatch may give a conv's halo tile
+   * (convTiles; 0 or absent: no tiles, every tap read from the storage buffer).
+   */
+  tileBytes?: number;
   /** State slots: current, residual banks, the copy kept for the taps. */
   slots: number;
   taps: number;
@@ -141,6 +146,21 @@ const LANES = 32;
 const LANES_MAX_ENTRIES = 256;
 
 let forcedLayout: ConvLayout | null = null;
+let forcedTiles: boolean | null = null;
+
+let layerDispatches = { tiled: 0, untiled: 0 };
+
+/** Tests: the global layout's layer dispatches since the last call, tiled and not. */
+export function layerDispatchesForTests(): { tiled: number; untiled: number } {
+  const r = layerDispatches;
+  layerDispatches = { tiled: 0, untiled: 0 };
+  return r;
+}
+
+/** Tests: the global layout's halo tiles on (true) or off (false) whatever the adapter (null: the adapter's choice). */
+export function forceConvTilesForTests(on: boolean | null): void {
+  forcedTiles = on;
+}
 
 /** Tests: run every conv plan in this layout whatever the adapter (null: the adapter's choice). */
 export function forceConvLayoutForTests(layout: ConvLayout | null): void {
@@ -158,11 +178,17 @@ export function forceConvLayoutForTests(layout: ConvLayout | null): void {
  * share a slab among a workgroup ('workgroup'): 64 threads, 256 past 64 pixels (more entries per
  * thread unrolls more code: 28×28 with 64 threads took 30 s to compile).
  */
-export function convLayout(ctx: GpuContext, maxEntries: number, slots: number, precise = false): { layout: ConvLayout; threads: number; pairBlocksOk?: boolean } {
+export function convLayout(
+  ctx: GpuContext,
+  maxEntries: number,
+  slots: number,
+  precise = false,
+): { layout: ConvLayout; threads: number; pairBlocksOk?: boolean; tileBytes?: number } {
   const cpu = isCpuAdapter(ctx.adapter);
   const layout = forcedLayout ?? (cpu && declaredEntries(maxEntries) <= LANES_MAX_ENTRIES ? 'lanes' : 'workgroup');
   if (layout === 'lanes') return { layout, threads: LANES, pairBlocksOk: isLlvmpipe(ctx.adapter) };
-  const global = { layout: 'global' as const, threads: cpu ? 64 : 256 };
+  const tiles = forcedTiles ?? !cpu;
+  const global = { layout: 'global' as const, threads: cpu ? 64 : 256, tileBytes: tiles ? ctx.limits.maxComputeWorkgroupStorageSize : 0 };
   if (layout === 'global') return global;
   const resident = residentThreads(ctx, maxEntries);
   if (!forcedLayout && workgroupBytes({ layout, slots, maxEntries, threads: resident, precise }) > ctx.limits.maxComputeWorkgroupStorageSize) return global;
@@ -327,6 +353,64 @@ ${cases.join('\n')}
 const LAYER_ITEMS = 64;
 
 /**
+ * Columns of a halo tile of LAYER_ITEMS output entries on the grid (n0, n1): one row in 1-D (n0 = 1),
+ * else the fewest powers of two ≥ n1 up to 8, the rest rows (8 × 8 tiles on images of 8 or more
+ * columns: the least halo per entry).
+ */
+function tileCols(n0: number, n1: number): number {
+  if (n0 === 1) return LAYER_ITEMS;
+  let c = 1;
+  while (c < Math.min(n1, 8)) c *= 2;
+  return c;
+}
+
+/** Input entries of the halo tile of the conv at record word o (its output grid's tiles). */
+function tileEntries(ops: Uint32Array, o: number): number {
+  const c = tileCols(ops[o + 3]!, ops[o + 4]!);
+  return ((LAYER_ITEMS / c - 1) * ops[o + 15]! + ops[o + 13]!) * ((c - 1) * ops[o + 16]! + ops[o + 14]!);
+}
+
+/** The largest halo tile (input entries) of the plan's convs; 0 without a conv. */
+export function convTileEntries(ops: Uint32Array): number {
+  let m = 0;
+  for (let o = 0; o < ops.length; o += CONV_REC) if (ops[o] === CONV_OP.conv) m = Math.max(m, tileEntries(ops, o));
+  return m;
+}
+
+/** Whether the plan's layer dispatches run in halo tiles: the global layout, with a conv, whose largest tile (vec4 entries) fits its tileBytes. */
+export function convTiles(plan: Pick<ConvPlan, 'layout' | 'ops' | 'tileBytes'>): boolean {
+  const t = convTileEntries(plan.ops);
+  return plan.layout === 'global' && t > 0 && 16 * t <= (plan.tileBytes ?? 0);
+}
+
+/** A tiled layer dispatch (conv_slab_layer.wgsl: CP.tile1 …): tile columns, tiles per row and per slab, and the step's grid. */
+export interface StepTiles {
+  tile1: number;
+  tilesRow: number;
+  tilesSlab: number;
+  grid: [number, number];
+}
+
+/**
+ * The halo tiles of a global-layout step: one that begins with a conv and whose other ops are all
+ * entrywise on the conv's output grid (so that a tile's invocations cover each op's entries once);
+ * null for any other step (it runs its entries in runs of LAYER_ITEMS).
+ */
+export function stepTiles(ops: Uint32Array, st: ConvStep): StepTiles | null {
+  const o = st.opStart * CONV_REC;
+  if (st.readout || ops[o] !== CONV_OP.conv) return null;
+  const g0 = ops[o + 3]!;
+  const g1 = ops[o + 4]!;
+  for (let k = st.opStart + 1; k < st.opEnd; k++) {
+    const p = k * CONV_REC;
+    if (ops[p + 1] !== g0 || ops[p + 2] !== g1 || ops[p + 3] !== g0 || ops[p + 4] !== g1) return null;
+  }
+  const c = tileCols(g0, g1);
+  const row = Math.ceil(g1 / c);
+  return { tile1: c, tilesRow: row, tilesSlab: Math.ceil(g0 / (LAYER_ITEMS / c)) * row, grid: [g0, g1] };
+}
+
+/**
  * The shader source for a plan (structure only: sizes and activations) and its coefficients; in
  * the 'global' layout `part` picks the layer dispatch's shader or the readout's.
  */
@@ -346,7 +430,7 @@ export function convShader(plan: ConvPlan, part: 'layer' | 'readout' = 'layer'):
   const per = layer ? 1 : Math.ceil(declaredEntries(plan.maxEntries) / wg);
   const tail =
     plan.layout === 'global'
-      ? `${CONV_SLAB_GLOBAL_WGSL}\n${layer ? `const ITEMS: u32 = ${LAYER_ITEMS}u;\n${CONV_SLAB_LAYER_WGSL}` : CONV_SLAB_READOUT_WGSL}`
+      ? `const ITEMS: u32 = ${LAYER_ITEMS}u;\nconst TILE: u32 = ${layer && convTiles(plan) ? convTileEntries(plan.ops) : 1}u;\n${CONV_SLAB_GLOBAL_WGSL}\n${layer ? CONV_SLAB_LAYER_WGSL : CONV_SLAB_READOUT_WGSL}`
       : `${CONV_SLAB_RESIDENT_WGSL}\n${lanes ? CONV_SLAB_LANES_WGSL : CONV_SLAB_WORKGROUP_WGSL}`;
   const code = `${wgslStruct(BANK)}
 ${KERNEL_OPS_WGSL}
@@ -496,7 +580,7 @@ ${CONV_POOL_WGSL}`;
 /** Invocations per workgroup of the pool shader. */
 const POOL_WG = 64;
 /** Bytes of the slab shader's and the pool shader's uniforms. */
-const SLAB_PARAMS = 96;
+const SLAB_PARAMS = 112;
 const POOL_PARAMS = 128;
 
 /**
@@ -542,7 +626,24 @@ export async function runConvPairs(ctx: GpuContext, plan: ConvPlan, inputs: Conv
   const whole = batch === Math.max(...plan.segments.map(slabCount));
   const stateBytes = global ? globalBytes(plan, batch) : 32 * statePerPair;
   const byState = stateBytes > 0 ? Math.floor(cap / stateBytes) : Infinity;
-  const byGrid = global ? Math.floor((maxDim * maxDim * LAYER_ITEMS) / (batch * declaredEntries(plan.maxEntries))) : maxDim * maxDim;
+  // The global layout's dispatches, segment by segment (the parity runs on across segments), each
+  // segment's batches of slabs in turn.
+  const tiled = convTiles(plan);
+  const steps: (ConvStep & { slab0: number; count: number; tiles: StepTiles | null })[][] = [];
+  let parity = 0;
+  for (const g of global ? plan.segments : []) {
+    const list = convSteps(plan.ops, g, parity);
+    const S = slabCount(g);
+    const here: (typeof steps)[number] = [];
+    for (let s0 = 0; s0 < S; s0 += batch) for (const st of list) here.push({ ...st, slab0: s0, count: Math.min(batch, S - s0), tiles: tiled ? stepTiles(plan.ops, st) : null });
+    steps.push(here);
+    for (let k = g.opStart; k < g.opStart + g.opCount; k++) if (plan.ops[k * CONV_REC] === CONV_OP.conv) parity ^= 1;
+  }
+  // Layer-dispatch workgroups per slab: its entries in runs of LAYER_ITEMS, or its halo tiles.
+  const runs = declaredEntries(plan.maxEntries) / LAYER_ITEMS;
+  const groupsOf = (st: (typeof steps)[number][number]): number => (st.tiles ? st.tiles.tilesSlab : runs);
+  const perSlab = Math.max(runs, ...steps.flat().map(groupsOf));
+  const byGrid = global ? Math.floor((maxDim * maxDim) / (batch * perSlab)) : maxDim * maxDim;
   const chunk = Math.max(1, Math.min(nPairs, Math.floor(cap / perPairOut), byState, Math.floor(budget / Math.max(1, work)), byGrid, global && !whole ? 1 : Infinity));
   if (perPairOut > cap) throw new InputError(`one pair's outputs need ${perPairOut} bytes, above this device's buffers: compute fewer depths`);
   if (stateBytes > cap) throw new InputError(`one pair's ${global ? 'slab' : 'avgPool'} states need ${stateBytes} bytes, above this device's ${cap}-byte buffers: use smaller images or backend "cpu"`);
@@ -559,18 +660,6 @@ export async function runConvPairs(ctx: GpuContext, plan: ConvPlan, inputs: Conv
   const half = chunk * statePerPair;
   const slabBase = 2 * half;
   const flagBase = slabBase + chunk * slabWords;
-  // The global layout's dispatches, segment by segment (the parity runs on across segments), each
-  // segment's batches of slabs in turn.
-  const steps: (ConvStep & { slab0: number; count: number })[][] = [];
-  let parity = 0;
-  for (const g of global ? plan.segments : []) {
-    const list = convSteps(plan.ops, g, parity);
-    const S = slabCount(g);
-    const here: (typeof steps)[number] = [];
-    for (let s0 = 0; s0 < S; s0 += batch) for (const st of list) here.push({ ...st, slab0: s0, count: Math.min(batch, S - s0) });
-    steps.push(here);
-    for (let k = g.opStart; k < g.opStart + g.opCount; k++) if (plan.ops[k * CONV_REC] === CONV_OP.conv) parity ^= 1;
-  }
   const stride = Math.max(SLAB_PARAMS, ctx.limits.minUniformBufferOffsetAlignment ?? 256);
   device.pushErrorScope('validation');
   device.pushErrorScope('out-of-memory');
@@ -614,7 +703,7 @@ export async function runConvPairs(ctx: GpuContext, plan: ConvPlan, inputs: Conv
       checkAbort(opt.signal);
       checkDevice(ctx);
       const n = Math.min(chunk, nPairs - p0);
-      const slabParams = (g: ConvSegment, opStart: number, opEnd: number, parity: number, slab0 = 0, count = slabCount(g)): ArrayBuffer => {
+      const slabParams = (g: ConvSegment, opStart: number, opEnd: number, parity: number, slab0 = 0, count = slabCount(g), tiles: StepTiles | null = null): ArrayBuffer => {
         const pv = new ArrayBuffer(SLAB_PARAMS);
         const u = new Uint32Array(pv);
         const i = new Int32Array(pv);
@@ -623,6 +712,7 @@ export async function runConvPairs(ctx: GpuContext, plan: ConvPlan, inputs: Conv
         u.set([g.cnt[1], half, 0, inputs.sdiag.length / 2], 11);
         new Float32Array(pv)[15] = 1;
         u.set([parity, slabBase, flagBase, slab0, count, Math.ceil(slabCount(g) / plan.threads)], 16);
+        if (tiles) u.set([tiles.tile1, tiles.tilesRow, tiles.tilesSlab, ...tiles.grid], 22);
         return pv;
       };
       plan.segments.forEach((g, k) => device.queue.writeBuffer(segParams[k]!, 0, slabParams(g, g.opStart, g.opStart + g.opCount, 0)));
@@ -630,7 +720,7 @@ export async function runConvPairs(ctx: GpuContext, plan: ConvPlan, inputs: Conv
         const all = new Uint8Array(stepCount * stride);
         let k = 0;
         steps.forEach((list, g) => {
-          for (const st of list) all.set(new Uint8Array(slabParams(plan.segments[g]!, st.opStart, st.opEnd, st.parity, st.slab0, st.count)), stride * k++);
+          for (const st of list) all.set(new Uint8Array(slabParams(plan.segments[g]!, st.opStart, st.opEnd, st.parity, st.slab0, st.count, st.tiles)), stride * k++);
         });
         device.queue.writeBuffer(stepParams!, 0, all);
       }
@@ -673,7 +763,8 @@ export async function runConvPairs(ctx: GpuContext, plan: ConvPlan, inputs: Conv
               const y = Math.min(n, maxDim);
               pass.dispatchWorkgroups(st.count, y, Math.ceil(n / y));
             } else {
-              const groups = (n * st.count * declaredEntries(plan.maxEntries)) / LAYER_ITEMS;
+              const groups = n * st.count * groupsOf(st);
+              layerDispatches[st.tiles ? 'tiled' : 'untiled']++;
               const x = Math.min(groups, maxDim);
               pass.dispatchWorkgroups(x, Math.ceil(groups / x));
             }

@@ -3,10 +3,10 @@
  * against the float64 CPU path: the worst normalised error over every pair but the near-duplicate,
  * and over the near-duplicate pair alone (whose 1 − ρ ~ 1e−8 after a pool is as small as an f32
  * rounding of the pooled off-diagonal gaps: shaders/ds_gaps.wgsl), each finite and within `tol`; one
- * line per case is pushed to `worst` for the log.
+ * line per case is pushed to `worst` for the log. Returns the WebGPU result.
  */
 import { expect } from 'vitest';
-import { kernel, kernelCpu, type Arch } from '../../src/index.js';
+import { kernel, kernelCpu, type Arch, type KernelResult } from '../../src/index.js';
 import type { ImagesInput } from '../../src/images.js';
 import { normalisedError } from './setup.js';
 
@@ -19,7 +19,7 @@ export async function compareConvWithCpu(
   X: ImagesInput,
   tol: number,
   depths: 'all' | 'last' = 'all',
-): Promise<void> {
+): Promise<KernelResult> {
   const cpu = kernelCpu(arch, X, null, { depths });
   const gpu = await kernel(arch, X, null, { backend: 'webgpu', depths });
   expect(gpu.backend).toBe('webgpu');
@@ -36,4 +36,5 @@ export async function compareConvWithCpu(
   expect(et, 'NTK').toBeLessThanOrEqual(tol);
   expect(nk, 'near-duplicate NNGP').toBeLessThanOrEqual(tol);
   expect(nt, 'near-duplicate NTK').toBeLessThanOrEqual(tol);
+  return gpu;
 }

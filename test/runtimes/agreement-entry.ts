@@ -11,6 +11,7 @@
  * Node-free: imports only src/ (runtime-neutral), test/fixtures.ts and test/gpu/inputs.ts.
  */
 import { describeAdapter, getGpu, kernel, kernelCpu, predictFromKernels, predictFromKernelsCg, type Arch, type KernelOptions } from '../../src/index.js';
+import { forceConvLayoutForTests, forceConvTilesForTests, layerDispatchesForTests } from '../../src/gpu/conv.js';
 import { dense, gelu, network, sigmoid, softplus, tanh } from '../../src/spec/stax.js';
 import { CUSTOM } from '../fixtures.js';
 import { accuracyInputs, maxRelDiff, normalisedError } from '../gpu/inputs.js';
@@ -96,7 +97,7 @@ const SQUARE: [string, Arch, KernelOptions?][] = [
  * near-duplicate and a shifted copy (no nonlinearity after the pool, which would read the
  * near-duplicate's pooled ρ to f32 rounding: README, Convolutional networks on WebGPU).
  */
-const CONV: [string, Arch, number[]][] = [
+const CONV: [string, Arch, number[], 'tiles'?][] = [
   ['cntk:depth=4,readout=gap (2-D)', 'cntk:depth=4,readout=gap', [2, 6, 6]],
   ['rescnn:depth=4,alpha=0.7,readout=flatten,pad=zero (1-D)', 'rescnn:depth=4,alpha=0.7,readout=flatten,pad=zero', [2, 10]],
   [
@@ -104,6 +105,8 @@ const CONV: [string, Arch, number[]][] = [
     { layers: [{ type: 'conv' }, { type: 'relu' }, { type: 'conv', weightVar: 2 }, { type: 'relu' }, { type: 'avgPool', window: 2 }, { type: 'conv', weightVar: 2 }], readout: [{ type: 'gap' }] },
     [2, 6, 6],
   ],
+  // The global layout's halo tiles (GPUs run them; forced here on the CPU adapter, and checked to have run).
+  ['cntk:depth=3,readout=eq,pad=circular, global layout in halo tiles (2-D)', 'cntk:depth=3,readout=eq,pad=circular', [2, 9, 10], 'tiles'],
 ];
 
 /** Four images [4, C, ...dims]: two unrelated, a near-duplicate of the first (1e−4) and its shift by one pixel. */
@@ -188,12 +191,21 @@ export async function run(): Promise<AgreementResult> {
     }
   }
 
-  for (const [name, arch, shape] of CONV) {
+  for (const [name, arch, shape, tiles] of CONV) {
     const c0 = performance.now();
     try {
       const images = convImages(shape);
       const cpu = kernelCpu(arch, images);
-      const gpu = await kernel(arch, images, null, { backend: 'webgpu' });
+      if (tiles) {
+        forceConvLayoutForTests('global');
+        forceConvTilesForTests(true);
+        layerDispatchesForTests();
+      }
+      const gpu = await kernel(arch, images, null, { backend: 'webgpu' }).finally(() => {
+        forceConvLayoutForTests(null);
+        forceConvTilesForTests(null);
+      });
+      if (tiles && layerDispatchesForTests().tiled === 0) throw new Error('no layer dispatch ran in halo tiles');
       cases.push({
         name,
         shape: gpu.shape,
