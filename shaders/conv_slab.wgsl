@@ -22,7 +22,8 @@
 // data). Prepended by src/gpu/conv.ts: struct Bank, kernel_ops.wgsl, ds_gaps.wgsl, the activations' WGSL,
 // the constants MAXP (entries of the largest slab), WG (threads sharing a slab, a power of two),
 // PER (entries per thread), SLOTS (current state, residual banks, the copy kept for the depth
-// taps), LAYERS and READOUTS (which ops it runs), PRECISE, fn act_call(c, bank) (the program's
+// taps), LAYERS and READOUTS (which ops it runs), PRECISE, GAP_BAD (a gap readout's output for a
+// bad pair: src/gpu/conv.ts CONV_GAP_BAD), fn act_call(c, bank) (the program's
 // activations by case number), TAPS_UNROLLED and fn conv_taps (a conv entry's taps, unrolled for the
 // plan's filter sizes). Appended: one of
 // three layouts, which hold the state behind gq/gq2/gt (read an entry's q, q as hi + lo, and Θ),
@@ -372,7 +373,15 @@ fn op_convl(o: u32, lid: u32) {
       let I = lid + r * WG;
       if (I >= nOut) { break; }
       let J = partner(I, h.out0, h.out1, h.do0, h.do1);
-      if (J >= 0) { nq[r] = conv_gap_ds(o, h, I, u32(J)); }
+      if (J >= 0) {
+        let d = conv_gap_ds(o, h, I, u32(J));
+        nq[r] = d.q;
+        // Θ again, with the trained conv's K term in double-single (its terms may cancel in a gap
+        // readout as K's do); the same tt as above.
+        var t = ds_add(ds_mul(d.tt, w), vec2<f32>(d.tt.x * wl, 0.0));
+        if (trainable) { t = ds_add(t, d.kt); }
+        nt[r] = scaled(t, h.ein - h.eout);
+      }
     }
   }
   sync();
@@ -389,7 +398,14 @@ fn op_convl(o: u32, lid: u32) {
 // (words 24 and 25: f32 roundings of them are changes of the bias against the weights, which move
 // the off-diagonal gaps by ~1e−9, the size of a near-duplicate's pooled gap), every sum and product
 // error-free to ~2^−44, and the bias as the tap √b of both sides (b(1 − r)² for its Lagrange term).
-fn conv_gap_ds(o: u32, h: Head, I: u32, J: u32) -> vec2<f32> {
+struct ConvDs {
+  q: vec2<f32>,
+  // Σ Θ_a (as op_convl sums it) and the trained conv's K term (sh − sg)/2 = b + Σ s_a ρ_a.
+  tt: vec2<f32>,
+  kt: vec2<f32>,
+}
+
+fn conv_gap_ds(o: u32, h: Head, I: u32, J: u32) -> ConvDs {
   let q0 = i32(ops[o + 13u]);
   let q1 = i32(ops[o + 14u]);
   let zero = (ops[o + 17u] & 1u) != 0u;
@@ -408,6 +424,8 @@ fn conv_gap_ds(o: u32, h: Head, I: u32, J: u32) -> vec2<f32> {
   var sum = b;
   var sg = vec2<f32>(0.0, 0.0);
   var sh = 2.0 * b;
+  var tt = vec2<f32>(0.0, 0.0);
+  var kt = vec2<f32>(0.0, 0.0);
   for (var ph = 0u; ph < 2u; ph++) {
     var rr = vec2<f32>(0.0, 0.0);
     if (ph == 1u) { rr = ds_div(sum, U); }
@@ -436,6 +454,7 @@ fn conv_gap_ds(o: u32, h: Head, I: u32, J: u32) -> vec2<f32> {
             sum = ds_add(sum, sa);
             sg = ds_add(sg, ds_mul_ds(sa, gh.xy));
             sh = ds_add(sh, ds_mul_ds(sa, gh.zw));
+            tt = ds_add(tt, ct(u32(tp.xi), a0, a1));
           }
         } else {
           let dv = ds_add(v, -ds_mul_ds(rr, u));
@@ -447,11 +466,12 @@ fn conv_gap_ds(o: u32, h: Head, I: u32, J: u32) -> vec2<f32> {
       let R = ds_mul_ds(ds_sqrt(U), ds_sqrt(V));
       let db = ds_add(vec2<f32>(1.0, 0.0), -rr);
       lag = ds_mul_ds(ds_add(lag, ds_mul_ds(ds_mul_ds(db, db), b)), ds_div(U, ds_add(R, sum)));
-      return make_q_ds(ds_div(ds_add(lag, sg), R), ds_div(ds_add(lag, sh), R));
+      return ConvDs(make_q_ds(ds_div(ds_add(lag, sg), R), ds_div(ds_add(lag, sh), R)), tt, kt);
     }
-    if (U.x <= 0.0 || V.x <= 0.0) { return vec2<f32>(1.0, 0.0); }
+    kt = 0.5 * ds_add(sh, -sg);
+    if (U.x <= 0.0 || V.x <= 0.0) { return ConvDs(vec2<f32>(1.0, 0.0), tt, kt); }
   }
-  return vec2<f32>(1.0, 0.0);
+  return ConvDs(vec2<f32>(1.0, 0.0), tt, kt);
 }
 
 // An activation, entrywise, through the FC path's own gap-form function on (k_x[i], k_z[j], q, Θ).
@@ -606,8 +626,9 @@ fn op_flatten(o: u32, lid: u32, pl: u32) {
   }
 }
 
-// gap: this slab's partial sums Σ K[i, i + δ] (double-single) and Σ Θ[i, i + δ]; the host sums the
-// slabs in float64. The pooled ρ = K(x, z)/√(R(K(x, x))·R(K(z, z))) is a ratio of such sums, not
+// gap: this slab's partial sums Σ K[i, i + δ] and Σ Θ[i, i + δ], both double-single (GAP_BAD in
+// place of them for a bad pair); the host sums the slabs in float64. Θ's terms may cancel as K's do
+// (a linear stem on one-channel images: ρ0 = ±1): f32 sums of them missed 4e−5 of such a readout. The pooled ρ = K(x, z)/√(R(K(x, x))·R(K(z, z))) is a ratio of such sums, not
 // gap-stable: with f32 sums a near-duplicate's 1 − ρ ~ 1e−8 drowned in rounding, and a ReLU after
 // the readout read 7e−5 off in the NTK. Each term is ρ·√k_x·√k_z from the gap and the roots as
 // hi + lo (ds_gaps.wgsl: k_term_ds). In a program with a pool, or with a nonlinearity after the
@@ -620,7 +641,7 @@ fn op_gap(o: u32, lid: u32, pl: u32, slab: u32) {
   let tap = ops[o + 13u];
   sync();
   var acc = vec2<f32>(0.0, 0.0);
-  var tsum = 0.0;
+  var tacc = vec2<f32>(0.0, 0.0);
   for (var r = 0u; r < PER; r++) {
     let e = lid + r * WG;
     if (e >= n) { break; }
@@ -629,20 +650,19 @@ fn op_gap(o: u32, lid: u32, pl: u32, slab: u32) {
     let ix = xb + h.din + e;
     let iz = zb + h.din + u32(j);
     acc = ds_add(acc, k_term_ds(roots_ds(sdiag[ix], sdiag[CP.sdiagLo + ix], sdiag[iz], sdiag[CP.sdiagLo + iz]), gq2(e)));
-    let t = gt(e);
-    tsum += t.x + t.y;
+    tacc = ds_add(tacc, gt(e));
   }
-  red[lid] = vec4<f32>(acc.x, acc.y, tsum, 0.0);
+  red[lid] = vec4<f32>(acc, tacc);
   sync();
-  let flag = f32(bad_flag());
+  let flag = bad_flag();
   if (lid == 0u) {
     var s = vec2<f32>(0.0, 0.0);
-    var t = 0.0;
+    var t = vec2<f32>(0.0, 0.0);
     for (var k = 0u; k < WG; k++) {
       s = ds_add(s, red[k].xy);
-      t += red[k].z;
+      t = ds_add(t, red[k].zw);
     }
-    outv[out_at(pl, slab, tap)] = vec4<f32>(s.x, s.y, t, flag);
+    outv[out_at(pl, slab, tap)] = select(vec4<f32>(s, t), vec4<f32>(GAP_BAD, 0.0, 0.0, 0.0), flag != 0u);
   }
   sync();
 }

@@ -358,7 +358,11 @@ export function recordPlan(
     // nonlinearity: the segment's ops whose gap it reads carry it in double-single (ds_gaps.wgsl), for
     // the sums over off-diagonal pixel pairs (a near-duplicate's pooled 1 − ρ ~ 1e−8 is the size of
     // their f32 rounding, and a ReLU after it reads it ~1e4 times amplified).
-    if (store || (p.readout.type === 'gap' && (pools.length > 0 || tailHasAct(p.tail)))) markPrecise(words, segStart, words.length / CONV_REC);
+    // Otherwise a gap readout of a state whose correlations may be negative (mixedSignGaps) reads
+    // its gaps in double-single too: its sum over pixel pairs may cancel to far below its terms.
+    const end = words.length / CONV_REC;
+    if (store || (p.readout.type === 'gap' && (pools.length > 0 || tailHasAct(p.tail)))) markPrecise(words, segStart, end);
+    else if (p.readout.type === 'gap') markPrecise(words, segStart, end, mixedSignGaps(words, segStart, end));
     segments.push({ opStart: segStart, opCount: words.length / CONV_REC - segStart, lo: [g.lo[0], g.lo[1]], cnt: [g.cnt[0], g.cnt[1]], wrap: g.wrap, entries: pixels(cur.dims) });
     segStart = words.length / CONV_REC;
   };
@@ -473,17 +477,20 @@ export function recordPlan(
  * (0: the current state; banks and the copy kept for the taps) that the copies move it between.
  * init, conv and ReLU compute it from their inputs' (a marked op's input is live too); the other
  * activations and the residual sum read the high parts alone and write a low part of 0, so what
- * comes before them is left in f32 (it would change nothing there).
+ * comes before them is left in f32 (it would change nothing there). With `only`, of the gap
+ * readouts only those records start a reading.
  */
-export function markPrecise(words: number[], from: number, to: number): void {
+export function markPrecise(words: number[], from: number, to: number, only?: ReadonlySet<number>): void {
   const live = new Set<number>();
   for (let k = to - 1; k >= from; k--) {
     const r = k * CONV_REC;
     const slot = words[r + 13]!;
     switch (words[r]) {
       case CONV_OP.store:
-      case CONV_OP.gap:
         live.add(0);
+        break;
+      case CONV_OP.gap:
+        if (!only || only.has(k)) live.add(0);
         break;
       case CONV_OP.copyTo: // slot ← current
         if (live.delete(slot)) live.add(0);
@@ -508,6 +515,48 @@ export function markPrecise(words: number[], from: number, to: number): void {
       default: // eq, flatten: read the high parts only
     }
   }
+}
+
+/**
+ * The gap readouts (record indices) among records [from, to), one segment, whose state may hold
+ * negative correlations: the inputs' (init, or a pooled state loaded), kept through convs (weights
+ * and bias ≥ 0 average the taps) until a ReLU makes them ≥ 0 (κ1 ≥ 0); another activation may make
+ * them of either sign; a residual sum is ≥ 0 where both its terms are. Such a readout's sum over the
+ * P² pixel pairs can cancel to far below its terms: a linear stem on one-channel images, where
+ * ρ0 = ±1, read out by gap (rescnn's depth 0) is the mean pixel squared, ~1e−5 of the terms, and
+ * the terms' f32 gaps left 5e−5 of it (normalised).
+ */
+export function mixedSignGaps(words: number[], from: number, to: number): Set<number> {
+  const nonneg = new Map<number, boolean>();
+  let cur = false;
+  const out = new Set<number>();
+  for (let k = from; k < to; k++) {
+    const r = k * CONV_REC;
+    const slot = words[r + 13]!;
+    switch (words[r]) {
+      case CONV_OP.init:
+      case CONV_OP.load:
+        cur = false;
+        break;
+      case CONV_OP.act:
+        cur = words[r + 14] === 1;
+        break;
+      case CONV_OP.copyTo:
+        nonneg.set(slot, cur);
+        break;
+      case CONV_OP.copyFrom:
+        cur = nonneg.get(slot) ?? false;
+        break;
+      case CONV_OP.mix:
+        cur = cur && (nonneg.get(slot) ?? false);
+        break;
+      case CONV_OP.gap:
+        if (!cur) out.add(k);
+        break;
+      default: // conv keeps the sign; store, eq, flatten change nothing
+    }
+  }
+  return out;
 }
 
 /** Whether the dense tail after the readout has a nonlinearity anywhere (prefix, loops, sweep, suffix). */

@@ -13,7 +13,7 @@
 import { InputError } from '../errors.js';
 import { checkSpatialRequest, prepareSide, runTail } from '../cpu/spatial.js';
 import type { Side } from '../cpu/spatial-pair.js';
-import { checkConvPlan, convLayout, runConvPairs, type ConvPlan } from '../gpu/conv.js';
+import { checkConvPlan, CONV_GAP_BAD, convLayout, runConvPairs, type ConvPlan } from '../gpu/conv.js';
 import { describeAdapter, type GpuContext } from '../gpu/device.js';
 import { frexp, ldexp64 } from '../gpu/rows.js';
 import type { Images } from '../images.js';
@@ -179,9 +179,10 @@ export async function gramSpatialWebGPU(ctx: GpuContext, p: SpatialProgram, x1: 
       let th = 0;
       for (let s = 0; s < S; s++) {
         const r = (pl * S + s) * Tg + t;
-        if (out[r * 4 + 3] !== 0) throw smoothRangeError();
+        // (K hi, K lo, Θ hi, Θ lo), or CONV_GAP_BAD first for a bad pair (conv_slab.wgsl: op_gap).
+        if (out[r * 4]! >= CONV_GAP_BAD) throw smoothRangeError();
         k += out[r * 4]! + out[r * 4 + 1]!;
-        th += out[r * 4 + 2]!;
+        th += out[r * 4 + 2]! + out[r * 4 + 3]!;
       }
       return { g: 0, h: 0, k: ldexp64(k / P2, tapExp[tap]!), th: ldexp64(th / P2, tapExp[tap]!) };
     }

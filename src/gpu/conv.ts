@@ -26,6 +26,11 @@ import { checkUserWgsl } from './user-wgsl.js';
 export const CONV_REC = 28;
 /** The record word that marks an op that carries the gap in double-single (conv_slab.wgsl: in_ds). */
 export const CONV_PRECISE = 23;
+/**
+ * A gap readout's first output word for a bad pair (a smooth activation out of range; conv_slab.wgsl
+ * op_gap, GAP_BAD): 2^127, exact in f32 and far above any slab's partial sum of scaled kernels.
+ */
+export const CONV_GAP_BAD = 2 ** 127;
 export const CONV_OP = { init: 0, conv: 1, act: 2, copyTo: 3, mix: 4, copyFrom: 5, eq: 6, flatten: 7, gap: 8, load: 9, store: 10 } as const;
 
 /**
@@ -443,6 +448,7 @@ const SLOTS: u32 = ${plan.slots}u;
 const LAYERS: bool = ${plan.layout !== 'global' || layer};
 const READOUTS: bool = ${plan.layout !== 'global' || !layer};
 const PRECISE: bool = ${plan.precise};
+const GAP_BAD: f32 = ${CONV_GAP_BAD};
 const QL: u32 = ${plan.precise ? plan.slots * declaredEntries(plan.maxEntries) : 1}u;
 ${lanes ? `const LANES: u32 = ${plan.threads}u;\nconst PAIR_BLOCKS: bool = ${blocks};\n` : ''}
 fn act_call(c: u32, cur: Bank) -> Bank {
