@@ -28,7 +28,9 @@
 // plan's filter sizes). Appended: one of
 // three layouts, which hold the state behind gq/gq2/gt (read an entry's q, q as hi + lo, and Θ),
 // put (write both, q as hi + lo),
-// put_conv and conv_done (a conv's output), and declare red, total, sync(), the bad-pair flag and main:
+// put_conv and conv_done (a conv's output), cq/cq2/ct (a conv tap's read of its input entry) with
+// TILED and conv_tile (the global layout's halo tiles; stubs elsewhere), and declare red, total,
+// sync(), the bad-pair flag and main:
 //   conv_slab_workgroup.wgsl — WG threads of a workgroup share one slab in workgroup memory (GPUs);
 //   conv_slab_lanes.wgsl — one invocation runs one whole slab in private memory, WG = 1 (CPU
 //     adapters, where a barrier is an invocation switch and workgroup memory is ordinary memory);

@@ -648,7 +648,8 @@ export async function runConvPairs(ctx: GpuContext, plan: ConvPlan, inputs: Conv
   // Layer-dispatch workgroups per slab: its entries in runs of LAYER_ITEMS, or its halo tiles.
   const runs = declaredEntries(plan.maxEntries) / LAYER_ITEMS;
   const groupsOf = (st: (typeof steps)[number][number]): number => (st.tiles ? st.tiles.tilesSlab : runs);
-  const perSlab = Math.max(runs, ...steps.flat().map(groupsOf));
+  let perSlab = runs;
+  for (const list of steps) for (const st of list) perSlab = Math.max(perSlab, groupsOf(st));
   const byGrid = global ? Math.floor((maxDim * maxDim) / (batch * perSlab)) : maxDim * maxDim;
   const chunk = Math.max(1, Math.min(nPairs, Math.floor(cap / perPairOut), byState, Math.floor(budget / Math.max(1, work)), byGrid, global && !whole ? 1 : Infinity));
   if (perPairOut > cap) throw new InputError(`one pair's outputs need ${perPairOut} bytes, above this device's buffers: compute fewer depths`);
