@@ -527,7 +527,9 @@ fn op_resmix(o: u32, lid: u32) {
   let cb = rf(o + 15u);
   let dsk = ops[o + 16u];
   let esk = ri(o + 17u);
-  for (var r = 0u; r < PER; r++) {
+  // Where the op carries the gap in double-single, a run-time loop bound (as op_actl's).
+  let mix_ds = in_ds(o);
+  for (var r = 0u; r < select(PER, min(entries_of(n, lid), PER), mix_ds); r++) {
     let e = lid + r * WG;
     if (e >= n) { break; }
     let j = partner(e, h.in0, h.in1, h.di0, h.di1);
@@ -547,8 +549,51 @@ fn op_resmix(o: u32, lid: u32) {
       let lag = l * (l / (R + s1 + s2));
       q = make_q(min((lag + s1 * gap_g(qs) + s2 * gap_g(qc)) / R, 2.0), min((lag + s1 * gap_h(qs) + s2 * gap_h(qc)) / R, 2.0));
     }
-    put(e, vec2<f32>(q, 0.0), ds_add(ds_mul(scaled(gt(k + e), esk - h.eout), cs), ds_mul(scaled(gt(e), h.ein - h.eout), cb)));
+    var q2 = vec2<f32>(q, 0.0);
+    if (mix_ds) { q2 = resmix_gap_ds(o, h, e, u32(j)); }
+    put(e, q2, ds_add(ds_mul(scaled(gt(k + e), esk - h.eout), cs), ds_mul(scaled(gt(e), h.ein - h.eout), cb)));
   }
+}
+
+fn sroot_ds(i: u32) -> vec2<f32> {
+  return vec2<f32>(sdiag[i], sdiag[CP.sdiagLo + i]);
+}
+
+// The residual sum's gap (op_resmix) in double-single, from the double-single gaps of its two terms
+// and the diagonals' roots as hi + lo: P1 = cs·k_bank(x), Q1 = cs·k_bank(z), P2 = cb·k(x), Q2 = cb·k(z)
+// in the output's scale, s1 = √P1·√Q1, s2 = √P2·√Q2, R = √(P1 + P2)·√(Q1 + Q2) and the Lagrange term
+// l²/(R + s1 + s2), l = √P1·√Q2 − √P2·√Q1. A skip path whose gaps the readout sums (one-channel images
+// through a linear stem and small α: rescnn depth 100, γ = 1) lost 2e−5 of a gap readout to the f32
+// gap here. cs and cb stay f32: their rounding scales each term's sum, it does not round its entries.
+fn resmix_gap_ds(o: u32, h: Head, e: u32, j: u32) -> vec2<f32> {
+  let k = ops[o + 13u] * MAXP;
+  let cs = rf(o + 14u);
+  let cb = rf(o + 15u);
+  let dsk = ops[o + 16u];
+  let esk = ri(o + 17u);
+  let rx1 = sroot_ds(xb + dsk + e);
+  let rz1 = sroot_ds(zb + dsk + j);
+  let rx2 = sroot_ds(xb + h.din + e);
+  let rz2 = sroot_ds(zb + h.din + j);
+  let P1 = ds_mul(scaled(ds_mul_ds(rx1, rx1), esk - h.eout), cs);
+  let Q1 = ds_mul(scaled(ds_mul_ds(rz1, rz1), esk - h.eout), cs);
+  let P2 = ds_mul(scaled(ds_mul_ds(rx2, rx2), h.ein - h.eout), cb);
+  let Q2 = ds_mul(scaled(ds_mul_ds(rz2, rz2), h.ein - h.eout), cb);
+  let R = ds_mul_ds(ds_sqrt(ds_add(P1, P2)), ds_sqrt(ds_add(Q1, Q2)));
+  if (R.x <= 0.0) { return vec2<f32>(1.0, 0.0); }
+  let a1 = ds_sqrt(P1);
+  let b1 = ds_sqrt(Q1);
+  let a2 = ds_sqrt(P2);
+  let b2 = ds_sqrt(Q2);
+  let s1 = ds_mul_ds(a1, b1);
+  let s2 = ds_mul_ds(a2, b2);
+  let l = ds_add(ds_mul_ds(a1, b2), -ds_mul_ds(a2, b1));
+  let lag = ds_div(ds_mul_ds(l, l), ds_add(R, ds_add(s1, s2)));
+  let gs = gaps_ds(gq2(k + e));
+  let gc = gaps_ds(gq2(e));
+  let g = ds_div(ds_add(lag, ds_add(ds_mul_ds(s1, gs.xy), ds_mul_ds(s2, gc.xy))), R);
+  let hh = ds_div(ds_add(lag, ds_add(ds_mul_ds(s1, gs.zw), ds_mul_ds(s2, gc.zw))), R);
+  return make_q_ds(g, hh);
 }
 
 // Sum over the workgroup, by one thread in a fixed order (the same every run): two barriers, not a

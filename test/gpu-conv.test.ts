@@ -381,17 +381,18 @@ describe('gap readouts whose sum over pixel pairs cancels (one-channel images, �
       return w;
     };
     // init, conv, gap: the inputs' signs; a ReLU makes them ≥ 0, and a conv keeps that.
-    expect([...mixedSignGaps(recs([[O.init], [O.conv], [O.gap]]), 0, 3)]).toEqual([2]);
-    expect([...mixedSignGaps(recs([[O.init], [O.conv], [O.act, 0, 1], [O.conv], [O.gap]]), 0, 5)]).toEqual([]);
+    expect([...mixedSignGaps(recs([[O.init], [O.conv], [O.gap]]), 0, 3).gaps]).toEqual([2]);
+    expect([...mixedSignGaps(recs([[O.init], [O.conv], [O.act, 0, 1], [O.conv], [O.gap]]), 0, 5).gaps]).toEqual([]);
     // Another activation (erf: word 14 = 0) may give either sign.
-    expect([...mixedSignGaps(recs([[O.init], [O.conv], [O.act, 0, 0], [O.conv], [O.gap]]), 0, 5)]).toEqual([4]);
+    expect([...mixedSignGaps(recs([[O.init], [O.conv], [O.act, 0, 0], [O.conv], [O.gap]]), 0, 5).gaps]).toEqual([4]);
     // A residual sum of the stem (a bank, mixed) and a ReLU branch: mixed; of two ReLU states: ≥ 0.
     const res = (reluFirst: boolean) =>
       recs([[O.init], [O.conv], ...(reluFirst ? [[O.act, 0, 1] as [number, number, number]] : []), [O.copyTo, 1], [O.act, 0, 1], [O.conv], [O.act, 0, 1], [O.mix, 1], [O.gap]]);
-    expect([...mixedSignGaps(res(false), 0, 8)]).toEqual([7]);
-    expect([...mixedSignGaps(res(true), 0, 9)]).toEqual([]);
+    expect([...mixedSignGaps(res(false), 0, 8).gaps]).toEqual([7]);
+    expect(mixedSignGaps(res(false), 0, 8).mixTerms.get(6)).toEqual({ bank: true, current: false });
+    expect([...mixedSignGaps(res(true), 0, 9).gaps]).toEqual([]);
     // The copy kept for the depth taps carries the sign it was taken with.
-    expect([...mixedSignGaps(recs([[O.init], [O.conv], [O.copyTo, 2], [O.act, 0, 1], [O.gap], [O.copyFrom, 2], [O.gap]]), 0, 7)]).toEqual([6]);
+    expect([...mixedSignGaps(recs([[O.init], [O.conv], [O.copyTo, 2], [O.act, 0, 1], [O.gap], [O.copyFrom, 2], [O.gap]]), 0, 7).gaps]).toEqual([6]);
   });
 
   // rescnn's depth 0 is its linear stem: with one channel its gap kernel is the mean pixel product,
@@ -401,6 +402,13 @@ describe('gap readouts whose sum over pixel pairs cancels (one-channel images, �
     await compare('one channel: rescnn gap circular 16×16', 'rescnn:depth=2,alpha=0.7,readout=gap,pad=circular', one([16, 16], 60), 1e-6);
     await compare('one channel: rescnn gap circular 8×8', 'rescnn:depth=2,alpha=0.7,readout=gap,pad=circular', one([8, 8], 61), 1e-6);
     await compare('one channel: rescnn gap zero 1-D 20', 'rescnn:depth=3,alpha=0.7,readout=gap,pad=zero', one([20], 62), 1e-6);
+  });
+
+  // A strong skip path carries the stem's mixed-sign gaps to every depth: the residual sums read
+  // and write them in double-single too (resmix_gap_ds). With f32 residual sums: 1.8e−4 and 1.9e−5.
+  it('rescnn with small α, one channel, gap: ≤ 1e−6 (the residual sums in double-single)', async () => {
+    await compare('one channel: rescnn α = 0.001 depth 10 gap circular 8×8', 'rescnn:depth=10,alpha=0.001,readout=gap,pad=circular', convImages(1, [8, 8], 71), 1e-6);
+    await compare('one channel: rescnn γ = 1 depth 100 gap zero 8×8', 'rescnn:depth=100,gamma=1,readout=gap,pad=zero', convImages(1, [8, 8], 71), 1e-6, 'last');
   });
 
   it('a smooth activation out of range before a gap readout is an InputError (the bad-pair mark in the gap output)', async () => {

@@ -12,7 +12,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { CONV_OP, CONV_PRECISE, CONV_REC } from '../src/gpu/conv.js';
-import { markPrecise, recordPlan, spatialGpuShapeRefusal, tapGroups } from '../src/exec/spatial-plan.js';
+import { markPrecise, mixedSignGaps, recordPlan, spatialGpuShapeRefusal, tapGroups } from '../src/exec/spatial-plan.js';
 import { compileSpatial } from '../src/program/spatial.js';
 import type { Layer, Spec } from '../src/spec/types.js';
 
@@ -43,9 +43,27 @@ describe('markPrecise', () => {
     expect(marked([[init], [conv], RELU, [eq]])).toEqual([]);
     expect(marked([[init], [conv], [flatten]])).toEqual([]);
   });
-  it('another activation or a residual sum ends the chain: what comes before it stays f32', () => {
+  it('another activation ends the chain: what comes before it stays f32', () => {
     expect(marked([[init], [conv], ERF, [conv], RELU, [gap]])).toEqual([3, 4]);
+  });
+  it('a residual sum ends it too', () => {
     expect(marked([[init], [conv], [copyTo, 1], RELU, [conv], [mix, 1], RELU, [gap]])).toEqual([6]);
+  });
+  it('read for the sign (mixedSignGaps): a residual sum in double-single, with those of its terms that may be negative', () => {
+    // rescnn's shape: a linear stem kept as the bank (either sign), a ReLU branch (≥ 0).
+    const recs: R[] = [[init], [conv], [copyTo, 1], RELU, [conv], RELU, [conv], [mix, 1], [gap]];
+    const words = recs.flatMap(([kind, slot = 0, relu = 0]) => {
+      const r = new Array<number>(CONV_REC).fill(0);
+      r[0] = kind;
+      r[13] = slot;
+      r[14] = relu;
+      return r;
+    });
+    const signs = mixedSignGaps(words, 0, recs.length);
+    expect([...signs.gaps]).toEqual([8]);
+    markPrecise(words, 0, recs.length, signs);
+    // The stem and the sum; the branch (nonnegative) stays f32.
+    expect(recs.map((_, k) => k).filter((k) => words[k * CONV_REC + CONV_PRECISE] !== 0)).toEqual([0, 1, 7]);
   });
   it('through the copies: a state restored from a slot, a state kept for the next tap', () => {
     // current → slot 2, erf, then current ← slot 2: the conv before the copy is read by the ReLU.

@@ -476,11 +476,12 @@ export function recordPlan(
  * later op of the segment reads: backwards from the store and the gap readouts, through the slots
  * (0: the current state; banks and the copy kept for the taps) that the copies move it between.
  * init, conv and ReLU compute it from their inputs' (a marked op's input is live too); the other
- * activations and the residual sum read the high parts alone and write a low part of 0, so what
- * comes before them is left in f32 (it would change nothing there). With `only`, of the gap
- * readouts only those records start a reading.
+ * activations read the high parts alone and write a low part of 0, so what comes before them is
+ * left in f32 (it would change nothing there). A residual sum ends the chain too, except in a
+ * reading for the sign (`only`, from mixedSignGaps: only its gap readouts start one), where it
+ * computes its gap in double-single from the terms that may be of either sign.
  */
-export function markPrecise(words: number[], from: number, to: number, only?: ReadonlySet<number>): void {
+export function markPrecise(words: number[], from: number, to: number, only?: MixedSigns): void {
   const live = new Set<number>();
   for (let k = to - 1; k >= from; k--) {
     const r = k * CONV_REC;
@@ -490,7 +491,7 @@ export function markPrecise(words: number[], from: number, to: number, only?: Re
         live.add(0);
         break;
       case CONV_OP.gap:
-        if (!only || only.has(k)) live.add(0);
+        if (!only || only.gaps.has(k)) live.add(0);
         break;
       case CONV_OP.copyTo: // slot ← current
         if (live.delete(slot)) live.add(0);
@@ -508,7 +509,17 @@ export function markPrecise(words: number[], from: number, to: number, only?: Re
         if (words[r + 14] === 0) live.delete(0);
         else if (live.has(0)) words[r + CONV_PRECISE] = 1;
         break;
-      case CONV_OP.mix:
+      case CONV_OP.mix: // current ← cs·slot + cb·current
+        // Reading for the sign (only): the sum in double-single, and those of its terms that may be
+        // of either sign (a term ≥ 0 sums without cancelling: its f32 gaps are not amplified).
+        // Otherwise the sum ends the chain.
+        if (live.delete(0) && only) {
+          words[r + CONV_PRECISE] = 1;
+          const t = only.mixTerms.get(k)!;
+          if (t.bank) live.add(slot);
+          if (t.current) live.add(0);
+        }
+        break;
       case CONV_OP.load:
         live.delete(0);
         break;
@@ -526,10 +537,18 @@ export function markPrecise(words: number[], from: number, to: number, only?: Re
  * ρ0 = ±1, read out by gap (rescnn's depth 0) is the mean pixel squared, ~1e−5 of the terms, and
  * the terms' f32 gaps left 5e−5 of it (normalised).
  */
-export function mixedSignGaps(words: number[], from: number, to: number): Set<number> {
+export interface MixedSigns {
+  /** The gap readouts (record indices) whose state may hold negative correlations. */
+  gaps: Set<number>;
+  /** Per residual sum (record index): whether its bank term and its current term may. */
+  mixTerms: Map<number, { bank: boolean; current: boolean }>;
+}
+
+export function mixedSignGaps(words: number[], from: number, to: number): MixedSigns {
   const nonneg = new Map<number, boolean>();
   let cur = false;
   const out = new Set<number>();
+  const mixTerms = new Map<number, { bank: boolean; current: boolean }>();
   for (let k = from; k < to; k++) {
     const r = k * CONV_REC;
     const slot = words[r + 13]!;
@@ -547,16 +566,19 @@ export function mixedSignGaps(words: number[], from: number, to: number): Set<nu
       case CONV_OP.copyFrom:
         cur = nonneg.get(slot) ?? false;
         break;
-      case CONV_OP.mix:
-        cur = cur && (nonneg.get(slot) ?? false);
+      case CONV_OP.mix: {
+        const bank = nonneg.get(slot) ?? false;
+        mixTerms.set(k, { bank: !bank, current: !cur });
+        cur = cur && bank;
         break;
+      }
       case CONV_OP.gap:
         if (!cur) out.add(k);
         break;
       default: // conv keeps the sign; store, eq, flatten change nothing
     }
   }
-  return out;
+  return { gaps: out, mixTerms };
 }
 
 /** Whether the dense tail after the readout has a nonlinearity anywhere (prefix, loops, sweep, suffix). */
