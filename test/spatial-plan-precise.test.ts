@@ -20,17 +20,25 @@ type R = [kind: number, slot?: number, relu?: number];
 const RELU: R = [CONV_OP.act, 0, 1];
 const ERF: R = [CONV_OP.act, 0, 0];
 
-/** The indices of the records markPrecise marks. */
-function marked(recs: R[]): number[] {
-  const words = recs.flatMap(([kind, slot = 0, relu = 0]) => {
+/** Op records of these kinds, slots (word 13) and ReLU flags (word 14). */
+function records(recs: R[]): number[] {
+  return recs.flatMap(([kind, slot = 0, relu = 0]) => {
     const r = new Array<number>(CONV_REC).fill(0);
     r[0] = kind;
     r[13] = slot;
     r[14] = relu;
     return r;
   });
+}
+
+const precise = (words: number[]): number[] =>
+  Array.from({ length: words.length / CONV_REC }, (_, k) => k).filter((k) => words[k * CONV_REC + CONV_PRECISE] !== 0);
+
+/** The indices of the records markPrecise marks. */
+function marked(recs: R[]): number[] {
+  const words = records(recs);
   markPrecise(words, 0, recs.length);
-  return recs.map((_, k) => k).filter((k) => words[k * CONV_REC + CONV_PRECISE] !== 0);
+  return precise(words);
 }
 
 describe('markPrecise', () => {
@@ -52,18 +60,12 @@ describe('markPrecise', () => {
   it('read for the sign (mixedSignGaps): a residual sum in double-single, with those of its terms that may be negative', () => {
     // rescnn's shape: a linear stem kept as the bank (either sign), a ReLU branch (≥ 0).
     const recs: R[] = [[init], [conv], [copyTo, 1], RELU, [conv], RELU, [conv], [mix, 1], [gap]];
-    const words = recs.flatMap(([kind, slot = 0, relu = 0]) => {
-      const r = new Array<number>(CONV_REC).fill(0);
-      r[0] = kind;
-      r[13] = slot;
-      r[14] = relu;
-      return r;
-    });
+    const words = records(recs);
     const signs = mixedSignGaps(words, 0, recs.length);
     expect([...signs.gaps]).toEqual([8]);
     markPrecise(words, 0, recs.length, signs);
     // The stem and the sum; the branch (nonnegative) stays f32.
-    expect(recs.map((_, k) => k).filter((k) => words[k * CONV_REC + CONV_PRECISE] !== 0)).toEqual([0, 1, 7]);
+    expect(precise(words)).toEqual([0, 1, 7]);
   });
   it('through the copies: a state restored from a slot, a state kept for the next tap', () => {
     // current → slot 2, erf, then current ← slot 2: the conv before the copy is read by the ReLU.
