@@ -257,6 +257,13 @@ struct ConvAcc {
   tt: vec2<f32>,
 }
 
+// Θ of a conv output entry in the input's scale: w·Σ Θ_a and, for a trained conv, its K term kt.
+fn conv_theta(tt: vec2<f32>, kt: vec2<f32>, w: f32, wl: f32, trainable: bool) -> vec2<f32> {
+  // w as hi + lo: an f32 w = 2/9 alone biased Θ by its rounding at every layer (1e−5 at depth 1000).
+  let t = ds_add(ds_mul(tt, w), vec2<f32>(tt.x * wl, 0.0));
+  return select(t, ds_add(t, kt), trainable);
+}
+
 // One conv layer. An output entry (I, J) sums the q^D shifted input entries (I + a, J + a) and the
 // bias: 1 ∓ ρ' = [Lag/(R + s) + Σ s_a(1 ∓ ρ_a)]/R with u_a = √(w k_x[I + a]), v_a = √(w k_z[J + a]),
 // s_a = u_a v_a, s = b + Σ s_a, R = √(UV) and Lag = U·[Σ (v_a − r u_a)² + (√b − r√b)²], r = s/U
@@ -285,7 +292,7 @@ fn op_convl(o: u32, lid: u32) {
   // The global layout's tiled layer dispatch: the workgroup's input tile with its halo into
   // workgroup memory (conv_slab_global.wgsl), read by cq/ct/cq2 below.
   if (TILED) {
-    if (CP.tilesSlab != 0u) { conv_tile(o); }
+    if (CP.tilesSlab != 0u) { conv_tile(q0, q1, s0, s1, zero, n0, n1); }
   }
   for (var r = 0u; r < PER; r++) {
     let I = lid + r * WG;
@@ -359,15 +366,8 @@ fn op_convl(o: u32, lid: u32) {
       }
       acc = ConvAcc(q, sg, sh, tt);
     }
-    let sg = acc.sg;
-    let sh = acc.sh;
-    let tt = acc.tt;
-    let q = acc.q;
-    // w as hi + lo: an f32 w = 2/9 alone biased Θ by its rounding at every layer (1e−5 at depth 1000).
-    var t = ds_add(ds_mul(tt, w), vec2<f32>(tt.x * wl, 0.0));
-    if (trainable) { t = ds_add(t, vec2<f32>(0.5 * (sh - sg), 0.0)); }
-    nq[r] = vec2<f32>(q, 0.0);
-    nt[r] = scaled(t, h.ein - h.eout);
+    nq[r] = vec2<f32>(acc.q, 0.0);
+    nt[r] = scaled(conv_theta(acc.tt, vec2<f32>(0.5 * (acc.sh - acc.sg), 0.0), w, wl, trainable), h.ein - h.eout);
   }
   if (in_ds(o)) {
     // A loop bound the compiler cannot unroll (on lavapipe an unrolled copy per entry took minutes to compile).
@@ -380,9 +380,7 @@ fn op_convl(o: u32, lid: u32) {
         nq[r] = d.q;
         // Θ again, with the trained conv's K term in double-single (its terms may cancel in a gap
         // readout as K's do); the same tt as above.
-        var t = ds_add(ds_mul(d.tt, w), vec2<f32>(d.tt.x * wl, 0.0));
-        if (trainable) { t = ds_add(t, d.kt); }
-        nt[r] = scaled(t, h.ein - h.eout);
+        nt[r] = scaled(conv_theta(d.tt, d.kt, w, wl, trainable), h.ein - h.eout);
       }
     }
   }
@@ -675,8 +673,8 @@ fn op_flatten(o: u32, lid: u32, pl: u32) {
 
 // gap: this slab's partial sums Σ K[i, i + δ] and Σ Θ[i, i + δ], both double-single (GAP_BAD in
 // place of them for a bad pair); the host sums the slabs in float64. Θ's terms may cancel as K's do
-// (a linear stem on one-channel images: ρ0 = ±1): f32 sums of them missed 4e−5 of such a readout. The pooled ρ = K(x, z)/√(R(K(x, x))·R(K(z, z))) is a ratio of such sums, not
-// gap-stable: with f32 sums a near-duplicate's 1 − ρ ~ 1e−8 drowned in rounding, and a ReLU after
+// (a linear stem on one-channel images: ρ0 = ±1): f32 sums of them missed 4e−5 of such a readout.
+// The pooled ρ = K(x, z)/√(R(K(x, x))·R(K(z, z))) is a ratio of such sums, not gap-stable: with f32 sums a near-duplicate's 1 − ρ ~ 1e−8 drowned in rounding, and a ReLU after
 // the readout read 7e−5 off in the NTK. Each term is ρ·√k_x·√k_z from the gap and the roots as
 // hi + lo (ds_gaps.wgsl: k_term_ds). In a program with a pool, or with a nonlinearity after the
 // readout, the states before it carry the gap in double-single too (the same off-diagonal rounding

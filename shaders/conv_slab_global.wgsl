@@ -53,14 +53,8 @@ var<private> to1: u32;
 var<private> tw: u32;
 var<private> tbase: u32;
 
-fn conv_tile(o: u32) {
-  let n0 = i32(ops[o + 1u]);
-  let n1 = i32(ops[o + 2u]);
-  let q0 = ops[o + 13u];
-  let q1 = ops[o + 14u];
-  let s0 = ops[o + 15u];
-  let s1 = ops[o + 16u];
-  let zero = (ops[o + 17u] & 1u) != 0u;
+// The conv's filter (q0, q1), stride (s0, s1), padding and input grid (n0, n1), as op_convl reads them.
+fn conv_tile(q0: u32, q1: u32, s0: u32, s1: u32, zero: bool, n0: i32, n1: i32) {
   let t1 = CP.tile1;
   let th = (ITEMS / t1 - 1u) * s0 + q0;
   tw = (t1 - 1u) * s1 + q1;

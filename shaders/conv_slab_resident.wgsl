@@ -18,7 +18,7 @@ fn put_conv(k: u32, q: vec2<f32>, t: vec2<f32>) { put(k, q, t); }
 fn conv_done() {}
 // A conv's reads of its input entry k, under tap (a0, a1): the slab itself (no tiles: conv_slab_global.wgsl).
 const TILED: bool = false;
-fn conv_tile(o: u32) {}
+fn conv_tile(q0: u32, q1: u32, s0: u32, s1: u32, zero: bool, n0: i32, n1: i32) {}
 fn cq(k: u32, a0: i32, a1: i32) -> f32 { return gq(k); }
 fn cq2(k: u32, a0: i32, a1: i32) -> vec2<f32> { return gq2(k); }
 fn ct(k: u32, a0: i32, a1: i32) -> vec2<f32> { return gt(k); }

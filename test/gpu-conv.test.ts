@@ -12,8 +12,7 @@ import { InputError } from '../src/errors.js';
 import type { ImagesInput } from '../src/images.js';
 import type { Layer, Spec } from '../src/spec/types.js';
 import { convImages, normalisedError, releaseGpuForTests, requireGpu } from './gpu/setup.js';
-import { CONV_OP, CONV_REC, forceConvLayoutForTests } from '../src/gpu/conv.js';
-import { mixedSignGaps } from '../src/exec/spatial-plan.js';
+import { forceConvLayoutForTests } from '../src/gpu/conv.js';
 
 /** The shared measure (test/gpu/inputs.ts), which must be finite. */
 function finiteError(cpu: Float64Array, gpu: Float64Array, n: number, taps: number, keep?: (i: number, j: number) => boolean): number {
@@ -367,34 +366,6 @@ describe('the API', () => {
 });
 
 describe('gap readouts whose sum over pixel pairs cancels (one-channel images, ρ0 = ±1)', () => {
-  it('which gap readouts read a state that may hold negative correlations (mixedSignGaps)', () => {
-    const O = CONV_OP;
-    const recs = (list: [number, number?, number?][]): number[] => {
-      const w: number[] = [];
-      for (const [kind, slot = 0, relu = 0] of list) {
-        const r = new Array<number>(CONV_REC).fill(0);
-        r[0] = kind;
-        r[13] = slot;
-        r[14] = relu;
-        w.push(...r);
-      }
-      return w;
-    };
-    // init, conv, gap: the inputs' signs; a ReLU makes them ≥ 0, and a conv keeps that.
-    expect([...mixedSignGaps(recs([[O.init], [O.conv], [O.gap]]), 0, 3).gaps]).toEqual([2]);
-    expect([...mixedSignGaps(recs([[O.init], [O.conv], [O.act, 0, 1], [O.conv], [O.gap]]), 0, 5).gaps]).toEqual([]);
-    // Another activation (erf: word 14 = 0) may give either sign.
-    expect([...mixedSignGaps(recs([[O.init], [O.conv], [O.act, 0, 0], [O.conv], [O.gap]]), 0, 5).gaps]).toEqual([4]);
-    // A residual sum of the stem (a bank, mixed) and a ReLU branch: mixed; of two ReLU states: ≥ 0.
-    const res = (reluFirst: boolean) =>
-      recs([[O.init], [O.conv], ...(reluFirst ? [[O.act, 0, 1] as [number, number, number]] : []), [O.copyTo, 1], [O.act, 0, 1], [O.conv], [O.act, 0, 1], [O.mix, 1], [O.gap]]);
-    expect([...mixedSignGaps(res(false), 0, 8).gaps]).toEqual([7]);
-    expect(mixedSignGaps(res(false), 0, 8).mixTerms.get(6)).toEqual({ bank: true, current: false });
-    expect([...mixedSignGaps(res(true), 0, 9).gaps]).toEqual([]);
-    // The copy kept for the depth taps carries the sign it was taken with.
-    expect([...mixedSignGaps(recs([[O.init], [O.conv], [O.copyTo, 2], [O.act, 0, 1], [O.gap], [O.copyFrom, 2], [O.gap]]), 0, 7).gaps]).toEqual([6]);
-  });
-
   // rescnn's depth 0 is its linear stem: with one channel its gap kernel is the mean pixel product,
   // ~1e−5 of the terms summed. With f32 gaps and f32 Θ sums it was 3.8e−5 … 7.6e−5 off (normalised).
   const one = (dims: number[], seed: number) => images(1, dims, seed);

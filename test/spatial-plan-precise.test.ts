@@ -57,6 +57,21 @@ describe('markPrecise', () => {
   it('a residual sum ends it too', () => {
     expect(marked([[init], [conv], [copyTo, 1], RELU, [conv], [mix, 1], RELU, [gap]])).toEqual([6]);
   });
+  it('which gap readouts read a state that may hold negative correlations (mixedSignGaps)', () => {
+    const gaps = (recs: R[]) => [...mixedSignGaps(records(recs), 0, recs.length).gaps];
+    // init, conv, gap: the inputs' signs; a ReLU makes them ≥ 0, and a conv keeps that.
+    expect(gaps([[init], [conv], [gap]])).toEqual([2]);
+    expect(gaps([[init], [conv], RELU, [conv], [gap]])).toEqual([]);
+    // Another activation (erf: word 14 = 0) may give either sign.
+    expect(gaps([[init], [conv], ERF, [conv], [gap]])).toEqual([4]);
+    // A residual sum of the stem (a bank, mixed) and a ReLU branch: mixed; of two ReLU states: ≥ 0.
+    const res = (reluFirst: boolean): R[] => [[init], [conv], ...(reluFirst ? [RELU] : []), [copyTo, 1], RELU, [conv], RELU, [mix, 1], [gap]];
+    expect(gaps(res(false))).toEqual([7]);
+    expect(mixedSignGaps(records(res(false)), 0, 8).mixTerms.get(6)).toEqual({ bank: true, current: false });
+    expect(gaps(res(true))).toEqual([]);
+    // The copy kept for the depth taps carries the sign it was taken with.
+    expect(gaps([[init], [conv], [copyTo, 2], RELU, [gap], [copyFrom, 2], [gap]])).toEqual([6]);
+  });
   it('read for the sign (mixedSignGaps): a residual sum in double-single, with those of its terms that may be negative', () => {
     // rescnn's shape: a linear stem kept as the bank (either sign), a ReLU branch (≥ 0).
     const recs: R[] = [[init], [conv], [copyTo, 1], RELU, [conv], RELU, [conv], [mix, 1], [gap]];

@@ -42,7 +42,7 @@
  */
 import { InputError } from '../errors.js';
 import { CONV_OP, CONV_PRECISE, CONV_REC, type ConvPool, type ConvSegment } from '../gpu/conv.js';
-import type { KernelProgram } from '../program/program.js';
+import { programOps, type KernelProgram } from '../program/program.js';
 import type { SpatialOp, SpatialProgram } from '../program/spatial.js';
 import type { Activation } from '../spec/types.js';
 import { drive, eqPixel, pixels } from '../cpu/spatial-geometry.js';
@@ -528,15 +528,7 @@ export function markPrecise(words: number[], from: number, to: number, only?: Mi
   }
 }
 
-/**
- * The gap readouts (record indices) among records [from, to), one segment, whose state may hold
- * negative correlations: the inputs' (init, or a pooled state loaded), kept through convs (weights
- * and bias ≥ 0 average the taps) until a ReLU makes them ≥ 0 (κ1 ≥ 0); another activation may make
- * them of either sign; a residual sum is ≥ 0 where both its terms are. Such a readout's sum over the
- * P² pixel pairs can cancel to far below its terms: a linear stem on one-channel images, where
- * ρ0 = ±1, read out by gap (rescnn's depth 0) is the mean pixel squared, ~1e−5 of the terms, and
- * the terms' f32 gaps left 5e−5 of it (normalised).
- */
+/** Where a segment's states may hold negative correlations (mixedSignGaps). */
 export interface MixedSigns {
   /** The gap readouts (record indices) whose state may hold negative correlations. */
   gaps: Set<number>;
@@ -544,6 +536,15 @@ export interface MixedSigns {
   mixTerms: Map<number, { bank: boolean; current: boolean }>;
 }
 
+/**
+ * The gap readouts (record indices) among records [from, to), one segment, whose state may hold
+ * negative correlations, and the residual sums' terms that may: the inputs' (init, or a pooled
+ * state loaded), kept through convs (weights and bias ≥ 0 average the taps) until a ReLU makes them
+ * ≥ 0 (κ1 ≥ 0); another activation may make them of either sign; a residual sum is ≥ 0 where both
+ * its terms are. Such a readout's sum over the P² pixel pairs can cancel to far below its terms: a
+ * linear stem on one-channel images, where ρ0 = ±1, read out by gap (rescnn's depth 0) is the mean
+ * pixel squared, ~1e−5 of the terms, and the terms' f32 gaps left 5e−5 of it (normalised).
+ */
 export function mixedSignGaps(words: number[], from: number, to: number): MixedSigns {
   const nonneg = new Map<number, boolean>();
   let cur = false;
@@ -567,9 +568,9 @@ export function mixedSignGaps(words: number[], from: number, to: number): MixedS
         cur = nonneg.get(slot) ?? false;
         break;
       case CONV_OP.mix: {
-        const bank = nonneg.get(slot) ?? false;
-        mixTerms.set(k, { bank: !bank, current: !cur });
-        cur = cur && bank;
+        const bankNonneg = nonneg.get(slot) ?? false;
+        mixTerms.set(k, { bank: !bankNonneg, current: !cur });
+        cur = cur && bankNonneg;
         break;
       }
       case CONV_OP.gap:
@@ -583,6 +584,5 @@ export function mixedSignGaps(words: number[], from: number, to: number): MixedS
 
 /** Whether the dense tail after the readout has a nonlinearity anywhere (prefix, loops, sweep, suffix). */
 function tailHasAct(t: KernelProgram): boolean {
-  const ops = [...t.prefix.flatMap((s) => (s.kind === 'ops' ? s.ops : s.body)), ...(t.sweep?.body ?? []), ...t.suffix];
-  return ops.some((o) => o.op === 'act');
+  return programOps(t).some((o) => o.op === 'act');
 }

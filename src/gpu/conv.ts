@@ -638,10 +638,10 @@ export async function runConvPairs(ctx: GpuContext, plan: ConvPlan, inputs: Conv
   const steps: (ConvStep & { slab0: number; count: number; tiles: StepTiles | null })[][] = [];
   let parity = 0;
   for (const g of global ? plan.segments : []) {
-    const list = convSteps(plan.ops, g, parity);
+    const list = convSteps(plan.ops, g, parity).map((st) => ({ ...st, tiles: tiled ? stepTiles(plan.ops, st) : null }));
     const S = slabCount(g);
     const here: (typeof steps)[number] = [];
-    for (let s0 = 0; s0 < S; s0 += batch) for (const st of list) here.push({ ...st, slab0: s0, count: Math.min(batch, S - s0), tiles: tiled ? stepTiles(plan.ops, st) : null });
+    for (let s0 = 0; s0 < S; s0 += batch) for (const st of list) here.push({ ...st, slab0: s0, count: Math.min(batch, S - s0) });
     steps.push(here);
     for (let k = g.opStart; k < g.opStart + g.opCount; k++) if (plan.ops[k * CONV_REC] === CONV_OP.conv) parity ^= 1;
   }
