@@ -299,8 +299,12 @@ fn op_convl(o: u32, lid: u32) {
     if (I >= nOut) { break; }
     let J = partner(I, h.out0, h.out1, h.do0, h.do1);
     if (J < 0) {
-      nq[r] = vec2<f32>(1.0, 0.0);
-      nt[r] = vec2<f32>(0.0, 0.0);
+      if (CONV_DIRECT) {
+        put_conv(I, vec2<f32>(1.0, 0.0), vec2<f32>(0.0, 0.0));
+      } else {
+        nq[r] = vec2<f32>(1.0, 0.0);
+        nt[r] = vec2<f32>(0.0, 0.0);
+      }
       continue;
     }
     let Iq = I / h.out1;
@@ -366,8 +370,13 @@ fn op_convl(o: u32, lid: u32) {
       }
       acc = ConvAcc(q, sg, sh, tt);
     }
-    nq[r] = vec2<f32>(acc.q, 0.0);
-    nt[r] = scaled(conv_theta(acc.tt, vec2<f32>(0.5 * (acc.sh - acc.sg), 0.0), w, wl, trainable), h.ein - h.eout);
+    let t = scaled(conv_theta(acc.tt, vec2<f32>(0.5 * (acc.sh - acc.sg), 0.0), w, wl, trainable), h.ein - h.eout);
+    if (CONV_DIRECT) {
+      put_conv(I, vec2<f32>(acc.q, 0.0), t);
+    } else {
+      nq[r] = vec2<f32>(acc.q, 0.0);
+      nt[r] = t;
+    }
   }
   if (in_ds(o)) {
     // A loop bound the compiler cannot unroll (on lavapipe an unrolled copy per entry took minutes to compile).
@@ -377,18 +386,25 @@ fn op_convl(o: u32, lid: u32) {
       let J = partner(I, h.out0, h.out1, h.do0, h.do1);
       if (J >= 0) {
         let d = conv_gap_ds(o, h, I, u32(J));
-        nq[r] = d.q;
         // Θ again, with the trained conv's K term in double-single (its terms may cancel in a gap
         // readout as K's do); the same tt as above.
-        nt[r] = scaled(conv_theta(d.tt, d.kt, w, wl, trainable), h.ein - h.eout);
+        let t = scaled(conv_theta(d.tt, d.kt, w, wl, trainable), h.ein - h.eout);
+        if (CONV_DIRECT) {
+          put_conv(I, d.q, t);
+        } else {
+          nq[r] = d.q;
+          nt[r] = t;
+        }
       }
     }
   }
-  sync();
-  for (var r = 0u; r < PER; r++) {
-    let I = lid + r * WG;
-    if (I >= nOut) { break; }
-    put_conv(I, nq[r], nt[r]);
+  if (!CONV_DIRECT) {
+    sync();
+    for (var r = 0u; r < PER; r++) {
+      let I = lid + r * WG;
+      if (I >= nOut) { break; }
+      put_conv(I, nq[r], nt[r]);
+    }
   }
   conv_done();
 }

@@ -18,6 +18,9 @@ var<private> gbase: u32;
 var<private> live: u32;
 var<private> gpair: u32;
 
+// A conv's output leaves through op_convl's registers and put_conv, after the taps (CONV_DIRECT false).
+const CONV_DIRECT: bool = false;
+
 fn at(k: u32) -> u32 {
   if (k < MAXP) { return gbase + live * MAXP + k; }
   return gbase + MAXP + k;

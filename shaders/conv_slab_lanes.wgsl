@@ -4,9 +4,11 @@
 // N = 48 took ~1.5× less CPU time this way than with 8 threads sharing a slab (flatten on 28×28
 // likewise). Prepended by src/gpu/conv.ts: LANES, the items per workgroup, and PAIR_BLOCKS.
 
-var<private> sq: array<f32, SLOTS * MAXP>;
-var<private> sql: array<f32, QL>;
-var<private> st: array<vec2<f32>, SLOTS * MAXP>;
+// One slot more than the plan's: a conv's output goes to the spare one (conv_slab_resident.wgsl).
+const CONV_DIRECT: bool = true;
+var<private> sq: array<f32, (SLOTS + 1u) * MAXP>;
+var<private> sql: array<f32, select(1u, (SLOTS + 1u) * MAXP, PRECISE)>;
+var<private> st: array<vec2<f32>, (SLOTS + 1u) * MAXP>;
 var<private> red: array<vec4<f32>, WG>;
 var<private> total: vec4<f32>;
 var<private> bad: u32;

@@ -1,6 +1,7 @@
 // The GPU layout of conv_slab.wgsl: one workgroup per (slab, pair); its WG threads share the slab
 // in workgroup memory and meet at a barrier between ops that read their neighbours' entries.
 
+const CONV_DIRECT: bool = false;
 var<workgroup> sq: array<f32, SLOTS * MAXP>;
 var<workgroup> sql: array<f32, QL>;
 var<workgroup> st: array<vec2<f32>, SLOTS * MAXP>;
