@@ -22,11 +22,12 @@
 // data). Prepended by src/gpu/conv.ts: struct Bank, kernel_ops.wgsl, ds_gaps.wgsl, the activations' WGSL,
 // the constants MAXP (entries of the largest slab), WG (threads sharing a slab, a power of two),
 // PER (entries per thread), SLOTS (current state, residual banks, the copy kept for the depth
-// taps), LAYERS and READOUTS (which ops it runs), PRECISE, GAP_BAD (a gap readout's output for a
+// taps), PRECISE, GAP_BAD (a gap readout's output for a
 // bad pair: src/gpu/conv.ts CONV_GAP_BAD), fn act_call(c, bank) (the program's
 // activations by case number), TAPS_UNROLLED and fn conv_taps (a conv entry's taps, unrolled for the
-// plan's filter sizes). Appended: one of
-// three layouts, which hold the state behind gq/gq2/gt (read an entry's q, q as hi + lo, and Θ),
+// plan's filter sizes), fn run_op (a switch over the plan's op kinds that this shader runs).
+// Appended: conv_slab_ds.wgsl (the double-single gap paths) or, unless PRECISE, its stubs
+// (conv_slab_ds_off.wgsl), and one of three layouts, which hold the state behind gq/gq2/gt (read an entry's q, q as hi + lo, and Θ),
 // put (write both, q as hi + lo),
 // put_conv and conv_done (a conv's output), cq/cq2/ct (a conv tap's read of its input entry) with
 // TILED and conv_tile (the global layout's halo tiles; stubs elsewhere), and declare red, total,
@@ -89,19 +90,22 @@ struct ConvParams {
 
 fn cf(k: u32) -> f32 { return bitcast<f32>(coef[k]); }
 
+// Every binding, used statically: each main calls this first, so that the automatic layout keeps
+// them all (one bind group for every shader of a plan) whichever ops run_op leaves out.
+fn use_bindings() {
+  _ = &ops;
+  _ = &diag;
+  _ = &sdiag;
+  _ = &unit;
+  _ = &pairs;
+  _ = &outv;
+  _ = &coef;
+  _ = &state;
+}
+
 // Op records (src/exec/spatial-plan.ts writes them): REC words each.
 const REC: u32 = 28u;
-const OP_INIT: u32 = 0u;
-const OP_CONV: u32 = 1u;
-const OP_ACT: u32 = 2u;
-const OP_COPY_TO: u32 = 3u;
-const OP_MIX: u32 = 4u;
-const OP_COPY_FROM: u32 = 5u;
-const OP_EQ: u32 = 6u;
-const OP_FLATTEN: u32 = 7u;
-const OP_GAP: u32 = 8u;
-const OP_LOAD: u32 = 9u;
-const OP_STORE: u32 = 10u;
+// Word 0 of a record is its op kind (src/gpu/conv.ts CONV_OP), on which run_op switches.
 
 // Whether the op at record o carries the gap in double-single (a pool or a gap readout reads it).
 fn in_ds(o: u32) -> bool {
@@ -215,17 +219,7 @@ fn op_init(o: u32, lid: u32) {
     var q = vec2<f32>(1.0, 0.0);
     if (j >= 0 && diag[xb + h.dout + e] > 0.0 && diag[zb + h.dout + u32(j)] > 0.0) {
       if (in_ds(o)) {
-        var cm = vec2<f32>(0.0, 0.0);
-        var cp = vec2<f32>(0.0, 0.0);
-        for (var c = 0u; c < C; c++) {
-          let a = unit[xu + e * C + c];
-          let b = unit[zu + u32(j) * C + c];
-          let dm = ds_add(a, -b);
-          let dp = ds_add(a, b);
-          cm = ds_add(cm, ds_mul_ds(dm, dm));
-          cp = ds_add(cp, ds_mul_ds(dp, dp));
-        }
-        q = make_q_ds(0.5 * cm, 0.5 * cp);
+        q = init_gap_ds(e, u32(j));
       } else {
         var cm = 0.0;
         var cp = 0.0;
@@ -409,85 +403,12 @@ fn op_convl(o: u32, lid: u32) {
   conv_done();
 }
 
-// The gap of the conv (record o) output entry (I, J) in double-single from the double-single gaps
-// of its inputs: op_convl's Lagrange form with u_a, v_a from the roots' hi + lo and √w, b as hi + lo
-// (words 24 and 25: f32 roundings of them are changes of the bias against the weights, which move
-// the off-diagonal gaps by ~1e−9, the size of a near-duplicate's pooled gap), every sum and product
-// error-free to ~2^−44, and the bias as the tap √b of both sides (b(1 − r)² for its Lagrange term).
+// A conv output entry's gap in double-single (conv_slab_ds.wgsl: conv_gap_ds).
 struct ConvDs {
   q: vec2<f32>,
   // Σ Θ_a (as op_convl sums it) and the trained conv's K term (sh − sg)/2 = b + Σ s_a ρ_a.
   tt: vec2<f32>,
   kt: vec2<f32>,
-}
-
-fn conv_gap_ds(o: u32, h: Head, I: u32, J: u32) -> ConvDs {
-  let q0 = i32(ops[o + 13u]);
-  let q1 = i32(ops[o + 14u]);
-  let zero = (ops[o + 17u] & 1u) != 0u;
-  let cw = vec2<f32>(rf(o + 18u), rf(o + 24u));
-  let b = vec2<f32>(rf(o + 20u), rf(o + 25u));
-  let n0 = i32(h.in0);
-  let n1 = i32(h.in1);
-  let Iq = I / h.out1;
-  let Jq = J / h.out1;
-  let I0 = i32(Iq * ops[o + 15u]) - q0 / 2;
-  let I1 = i32((I - Iq * h.out1) * ops[o + 16u]) - q1 / 2;
-  let J0 = i32(Jq * ops[o + 15u]) - q0 / 2;
-  let J1 = i32((J - Jq * h.out1) * ops[o + 16u]) - q1 / 2;
-  var U = b;
-  var V = b;
-  var sum = b;
-  var sg = vec2<f32>(0.0, 0.0);
-  var sh = 2.0 * b;
-  var tt = vec2<f32>(0.0, 0.0);
-  var kt = vec2<f32>(0.0, 0.0);
-  for (var ph = 0u; ph < 2u; ph++) {
-    var rr = vec2<f32>(0.0, 0.0);
-    if (ph == 1u) { rr = ds_div(sum, U); }
-    var lag = vec2<f32>(0.0, 0.0);
-    for (var a0 = 0; a0 < q0; a0++) {
-      for (var a1 = 0; a1 < q1; a1++) {
-        let tp = tap_pair(I0, I1, J0, J1, a0, a1, n0, n1, zero);
-        let xv = tp.xv;
-        let zv = tp.zv;
-        var u = vec2<f32>(0.0, 0.0);
-        var v = vec2<f32>(0.0, 0.0);
-        if (xv) {
-          let i = xb + h.din + u32(tp.xi);
-          u = ds_mul_ds(vec2<f32>(sdiag[i], sdiag[CP.sdiagLo + i]), cw);
-        }
-        if (zv) {
-          let i = zb + h.din + u32(tp.zi);
-          v = ds_mul_ds(vec2<f32>(sdiag[i], sdiag[CP.sdiagLo + i]), cw);
-        }
-        if (ph == 0u) {
-          U = ds_add(U, ds_mul_ds(u, u));
-          V = ds_add(V, ds_mul_ds(v, v));
-          if (xv && zv) {
-            let sa = ds_mul_ds(u, v);
-            let gh = gaps_ds(cq2(u32(tp.xi), a0, a1));
-            sum = ds_add(sum, sa);
-            sg = ds_add(sg, ds_mul_ds(sa, gh.xy));
-            sh = ds_add(sh, ds_mul_ds(sa, gh.zw));
-            tt = ds_add(tt, ct(u32(tp.xi), a0, a1));
-          }
-        } else {
-          let dv = ds_add(v, -ds_mul_ds(rr, u));
-          lag = ds_add(lag, ds_mul_ds(dv, dv));
-        }
-      }
-    }
-    if (ph == 1u) {
-      let R = ds_mul_ds(ds_sqrt(U), ds_sqrt(V));
-      let db = ds_add(vec2<f32>(1.0, 0.0), -rr);
-      lag = ds_mul_ds(ds_add(lag, ds_mul_ds(ds_mul_ds(db, db), b)), ds_div(U, ds_add(R, sum)));
-      return ConvDs(make_q_ds(ds_div(ds_add(lag, sg), R), ds_div(ds_add(lag, sh), R)), tt, kt);
-    }
-    kt = 0.5 * ds_add(sh, -sg);
-    if (U.x <= 0.0 || V.x <= 0.0) { return ConvDs(vec2<f32>(1.0, 0.0), tt, kt); }
-  }
-  return ConvDs(vec2<f32>(1.0, 0.0), tt, kt);
 }
 
 // An activation, entrywise, through the FC path's own gap-form function on (k_x[i], k_z[j], q, Θ).
@@ -509,7 +430,7 @@ fn op_actl(o: u32, lid: u32) {
     // noise there (erf: ~1e−7, from √u·√u ≠ u), which a later ReLU's θ = √(2g) would amplify.
     var q = vec2<f32>(a.g, 0.0);
     if (relu_ds && diag[xb + h.din + e] > 0.0 && diag[zb + h.din + u32(j)] > 0.0) {
-      q = relu_gap_ds(gq2(e));
+      q = act_gap_ds(gq2(e));
     }
     if (same && u32(j) == e && diag[xb + h.din + e] > 0.0) { q = vec2<f32>(0.0, 0.0); }
     put(e, q, scaled(vec2<f32>(a.t, a.tl), a.e - h.eout));
@@ -569,46 +490,6 @@ fn op_resmix(o: u32, lid: u32) {
   }
 }
 
-fn sroot_ds(i: u32) -> vec2<f32> {
-  return vec2<f32>(sdiag[i], sdiag[CP.sdiagLo + i]);
-}
-
-// The residual sum's gap (op_resmix) in double-single, from the double-single gaps of its two terms
-// and the diagonals' roots as hi + lo: P1 = cs·k_bank(x), Q1 = cs·k_bank(z), P2 = cb·k(x), Q2 = cb·k(z)
-// in the output's scale, s1 = √P1·√Q1, s2 = √P2·√Q2, R = √(P1 + P2)·√(Q1 + Q2) and the Lagrange term
-// l²/(R + s1 + s2), l = √P1·√Q2 − √P2·√Q1. A skip path whose gaps the readout sums (one-channel images
-// through a linear stem and small α: rescnn depth 100, γ = 1) lost 2e−5 of a gap readout to the f32
-// gap here. cs and cb stay f32: their rounding scales each term's sum, it does not round its entries.
-fn resmix_gap_ds(o: u32, h: Head, e: u32, j: u32) -> vec2<f32> {
-  let k = ops[o + 13u] * MAXP;
-  let cs = rf(o + 14u);
-  let cb = rf(o + 15u);
-  let dsk = ops[o + 16u];
-  let esk = ri(o + 17u);
-  let rx1 = sroot_ds(xb + dsk + e);
-  let rz1 = sroot_ds(zb + dsk + j);
-  let rx2 = sroot_ds(xb + h.din + e);
-  let rz2 = sroot_ds(zb + h.din + j);
-  let P1 = ds_mul(scaled(ds_mul_ds(rx1, rx1), esk - h.eout), cs);
-  let Q1 = ds_mul(scaled(ds_mul_ds(rz1, rz1), esk - h.eout), cs);
-  let P2 = ds_mul(scaled(ds_mul_ds(rx2, rx2), h.ein - h.eout), cb);
-  let Q2 = ds_mul(scaled(ds_mul_ds(rz2, rz2), h.ein - h.eout), cb);
-  let R = ds_mul_ds(ds_sqrt(ds_add(P1, P2)), ds_sqrt(ds_add(Q1, Q2)));
-  if (R.x <= 0.0) { return vec2<f32>(1.0, 0.0); }
-  let a1 = ds_sqrt(P1);
-  let b1 = ds_sqrt(Q1);
-  let a2 = ds_sqrt(P2);
-  let b2 = ds_sqrt(Q2);
-  let s1 = ds_mul_ds(a1, b1);
-  let s2 = ds_mul_ds(a2, b2);
-  let l = ds_add(ds_mul_ds(a1, b2), -ds_mul_ds(a2, b1));
-  let lag = ds_div(ds_mul_ds(l, l), ds_add(R, ds_add(s1, s2)));
-  let gs = gaps_ds(gq2(k + e));
-  let gc = gaps_ds(gq2(e));
-  let g = ds_div(ds_add(lag, ds_add(ds_mul_ds(s1, gs.xy), ds_mul_ds(s2, gc.xy))), R);
-  let hh = ds_div(ds_add(lag, ds_add(ds_mul_ds(s1, gs.zw), ds_mul_ds(s2, gc.zw))), R);
-  return make_q_ds(g, hh);
-}
 
 // Sum over the workgroup, by one thread in a fixed order (the same every run): two barriers, not a
 // tree's log2(WG) (barriers are what costs on CPU adapters). The next call writes `red` before its
@@ -765,22 +646,6 @@ fn run_slab(pl: u32, slab: u32, lid: u32) {
   df0 = CP.lo0 + i32(slab / CP.cnt1);
   df1 = CP.lo1 + i32(slab % CP.cnt1);
   for (var k = CP.opStart; k < CP.opEnd; k++) {
-    let o = k * REC;
-    // LAYERS, READOUTS: which ops this shader runs (the global layout's two shaders each compile
-    // half of them: lavapipe took minutes to compile the unused conv into the readout shader).
-    switch ops[o] {
-      case OP_INIT: { if (LAYERS) { op_init(o, lid); } }
-      case OP_CONV: { if (LAYERS) { op_convl(o, lid); } }
-      case OP_ACT: { if (LAYERS) { op_actl(o, lid); } }
-      case OP_COPY_TO: { if (LAYERS) { op_copy(o, lid, true); } }
-      case OP_MIX: { if (LAYERS) { op_resmix(o, lid); } }
-      case OP_COPY_FROM: { if (LAYERS) { op_copy(o, lid, false); } }
-      case OP_EQ: { if (READOUTS) { op_eq(o, lid, pl); } }
-      case OP_FLATTEN: { if (READOUTS) { op_flatten(o, lid, pl); } }
-      case OP_GAP: { if (READOUTS) { op_gap(o, lid, pl, slab); } }
-      case OP_LOAD: { if (LAYERS) { op_state(o, lid, pl, slab, false); } }
-      case OP_STORE: { if (LAYERS) { op_state(o, lid, pl, slab, true); } }
-      default: {}
-    }
+    run_op(k * REC, lid, pl, slab);
   }
 }

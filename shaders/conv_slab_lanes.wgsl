@@ -26,7 +26,7 @@ fn bad_flag() -> u32 { return bad; }
 @compute @workgroup_size(LANES)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   ONE = CP.one;
-  _ = coef[0];
+  use_bindings();
   let g = wid.x + wid.y * nwg.x;
   // One call of run_slab (two made the pipeline slower to create, though PAIR_BLOCKS is a constant).
   var pl: u32;

@@ -18,7 +18,7 @@ fn sync() {}
 @compute @workgroup_size(ITEMS)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
   ONE = CP.one;
-  _ = coef[0];
+  use_bindings();
   let g = wid.x + wid.y * nwg.x;
   var ps: u32;
   var e: u32;

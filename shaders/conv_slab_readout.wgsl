@@ -10,7 +10,7 @@ fn sync() { workgroupBarrier(); }
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   ONE = CP.one;
-  _ = coef[0];
+  use_bindings();
   let pl = wid.y + wid.z * nwg.y;
   if (pl >= CP.pairCount) { return; }
   enter(pl, wid.x);

@@ -17,7 +17,7 @@ fn bad_flag() -> u32 { return atomicLoad(&bad); }
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   ONE = CP.one;
-  _ = coef[0];
+  use_bindings();
   let pl = wid.y + wid.z * nwg.y;
   if (pl >= CP.pairCount) { return; }
   if (lid == 0u) { atomicStore(&bad, 0u); }

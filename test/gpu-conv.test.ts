@@ -13,6 +13,8 @@ import type { ImagesInput } from '../src/images.js';
 import type { Layer, Spec } from '../src/spec/types.js';
 import { convImages, normalisedError, releaseGpuForTests, requireGpu } from './gpu/setup.js';
 import { forceConvLayoutForTests } from '../src/gpu/conv.js';
+import { pipelineStats } from '../src/gpu/pipelines.js';
+import { releaseGpu } from '../src/gpu/device.js';
 
 /** The shared measure (test/gpu/inputs.ts), which must be finite. */
 function finiteError(cpu: Float64Array, gpu: Float64Array, n: number, taps: number, keep?: (i: number, j: number) => boolean): number {
@@ -390,5 +392,30 @@ describe('gap readouts whose sum over pixel pairs cancels (one-channel images, Ï
     await expect(kernel(spec, X, null, { backend: 'webgpu' })).rejects.toThrow(/met an input variance above 64/);
     // The same spec in range runs.
     expect((await kernel(spec, images(2, [6, 6], 63), null, { backend: 'webgpu' })).nngp!.every(Number.isFinite)).toBe(true);
+  });
+});
+
+describe('pipelines compiled ahead of the float64 pre-pass (spatial-webgpu.ts prefetchPipelines)', () => {
+  // The prefetch records the plans with placeholder diagonal offsets and scales: the same structure,
+  // so the same shader source, which runConvPairs then finds in the pipeline cache. A source that
+  // differed would compile twice (and, on a CPU adapter, take the cores from the pre-pass).
+  // Each count on a fresh device, whose pipeline cache is empty.
+  const compiledBy = async (arch: Arch | Spec, X: ImagesInput, layout: 'global' | null = null): Promise<number> => {
+    await releaseGpu();
+    const ctx = await requireGpu();
+    forceConvLayoutForTests(layout);
+    try {
+      const r = await kernel(arch, X, null, { backend: 'webgpu' });
+      expect(r.ntk!.every(Number.isFinite)).toBe(true);
+      return pipelineStats(ctx.device).compiled;
+    } finally {
+      forceConvLayoutForTests(null);
+    }
+  };
+  it('one compilation per shader: the slab shader; the global layout\'s layer and readout; a pooled plan\'s slab and pool', async () => {
+    expect(await compiledBy('cntk:depth=2,readout=gap,pad=zero', images(2, [5, 7], 81))).toBe(1);
+    expect(await compiledBy('cntk:depth=2,readout=flatten,pad=circular', images(2, [7, 5], 82), 'global')).toBe(2);
+    const pooled: Spec = { layers: [{ type: 'conv' }, { type: 'relu' }, { type: 'avgPool', window: 2 }, { type: 'conv' }, { type: 'relu' }], readout: [{ type: 'gap' }] };
+    expect(await compiledBy(pooled, images(2, [6, 10], 83))).toBe(2);
   });
 });

@@ -13,7 +13,8 @@
 import { InputError } from '../errors.js';
 import { checkSpatialRequest, prepareSide, runTail } from '../cpu/spatial.js';
 import type { Side } from '../cpu/spatial-pair.js';
-import { checkConvPlan, CONV_GAP_BAD, convLayout, runConvPairs, type ConvPlan } from '../gpu/conv.js';
+import { checkConvPlan, CONV_GAP_BAD, convLayout, prefetchConvPipelines, runConvPairs, type ConvPlan } from '../gpu/conv.js';
+import { wgslCall } from '../activations/registry.js';
 import { describeAdapter, type GpuContext } from '../gpu/device.js';
 import { frexp, ldexp64 } from '../gpu/rows.js';
 import type { Images } from '../images.js';
@@ -21,7 +22,7 @@ import type { SpatialProgram } from '../program/spatial.js';
 import { transposeBlock, type GramBlock, type GramRequest, type GramResult } from '../result.js';
 import { throwIfAborted, type ExecOptions, type Executor } from './executor.js';
 import { IMAGE_ROWS, spatialDepths } from './spatial.js';
-import { recordPlan, spatialGpuRefusal, spatialGpuShapeRefusal, tapGroups } from './spatial-plan.js';
+import { recordPlan, spatialGpuRefusal, spatialGpuShapeRefusal, tapGroups, type RecordedPlan } from './spatial-plan.js';
 
 /** Scaled diagonals below this (relative to the layer's largest) would lose f32 precision. */
 const MIN_SCALED = 2 ** -60;
@@ -105,14 +106,32 @@ function prepareInputs(ctx: GpuContext, p: SpatialProgram, images: Images[], req
   });
   const tapExp: number[] = [];
   const plans = recs.map((rec) => {
-    const last = rec.segments[rec.segments.length - 1]!;
-    const slabs = last.cnt[0] * last.cnt[1];
-    const plan = { ...rec, slabs, perInput, channels: C, pixels0: P0, ...convLayout(ctx, rec.maxEntries, rec.slots, rec.precise) };
+    const plan = convPlanOf(ctx, rec, perInput, C, P0);
     checkConvPlan(ctx, plan, n);
     rec.tapDiag.forEach((k, t) => (tapExp[rec.tapIndex[t]!] = exps[k + 1]!));
     return plan;
   });
   return { plans, sides, tapExp, diag, sdiag, unit };
+}
+
+/** A recorded plan with its slab count, the inputs' sizes and the adapter's layout. */
+function convPlanOf(ctx: GpuContext, rec: RecordedPlan, perInput: number, channels: number, pixels0: number): ConvPlan & { tapIndex: number[] } {
+  const last = rec.segments[rec.segments.length - 1]!;
+  return { ...rec, slabs: last.cnt[0] * last.cnt[1], perInput, channels, pixels0, ...convLayout(ctx, rec.maxEntries, rec.slots, rec.precise) };
+}
+
+/**
+ * Starts compiling the program's conv pipelines before the float64 pre-pass (prepareInputs), so
+ * that the two overlap: plans recorded with placeholder diagonal offsets and scales have the same
+ * structure, so the same shaders (on lavapipe the compile took ~0.25 s, the pre-pass of 48 images
+ * 8×8×3 ~0.04 s). Not with user WGSL activations: runConvPairs checks those first, in an error scope.
+ */
+function prefetchPipelines(ctx: GpuContext, p: SpatialProgram, x: Images, allDepths: boolean): void {
+  const recs = tapGroups(p, x.dims, allDepths).map((g) => recordPlan(p, x.dims, allDepths, () => 0, () => 0, g));
+  for (const rec of recs) {
+    if (rec.acts.some((a) => (wgslCall(a).check ?? []).length > 0)) return;
+    prefetchConvPipelines(ctx, convPlanOf(ctx, rec, 0, x.channels, 0));
+  }
 }
 
 function smoothRangeError(): InputError {
@@ -136,6 +155,7 @@ function gapsOf(q: number): [number, number] {
 export async function gramSpatialWebGPU(ctx: GpuContext, p: SpatialProgram, x1: Images, x2: Images | null, req: GramRequest, opt: ExecOptions = {}): Promise<GramResult> {
   checkSpatialWebGPU(p, x1, x2, req);
   throwIfAborted(opt.signal);
+  prefetchPipelines(ctx, p, x1, req.allDepths);
   const prep = prepareInputs(ctx, p, x2 ? [x1, x2] : [x1], req);
   const { plans, sides, tapExp } = prep;
   const inputs = { diag: prep.diag, sdiag: prep.sdiag, unit: prep.unit };
@@ -208,25 +228,6 @@ export async function gramSpatialWebGPU(ctx: GpuContext, p: SpatialProgram, x1: 
     });
   };
 
-  // gap: R(K(x, x)) and R(Θ(x, x)) of every input first, from the pairs (x, x).
-  const selfK: number[][] = [];
-  const selfT: number[][] = [];
-  if (gap) {
-    const count = x2 && !req.diagonal ? sides.length : n1;
-    const pairs = new Uint32Array(count * 2);
-    for (let k = 0; k < count; k++) pairs.set([k, k], 2 * k);
-    const out = await run(pairs);
-    for (let k = 0; k < count; k++) {
-      selfK.push([]);
-      selfT.push([]);
-      for (let t = 0; t < T; t++) {
-        const r = readoutOf(out, k, t);
-        selfK[k]!.push(r.k);
-        selfT[k]!.push(r.th);
-      }
-    }
-  }
-
   const list: [number, number, number][] = [];
   if (req.diagonal) for (let i = 0; i < n1; i++) list.push([i, i, i]);
   else if (symmetric) for (let i = 0; i < n1; i++) for (let j = i; j < n1; j++) list.push([i, j, i * n1 + j]);
@@ -234,9 +235,24 @@ export async function gramSpatialWebGPU(ctx: GpuContext, p: SpatialProgram, x1: 
 
   const same = (a: number, b: number) => (req.diagonal || symmetric) && a === b;
   const todo = gap ? list.filter(([a, b]) => !same(a, b)) : list;
-  const pairs = new Uint32Array(todo.length * 2);
-  todo.forEach(([a, b], k) => pairs.set([a, b], 2 * k));
-  const out = todo.length > 0 ? await run(pairs) : [];
+  // gap: R(K(x, x)) and R(Θ(x, x)) of every input from the pairs (x, x), which run first in the
+  // same dispatches as the others (one run: its buffers, submits and readback once per call).
+  const selfCount = gap ? (x2 && !req.diagonal ? sides.length : n1) : 0;
+  const pairs = new Uint32Array((selfCount + todo.length) * 2);
+  for (let k = 0; k < selfCount; k++) pairs.set([k, k], 2 * k);
+  todo.forEach(([a, b], k) => pairs.set([a, b], 2 * (selfCount + k)));
+  const out = pairs.length > 0 ? await run(pairs) : [];
+  const selfK: number[][] = [];
+  const selfT: number[][] = [];
+  for (let k = 0; k < selfCount; k++) {
+    selfK.push([]);
+    selfT.push([]);
+    for (let t = 0; t < T; t++) {
+      const r = readoutOf(out, k, t);
+      selfK[k]!.push(r.k);
+      selfT[k]!.push(r.th);
+    }
+  }
   throwIfAborted(opt.signal);
 
   for (let t = 0; t < T; t++) {
@@ -247,7 +263,7 @@ export async function gramSpatialWebGPU(ctx: GpuContext, p: SpatialProgram, x1: 
       }
     }
     todo.forEach(([a, b, at], pl) => {
-      const r = readoutOf(out, pl, t);
+      const r = readoutOf(out, selfCount + pl, t);
       if (gap) {
         const kx = selfK[a]![t]!;
         const kz = selfK[b]![t]!;

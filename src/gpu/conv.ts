@@ -18,7 +18,7 @@ import { BANK, wgslStruct } from './layout.js';
 import { pipelineFor } from './pipelines.js';
 import {
   CONV_POOL_WGSL, CONV_SLAB_GLOBAL_WGSL, CONV_SLAB_LANES_WGSL, CONV_SLAB_LAYER_WGSL, CONV_SLAB_READOUT_WGSL, CONV_SLAB_RESIDENT_WGSL, CONV_SLAB_WGSL,
-  CONV_SLAB_WORKGROUP_WGSL, DS_GAPS_WGSL, KERNEL_OPS_WGSL,
+  CONV_SLAB_WORKGROUP_WGSL, CONV_SLAB_DS_WGSL, CONV_SLAB_DS_OFF_WGSL, DS_GAPS_WGSL, KERNEL_OPS_WGSL,
 } from './shaders.generated.js';
 import { checkUserWgsl } from './user-wgsl.js';
 
@@ -354,6 +354,44 @@ ${cases.join('\n')}
 `;
 }
 
+/** Each op kind's call in conv_slab.wgsl's run_slab, and whether it is a layer op (else a readout). */
+const OP_CALLS: Record<number, { call: string; layer: boolean }> = {
+  [CONV_OP.init]: { call: 'op_init(o, lid)', layer: true },
+  [CONV_OP.conv]: { call: 'op_convl(o, lid)', layer: true },
+  [CONV_OP.act]: { call: 'op_actl(o, lid)', layer: true },
+  [CONV_OP.copyTo]: { call: 'op_copy(o, lid, true)', layer: true },
+  [CONV_OP.mix]: { call: 'op_resmix(o, lid)', layer: true },
+  [CONV_OP.copyFrom]: { call: 'op_copy(o, lid, false)', layer: true },
+  [CONV_OP.eq]: { call: 'op_eq(o, lid, pl)', layer: false },
+  [CONV_OP.flatten]: { call: 'op_flatten(o, lid, pl)', layer: false },
+  [CONV_OP.gap]: { call: 'op_gap(o, lid, pl, slab)', layer: false },
+  [CONV_OP.load]: { call: 'op_state(o, lid, pl, slab, false)', layer: true },
+  [CONV_OP.store]: { call: 'op_state(o, lid, pl, slab, true)', layer: true },
+};
+
+/**
+ * fn run_op for conv_slab.wgsl's run_slab: a switch over the op kinds the plan has, those of them
+ * that this shader runs (the global layout's layer and readout shaders each run half of them:
+ * lavapipe took minutes to compile the unused conv into the readout shader). Every op compiled in
+ * costs pipeline creation even where it never runs: on lavapipe cntk gap's took ~0.24 s with all
+ * eleven, ~0.16 s with its four (the rest of the time is the shader's front end, not the op's code).
+ */
+export function runOpWgsl(ops: Uint32Array, layers: boolean, readouts: boolean): string {
+  const kinds = new Set<number>();
+  for (let o = 0; o < ops.length; o += CONV_REC) kinds.add(ops[o]!);
+  const cases = [...kinds]
+    .sort((a, b) => a - b)
+    .filter((k) => (OP_CALLS[k]!.layer ? layers : readouts))
+    .map((k) => `    case ${k}u: { ${OP_CALLS[k]!.call}; }`);
+  return `fn run_op(o: u32, lid: u32, pl: u32, slab: u32) {
+  switch ops[o] {
+${cases.join('\n')}
+    default: {}
+  }
+}
+`;
+}
+
 /** Invocations per workgroup of the global layout's layer dispatch. */
 const LAYER_ITEMS = 64;
 
@@ -445,8 +483,6 @@ const MAXP: u32 = ${declaredEntries(plan.maxEntries)}u;
 const WG: u32 = ${wg}u;
 const PER: u32 = ${per}u;
 const SLOTS: u32 = ${plan.slots}u;
-const LAYERS: bool = ${plan.layout !== 'global' || layer};
-const READOUTS: bool = ${plan.layout !== 'global' || !layer};
 const PRECISE: bool = ${plan.precise};
 const GAP_BAD: f32 = ${CONV_GAP_BAD};
 const QL: u32 = ${plan.precise ? plan.slots * declaredEntries(plan.maxEntries) : 1}u;
@@ -461,7 +497,9 @@ ${cases.join('\n')}
 }
 
 ${convTapsWgsl(plan.ops, blocks)}
+${runOpWgsl(plan.ops, plan.layout !== 'global' || layer, plan.layout !== 'global' || !layer)}
 ${CONV_SLAB_WGSL}
+${plan.precise ? CONV_SLAB_DS_WGSL : CONV_SLAB_DS_OFF_WGSL}
 ${tail}`;
   const words = new Uint32Array(Math.max(1, c.words.length));
   new Float32Array(words.buffer).set(c.words);
@@ -596,6 +634,20 @@ const POOL_PARAMS = 128;
  * segment loads half B and stores half A, the pool reads A and writes B (one binding each shader,
  * so that the slab shader keeps 8 storage buffers, the default limit).
  */
+/**
+ * Starts compiling a plan's pipelines now, ahead of runConvPairs (which finds them in the pipeline
+ * cache, keyed by source: the shaders depend on the plan's structure only). Dawn compiles off the
+ * main thread, so the caller's float64 pre-pass runs meanwhile. A failure surfaces in runConvPairs.
+ */
+export function prefetchConvPipelines(ctx: GpuContext, plan: ConvPlan): void {
+  const device = ctx.device;
+  const global = plan.layout === 'global';
+  const start = (code: string, label: string) => void pipelineFor(device, code, `${LABEL}: ${label}`).catch(() => {});
+  start(convShader(plan).code, global ? 'layer' : 'slab');
+  if (global) start(convShader(plan, 'readout').code, 'readout');
+  if (plan.pools.length > 0) start(poolShader(), 'avgPool');
+}
+
 export async function runConvPairs(ctx: GpuContext, plan: ConvPlan, inputs: ConvInputs, pairs: Uint32Array, opt: ConvRunOptions = {}): Promise<Float32Array> {
   checkDevice(ctx);
   const device = ctx.device;
