@@ -163,13 +163,22 @@ fn tap_pair(I0: i32, I1: i32, J0: i32, J1: i32, a0: i32, a1: i32, n0: i32, n1: i
   return TapPair(x0 * n1 + x1, z0 * n1 + z1, xv, zv);
 }
 
+// a / b for a < 2^23, b ≥ 1, with no integer division: LLVM has no vector integer division, so on
+// lavapipe every lane divided on its own (x86 div, 8 per SIMD batch, per entry). The float quotient
+// is within one of the integer's there, and the correction makes it exact.
+fn div_u(a: u32, b: u32) -> u32 {
+  var q = u32(f32(a) / f32(b));
+  if (q * b > a) { q -= 1u; } else if ((q + 1u) * b <= a) { q += 1u; }
+  return q;
+}
+
 // The partner j of entry i at dims (n0, n1) in the slab with offset (d0, d1): its flat index, or −1
 // when it lies outside the image (masked slabs only).
 fn partner(i: u32, n0: u32, n1: u32, d0: i32, d1: i32) -> i32 {
   if (d0 == 0 && d1 == 0) { return i32(i); }
   let a = i32(n0);
   let b = i32(n1);
-  let i0 = i / n1;
+  let i0 = div_u(i, n1);
   var j0 = i32(i0) + d0;
   var j1 = i32(i - i0 * n1) + d1;
   if (CP.wrap != 0u) {
@@ -301,8 +310,8 @@ fn op_convl(o: u32, lid: u32) {
       }
       continue;
     }
-    let Iq = I / h.out1;
-    let Jq = J / i32(h.out1);
+    let Iq = div_u(I, h.out1);
+    let Jq = i32(div_u(u32(J), h.out1));
     let I0 = i32(Iq) * i32(s0) - r0;
     let I1 = i32(I - Iq * h.out1) * i32(s1) - r1;
     let J0 = Jq * i32(s0) - r0;

@@ -38,8 +38,8 @@ fn conv_gap_ds(o: u32, h: Head, I: u32, J: u32) -> ConvDs {
   let b = vec2<f32>(rf(o + 20u), rf(o + 25u));
   let n0 = i32(h.in0);
   let n1 = i32(h.in1);
-  let Iq = I / h.out1;
-  let Jq = J / h.out1;
+  let Iq = div_u(I, h.out1);
+  let Jq = div_u(J, h.out1);
   let I0 = i32(Iq * ops[o + 15u]) - q0 / 2;
   let I1 = i32((I - Iq * h.out1) * ops[o + 16u]) - q1 / 2;
   let J0 = i32(Jq * ops[o + 15u]) - q0 / 2;
