@@ -628,26 +628,34 @@ const SLAB_PARAMS = 112;
 const POOL_PARAMS = 128;
 
 /**
- * Runs the plan on the pairs (x index, z index into the inputs), in submits bounded in work and in
- * output size. Returns one vec4 per (pair, slab, tap), in that order. With avgPool each submit runs
- * the segments in turn, their states passing through the two halves of one state buffer: a
- * segment loads half B and stores half A, the pool reads A and writes B (one binding each shader,
- * so that the slab shader keeps 8 storage buffers, the default limit).
+ * A plan's pipelines, from the cache or compiled now: its slab shader (`code`, the global layout's
+ * layer shader), the global layout's readout shader, and the pool's where it has avgPools.
  */
+function convPipelines(device: GPUDevice, plan: ConvPlan, code: string): { pipe: Promise<GPUComputePipeline>; readPipe: Promise<GPUComputePipeline> | null; poolPipe: Promise<GPUComputePipeline> | null } {
+  const global = plan.layout === 'global';
+  return {
+    pipe: pipelineFor(device, code, `${LABEL}: ${global ? 'layer' : 'slab'}`),
+    readPipe: global ? pipelineFor(device, convShader(plan, 'readout').code, `${LABEL}: readout`) : null,
+    poolPipe: plan.pools.length > 0 ? pipelineFor(device, poolShader(), `${LABEL}: avgPool`) : null,
+  };
+}
+
 /**
  * Starts compiling a plan's pipelines now, ahead of runConvPairs (which finds them in the pipeline
  * cache, keyed by source: the shaders depend on the plan's structure only). Dawn compiles off the
  * main thread, so the caller's float64 pre-pass runs meanwhile. A failure surfaces in runConvPairs.
  */
 export function prefetchConvPipelines(ctx: GpuContext, plan: ConvPlan): void {
-  const device = ctx.device;
-  const global = plan.layout === 'global';
-  const start = (code: string, label: string) => void pipelineFor(device, code, `${LABEL}: ${label}`).catch(() => {});
-  start(convShader(plan).code, global ? 'layer' : 'slab');
-  if (global) start(convShader(plan, 'readout').code, 'readout');
-  if (plan.pools.length > 0) start(poolShader(), 'avgPool');
+  for (const made of Object.values(convPipelines(ctx.device, plan, convShader(plan).code))) made?.catch(() => {});
 }
 
+/**
+ * Runs the plan on the pairs (x index, z index into the inputs), in submits bounded in work and in
+ * output size. Returns one vec4 per (pair, slab, tap), in that order. With avgPool each submit runs
+ * the segments in turn, their states passing through the two halves of one state buffer: a
+ * segment loads half B and stores half A, the pool reads A and writes B (one binding each shader,
+ * so that the slab shader keeps 8 storage buffers, the default limit).
+ */
 export async function runConvPairs(ctx: GpuContext, plan: ConvPlan, inputs: ConvInputs, pairs: Uint32Array, opt: ConvRunOptions = {}): Promise<Float32Array> {
   checkDevice(ctx);
   const device = ctx.device;
@@ -657,12 +665,11 @@ export async function runConvPairs(ctx: GpuContext, plan: ConvPlan, inputs: Conv
   const blocks = pairBlocks(plan);
   await checkUserWgsl(device, plan.acts.flatMap((a) => wgslCall(a).check ?? []));
   let pipe: GPUComputePipeline;
-  let readPipe: GPUComputePipeline | null = null;
-  let poolPipe: GPUComputePipeline | null = null;
+  let readPipe: GPUComputePipeline | null;
+  let poolPipe: GPUComputePipeline | null;
   try {
-    pipe = await pipelineFor(device, shader.code, `${LABEL}: ${global ? 'layer' : 'slab'}`);
-    if (global) readPipe = await pipelineFor(device, convShader(plan, 'readout').code, `${LABEL}: readout`);
-    if (plan.pools.length > 0) poolPipe = await pipelineFor(device, poolShader(), `${LABEL}: avgPool`);
+    const made = convPipelines(device, plan, shader.code);
+    [pipe, readPipe, poolPipe] = await Promise.all([made.pipe, made.readPipe, made.poolPipe]);
   } catch (e) {
     throw new GpuError(`compiling the ${LABEL} shader failed: ${(e as Error).message}`);
   }

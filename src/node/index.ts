@@ -10,8 +10,7 @@ export { EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_OK } from './cli-io.js';
  * without; `webntk` and `webntk/node` together ~0.145 s → ~0.125 s).
  */
 export async function main(argv: string[], io?: CliIO): Promise<number> {
-  const cli = await import('./cli.js');
-  return io === undefined ? cli.main(argv) : cli.main(argv, io);
+  return (await import('./cli.js')).main(argv, io);
 }
 export { readArch, readMatrixFile, writeFileAtomic } from './files.js';
 export { readArrayFile, readCsv, readNpy, readVectorFile, writeCsv, writeNpy } from './io.js';
