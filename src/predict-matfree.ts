@@ -19,7 +19,7 @@
 import { kernel, kernelTimes, type Arch, type KernelInput } from './api.js';
 import type { Matrix2D } from './matrix.js';
 import { rowsOf } from './predict-nystrom.js';
-import { solveCg, type CgResult } from './solve/cg.js';
+import { solveCg, type CgResult, type CgState } from './solve/cg.js';
 
 /**
  * Pivot columns of the preconditioner by default (at most n; predict's cgRank overrides it). Its
@@ -56,7 +56,17 @@ export async function matfreePredict(
   test: KernelInput,
   m: number,
   Y: Matrix2D,
-  o: { kind: 'nngp' | 'ntk'; ridge: number; relativeRidge: number | null; tol: number; maxIterations?: number; rank?: number; backend: 'cpu' | 'webgpu' | 'auto' },
+  o: {
+    kind: 'nngp' | 'ntk';
+    ridge: number;
+    relativeRidge: number | null;
+    tol: number;
+    maxIterations?: number;
+    rank?: number;
+    backend: 'cpu' | 'webgpu' | 'auto';
+    resume?: CgState;
+    onIteration?: (state: CgState) => void | Promise<void>;
+  },
 ): Promise<MatfreeRun> {
   const n = X.rows;
   const k = Y.cols;
@@ -81,7 +91,14 @@ export async function matfreePredict(
   };
   // K[:, idx] = K(X, X[idx]) (n × |idx|): one kernel call per block of pivots.
   const columns = async (idx: number[]) => (await kernel(arch, train, rowsOf(train, X, idx), same))[o.kind]!;
-  const cg = await solveCg(n, k, Y.data, ridge, { diag, columns }, mul, { tol: o.tol, rank: Math.min(n, o.rank ?? MATFREE_RANK), maxBound: MATFREE_MAX_BOUND, ...(o.maxIterations !== undefined ? { maxIterations: o.maxIterations } : {}) });
+  const cg = await solveCg(n, k, Y.data, ridge, { diag, columns }, mul, {
+    tol: o.tol,
+    rank: Math.min(n, o.rank ?? MATFREE_RANK),
+    maxBound: MATFREE_MAX_BOUND,
+    ...(o.maxIterations !== undefined ? { maxIterations: o.maxIterations } : {}),
+    ...(o.resume !== undefined ? { resume: o.resume } : {}),
+    ...(o.onIteration !== undefined ? { onIteration: o.onIteration } : {}),
+  });
   // The mean K_*X α, the same way (blocks of test rows × training rows).
   const { product: mean } = await kernelTimes(arch, test, train, cg.x, k, same);
   if (mean.length !== m * k) throw new Error(`internal error: the mean has ${mean.length} values, expected ${m} × ${k}`);

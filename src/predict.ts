@@ -21,7 +21,7 @@ import { DIRECT_MAX_N, KERNEL_MEMORY_BYTES } from './predict-limits.js';
 import { GpuError, InputError } from './errors.js';
 import { getGpu } from './gpu/device.js';
 import { GpuKernelMatrix } from './gpu/matvec.js';
-import { CG_TOL, solveCg, type CgResult } from './solve/cg.js';
+import { CG_TOL, solveCg, type CgResult, type CgState } from './solve/cg.js';
 import { LANDMARK_CHOICES, nystromPredict, NYSTROM_TOL, type LandmarkChoice, type NystromSummary } from './predict-nystrom.js';
 import { matfreePredict } from './predict-matfree.js';
 import { toMatrix, type Matrix2D, type MatrixInput } from './matrix.js';
@@ -77,6 +77,15 @@ export interface PredictOptions {
    * ~n·r² multiply-adds on the host: raise it where passes are expensive (large d).
    */
   cgRank?: number;
+  /**
+   * Solver "cg-matfree" (also when "auto" picks it): go on from a CG state saved by
+   * `onCgIteration` of an earlier run of the same problem (solve/cg.ts checks n, k, λ and the
+   * rebuilt preconditioner), so that a long solve survives a kill; `cgMaxIterations` counts the
+   * resumed iterations too.
+   */
+  cgResume?: CgState;
+  /** Solver "cg-matfree": called after every CG iteration (and before the first) with its state. */
+  onCgIteration?: (state: CgState) => void | Promise<void>;
   /** Solver "nystrom": the number M of landmarks (1 … n), drawn uniformly without replacement. */
   landmarks?: number;
   /** Solver "nystrom": the seed of the landmark draw (default 0). */
@@ -318,6 +327,8 @@ interface Checked {
   cgMaxIterations: number | undefined;
   cgRank: number | undefined;
   memoryBytes: number;
+  cgResume: CgState | undefined;
+  onCgIteration: ((state: CgState) => void | Promise<void>) | undefined;
 }
 
 function checkOptions(options: PredictOptions): Checked {
@@ -381,7 +392,11 @@ function checkOptions(options: PredictOptions): Checked {
   }
   const memoryBytes = options.memoryBytes ?? KERNEL_MEMORY_BYTES;
   if (typeof memoryBytes !== 'number' || !(memoryBytes > 0)) throw new InputError(`predict: memoryBytes must be a number > 0, got ${String(memoryBytes)}`);
-  return { kind, ridge, relativeRidge: rel, times, variance, classes: options.classes, solver, cgTol, cgMaxIterations: cgMax, cgRank, memoryBytes };
+  if ((options.cgResume !== undefined || options.onCgIteration !== undefined) && solver !== 'cg-matfree' && solver !== 'auto') {
+    throw new InputError('predict: cgResume and onCgIteration apply to solver "cg-matfree" (and "auto" when it picks it)');
+  }
+  if (options.onCgIteration !== undefined && typeof options.onCgIteration !== 'function') throw new InputError('predict: onCgIteration must be a function');
+  return { kind, ridge, relativeRidge: rel, times, variance, classes: options.classes, solver, cgTol, cgMaxIterations: cgMax, cgRank, memoryBytes, cgResume: options.cgResume, onCgIteration: options.onCgIteration };
 }
 
 /** Why a mean-only solver refuses the variance and finite t (the API and the CLI say the same). */
@@ -460,6 +475,8 @@ export async function predict(
       tol: opts.cgTol,
       ...(opts.cgMaxIterations !== undefined ? { maxIterations: opts.cgMaxIterations } : {}),
       ...(opts.cgRank !== undefined ? { rank: opts.cgRank } : {}),
+      ...(opts.cgResume !== undefined ? { resume: opts.cgResume } : {}),
+      ...(opts.onCgIteration !== undefined ? { onIteration: opts.onCgIteration } : {}),
       backend: options.backend ?? 'cpu',
     });
     const warnings = cgWarnings(r.cg, `K_XX + λI (${opts.kind}, λ = ${fmt(r.ridge)})`);
@@ -482,6 +499,9 @@ export async function predict(
       ...(opts.relativeRidge !== null ? { relativeRidge: opts.relativeRidge } : {}),
       backend: r.backend,
     };
+  }
+  if (opts.cgResume !== undefined || opts.onCgIteration !== undefined) {
+    throw new InputError('predict: cgResume and onCgIteration apply to solver "cg-matfree"; "auto" did not pick it here (K_XX fits in memoryBytes)');
   }
   if (opts.solver === 'nystrom') {
     if (options.landmarks! > X.rows) throw new InputError(`predict: landmarks must be at most the ${X.rows} training inputs, got ${options.landmarks}`);

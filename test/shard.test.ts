@@ -5,20 +5,18 @@
  * compared byte for byte with the single-process gram; `--get nngp,ntk` with `--depths all`; the
  * merge's refusals; the README's Slurm and Kubernetes command lines with their variables simulated.
  *
- * The CLI is src/ transpiled file by file with TypeScript's transpileModule into a temporary folder
- * (seconds, where a full tsc build takes tens of seconds; the type check is `npm test`'s tsc), run
- * with node as the `webntk` bin is.
+ * The CLI runs as separate processes, transpiled from src/ (test/transpiled-cli.ts).
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, unlinkSync, writeFileSync, copyFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, unlinkSync, writeFileSync, copyFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import ts from 'typescript';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assignShards, shardBlocks, shardGrid } from '../src/exec/shards.js';
 import { encodeNpy, parseNpy } from '../src/io/npy.js';
 import { parseShard } from '../src/node/shard-option.js';
+import { transpiledCli } from './transpiled-cli.js';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -96,8 +94,8 @@ describe('--shard I/N and --shard auto (src/node/shard-option.ts)', () => {
 // The CLI as processes
 // ---------------------------------------------------------------------------------------------
 
-const BUILD = mkdtempSync(join(tmpdir(), 'webntk-shard-build-'));
-const CLI = join(BUILD, 'dist/node/bin.js');
+let CLI = '';
+let removeBuild = () => {};
 let dir = '';
 
 interface Ran {
@@ -142,19 +140,7 @@ const temps = () => readdirSync(dir).filter((f) => f.includes('.tmp-'));
 
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'webntk-shard-'));
-  copyFileSync(join(REPO, 'package.json'), join(BUILD, 'package.json'));
-  symlinkSync(join(REPO, 'node_modules'), join(BUILD, 'node_modules'), 'dir');
-  const src = join(REPO, 'src');
-  for (const f of readdirSync(src, { recursive: true }) as string[]) {
-    if (!f.endsWith('.ts') || f.endsWith('.d.ts')) continue;
-    const out = ts.transpileModule(readFileSync(join(src, f), 'utf8'), {
-      compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 },
-      fileName: f,
-    }).outputText;
-    const dest = join(BUILD, 'dist', f.replace(/\.ts$/, '.js'));
-    mkdirSync(dirname(dest), { recursive: true });
-    writeFileSync(dest, out);
-  }
+  ({ cli: CLI, remove: removeBuild } = transpiledCli());
   npy('X.npy', [40, 5], 1);
   npy('T.npy', [23, 5], 2);
   npy('images.npy', [40, 1, 8, 8], 3);
@@ -162,7 +148,7 @@ beforeAll(() => {
 
 afterAll(() => {
   rmSync(dir, { recursive: true, force: true });
-  rmSync(BUILD, { recursive: true, force: true });
+  removeBuild();
 });
 
 describe('webntk gram --shard and webntk merge', () => {

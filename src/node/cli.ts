@@ -211,6 +211,10 @@ Examples:
     .option('--cg-tol <tol>', 'CG relative-residual tolerance (cg, cg-matfree; nystrom: of the preconditioned system)', '1e-6')
     .option('--cg-max-iter <n>', 'CG iteration cap (cg, cg-matfree: default min(n, 2000) + 10; nystrom: 200)')
     .option('--cg-rank <r>', 'rank of the pivoted-Cholesky CG preconditioner, 0 for Jacobi (cg: default 100; cg-matfree: 300; raise it where a pass over the kernel is expensive)')
+    .option(
+      '--cg-checkpoint <file>',
+      'cg-matfree: save the CG state to <file> after every iteration (atomically) and print a line per iteration; a rerun with the same training data and options goes on from it (--test, --cg-tol and --cg-max-iter may change)',
+    )
     .option('--landmarks <M>', 'nystrom: the number of landmark inputs, drawn uniformly from --train')
     .option('--landmark-seed <s>', 'nystrom: seed of the landmark draw (uniform, rp-cholesky)', '0')
     .option('--landmark-choice <rule>', 'nystrom: uniform (default), pivoted-cholesky (greedy: largest residual diagonal first) or rp-cholesky (randomly pivoted Cholesky)')

@@ -14,6 +14,8 @@ import { accuracy, checkLabel, predict, type PredictKernel, type SolverChoice } 
 import { LANDMARK_CHOICES, type LandmarkChoice, type NystromSummary } from '../predict-nystrom.js';
 import { checkDistinctPaths, checkOutputPath, inputCount, parseLayout, readArch, readKernelInput, readTargetsFile, writeFilesAtomic } from './files.js';
 import { interruptionPoint } from './signals.js';
+import { fileDigest, loadCheckpoint, saveCheckpoint } from './cg-checkpoint.js';
+import type { CgState } from '../solve/cg.js';
 import { useNodeWebGPU } from './webgpu.js';
 import type { CliIO } from './cli-io.js';
 
@@ -33,6 +35,7 @@ export interface PredictCliOptions {
   cgTol: string;
   cgMaxIter?: string;
   cgRank?: string;
+  cgCheckpoint?: string;
   landmarks?: string;
   landmarkSeed?: string;
   landmarkChoice?: string;
@@ -137,6 +140,42 @@ export async function runPredict(o: PredictCliOptions, io: CliIO): Promise<void>
   } else if (o.landmarks !== undefined || o.landmarkChoice !== undefined) {
     throw new InputError(`${o.landmarks !== undefined ? '--landmarks' : '--landmark-choice'} applies to --solver nystrom`);
   }
+  let checkpoint: { resume: CgState | null; onIteration: (s: CgState) => void } | null = null;
+  if (o.cgCheckpoint !== undefined) {
+    if (o.solver !== 'cg-matfree') throw new InputError('--cg-checkpoint applies to --solver cg-matfree');
+    checkOutputPath(o.cgCheckpoint);
+    checkDistinctPaths(
+      { '--train': o.train, '--targets': o.targets, '--test': o.test, '--test-labels': o.testLabels, '--arch': o.arch.endsWith('.json') ? o.arch : undefined },
+      { '--out': o.out, '--cg-checkpoint': o.cgCheckpoint },
+    );
+    const fingerprint = {
+      arch: JSON.stringify(spec ?? arch),
+      kernel: o.kernel,
+      ridge: o.ridge ?? null,
+      ridgeRel: o.ridgeRel ?? null,
+      cgRank: cgRank ?? null,
+      backend: o.backend,
+      classes: classes ?? null,
+      layout: o.layout ?? null,
+      train: fileDigest(o.train),
+      targets: fileDigest(o.targets),
+    };
+    const path = o.cgCheckpoint;
+    const resume = loadCheckpoint(path, fingerprint);
+    // Progress goes to stderr, so --json (stdout) keeps it; --quiet silences it.
+    const quiet = o.quiet === true;
+    if (resume && !quiet) io.err(`webntk: resuming CG from ${path} at iteration ${resume.iteration}\n`);
+    checkpoint = {
+      resume,
+      onIteration: (s) => {
+        saveCheckpoint(path, s, fingerprint);
+        if (!quiet) {
+          const worst = Math.max(...s.residuals);
+          io.err(`webntk: CG iteration ${s.iteration}: relative residual ${worst.toExponential(2)} (largest of ${s.k}), ${((performance.now() - t0) / 1000).toFixed(0)} s, saved to ${path}\n`);
+        }
+      },
+    };
+  }
   if (o.backend !== 'cpu' || o.solver === 'cg') useNodeWebGPU();
 
   const r = await predict(spec ?? arch, train, targets, test, {
@@ -150,6 +189,7 @@ export async function runPredict(o: PredictCliOptions, io: CliIO): Promise<void>
     cgTol,
     ...(cgMaxIterations !== undefined ? { cgMaxIterations } : {}),
     ...(cgRank !== undefined ? { cgRank } : {}),
+    ...(checkpoint ? { onCgIteration: checkpoint.onIteration, ...(checkpoint.resume ? { cgResume: checkpoint.resume } : {}) } : {}),
     // The stored solvers hold K_XX in float64 and the dense solve copies it: a quarter of the machine's memory.
     memoryBytes: Math.floor(os.totalmem() / 4),
     ...(landmarks !== undefined ? { landmarks, landmarkSeed: landmarkSeed!, landmarkChoice: landmarkChoice! } : {}),

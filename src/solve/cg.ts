@@ -20,6 +20,7 @@
 import { EigenvalueDecomposition, Matrix } from 'ml-matrix';
 import { choleskyLower, solveLower, solveLowerT } from './dense-cholesky.js';
 import { pivotedCholesky } from './pivoted-cholesky.js';
+import { InputError } from '../errors.js';
 
 /** Row-major n × k products: out = K · p (K without the ridge). */
 export type MatMul = (p: Float64Array, k: number) => Promise<Float64Array>;
@@ -43,6 +44,38 @@ export interface CgOptions {
   rank?: number;
   /** Largest bound 1 + tr(K − FFᵀ)/λ at which the pivoted-Cholesky preconditioner is used (default PC_MAX_BOUND). */
   maxBound?: number;
+  /**
+   * Go on from this state (saved by `onIteration` from a run of the same system) instead of x = 0.
+   * The preconditioner is rebuilt (it is a deterministic function of K, the rank and λ) and must
+   * come out the same; n, k and λ must match. With the same products the iterates then continue
+   * bit for bit as if the run had not stopped.
+   */
+  resume?: CgState;
+  /** Called after every iteration (and before the first) with the state, e.g. to save a checkpoint. */
+  onIteration?: (state: CgState) => void | Promise<void>;
+}
+
+/**
+ * Everything CG carries from one iteration to the next: the iterate x, the residual r, the search
+ * direction p (row-major n × k each), rᵀz per column, which columns still iterate, and the α/β
+ * history (the Lanczos condition estimate). The arrays are CG's own: copy them to keep them.
+ */
+export interface CgState {
+  n: number;
+  k: number;
+  ridge: number;
+  /** The preconditioner's name (its kind and rank), which a resumed run must rebuild identically. */
+  preconditioner: string;
+  iteration: number;
+  x: Float64Array;
+  r: Float64Array;
+  p: Float64Array;
+  rz: Float64Array;
+  active: boolean[];
+  alphas: number[];
+  betas: number[];
+  /** ‖r_c‖ / ‖y_c‖ per column (the recursively updated residual of the stopping rule). */
+  residuals: Float64Array;
 }
 
 export interface CgResult {
@@ -217,16 +250,39 @@ export async function solveCg(
     return out;
   };
 
-  const x = new Float64Array(n * k);
-  const r = Float64Array.from(Y);
   const ynorm = dots(Y, Y).map(Math.sqrt);
-  const active = Array.from(ynorm, (v) => v > 0);
-  let z = M.apply(r, k);
-  const p = Float64Array.from(z);
-  let rz = dots(r, z);
-  const alphas: number[] = [];
-  const betas: number[] = [];
-  let it = 0;
+  let x: Float64Array;
+  let r: Float64Array;
+  let p: Float64Array;
+  let rz: Float64Array;
+  let active: boolean[];
+  let alphas: number[];
+  let betas: number[];
+  let it: number;
+  const res = options.resume;
+  if (res) {
+    checkResume(res, n, k, ridge, M.name);
+    ({ x, r, p, rz, alphas, betas, iteration: it } = res);
+    active = [...res.active];
+  } else {
+    x = new Float64Array(n * k);
+    r = Float64Array.from(Y);
+    active = Array.from(ynorm, (v) => v > 0);
+    const z0 = M.apply(r, k);
+    p = Float64Array.from(z0);
+    rz = dots(r, z0);
+    alphas = [];
+    betas = [];
+    it = 0;
+  }
+  const residuals = new Float64Array(k);
+  const report = async () => {
+    if (!options.onIteration) return;
+    const rr = dots(r, r);
+    for (let c = 0; c < k; c++) residuals[c] = ynorm[c]! > 0 ? Math.sqrt(rr[c]!) / ynorm[c]! : 0;
+    await options.onIteration({ n, k, ridge, preconditioner: M.name, iteration: it, x, r, p, rz, active, alphas, betas, residuals });
+  };
+  if (!res) await report();
   const done = () => active.every((a) => !a);
   while (!done() && it < maxIt) {
     const q = await Aop(p);
@@ -247,7 +303,7 @@ export async function solveCg(
       }
     }
     const rr = dots(r, r);
-    z = M.apply(r, k);
+    const z = M.apply(r, k);
     const rzNew = dots(r, z);
     if (active[0]) alphas.push(alpha[0]!);
     for (let c = 0; c < k; c++) {
@@ -261,6 +317,7 @@ export async function solveCg(
       for (let i = 0; i < n; i++) p[i * k + c] = z[i * k + c]! + beta * p[i * k + c]!;
     }
     rz = rzNew;
+    await report();
   }
   const converged = done();
   // The true residual, with one more product.
@@ -273,6 +330,23 @@ export async function solveCg(
     rel = Math.max(rel, Math.sqrt(s) / ynorm[c]!);
   }
   return { x, iterations: it, converged, relativeResidual: rel, tol, preconditioner: M.name, preconditionerSeconds, conditionEstimate: lanczosCondition(alphas, betas) };
+}
+
+/** A resumed state must belong to this system: same sizes, ridge and (rebuilt) preconditioner. */
+function checkResume(s: CgState, n: number, k: number, ridge: number, preconditioner: string): void {
+  const diff =
+    s.n !== n || s.k !== k
+      ? `${s.n} × ${s.k} right-hand sides, this run ${n} × ${k}`
+      : s.ridge !== ridge
+        ? `ridge ${s.ridge}, this run ${ridge}`
+        : s.preconditioner !== preconditioner
+          ? `preconditioner "${s.preconditioner}", this run "${preconditioner}"`
+          : null;
+  if (diff !== null) throw new InputError(`the CG state to resume belongs to another system (${diff})`);
+  for (const [name, a] of [['x', s.x], ['r', s.r], ['p', s.p]] as const) {
+    if (a.length !== n * k) throw new InputError(`the CG state to resume has ${a.length} values of ${name}, expected ${n * k}`);
+  }
+  if (s.rz.length !== k || s.active.length !== k) throw new InputError(`the CG state to resume has ${s.rz.length} columns, expected ${k}`);
 }
 
 function isKernelRows(K: ArrayLike<number> | KernelRows): K is KernelRows {
