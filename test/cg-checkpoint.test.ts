@@ -76,6 +76,26 @@ describe('solveCg: onIteration and resume', () => {
     const capped = await solveCg(n, k, Y, ridge, K, mul, { ...opts, maxIterations: 5, resume: copy(states[5]!) });
     expect(capped.iterations).toBe(5);
     expect(capped.x).toEqual(states[5]!.x);
+    // ... and builds no preconditioner: at n = 60 000 its pivot columns take minutes.
+    let columnCalls = 0;
+    const rows = {
+      diag: Float64Array.from({ length: n }, (_, i) => K[i * n + i]!),
+      columns: async (idx: number[]) => {
+        columnCalls++;
+        const out = new Float64Array(n * idx.length);
+        for (let i = 0; i < n; i++) idx.forEach((j, c) => (out[i * idx.length + c] = K[i * n + j]!));
+        return out;
+      },
+    };
+    const idle = await solveCg(n, k, Y, ridge, rows, mul, { ...opts, maxIterations: 5, resume: copy(states[5]!) });
+    expect(idle.x).toEqual(states[5]!.x);
+    expect(columnCalls).toBe(0);
+    const finished = await solveCg(n, k, Y, ridge, rows, mul, { ...opts, resume: copy(states.at(-1)!) });
+    expect(finished.x).toEqual(whole.x);
+    expect(columnCalls).toBe(0);
+    // The same rows with an iteration left do build it.
+    await solveCg(n, k, Y, ridge, rows, mul, { ...opts, maxIterations: 6, resume: copy(states[5]!) });
+    expect(columnCalls).toBeGreaterThan(0);
   });
 
   it('refuses a state of another system: ridge, sizes, preconditioner', async () => {

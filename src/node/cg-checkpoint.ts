@@ -79,6 +79,22 @@ export function saveCheckpoint(path: string, s: CgState, fingerprint: Checkpoint
  */
 export function loadCheckpoint(path: string, fingerprint: CheckpointFingerprint, flag = '--cg-checkpoint'): CgState | null {
   if (!existsSync(path)) return null;
+  const saved = readCheckpoint(path, flag);
+  for (const key of new Set([...Object.keys(fingerprint), ...Object.keys(saved.fingerprint)])) {
+    const was = saved.fingerprint[key];
+    const now = fingerprint[key];
+    if (was !== now) {
+      throw new InputError(
+        `${flag} ${path}: saved by a different run (${key}: ${JSON.stringify(was ?? null)} there, ${JSON.stringify(now ?? null)} here); ` +
+          'delete it or give another path to start over',
+      );
+    }
+  }
+  return saved.state;
+}
+
+/** A checkpoint file as saved: the fingerprint of the run that wrote it, and its CG state. */
+export function readCheckpoint(path: string, flag = '--cg-checkpoint'): { fingerprint: CheckpointFingerprint; state: CgState } {
   let bytes: Buffer;
   try {
     bytes = readFileSync(path);
@@ -108,16 +124,6 @@ export function loadCheckpoint(path: string, fingerprint: CheckpointFingerprint,
   } catch {
     throw bad('its header is not valid JSON (a damaged file: delete it to start over)');
   }
-  for (const key of new Set([...Object.keys(fingerprint), ...Object.keys(h.fingerprint ?? {})])) {
-    const was = h.fingerprint?.[key];
-    const now = fingerprint[key];
-    if (was !== now) {
-      throw bad(
-        `saved by a different run (${key}: ${JSON.stringify(was ?? null)} there, ${JSON.stringify(now ?? null)} here); ` +
-          'delete it or give another path to start over',
-      );
-    }
-  }
   const nk = h.n * h.k;
   const body = at + 4 + hl;
   if (!(Number.isInteger(nk) && nk > 0) || bytes.length !== body + 3 * 8 * nk) {
@@ -125,7 +131,7 @@ export function loadCheckpoint(path: string, fingerprint: CheckpointFingerprint,
   }
   // Copied out: the file's bytes need not be 8-byte aligned.
   const arr = (i: number) => new Float64Array(bytes.buffer.slice(bytes.byteOffset + body + i * 8 * nk, bytes.byteOffset + body + (i + 1) * 8 * nk));
-  return {
+  const state: CgState = {
     n: h.n,
     k: h.k,
     ridge: h.ridge,
@@ -140,4 +146,5 @@ export function loadCheckpoint(path: string, fingerprint: CheckpointFingerprint,
     betas: h.betas,
     residuals: Float64Array.from(h.residuals),
   };
+  return { fingerprint: h.fingerprint ?? {}, state };
 }

@@ -236,7 +236,16 @@ export async function solveCg(
   const { diag, columns } = isKernelRows(K) ? K : storedRows(K, n);
   const rank = options.rank ?? Math.min(n, 100);
   const tPre = performance.now();
-  const M = await choosePreconditioner(columns, diag, rank, ridge, options.maxBound ?? PC_MAX_BOUND);
+  const res = options.resume;
+  // A resumed state with no iteration left (finished, or at the cap) needs no preconditioner: only
+  // its iterate is used (at n = 60 000 and rank 1000, minutes of pivot columns and n·r² host work).
+  const idle = res !== undefined && (res.iteration >= maxIt || res.active.every((a) => !a));
+  const unused = () => {
+    throw new Error('internal error: the preconditioner of a finished CG state was applied');
+  };
+  const M: Precond = idle
+    ? { name: res.preconditioner, apply: unused }
+    : await choosePreconditioner(columns, diag, rank, ridge, options.maxBound ?? PC_MAX_BOUND);
 
   const preconditionerSeconds = (performance.now() - tPre) / 1000;
   const Aop = async (p: Float64Array) => {
@@ -259,7 +268,6 @@ export async function solveCg(
   let alphas: number[];
   let betas: number[];
   let it: number;
-  const res = options.resume;
   if (res) {
     checkResume(res, n, k, ridge, M.name);
     ({ x, r, p, rz, alphas, betas, iteration: it } = res);
