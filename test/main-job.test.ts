@@ -91,8 +91,10 @@ describe('the main job', () => {
     writeSplit('train', 'train');
     writeSplit('test', 't10k');
     const args = ['demo', '--data', dir, '--train-per-class', '30', '--test-per-class', '20', '--backend', 'webgpu'];
-    const r = await runCli(...args, '--solver', 'cg-matfree', '--cg-tol', '1e-8');
+    // --ridge-rel: the ridge both solvers use (the full set's cg-matfree needs 1e-1 to converge in tens of iterations).
+    const r = await runCli(...args, '--solver', 'cg-matfree', '--cg-tol', '1e-8', '--ridge-rel', '1e-1');
     expect(r.code, r.err).toBe(0);
+    expect(r.out).toMatch(/Ridge: 0\.1 × the mean diagonal of K\(train, train\); NTK at t = ∞\./);
     expect(r.out).toMatch(/Matrix-free CG on the exact 300 × 300 kernel, never stored \(one pass over it per iteration, tolerance 1e-8\)/);
     expect(r.out).not.toMatch(/Convolutional/);
     const accuracies = (out: string) => out.split('\n').filter((l) => /^(mlp|resnet)/.test(l)).map((l) => l.split(/\s{2,}/).slice(0, 3).join(' '));
@@ -100,12 +102,17 @@ describe('the main job', () => {
     expect(rows).toHaveLength(4);
     for (const l of rows) expect(l).toMatch(/pivoted Cholesky, rank \d+$/);
     // Nyström with every training image as a landmark is exact kernel ridge regression: the same accuracy per row.
-    const exact = await runCli(...args, '--solver', 'nystrom', '--landmarks', '300');
+    const exact = await runCli(...args, '--solver', 'nystrom', '--landmarks', '300', '--ridge-rel', '1e-1');
     expect(exact.code, exact.err).toBe(0);
     expect(accuracies(r.out)).toEqual(accuracies(exact.out));
     const bad = await runCli('demo', '--data', dir, '--solver', 'nystrom', '--cg-tol', '1e-3', '--backend', 'cpu');
     expect(bad.code).toBe(2);
     expect(bad.err.trim()).toBe('webntk: error: --cg-tol applies to --solver cg-matfree');
+    for (const v of ['0', '-1', 'x', '']) {
+      const badRidge = await runCli('demo', '--ridge-rel', v, '--backend', 'cpu');
+      expect(badRidge.code).toBe(2);
+      expect(badRidge.err.trim()).toBe(`webntk: error: --ridge-rel must be a positive number, got "${v}"`);
+    }
   });
 
   it('a --data folder without the IDX files is one clear line', async () => {

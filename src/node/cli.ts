@@ -356,15 +356,16 @@ Examples:
         .default('direct'),
     )
     .option('--cg-tol <tol>', "with --solver cg-matfree: CG's relative-residual tolerance (default 1e-6)")
+    .option('--ridge-rel <r>', 'the ridge relative to the mean diagonal of K(train, train) (default 1e-4; cg-matfree on the full set: 1e-1, see README)')
     .option('--landmarks <M>', 'with --solver nystrom: landmark inputs', '1000')
     .addOption(new Option('--landmark-choice <rule>', 'with --solver nystrom: how the landmarks are chosen').choices(['uniform', 'pivoted-cholesky', 'rp-cholesky']).default('uniform'))
     .addHelpText(
       'after',
       '\nExamples:\n  webntk demo   # what npm start runs\n  webntk demo --data /usr/share/datasets/fashion-mnist --train-per-class 1000 --test-per-class 500\n' +
         '  webntk demo --data /usr/share/datasets/fashion-mnist --train-per-class 6000 --test-per-class 1000 --solver nystrom --landmarks 2000   # all 60 000\n' +
-        '  webntk demo --data /usr/share/datasets/fashion-mnist --train-per-class 6000 --test-per-class 1000 --solver cg-matfree --backend webgpu   # a real GPU',
+        '  webntk demo --data /usr/share/datasets/fashion-mnist --train-per-class 6000 --test-per-class 1000 --solver cg-matfree --ridge-rel 1e-1 --backend webgpu',
     )
-    .action(async (o: { data?: string; trainPerClass: string; testPerClass: string; backend: 'cpu' | 'webgpu' | 'auto'; solver: 'direct' | 'nystrom' | 'cg-matfree'; landmarks: string; landmarkChoice: 'uniform' | 'pivoted-cholesky' | 'rp-cholesky'; cgTol?: string }) => {
+    .action(async (o: { data?: string; trainPerClass: string; testPerClass: string; backend: 'cpu' | 'webgpu' | 'auto'; solver: 'direct' | 'nystrom' | 'cg-matfree'; landmarks: string; landmarkChoice: 'uniform' | 'pivoted-cholesky' | 'rp-cholesky'; cgTol?: string; ridgeRel?: string }) => {
       const count = (v: string, name: string) => {
         const n = Number(v);
         if (!Number.isInteger(n) || n < 1) throw new InputError(`${name} must be a positive integer, got "${v}"`);
@@ -376,6 +377,11 @@ Examples:
         if (!(cgTol > 0 && cgTol < 1)) throw new InputError(`--cg-tol must be a number in (0, 1), got "${o.cgTol}"`);
         if (o.solver !== 'cg-matfree') throw new InputError('--cg-tol applies to --solver cg-matfree');
       }
+      let relativeRidge: number | undefined;
+      if (o.ridgeRel !== undefined) {
+        relativeRidge = Number(o.ridgeRel);
+        if (!(relativeRidge > 0 && Number.isFinite(relativeRidge))) throw new InputError(`--ridge-rel must be a positive number, got "${o.ridgeRel}"`);
+      }
       const { runDemo } = await import('./demo.js');
       await runDemo(io, {
         ...(o.data !== undefined ? { data: o.data } : {}),
@@ -385,6 +391,7 @@ Examples:
         solver: o.solver,
         ...(o.solver === 'nystrom' ? { landmarks: count(o.landmarks, '--landmarks'), landmarkChoice: o.landmarkChoice } : {}),
         ...(cgTol !== undefined ? { cgTol } : {}),
+        ...(relativeRidge !== undefined ? { relativeRidge } : {}),
       });
     });
 
