@@ -98,6 +98,30 @@ describe('solveCg: onIteration and resume', () => {
     expect(columnCalls).toBeGreaterThan(0);
   });
 
+  it("a resumed run leaves the caller's state as it was; another --cg-tol: a looser one stops at once, a tighter one does not restart stopped columns", async () => {
+    const states: CgState[] = [];
+    const whole = await solveCg(n, k, Y, ridge, K, mul, { ...opts, onIteration: (s) => void states.push(copy(s)) });
+    const mid = copy(states[6]!);
+    const before = copy(mid);
+    const resumed = await solveCg(n, k, Y, ridge, K, mul, { ...opts, resume: mid });
+    expect(resumed.x).toEqual(whole.x);
+    expect(mid).toEqual(before);
+    // Looser: every column's saved residual already meets 10 × its largest: no iteration, converged.
+    const loose = Math.max(...mid.residuals) * 10;
+    let products = 0;
+    const counted = async (P: Float64Array, kk: number) => (products++, mul(P, kk));
+    const stop = await solveCg(n, k, Y, ridge, K, counted, { ...opts, tol: loose, resume: copy(mid) });
+    expect(stop.iterations).toBe(6);
+    expect(stop.converged).toBe(true);
+    expect(stop.x).toEqual(mid.x);
+    expect(products).toBe(1); // the true residual only
+    // Tighter than the finished run's rule: nothing restarts, and the result says it did not converge.
+    const tight = await solveCg(n, k, Y, ridge, K, mul, { ...opts, tol: 1e-12, resume: copy(states.at(-1)!) });
+    expect(tight.iterations).toBe(whole.iterations);
+    expect(tight.x).toEqual(whole.x);
+    expect(tight.converged).toBe(false);
+  });
+
   it('refuses a state of another system: ridge, sizes, preconditioner', async () => {
     let last: CgState | null = null;
     await solveCg(n, k, Y, ridge, K, mul, { ...opts, maxIterations: 2, onIteration: (s) => void (last = copy(s)) });
@@ -208,5 +232,28 @@ describe('webntk predict --cg-checkpoint', () => {
     const cut = await runCli(...args('S.npy', '--cg-checkpoint', tmp('cut.bin')));
     expect(cut.code).toBe(2);
     expect(cut.err).toMatch(/cut\.bin: \d+ bytes, expected \d+ for 400 × 2 \(a damaged file: delete it to start over\)/);
+    // A header that is JSON but not a CG state (a field missing).
+    const at = 'webntk-cg-checkpoint 1\n'.length;
+    const header = JSON.parse(saved.subarray(at + 4, at + 4 + saved.readUInt32LE(at)).toString('utf8')) as Record<string, unknown>;
+    delete header.active;
+    const h2 = Buffer.from(JSON.stringify(header), 'utf8');
+    const len = Buffer.alloc(4);
+    len.writeUInt32LE(h2.length);
+    writeFileSync(tmp('hollow.bin'), Buffer.concat([saved.subarray(0, at), len, h2, saved.subarray(at + 4 + saved.readUInt32LE(at))]));
+    const hollow = await runCli(...args('S.npy', '--cg-checkpoint', tmp('hollow.bin')));
+    expect(hollow.code, hollow.err).toBe(2);
+    expect(hollow.err.trim()).toMatch(/hollow\.bin: its header lacks fields of a CG state \(a damaged file: delete it to start over\)$/);
+    // The fingerprint passes but the system does not (as another device's diagonal under --backend auto would).
+    const other = JSON.parse(saved.subarray(at + 4, at + 4 + saved.readUInt32LE(at)).toString('utf8')) as { ridge: number };
+    other.ridge *= 2;
+    const h3 = Buffer.from(JSON.stringify(other), 'utf8');
+    len.writeUInt32LE(h3.length);
+    writeFileSync(tmp('other.bin'), Buffer.concat([saved.subarray(0, at), len, h3, saved.subarray(at + 4 + saved.readUInt32LE(at))]));
+    const sys = await runCli(...args('S.npy', '--cg-checkpoint', tmp('other.bin')));
+    expect(sys.code, sys.err).toBe(2);
+    expect(sys.err.trim().split('\n').at(-1)).toMatch(/^webntk: error: --cg-checkpoint .*other\.bin: the saved state belongs to another system \(ridge [0-9.e-]+, this run [0-9.e-]+\); delete it or give another path to start over$/);
+    const empty = await runCli(...args('S.npy', '--cg-checkpoint', ''));
+    expect(empty.code).toBe(2);
+    expect(empty.err.trim()).toBe('webntk: error: the checkpoint path (--cg-checkpoint) is empty');
   });
 });

@@ -11,13 +11,16 @@
  * kill at any moment leaves the previous iteration's file whole.
  *
  * The fingerprint is what must not change between the saving run and the resuming one: the
- * architecture, the kernel, the ridge as given, the preconditioner rank, the backend, the
- * targets' class count and layout, and SHA-256 digests of the training inputs and targets. The test
+ * architecture, the kernel, the ridge as given, the preconditioner rank, the backend as given, the
+ * class count, the input layout, and SHA-256 digests of the training inputs and targets. The test
  * inputs and --cg-tol / --cg-max-iter may change (the saved state of a finished solve predicts any
- * test set at no iterations' cost).
+ * test set with no iterations). Bit-identity also needs the same webntk version and the same
+ * device (--backend auto may resolve differently on another machine); neither is recorded, and the
+ * state stays a valid CG state for the slightly different products of another device.
  */
 import { createHash } from 'node:crypto';
 import { closeSync, existsSync, openSync, readFileSync, readSync } from 'node:fs';
+import { endianness } from 'node:os';
 import { InputError, fsError } from '../errors.js';
 import type { CgState } from '../solve/cg.js';
 import { writeFileAtomic } from './files.js';
@@ -65,7 +68,7 @@ export function encodeCheckpoint(s: CgState, fingerprint: CheckpointFingerprint)
   const head = Buffer.from(header, 'utf8');
   const len = Buffer.alloc(4);
   len.writeUInt32LE(head.length);
-  const le = (a: Float64Array) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+  const le = (a: Float64Array) => (endianness() === 'BE' ? Buffer.from(new Uint8Array(a.buffer, a.byteOffset, a.byteLength)).swap64() : new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
   return [Buffer.from(MAGIC, 'latin1'), len, head, le(s.x), le(s.r), le(s.p)];
 }
 
@@ -124,13 +127,26 @@ export function readCheckpoint(path: string, flag = '--cg-checkpoint'): { finger
   } catch {
     throw bad('its header is not valid JSON (a damaged file: delete it to start over)');
   }
+  const nums = (a: unknown, len?: number) => Array.isArray(a) && (len === undefined || a.length === len) && a.every((v) => typeof v === 'number');
+  const count = (v: unknown) => Number.isInteger(v) && (v as number) >= 0;
+  if (
+    !(h && typeof h === 'object' && count(h.n) && count(h.k) && h.n > 0 && h.k > 0 && typeof h.ridge === 'number' && typeof h.preconditioner === 'string' && count(h.iteration)) ||
+    !(nums(h.rz, h.k) && nums(h.residuals, h.k) && nums(h.alphas) && nums(h.betas)) ||
+    !(Array.isArray(h.active) && h.active.length === h.k && h.active.every((v) => typeof v === 'boolean'))
+  ) {
+    throw bad('its header lacks fields of a CG state (a damaged file: delete it to start over)');
+  }
   const nk = h.n * h.k;
   const body = at + 4 + hl;
   if (!(Number.isInteger(nk) && nk > 0) || bytes.length !== body + 3 * 8 * nk) {
     throw bad(`${bytes.length} bytes, expected ${body + 3 * 8 * nk} for ${h.n} × ${h.k} (a damaged file: delete it to start over)`);
   }
-  // Copied out: the file's bytes need not be 8-byte aligned.
-  const arr = (i: number) => new Float64Array(bytes.buffer.slice(bytes.byteOffset + body + i * 8 * nk, bytes.byteOffset + body + (i + 1) * 8 * nk));
+  // Copied out: the file's bytes need not be 8-byte aligned. The file is little-endian.
+  const arr = (i: number) => {
+    const b = Buffer.from(bytes.subarray(body + i * 8 * nk, body + (i + 1) * 8 * nk));
+    if (endianness() === 'BE') b.swap64();
+    return new Float64Array(b.buffer, b.byteOffset, nk);
+  };
   const state: CgState = {
     n: h.n,
     k: h.k,

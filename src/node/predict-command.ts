@@ -143,6 +143,7 @@ export async function runPredict(o: PredictCliOptions, io: CliIO): Promise<void>
   let checkpoint: { resume: CgState | null; onIteration: (s: CgState) => void } | null = null;
   if (o.cgCheckpoint !== undefined) {
     if (o.solver !== 'cg-matfree') throw new InputError('--cg-checkpoint applies to --solver cg-matfree');
+    if (o.cgCheckpoint === '') throw new InputError('the checkpoint path (--cg-checkpoint) is empty');
     checkOutputPath(o.cgCheckpoint);
     checkDistinctPaths(
       { '--train': o.train, '--targets': o.targets, '--test': o.test, '--test-labels': o.testLabels, '--arch': o.arch.endsWith('.json') ? o.arch : undefined },
@@ -178,7 +179,7 @@ export async function runPredict(o: PredictCliOptions, io: CliIO): Promise<void>
   }
   if (o.backend !== 'cpu' || o.solver === 'cg') useNodeWebGPU();
 
-  const r = await predict(spec ?? arch, train, targets, test, {
+  const r = await predictOrNameCheckpoint(o.cgCheckpoint, checkpoint?.resume ?? null, () => predict(spec ?? arch, train, targets, test, {
     kernel: o.kernel,
     ...(ridgeRel !== undefined ? { relativeRidge: ridgeRel } : { ridge }),
     ...(o.kernel === 'ntk' ? { times } : {}),
@@ -193,7 +194,7 @@ export async function runPredict(o: PredictCliOptions, io: CliIO): Promise<void>
     // The stored solvers hold K_XX in float64 and the dense solve copies it: a quarter of the machine's memory.
     memoryBytes: Math.floor(os.totalmem() / 4),
     ...(landmarks !== undefined ? { landmarks, landmarkSeed: landmarkSeed!, landmarkChoice: landmarkChoice! } : {}),
-  });
+  }));
   const [m, k] = r.shape;
   const stacked = r.mean.length > 1;
   const values = new Float64Array(r.mean.length * m * k);
@@ -261,4 +262,19 @@ function nystromChoice(s: NystromSummary): string {
   if (s.choice === 'uniform') return `uniform draw, seed ${s.seed}`;
   const left = `residual trace ${(s.residualTrace ?? 0).toExponential(2)} of tr K`;
   return s.choice === 'pivoted-cholesky' ? `pivoted Cholesky, ${left}` : `randomly pivoted Cholesky, seed ${s.seed}, ${left}`;
+}
+
+/**
+ * A saved state that passed the fingerprint but not solveCg's own check (its ridge or rebuilt
+ * preconditioner differ: another backend under --backend auto, say) is named by its flag and path.
+ */
+async function predictOrNameCheckpoint<T>(path: string | undefined, resume: CgState | null, run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (e) {
+    if (resume && path !== undefined && e instanceof InputError && e.message.startsWith('the CG state to resume')) {
+      throw new InputError(`--cg-checkpoint ${path}: ${e.message.replace('the CG state to resume ', 'the saved state ')}; delete it or give another path to start over`);
+    }
+    throw e;
+  }
 }

@@ -235,14 +235,28 @@ export async function solveCg(
   const maxIt = options.maxIterations ?? Math.min(n, 2000) + 10;
   const { diag, columns } = isKernelRows(K) ? K : storedRows(K, n);
   const rank = options.rank ?? Math.min(n, 100);
-  const tPre = performance.now();
   const res = options.resume;
+  const dots = (a: Float64Array, b: Float64Array) => {
+    const out = new Float64Array(k);
+    for (let i = 0; i < n; i++) for (let c = 0; c < k; c++) out[c] = out[c]! + a[i * k + c]! * b[i * k + c]!;
+    return out;
+  };
+  const ynorm = dots(Y, Y).map(Math.sqrt);
+  // A column meets the stopping rule.
+  const meets = (rr: Float64Array, c: number) => Math.sqrt(rr[c]!) <= tol * ynorm[c]!;
+  // Sizes and ridge are checked before the preconditioner is built (minutes at n = 60 000).
+  if (res) checkResume(res, n, k, ridge, null);
+  // On resume, the columns that meet this run's rule stop (a looser --cg-tol than the saving run's
+  // ends the solve here); columns the saving run stopped stay stopped (a tighter one cannot restart
+  // them, and `converged` then says so).
+  const resumedActive = res ? ((rr: Float64Array) => res.active.map((a, c) => a && !meets(rr, c)))(dots(res.r, res.r)) : null;
   // A resumed state with no iteration left (finished, or at the cap) needs no preconditioner: only
   // its iterate is used (at n = 60 000 and rank 1000, minutes of pivot columns and n·r² host work).
-  const idle = res !== undefined && (res.iteration >= maxIt || res.active.every((a) => !a));
+  const idle = res !== undefined && (res.iteration >= maxIt || resumedActive!.every((a) => !a));
   const unused = () => {
     throw new Error('internal error: the preconditioner of a finished CG state was applied');
   };
+  const tPre = performance.now();
   const M: Precond = idle
     ? { name: res.preconditioner, apply: unused }
     : await choosePreconditioner(columns, diag, rank, ridge, options.maxBound ?? PC_MAX_BOUND);
@@ -253,13 +267,7 @@ export async function solveCg(
     for (let i = 0; i < q.length; i++) q[i] = q[i]! + ridge * p[i]!;
     return q;
   };
-  const dots = (a: Float64Array, b: Float64Array) => {
-    const out = new Float64Array(k);
-    for (let i = 0; i < n; i++) for (let c = 0; c < k; c++) out[c] = out[c]! + a[i * k + c]! * b[i * k + c]!;
-    return out;
-  };
 
-  const ynorm = dots(Y, Y).map(Math.sqrt);
   let x: Float64Array;
   let r: Float64Array;
   let p: Float64Array;
@@ -270,8 +278,15 @@ export async function solveCg(
   let it: number;
   if (res) {
     checkResume(res, n, k, ridge, M.name);
-    ({ x, r, p, rz, alphas, betas, iteration: it } = res);
-    active = [...res.active];
+    // Copies: the caller's state stays as saved (it may be resumed again, e.g. for another test set).
+    x = res.x.slice();
+    r = res.r.slice();
+    p = res.p.slice();
+    rz = res.rz.slice();
+    alphas = [...res.alphas];
+    betas = [...res.betas];
+    it = res.iteration;
+    active = resumedActive!;
   } else {
     x = new Float64Array(n * k);
     r = Float64Array.from(Y);
@@ -327,7 +342,10 @@ export async function solveCg(
     rz = rzNew;
     await report();
   }
-  const converged = done();
+  // Every column with a non-zero right-hand side meets the rule (a column stopped by a breakdown, or
+  // by a looser tolerance before a resume, does not).
+  const rrEnd = dots(r, r);
+  const converged = active.every((a) => !a) && ynorm.every((v, c) => !(v > 0) || meets(rrEnd, c));
   // The true residual, with one more product.
   const ax = await Aop(x);
   let rel = 0;
@@ -341,13 +359,13 @@ export async function solveCg(
 }
 
 /** A resumed state must belong to this system: same sizes, ridge and (rebuilt) preconditioner. */
-function checkResume(s: CgState, n: number, k: number, ridge: number, preconditioner: string): void {
+function checkResume(s: CgState, n: number, k: number, ridge: number, preconditioner: string | null): void {
   const diff =
     s.n !== n || s.k !== k
       ? `${s.n} × ${s.k} right-hand sides, this run ${n} × ${k}`
       : s.ridge !== ridge
         ? `ridge ${s.ridge}, this run ${ridge}`
-        : s.preconditioner !== preconditioner
+        : preconditioner !== null && s.preconditioner !== preconditioner
           ? `preconditioner "${s.preconditioner}", this run "${preconditioner}"`
           : null;
   if (diff !== null) throw new InputError(`the CG state to resume belongs to another system (${diff})`);
