@@ -92,14 +92,14 @@ for (const file of checkpoints) {
   const row = {
     checkpoint: file,
     iteration: s.iteration,
-    relativeResidual: Math.max(...s.residuals),
+    recursiveResidual: Math.max(...s.residuals), // the stopping rule's ‖r‖/‖y‖ (predict --json reports the true one)
     residuals: Array.from(s.residuals),
     accuracy: accuracy(product, [test.shape[0], s.k], testLabels),
     evalSeconds: (performance.now() - t0) / 1000,
     backend,
   };
   rows.push(row);
-  console.log(`iteration ${row.iteration}: accuracy ${(100 * row.accuracy).toFixed(2)} %, relative residual ${row.relativeResidual.toExponential(2)} (${row.evalSeconds.toFixed(0)} s)`);
+  console.log(`iteration ${row.iteration}: accuracy ${(100 * row.accuracy).toFixed(2)} %, recursive residual ${row.recursiveResidual.toExponential(2)} (${row.evalSeconds.toFixed(0)} s)`);
 }
 const result = {
   date: new Date().toISOString(),
