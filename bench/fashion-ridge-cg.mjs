@@ -2,8 +2,9 @@
 // worth before convergence: on the first --train-per-class training images of each class and the
 // whole test set (10 000), the f32 kernel of mlp:depth=3 (NNGP, WebGPU) is computed once and
 // stored, and for each relative ridge the same preconditioned CG as cg-matfree (pivoted Cholesky
-// of rank --cg-rank, bound 1e8; solve/cg.ts) runs on it with the products on the host in float64 —
-// the iterates are those cg-matfree would produce (the same f32 kernel, multiplied exactly). At
+// of rank --cg-rank, bound 1e8; solve/cg.ts) runs on it with the products on the host in float64:
+// approximately the iterates cg-matfree produces (the same f32 kernel; cg-matfree multiplies it on
+// the device in double-single, to ~2⁻⁴⁴, and takes its diagonal from a separate call). At
 // each iteration in --at, the test accuracy of the iterate; at the end, iterations to --cg-tol.
 // Writes bench/results/fashion-ridge-cg.json.
 //
@@ -76,7 +77,7 @@ for (const rel of o.ridges.split(',').map(Number)) {
     maxIterations: Number(o['max-iter']),
     onIteration: (s) => {
       if (!at.has(s.iteration)) return;
-      curve.push({ iteration: s.iteration, relativeResidual: Math.max(...s.residuals), accuracy: accuracy(times(Ks, m, s.x), [m, k], test.labels) });
+      curve.push({ iteration: s.iteration, recursiveResidual: Math.max(...s.residuals), accuracy: accuracy(times(Ks, m, s.x), [m, k], test.labels) });
     },
   });
   const row = {
