@@ -16,6 +16,7 @@ import { accuracy, kernel, oneHot } from '../dist/index.js';
 import { fashionSplits } from '../dist/node/demo.js';
 import { useNodeWebGPU } from '../dist/node/index.js';
 import { solveCg } from '../dist/solve/cg.js';
+import { addBlockProduct } from '../dist/exec/times.js';
 import { MATFREE_MAX_BOUND } from '../dist/predict-matfree.js';
 
 const { values: o } = parseArgs({
@@ -50,19 +51,10 @@ for (let i = 0; i < n; i++) md += K[i * n + i];
 md /= n;
 const Y = oneHot(train.labels, k).data;
 
-// out (rows × k) = A (rows × n) · P (n × k), float64.
+// out (rows × k) = A (rows × n) · P (n × k), float64: the host product of cg-matfree's CPU path.
 const times = (A, rows, P) => {
   const out = new Float64Array(rows * k);
-  for (let i = 0; i < rows; i++) {
-    const a = i * n;
-    const acc = new Float64Array(k);
-    for (let j = 0; j < n; j++) {
-      const v = A[a + j];
-      const pj = j * k;
-      for (let c = 0; c < k; c++) acc[c] += v * P[pj + c];
-    }
-    out.set(acc, i * k);
-  }
+  addBlockProduct(out, A, 0, 0, rows, n, P, k);
   return out;
 };
 const at = new Set(o.at.split(',').map(Number));

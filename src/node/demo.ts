@@ -149,7 +149,7 @@ export async function runDemo(io: CliIO, opts: DemoOptions = {}): Promise<void> 
   );
   const notes: string[] = [];
   if (opts.solver === 'nystrom' || opts.solver === 'cg-matfree') {
-    await classifyLowMemory(io, train, test, backend, opts, notes);
+    await classifyLowMemory(io, train, test, backend, opts, rel, notes);
     for (const n of notes) io.out(`warning: ${n}\n`);
     return;
   }
@@ -185,12 +185,11 @@ function firstPerClass(s: Split, perClass: number, d: number): Split {
  * The FC presets by a solver that never stores the training kernel (predict's "nystrom" or
  * "cg-matfree"): accuracy, time and the solver's own counts per kernel.
  */
-async function classifyLowMemory(io: CliIO, train: Split, test: Split, backend: 'cpu' | 'webgpu' | 'auto', opts: DemoOptions, notes: string[]): Promise<void> {
+async function classifyLowMemory(io: CliIO, train: Split, test: Split, backend: 'cpu' | 'webgpu' | 'auto', opts: DemoOptions, rel: number, notes: string[]): Promise<void> {
   const d = train.X.length / train.n;
   const nystrom = opts.solver === 'nystrom';
   const M = opts.landmarks ?? 1000;
   const choice = opts.landmarkChoice ?? 'uniform';
-  const rel = opts.relativeRidge ?? DEMO_RELATIVE_RIDGE;
   if (nystrom && M > train.n) throw new InputError(`--landmarks ${M} is more than the ${train.n} training images`);
   io.out(
     nystrom

@@ -15,7 +15,7 @@ import { LANDMARK_CHOICES, type LandmarkChoice, type NystromSummary } from '../p
 import { checkDistinctPaths, checkOutputPath, inputCount, parseLayout, readArch, readKernelInput, readTargetsFile, writeFilesAtomic } from './files.js';
 import { interruptionPoint } from './signals.js';
 import { fileDigest, loadCheckpoint, saveCheckpoint } from './cg-checkpoint.js';
-import type { CgState } from '../solve/cg.js';
+import { RESUME_MISMATCH, type CgState } from '../solve/cg.js';
 import { useNodeWebGPU } from './webgpu.js';
 import type { CliIO } from './cli-io.js';
 
@@ -272,8 +272,8 @@ async function predictOrNameCheckpoint<T>(path: string | undefined, resume: CgSt
   try {
     return await run();
   } catch (e) {
-    if (resume && path !== undefined && e instanceof InputError && e.message.startsWith('the CG state to resume')) {
-      throw new InputError(`--cg-checkpoint ${path}: ${e.message.replace('the CG state to resume ', 'the saved state ')}; delete it or give another path to start over`);
+    if (resume && path !== undefined && e instanceof InputError && e.message.startsWith(RESUME_MISMATCH)) {
+      throw new InputError(`--cg-checkpoint ${path}: the saved state${e.message.slice(RESUME_MISMATCH.length)}; delete it or give another path to start over`);
     }
     throw e;
   }

@@ -244,12 +244,16 @@ export async function solveCg(
   const ynorm = dots(Y, Y).map(Math.sqrt);
   // A column meets the stopping rule.
   const meets = (rr: Float64Array, c: number) => Math.sqrt(rr[c]!) <= tol * ynorm[c]!;
-  // Sizes and ridge are checked before the preconditioner is built (minutes at n = 60 000).
-  if (res) checkResume(res, n, k, ridge, null);
-  // On resume, the columns that meet this run's rule stop (a looser --cg-tol than the saving run's
-  // ends the solve here); columns the saving run stopped stay stopped (a tighter one cannot restart
-  // them, and `converged` then says so).
-  const resumedActive = res ? ((rr: Float64Array) => res.active.map((a, c) => a && !meets(rr, c)))(dots(res.r, res.r)) : null;
+  let resumedActive: boolean[] | null = null;
+  if (res) {
+    // Sizes and ridge are checked before the preconditioner is built (minutes at n = 60 000).
+    checkResume(res, n, k, ridge);
+    // The columns that meet this run's rule stop (a looser --cg-tol than the saving run's ends the
+    // solve here); columns the saving run stopped stay stopped (a tighter one cannot restart them,
+    // and `converged` then says so).
+    const rr = dots(res.r, res.r);
+    resumedActive = res.active.map((a, c) => a && !meets(rr, c));
+  }
   // A resumed state with no iteration left (finished, or at the cap) needs no preconditioner: only
   // its iterate is used (at n = 60 000 and rank 1000, minutes of pivot columns and n·r² host work).
   const idle = res !== undefined && (res.iteration >= maxIt || resumedActive!.every((a) => !a));
@@ -277,7 +281,7 @@ export async function solveCg(
   let betas: number[];
   let it: number;
   if (res) {
-    checkResume(res, n, k, ridge, M.name);
+    if (res.preconditioner !== M.name) throw new InputError(`${RESUME_MISMATCH} belongs to another system (preconditioner "${res.preconditioner}", this run "${M.name}")`);
     // Copies: the caller's state stays as saved (it may be resumed again, e.g. for another test set).
     x = res.x.slice();
     r = res.r.slice();
@@ -331,7 +335,7 @@ export async function solveCg(
     if (active[0]) alphas.push(alpha[0]!);
     for (let c = 0; c < k; c++) {
       if (!active[c]) continue;
-      if (Math.sqrt(rr[c]!) <= tol * ynorm[c]!) {
+      if (meets(rr, c)) {
         active[c] = false;
         continue;
       }
@@ -358,21 +362,17 @@ export async function solveCg(
   return { x, iterations: it, converged, relativeResidual: rel, tol, preconditioner: M.name, preconditionerSeconds, conditionEstimate: lanczosCondition(alphas, betas) };
 }
 
-/** A resumed state must belong to this system: same sizes, ridge and (rebuilt) preconditioner. */
-function checkResume(s: CgState, n: number, k: number, ridge: number, preconditioner: string | null): void {
-  const diff =
-    s.n !== n || s.k !== k
-      ? `${s.n} × ${s.k} right-hand sides, this run ${n} × ${k}`
-      : s.ridge !== ridge
-        ? `ridge ${s.ridge}, this run ${ridge}`
-        : preconditioner !== null && s.preconditioner !== preconditioner
-          ? `preconditioner "${s.preconditioner}", this run "${preconditioner}"`
-          : null;
-  if (diff !== null) throw new InputError(`the CG state to resume belongs to another system (${diff})`);
+/** How every refusal of a resumed state begins (the CLI names its checkpoint file in its place). */
+export const RESUME_MISMATCH = 'the CG state to resume';
+
+/** A resumed state must belong to this system: same sizes and ridge (the rebuilt preconditioner is checked once built). */
+function checkResume(s: CgState, n: number, k: number, ridge: number): void {
+  const diff = s.n !== n || s.k !== k ? `${s.n} × ${s.k} right-hand sides, this run ${n} × ${k}` : s.ridge !== ridge ? `ridge ${s.ridge}, this run ${ridge}` : null;
+  if (diff !== null) throw new InputError(`${RESUME_MISMATCH} belongs to another system (${diff})`);
   for (const [name, a] of [['x', s.x], ['r', s.r], ['p', s.p]] as const) {
-    if (a.length !== n * k) throw new InputError(`the CG state to resume has ${a.length} values of ${name}, expected ${n * k}`);
+    if (a.length !== n * k) throw new InputError(`${RESUME_MISMATCH} has ${a.length} values of ${name}, expected ${n * k}`);
   }
-  if (s.rz.length !== k || s.active.length !== k) throw new InputError(`the CG state to resume has ${s.rz.length} columns, expected ${k}`);
+  if (s.rz.length !== k || s.active.length !== k) throw new InputError(`${RESUME_MISMATCH} has ${s.rz.length} columns, expected ${k}`);
 }
 
 function isKernelRows(K: ArrayLike<number> | KernelRows): K is KernelRows {
