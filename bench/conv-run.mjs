@@ -15,7 +15,7 @@
 //     webntk's float64 CPU values of small cases, for `python3 bench/conv_numpy.py --check FILE`.
 import { writeFileSync } from 'node:fs';
 import { GpuError, InputError, kernel, kernelCpu } from '../dist/index.js';
-import { readNpy, releaseNodeWebGPU, useNodeWebGPU } from '../dist/node/index.js';
+import { exitNodeWebGPU, readNpy, releaseNodeWebGPU, useNodeWebGPU } from '../dist/node/index.js';
 
 const argv = process.argv.slice(2);
 const OPTIONS = ['--backend', '--depth', '--readout', '--c', '--h', '--w', '--n', '--n2', '--pad', '--reps', '--out', '--x', '--x2', '--tiles'];
@@ -133,7 +133,8 @@ try {
     layerDispatches: convHooks.layerDispatchesForTests(),
   };
   console.log(JSON.stringify(out));
-  if (backend === 'webgpu') await releaseNodeWebGPU();
+  // Ends as the webntk CLI does, without Dawn's ~85 ms teardown at Node's own exit.
+  if (backend === 'webgpu') await exitNodeWebGPU(0);
 } catch (e) {
   if (backend === 'webgpu') await releaseNodeWebGPU().catch(() => {});
   fail(e, e instanceof GpuError ? 3 : e instanceof InputError ? 2 : 1);

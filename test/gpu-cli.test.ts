@@ -114,3 +114,32 @@ describe('webntk on WebGPU from the command line', () => {
     expect(bad.err).toMatch(/no-such-dir/);
   });
 });
+
+describe('exitNodeWebGPU (webntk/node): a script ends without waiting for Dawn', () => {
+  // The script writes more than a pipe holds (64 KiB) after a WebGPU kernel, then exits through it:
+  // the code is the one given and every byte arrives (stdout is flushed before process.exit).
+  it('exits with the code given, stdout complete, with a device open and without one', () => {
+    const script = join(dir, 'exit.mts');
+    const src = (p: string) => JSON.stringify(join(process.cwd(), p));
+    writeFileSync(
+      script,
+      `import { kernel } from ${src('src/index.ts')};
+import { exitNodeWebGPU, useNodeWebGPU } from ${src('src/node/index.ts')};
+if (process.argv[2] === 'gpu') {
+  useNodeWebGPU();
+  const r = await kernel('arora2019:depth=3', [[1, 2, 3], [3, 2, 1]], null, { backend: 'webgpu' });
+  if (r.backend !== 'webgpu') throw new Error(r.backend);
+}
+process.stdout.write('x'.repeat(1 << 20) + '\\nend\\n');
+await exitNodeWebGPU(3);
+process.stdout.write('not reached\\n');
+`,
+    );
+    for (const mode of ['gpu', 'cpu']) {
+      const r = spawnSync(process.execPath, ['--import', 'tsx', script, mode], { encoding: 'utf8', timeout: 60_000, maxBuffer: 1 << 22 });
+      expect(r.status, r.stderr).toBe(3);
+      expect(r.stdout.length).toBe((1 << 20) + 5);
+      expect(r.stdout.endsWith('\nend\n')).toBe(true);
+    }
+  });
+});

@@ -315,7 +315,7 @@ describe('packaging: npm pack, install in a fresh project, use it', () => {
     expect(r.two.ntk[3]).toBeCloseTo(4, 12);
     expect(r.two.nngp[0]).toBeCloseTo(1, 12);
     expect(r.coreExports).toEqual(expect.arrayContaining(['kernel', 'kernelCpu', 'getGpu', 'PRESETS']));
-    expect(r.nodeExports).toEqual(expect.arrayContaining(['main', 'readMatrixFile', 'useNodeWebGPU', 'releaseNodeWebGPU']));
+    expect(r.nodeExports).toEqual(expect.arrayContaining(['main', 'readMatrixFile', 'useNodeWebGPU', 'releaseNodeWebGPU', 'exitNodeWebGPU']));
 
     // The browser build is a plain ES module: Node can import it by its subpath too.
     writeFileSync(join(app, 'check-browser.mjs'), resultScript('webntk/browser', 'webntk/node'));

@@ -9,7 +9,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { toSpec } from '../api.js';
 import { GpuError, InputError, IoError } from '../errors.js';
 import { describeAdapter, getGpu } from '../gpu/device.js';
-import { releaseNodeWebGPU, useNodeWebGPU } from './webgpu.js';
+import { exitNodeWebGPU, releaseNodeWebGPU, useNodeWebGPU } from './webgpu.js';
 import { PRESETS } from '../spec/presets.js';
 import type { GramOptions } from './gram-command.js';
 import type { EmpiricalCliOptions } from './empirical-command.js';
@@ -446,15 +446,9 @@ export async function runMain(argv: string[]): Promise<number> {
     throw e;
   });
   const code = await main(argv);
-  // Dawn keeps the process alive while its instance exists.
-  if (await releaseNodeWebGPU()) {
-    // Node's own exit would then free the environment, where Dawn's teardown of its instance takes
-    // ~85 ms on lavapipe (87–101 ms from 'exit' to the end of the process, against 13–17 ms without
-    // a device: a sixth of a cold start). The device is destroyed and lost, nothing is in flight, so
-    // the process ends here, once stdout and stderr have written everything (a socket is async).
-    await Promise.all([process.stdout, process.stderr].map((s) => new Promise<void>((done) => s.write('', () => done()))));
-    process.exit(code);
-  }
+  // With a device opened, the process ends here rather than by Node's exit (exitNodeWebGPU: Dawn's
+  // teardown of its instance would add ~85 ms on lavapipe, a sixth of a cold start).
+  if (await releaseNodeWebGPU()) await exitNodeWebGPU(code);
   return code;
 }
 

@@ -18,5 +18,5 @@ export type { ReadCsvOptions, WriteCsvOptions, WriteNpyOptions } from './io.js';
 export type { ArrayInput, NestedNumbers, TypedNumbers } from '../io/ndarray.js';
 export type { CsvDelimiter, DelimitedMatrix } from '../io/csv.js';
 export type { NdArray, NpyArray, NpyByteOrder, NpyDtypeName, NpyWriteDtype } from '../io/npy.js';
-export { releaseNodeWebGPU, useNodeWebGPU } from './webgpu.js';
+export { exitNodeWebGPU, releaseNodeWebGPU, useNodeWebGPU } from './webgpu.js';
 export { nodeWorkerSpawner, useNodeWorkers } from './workers.js';
