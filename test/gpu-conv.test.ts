@@ -33,33 +33,8 @@ afterAll(async () => {
   await releaseGpuForTests();
 });
 
-/**
- * Four images [4, C, ...dims]: two random ones, a copy of the first perturbed by 1e−4 of its norm,
- * and the first shifted by one pixel along the last axis (circularly).
- */
-function images(C: number, dims: number[], seed: number): ImagesInput {
-  let s = seed >>> 0;
-  const next = () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 2 ** 32 - 0.5;
-  };
-  const P = dims.reduce((a, b) => a * b, 1);
-  const n = C * P;
-  const a = Array.from({ length: n }, next);
-  const b = Array.from({ length: n }, next);
-  const dir = Array.from({ length: n }, next);
-  const na = Math.hypot(...a);
-  const nd = Math.hypot(...dir);
-  const near = a.map((v, k) => v + (1e-4 * na * dir[k]!) / nd);
-  const W = dims[dims.length - 1]!;
-  const shifted = a.map((_, k) => {
-    const c = Math.floor(k / P);
-    const i = k % P;
-    const row = i - (i % W);
-    return a[c * P + row + ((i % W) + W - 1) % W]!;
-  });
-  return { data: [...a, ...b, ...near, ...shifted], shape: [4, C, ...dims] };
-}
+// Two random images, a near-duplicate of the first and its one-pixel shift (test/gpu/inputs.ts).
+const images = (C: number, dims: number[], seed: number): ImagesInput => convImages(C, dims, seed);
 
 const X1 = images(2, [10], 11);
 const X2 = images(3, [6, 6], 12);
