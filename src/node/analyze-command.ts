@@ -32,7 +32,8 @@ import { parseDepthList, parseSweepDepths } from './lists.js';
 import { checkDistinctPaths, checkOutputPath, writeTextFilesAtomic } from './files.js';
 import { interruptionPoint } from './signals.js';
 import { useNodeWebGPU } from './webgpu.js';
-import { layoutOption, type CliIO } from './cli-io.js';
+import type { CliIO } from './cli-io.js';
+import { layoutOption } from './cli-options.js';
 import type { KernelKind } from '../result.js';
 
 export interface CommonOptions {

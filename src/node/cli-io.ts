@@ -1,9 +1,8 @@
 /**
  * What the CLI and its command modules share: the output streams a command writes to and the exit
- * codes. A module of its own so that cli.ts imports the commands and no command imports cli.ts.
+ * codes. A module of its own so that cli.ts imports the commands and no command imports cli.ts; it
+ * loads nothing (webntk/node re-exports the codes without loading commander).
  */
-import { Option } from 'commander';
-
 export const EXIT_OK = 0;
 export const EXIT_INTERNAL = 1;
 export const EXIT_BAD_INPUT = 2;
@@ -16,9 +15,4 @@ export const EXIT_IO = 4;
 export interface CliIO {
   out: (s: string) => void;
   err: (s: string) => void;
-}
-
-/** `--layout` of the commands that read images for conv specs. */
-export function layoutOption(): Option {
-  return new Option('--layout <layout>', 'image inputs of a conv spec: nchw ([N, C, H, W] or [N, C, P], the default) or nhwc ([N, H, W, C] or [N, P, C])').choices(['nchw', 'nhwc']);
 }

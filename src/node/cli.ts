@@ -20,7 +20,8 @@ import { readArch } from './files.js';
 import { webntkVersion } from './version.js';
 import { describeSpec } from '../spec/describe.js';
 import { launch, TTY_ENV } from './quiet.js';
-import { EXIT_BAD_INPUT, EXIT_DEVICE, EXIT_INTERNAL, EXIT_IO, EXIT_OK, layoutOption, type CliIO } from './cli-io.js';
+import { EXIT_BAD_INPUT, EXIT_DEVICE, EXIT_INTERNAL, EXIT_IO, EXIT_OK, type CliIO } from './cli-io.js';
+import { layoutOption } from './cli-options.js';
 
 export { EXIT_BAD_INPUT, EXIT_DEVICE, EXIT_INTERNAL, EXIT_IO, EXIT_OK } from './cli-io.js';
 export type { CliIO } from './cli-io.js';
