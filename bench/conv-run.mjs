@@ -133,7 +133,7 @@ try {
     layerDispatches: convHooks.layerDispatchesForTests(),
   };
   console.log(JSON.stringify(out));
-  // Ends as the webntk CLI does, without Dawn's ~85 ms teardown at Node's own exit.
+  // Ends as the webntk CLI does, without Dawn's ~80 ms teardown at Node's own exit.
   if (backend === 'webgpu') await exitNodeWebGPU(0);
 } catch (e) {
   if (backend === 'webgpu') await releaseNodeWebGPU().catch(() => {});

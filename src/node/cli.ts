@@ -448,7 +448,7 @@ export async function runMain(argv: string[]): Promise<number> {
   });
   const code = await main(argv);
   // With a device opened, the process ends here rather than by Node's exit (exitNodeWebGPU: Dawn's
-  // teardown of its instance would add ~85 ms on lavapipe, a sixth of a cold start).
+  // teardown of its instance would add ~80 ms on lavapipe, a sixth of a cold start).
   if (await releaseNodeWebGPU()) await exitNodeWebGPU(code);
   return code;
 }

@@ -57,9 +57,10 @@ export async function releaseNodeWebGPU(): Promise<boolean> {
 /**
  * Ends the process with `code`, the quick way: releases the device, waits until stdout and stderr
  * have written everything (a pipe or socket may be asynchronous), then `process.exit`. Node's own
- * exit frees the environment, where Dawn's teardown of its instance takes ~85 ms on lavapipe (87–101
- * ms from the script's end to the end of the process, against 17–21 ms this way); the device is
- * destroyed and lost first, so nothing is in flight. The CLI ends so; a script may call it last.
+ * exit frees the environment, where Dawn's teardown of its instance takes ~80 ms on lavapipe: from
+ * the script's end to the end of the process, 102–108 ms that way against 20–27 ms this way (after
+ * a conv Gram of 4 images, 4 runs each, on a quiet machine). The device is destroyed and lost
+ * first, so nothing is in flight. The CLI ends so; a script may call it last.
  */
 export async function exitNodeWebGPU(code = 0): Promise<never> {
   await releaseNodeWebGPU();
